@@ -1,0 +1,3 @@
+from evidence_cli.cli import main
+
+main()

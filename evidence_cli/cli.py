@@ -1,0 +1,296 @@
+"""Command line: parse options, call the library, render. No evidence logic lives here."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import sys
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from typing import IO, Any, Callable, Sequence
+
+import click
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from evidence_cli import __version__, extractors
+from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.errors import EvidenceError, ScanError
+from evidence_cli.filetype import check_libmagic
+from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
+from evidence_cli.models import ScanInfo
+from evidence_cli.scanner import ScanOptions, scan
+from evidence_cli.summary import Summary
+from evidence_cli.walker import Roots, resolve_roots
+from evidence_cli.writers import OutputFormat, Writer, make_writer
+from evidence_cli.writers.table import DEFAULT_LIMIT, human_size
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class Failure(click.ClickException):
+    """A library error shown as a clear message; nothing could be done (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def inside(path: bytes, root: bytes) -> bool:
+    root = root.rstrip(b"/") or b"/"
+    return path == root or path.startswith(root if root == b"/" else root + b"/")
+
+
+def check_outputs_outside(outputs: Sequence[str], roots: Roots) -> None:
+    """Refuse an output path inside a scanned tree (we never write into evidence)."""
+    real_roots = [os.path.realpath(r) for r in roots.roots]
+    for out in outputs:
+        if out == "-":
+            continue
+        b = os.fsencode(out)
+        # The file may not exist yet: resolve its folder.
+        real = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(b))), os.path.basename(b))
+        for r in real_roots:
+            if inside(real, r):
+                raise Failure(
+                    f"refusing to write {out!r} inside the scanned tree {os.fsdecode(r)!r}: "
+                    "evidence folders are never written to. Choose an output path outside it."
+                )
+
+
+def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        return DEFAULT_ALGORITHMS
+    try:
+        return normalise_algorithms(n for v in value for n in v.split(","))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def case_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Case fields recorded in the header of every export."""
+    for opt in reversed(
+        [
+            click.option("--case", "case_id", metavar="TEXT", help="Case number or name, recorded in the exports."),
+            click.option("--examiner", metavar="TEXT", help="Examiner's name, recorded in the exports."),
+            click.option("--evidence-id", metavar="TEXT", help="Evidence item identifier, recorded in the exports."),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="evidence")
+def cli() -> None:
+    """evidence: identify, hash and read the metadata of digital evidence, read-only.
+
+    \b
+    Example:
+      evidence scan samples/
+      evidence scan ./collected --json manifest.json --csv report.csv --case 2026-041
+    """
+
+
+def _open_output(stack: ExitStack, path: str) -> IO[str]:
+    if path == "-":
+        buf = getattr(sys.stdout, "buffer", None)
+        if buf is None:
+            return sys.stdout
+        return stack.enter_context(
+            io.TextIOWrapper(buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
+        )
+    try:
+        return stack.enter_context(open(path, "w", encoding="utf-8", errors="backslashreplace", newline=""))
+    except OSError as exc:
+        raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
+
+
+@cli.command("scan", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False, path_type=str))
+@click.option("--json", "json_path", metavar="PATH", help="Write the JSON export (the manifest) here; '-' for stdout.")
+@click.option("--jsonl", "jsonl_path", metavar="PATH", help="Write JSON Lines (header line, one record a line) here.")
+@click.option("--csv", "csv_path", metavar="PATH", help="Write the CSV export (one row a file) here.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default=OutputFormat.TABLE.value,
+    show_default=True,
+    help="What to print on stdout.",
+)
+@click.option(
+    "--hash",
+    "algorithms",
+    multiple=True,
+    callback=_hash_option,
+    metavar="LIST",
+    help=f"Digests to compute, comma-separated or repeated: {', '.join(ALGORITHMS)}. "
+    f"Default: {','.join(DEFAULT_ALGORITHMS)}.",
+)
+@click.option("--no-metadata", is_flag=True, help="Identity only: hashes, type and filesystem times.")
+@click.option(
+    "--csv-raw",
+    is_flag=True,
+    help="Do not neutralise CSV cells that start with = + - @ tab or CR (for machine consumers only).",
+)
+@click.option(
+    "--table-limit",
+    type=click.IntRange(min=0),
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    help="Rows shown in the terminal table (0: all); exports always hold every entry.",
+)
+@click.option("--width", type=click.IntRange(min=40), help="Terminal width for the table.")
+@case_options
+def scan_cmd(
+    paths: tuple[str, ...],
+    json_path: str | None,
+    jsonl_path: str | None,
+    csv_path: str | None,
+    fmt: str,
+    algorithms: tuple[str, ...],
+    no_metadata: bool,
+    csv_raw: bool,
+    table_limit: int,
+    width: int | None,
+    case_id: str | None,
+    examiner: str | None,
+    evidence_id: str | None,
+) -> None:
+    """Scan files and folders: type, hashes, times, GPS and device for every entry.
+
+    Walks every PATH (folders recursively, sorted; symlinks recorded, never
+    followed; FIFOs, sockets and devices recorded, never opened), hashes each
+    regular file in one read pass, detects its real type with libmagic, reads
+    its metadata and prints a table. Nothing inside the scanned tree is ever
+    written. Exit status: 0 all entries read, 1 some entries had errors, 2
+    nothing could be done (bad path, bad option, output inside the tree).
+
+    \b
+    Example:
+      evidence scan samples/
+      evidence scan ./collected --json manifest.json --csv report.csv \\
+          --case 2026-041 --examiner "J. Doe" --evidence-id EV-7
+      evidence scan phone/ --hash sha256,sha512 -f jsonl > records.jsonl
+    """
+    out_console, err_console = make_consoles(width)
+    problem = check_libmagic()
+    if problem:
+        raise Failure(problem)
+    try:
+        roots = resolve_roots(paths)
+    except ScanError as exc:
+        raise Failure(str(exc)) from None
+    exports: list[tuple[OutputFormat, str]] = [
+        (f, p)
+        for f, p in ((OutputFormat.JSON, json_path), (OutputFormat.JSONL, jsonl_path), (OutputFormat.CSV, csv_path))
+        if p
+    ]
+    stdout_taken = any(p == "-" for _, p in exports)
+    if sum(p == "-" for _, p in exports) > 1:
+        raise click.UsageError("only one export can go to stdout ('-')")
+    check_outputs_outside([p for _, p in exports], roots)
+    options = ScanOptions(algorithms=algorithms, metadata=not no_metadata)
+    info = ScanInfo(
+        tool={"name": "evidence-cli", "version": __version__},
+        case={"case": case_id, "examiner": examiner, "evidence_id": evidence_id},
+        roots=tuple(safe_path(r) for r in roots.roots),
+        started_utc=utc_now(),
+        finished_utc=None,
+        options={**options.to_dict(), "base": safe_path(roots.base)},
+        host=socket.gethostname(),
+    )
+    summary = Summary()
+    with ExitStack() as stack:
+        writers: list[Writer] = [
+            make_writer(f, _open_output(stack, p), csv_neutralise=not csv_raw) for f, p in exports
+        ]
+        if not stdout_taken:
+            stdout_fmt = OutputFormat(fmt)
+            if stdout_fmt is OutputFormat.TABLE:
+                writers.append(make_writer(stdout_fmt, sys.stdout, console=out_console, table_limit=table_limit))
+            else:
+                writers.append(make_writer(stdout_fmt, _open_output(stack, "-"), csv_neutralise=not csv_raw))
+        for w in writers:
+            w.begin(info)
+        progress = _progress(err_console)
+        with progress or ExitStack():
+            task = progress.add_task("scanning", total=None, path="") if progress else None
+            for rec in scan(roots, options):
+                summary.add(rec)
+                for w in writers:
+                    w.write(rec)
+                if progress is not None and task is not None:
+                    progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
+        info = _finish(info)
+        for w in writers:
+            w.end(info, summary)
+    _print_summary(err_console, summary)
+    sys.exit(EXIT_PROBLEMS if summary.with_errors else EXIT_OK)
+
+
+def safe_path(b: bytes) -> str:
+    return b.decode("utf-8", "backslashreplace")
+
+
+def _finish(info: ScanInfo) -> ScanInfo:
+    from dataclasses import replace
+
+    return replace(info, finished_utc=utc_now())
+
+
+def _progress(err_console: Any) -> Progress | None:
+    if not err_console.is_terminal:
+        return None
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed} entries"),
+        BarColumn(bar_width=None),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[path]}"),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _print_summary(console: Any, s: Summary) -> None:
+    console.print(
+        Text(
+            f"{s.entries} entries: {s.files} files ({human_size(s.bytes)}), {s.symlinks} symlinks, "
+            f"{s.other} special, {s.directories} unreadable folders; "
+            f"{s.with_errors} with errors, {s.with_findings} with findings"
+        )
+    )
+    if s.by_type:
+        console.print(Text("by type: " + ", ".join(f"{safe_text(k)} {v}" for k, v in s.by_type.most_common())))
+
+
+@cli.command("extractors", context_settings=CONTEXT)
+def extractors_cmd() -> None:
+    """List the metadata extractors and the types each one reads.
+
+    \b
+    Example:
+      evidence extractors
+    """
+    out, _ = make_consoles()
+    for ex in extractors.registered():
+        types = ", ".join(sorted(ex.mime_types)) or "every file"
+        out.print(Text(f"{ex.name}: {ex.description}"))
+        out.print(Text(f"    types: {types}"))
+
+
+def main() -> None:
+    """Entry point: library errors become clean messages, never tracebacks."""
+    try:
+        cli.main(prog_name="evidence")
+    except EvidenceError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+

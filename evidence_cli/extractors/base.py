@@ -1,0 +1,99 @@
+"""The extractor contract and registry.
+
+An extractor reads one format's metadata from one file. It is a class with
+
+* ``name`` — unique, lowercase; errors from it are reported as stage ``metadata:<name>``;
+* ``description`` — one line, shown by ``evidence extractors``;
+* ``mime_types`` — the detected MIME types it accepts (empty: every regular file);
+* ``extract(ctx) -> Extraction``.
+
+Rules (see STYLE.md): raise :class:`~evidence_cli.errors.UnsupportedFile` only when the
+content is not your format; damage inside your format becomes a ``Problem`` in the
+returned ``Extraction``. Read only through ``ctx.open()`` / ``ctx.head``, with bounded
+reads; never write, never print, no wall clock, no local time zone, no absolute paths.
+The scanner wraps every call: any other exception becomes an ``error`` on the record.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, ClassVar, Protocol, TypeVar
+
+from evidence_cli.models import Extraction, FileType, Problem
+
+#: Files up to this size are kept in memory by the hashing pass, so extractors read
+#: the very bytes that were hashed and the file is read once.
+MEMORY_LIMIT = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """Everything an extractor may know about the file it reads."""
+
+    path: bytes
+    """Path to open (absolute or relative to the working directory); never put it in output."""
+    rel_path: str
+    """Path relative to the scan root, for messages."""
+    stat: os.stat_result
+    """The ``lstat`` taken before the file was read."""
+    file_type: FileType
+    head: bytes
+    """The first bytes of the file (the first chunk of the hashing pass)."""
+    content: bytes | None = None
+    """The whole content when the file is small enough to keep (see MEMORY_LIMIT)."""
+
+    def open(self) -> BinaryIO:
+        """A read-only binary stream over the file's content (the hashed bytes when kept)."""
+        if self.content is not None:
+            return io.BytesIO(self.content)
+        from evidence_cli.hashing import open_readonly
+
+        return os.fdopen(open_readonly(self.path), "rb")
+
+    @property
+    def size(self) -> int:
+        return len(self.content) if self.content is not None else self.stat.st_size
+
+
+class Extractor(Protocol):
+    """Structural type of an extractor class instance."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    mime_types: ClassVar[frozenset[str]]
+
+    def extract(self, ctx: FileContext) -> Extraction: ...
+
+
+_REGISTRY: dict[str, Extractor] = {}
+
+E = TypeVar("E")
+
+
+def register(cls: Callable[[], E]) -> Callable[[], E]:
+    """Class decorator: instantiate and register an extractor. Duplicate names fail."""
+    inst = cls()
+    name = getattr(inst, "name", None)
+    if not name or name != name.lower():
+        raise TypeError(f"extractor {cls!r} needs a lowercase name")
+    if name in _REGISTRY:
+        raise TypeError(f"duplicate extractor name {name!r}")
+    _REGISTRY[name] = inst  # type: ignore[assignment]
+    return cls
+
+
+def registered() -> tuple[Extractor, ...]:
+    """All registered extractors, in registration order (deterministic)."""
+    return tuple(_REGISTRY.values())
+
+
+def for_type(mime: str | None) -> tuple[Extractor, ...]:
+    """Extractors that accept a file of this detected MIME type."""
+    return tuple(e for e in _REGISTRY.values() if not e.mime_types or (mime is not None and mime in e.mime_types))
+
+
+def problem(extractor: str, message: str, *, severity: str = "warning", type: str = "Damaged") -> Problem:
+    """Shortcut for an extractor's own problem (stage ``metadata:<extractor>``)."""
+    return Problem(stage=f"metadata:{extractor}", severity=severity, type=type, message=message)  # type: ignore[arg-type]

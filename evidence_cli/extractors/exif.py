@@ -1,0 +1,275 @@
+"""EXIF through ExifRead: every raw tag, capture/modify times, GPS and device.
+
+ExifRead is called with ``details=False`` (no MakerNote decoding) and no thumbnail
+extraction; raw ``IfdTag.values`` are kept, never ``builtin_types`` (which rewrites
+dates and turns ``0/0`` into a number). ExifRead reports damage only through its
+``exifread`` logger: those messages become problems on this file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import exifread
+from exifread.utils import Ratio
+
+from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
+from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
+from evidence_cli.timeparse import TimeParseError, clean_text, infer_offset, iso_utc, make_timestamp
+
+#: Image types ExifRead understands (it returns {} for anything else, so only these go to it).
+EXIF_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
+        "image/heic-sequence",
+        "image/heif-sequence",
+        "image/avif",
+        "image/webp",
+        "image/png",
+        "image/x-canon-cr2",
+        "image/jxl",
+    }
+)
+#: Undefined-type blobs longer than this are kept as length + SHA-256 + leading bytes.
+BLOB_HEAD = 256
+
+#: (timestamp name, date tag, sub-second tag, offset tag) as ExifRead keys them.
+DATE_TAGS = (
+    ("DateTimeOriginal", "EXIF DateTimeOriginal", "EXIF SubSecTimeOriginal", "EXIF OffsetTimeOriginal"),
+    ("CreateDate", "EXIF DateTimeDigitized", "EXIF SubSecTimeDigitized", "EXIF OffsetTimeDigitized"),
+    ("ModifyDate", "Image DateTime", "EXIF SubSecTime", "EXIF OffsetTime"),
+)
+#: Device fields and the tags that give them, first present wins.
+DEVICE_TAGS: Mapping[str, tuple[str, ...]] = {
+    "make": ("Image Make",),
+    "model": ("Image Model",),
+    "serial": ("EXIF BodySerialNumber", "Image CameraSerialNumber", "EXIF SerialNumber", "Image SerialNumber"),
+    "software": ("Image Software", "Image ProcessingSoftware"),
+    "lens": ("EXIF LensModel", "EXIF LensSpecification"),
+}
+
+
+class _LogCollector(logging.Handler):
+    """Collects the exifread logger's warnings emitted by the current thread."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+def json_value(tag: Any) -> Any:
+    """An ExifRead tag's raw values as JSON-safe data (rationals as [num, den])."""
+    values = getattr(tag, "values", tag)
+    field_type = getattr(tag, "field_type", None)
+    if isinstance(values, bytes):
+        return _blob(values)
+    if isinstance(values, str):
+        return values
+    if isinstance(values, (list, tuple)):
+        if field_type in (1, 7) and all(isinstance(v, int) and 0 <= v < 256 for v in values) and len(values) > 8:
+            return _blob(bytes(values))
+        out = [_scalar(v) for v in values]
+        return out[0] if len(out) == 1 else out
+    return _scalar(values)
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, Ratio):
+        return [int(v.num), int(v.den)]
+    if isinstance(v, (int, float, str)) or v is None:
+        return v
+    if isinstance(v, bytes):
+        return _blob(v)
+    return str(v)
+
+
+def _blob(b: bytes) -> Any:
+    if len(b) <= BLOB_HEAD:
+        return {"hex": b.hex(), "length": len(b)}
+    return {"hex": b[:BLOB_HEAD].hex(), "length": len(b), "truncated": True, "sha256": hashlib.sha256(b).hexdigest()}
+
+
+def _text(tags: Mapping[str, Any], key: str) -> str | None:
+    t = tags.get(key)
+    if t is None:
+        return None
+    v = t.values if hasattr(t, "values") else t
+    if isinstance(v, (list, tuple)):
+        if key.endswith("LensSpecification"):
+            return None
+        if all(isinstance(x, int) and 0 <= x < 256 for x in v):
+            v = bytes(v).decode("utf-8", "replace")
+        else:
+            return None
+    s = clean_text(v)
+    return s or None
+
+
+def _rationals(tag: Any, what: str) -> list[Rational]:
+    values = getattr(tag, "values", None)
+    if not isinstance(values, (list, tuple)) or not values:
+        raise GeoError(f"{what}: no values")
+    out = []
+    for v in values:
+        if isinstance(v, Ratio):
+            out.append(Rational(int(v.num), int(v.den)))
+        elif isinstance(v, int):
+            out.append(Rational(v, 1))
+        else:
+            raise GeoError(f"{what}: not a rational: {v!r}")
+    return out
+
+
+def gps_datetime(tags: Mapping[str, Any]) -> tuple[datetime | None, str | None, str | None]:
+    """(aware UTC datetime, raw text, problem) from GPSDateStamp + GPSTimeStamp."""
+    d, t = tags.get("GPS GPSDate"), tags.get("GPS GPSTimeStamp")
+    if d is None or t is None:
+        return None, None, None
+    dtext = clean_text(d.values if hasattr(d, "values") else d)
+    try:
+        hms = [r.value("GPSTimeStamp") for r in _rationals(t, "GPSTimeStamp")]
+        raw = f"{dtext} {':'.join(str(x) for x in t.values)}"
+        if len(hms) != 3:
+            raise GeoError("GPSTimeStamp: expected 3 values")
+        hh, mm, ss = hms
+        whole = int(ss)
+        micro = int(round((ss - whole) * 1_000_000))
+        y, mo, dd = (int(x) for x in dtext.replace("-", ":").split(":"))
+        dt = datetime(y, mo, dd, int(hh), int(mm), whole, min(micro, 999_999), tzinfo=timezone.utc)
+        return dt, raw, None
+    except (GeoError, ValueError, TypeError) as exc:
+        return None, None, f"GPSDateTime not usable: {exc}"
+
+
+@register
+class ExifExtractor:
+    name = "exif"
+    description = "EXIF tags, capture times, GPS and device (ExifRead; JPEG, TIFF, HEIC/HEIF, WebP, PNG)"
+    mime_types = EXIF_TYPES
+
+    def extract(self, ctx: FileContext) -> Extraction:
+        collector = _LogCollector()
+        log = logging.getLogger("exifread")
+        log.addHandler(collector)
+        try:
+            with ctx.open() as fh:
+                tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
+        finally:
+            log.removeHandler(collector)
+        problems: list[Problem] = []
+        for msg in collector.messages:
+            # "No EXIF" is an answer, not damage.
+            if "no exif" in msg.lower() or "not found" in msg.lower():
+                continue
+            problems.append(problem(self.name, f"ExifRead: {msg}"))
+        tags = {k: v for k, v in tags.items() if k != "JPEGThumbnail"}
+        raw = {k: json_value(v) for k, v in tags.items()}
+
+        timestamps: list[Timestamp] = []
+        gps_dt, gps_raw, gps_problem = gps_datetime(tags)
+        if gps_problem:
+            problems.append(problem(self.name, gps_problem))
+        for name, dkey, skey, okey in DATE_TAGS:
+            if dkey not in tags:
+                continue
+            dval = tags[dkey].values
+            sub = tags[skey].values if skey in tags else None
+            off = tags[okey].values if okey in tags else None
+            extra = "".join(f" {k.split()[-1]}={clean_text(v)}" for k, v in ((skey, sub), (okey, off)) if v is not None)
+            try:
+                ts = make_timestamp(name, "exif", dval, subsec=sub, offset=off, raw_extra=extra)
+            except TimeParseError as exc:
+                # Try without the offset/sub-seconds if only those are broken.
+                problems.append(problem(self.name, str(exc)))
+                try:
+                    ts = make_timestamp(name, "exif", dval)
+                except TimeParseError:
+                    ts = None
+            if ts is None:
+                continue
+            if ts.utc is None and gps_dt is not None and name == "DateTimeOriginal":
+                ts = infer_offset(ts, gps_dt)
+            timestamps.append(ts)
+        if gps_dt is not None and gps_raw is not None:
+            timestamps.append(
+                Timestamp(
+                    name="GPSDateTime",
+                    source="exif",
+                    value=iso_utc(gps_dt).replace("Z", "+00:00"),
+                    utc=iso_utc(gps_dt),
+                    raw=gps_raw,
+                    offset_origin="utc-by-spec",
+                )
+            )
+
+        gps, gps_problems = self._gps(tags, gps_dt)
+        problems.extend(gps_problems)
+        dev = {f: next((v for v in (_text(tags, k) for k in keys) if v), None) for f, keys in DEVICE_TAGS.items()}
+        device = Device(**dev, source=self.name) if any(dev.values()) else None
+        return Extraction(
+            extractor=self.name,
+            group=self.name,
+            tags=raw,
+            timestamps=tuple(timestamps),
+            gps=gps,
+            device=device,
+            problems=tuple(problems),
+        )
+
+    def _gps(self, tags: Mapping[str, Any], gps_dt: datetime | None) -> tuple[GeoPoint | None, list[Problem]]:
+        if "GPS GPSLatitude" not in tags and "GPS GPSLongitude" not in tags:
+            return None, []
+        problems: list[Problem] = []
+        raw = {k.split(" ", 1)[1]: json_value(v) for k, v in tags.items() if k.startswith("GPS ")}
+        try:
+            if "GPS GPSLatitude" not in tags or "GPS GPSLongitude" not in tags:
+                raise GeoError("latitude or longitude missing")
+            lat = signed(
+                dms_to_degrees(_rationals(tags["GPS GPSLatitude"], "GPSLatitude"), "GPSLatitude"),
+                _text(tags, "GPS GPSLatitudeRef"),
+                "N",
+                "S",
+                90.0,
+                "GPSLatitude",
+            )
+            lon = signed(
+                dms_to_degrees(_rationals(tags["GPS GPSLongitude"], "GPSLongitude"), "GPSLongitude"),
+                _text(tags, "GPS GPSLongitudeRef"),
+                "E",
+                "W",
+                180.0,
+                "GPSLongitude",
+            )
+        except GeoError as exc:
+            return None, [problem(self.name, f"GPS position rejected: {exc}")]
+        alt = None
+        if "GPS GPSAltitude" in tags:
+            try:
+                ref = tags.get("GPS GPSAltitudeRef")
+                alt = altitude_m(
+                    _rationals(tags["GPS GPSAltitude"], "GPSAltitude")[0], ref.values if ref is not None else None
+                )
+            except GeoError as exc:
+                problems.append(problem(self.name, f"GPS altitude rejected: {exc}"))
+        point = GeoPoint(
+            latitude=round(lat, 8),
+            longitude=round(lon, 8),
+            altitude=round(alt, 3) if alt is not None else None,
+            timestamp_utc=iso_utc(gps_dt) if gps_dt else None,
+            source=self.name,
+            raw=raw,
+        )
+        return point, problems

@@ -1,0 +1,75 @@
+"""Image properties from Pillow's header parse (format, size, mode); pixels are never decoded."""
+
+from __future__ import annotations
+
+import warnings
+
+from PIL import Image, UnidentifiedImageError
+
+from evidence_cli.errors import UnsupportedFile
+from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.models import Extraction, Problem
+
+#: libmagic types Pillow can read a header of.
+IMAGE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/tiff",
+        "image/bmp",
+        "image/x-ms-bmp",
+        "image/x-icon",
+        "image/vnd.microsoft.icon",
+        "image/x-tga",
+        "image/x-portable-pixmap",
+        "image/x-portable-graymap",
+        "image/x-portable-bitmap",
+        "image/jp2",
+        "image/x-pcx",
+        "image/wmf",
+        "image/x-wmf",
+    }
+)
+
+
+@register
+class ImageExtractor:
+    name = "image"
+    description = "Image format, dimensions and mode from the header (Pillow; no pixel decoding)"
+    mime_types = IMAGE_TYPES
+
+    def extract(self, ctx: FileContext) -> Extraction:
+        problems: list[Problem] = []
+        with ctx.open() as fh, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                img = Image.open(fh)
+            except Image.DecompressionBombError as exc:
+                # A forged header declaring billions of pixels: report, do not decode.
+                return Extraction(
+                    extractor=self.name,
+                    group=self.name,
+                    problems=(problem(self.name, f"decompression bomb refused: {exc}", type="DecompressionBombError"),),
+                )
+            except UnidentifiedImageError as exc:
+                raise UnsupportedFile(str(exc)) from None
+            try:
+                info = {
+                    "format": img.format,
+                    "width": img.size[0],
+                    "height": img.size[1],
+                    "mode": img.mode,
+                }
+            finally:
+                img.close()
+        for w in caught:
+            problems.append(problem(self.name, str(w.message), type=w.category.__name__))
+        return Extraction(
+            extractor=self.name,
+            group=self.name,
+            tags=dict(info),
+            image=info,
+            problems=tuple(problems),
+        )

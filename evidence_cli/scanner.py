@@ -1,0 +1,266 @@
+"""The scan pipeline: walk -> stat -> one read pass (hash + type) -> stat -> extract -> record.
+
+``scan()`` yields one :class:`FileRecord` per entry, in sorted path order. No
+failure of one entry stops the scan: it becomes an ``errors`` entry on that record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat as stat_mod
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+from evidence_cli import extractors
+from evidence_cli.errors import UnsupportedFile
+from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
+from evidence_cli.filetype import detect_type
+from evidence_cli.hashing import DEFAULT_ALGORITHMS, hash_fd, open_readonly
+from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
+from evidence_cli.timeparse import from_stat_ns
+from evidence_cli.walker import Entry, Roots, birth_time_ns, display_path, resolve_roots, special_name, walk
+
+log = logging.getLogger(__name__)
+
+#: Which timestamp is the best original-capture time, in order (source, name).
+#: Data, not code: a later extractor adds its pairs here. Modification times are never
+#: capture times.
+CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
+    ("exif", "DateTimeOriginal"),
+    ("xmp", "DateTimeOriginal"),
+    ("quicktime", "CreationDate"),
+    ("quicktime", "CreateDate"),
+    ("exif", "CreateDate"),
+    ("xmp", "DateCreated"),
+    ("xmp", "CreateDate"),
+    ("iptc", "DateCreated"),
+    ("png", "CreationTime"),
+    ("pdf", "CreationDate"),
+    ("office", "CreateDate"),
+)
+#: Which extractor's GPS/device wins when several give one (earlier wins; others after).
+SOURCE_PRECEDENCE: tuple[str, ...] = ("exif", "quicktime", "xmp", "iptc", "png", "pdf", "office")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What a scan computes."""
+
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    metadata: bool = True
+    """Run extractors (False: identity only — hashes, type, filesystem times)."""
+    keep_limit: int = MEMORY_LIMIT
+    exclude: tuple[bytes, ...] = field(default_factory=tuple)
+    """Absolute paths never read (the scan's own outputs)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"algorithms": list(self.algorithms), "metadata": self.metadata}
+
+
+def fs_times(path: bytes, st: os.stat_result) -> dict[str, str | None]:
+    return {
+        "modified": from_stat_ns(st.st_mtime_ns),
+        "accessed": from_stat_ns(st.st_atime_ns),
+        "changed": from_stat_ns(st.st_ctime_ns),
+        "born": from_stat_ns(birth_time_ns(path, st)),
+    }
+
+
+def _err(stage: str, exc: BaseException, severity: str = "error") -> Problem:
+    msg = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return Problem(stage=stage, severity=severity, type=type(exc).__name__, message=msg)  # type: ignore[arg-type]
+
+
+def pick_captured(timestamps: Sequence[Timestamp]) -> Timestamp | None:
+    """The best original-capture timestamp by CAPTURE_PRECEDENCE, or None."""
+    for source, name in CAPTURE_PRECEDENCE:
+        for t in timestamps:
+            if t.source == source and t.name == name:
+                return t
+    return None
+
+
+def _rank(source: str) -> int:
+    return SOURCE_PRECEDENCE.index(source) if source in SOURCE_PRECEDENCE else len(SOURCE_PRECEDENCE)
+
+
+def merge_device(devices: Sequence[Device]) -> Device:
+    """Field by field, the first source (by SOURCE_PRECEDENCE) that gives a value."""
+    ordered = sorted(devices, key=lambda d: _rank(d.source or ""))
+    vals = {f: next((getattr(d, f) for d in ordered if getattr(d, f)), None) for f in Device.FIELDS}
+    source = next((d.source for d in ordered if not d.is_empty()), None)
+    return Device(**vals, source=source)
+
+
+def merge_gps(points: Sequence[GeoPoint]) -> GeoPoint | None:
+    return min(points, key=lambda g: _rank(g.source)) if points else None
+
+
+def run_extractors(ctx: FileContext) -> list[Extraction]:
+    """Every extractor for the type, each isolated: any exception becomes a problem."""
+    out: list[Extraction] = []
+    for ex in extractors.for_type(ctx.file_type.mime):
+        stage = f"metadata:{ex.name}"
+        try:
+            out.append(ex.extract(ctx))
+        except UnsupportedFile as exc:
+            out.append(
+                Extraction(
+                    extractor=ex.name,
+                    group=ex.name,
+                    problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
+                )
+            )
+        except MemoryError as exc:
+            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+        except Exception as exc:  # noqa: BLE001 - one file never stops the scan
+            log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
+            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+    return out
+
+
+def process_entry(entry: Entry, options: ScanOptions) -> FileRecord:
+    """Build the record of one walked entry. Never raises for a file-level problem."""
+    path_text, path_b64 = display_path(entry.rel)
+    base: dict[str, Any] = {"path": path_text, "path_bytes": path_b64}
+    st = entry.stat
+    if entry.problem is not None or st is None:
+        problem = entry.problem or Problem("walk", "error", "StatError", "entry could not be examined")
+        return FileRecord(
+            **base,
+            kind=entry.kind,
+            size=None,
+            filesystem=fs_times(entry.path, st) if st else {},
+            errors=(problem,),
+        )
+    times = fs_times(entry.path, st)
+    if entry.kind == "symlink":
+        try:
+            target = display_path(os.readlink(entry.path))[0]
+            errors: tuple[Problem, ...] = ()
+        except OSError as exc:
+            target, errors = None, (_err("walk", exc),)
+        return FileRecord(**base, kind="symlink", size=st.st_size, link_target=target, filesystem=times, errors=errors)
+    if entry.kind != "file":
+        what = special_name(st)
+        return FileRecord(
+            **base,
+            kind="other",
+            size=st.st_size,
+            description=what,
+            filesystem=times,
+            errors=(Problem("walk", "warning", "SpecialFile", f"{what}: recorded, not opened"),),
+        )
+    return _process_file(entry, st, times, base, options)
+
+
+def _process_file(
+    entry: Entry, st: os.stat_result, times: dict[str, str | None], base: dict[str, Any], options: ScanOptions
+) -> FileRecord:
+    errors: list[Problem] = []
+    findings: list[Finding] = []
+    # 1. One read pass: all digests, the head for libmagic, the content if small.
+    try:
+        fd = open_readonly(entry.path)
+    except OSError as exc:
+        return FileRecord(**base, kind="file", size=st.st_size, filesystem=times, errors=(_err("hash", exc),))
+    try:
+        fst = os.fstat(fd)
+        if not stat_mod.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            return FileRecord(
+                **base,
+                kind="file",
+                size=st.st_size,
+                filesystem=times,
+                errors=(Problem("hash", "error", "ChangedDuringScan", "the entry was replaced before it could be read"),),
+            )
+        result = hash_fd(fd, options.algorithms, keep_limit=options.keep_limit if options.metadata else 0)
+    except OSError as exc:
+        return FileRecord(**base, kind="file", size=st.st_size, filesystem=times, errors=(_err("hash", exc),))
+    finally:
+        os.close(fd)
+    # 2. Did it change while we read it?
+    try:
+        after = os.lstat(entry.path)
+        changed = (
+            after.st_size != st.st_size
+            or after.st_mtime_ns != st.st_mtime_ns
+            or after.st_ino != st.st_ino
+            or result.size != st.st_size
+        )
+    except OSError:
+        changed = True
+    if changed:
+        errors.append(
+            Problem("hash", "error", "ChangedDuringScan", "size or modification time changed while the file was read")
+        )
+        findings.append(
+            Finding("changed-during-scan", "warning", "the file changed while it was read; the hashes may not match it")
+        )
+    # 3. What is it really?
+    try:
+        ftype = detect_type(path_name(entry.rel), result.head)
+    except Exception as exc:  # noqa: BLE001 - libmagic errors are per-file
+        errors.append(_err("type", exc))
+        ftype = FileType(mime=None, description=None, extension_ok=None, decided_by="none")
+    if ftype.extension_ok is False:
+        findings.append(
+            Finding(
+                "extension-mismatch",
+                "notice",
+                f"the name's extension does not fit the detected type {ftype.mime}",
+                {"extension": path_name(entry.rel).rsplit(".", 1)[-1], "mime": ftype.mime},
+            )
+        )
+    # 4. Metadata.
+    extractions: list[Extraction] = []
+    if options.metadata and result.size > 0:
+        ctx = FileContext(
+            path=entry.path,
+            rel_path=base["path"],
+            stat=st,
+            file_type=ftype,
+            head=result.head,
+            content=result.content,
+        )
+        extractions = run_extractors(ctx)
+    timestamps = tuple(t for e in extractions for t in e.timestamps)
+    devices = [e.device for e in extractions if e.device is not None]
+    image = next((e.image for e in extractions if e.image is not None), None)
+    for e in extractions:
+        errors.extend(e.problems)
+    metadata = {e.group: e.tags for e in extractions if e.tags}
+    return FileRecord(
+        **base,
+        kind="file",
+        size=result.size,
+        mime=ftype.mime,
+        description=ftype.description,
+        extension_ok=ftype.extension_ok,
+        type_decided_by=ftype.decided_by,
+        hashes=result.digests,
+        filesystem=times,
+        timestamps=timestamps,
+        captured=pick_captured(timestamps),
+        gps=merge_gps([e.gps for e in extractions if e.gps is not None]),
+        device=merge_device(devices) if devices else Device(),
+        image=image,
+        metadata=metadata,
+        findings=tuple(findings),
+        errors=tuple(errors),
+    )
+
+
+def path_name(rel: bytes) -> str:
+    return rel.rsplit(b"/", 1)[-1].decode("utf-8", "replace")
+
+
+def scan(paths: Sequence[str | bytes] | Roots, options: ScanOptions | None = None) -> Iterator[FileRecord]:
+    """Scan files and folders; yield one record per entry, sorted by path."""
+    options = options or ScanOptions()
+    roots = paths if isinstance(paths, Roots) else resolve_roots(paths)
+    for entry in walk(roots):
+        if entry.path in options.exclude:
+            continue
+        yield process_entry(entry, options)

@@ -1,0 +1,189 @@
+"""Timestamps: EXIF-style dates with sub-seconds and offsets, and stat times.
+
+Nothing here reads the machine's clock or local time zone. A date without a stored
+offset stays naive (``value`` has no offset, ``utc`` is None) unless an offset is
+inferred from a UTC reference, which is then marked ``gps-inferred``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from evidence_cli.models import OffsetOrigin, Timestamp
+
+_EXIF_DT = re.compile(
+    r"^\s*(\d{4})[:\-/.](\d{1,2})[:\-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:[.,](\d+))?)?\s*"
+    r"(Z|[+\-]\d{2}:?\d{2})?\s*$"
+)
+_OFFSET = re.compile(r"^\s*(?:(Z)|([+\-])(\d{2}):?(\d{2}))\s*$")
+_DIGITS = re.compile(r"^\s*(\d+)\s*$")
+
+
+class TimeParseError(ValueError):
+    """A stored date/time that cannot be understood."""
+
+
+def clean_text(raw: object) -> str:
+    """Text of a stored value, NULs and surrounding blanks removed (raw is kept elsewhere)."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("latin-1")
+    return str(raw).replace("\x00", "").strip()
+
+
+def is_blank_date(text: str) -> bool:
+    """EXIF writes unknown dates as blanks or zeros ("0000:00:00 00:00:00", "    :  :  ")."""
+    return not text.strip(" :-.0T\x00")
+
+
+def parse_offset(raw: str) -> timedelta | None:
+    """``+02:00`` / ``-0530`` / ``Z`` -> timedelta; None for blank. Raises on nonsense."""
+    text = clean_text(raw)
+    if not text:
+        return None
+    m = _OFFSET.match(text)
+    if not m:
+        raise TimeParseError(f"not a UTC offset: {text!r}")
+    if m.group(1):
+        return timedelta(0)
+    sign = -1 if m.group(2) == "-" else 1
+    hours, minutes = int(m.group(3)), int(m.group(4))
+    if hours > 14 or minutes > 59:
+        raise TimeParseError(f"UTC offset out of range: {text!r}")
+    return sign * timedelta(hours=hours, minutes=minutes)
+
+
+def format_offset(off: timedelta) -> str:
+    total = int(off.total_seconds())
+    sign = "-" if total < 0 else "+"
+    total = abs(total)
+    return f"{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
+
+
+def _frac(digits: str | None) -> str:
+    return f".{digits}" if digits else ""
+
+
+def _micro(digits: str | None) -> int:
+    if not digits:
+        return 0
+    return int((digits + "000000")[:6])
+
+
+def iso_utc(dt: datetime, frac_digits: str | None = None) -> str:
+    """An aware datetime as ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, keeping the stored precision."""
+    u = dt.astimezone(timezone.utc)
+    base = u.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac_digits is None and u.microsecond:
+        frac_digits = f"{u.microsecond:06d}".rstrip("0")
+    return f"{base}{_frac(frac_digits)}Z"
+
+
+def make_timestamp(
+    name: str,
+    source: str,
+    raw: str,
+    *,
+    subsec: object = None,
+    offset: object = None,
+    raw_extra: str = "",
+) -> Timestamp | None:
+    """Build a Timestamp from an EXIF-style date text plus optional sub-seconds and offset.
+
+    Returns None for an empty or all-zero date (EXIF's "unknown"). Raises
+    :class:`TimeParseError` for text that is not a date or names an impossible time.
+    ``raw_extra`` is appended to ``raw`` (e.g. the stored SubSec/Offset values).
+    """
+    text = clean_text(raw)
+    if is_blank_date(text):
+        return None
+    m = _EXIF_DT.match(text)
+    if not m:
+        raise TimeParseError(f"{name}: not a date: {text!r}")
+    y, mo, d, hh, mi, ss, frac, inline_off = m.groups()
+    try:
+        naive = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
+    except ValueError as exc:
+        raise TimeParseError(f"{name}: impossible date {text!r}: {exc}") from None
+    # SubSecTime: digits only; when the date already has a fraction, it wins.
+    if not frac and subsec is not None:
+        sub = clean_text(subsec)
+        sm = _DIGITS.match(sub)
+        if sm:
+            frac = sm.group(1)
+        elif sub:
+            raise TimeParseError(f"{name}: sub-seconds not digits: {sub!r}")
+    if frac:
+        frac = frac[:9]
+        naive = naive.replace(microsecond=_micro(frac))
+    off: timedelta | None = None
+    origin: OffsetOrigin = "none"
+    if inline_off:
+        off = parse_offset(inline_off)
+        origin = "stored"
+    elif offset is not None:
+        off = parse_offset(str(offset) if not isinstance(offset, bytes) else offset.decode("latin-1"))
+        origin = "stored" if off is not None else "none"
+    local = naive.strftime("%Y-%m-%dT%H:%M:%S") + _frac(frac)
+    if off is None:
+        return Timestamp(name=name, source=source, value=local, utc=None, raw=clean_text(raw) + raw_extra)
+    aware = naive.replace(tzinfo=timezone(off))
+    return Timestamp(
+        name=name,
+        source=source,
+        value=local + format_offset(off),
+        utc=iso_utc(aware, frac),
+        raw=clean_text(raw) + raw_extra,
+        offset_origin=origin,
+    )
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse a Timestamp.value (naive or aware) back into a datetime."""
+    v = value.replace("Z", "+00:00")
+    # fromisoformat handles up to 6 fraction digits on 3.10; trim longer ones.
+    m = re.match(r"^(.*?\.\d{6})\d+(.*)$", v)
+    if m:
+        v = m.group(1) + m.group(2)
+    return datetime.fromisoformat(v)
+
+
+def infer_offset(local: Timestamp, utc_ref: datetime, *, tolerance_s: int = 120) -> Timestamp:
+    """Give a naive timestamp a UTC value by comparing it with a UTC reference taken at
+    (nearly) the same moment, such as GPSDateTime. The offset is rounded to 15 minutes
+    and accepted only when the residual is within ``tolerance_s`` and the offset is a
+    real one (-12:00..+14:00). Otherwise the timestamp is returned unchanged.
+    """
+    if local.utc is not None:
+        return local
+    naive = parse_iso(local.value)
+    diff = (naive - utc_ref.replace(tzinfo=None)).total_seconds()
+    quarter = round(diff / 900) * 900
+    if abs(diff - quarter) > tolerance_s or not -12 * 3600 <= quarter <= 14 * 3600:
+        return local
+    off = timedelta(seconds=quarter)
+    aware = naive.replace(tzinfo=timezone(off))
+    frac = local.value.split(".", 1)[1] if "." in local.value else None
+    return Timestamp(
+        name=local.name,
+        source=local.source,
+        value=local.value,
+        utc=iso_utc(aware, frac),
+        raw=local.raw,
+        offset_origin="gps-inferred",
+    )
+
+
+def from_stat_ns(ns: int | None) -> str | None:
+    """A stat time in integer nanoseconds as UTC ISO-8601 with ``Z`` (nanoseconds kept)."""
+    if ns is None:
+        return None
+    secs, rem = divmod(ns, 1_000_000_000)
+    try:
+        base = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)
+    except OverflowError:
+        return None
+    text = base.strftime("%Y-%m-%dT%H:%M:%S")
+    if rem:
+        text += "." + f"{rem:09d}".rstrip("0")
+    return text + "Z"

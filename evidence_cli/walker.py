@@ -1,0 +1,244 @@
+"""Sorted, read-only walk of the scan roots. Symlinks are recorded, never followed.
+
+Paths are handled as bytes throughout, so names that are not valid UTF-8 are walked
+and reported exactly. Directories are not records themselves, except when they
+cannot be listed (then the record carries the error: nothing is skipped silently).
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import ctypes.util
+import os
+import stat as stat_mod
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from evidence_cli.errors import ScanError
+from evidence_cli.models import Kind, Problem
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the walk."""
+
+    path: bytes
+    """Path to open (as given root + relative part)."""
+    rel: bytes
+    """Path relative to the scan base, with ``/`` separators."""
+    kind: Kind
+    stat: os.stat_result | None
+    """``lstat`` of the entry, taken by the walk before anything reads it."""
+    problem: Problem | None = None
+
+
+def display_path(rel: bytes) -> tuple[str, str | None]:
+    """(text for the record, base64 of the bytes or None when the text is exact)."""
+    try:
+        return rel.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return rel.decode("utf-8", "backslashreplace"), base64.b64encode(rel).decode("ascii")
+
+
+def kind_of(st: os.stat_result) -> Kind:
+    if stat_mod.S_ISREG(st.st_mode):
+        return "file"
+    if stat_mod.S_ISLNK(st.st_mode):
+        return "symlink"
+    if stat_mod.S_ISDIR(st.st_mode):
+        return "directory"
+    return "other"
+
+
+def special_name(st: os.stat_result) -> str:
+    m = st.st_mode
+    for test, name in (
+        (stat_mod.S_ISFIFO, "FIFO"),
+        (stat_mod.S_ISSOCK, "socket"),
+        (stat_mod.S_ISCHR, "character device"),
+        (stat_mod.S_ISBLK, "block device"),
+    ):
+        if test(m):
+            return name
+    return "special file"
+
+
+@dataclass(frozen=True)
+class Roots:
+    """The resolved scan roots and the base directory record paths are relative to."""
+
+    base: bytes
+    """Absolute directory every record path is relative to."""
+    roots: tuple[bytes, ...]
+    """Absolute, normalised roots (directories or single files), nested ones removed."""
+
+
+def resolve_roots(paths: Sequence[str | bytes]) -> Roots:
+    """Check and normalise the roots; the base is the deepest common directory.
+
+    Raises ScanError for a path that does not exist.
+    """
+    if not paths:
+        raise ScanError("no path to scan")
+    roots: list[bytes] = []
+    for p in paths:
+        b = os.fsencode(p)
+        ab = os.path.abspath(b)
+        try:
+            os.lstat(ab)
+        except FileNotFoundError:
+            raise ScanError(f"{os.fsdecode(b)!r} does not exist") from None
+        except OSError as exc:
+            raise ScanError(f"cannot access {os.fsdecode(b)!r}: {exc.strerror}") from None
+        roots.append(ab)
+    # Drop duplicates and roots inside another root (they would be walked twice).
+    uniq: list[bytes] = []
+    for r in sorted(set(roots)):
+        if not any(r == u or r.startswith(u.rstrip(b"/") + b"/") for u in uniq):
+            uniq.append(r)
+    dirs = [r if os.path.isdir(r) and not os.path.islink(r) else os.path.dirname(r) for r in uniq]
+    base = os.path.commonpath(dirs) if len(dirs) > 1 else dirs[0]
+    return Roots(base=base, roots=tuple(uniq))
+
+
+def _rel(base: bytes, path: bytes) -> bytes:
+    rel = os.path.relpath(path, base)
+    return rel.replace(os.sep.encode(), b"/")
+
+
+def walk(roots: Roots) -> Iterator[Entry]:
+    """Yield every entry under the roots in sorted order (by path bytes)."""
+    for root in roots.roots:
+        try:
+            st = os.lstat(root)
+        except OSError as exc:
+            yield Entry(root, _rel(roots.base, root), "other", None, _walk_problem(exc))
+            continue
+        if stat_mod.S_ISDIR(st.st_mode):
+            yield from _walk_dir(roots.base, root)
+        else:
+            yield Entry(root, _rel(roots.base, root), kind_of(st), st)
+
+
+def _walk_problem(exc: OSError) -> Problem:
+    return Problem(stage="walk", severity="error", type=type(exc).__name__, message=exc.strerror or str(exc))
+
+
+def _list(d: bytes) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
+    """Children of ``d`` sorted by name bytes, each with its lstat (or the error)."""
+    with os.scandir(d) as it:
+        names = sorted(os.fsencode(e.name) for e in it)
+    out: list[tuple[bytes, os.stat_result | None, OSError | None]] = []
+    for n in names:
+        p = os.path.join(d, n)
+        try:
+            out.append((p, os.lstat(p), None))
+        except OSError as exc:
+            out.append((p, None, exc))
+    return out
+
+
+def _walk_dir(base: bytes, top: bytes) -> Iterator[Entry]:
+    # An explicit stack of iterators (no recursion, so any depth is fine); a
+    # sub-directory's entries come exactly where its name sorts among its siblings.
+    try:
+        first = _list(top)
+    except OSError as exc:
+        yield Entry(top, _rel(base, top), "directory", _safe_lstat(top), _walk_problem(exc))
+        return
+    stack = [iter(first)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        p, st, err = item
+        if st is not None and stat_mod.S_ISDIR(st.st_mode):
+            try:
+                stack.append(iter(_list(p)))
+            except OSError as exc:
+                yield Entry(p, _rel(base, p), "directory", st, _walk_problem(exc))
+            continue
+        yield _entry(base, p, st, err)
+
+
+def _safe_lstat(p: bytes) -> os.stat_result | None:
+    try:
+        return os.lstat(p)
+    except OSError:
+        return None
+
+
+def _entry(base: bytes, p: bytes, st: os.stat_result | None, err: OSError | None) -> Entry:
+    if st is None:
+        assert err is not None
+        return Entry(p, _rel(base, p), "other", None, _walk_problem(err))
+    return Entry(p, _rel(base, p), kind_of(st), st)
+
+
+# --- birth time (Linux statx) -------------------------------------------------------
+
+_AT_FDCWD = -100
+_AT_SYMLINK_NOFOLLOW = 0x100
+_STATX_BTIME = 0x800
+
+
+class _StatxTimestamp(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_int64), ("tv_nsec", ctypes.c_uint32), ("__reserved", ctypes.c_int32)]
+
+
+class _Statx(ctypes.Structure):
+    _fields_ = [
+        ("stx_mask", ctypes.c_uint32),
+        ("stx_blksize", ctypes.c_uint32),
+        ("stx_attributes", ctypes.c_uint64),
+        ("stx_nlink", ctypes.c_uint32),
+        ("stx_uid", ctypes.c_uint32),
+        ("stx_gid", ctypes.c_uint32),
+        ("stx_mode", ctypes.c_uint16),
+        ("__spare0", ctypes.c_uint16),
+        ("stx_ino", ctypes.c_uint64),
+        ("stx_size", ctypes.c_uint64),
+        ("stx_blocks", ctypes.c_uint64),
+        ("stx_attributes_mask", ctypes.c_uint64),
+        ("stx_atime", _StatxTimestamp),
+        ("stx_btime", _StatxTimestamp),
+        ("stx_ctime", _StatxTimestamp),
+        ("stx_mtime", _StatxTimestamp),
+        ("stx_rdev_major", ctypes.c_uint32),
+        ("stx_rdev_minor", ctypes.c_uint32),
+        ("stx_dev_major", ctypes.c_uint32),
+        ("stx_dev_minor", ctypes.c_uint32),
+        # The kernel's struct is 256 bytes and may grow; keep generous room.
+        ("__spare2", ctypes.c_uint64 * 46),
+    ]
+
+
+def _load_statx() -> object | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.statx
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(_Statx)]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_statx = _load_statx()
+
+
+def birth_time_ns(path: bytes, st: os.stat_result | None = None) -> int | None:
+    """Creation (birth) time in ns where the OS and filesystem give it, else None."""
+    if st is not None and hasattr(st, "st_birthtime_ns"):
+        return int(st.st_birthtime_ns)
+    if st is not None and hasattr(st, "st_birthtime"):
+        return int(st.st_birthtime * 1e9)
+    if _statx is None:
+        return None
+    buf = _Statx()
+    rc = _statx(_AT_FDCWD, path, _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, ctypes.byref(buf))  # type: ignore[operator]
+    if rc != 0 or not (buf.stx_mask & _STATX_BTIME):
+        return None
+    return int(buf.stx_btime.tv_sec) * 1_000_000_000 + int(buf.stx_btime.tv_nsec)

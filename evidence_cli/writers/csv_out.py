@@ -1,0 +1,108 @@
+"""CSV export: one row a record, a stable documented column order.
+
+Formula injection: a spreadsheet runs a cell that starts with ``=``, ``+``, ``-``,
+``@``, tab or carriage return. Every text cell taken from evidence (names, tag
+text, libmagic's description) that starts with one of these is prefixed with a
+single quote ``'``, which spreadsheets show but do not run. Numbers we compute
+(sizes, coordinates) are never altered. ``neutralise=False`` (``--csv-raw``) turns
+this off for machine consumers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO, Any, Callable
+
+from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.models import FileRecord, ScanInfo
+from evidence_cli.summary import Summary
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """Prefix a formula-looking cell with ``'`` so a spreadsheet shows it as text."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def _ts(r: FileRecord, attr: str) -> Any:
+    return getattr(r.captured, attr) if r.captured else None
+
+
+def _gps(r: FileRecord, attr: str) -> Any:
+    return getattr(r.gps, attr) if r.gps else None
+
+
+#: (column, getter, from_evidence). The order is the file's column order.
+COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
+    ("path", lambda r: r.path, True),
+    ("path_bytes", lambda r: r.path_bytes, False),
+    ("kind", lambda r: r.kind, False),
+    ("size", lambda r: r.size, False),
+    ("mime", lambda r: r.mime, True),
+    ("description", lambda r: r.description, True),
+    ("extension_ok", lambda r: r.extension_ok, False),
+    *[(a, (lambda a: lambda r: r.hashes.get(a))(a), False) for a in ALGORITHMS],
+    ("fs_modified", lambda r: r.filesystem.get("modified"), False),
+    ("fs_accessed", lambda r: r.filesystem.get("accessed"), False),
+    ("fs_changed", lambda r: r.filesystem.get("changed"), False),
+    ("fs_born", lambda r: r.filesystem.get("born"), False),
+    ("captured", lambda r: _ts(r, "value"), False),
+    ("captured_utc", lambda r: _ts(r, "utc"), False),
+    ("captured_name", lambda r: _ts(r, "name"), False),
+    ("captured_source", lambda r: _ts(r, "source"), False),
+    ("captured_offset_origin", lambda r: _ts(r, "offset_origin"), False),
+    ("gps_latitude", lambda r: _gps(r, "latitude"), False),
+    ("gps_longitude", lambda r: _gps(r, "longitude"), False),
+    ("gps_altitude", lambda r: _gps(r, "altitude"), False),
+    ("gps_timestamp_utc", lambda r: _gps(r, "timestamp_utc"), False),
+    ("gps_source", lambda r: _gps(r, "source"), False),
+    ("make", lambda r: r.device.make, True),
+    ("model", lambda r: r.device.model, True),
+    ("serial", lambda r: r.device.serial, True),
+    ("software", lambda r: r.device.software, True),
+    ("lens", lambda r: r.device.lens, True),
+    ("device_source", lambda r: r.device.source, False),
+    ("image_format", lambda r: (r.image or {}).get("format"), True),
+    ("width", lambda r: (r.image or {}).get("width"), False),
+    ("height", lambda r: (r.image or {}).get("height"), False),
+    ("link_target", lambda r: r.link_target, True),
+    ("findings", lambda r: "; ".join(f.code for f in r.findings), False),
+    ("errors", lambda r: "; ".join(f"{e.stage}: {e.message}" for e in r.errors), True),
+    ("timestamps", lambda r: json.dumps([t.to_dict() for t in r.timestamps], ensure_ascii=False) if r.timestamps else "", True),
+]
+COLUMN_NAMES = [c[0] for c in COLUMNS]
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class CsvWriter:
+    def __init__(self, stream: IO[str], *, neutralise: bool = True) -> None:
+        self.neutralise = neutralise
+        self.writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self.stream = stream
+
+    def begin(self, info: ScanInfo) -> None:
+        self.writer.writerow(COLUMN_NAMES)
+
+    def row(self, record: FileRecord) -> list[str]:
+        out = []
+        for _, get, from_evidence in COLUMNS:
+            text = cell(get(record))
+            if from_evidence and self.neutralise:
+                text = neutralise(text)
+            out.append(text)
+        return out
+
+    def write(self, record: FileRecord) -> None:
+        self.writer.writerow(self.row(record))
+
+    def end(self, info: ScanInfo, summary: Summary) -> None:
+        self.stream.flush()

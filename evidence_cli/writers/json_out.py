@@ -1,0 +1,58 @@
+"""JSON and JSON Lines exports (schema ``evidence-cli/scan/1``), streamed record by record.
+
+JSON: ``{"schema", "tool", "case", "files": [...], "scan", "summary"}`` — ``scan``
+comes after the records so its end time and completeness are known; key order
+means nothing in JSON. JSON Lines: a header line, one record a line, a closing
+line with ``scan`` (end time) and ``summary``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from evidence_cli.models import FileRecord, ScanInfo
+from evidence_cli.summary import Summary
+
+
+def dumps(obj: Any, *, indent: int | None = None) -> str:
+    """JSON text; non-ASCII kept readable (the stream must be UTF-8)."""
+    return json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+class JsonWriter:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def begin(self, info: ScanInfo) -> None:
+        d = info.to_dict()
+        self.stream.write("{")
+        for key in ("schema", "tool", "case"):
+            self.stream.write(f"\n  {dumps(key)}: {dumps(d[key])},")
+        self.stream.write('\n  "files": [')
+
+    def write(self, record: FileRecord) -> None:
+        sep = "," if self.count else ""
+        self.stream.write(f"{sep}\n    {dumps(record.to_dict())}")
+        self.count += 1
+
+    def end(self, info: ScanInfo, summary: Summary) -> None:
+        d = info.to_dict()
+        self.stream.write(f"\n  ],\n  \"scan\": {dumps(d['scan'])},\n  \"summary\": {dumps(summary.to_dict())}\n}}\n")
+        self.stream.flush()
+
+
+class JsonLinesWriter:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def begin(self, info: ScanInfo) -> None:
+        self.stream.write(dumps(info.to_dict()) + "\n")
+
+    def write(self, record: FileRecord) -> None:
+        self.stream.write(dumps(record.to_dict()) + "\n")
+
+    def end(self, info: ScanInfo, summary: Summary) -> None:
+        self.stream.write(dumps({"scan": info.to_dict()["scan"], "summary": summary.to_dict()}) + "\n")
+        self.stream.flush()
