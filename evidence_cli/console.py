@@ -36,9 +36,7 @@ def safe_text(value: object) -> str:
     s = _UNSAFE.sub(_escape, s)
     # Remaining "Cf"/"Cc"/"Co"/"Cs"/"Cn" categories not covered above (rare): escape too.
     if any(unicodedata.category(c) in ("Cf", "Cc", "Cs") for c in s):
-        s = "".join(
-            c if unicodedata.category(c) not in ("Cf", "Cc", "Cs") else f"\\u{ord(c):04x}" for c in s
-        )
+        s = "".join(c if unicodedata.category(c) not in ("Cf", "Cc", "Cs") else f"\\u{ord(c):04x}" for c in s)
     return s
 
 

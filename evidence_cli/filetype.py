@@ -156,7 +156,7 @@ def check_libmagic() -> str | None:
     """None when libmagic loads; else a message that says what to install."""
     try:
         _detector.detect(b"\x89PNG\r\n\x1a\n")
-    except Exception as exc:  # ImportError, OSError from ctypes, magic.MagicException
+    except Exception as exc:  # noqa: BLE001 - ImportError, OSError from ctypes, magic.MagicException
         return (
             f"libmagic is not usable ({type(exc).__name__}: {exc}). Install the system library "
             "(Debian/Ubuntu: apt-get install libmagic1; macOS: brew install libmagic)."

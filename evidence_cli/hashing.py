@@ -10,9 +10,9 @@ import errno
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-ALGORITHMS: dict[str, Callable[[], "hashlib._Hash"]] = {
+ALGORITHMS: dict[str, Callable[..., Any]] = {
     "md5": hashlib.md5,
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,

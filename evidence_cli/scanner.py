@@ -173,7 +173,7 @@ def _process_file(
                 kind="file",
                 size=st.st_size,
                 filesystem=times,
-                errors=(Problem("hash", "error", "ChangedDuringScan", "the entry was replaced before it could be read"),),
+                errors=(Problem("hash", "error", "ChangedDuringScan", "the entry was replaced before it was read"),),
             )
         result = hash_fd(fd, options.algorithms, keep_limit=options.keep_limit if options.metadata else 0)
     except OSError as exc:

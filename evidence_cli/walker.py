@@ -231,10 +231,14 @@ _statx = _load_statx()
 
 def birth_time_ns(path: bytes, st: os.stat_result | None = None) -> int | None:
     """Creation (birth) time in ns where the OS and filesystem give it, else None."""
-    if st is not None and hasattr(st, "st_birthtime_ns"):
-        return int(st.st_birthtime_ns)
-    if st is not None and hasattr(st, "st_birthtime"):
-        return int(st.st_birthtime * 1e9)
+    if st is not None:
+        # macOS/BSD/Windows (3.12+) put it in stat itself.
+        ns = getattr(st, "st_birthtime_ns", None)
+        if ns is not None:
+            return int(ns)
+        secs = getattr(st, "st_birthtime", None)
+        if secs is not None:
+            return int(secs * 1e9)
     if _statx is None:
         return None
     buf = _Statx()

@@ -1,6 +1,13 @@
-"""Extractors: one module per format, each registered on import (order = run order)."""
+"""Extractors: one module per format, each registered on import.
 
-from evidence_cli.extractors import exif, filesystem, image  # noqa: F401
+Import order is run order (it only decides the order of groups under ``metadata``;
+which source wins for capture time, GPS and device is data in ``scanner.py``).
+A test fails if a module in this folder is not imported here.
+"""
+
+from evidence_cli.extractors import filesystem  # noqa: F401  (keep first: the template)
+from evidence_cli.extractors import image  # noqa: F401
+from evidence_cli.extractors import exif  # noqa: F401
 from evidence_cli.extractors.base import FileContext, for_type, register, registered
 
 __all__ = ["FileContext", "for_type", "register", "registered"]

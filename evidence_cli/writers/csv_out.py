@@ -34,6 +34,14 @@ def _gps(r: FileRecord, attr: str) -> Any:
     return getattr(r.gps, attr) if r.gps else None
 
 
+def _digest(name: str) -> Callable[[FileRecord], Any]:
+    return lambda r: r.hashes.get(name)
+
+
+def _timestamps(r: FileRecord) -> str:
+    return json.dumps([t.to_dict() for t in r.timestamps], ensure_ascii=False) if r.timestamps else ""
+
+
 #: (column, getter, from_evidence). The order is the file's column order.
 COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("path", lambda r: r.path, True),
@@ -43,7 +51,7 @@ COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("mime", lambda r: r.mime, True),
     ("description", lambda r: r.description, True),
     ("extension_ok", lambda r: r.extension_ok, False),
-    *[(a, (lambda a: lambda r: r.hashes.get(a))(a), False) for a in ALGORITHMS],
+    *[(a, _digest(a), False) for a in ALGORITHMS],
     ("fs_modified", lambda r: r.filesystem.get("modified"), False),
     ("fs_accessed", lambda r: r.filesystem.get("accessed"), False),
     ("fs_changed", lambda r: r.filesystem.get("changed"), False),
@@ -70,7 +78,7 @@ COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("link_target", lambda r: r.link_target, True),
     ("findings", lambda r: "; ".join(f.code for f in r.findings), False),
     ("errors", lambda r: "; ".join(f"{e.stage}: {e.message}" for e in r.errors), True),
-    ("timestamps", lambda r: json.dumps([t.to_dict() for t in r.timestamps], ensure_ascii=False) if r.timestamps else "", True),
+    ("timestamps", lambda r: _timestamps(r), True),
 ]
 COLUMN_NAMES = [c[0] for c in COLUMNS]
 

@@ -39,7 +39,7 @@ class JsonWriter:
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         d = info.to_dict()
-        self.stream.write(f"\n  ],\n  \"scan\": {dumps(d['scan'])},\n  \"summary\": {dumps(summary.to_dict())}\n}}\n")
+        self.stream.write(f'\n  ],\n  "scan": {dumps(d["scan"])},\n  "summary": {dumps(summary.to_dict())}\n}}\n')
         self.stream.flush()
 
 

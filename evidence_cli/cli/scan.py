@@ -1,65 +1,40 @@
-"""Command line: parse options, call the library, render. No evidence logic lives here."""
+"""`evidence scan`: walk, identify, hash, extract; table, JSON, JSON Lines, CSV."""
 
 from __future__ import annotations
 
-import io
-import os
 import socket
 import sys
 from contextlib import ExitStack
-from datetime import datetime, timezone
-from typing import IO, Any, Callable, Sequence
+from dataclasses import replace
+from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from evidence_cli import __version__, extractors
+from evidence_cli import __version__
+from evidence_cli.cli.common import (
+    CONTEXT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Failure,
+    case_options,
+    check_outputs_outside,
+    cli,
+    open_output,
+    safe_path,
+    utc_now,
+)
 from evidence_cli.console import make_consoles, safe_text
-from evidence_cli.errors import EvidenceError, ScanError
+from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
 from evidence_cli.models import ScanInfo
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.summary import Summary
-from evidence_cli.walker import Roots, resolve_roots
+from evidence_cli.walker import resolve_roots
 from evidence_cli.writers import OutputFormat, Writer, make_writer
 from evidence_cli.writers.table import DEFAULT_LIMIT, human_size
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
-class Failure(click.ClickException):
-    """A library error shown as a clear message; nothing could be done (exit 2)."""
-
-    exit_code = EXIT_USAGE
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def inside(path: bytes, root: bytes) -> bool:
-    root = root.rstrip(b"/") or b"/"
-    return path == root or path.startswith(root if root == b"/" else root + b"/")
-
-
-def check_outputs_outside(outputs: Sequence[str], roots: Roots) -> None:
-    """Refuse an output path inside a scanned tree (we never write into evidence)."""
-    real_roots = [os.path.realpath(r) for r in roots.roots]
-    for out in outputs:
-        if out == "-":
-            continue
-        b = os.fsencode(out)
-        # The file may not exist yet: resolve its folder.
-        real = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(b))), os.path.basename(b))
-        for r in real_roots:
-            if inside(real, r):
-                raise Failure(
-                    f"refusing to write {out!r} inside the scanned tree {os.fsdecode(r)!r}: "
-                    "evidence folders are never written to. Choose an output path outside it."
-                )
 
 
 def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -69,45 +44,6 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
         return normalise_algorithms(n for v in value for n in v.split(","))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def case_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Case fields recorded in the header of every export."""
-    for opt in reversed(
-        [
-            click.option("--case", "case_id", metavar="TEXT", help="Case number or name, recorded in the exports."),
-            click.option("--examiner", metavar="TEXT", help="Examiner's name, recorded in the exports."),
-            click.option("--evidence-id", metavar="TEXT", help="Evidence item identifier, recorded in the exports."),
-        ]
-    ):
-        f = opt(f)
-    return f
-
-
-@click.group(context_settings=CONTEXT)
-@click.version_option(__version__, "--version", prog_name="evidence")
-def cli() -> None:
-    """evidence: identify, hash and read the metadata of digital evidence, read-only.
-
-    \b
-    Example:
-      evidence scan samples/
-      evidence scan ./collected --json manifest.json --csv report.csv --case 2026-041
-    """
-
-
-def _open_output(stack: ExitStack, path: str) -> IO[str]:
-    if path == "-":
-        buf = getattr(sys.stdout, "buffer", None)
-        if buf is None:
-            return sys.stdout
-        return stack.enter_context(
-            io.TextIOWrapper(buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
-        )
-    try:
-        return stack.enter_context(open(path, "w", encoding="utf-8", errors="backslashreplace", newline=""))
-    except OSError as exc:
-        raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
 
 
 @cli.command("scan", context_settings=CONTEXT)
@@ -208,15 +144,13 @@ def scan_cmd(
     )
     summary = Summary()
     with ExitStack() as stack:
-        writers: list[Writer] = [
-            make_writer(f, _open_output(stack, p), csv_neutralise=not csv_raw) for f, p in exports
-        ]
+        writers: list[Writer] = [make_writer(f, open_output(stack, p), csv_neutralise=not csv_raw) for f, p in exports]
         if not stdout_taken:
             stdout_fmt = OutputFormat(fmt)
             if stdout_fmt is OutputFormat.TABLE:
                 writers.append(make_writer(stdout_fmt, sys.stdout, console=out_console, table_limit=table_limit))
             else:
-                writers.append(make_writer(stdout_fmt, _open_output(stack, "-"), csv_neutralise=not csv_raw))
+                writers.append(make_writer(stdout_fmt, open_output(stack, "-"), csv_neutralise=not csv_raw))
         for w in writers:
             w.begin(info)
         progress = _progress(err_console)
@@ -235,13 +169,7 @@ def scan_cmd(
     sys.exit(EXIT_PROBLEMS if summary.with_errors else EXIT_OK)
 
 
-def safe_path(b: bytes) -> str:
-    return b.decode("utf-8", "backslashreplace")
-
-
 def _finish(info: ScanInfo) -> ScanInfo:
-    from dataclasses import replace
-
     return replace(info, finished_utc=utc_now())
 
 
@@ -269,28 +197,3 @@ def _print_summary(console: Any, s: Summary) -> None:
     )
     if s.by_type:
         console.print(Text("by type: " + ", ".join(f"{safe_text(k)} {v}" for k, v in s.by_type.most_common())))
-
-
-@cli.command("extractors", context_settings=CONTEXT)
-def extractors_cmd() -> None:
-    """List the metadata extractors and the types each one reads.
-
-    \b
-    Example:
-      evidence extractors
-    """
-    out, _ = make_consoles()
-    for ex in extractors.registered():
-        types = ", ".join(sorted(ex.mime_types)) or "every file"
-        out.print(Text(f"{ex.name}: {ex.description}"))
-        out.print(Text(f"    types: {types}"))
-
-
-def main() -> None:
-    """Entry point: library errors become clean messages, never tracebacks."""
-    try:
-        cli.main(prog_name="evidence")
-    except EvidenceError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-

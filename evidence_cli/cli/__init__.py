@@ -1,0 +1,44 @@
+"""Command line: parse options, call the library, render. No evidence logic lives here.
+
+Each command lives in its own module and registers itself on the ``cli`` group of
+``common.py``; importing them here builds the whole surface.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.text import Text
+
+from evidence_cli import extractors
+from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
+from evidence_cli.cli.common import CONTEXT, EXIT_USAGE, cli
+from evidence_cli.console import make_consoles
+from evidence_cli.errors import EvidenceError
+
+__all__ = ["cli", "main"]
+
+
+@cli.command("extractors", context_settings=CONTEXT)
+def extractors_cmd() -> None:
+    """List the metadata extractors and the types each one reads.
+
+    \b
+    Example:
+      evidence extractors
+    """
+    out, _ = make_consoles()
+    for ex in extractors.registered():
+        types = ", ".join(sorted(ex.mime_types)) or "every file"
+        out.print(Text(f"{ex.name}: {ex.description}"))
+        out.print(Text(f"    types: {types}"))
+
+
+def main() -> None:
+    """Entry point: library errors become clean messages, never tracebacks."""
+    try:
+        cli.main(prog_name="evidence")
+    except EvidenceError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
