@@ -178,6 +178,8 @@ class Extraction:
     image: Mapping[str, JSONValue] | None = None
     """Image/media properties (format, width, height, ...), if this extractor reads them."""
     problems: tuple[Problem, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    """Observations for the examiner (e.g. XMP declaring AI-generated media)."""
 
 
 @dataclass(frozen=True, slots=True)

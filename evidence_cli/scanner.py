@@ -230,6 +230,7 @@ def _process_file(
     image = next((e.image for e in extractions if e.image is not None), None)
     for e in extractions:
         errors.extend(e.problems)
+        findings.extend(e.findings)
     metadata = {e.group: e.tags for e in extractions if e.tags}
     return FileRecord(
         **base,

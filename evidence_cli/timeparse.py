@@ -139,8 +139,16 @@ def make_timestamp(
 
 
 def parse_iso(value: str) -> datetime:
-    """Parse a Timestamp.value (naive or aware) back into a datetime."""
+    """Parse a Timestamp.value (naive or aware) back into a datetime.
+
+    Reduced-precision values (``2019``, ``2019-05``, as XMP allows) give the first
+    instant of that year or month.
+    """
     v = value.replace("Z", "+00:00")
+    if re.match(r"^\d{4}$", v):
+        v += "-01-01"
+    elif re.match(r"^\d{4}-\d{2}$", v):
+        v += "-01"
     # fromisoformat handles up to 6 fraction digits on 3.10; trim longer ones.
     m = re.match(r"^(.*?\.\d{6})\d+(.*)$", v)
     if m:
@@ -187,3 +195,57 @@ def from_stat_ns(ns: int | None) -> str | None:
     if rem:
         text += "." + f"{rem:09d}".rstrip("0")
     return text + "Z"
+
+
+_ISO_DT = re.compile(
+    r"^\s*(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|[+\-]\d{2}:?\d{2})?)?)?)?\s*$"
+)
+
+
+def make_iso_timestamp(name: str, source: str, raw: object) -> Timestamp | None:
+    """Build a Timestamp from an ISO 8601 date as XMP stores it, keeping its precision.
+
+    XMP allows ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``, ``YYYY-MM-DDThh:mm[:ss[.s+]][TZD]``.
+    ``value`` keeps exactly the stored precision (``2019-05-01`` stays a date, ``13:45``
+    gets no invented seconds); ``utc`` is given only when a time and an offset are stored.
+    Writers that put EXIF-style text (``2019:05:01 13:45:10``) in XMP are read through
+    :func:`make_timestamp`. Returns None for blank/all-zero dates; raises
+    :class:`TimeParseError` for anything else that is not a date.
+    """
+    text = clean_text(raw)
+    if is_blank_date(text):
+        return None
+    m = _ISO_DT.match(text)
+    if not m:
+        return make_timestamp(name, source, text)
+    y, mo, d, hh, mi, ss, frac, off_text = m.groups()
+    try:
+        naive = datetime(int(y), int(mo or 1), int(d or 1), int(hh or 0), int(mi or 0), int(ss or 0))
+    except ValueError as exc:
+        raise TimeParseError(f"{name}: impossible date {text!r}: {exc}") from None
+    if d is None:
+        value = y if mo is None else f"{y}-{mo}"
+        return Timestamp(name=name, source=source, value=value, utc=None, raw=text)
+    if hh is None:
+        return Timestamp(name=name, source=source, value=f"{y}-{mo}-{d}", utc=None, raw=text)
+    if frac:
+        frac = frac[:9]
+        naive = naive.replace(microsecond=_micro(frac))
+    fmt = "%Y-%m-%dT%H:%M:%S" if ss is not None else "%Y-%m-%dT%H:%M"
+    local = naive.strftime(fmt) + _frac(frac)
+    if not off_text:
+        return Timestamp(name=name, source=source, value=local, utc=None, raw=text)
+    off = parse_offset(off_text)
+    assert off is not None  # the regex only lets a real offset through
+    aware = naive.replace(tzinfo=timezone(off))
+    utc = aware.astimezone(timezone.utc)
+    utc_text = iso_utc(aware, frac) if ss is not None else utc.strftime("%Y-%m-%dT%H:%MZ")
+    return Timestamp(
+        name=name,
+        source=source,
+        value=local + format_offset(off),
+        utc=utc_text,
+        raw=text,
+        offset_origin="stored",
+    )
