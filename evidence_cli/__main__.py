@@ -1,3 +1,7 @@
+"""``python -m evidence_cli``."""
+
 from evidence_cli.cli import main
 
-main()
+# The guard matters: worker processes (forkserver/spawn) import the main module again.
+if __name__ == "__main__":
+    main()

@@ -72,6 +72,13 @@ class HashResult:
     """The whole content if it was no larger than ``keep_limit``; else None."""
 
 
+#: Files at least this large get one thread per digest (hashlib releases the GIL on
+#: large updates), so a single huge file uses every core.
+THREADED_MIN = 64 * 1024 * 1024
+#: Read size for large files (fewer system calls, fewer thread hand-offs).
+BIG_CHUNK = 8 * 1024 * 1024
+
+
 def hash_fd(
     fd: int,
     algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
@@ -79,27 +86,53 @@ def hash_fd(
     chunk_size: int = CHUNK,
     head_size: int = 64 * 1024,
     keep_limit: int = 0,
+    expected_size: int | None = None,
+    threaded: bool | None = None,
 ) -> HashResult:
-    """Hash everything readable from ``fd`` in one pass (does not close it)."""
-    hashers = [ALGORITHMS[a]() for a in algorithms]
+    """Hash everything readable from ``fd`` in one pass (does not close it).
+
+    Args:
+        fd: an open file descriptor, positioned at the start.
+        algorithms: digest names from ``ALGORITHMS``.
+        chunk_size: read size for small files.
+        head_size: how many leading bytes to return for type detection.
+        keep_limit: keep the whole content in memory when it is at most this size.
+        expected_size: the size from ``stat`` (chooses the strategy; never trusted for reads).
+        threaded: force (True) or forbid (False) one thread per digest; None decides by size.
+    """
     names = list(algorithms)
+    hashers = [ALGORITHMS[a]() for a in names]
+    big = expected_size is not None and expected_size >= THREADED_MIN
+    if threaded is None:
+        threaded = big and len(hashers) > 1
+    if big:
+        chunk_size = max(chunk_size, BIG_CHUNK)
     head = bytearray()
     kept: list[bytes] | None = [] if keep_limit > 0 else None
     total = 0
-    while True:
-        buf = os.read(fd, chunk_size)
-        if not buf:
-            break
+
+    def consume(buf: bytes | memoryview) -> None:
+        # Copies only what is kept: the head, and the content while it fits keep_limit.
+        nonlocal total, kept
         total += len(buf)
-        for h in hashers:
-            h.update(buf)
         if len(head) < head_size:
-            head += buf[: head_size - len(head)]
+            head.extend(buf[: head_size - len(head)])
         if kept is not None:
             if total <= keep_limit:
-                kept.append(buf)
+                kept.append(bytes(buf))
             else:
                 kept = None
+
+    if threaded:
+        _hash_threaded(fd, hashers, chunk_size, consume)
+    else:
+        while True:
+            buf = os.read(fd, chunk_size)
+            if not buf:
+                break
+            for h in hashers:
+                h.update(buf)
+            consume(buf)
     content = b"".join(kept) if kept is not None else None
     return HashResult(
         digests={n: h.hexdigest() for n, h in zip(names, hashers)},
@@ -107,6 +140,30 @@ def hash_fd(
         head=bytes(head),
         content=content,
     )
+
+
+def _hash_threaded(fd: int, hashers: list[Any], chunk_size: int, consume: Callable[[memoryview], None]) -> None:
+    """One thread per digest; the next chunk is read (into a second buffer) while the
+    current one is hashed, so reading and every digest run at the same time."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    bufs = (bytearray(chunk_size), bytearray(chunk_size))
+    views = (memoryview(bufs[0]), memoryview(bufs[1]))
+    with (
+        open(fd, "rb", buffering=0, closefd=False) as raw,
+        ThreadPoolExecutor(max_workers=len(hashers), thread_name_prefix="digest") as pool,
+    ):
+        i = 0
+        n = raw.readinto(bufs[i]) or 0
+        while n:
+            cur = views[i][:n]
+            pending = [pool.submit(h.update, cur) for h in hashers]
+            consume(cur)
+            i ^= 1
+            n = raw.readinto(bufs[i]) or 0
+            wait(pending)
+            for f in pending:
+                f.result()  # re-raise a digest error, if any
 
 
 def hash_bytes(data: bytes, algorithms: Iterable[str] = DEFAULT_ALGORITHMS) -> dict[str, str]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import stat as stat_mod
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli import extractors
 from evidence_cli.errors import UnsupportedFile
@@ -53,9 +56,16 @@ class ScanOptions:
     keep_limit: int = MEMORY_LIMIT
     exclude: tuple[bytes, ...] = field(default_factory=tuple)
     """Absolute paths never read (the scan's own outputs)."""
+    workers: int = 0
+    """Worker processes; 0 runs everything in this process (no crash isolation)."""
+    timeout: float | None = 10.0
+    """Seconds each extractor may spend on one file (None: no limit)."""
+    memory_limit: int | None = 4 * 1024**3
+    """Address-space limit of each worker process in bytes (None: no limit)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"algorithms": list(self.algorithms), "metadata": self.metadata}
+        # Only what changes the records: the worker count does not (a test proves it).
+        return {"algorithms": list(self.algorithms), "metadata": self.metadata, "timeout_s": self.timeout}
 
 
 def fs_times(path: bytes, st: os.stat_result) -> dict[str, str | None]:
@@ -97,13 +107,25 @@ def merge_gps(points: Sequence[GeoPoint]) -> GeoPoint | None:
     return min(points, key=lambda g: _rank(g.source)) if points else None
 
 
-def run_extractors(ctx: FileContext) -> list[Extraction]:
-    """Every extractor for the type, each isolated: any exception becomes a problem."""
+def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extraction]:
+    """Every extractor for the type, each isolated: any exception, or running longer
+    than ``timeout`` seconds, becomes a problem naming the extractor."""
     out: list[Extraction] = []
     for ex in extractors.for_type(ctx.file_type.mime):
         stage = f"metadata:{ex.name}"
         try:
-            out.append(ex.extract(ctx))
+            with time_limit(timeout):
+                out.append(ex.extract(ctx))
+        except TimeLimitExceeded:
+            out.append(
+                Extraction(
+                    extractor=ex.name,
+                    group=ex.name,
+                    problems=(
+                        Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
+                    ),
+                )
+            )
         except UnsupportedFile as exc:
             out.append(
                 Extraction(
@@ -175,7 +197,12 @@ def _process_file(
                 filesystem=times,
                 errors=(Problem("hash", "error", "ChangedDuringScan", "the entry was replaced before it was read"),),
             )
-        result = hash_fd(fd, options.algorithms, keep_limit=options.keep_limit if options.metadata else 0)
+        result = hash_fd(
+            fd,
+            options.algorithms,
+            keep_limit=options.keep_limit if options.metadata else 0,
+            expected_size=st.st_size,
+        )
     except OSError as exc:
         return FileRecord(**base, kind="file", size=st.st_size, filesystem=times, errors=(_err("hash", exc),))
     finally:
@@ -224,7 +251,7 @@ def _process_file(
             head=result.head,
             content=result.content,
         )
-        extractions = run_extractors(ctx)
+        extractions = run_extractors(ctx, options.timeout)
     timestamps = tuple(t for e in extractions for t in e.timestamps)
     devices = [e.device for e in extractions if e.device is not None]
     image = next((e.image for e in extractions if e.image is not None), None)
@@ -257,11 +284,65 @@ def path_name(rel: bytes) -> str:
     return rel.rsplit(b"/", 1)[-1].decode("utf-8", "replace")
 
 
-def scan(paths: Sequence[str | bytes] | Roots, options: ScanOptions | None = None) -> Iterator[FileRecord]:
-    """Scan files and folders; yield one record per entry, sorted by path."""
+def scan(
+    paths: Sequence[str | bytes] | Roots,
+    options: ScanOptions | None = None,
+    *,
+    skip: Callable[[Entry], bool] | None = None,
+    scheduler: Any = None,
+) -> Iterator[FileRecord]:
+    """Scan files and folders; yield one record per entry, sorted by path.
+
+    Args:
+        paths: files and folders, or already resolved ``Roots``.
+        options: what to compute and how many workers to use.
+        skip: entries for which this returns True are not processed (``--resume``).
+        scheduler: a Dask scheduler address or ``distributed.Client`` to run on.
+    """
+    from evidence_cli import engine
+
     options = options or ScanOptions()
     roots = paths if isinstance(paths, Roots) else resolve_roots(paths)
-    for entry in walk(roots):
-        if entry.path in options.exclude:
-            continue
-        yield process_entry(entry, options)
+    entries: Iterable[Entry] = (
+        e for e in walk(roots) if e.path not in options.exclude and not (skip is not None and skip(e))
+    )
+    if scheduler is not None:
+        yield from engine.run_dask(entries, options, scheduler)
+    elif options.workers >= 1:
+        yield from engine.run_pool(entries, options, options.workers)
+    else:
+        yield from engine.run_inline(entries, options)
+
+
+class TimeLimitExceeded(Exception):
+    """An extractor ran past its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise TimeLimitExceeded in this thread after ``seconds`` (SIGALRM timer).
+
+    Effective in a process's main thread on POSIX — where worker processes and the
+    in-process scan run extractors. Elsewhere (e.g. Dask worker threads) it cannot
+    interrupt Python code and runs without a limit.
+    """
+    usable = (
+        seconds is not None
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise TimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds or 0))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

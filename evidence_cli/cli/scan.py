@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from evidence_cli import __version__
+from evidence_cli import resume as resume_mod
 from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
@@ -26,6 +29,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.engine import default_workers
 from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
@@ -83,6 +87,36 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     help="Rows shown in the terminal table (0: all); exports always hold every entry.",
 )
 @click.option("--width", type=click.IntRange(min=40), help="Terminal width for the table.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (default: all cores). 0 runs in this process, without crash isolation.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds each metadata extractor may spend on one file (0: no limit); past it, an error on the record.",
+)
+@click.option(
+    "--memory-limit",
+    type=click.IntRange(min=0),
+    default=4096,
+    show_default=True,
+    help="Address-space limit of each worker process in MiB (0: none); a memory bomb becomes an error on the record.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on a Dask cluster (e.g. tcp://10.0.0.5:8786) whose workers see the same paths. Needs evidence-cli[dask].",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted scan recorded in --jsonl PATH: recorded entries are kept, not re-hashed.",
+)
 @case_options
 def scan_cmd(
     paths: tuple[str, ...],
@@ -95,6 +129,11 @@ def scan_cmd(
     csv_raw: bool,
     table_limit: int,
     width: int | None,
+    workers: int | None,
+    timeout: float,
+    memory_limit: int,
+    scheduler: str | None,
+    resume: bool,
     case_id: str | None,
     examiner: str | None,
     evidence_id: str | None,
@@ -128,23 +167,47 @@ def scan_cmd(
         for f, p in ((OutputFormat.JSON, json_path), (OutputFormat.JSONL, jsonl_path), (OutputFormat.CSV, csv_path))
         if p
     ]
-    stdout_taken = any(p == "-" for _, p in exports)
     if sum(p == "-" for _, p in exports) > 1:
         raise click.UsageError("only one export can go to stdout ('-')")
+    stdout_taken = any(p == "-" for _, p in exports)
     check_outputs_outside([p for _, p in exports], roots)
-    options = ScanOptions(algorithms=algorithms, metadata=not no_metadata)
+    options = ScanOptions(
+        algorithms=algorithms,
+        metadata=not no_metadata,
+        workers=default_workers() if workers is None else workers,
+        timeout=timeout or None,
+        memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
+    )
+    root_texts = [safe_path(r) for r in roots.roots]
+    state = _resume_state(resume, jsonl_path, root_texts, options)
     info = ScanInfo(
         tool={"name": "evidence-cli", "version": __version__},
         case={"case": case_id, "examiner": examiner, "evidence_id": evidence_id},
-        roots=tuple(safe_path(r) for r in roots.roots),
+        roots=tuple(root_texts),
         started_utc=utc_now(),
         finished_utc=None,
         options={**options.to_dict(), "base": safe_path(roots.base)},
         host=socket.gethostname(),
     )
+    if state is not None:
+        # The header of the first run stays the header; this run is noted in the options.
+        first = ScanInfo.from_dict(state.header)
+        info = replace(
+            first,
+            options={**first.options, "resumed_utc": [*first.options.get("resumed_utc", []), info.started_utc]},
+        )
     summary = Summary()
+    interrupted: str | None = None
     with ExitStack() as stack:
-        writers: list[Writer] = [make_writer(f, open_output(stack, p), csv_neutralise=not csv_raw) for f, p in exports]
+        writers: list[Writer] = []
+        resumed_writer: Writer | None = None
+        for f, p in exports:
+            if state is not None and f is OutputFormat.JSONL:
+                resume_mod.truncate(state)
+                stream = stack.enter_context(open(p, "a", encoding="utf-8", errors="backslashreplace", newline=""))
+                resumed_writer = make_writer(f, stream)
+            else:
+                writers.append(make_writer(f, open_output(stack, p), csv_neutralise=not csv_raw))
         if not stdout_taken:
             stdout_fmt = OutputFormat(fmt)
             if stdout_fmt is OutputFormat.TABLE:
@@ -153,20 +216,79 @@ def scan_cmd(
                 writers.append(make_writer(stdout_fmt, open_output(stack, "-"), csv_neutralise=not csv_raw))
         for w in writers:
             w.begin(info)
-        progress = _progress(err_console)
-        with progress or ExitStack():
-            task = progress.add_task("scanning", total=None, path="") if progress else None
-            for rec in scan(roots, options):
+        if state is not None:
+            # Entries already recorded: into the summary and the other exports, not re-read.
+            for rec in resume_mod.replay(state):
                 summary.add(rec)
                 for w in writers:
                     w.write(rec)
-                if progress is not None and task is not None:
-                    progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
-        info = _finish(info)
-        for w in writers:
+        all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
+        progress = _progress(err_console)
+        stack.enter_context(_terminate_as_interrupt())
+        try:
+            with progress or ExitStack():
+                task = progress.add_task("scanning", total=None, path="") if progress else None
+                skip = (lambda e: e.rel in state.done) if state is not None else None
+                for rec in scan(roots, options, skip=skip, scheduler=scheduler):
+                    summary.add(rec)
+                    for w in all_writers:
+                        w.write(rec)
+                    if progress is not None and task is not None:
+                        progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
+        except KeyboardInterrupt:
+            interrupted = "interrupted"
+        except Exception as exc:  # noqa: BLE001 - e.g. the Dask scheduler is unreachable
+            if summary.entries == 0 and state is None:
+                raise Failure(f"the scan could not run: {type(exc).__name__}: {exc}") from None
+            interrupted = f"stopped by an error: {type(exc).__name__}: {exc}"
+        info = replace(_finish(info), complete=interrupted is None)
+        for w in all_writers:
             w.end(info, summary)
     _print_summary(err_console, summary)
+    if interrupted:
+        err_console.print(
+            Text(
+                f"Scan {interrupted} after {summary.entries} entries: the exports are valid but partial "
+                '("complete": false). Re-run with --jsonl PATH --resume to continue.'
+            )
+        )
+        sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_PROBLEMS if summary.with_errors else EXIT_OK)
+
+
+def _resume_state(
+    resume: bool, jsonl_path: str | None, roots: list[str], options: ScanOptions
+) -> resume_mod.ResumeState | None:
+    if not resume:
+        return None
+    if not jsonl_path or jsonl_path == "-":
+        raise click.UsageError("--resume needs --jsonl PATH: the JSON Lines export of the interrupted scan")
+    if not os.path.exists(jsonl_path):
+        raise Failure(f"cannot resume: {jsonl_path!r} does not exist (run the scan without --resume first)")
+    try:
+        state = resume_mod.load(jsonl_path)
+        resume_mod.check_compatible(state, roots, options.to_dict())
+    except ScanError as exc:
+        raise Failure(str(exc)) from None
+    return state
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the scan like Ctrl-C: clean, partial, valid exports."""
+
+    def _handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _handler)
+    except ValueError:  # not the main thread (embedded use): leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _finish(info: ScanInfo) -> ScanInfo:

@@ -1,0 +1,224 @@
+"""Running the per-entry work: in-process, across worker processes, or on a Dask cluster.
+
+Whatever runs the work, records come back in walk order (sorted paths), so the output
+is identical for any number of workers. Entries are sent in small batches (fewer
+hand-offs for many small files; a large file travels alone) with a bounded number of
+batches in flight, so memory stays flat however many files there are.
+
+Worker processes isolate the scan from crashes in C libraries (libmagic, Pillow,
+zlib): if a worker dies, the batches it held are re-run one entry at a time in a fresh
+pool, and an entry that kills a worker again gets a record with an error — the scan
+goes on. Workers ignore SIGINT (the parent decides how to stop) and may run under an
+address-space limit so a memory bomb raises MemoryError inside the worker instead of
+exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from evidence_cli.models import FileRecord, Problem
+from evidence_cli.walker import Entry, display_path
+
+if TYPE_CHECKING:
+    from evidence_cli.scanner import ScanOptions
+
+log = logging.getLogger(__name__)
+
+#: A batch holds at most this many entries ...
+BATCH_ENTRIES = 32
+#: ... and at most this many bytes of regular files (a bigger file travels alone).
+BATCH_BYTES = 32 * 1024 * 1024
+#: Batches in flight per worker.
+WINDOW_PER_WORKER = 4
+
+
+def default_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
+    """Group consecutive entries by count and bytes, keeping their order."""
+    batch: list[Entry] = []
+    size = 0
+    for e in entries:
+        esize = e.stat.st_size if (e.stat is not None and e.kind == "file") else 0
+        if batch and (len(batch) >= BATCH_ENTRIES or size + esize > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(e)
+        size += esize
+    if batch:
+        yield batch
+
+
+def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
+    """The work of one batch (runs in a worker)."""
+    from evidence_cli.scanner import process_entry
+
+    return [process_entry(e, options) for e in batch]
+
+
+def _init_worker(memory_limit: int | None) -> None:
+    # The parent handles Ctrl-C and SIGTERM and then stops the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_limit:
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        except (ImportError, ValueError, OSError):  # not on this platform: run without
+            pass
+    # Import the extractors once per worker, before the first task.
+    import evidence_cli.extractors  # noqa: F401
+
+
+def crashed_record(entry: Entry, reason: str) -> FileRecord:
+    """The record of an entry whose worker died while processing it."""
+    text, b64 = display_path(entry.rel)
+    return FileRecord(
+        path=text,
+        path_bytes=b64,
+        kind=entry.kind,
+        size=entry.stat.st_size if entry.stat is not None else None,
+        errors=(Problem("worker", "error", "WorkerCrashed", reason),),
+    )
+
+
+def run_inline(entries: Iterable[Entry], options: ScanOptions) -> Iterator[FileRecord]:
+    from evidence_cli.scanner import process_entry
+
+    for e in entries:
+        yield process_entry(e, options)
+
+
+def _mp_context() -> Any:
+    # forkserver: workers start from a clean process, not a fork of one that may hold
+    # locks in other threads (the progress bar, digest threads).
+    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["evidence_cli.scanner", "evidence_cli.extractors"])
+    return ctx
+
+
+def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:
+    """Process entries in ``workers`` processes; yield records in input order."""
+    window = max(2, workers * WINDOW_PER_WORKER)
+    pool = _new_pool(workers, options)
+    inflight: deque[tuple[list[Entry], Future[list[FileRecord]]]] = deque()
+    source = batches(entries)
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(inflight) < window:
+                b = next(source, None)
+                if b is None:
+                    exhausted = True
+                    break
+                inflight.append((b, pool.submit(process_batch, b, options)))
+            if not inflight:
+                break
+            b, fut = inflight.popleft()
+            try:
+                records = fut.result()
+            except BrokenProcessPool:
+                # A worker died (crash in a C library, out of memory, killed). Redo the
+                # affected batches entry by entry in fresh pools; an entry that kills
+                # its worker again is recorded with the error.
+                pending = [b] + [pb for pb, _ in inflight]
+                inflight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for pb in pending:
+                    for e in pb:
+                        yield _isolated(e, options)
+                pool = _new_pool(workers, options)
+                continue
+            yield from records
+    finally:
+        for _, fut in inflight:
+            fut.cancel()
+        _stop_pool(pool)
+
+
+def _new_pool(workers: int, options: ScanOptions) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(options.memory_limit,),
+    )
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    # Terminate workers that are still busy (an interrupt must not wait for a huge file).
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
+    """Process one entry in a single-use worker; a crash becomes an error record."""
+    pool = _new_pool(1, options)
+    try:
+        return pool.submit(process_batch, [entry], options).result()[0]
+    except BrokenProcessPool:
+        return crashed_record(entry, "the worker process died while reading this entry (crash or memory limit)")
+    finally:
+        _stop_pool(pool)
+
+
+def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> Iterator[FileRecord]:
+    """Process batches on a Dask cluster (workers must see the same paths).
+
+    ``scheduler`` is an address (``tcp://host:8786``) or a ``distributed.Client``.
+    Records come back in input order.
+    """
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError("Dask is not installed: pip install 'evidence-cli[dask]'") from exc
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    own = client is not scheduler
+    try:
+        n = max(1, sum(client.nthreads().values()))
+        window = max(2, n * WINDOW_PER_WORKER)
+        inflight: deque[tuple[list[Entry], Any]] = deque()
+        source = batches(entries)
+        exhausted = False
+        while True:
+            while not exhausted and len(inflight) < window:
+                b = next(source, None)
+                if b is None:
+                    exhausted = True
+                    break
+                inflight.append((b, client.submit(process_batch, b, options, pure=False)))
+            if not inflight:
+                break
+            b, fut = inflight.popleft()
+            try:
+                records = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker must not stop the scan
+                records = [crashed_record(e, f"the Dask task failed: {type(exc).__name__}: {exc}") for e in b]
+            yield from records
+    finally:
+        if own:
+            client.close()
