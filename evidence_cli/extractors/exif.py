@@ -9,12 +9,14 @@ dates and turns ``0/0`` into a number). ExifRead reports damage only through its
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import threading
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 import exifread
+from exifread.core.find_exif import determine_type
 from exifread.utils import Ratio
 
 from evidence_cli.extractors.base import FileContext, problem, register
@@ -40,6 +42,9 @@ EXIF_TYPES = frozenset(
 )
 #: Undefined-type blobs longer than this are kept as length + SHA-256 + leading bytes.
 BLOB_HEAD = 256
+#: Bounds of the WebP RIFF walk that finds the EXIF chunk.
+WEBP_MAX_CHUNKS = 1024
+WEBP_MAX_EXIF = 16 * 1024 * 1024
 
 #: (timestamp name, date tag, sub-second tag, offset tag) as ExifRead keys them.
 DATE_TAGS = (
@@ -154,6 +159,38 @@ def gps_datetime(tags: Mapping[str, Any]) -> tuple[datetime | None, str | None, 
         return None, None, f"GPSDateTime not usable: {exc}"
 
 
+def webp_exif(fh: BinaryIO) -> bytes | None:
+    """The TIFF structure in a WebP's ``EXIF`` chunk (bounded RIFF walk), or None.
+
+    ExifRead always skips 6 bytes (``Exif\\0\\0``) at the start of that chunk, but the
+    WebP specification, libwebp and Pillow store the bare TIFF structure, which ExifRead
+    then misreads silently. Both forms are accepted here.
+    """
+    head = fh.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return None
+    for _ in range(WEBP_MAX_CHUNKS):
+        hdr = fh.read(8)
+        if len(hdr) < 8:
+            return None
+        size = int.from_bytes(hdr[4:8], "little")
+        if hdr[:4] == b"EXIF":
+            data = fh.read(min(size, WEBP_MAX_EXIF))
+            return data[6:] if data.startswith(b"Exif\x00\x00") else data
+        fh.seek(size + (size & 1), io.SEEK_CUR)
+    return None
+
+
+def _has_exif_header(fh: BinaryIO) -> bool:
+    """Does ExifRead find an EXIF/TIFF header in this stream (whether or not it reads tags)?"""
+    try:
+        fh.seek(0)
+        determine_type(fh)
+    except Exception:  # noqa: BLE001 - ExifNotFound, InvalidExif, or damage: no usable header
+        return False
+    return True
+
+
 @register
 class ExifExtractor:
     name = "exif"
@@ -164,12 +201,22 @@ class ExifExtractor:
         collector = _LogCollector()
         log = logging.getLogger("exifread")
         log.addHandler(collector)
+        header_unread = False
         try:
             with ctx.open() as fh:
-                tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
+                stream: BinaryIO = fh
+                if ctx.file_type.mime == "image/webp":
+                    payload = webp_exif(fh)
+                    if payload is not None:
+                        stream = io.BytesIO(payload)
+                tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
+                # A header whose IFDs point nowhere gives no tag and no log message.
+                header_unread = not tags and _has_exif_header(stream)
         finally:
             log.removeHandler(collector)
         problems: list[Problem] = []
+        if header_unread:
+            problems.append(problem(self.name, "EXIF header found but no tag could be read from it (damaged IFDs)"))
         for msg in collector.messages:
             # "No EXIF" is an answer, not damage (ExifRead 3.x words it "PNG/Webp/JPEG XL file
             # does not have exif data." for those containers).
