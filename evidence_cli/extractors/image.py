@@ -53,8 +53,9 @@ class ImageExtractor:
                     group=self.name,
                     problems=(problem(self.name, f"decompression bomb refused: {exc}", type="DecompressionBombError"),),
                 )
-            except UnidentifiedImageError as exc:
-                raise UnsupportedFile(str(exc)) from None
+            except UnidentifiedImageError:
+                # Pillow's message names the stream object (a memory address): not deterministic.
+                raise UnsupportedFile("Pillow cannot identify this image") from None
             try:
                 info = {
                     "format": img.format,
