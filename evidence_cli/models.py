@@ -287,20 +287,28 @@ class ScanInfo:
     host: str | None = None
     complete: bool = True
     """False when the scan was interrupted: the export then lists only part of the tree."""
+    root: str | None = None
+    """Absolute directory every record path is relative to (written as ``scan.root`` when set)."""
+    root_bytes: str | None = None
+    """Base64 of the exact bytes of ``root`` when it is not valid UTF-8."""
 
     def to_dict(self) -> dict[str, Any]:
+        scan: dict[str, Any] = {
+            "roots": list(self.roots),
+            "started_utc": self.started_utc,
+            "finished_utc": self.finished_utc,
+            "host": self.host,
+            "complete": self.complete,
+            "options": dict(self.options),
+        }
+        if self.root is not None:
+            scan["root"] = self.root
+            scan["root_bytes"] = self.root_bytes
         return {
             "schema": SCHEMA_VERSION,
             "tool": dict(self.tool),
             "case": dict(self.case),
-            "scan": {
-                "roots": list(self.roots),
-                "started_utc": self.started_utc,
-                "finished_utc": self.finished_utc,
-                "host": self.host,
-                "complete": self.complete,
-                "options": dict(self.options),
-            },
+            "scan": scan,
         }
 
     @classmethod
@@ -315,4 +323,70 @@ class ScanInfo:
             options=dict(s.get("options") or {}),
             host=s.get("host"),
             complete=s.get("complete", True),
+            root=s.get("root"),
+            root_bytes=s.get("root_bytes"),
+        )
+
+
+#: Result of checking one entry against a manifest (``evidence verify``).
+VerifyStatus = Literal["ok", "modified", "missing", "new", "moved", "unreadable"]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyEntry:
+    """One entry of a verification: a manifest entry, or a path found only on disk."""
+
+    path: str
+    """Path relative to the root, as in the manifest (``path_bytes`` holds non-UTF-8 names)."""
+    path_bytes: str | None
+    """Base64 of the exact name bytes when the name is not valid UTF-8."""
+    status: VerifyStatus
+    in_manifest: bool
+    """True for a manifest entry; False for a path found only on disk (``new``, or unreadable)."""
+    kind: Kind | None
+    """Kind in the manifest (on disk for a path not in the manifest)."""
+    expected: Mapping[str, JSONValue] = field(default_factory=dict)
+    """What the manifest says: ``size``, ``hashes``, ``link_target`` ... (empty when not in it)."""
+    actual: Mapping[str, JSONValue] = field(default_factory=dict)
+    """What is on disk now (empty when missing or not read)."""
+    changed: tuple[str, ...] = ()
+    """For ``modified``: what differs: digest names, ``size``, ``kind``, ``link_target``, ``type``."""
+    moved_to: str | None = None
+    """For ``moved``: the new path of the same content."""
+    moved_to_bytes: str | None = None
+    problems: tuple[Problem, ...] = ()
+    note: str | None = None
+    """A plain-words remark (e.g. why an entry could not be checked)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "path_bytes": self.path_bytes,
+            "status": self.status,
+            "in_manifest": self.in_manifest,
+            "kind": self.kind,
+            "expected": dict(self.expected),
+            "actual": dict(self.actual),
+            "changed": list(self.changed),
+            "moved_to": self.moved_to,
+            "moved_to_bytes": self.moved_to_bytes,
+            "problems": [p.to_dict() for p in self.problems],
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> VerifyEntry:
+        return cls(
+            path=d["path"],
+            path_bytes=d.get("path_bytes"),
+            status=d["status"],
+            in_manifest=d["in_manifest"],
+            kind=d.get("kind"),
+            expected=dict(d.get("expected") or {}),
+            actual=dict(d.get("actual") or {}),
+            changed=tuple(d.get("changed") or ()),
+            moved_to=d.get("moved_to"),
+            moved_to_bytes=d.get("moved_to_bytes"),
+            problems=tuple(Problem.from_dict(p) for p in d.get("problems") or ()),
+            note=d.get("note"),
         )
