@@ -39,7 +39,8 @@ def is_blank_date(text: str) -> bool:
 def parse_offset(raw: str) -> timedelta | None:
     """``+02:00`` / ``-0530`` / ``Z`` -> timedelta; None for blank. Raises on nonsense."""
     text = clean_text(raw)
-    if not text:
+    # EXIF 2.31 writes an unknown offset as blanks around the colon ("   :  ").
+    if not text.strip(" :"):
         return None
     m = _OFFSET.match(text)
     if not m:
