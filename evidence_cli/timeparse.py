@@ -73,8 +73,12 @@ def _micro(digits: str | None) -> int:
 
 def iso_utc(dt: datetime, frac_digits: str | None = None) -> str:
     """An aware datetime as ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, keeping the stored precision."""
-    u = dt.astimezone(timezone.utc)
-    base = u.strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        u = dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise TimeParseError(f"{dt.isoformat()} is outside the years 1-9999 in UTC") from None
+    # isoformat, not strftime: glibc's %Y does not pad years before 1000.
+    base = u.replace(tzinfo=None).isoformat(timespec="seconds")
     if frac_digits is None and u.microsecond:
         frac_digits = f"{u.microsecond:06d}".rstrip("0")
     return f"{base}{_frac(frac_digits)}Z"
@@ -125,7 +129,7 @@ def make_timestamp(
     elif offset is not None:
         off = parse_offset(str(offset) if not isinstance(offset, bytes) else offset.decode("latin-1"))
         origin = "stored" if off is not None else "none"
-    local = naive.strftime("%Y-%m-%dT%H:%M:%S") + _frac(frac)
+    local = naive.isoformat(timespec="seconds") + _frac(frac)
     if off is None:
         return Timestamp(name=name, source=source, value=local, utc=None, raw=clean_text(raw) + raw_extra)
     aware = naive.replace(tzinfo=timezone(off))
@@ -173,11 +177,15 @@ def infer_offset(local: Timestamp, utc_ref: datetime, *, tolerance_s: int = 120)
     off = timedelta(seconds=quarter)
     aware = naive.replace(tzinfo=timezone(off))
     frac = local.value.split(".", 1)[1] if "." in local.value else None
+    try:
+        utc = iso_utc(aware, frac)
+    except TimeParseError:
+        return local
     return Timestamp(
         name=local.name,
         source=local.source,
         value=local.value,
-        utc=iso_utc(aware, frac),
+        utc=utc,
         raw=local.raw,
         offset_origin="gps-inferred",
     )
@@ -192,7 +200,7 @@ def from_stat_ns(ns: int | None) -> str | None:
         base = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)
     except OverflowError:
         return None
-    text = base.strftime("%Y-%m-%dT%H:%M:%S")
+    text = base.replace(tzinfo=None).isoformat(timespec="seconds")
     if rem:
         text += "." + f"{rem:09d}".rstrip("0")
     return text + "Z"
@@ -233,15 +241,15 @@ def make_iso_timestamp(name: str, source: str, raw: object) -> Timestamp | None:
     if frac:
         frac = frac[:9]
         naive = naive.replace(microsecond=_micro(frac))
-    fmt = "%Y-%m-%dT%H:%M:%S" if ss is not None else "%Y-%m-%dT%H:%M"
-    local = naive.strftime(fmt) + _frac(frac)
+    local = naive.isoformat(timespec="seconds" if ss is not None else "minutes") + _frac(frac)
     if not off_text:
         return Timestamp(name=name, source=source, value=local, utc=None, raw=text)
     off = parse_offset(off_text)
     assert off is not None  # the regex only lets a real offset through
     aware = naive.replace(tzinfo=timezone(off))
-    utc = aware.astimezone(timezone.utc)
-    utc_text = iso_utc(aware, frac) if ss is not None else utc.strftime("%Y-%m-%dT%H:%MZ")
+    utc_text = iso_utc(aware, frac)
+    if ss is None:
+        utc_text = utc_text[: len("YYYY-MM-DDTHH:MM")] + "Z"
     return Timestamp(
         name=name,
         source=source,

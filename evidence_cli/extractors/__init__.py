@@ -9,6 +9,7 @@ from evidence_cli.extractors import filesystem  # noqa: F401  (keep first: the t
 from evidence_cli.extractors import image  # noqa: F401
 from evidence_cli.extractors import exif  # noqa: F401
 from evidence_cli.extractors import pdf  # noqa: F401
+from evidence_cli.extractors import xmp  # noqa: F401
 from evidence_cli.extractors.base import FileContext, for_type, register, registered
 
 __all__ = ["FileContext", "for_type", "register", "registered"]
