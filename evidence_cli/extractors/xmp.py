@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from evidence_cli import safexml
-from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import jpeg, photoshop, riff, tiff
+from evidence_cli.formats import png as pngfmt
 from evidence_cli.geo import GeoError, Rational, altitude_m, signed
 from evidence_cli.models import Device, Extraction, Finding, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, clean_text, make_iso_timestamp
@@ -447,13 +449,176 @@ def build_extraction(props: Mapping[str, Any], notes: Iterable[str] = (), *, ext
     )
 
 
+#: Types whose own extractor finds their XMP and calls parse_packet (PDF, ISO-BMFF/HEIF),
+#: and archives, whose members' packets are not the archive's own: never scanned here.
+XMP_ELSEWHERE = frozenset(
+    {
+        "application/pdf",
+        "image/heic",
+        "image/heif",
+        "image/heic-sequence",
+        "image/heif-sequence",
+        "image/avif",
+        "video/mp4",
+        "video/quicktime",
+        "video/3gpp",
+        "video/3gpp2",
+        "video/x-m4v",
+        "audio/mp4",
+        "audio/x-m4a",
+        "application/zip",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-7z-compressed",
+        "application/x-rar",
+        "application/vnd.rar",
+        "application/java-archive",
+    }
+)
+#: The fallback scan reads at most this much of the start of a file.
+SCAN_LIMIT = 4 * 1024 * 1024
+#: Largest ExtendedXMP we reassemble.
+MAX_EXTENDED = 16 * 1024 * 1024
+GIF_XMP_ID = b"XMP DataXMP"
+_SCAN_MARKERS = (b"<?xpacket begin", b"<x:xmpmeta", b"<x:xapmeta")
+
+
+def _read_upto(ctx: FileContext, limit: int) -> bytes:
+    if ctx.content is not None:
+        return ctx.content[:limit]
+    with ctx.open() as fh:
+        return fh.read(limit)
+
+
+def _extended_xmp(walked: jpeg.JpegWalk, guid: str | None, notes: list[str]) -> bytes | None:
+    """Reassemble the ExtendedXMP chunks (APP1 ``http://ns.adobe.com/xmp/extension/``)."""
+    parts: dict[str, list[tuple[int, int, bytes]]] = {}
+    for seg in walked.app(jpeg.APP1, jpeg.XMP_EXT_ID):
+        body = (seg.payload or b"")[len(jpeg.XMP_EXT_ID) :]
+        if len(body) < 40:
+            notes.append("ExtendedXMP segment too short")
+            continue
+        g = body[:32].decode("latin-1")
+        full, off = struct.unpack(">II", body[32:40])
+        parts.setdefault(g, []).append((full, off, body[40:]))
+    if not parts:
+        return None
+    if guid is None or guid not in parts:
+        notes.append("ExtendedXMP segments whose GUID the main packet does not name were ignored")
+        return None
+    chunks = parts[guid]
+    full = chunks[0][0]
+    if full > MAX_EXTENDED:
+        notes.append(f"ExtendedXMP of {full} bytes exceeds {MAX_EXTENDED}; not read")
+        return None
+    buf = bytearray(full)
+    covered = 0
+    for f, off, data in chunks:
+        if f != full or off + len(data) > full:
+            notes.append("ExtendedXMP chunk with an inconsistent length or offset ignored")
+            continue
+        buf[off : off + len(data)] = data
+        covered += len(data)
+    if covered < full:
+        notes.append(f"ExtendedXMP incomplete: {covered} of {full} bytes present")
+    return bytes(buf)
+
+
+def find_packets(ctx: FileContext) -> tuple[bytes | None, bytes | None, list[str]]:
+    """(main packet, ExtendedXMP, notes) of a file, by its container; (None, None, []) when none."""
+    head = ctx.head
+    notes: list[str] = []
+    mime = ctx.file_type.mime or ""
+    if jpeg.is_jpeg(head):
+        with ctx.open() as fh:
+            walked = jpeg.walk(fh)
+        segs = walked.app(jpeg.APP1, jpeg.XMP_ID)
+        main = (segs[0].payload or b"")[len(jpeg.XMP_ID) :] if segs else None
+        if main is None:
+            return None, None, notes
+        m = re.search(rb"HasExtendedXMP\s*=\s*[\"']([0-9A-Fa-f]{32})[\"']", main) or re.search(
+            rb"HasExtendedXMP>\s*([0-9A-Fa-f]{32})\s*<", main
+        )
+        guid = m.group(1).decode("ascii") if m else None
+        return main, _extended_xmp(walked, guid, notes), notes
+    if pngfmt.is_png(head):
+        with ctx.open() as fh:
+            pw = pngfmt.walk(fh, read=frozenset({b"iTXt", b"tEXt", b"zTXt"}))
+        budget = pngfmt.InflateBudget()
+        for c in pw.chunks:
+            t = pngfmt.decode_text(c, budget)
+            if t is None:
+                continue
+            if t.keyword == "XML:com.adobe.xmp" and t.text:
+                return t.text.encode("utf-8"), None, notes
+            if t.keyword.lower() == "raw profile type xmp":
+                blob = pngfmt.raw_profile(t.text)
+                if blob:
+                    return blob, None, notes
+        return None, None, notes
+    if riff.is_webp(head):
+        with ctx.open() as fh:
+            rw = riff.walk(fh, read=frozenset({b"XMP "}))
+        chunk = rw.first(b"XMP ")
+        return (chunk.data if chunk is not None else None), None, notes
+    if tiff.is_tiff(head):
+        with ctx.open() as fh:
+            ifd = tiff.first_ifd(fh)
+            entry = ifd.entries.get(tiff.TAG_XMP)
+            data = tiff.read_value(fh, entry, notes) if entry is not None else None
+        return data, None, notes
+    if head[:4] == b"8BPS":
+        with ctx.open() as fh:
+            res = photoshop.from_psd(fh)
+        r = res.first(photoshop.XMP) if res is not None else None
+        return (r.data if r is not None else None), None, notes
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        data = ctx.content if ctx.content is not None else _read_upto(ctx, SCAN_LIMIT)
+        i = data.find(GIF_XMP_ID)
+        # The packet is stored raw after the identifier; trim_packet cuts its end.
+        return (data[i + len(GIF_XMP_ID) : i + len(GIF_XMP_ID) + safexml.MAX_BYTES] if i >= 0 else None), None, notes
+    if mime in XMP_ELSEWHERE or mime.startswith("application/vnd.openxmlformats") or "opendocument" in mime:
+        return None, None, notes
+    data = _read_upto(ctx, SCAN_LIMIT)
+    markers = _SCAN_MARKERS + ((b"<rdf:RDF",) if ctx.rel_path.lower().endswith(".xmp") else ())
+    hits = [i for i in (data.find(m) for m in markers) if i >= 0]
+    if not hits:
+        return None, None, notes
+    return data[min(hits) :], None, notes
+
+
 @register
 class XmpExtractor:
     name = NAME
-    description = (
-        "XMP packets (JPEG, PNG, WebP, TIFF, GIF, sidecar .xmp, embedded packets): dates, GPS, device, history"
-    )
+    description = "XMP packets (JPEG+ExtendedXMP, PNG, WebP, TIFF, GIF, PSD, sidecar .xmp, others by a bounded scan)"
     mime_types: frozenset[str] = frozenset()
 
     def extract(self, ctx: FileContext) -> Extraction:
-        raise UnsupportedFile("no XMP packet")
+        main, extended, notes = find_packets(ctx)
+        if main is None:
+            if notes:
+                return Extraction(self.name, self.name, problems=tuple(problem(self.name, n) for n in notes))
+            return Extraction(self.name, self.name)  # no packet: nothing to say, not damage
+        props, bound_notes, fatal = parse_properties(main)
+        problems = [problem(self.name, n) for n in notes]
+        if fatal is not None:
+            problems.append(problem(self.name, fatal, type="BadXMP"))
+            return Extraction(self.name, self.name, problems=tuple(problems))
+        if extended is not None:
+            ext_props, ext_notes, ext_fatal = parse_properties(extended)
+            if ext_fatal is not None:
+                problems.append(problem(self.name, f"ExtendedXMP: {ext_fatal}", type="BadXMP"))
+            for k, v in ext_props.items():
+                props.setdefault(k, v)
+            bound_notes = bound_notes + ext_notes
+        ex = build_extraction(props, bound_notes, extractor=self.name)
+        return Extraction(
+            extractor=ex.extractor,
+            group=ex.group,
+            tags=ex.tags,
+            timestamps=ex.timestamps,
+            gps=ex.gps,
+            device=ex.device,
+            findings=ex.findings,
+            problems=tuple(problems) + ex.problems,
+        )

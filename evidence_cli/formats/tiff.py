@@ -1,0 +1,107 @@
+"""TIFF: the entries of the first IFD, for the tags that hold other metadata blocks.
+
+Only what the XMP/IPTC readers need: tag 700 (XMP), 33723 (IPTC-NAA) and 34377
+(Photoshop image resources). Classic TIFF and BigTIFF, either byte order; every count
+and offset is checked against the file size before anything is read.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+TAG_XMP = 700
+TAG_IPTC = 33723
+TAG_PHOTOSHOP = 34377
+
+#: Bytes per value of each TIFF field type.
+TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
+MAX_ENTRIES = 4_096
+MAX_READ = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    tag: int
+    type: int
+    count: int
+    offset: int
+    """File offset of the value bytes (inline values: the offset of the value field)."""
+    size: int
+    """Value size in bytes (count x type size)."""
+
+
+@dataclass
+class Ifd:
+    byteorder: str = ""
+    entries: dict[int, Entry] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def is_tiff(head: bytes) -> bool:
+    return head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def first_ifd(fh: BinaryIO, base: int = 0) -> Ifd:
+    """Entries of IFD0 of the TIFF structure starting at ``base``."""
+    out = Ifd()
+    size = fh.seek(0, 2)
+    fh.seek(base)
+    head = fh.read(16)
+    if not is_tiff(head):
+        out.notes.append("not a TIFF header")
+        return out
+    bo = "<" if head[:2] == b"II" else ">"
+    out.byteorder = bo
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    if big:
+        if len(head) < 16:
+            out.notes.append("TIFF: truncated BigTIFF header")
+            return out
+        ifd = struct.unpack(bo + "Q", head[8:16])[0]
+        count_fmt, count_len, entry_len, value_len = "Q", 8, 20, 8
+    else:
+        ifd = struct.unpack(bo + "I", head[4:8])[0]
+        count_fmt, count_len, entry_len, value_len = "H", 2, 12, 4
+    start = base + ifd
+    if ifd < 8 or start + count_len > size:
+        out.notes.append(f"TIFF: first IFD offset {ifd} is outside the file")
+        return out
+    fh.seek(start)
+    n = struct.unpack(bo + count_fmt, fh.read(count_len))[0]
+    if n > MAX_ENTRIES:
+        out.notes.append(f"TIFF: IFD0 declares {n} entries; only {MAX_ENTRIES} read")
+        n = MAX_ENTRIES
+    raw = fh.read(n * entry_len)
+    if len(raw) < n * entry_len:
+        out.notes.append("TIFF: IFD0 is truncated")
+        n = len(raw) // entry_len
+    for i in range(n):
+        e = raw[i * entry_len : (i + 1) * entry_len]
+        if big:
+            tag, typ, count = struct.unpack(bo + "HHQ", e[:12])
+        else:
+            tag, typ, count = struct.unpack(bo + "HHI", e[:8])
+        vsize = TYPE_SIZES.get(typ, 1) * count
+        value_field = start + count_len + i * entry_len + (12 if big else 8)
+        if vsize <= value_len:
+            voff = value_field
+        else:
+            voff = base + struct.unpack(bo + ("Q" if big else "I"), e[-value_len:])[0]
+        if tag not in out.entries:
+            out.entries[tag] = Entry(tag, typ, count, voff, vsize)
+    return out
+
+
+def read_value(fh: BinaryIO, entry: Entry, notes: list[str], *, cap: int = MAX_READ) -> bytes | None:
+    """The value bytes of an entry, or None (with a note) when it is out of bounds or too big."""
+    size = fh.seek(0, 2)
+    if entry.size > cap:
+        notes.append(f"TIFF: tag {entry.tag} holds {entry.size} bytes, more than {cap}; not read")
+        return None
+    if entry.offset + entry.size > size:
+        notes.append(f"TIFF: tag {entry.tag} points outside the file")
+        return None
+    fh.seek(entry.offset)
+    return fh.read(entry.size)
