@@ -19,6 +19,7 @@ import exifread
 from exifread.core.find_exif import determine_type
 from exifread.utils import Ratio
 
+from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
 from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
@@ -223,7 +224,14 @@ class ExifExtractor:
             low = msg.lower()
             if "no exif" in low or "not found" in low or "does not have exif" in low:
                 continue
+            if "file format not recognized" in low:
+                raise UnsupportedFile("ExifRead does not recognise this container")
             problems.append(problem(self.name, f"ExifRead: {msg}"))
+        # A sub-IFD pointer that leads to no tag (offset outside the data) loses them silently.
+        for pointer, prefix in (("Image ExifOffset", "EXIF "), ("Image GPSInfo", "GPS ")):
+            if pointer in tags and not any(k.startswith(prefix) for k in tags):
+                where = json_value(tags[pointer])
+                problems.append(problem(self.name, f"{pointer.split()[1]} points to offset {where}: no tag read there"))
         tags = {k: v for k, v in tags.items() if k != "JPEGThumbnail"}
         raw = {k: json_value(v) for k, v in tags.items()}
 
@@ -241,12 +249,15 @@ class ExifExtractor:
             try:
                 ts = make_timestamp(name, "exif", dval, subsec=sub, offset=off, raw_extra=extra)
             except TimeParseError as exc:
-                # Try without the offset/sub-seconds if only those are broken.
+                # Keep what is valid: drop the broken sub-seconds and/or offset, keep the raw.
                 problems.append(problem(self.name, str(exc)))
-                try:
-                    ts = make_timestamp(name, "exif", dval)
-                except TimeParseError:
-                    ts = None
+                ts = None
+                for kw in ({"offset": off}, {"subsec": sub}, {}):
+                    try:
+                        ts = make_timestamp(name, "exif", dval, raw_extra=extra, **kw)
+                        break
+                    except TimeParseError:
+                        continue
             if ts is None:
                 continue
             if ts.utc is None and gps_dt is not None and name == "DateTimeOriginal":
