@@ -208,7 +208,7 @@ def from_stat_ns(ns: int | None) -> str | None:
 
 _ISO_DT = re.compile(
     r"^\s*(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(Z|[+\-]\d{2}:?\d{2})?)?)?)?\s*$"
+    r"\s*(Z|[+\-]\d{1,2}:\d{2}|[+\-]\d{2}\d{2})?)?)?)?\s*$"
 )
 
 
@@ -244,6 +244,8 @@ def make_iso_timestamp(name: str, source: str, raw: object) -> Timestamp | None:
     local = naive.isoformat(timespec="seconds" if ss is not None else "minutes") + _frac(frac)
     if not off_text:
         return Timestamp(name=name, source=source, value=local, utc=None, raw=text)
+    if re.match(r"^[+\-]\d:", off_text):  # "+1:00", written by some tools
+        off_text = off_text[0] + "0" + off_text[1:]
     off = parse_offset(off_text)
     assert off is not None  # the regex only lets a real offset through
     aware = naive.replace(tzinfo=timezone(off))
