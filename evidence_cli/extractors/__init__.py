@@ -8,6 +8,7 @@ A test fails if a module in this folder is not imported here.
 from evidence_cli.extractors import filesystem  # noqa: F401  (keep first: the template)
 from evidence_cli.extractors import image  # noqa: F401
 from evidence_cli.extractors import exif  # noqa: F401
+from evidence_cli.extractors import quicktime  # noqa: F401
 from evidence_cli.extractors import pdf  # noqa: F401
 from evidence_cli.extractors import xmp  # noqa: F401
 from evidence_cli.extractors.base import FileContext, for_type, register, registered

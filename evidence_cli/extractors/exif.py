@@ -21,6 +21,7 @@ from exifread.utils import Ratio
 
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff
 from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
 from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, clean_text, infer_offset, iso_utc, make_timestamp
@@ -203,6 +204,7 @@ class ExifExtractor:
         log = logging.getLogger("exifread")
         log.addHandler(collector)
         header_unread = False
+        heif_notes: list[str] = []
         try:
             with ctx.open() as fh:
                 stream: BinaryIO = fh
@@ -210,12 +212,18 @@ class ExifExtractor:
                     payload = webp_exif(fh)
                     if payload is not None:
                         stream = io.BytesIO(payload)
+                elif ctx.file_type.mime in HEIF_MIME_TYPES:
+                    # HEIF/AVIF: ExifRead reads only part of HEIC; give it the bare TIFF block of
+                    # the Exif item, or the whole file when no item is found.
+                    tiff = heif_exif_tiff(fh, heif_notes)
+                    if tiff is not None:
+                        stream = io.BytesIO(tiff)
                 tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
                 # A header whose IFDs point nowhere gives no tag and no log message.
                 header_unread = not tags and _has_exif_header(stream)
         finally:
             log.removeHandler(collector)
-        problems: list[Problem] = []
+        problems: list[Problem] = [problem(self.name, f"HEIF: {n}") for n in heif_notes]
         if header_unread:
             problems.append(problem(self.name, "EXIF header found but no tag could be read from it (damaged IFDs)"))
         for msg in collector.messages:
