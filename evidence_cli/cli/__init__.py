@@ -13,6 +13,7 @@ from rich.text import Text
 
 from evidence_cli import extractors
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
+from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)
 from evidence_cli.cli.common import CONTEXT, EXIT_USAGE, cli
 from evidence_cli.console import make_consoles
 from evidence_cli.errors import EvidenceError

@@ -1,0 +1,137 @@
+"""`evidence show FILE`: every piece of metadata of one file, grouped, for a human."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli
+from evidence_cli.console import evidence_text, make_consoles
+from evidence_cli.errors import ScanError
+from evidence_cli.filetype import check_libmagic
+from evidence_cli.models import FileRecord
+from evidence_cli.scanner import ScanOptions, scan
+from evidence_cli.walker import resolve_roots
+from evidence_cli.writers.json_out import dumps
+
+#: Long values (blobs, long text) are cut in the human view; --json has them whole.
+MAX_VALUE = 300
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    if len(text) > MAX_VALUE:
+        text = text[:MAX_VALUE] + f"… ({len(text)} characters; see --json)"
+    return text
+
+
+def _section(console: Console, title: str, rows: list[tuple[str, Any]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column("key", style="bold", overflow="fold", max_width=48)
+    table.add_column("value", overflow="fold")
+    for k, v in rows:
+        table.add_row(evidence_text(k), evidence_text(_value_text(v)))
+    console.print(table)
+    console.print()
+
+
+def render(console: Console, rec: FileRecord) -> None:
+    """Print one record, section by section; every evidence string escaped."""
+    d = rec.to_dict()
+    _section(
+        console,
+        "File",
+        [
+            (k, d[k])
+            for k in ("path", "path_bytes", "kind", "size", "mime", "description", "extension_ok", "link_target")
+            if d.get(k) is not None
+        ]
+        + [(f"hash {k}", v) for k, v in d["hashes"].items()]
+        + [(f"filesystem {k}", v) for k, v in d["filesystem"].items() if v is not None],
+    )
+    _section(
+        console,
+        "Timestamps",
+        [
+            (
+                f"{t['source']}:{t['name']}",
+                f"{t['value']}"
+                + (f"  (UTC {t['utc']}, offset {t['offset_origin']})" if t["utc"] else "  (no UTC offset recorded)")
+                + f"  raw {t['raw']!r}",
+            )
+            for t in d["timestamps"]
+        ]
+        + ([("captured", f"{d['captured']['source']}:{d['captured']['name']}")] if d["captured"] else []),
+    )
+    if d["gps"]:
+        g = d["gps"]
+        _section(
+            console,
+            "GPS",
+            [
+                (k, g[k])
+                for k in ("latitude", "longitude", "altitude", "timestamp_utc", "source")
+                if g.get(k) is not None
+            ],
+        )
+    _section(console, "Device", [(k, v) for k, v in d["device"].items() if v is not None])
+    if d["image"]:
+        _section(console, "Image", list(d["image"].items()))
+    _section(console, "Findings", [(f["code"], f"{f['severity']}: {f['message']}") for f in d["findings"]])
+    _section(console, "Errors", [(e["stage"], f"{e['severity']} {e['type']}: {e['message']}") for e in d["errors"]])
+    for group, tags in d["metadata"].items():
+        _section(console, f"Metadata: {group}", sorted(tags.items(), key=lambda kv: kv[0]))
+
+
+@cli.command("show", context_settings=CONTEXT)
+@click.argument("path", type=click.Path(exists=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON instead.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds each extractor may spend on the file (0: no limit).",
+)
+@click.option("--width", type=click.IntRange(min=40), help="Terminal width.")
+def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> None:
+    """Show every piece of metadata of one file, grouped, for a human.
+
+    Reads the file exactly as `evidence scan` does (read-only, one hashing pass)
+    and prints its identity, all timestamps with their sources and offsets, GPS,
+    device, findings, errors and every raw tag of every extractor. Control
+    characters and markup in the file's strings are shown escaped.
+
+    \b
+    Example:
+      evidence show samples/IMG_0001.jpg
+      evidence show suspicious.pdf --json > suspicious.json
+    """
+    out, _ = make_consoles(width)
+    problem = check_libmagic()
+    if problem:
+        raise Failure(problem)
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise Failure(f"{path!r} is a folder: `evidence show` takes one file (use `evidence scan` for folders)")
+    try:
+        roots = resolve_roots([path])
+    except ScanError as exc:
+        raise Failure(str(exc)) from None
+    records = list(scan(roots, ScanOptions(workers=0, timeout=timeout or None)))
+    rec = records[0]
+    if as_json:
+        click.echo(dumps(rec.to_dict(), indent=2))
+    else:
+        render(out, rec)
+    sys.exit(EXIT_PROBLEMS if rec.errors else EXIT_OK)
