@@ -1,0 +1,155 @@
+"""The engine: same records whatever runs them (inline, N workers, Dask), crash isolation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_cli import engine
+from evidence_cli.models import FileRecord
+from evidence_cli.scanner import ScanOptions, scan
+from evidence_cli.walker import Entry, resolve_roots, walk
+
+
+def _tree(root: Path) -> Path:
+    """A small mixed tree: nested folders, text, binary, empty, a symlink, a FIFO."""
+    (root / "a" / "b").mkdir(parents=True)
+    for i in range(40):
+        (root / "a" / f"note{i:02d}.txt").write_text(f"line {i}\n" * (i + 1))
+    (root / "a" / "b" / "blob.bin").write_bytes(bytes(range(256)) * 64)
+    (root / "empty.dat").write_bytes(b"")
+    (root / "link").symlink_to("a/note00.txt")
+    os.mkfifo(root / "pipe")
+    return root
+
+
+def _comparable(records: list[FileRecord]) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        d = r.to_dict()
+        # Access times are the OS's business (O_NOATIME keeps them, but other readers may not).
+        d["filesystem"].pop("accessed", None)
+        out.append(d)
+    return out
+
+
+def test_batches_keep_order_and_bounds() -> None:
+    st = os.stat(__file__)
+    entries = [Entry(f"/x/{i}".encode(), f"{i}".encode(), "file", st) for i in range(100)]
+    got = list(engine.batches(entries))
+    assert [e for b in got for e in b] == entries
+    assert all(1 <= len(b) <= engine.BATCH_ENTRIES for b in got)
+
+
+def test_same_records_for_any_worker_count(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "ev")
+    inline = _comparable(list(scan([root], ScanOptions(workers=0))))
+    one = _comparable(list(scan([root], ScanOptions(workers=1))))
+    two = _comparable(list(scan([root], ScanOptions(workers=2))))
+    assert inline == one == two
+    assert [r["path"] for r in inline] == sorted(r["path"] for r in inline)
+    # Byte-for-byte identical JSON too.
+    assert json.dumps(inline, sort_keys=True) == json.dumps(two, sort_keys=True)
+    assert len(inline) == 40 + 1 + 1 + 1 + 1
+
+
+def test_crashed_worker_becomes_error_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker dying on one entry: that entry gets a WorkerCrashed error, the rest are read."""
+    root = tmp_path / "ev"
+    root.mkdir()
+    for name in ("a.txt", "boom.txt", "c.txt"):
+        (root / name).write_text(name)
+
+    calls: list[bytes] = []
+
+    def fake_isolated(entry: Entry, options: ScanOptions) -> FileRecord:
+        calls.append(entry.rel)
+        if entry.rel == b"boom.txt":
+            return engine.crashed_record(entry, "the worker process died")
+        return engine.process_batch([entry], options)[0]
+
+    class BrokenFuture:
+        def result(self) -> list[FileRecord]:
+            raise engine.BrokenProcessPool("simulated")
+
+        def cancel(self) -> bool:
+            return True
+
+    class FakePool:
+        def submit(self, fn: Any, batch: list[Entry], options: ScanOptions) -> BrokenFuture:
+            return BrokenFuture()
+
+        def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+            pass
+
+    monkeypatch.setattr(engine, "_new_pool", lambda workers, options: FakePool())
+    monkeypatch.setattr(engine, "_isolated", fake_isolated)
+    records = list(engine.run_pool(walk(resolve_roots([root])), ScanOptions(), workers=2))
+    assert [r.path for r in records] == ["a.txt", "boom.txt", "c.txt"]
+    assert calls == [b"a.txt", b"boom.txt", b"c.txt"]
+    boom = records[1]
+    assert [e.type for e in boom.errors] == ["WorkerCrashed"]
+    assert records[0].hashes and not records[0].errors
+
+
+def test_killed_workers_are_replaced_and_nothing_is_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kill the real worker processes mid-scan (as a crash in a C library would): the
+    affected entries are re-run in fresh workers and every record is complete."""
+    root = tmp_path / "ev"
+    root.mkdir()
+    with open(root / "big.bin", "wb") as fh:  # sparse: slow enough to be mid-read when killed
+        fh.truncate(768 * 1024 * 1024)
+    for i in range(5):
+        (root / f"n{i}.txt").write_text(str(i))
+    pools: list[Any] = []
+    real_new_pool = engine._new_pool
+
+    def recording_new_pool(workers: int, options: ScanOptions) -> Any:
+        pool = real_new_pool(workers, options)
+        pools.append(pool)
+        return pool
+
+    monkeypatch.setattr(engine, "_new_pool", recording_new_pool)
+
+    def killer() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            procs = list(getattr(pools[0], "_processes", {}).values()) if pools else []
+            if procs:
+                time.sleep(0.3)
+                for p in procs:
+                    if p.pid:
+                        os.kill(p.pid, signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    t = threading.Thread(target=killer)
+    t.start()
+    records = list(scan([root], ScanOptions(workers=2)))
+    t.join()
+    assert len(pools) >= 2, "the first pool should have been replaced"
+    assert [r.path for r in records] == ["big.bin", "n0.txt", "n1.txt", "n2.txt", "n3.txt", "n4.txt"]
+    for r in records:
+        assert r.hashes.get("sha256"), r
+        assert not r.errors, r.errors
+
+
+def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    root = _tree(tmp_path / "ev")
+    expected = _comparable(list(scan([root], ScanOptions(workers=0))))
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        by_client = _comparable(list(scan([root], ScanOptions(), scheduler=client)))
+        by_address = _comparable(list(scan([root], ScanOptions(), scheduler=cluster.scheduler_address)))
+    assert by_client == expected
+    assert by_address == expected
