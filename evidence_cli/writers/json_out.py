@@ -1,9 +1,11 @@
 """JSON and JSON Lines exports (schema ``evidence-cli/scan/1``), streamed record by record.
 
-JSON: ``{"schema", "tool", "case", "files": [...], "scan", "summary"}`` — ``scan``
+JSON: ``{"schema", "tool", "case", "files": [...], "scan", "summary", "seal"}`` — ``scan``
 comes after the records so its end time and completeness are known; key order
-means nothing in JSON. JSON Lines: a header line, one record a line, a closing
-line with ``scan`` (end time) and ``summary``.
+means nothing in JSON. ``seal`` is computed while the records stream (see
+:mod:`evidence_cli.manifest` for its exact definition): this export is the manifest.
+JSON Lines: a header line, one record a line, a closing line with ``scan`` (end time)
+and ``summary`` (not sealed: the sealed manifest is the JSON export).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
+from evidence_cli.manifest import Sealer
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
 
@@ -24,22 +27,34 @@ class JsonWriter:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.count = 0
+        self.sealer: Sealer | None = None
 
     def begin(self, info: ScanInfo) -> None:
         d = info.to_dict()
+        head = {key: d[key] for key in ("schema", "tool", "case")}
+        self.sealer = Sealer(head, "files")
         self.stream.write("{")
-        for key in ("schema", "tool", "case"):
-            self.stream.write(f"\n  {dumps(key)}: {dumps(d[key])},")
+        for key, value in head.items():
+            self.stream.write(f"\n  {dumps(key)}: {dumps(value)},")
         self.stream.write('\n  "files": [')
 
     def write(self, record: FileRecord) -> None:
+        assert self.sealer is not None, "begin() first"
         sep = "," if self.count else ""
-        self.stream.write(f"{sep}\n    {dumps(record.to_dict())}")
+        text = dumps(record.to_dict())
+        self.stream.write(f"{sep}\n    {text}")
+        # Seal exactly what was written, as a reader will parse it.
+        self.sealer.add_json(text)
         self.count += 1
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
-        d = info.to_dict()
-        self.stream.write(f'\n  ],\n  "scan": {dumps(d["scan"])},\n  "summary": {dumps(summary.to_dict())}\n}}\n')
+        assert self.sealer is not None, "begin() first"
+        tail = {"scan": info.to_dict()["scan"], "summary": summary.to_dict()}
+        seal = self.sealer.finish(tail)
+        self.stream.write(
+            f'\n  ],\n  "scan": {dumps(tail["scan"])},\n  "summary": {dumps(tail["summary"])},'
+            f'\n  "seal": {dumps(seal)}\n}}\n'
+        )
         self.stream.flush()
 
 

@@ -1,0 +1,725 @@
+"""Manifests: the sealed JSON scan export, and the plain hash lists examiners exchange.
+
+``evidence scan DIR --json manifest.json`` writes the manifest: the JSON export *is* the
+manifest, and it carries a seal. ``evidence verify`` and ``evidence export`` read it,
+and also read the hash lists other tools write (``sha256sum``/``md5sum``/``sha1sum``/
+``sha512sum`` lists and ``hashdeep`` files), which have no seal.
+
+The seal
+--------
+The JSON export ends with a top-level key::
+
+    "seal": {"algorithm": "sha256", "canonicalization": "evidence-cli/c14n-json/1", "value": "<64 hex>"}
+
+``value`` is the SHA-256 (lowercase hex) of the *canonical serialisation* of the export's
+top-level object without its ``seal`` key: every other top-level key (``case``, ``files``,
+``scan``, ``schema``, ``summary``, ``tool``, and any later addition) is covered.
+
+Canonical serialisation ``evidence-cli/c14n-json/1`` is the value *as a JSON reader sees
+it* (so re-indenting or re-ordering the file does not break the seal; changing any value
+does), written as Python's
+``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)``
+and encoded as ASCII. In words, for a re-implementation:
+
+* no whitespace outside strings; ``,`` between members and items, ``:`` after a key;
+* object members sorted by key, comparing keys code point by code point;
+* strings: ``"`` and ``\\`` are escaped with a backslash; ``\\b \\f \\n \\r \\t`` for those
+  five controls; every other character outside U+0020..U+007E (other controls, DEL and
+  all non-ASCII) as ``\\uXXXX`` with lowercase hex, characters above U+FFFF as their
+  UTF-16 surrogate pair. The result is pure ASCII;
+* integers in decimal, any size; floats as Python's ``repr``: the shortest text that
+  reads back as the same IEEE-754 double (``0.1``, ``2.0``, ``1e-07``, ``1e+16``);
+  NaN and infinities never occur;
+* ``true``, ``false``, ``null``.
+
+The writer computes the seal while it streams the records (:class:`Sealer`); the keys
+that sort before ``files`` are known when the scan starts, the others are kept or come
+at the end, so memory stays constant in the number of records.
+
+What the seal proves: any edit of the manifest after the scan (a changed digest, a
+removed or added record, a changed time) that does not also recompute the seal, and any
+accidental corruption, is detected before anything is re-hashed. What it does not prove:
+who wrote it. Anyone who can edit the file can recompute the seal; keep the manifest's own
+SHA-256 (every verify report states it) in the case notes, a custody log or a signature.
+
+Plain hash lists
+----------------
+``sha256sum``-style lists (GNU format ``<hex>  <name>``, or ``<hex> *<name>``, or the
+``--tag`` format ``SHA256 (<name>) = <hex>``): a line that starts with ``\\`` has an
+escaped name (``\\\\`` backslash, ``\\n`` newline, ``\\r`` carriage return); other names
+are raw bytes. One carriage return before the line end is dropped (lists written on
+Windows); lines starting with ``#`` and blank lines are skipped; any other malformed
+line is an error (a list that does not parse is not evidence of anything).
+``hashdeep`` files: ``%%%% HASHDEEP-1.0``, a ``%%%% size,<digests>,filename`` column
+line, ``##`` comments; ``## Invoked from: DIR`` gives the folder relative names start
+from. Absolute names are made relative to that folder (or, without it, to the deepest
+folder holding them all), so a list still verifies after the evidence has moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import stat as stat_mod
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Sequence
+
+from evidence_cli.errors import ManifestError
+from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.models import SCHEMA_VERSION, Kind
+from evidence_cli.walker import display_path
+
+SEAL_ALGORITHM = "sha256"
+CANONICALIZATION = "evidence-cli/c14n-json/1"
+
+#: Formats :func:`read_manifest` recognises.
+ManifestFormat = Literal["evidence-json", "md5sum", "sha1sum", "sha256sum", "sha512sum", "hashdeep"]
+#: ``valid``/``invalid``: the seal matches / does not match; ``missing``: a JSON export
+#: without a seal (older version, or stripped); ``not-sealed``: the format has no seal.
+SealStatus = Literal["valid", "invalid", "missing", "not-sealed"]
+
+#: Digest length in hex -> algorithm, for ``*sum`` lists.
+_SUM_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+_TAG_NAMES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+#: hashdeep column names -> ours (tiger and whirlpool have no implementation here).
+_HASHDEEP_COLUMNS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "tiger": None, "whirlpool": None}
+_KINDS: frozenset[str] = frozenset(("file", "symlink", "directory", "other"))
+
+
+class TamperedManifest(ManifestError):
+    """The manifest's seal does not match its content: it was edited after the scan."""
+
+
+# --- canonical form and seal ----------------------------------------------------------
+
+
+def canonical(obj: Any) -> bytes:
+    """The canonical serialisation ``evidence-cli/c14n-json/1`` of a JSON value."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def _as_read(obj: Any) -> Any:
+    """The value as a JSON reader will see it (tuples become lists, keys become strings)."""
+    return json.loads(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+
+
+def seal_value(document: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical form of a whole document, its ``seal`` key left out."""
+    body = {k: v for k, v in document.items() if k != "seal"}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def seal_object(value: str) -> dict[str, str]:
+    return {"algorithm": SEAL_ALGORITHM, "canonicalization": CANONICALIZATION, "value": value}
+
+
+class Sealer:
+    """Computes the seal of ``{head..., stream_key: [items...], tail...}`` while it streams.
+
+    Keys of ``head`` may sort before or after ``stream_key``; keys given to
+    :meth:`finish` must sort after it (they are not known until the end). Items are
+    hashed as they come; nothing is kept but the head keys that sort after the stream.
+    """
+
+    def __init__(self, head: Mapping[str, Any], stream_key: str = "files") -> None:
+        self._key = stream_key
+        self._h = hashlib.sha256(b"{")
+        self._later: dict[str, Any] = {}
+        for k in sorted(head):
+            if k == "seal" or k == stream_key:
+                raise ValueError(f"{k!r} cannot be a head key")
+            if k < stream_key:
+                self._h.update(canonical(k) + b":" + canonical(_as_read(head[k])) + b",")
+            else:
+                self._later[k] = _as_read(head[k])
+        self._h.update(canonical(stream_key) + b":[")
+        self._count = 0
+        self._done = False
+
+    def add(self, item: Any) -> None:
+        """Add one item of the stream (any JSON-serialisable value)."""
+        self.add_read(_as_read(item))
+
+    def add_json(self, text: str) -> None:
+        """Add one item given as the JSON text that was written (seals exactly that)."""
+        self.add_read(json.loads(text))
+
+    def add_read(self, value: Any) -> None:
+        if self._done:
+            raise ValueError("the seal is already finished")
+        if self._count:
+            self._h.update(b",")
+        self._h.update(canonical(value))
+        self._count += 1
+
+    def finish(self, tail: Mapping[str, Any]) -> dict[str, str]:
+        """Close the stream with the keys known only now; return the ``seal`` object."""
+        rest = dict(self._later)
+        for k, v in tail.items():
+            if k <= self._key or k in rest or k == "seal":
+                raise ValueError(f"{k!r} cannot be added at the end (it must sort after {self._key!r}, once)")
+            rest[k] = _as_read(v)
+        self._h.update(b"]")
+        for k in sorted(rest):
+            self._h.update(b"," + canonical(k) + b":" + canonical(rest[k]))
+        self._h.update(b"}")
+        self._done = True
+        return seal_object(self._h.hexdigest())
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """The outcome of checking a manifest's seal."""
+
+    status: SealStatus
+    recorded: str | None = None
+    """The seal value stored in the manifest."""
+    computed: str | None = None
+    """The value computed from the manifest's content now."""
+    message: str = ""
+    details: tuple[str, ...] = ()
+    """Hints at what was edited (counts that disagree), when the seal is invalid."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "algorithm": SEAL_ALGORITHM if self.status in ("valid", "invalid") else None,
+            "canonicalization": CANONICALIZATION if self.status in ("valid", "invalid") else None,
+            "recorded": self.recorded,
+            "computed": self.computed,
+            "message": self.message,
+            "details": list(self.details),
+        }
+
+
+def check_seal(document: Mapping[str, Any]) -> SealCheck:
+    """Check the seal of a parsed JSON export (before anything else is trusted)."""
+    seal = document.get("seal")
+    if seal is None:
+        return SealCheck(
+            "missing",
+            message="the manifest has no seal: edits made after the scan cannot be detected",
+        )
+    computed = seal_value(document)
+    if not isinstance(seal, dict):
+        return SealCheck("invalid", computed=computed, message="the seal is not an object")
+    recorded = seal.get("value")
+    recorded_text = recorded if isinstance(recorded, str) else None
+    if seal.get("algorithm") != SEAL_ALGORITHM or seal.get("canonicalization") != CANONICALIZATION:
+        return SealCheck(
+            "invalid",
+            recorded=recorded_text,
+            computed=computed,
+            message=f"unknown seal method {seal.get('algorithm')!r}/{seal.get('canonicalization')!r}; "
+            f"this version seals with {SEAL_ALGORITHM}/{CANONICALIZATION}",
+        )
+    if recorded_text is None or recorded_text.lower() != computed:
+        return SealCheck(
+            "invalid",
+            recorded=recorded_text,
+            computed=computed,
+            message="the seal does not match the content: the manifest was changed after the scan",
+            details=_tamper_hints(document),
+        )
+    return SealCheck("valid", recorded=recorded_text, computed=computed, message="the seal matches the content")
+
+
+def _tamper_hints(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """Counts that disagree inside a manifest whose seal failed (hints, not proof)."""
+    hints: list[str] = []
+    files = document.get("files")
+    summary = document.get("summary")
+    if isinstance(files, list) and isinstance(summary, dict):
+        entries = summary.get("entries")
+        if isinstance(entries, int) and entries != len(files):
+            hints.append(f"the summary counts {entries} entries but the manifest lists {len(files)} records")
+        kinds = Counter(r.get("kind") for r in files if isinstance(r, dict))
+        n_files = summary.get("files")
+        if isinstance(n_files, int) and n_files != kinds.get("file", 0):
+            hints.append(f"the summary counts {n_files} files but the manifest lists {kinds.get('file', 0)}")
+    return tuple(hints)
+
+
+# --- the manifest in memory -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """What a manifest says about one path."""
+
+    rel: bytes
+    """Exact path bytes relative to the root, ``/`` separators."""
+    kind: Kind
+    size: int | None
+    hashes: Mapping[str, str]
+    """Lowercase hex digests by algorithm name (only algorithms this tool computes)."""
+    link_target: str | None = None
+    description: str | None = None
+    """For ``other`` entries: what the special file was (``FIFO``, ``socket`` ...)."""
+
+    @property
+    def display(self) -> tuple[str, str | None]:
+        """(text path, base64 of the bytes when the text is not exact)."""
+        return display_path(self.rel)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest read from disk: its identity, its seal, its root and its entries."""
+
+    path: str
+    """The manifest's absolute path (text, undecodable bytes as ``\\xNN``)."""
+    format: ManifestFormat
+    sha256: str
+    """SHA-256 of the manifest file's bytes."""
+    size: int
+    seal: SealCheck
+    base: bytes | None
+    """Absolute directory the entries are relative to, as recorded (None: not recorded)."""
+    roots: tuple[bytes, ...] = (b".",)
+    """What was scanned, relative to ``base`` (``.`` is the base itself)."""
+    entries: tuple[ManifestEntry, ...] = ()
+    header: Mapping[str, Any] = field(default_factory=dict)
+    """JSON export: every top-level key but ``files`` and ``seal``."""
+    records: tuple[Mapping[str, Any], ...] = ()
+    """JSON export: the raw records, in order (for exports that keep every field)."""
+    notes: tuple[str, ...] = ()
+    complete: bool = True
+    """False for the manifest of an interrupted scan (it lists only part of the tree)."""
+
+    @property
+    def sealed(self) -> bool:
+        return self.seal.status == "valid"
+
+    def algorithms(self) -> tuple[str, ...]:
+        """Digest names present in the entries, in ``ALGORITHMS`` order."""
+        seen = {a for e in self.entries for a in e.hashes}
+        return tuple(a for a in ALGORITHMS if a in seen)
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest's identity for reports."""
+        scan = self.header.get("scan") if isinstance(self.header.get("scan"), dict) else None
+        return {
+            "path": self.path,
+            "format": self.format,
+            "sha256": self.sha256,
+            "size": self.size,
+            "seal": self.seal.to_dict(),
+            "entries": len(self.entries),
+            "complete": self.complete,
+            "scan": (
+                {k: scan.get(k) for k in ("started_utc", "finished_utc", "host", "complete")} if scan else None
+            ),
+            "case": dict(self.header["case"]) if isinstance(self.header.get("case"), dict) else None,
+            "notes": list(self.notes),
+        }
+
+
+def require_trusted(manifest: Manifest, *, allow_unsealed: bool = False) -> None:
+    """Raise unless the manifest may be used: a valid seal, or a format without one.
+
+    A JSON export whose seal is missing is refused unless ``allow_unsealed`` (removing
+    the seal is the simplest way to hide an edit).
+    """
+    if manifest.seal.status == "invalid":
+        hints = "".join(f"; {d}" for d in manifest.seal.details)
+        raise TamperedManifest(f"manifest {manifest.path!r} is tampered: {manifest.seal.message}{hints}")
+    if manifest.seal.status == "missing" and not allow_unsealed:
+        raise ManifestError(
+            f"manifest {manifest.path!r} has no seal, so edits made after the scan cannot be detected. "
+            "Use it anyway with --allow-unsealed (the report then says 'not sealed')."
+        )
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def read_manifest(path: str | bytes) -> Manifest:
+    """Read a manifest of any supported format. Never re-hashes evidence.
+
+    The seal of a JSON export is checked first; when it fails, no entry is parsed or
+    trusted (``entries`` is empty and ``seal.status`` is ``invalid``).
+
+    Raises:
+        ManifestError: the file cannot be read or is not a manifest.
+    """
+    bpath = os.fsencode(path)
+    data = _read_file(bpath)
+    abs_text = os.path.abspath(bpath).decode("utf-8", "backslashreplace")
+    digest = hashlib.sha256(data).hexdigest()
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    common = {"path": abs_text, "sha256": digest, "size": len(data)}
+    if head.startswith(b"{"):
+        return _read_json(data, common)
+    if head.startswith(b"%%%% HASHDEEP"):
+        return _read_hashdeep(data, common)
+    return _read_sum_list(data, common)
+
+
+def _read_file(path: bytes) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {os.fsdecode(path)!r}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise ManifestError(f"manifest {os.fsdecode(path)!r} is not a regular file")
+        chunks = []
+        while True:
+            buf = os.read(fd, 1 << 20)
+            if not buf:
+                break
+            chunks.append(buf)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {os.fsdecode(path)!r}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in d:
+            raise ManifestError(f"the manifest repeats the key {k!r} in one object (a JSON reader would drop one)")
+        d[k] = v
+    return d
+
+
+def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"the manifest is not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise ManifestError(
+                "this looks like a JSON Lines export; the manifest is the JSON export (scan --json PATH)"
+            ) from None
+        raise ManifestError(f"the manifest is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ManifestError("the manifest is nested too deeply to be an evidence-cli export") from None
+    if not isinstance(doc, dict) or "files" not in doc:
+        raise ManifestError("the JSON file is not an evidence-cli scan export (no 'files' list)")
+    schema = doc.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise ManifestError(f"unknown manifest schema {schema!r}; this version reads {SCHEMA_VERSION!r}")
+    seal = check_seal(doc)
+    header = {k: v for k, v in doc.items() if k not in ("files", "seal")}
+    scan = doc.get("scan") if isinstance(doc.get("scan"), dict) else {}
+    complete = scan.get("complete", True) is not False
+    if seal.status == "invalid":
+        # Nothing of a tampered manifest is trusted: no entries, no root.
+        return Manifest(format="evidence-json", seal=seal, base=None, header=header, complete=complete, **common)
+    files = doc["files"]
+    if not isinstance(files, list):
+        raise ManifestError("'files' is not a list")
+    entries = _dedupe([_entry_of_record(i, r) for i, r in enumerate(files)], "record")
+    base_text, base = _json_base(scan)
+    notes = [] if complete else ["the manifest is from an interrupted scan: it lists only part of the tree"]
+    return Manifest(
+        format="evidence-json",
+        seal=seal,
+        base=base,
+        roots=_json_roots(scan, base_text),
+        entries=tuple(entries),
+        header=header,
+        records=tuple(files),
+        notes=tuple(notes),
+        complete=complete,
+        **common,
+    )
+
+
+def _entry_of_record(i: int, r: Any) -> ManifestEntry:
+    where = f"record {i + 1}"
+    if not isinstance(r, dict):
+        raise ManifestError(f"{where} is not an object")
+    rel = _record_path(r, where)
+    kind = r.get("kind")
+    if kind not in _KINDS:
+        raise ManifestError(f"{where}: unknown kind {kind!r}")
+    size = r.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ManifestError(f"{where}: size {size!r} is not a byte count")
+    raw_hashes = r.get("hashes") or {}
+    if not isinstance(raw_hashes, dict):
+        raise ManifestError(f"{where}: 'hashes' is not an object")
+    hashes = {}
+    for name, value in raw_hashes.items():
+        if name in ALGORITHMS:
+            hashes[name] = _hex(value, name, where)
+    target = r.get("link_target")
+    desc = r.get("description")
+    return ManifestEntry(
+        rel=rel,
+        kind=kind,
+        size=size,
+        hashes=hashes,
+        link_target=target if isinstance(target, str) else None,
+        description=desc if isinstance(desc, str) else None,
+    )
+
+
+def _record_path(r: Mapping[str, Any], where: str) -> bytes:
+    pb = r.get("path_bytes")
+    if pb is not None:
+        if not isinstance(pb, str):
+            raise ManifestError(f"{where}: 'path_bytes' is not text")
+        try:
+            rel = base64.b64decode(pb, validate=True)
+        except (binascii.Error, ValueError):
+            raise ManifestError(f"{where}: 'path_bytes' is not base64") from None
+    else:
+        p = r.get("path")
+        if not isinstance(p, str):
+            raise ManifestError(f"{where}: no path")
+        try:
+            rel = p.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ManifestError(f"{where}: the path is not encodable text") from None
+    return check_relative(rel, where)
+
+
+def check_relative(rel: bytes, where: str) -> bytes:
+    """Refuse a path that could reach outside the root (``..``, absolute, NUL, empty parts)."""
+    parts = rel.split(b"/")
+    bad = (
+        not rel
+        or b"\x00" in rel
+        or rel.startswith(b"/")
+        or (rel != b"." and any(p in (b"", b".", b"..") for p in parts))
+    )
+    if bad:
+        text = rel.decode("utf-8", "backslashreplace")
+        raise ManifestError(f"{where}: path {text!r} is not a relative path inside the root")
+    return rel
+
+
+def _hex(value: Any, name: str, where: str) -> str:
+    n = ALGORITHMS[name]().digest_size * 2
+    if not isinstance(value, str) or not re.fullmatch(f"[0-9a-fA-F]{{{n}}}", value):
+        raise ManifestError(f"{where}: {name} digest {value!r} is not {n} hex digits")
+    return value.lower()
+
+
+def _dedupe(entries: Sequence[ManifestEntry], what: str) -> list[ManifestEntry]:
+    """Drop exact duplicates of one path; refuse two different claims about one path."""
+    seen: dict[bytes, ManifestEntry] = {}
+    out: list[ManifestEntry] = []
+    for e in entries:
+        prev = seen.get(e.rel)
+        if prev is None:
+            seen[e.rel] = e
+            out.append(e)
+        elif prev != e:
+            text = e.rel.decode("utf-8", "backslashreplace")
+            raise ManifestError(f"the manifest lists {text!r} twice with different contents ({what}s disagree)")
+    return out
+
+
+def _text_to_path(text: str) -> bytes:
+    """Bytes of a path written as text; if that does not exist, undo ``\\xNN`` escapes."""
+    b = text.encode("utf-8", "surrogateescape")
+    if not os.path.lexists(b) and b"\\x" in b:
+        undone = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), b)
+        if os.path.lexists(undone):
+            return undone
+    return b
+
+
+def _json_base(scan: Mapping[str, Any]) -> tuple[str | None, bytes | None]:
+    opts = scan.get("options") if isinstance(scan.get("options"), dict) else {}
+    text = scan.get("root") if isinstance(scan.get("root"), str) else opts.get("base")
+    if not isinstance(text, str) or not text:
+        return None, None
+    rb = scan.get("root_bytes")
+    if isinstance(rb, str) and scan.get("root") == text:
+        try:
+            return text, base64.b64decode(rb, validate=True)
+        except (binascii.Error, ValueError):
+            raise ManifestError("scan.root_bytes is not base64") from None
+    b = _text_to_path(text)
+    return text, b if os.path.isabs(b) else None
+
+
+def _json_roots(scan: Mapping[str, Any], base_text: str | None) -> tuple[bytes, ...]:
+    roots = scan.get("roots")
+    if base_text is None or not isinstance(roots, list) or not roots:
+        return (b".",)
+    out: list[bytes] = []
+    for r in roots:
+        if not isinstance(r, str):
+            raise ManifestError("scan.roots holds a value that is not text")
+        rel = os.path.relpath(r, base_text).replace(os.sep, "/")
+        if rel == ".":
+            return (b".",)
+        b = rel.encode("utf-8", "surrogateescape")
+        out.append(check_relative(b, "scan.roots"))
+    return tuple(sorted(set(out)))
+
+
+# --- plain hash lists ---------------------------------------------------------------
+
+
+def _lines(data: bytes) -> list[tuple[int, bytes]]:
+    raw = data.split(b"\n")
+    if raw and raw[-1] == b"":
+        raw.pop()
+    out = []
+    for n, line in enumerate(raw, 1):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        out.append((n, line))
+    return out
+
+
+def unescape_name(name: bytes, where: str) -> bytes:
+    """Undo GNU ``*sum`` escaping (``\\\\``, ``\\n``, ``\\r``)."""
+    out = bytearray()
+    i = 0
+    while i < len(name):
+        c = name[i : i + 1]
+        if c == b"\\":
+            nxt = name[i + 1 : i + 2]
+            rep = {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}.get(nxt)
+            if rep is None:
+                raise ManifestError(f"{where}: invalid escape in the file name")
+            out += rep
+            i += 2
+        else:
+            out += c
+            i += 1
+    return bytes(out)
+
+
+_SUM_LINE = re.compile(rb"([0-9a-fA-F]+) [ *](.*)", re.S)
+_TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512) \((.*)\) = ([0-9a-fA-F]+)", re.S)
+
+
+def _read_sum_list(data: bytes, common: dict[str, Any]) -> Manifest:
+    algorithm: str | None = None
+    items: list[tuple[bytes, str, str]] = []
+    for n, line in _lines(data):
+        where = f"line {n}"
+        if not line.strip() or line.startswith(b"#"):
+            continue
+        escaped = line.startswith(b"\\")
+        body = line[1:] if escaped else line
+        m = _TAG_LINE.fullmatch(body)
+        if m:
+            alg, name, hexd = _TAG_NAMES[m.group(1).decode()], m.group(2), m.group(3).decode()
+        else:
+            m = _SUM_LINE.fullmatch(body)
+            if not m or len(m.group(1)) not in _SUM_BY_LENGTH or not m.group(2):
+                shown = line[:80].decode("utf-8", "backslashreplace")
+                raise ManifestError(f"{where} is not a hash-list line ({shown!r}): not a manifest this tool reads")
+            alg, name, hexd = _SUM_BY_LENGTH[len(m.group(1))], m.group(2), m.group(1).decode()
+        if algorithm is None:
+            algorithm = alg
+        elif alg != algorithm:
+            raise ManifestError(f"{where}: a {alg} digest in a list of {algorithm} digests")
+        if escaped:
+            name = unescape_name(name, where)
+        items.append((name, _hex(hexd, alg, where), where))
+    if algorithm is None:
+        raise ManifestError("the file holds no hash line: not a manifest")
+    base, rels = _relative_names([(name, where) for name, _, where in items], None)
+    entries = [ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)]
+    fmt: ManifestFormat = {"md5": "md5sum", "sha1": "sha1sum", "sha256": "sha256sum", "sha512": "sha512sum"}[
+        algorithm
+    ]  # type: ignore[assignment]
+    return Manifest(
+        format=fmt,
+        seal=SealCheck("not-sealed", message=f"a {fmt} list has no seal"),
+        base=base,
+        entries=tuple(_dedupe(entries, "digest")),
+        **common,
+    )
+
+
+def _read_hashdeep(data: bytes, common: dict[str, Any]) -> Manifest:
+    columns: list[str] | None = None
+    invoked: bytes | None = None
+    ignored: set[str] = set()
+    raw: list[tuple[bytes, int, dict[str, str], str]] = []
+    for n, line in _lines(data):
+        where = f"line {n}"
+        if line.startswith(b"%%%%"):
+            text = line[4:].strip().decode("ascii", "replace")
+            if text.startswith("HASHDEEP"):
+                continue
+            cols = [c.strip().lower() for c in text.split(",")]
+            if len(cols) < 3 or cols[0] != "size" or cols[-1] != "filename":
+                raise ManifestError(f"{where}: unexpected hashdeep column line {text!r}")
+            unknown = [c for c in cols[1:-1] if c not in _HASHDEEP_COLUMNS]
+            if unknown:
+                raise ManifestError(f"{where}: unknown hashdeep digest(s) {', '.join(unknown)}")
+            columns = cols
+            continue
+        if line.startswith(b"##"):
+            m = re.match(rb"## Invoked from: (.*)", line)
+            if m and os.path.isabs(m.group(1)):
+                invoked = m.group(1)
+            continue
+        if not line.strip():
+            continue
+        if columns is None:
+            raise ManifestError(f"{where}: a hash line before the hashdeep column line")
+        parts = line.split(b",", len(columns) - 1)
+        if len(parts) != len(columns) or not parts[0].isdigit() or not parts[-1]:
+            raise ManifestError(f"{where} is not a hashdeep line for columns {','.join(columns)}")
+        hashes = {}
+        for col, value in zip(columns[1:-1], parts[1:-1]):
+            ours = _HASHDEEP_COLUMNS[col]
+            if ours is None:
+                ignored.add(col)
+                continue
+            hashes[ours] = _hex(value.decode("ascii", "replace"), ours, where)
+        if not hashes:
+            raise ManifestError(f"{where}: no digest this tool can check ({', '.join(sorted(ignored))})")
+        raw.append((parts[-1], int(parts[0]), hashes, where))
+    if not raw:
+        raise ManifestError("the hashdeep file holds no hash line")
+    base, rels = _relative_names([(name, where) for name, _, _, where in raw], invoked)
+    entries = [
+        ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes) for rel, (_, size, hashes, _) in zip(rels, raw)
+    ]
+    notes = [f"{c} digests are not checked (not computed by this tool)" for c in sorted(ignored)]
+    return Manifest(
+        format="hashdeep",
+        seal=SealCheck("not-sealed", message="a hashdeep file has no seal"),
+        base=base,
+        entries=tuple(_dedupe(entries, "digest")),
+        notes=tuple(notes),
+        **common,
+    )
+
+
+def _relative_names(names: Sequence[tuple[bytes, str]], invoked: bytes | None) -> tuple[bytes | None, list[bytes]]:
+    """(base, relative paths) of a hash list's names; see the module docstring."""
+    absolute = [os.path.isabs(n) for n, _ in names]
+    if any(absolute) and not all(absolute):
+        raise ManifestError("the list mixes absolute and relative names; cannot tell what they are relative to")
+    if not absolute[0]:
+        rels = []
+        for name, where in names:
+            while name.startswith(b"./"):
+                name = name[2:].lstrip(b"/")
+            rels.append(check_relative(name, where))
+        return invoked, rels
+    normed = [os.path.normpath(n) for n, _ in names]
+    if invoked is not None and all(n.startswith(invoked.rstrip(b"/") + b"/") for n in normed):
+        base = invoked.rstrip(b"/") or b"/"
+    else:
+        base = os.path.commonpath([os.path.dirname(n) for n in normed])
+    rels = [check_relative(os.path.relpath(n, base), where) for n, (_, where) in zip(normed, names)]
+    return base, rels
