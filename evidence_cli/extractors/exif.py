@@ -21,6 +21,8 @@ from exifread.utils import Ratio
 
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import jpeg
+from evidence_cli.formats import png as pngfmt
 from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff
 from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
 from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
@@ -183,6 +185,51 @@ def webp_exif(fh: BinaryIO) -> bytes | None:
     return None
 
 
+class _OffsetReader:
+    """A read-only view of a stream whose offset 0 is ``base`` (the TIFF header of an EXIF
+    block), so ExifRead reads the block as a TIFF file. Offsets past the block still read
+    the bytes that follow, as ExifRead does when it reads the whole JPEG itself."""
+
+    def __init__(self, fh: BinaryIO, base: int) -> None:
+        self.fh = fh
+        self.base = base
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 0:
+            self.fh.seek(self.base + max(pos, 0))
+        else:
+            self.fh.seek(pos, whence)
+            if self.fh.tell() < self.base:
+                self.fh.seek(self.base)
+        return self.tell()
+
+    def tell(self) -> int:
+        return self.fh.tell() - self.base
+
+    def read(self, n: int = -1) -> bytes:
+        return self.fh.read(n)
+
+
+def png_exif(fh: BinaryIO) -> bytes | None:
+    """The TIFF block of a PNG: the ``eXIf`` chunk, else ImageMagick's hex ``Raw profile type
+    exif``/``APP1`` text chunk (as ExifTool reads). Chunk damage is the png extractor's to report."""
+    walked = pngfmt.walk(fh, read=frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"}))
+    for c in walked.chunks:
+        if c.ctype == b"eXIf" and c.data is not None:
+            return c.data[6:] if c.data.startswith(b"Exif\x00\x00") else c.data
+    budget = pngfmt.InflateBudget()
+    for c in walked.chunks:
+        t = pngfmt.decode_text(c, budget) if c.ctype != b"eXIf" else None
+        if t is None or t.keyword.lower() not in ("raw profile type exif", "raw profile type app1"):
+            continue
+        blob = pngfmt.raw_profile(t.text)
+        if blob:
+            body = blob[6:] if blob.startswith(b"Exif\x00\x00") else blob
+            if body[:2] in (b"II", b"MM"):
+                return body
+    return None
+
+
 def _has_exif_header(fh: BinaryIO) -> bool:
     """Does ExifRead find an EXIF/TIFF header in this stream (whether or not it reads tags)?"""
     try:
@@ -218,12 +265,24 @@ class ExifExtractor:
                     tiff = heif_exif_tiff(fh, heif_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)
+                elif jpeg.is_jpeg(ctx.head):
+                    # ExifRead looks for the APP1 Exif segment only within the first ~4 KB of
+                    # segments (a large XMP or C2PA segment before it hides it): walk them here.
+                    walked = jpeg.walk(fh)
+                    heif_notes.extend(walked.notes)
+                    found = jpeg.exif_tiff_offset(walked)
+                    if found is not None:
+                        stream = _OffsetReader(fh, found[0])  # type: ignore[assignment]
+                elif pngfmt.is_png(ctx.head):
+                    payload = png_exif(fh)
+                    if payload is not None:
+                        stream = io.BytesIO(payload)
                 tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
                 # A header whose IFDs point nowhere gives no tag and no log message.
                 header_unread = not tags and _has_exif_header(stream)
         finally:
             log.removeHandler(collector)
-        problems: list[Problem] = [problem(self.name, f"HEIF: {n}") for n in heif_notes]
+        problems: list[Problem] = [problem(self.name, n if n.startswith("JPEG") else f"HEIF: {n}") for n in heif_notes]
         if header_unread:
             problems.append(problem(self.name, "EXIF header found but no tag could be read from it (damaged IFDs)"))
         for msg in collector.messages:
