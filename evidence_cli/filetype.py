@@ -21,6 +21,7 @@ EXTENSIONS: dict[str, frozenset[str]] = {
         "image/gif": "gif",
         "image/webp": "webp",
         "image/tiff": "tif tiff dng nef cr2 arw orf rw2 pef srw raf 3fr erf",
+        "image/x-tiff-big": "tif tiff btf tf8 bigtiff",
         "image/heic": "heic heif hif",
         "image/heif": "heif heic hif",
         "image/heic-sequence": "heics heic",
@@ -88,6 +89,7 @@ EXTENSIONS: dict[str, frozenset[str]] = {
         "text/html": "html htm xhtml",
         "text/xml": "xml xmp svg plist kml gpx",
         "application/xml": "xml xmp svg plist kml gpx",
+        "application/rdf+xml": "xmp rdf xml",
         "text/csv": "csv tsv txt",
         "text/x-python": "py",
         "text/x-shellscript": "sh bash",
@@ -164,7 +166,66 @@ def check_libmagic() -> str | None:
     return None
 
 
+#: ISO base media ``ftyp`` major brands -> MIME type. An unknown brand is still ISO
+#: media: ``video/mp4``, the family's generic type (as ExifTool reports it).
+FTYP_BRANDS: dict[bytes, str] = {
+    **{b: "image/heic" for b in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis")},
+    **{b: "image/heic-sequence" for b in (b"hevm", b"hevs")},
+    **{b: "image/heif" for b in (b"mif1", b"mif2")},
+    b"msf1": "image/heif-sequence",
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"qt  ": "video/quicktime",
+    b"M4V ": "video/x-m4v",
+    b"M4VH": "video/x-m4v",
+    b"M4VP": "video/x-m4v",
+    b"M4A ": "audio/x-m4a",
+    b"M4B ": "audio/mp4",
+    b"crx ": "image/x-canon-cr3",
+    b"jp2 ": "image/jp2",
+}
+
+
+def signature(head: bytes) -> tuple[str, str] | None:
+    """Our own check for formats libmagic misses or misnames: (MIME, description) or None.
+
+    Covers ISO base media files whose brand libmagic does not know (it answers
+    ``application/octet-stream``), BigTIFF (libmagic says plain ``image/tiff``; most TIFF
+    readers cannot read it) and XMP sidecars (libmagic says ``text/plain``).
+    """
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand[:3] == b"3gp":
+            return "video/3gpp", "ISO Media, 3GPP"
+        if brand[:3] == b"3g2":
+            return "video/3gpp2", "ISO Media, 3GPP2"
+        mime = FTYP_BRANDS.get(brand, "video/mp4")
+        shown = brand.decode("latin-1")
+        return mime, f"ISO Media, major brand {shown!r}"
+    if head[:4] in (b"II+\x00", b"MM\x00+"):
+        order = "little-endian" if head[:2] == b"II" else "big-endian"
+        return "image/x-tiff-big", f"BigTIFF image data, {order}"
+    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"<?xpacket", b"<x:xmpmeta", b"<x:xapmeta")):
+        return "application/rdf+xml", "XMP metadata (RDF/XML)"
+    return None
+
+
+#: libmagic answers that our signature check may replace.
+_REPLACEABLE = {None, "application/octet-stream", "image/tiff", "text/plain", "text/xml", "application/xml"}
+
+
 def detect_type(name: str, head: bytes) -> FileType:
-    """Detect the content type of a file from its first bytes and check its name."""
+    """Detect the content type of a file from its first bytes and check its name.
+
+    libmagic decides, except where it is known to be blind (see :func:`signature`);
+    ``decided_by`` says which one answered.
+    """
     mime, desc = _detector.detect(head)
-    return FileType(mime=mime, description=desc, extension_ok=extension_fits(name, mime), decided_by="libmagic")
+    decided_by = "libmagic"
+    if mime in _REPLACEABLE:
+        sig = signature(head)
+        if sig is not None:
+            mime, desc = sig
+            decided_by = "signature"
+    return FileType(mime=mime, description=desc, extension_ok=extension_fits(name, mime), decided_by=decided_by)

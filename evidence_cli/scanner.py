@@ -28,15 +28,18 @@ log = logging.getLogger(__name__)
 
 #: Which timestamp is the best original-capture time, in order (source, name).
 #: Data, not code: a later extractor adds its pairs here. Modification times are never
-#: capture times.
+#: capture times. Apple's QuickTime ``CreationDate`` (local time with its offset, taken
+#: when recording starts) comes before the movie header's ``CreateDate`` (UTC, written
+#: when the file is finalised, often seconds later). XMP ``CreateDate`` comes before
+#: Photoshop's ``DateCreated`` (a date the user may set for the content).
 CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("exif", "DateTimeOriginal"),
     ("xmp", "DateTimeOriginal"),
     ("quicktime", "CreationDate"),
     ("quicktime", "CreateDate"),
     ("exif", "CreateDate"),
-    ("xmp", "DateCreated"),
     ("xmp", "CreateDate"),
+    ("xmp", "DateCreated"),
     ("iptc", "DateCreated"),
     ("png", "CreationTime"),
     ("pdf", "CreationDate"),
