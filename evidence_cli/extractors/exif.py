@@ -277,6 +277,7 @@ class ExifExtractor:
                     payload = png_exif(fh)
                     if payload is not None:
                         stream = io.BytesIO(payload)
+                wrapped = stream is not fh  # ExifRead reads our EXIF block, not the container
                 tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
                 # A header whose IFDs point nowhere gives no tag and no log message.
                 header_unread = not tags and _has_exif_header(stream)
@@ -292,7 +293,10 @@ class ExifExtractor:
             if "no exif" in low or "not found" in low or "does not have exif" in low:
                 continue
             if "file format not recognized" in low:
-                raise UnsupportedFile("ExifRead does not recognise this container")
+                if not wrapped:
+                    raise UnsupportedFile("ExifRead does not recognise this container")
+                problems.append(problem(self.name, "EXIF block found but its TIFF header is not valid"))
+                continue
             problems.append(problem(self.name, f"ExifRead: {msg}"))
         # A sub-IFD pointer that leads to no tag (offset outside the data) loses them silently.
         for pointer, prefix in (("Image ExifOffset", "EXIF "), ("Image GPSInfo", "GPS ")):
