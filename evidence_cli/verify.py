@@ -1,0 +1,417 @@
+"""Verify evidence against a manifest: re-hash what it lists, report what changed.
+
+:func:`verify` checks the manifest's seal *before* anything is re-hashed (a tampered
+manifest raises :class:`~evidence_cli.manifest.TamperedManifest`), then walks the root
+with the scanner's own walker (sorted, symlinks never followed, special files never
+opened) and gives every path exactly one status:
+
+``ok``          the entry is as the manifest says (files: every recorded digest and the
+                size match; symlinks: same target; special files: same type, never opened)
+``modified``    it differs; ``changed`` names what: digest names, ``size``, ``kind``,
+                ``link_target``, ``type``
+``missing``     listed, not found, and its content is not found at a new path
+``moved``       listed, not found at its path, and a file that is *not in the manifest*
+                has exactly its content (every recorded digest and the size): ``moved_to``.
+                A copy that is itself in the manifest never counts, so an identical
+                copy elsewhere never hides a missing file
+``new``         on disk, not in the manifest (and not the target of a move)
+``unreadable``  it could not be checked (open/read error, a folder that cannot be
+                listed, a file that changed while it was read, or no digest recorded)
+
+Every manifest entry gets exactly one status (``in_manifest`` is true); each path found
+only on disk is reported once more (``new``, or ``unreadable`` for a folder that cannot
+be listed). So ``sum(by_status) == manifest_entries + not_in_manifest``.
+
+Order: entries found on disk come in walk order as they are checked; then, once the walk
+is over, ``moved``/``missing`` entries in manifest order, then ``new`` ones in walk order.
+Memory grows with the manifest (its index) and the number of new paths, not with bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from evidence_cli.errors import ManifestError
+from evidence_cli.hashing import ALGORITHMS, hash_fd, open_readonly
+from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
+from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
+from evidence_cli.walker import Entry, Roots, display_path, special_name, walk
+
+STATUSES: tuple[VerifyStatus, ...] = ("ok", "modified", "missing", "moved", "new", "unreadable")
+
+
+def verification_roots(manifest: Manifest, root: str | bytes | None = None) -> Roots:
+    """Where to verify: ``root`` if given (the evidence moved), else the manifest's root.
+
+    Raises:
+        ManifestError: no root is known, or it is not a folder.
+    """
+    if root is not None:
+        base = os.path.abspath(os.fsencode(root))
+        origin = "given root"
+    elif manifest.base is not None:
+        base = manifest.base
+        origin = "root recorded in the manifest"
+    else:
+        raise ManifestError(
+            f"the {manifest.format} list records no root (its names are relative): "
+            "give --root DIR, the folder its names are relative to"
+        )
+    if os.path.islink(base):
+        base = os.path.realpath(base)
+    if not os.path.isdir(base):
+        hint = "" if root is not None else "; if the evidence has moved, give its new place with --root DIR"
+        raise ManifestError(f"the {origin} {base.decode('utf-8', 'backslashreplace')!r} is not a folder{hint}")
+    roots = tuple(
+        p for p in (base if rel == b"." else os.path.join(base, rel) for rel in manifest.roots) if os.path.lexists(p)
+    )
+    return Roots(base=base, roots=roots)
+
+
+def verify(
+    manifest: Manifest,
+    root: str | bytes | None = None,
+    *,
+    allow_unsealed: bool = False,
+    exclude: Iterable[tuple[int, int]] = (),
+) -> Iterator[VerifyEntry]:
+    """Check the evidence under the root against the manifest, entry by entry.
+
+    The seal and the root are checked when this is called (before any hashing); the
+    returned iterator then walks and re-hashes.
+
+    Args:
+        manifest: from :func:`~evidence_cli.manifest.read_manifest`.
+        root: the folder the manifest's paths are relative to, when not the recorded one.
+        allow_unsealed: accept a JSON manifest whose seal is missing.
+        exclude: ``(st_dev, st_ino)`` of files never reported (e.g. the manifest itself
+            when it lies inside the root).
+
+    Raises:
+        TamperedManifest: the seal does not match.
+        ManifestError: the seal is missing (and not allowed), or no usable root.
+    """
+    require_trusted(manifest, allow_unsealed=allow_unsealed)
+    roots = verification_roots(manifest, root)
+    return _Verifier(manifest, roots, frozenset(exclude)).run()
+
+
+@dataclass
+class VerifySummary:
+    """Counts of a verification, added entry by entry."""
+
+    manifest_entries: int
+    by_status: Counter[str] = field(default_factory=Counter)
+    in_manifest: int = 0
+    not_in_manifest: int = 0
+    bytes_hashed: int = 0
+
+    def add(self, entry: VerifyEntry) -> None:
+        self.by_status[entry.status] += 1
+        if entry.in_manifest:
+            self.in_manifest += 1
+        else:
+            self.not_in_manifest += 1
+        if entry.actual.get("hashes") and isinstance(entry.actual.get("size"), int):
+            self.bytes_hashed += entry.actual["size"]
+
+    @property
+    def all_ok(self) -> bool:
+        """True when every manifest entry is ``ok`` and nothing else was found."""
+        return self.by_status["ok"] == self.manifest_entries == sum(self.by_status.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_entries": self.manifest_entries,
+            "by_status": {s: self.by_status[s] for s in STATUSES},
+            "not_in_manifest": self.not_in_manifest,
+            "bytes_hashed": self.bytes_hashed,
+            "all_ok": self.all_ok,
+        }
+
+
+# --- the walk -------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    """A path on disk that is not in the manifest (held until the walk ends)."""
+
+    rel: bytes
+    kind: Kind
+    actual: dict[str, Any]
+    problems: tuple[Problem, ...] = ()
+    used: bool = False
+
+
+def _names(rel: bytes) -> dict[str, Any]:
+    text, b64 = display_path(rel)
+    return {"path": text, "path_bytes": b64}
+
+
+def _expected(m: ManifestEntry) -> dict[str, Any]:
+    d: dict[str, Any] = {"kind": m.kind, "size": m.size}
+    if m.kind == "file":
+        d["hashes"] = dict(m.hashes)
+    elif m.kind == "symlink":
+        d["link_target"] = m.link_target
+    elif m.kind == "other":
+        d["type"] = m.description
+    return d
+
+
+def _problem(exc: OSError, stage: str = "hash") -> Problem:
+    return Problem(stage, "error", type(exc).__name__, exc.strerror or str(exc))
+
+
+def _is_under(rel: bytes, folder: bytes) -> bool:
+    return folder == b"." or rel == folder or rel.startswith(folder + b"/")
+
+
+class _Verifier:
+    def __init__(self, manifest: Manifest, roots: Roots, exclude: frozenset[tuple[int, int]]) -> None:
+        self.manifest = manifest
+        self.roots = roots
+        self.exclude = exclude
+        self.index = {e.rel: e for e in manifest.entries}
+        self.algorithms = manifest.algorithms()
+
+    def run(self) -> Iterator[VerifyEntry]:
+        seen: set[bytes] = set()
+        found: list[_Found] = []
+        unlistable: list[bytes] = []
+        for entry in walk(self.roots):
+            st = entry.stat
+            if st is not None and (st.st_dev, st.st_ino) in self.exclude and entry.kind == "file":
+                continue
+            if entry.kind == "directory" and entry.problem is not None:
+                unlistable.append(entry.rel)
+            m = self.index.get(entry.rel)
+            if m is None:
+                if entry.kind == "directory":
+                    yield VerifyEntry(
+                        **_names(entry.rel),
+                        status="unreadable",
+                        in_manifest=False,
+                        kind="directory",
+                        problems=(entry.problem,) if entry.problem else (),
+                        note="a folder that cannot be listed: what it holds is not checked",
+                    )
+                else:
+                    found.append(self._found(entry))
+                continue
+            seen.add(entry.rel)
+            yield self._compare(m, entry)
+        yield from self._after_walk(seen, found, unlistable)
+
+    # -- entries on disk and in the manifest --
+
+    def _compare(self, m: ManifestEntry, entry: Entry) -> VerifyEntry:
+        names = _names(m.rel)
+        expected = _expected(m)
+
+        def result(status: VerifyStatus, actual: dict[str, Any] | None = None, **kw: Any) -> VerifyEntry:
+            return VerifyEntry(
+                **names, status=status, in_manifest=True, kind=m.kind, expected=expected, actual=actual or {}, **kw
+            )
+
+        st = entry.stat
+        if entry.problem is not None or st is None:
+            problem = entry.problem or Problem("walk", "error", "StatError", "entry could not be examined")
+            note = "it was unreadable at scan time too" if m.kind == "directory" else None
+            return result("unreadable", problems=(problem,), note=note)
+        if entry.kind != m.kind:
+            return result("modified", {"kind": entry.kind, "size": st.st_size}, changed=("kind",))
+        if m.kind == "file":
+            algs = tuple(a for a in ALGORITHMS if a in m.hashes)
+            if not algs:
+                return result(
+                    "unreadable",
+                    {"kind": "file", "size": st.st_size},
+                    note="the manifest holds no digest for this file (it could not be read at scan time)",
+                )
+            digests, size, problem = _hash(entry.path, st, algs)
+            if problem is not None:
+                return result("unreadable", {"kind": "file", "size": st.st_size}, problems=(problem,))
+            assert digests is not None
+            changed = [a for a in algs if digests[a] != m.hashes[a]]
+            if m.size is not None and size != m.size:
+                changed.append("size")
+            actual = {"kind": "file", "size": size, "hashes": digests}
+            return result("modified" if changed else "ok", actual, changed=tuple(changed))
+        if m.kind == "symlink":
+            try:
+                target = display_path(os.readlink(entry.path))[0]
+            except OSError as exc:
+                return result("unreadable", problems=(_problem(exc, "walk"),))
+            actual = {"kind": "symlink", "size": st.st_size, "link_target": target}
+            if m.link_target is None:
+                return result("unreadable", actual, note="the manifest holds no link target (unreadable at scan time)")
+            changed = ("link_target",) if target != m.link_target else ()
+            return result("modified" if changed else "ok", actual, changed=changed)
+        # A special file (FIFO, socket, device): its type is checked, it is never opened.
+        what = special_name(st)
+        actual = {"kind": "other", "size": st.st_size, "type": what}
+        if m.description is not None and m.description != what:
+            return result("modified", actual, changed=("type",))
+        return result("ok", actual, note=f"{what}: type checked, never opened")
+
+    # -- entries on disk only --
+
+    def _found(self, entry: Entry) -> _Found:
+        st = entry.stat
+        if entry.problem is not None or st is None:
+            problem = entry.problem or Problem("walk", "error", "StatError", "entry could not be examined")
+            return _Found(entry.rel, entry.kind, {"kind": entry.kind}, (problem,))
+        actual: dict[str, Any] = {"kind": entry.kind, "size": st.st_size}
+        if entry.kind == "file" and self.algorithms:
+            digests, size, problem = _hash(entry.path, st, self.algorithms)
+            if problem is not None:
+                return _Found(entry.rel, entry.kind, actual, (problem,))
+            actual.update(size=size, hashes=digests)
+        elif entry.kind == "symlink":
+            try:
+                actual["link_target"] = display_path(os.readlink(entry.path))[0]
+            except OSError as exc:
+                return _Found(entry.rel, entry.kind, actual, (_problem(exc, "walk"),))
+        elif entry.kind == "other":
+            actual["type"] = special_name(st)
+        return _Found(entry.rel, entry.kind, actual)
+
+    # -- after the walk: missing, moved, new --
+
+    def _after_walk(self, seen: set[bytes], found: list[_Found], unlistable: list[bytes]) -> Iterator[VerifyEntry]:
+        by_digest: dict[tuple[str, str], list[_Found]] = {}
+        for f in found:
+            for alg, value in (f.actual.get("hashes") or {}).items():
+                by_digest.setdefault((alg, value), []).append(f)
+        for m in self.manifest.entries:
+            if m.rel in seen:
+                continue
+            yield self._unseen(m, by_digest, unlistable)
+        for f in found:
+            if not f.used:
+                yield VerifyEntry(
+                    **_names(f.rel),
+                    status="new",
+                    in_manifest=False,
+                    kind=f.kind,
+                    actual=f.actual,
+                    problems=f.problems,
+                )
+
+    def _unseen(
+        self, m: ManifestEntry, by_digest: dict[tuple[str, str], list[_Found]], unlistable: list[bytes]
+    ) -> VerifyEntry:
+        names = _names(m.rel)
+        expected = _expected(m)
+        folder = next((d for d in unlistable if _is_under(m.rel, d)), None)
+        if folder is not None:
+            return VerifyEntry(
+                **names,
+                status="unreadable",
+                in_manifest=True,
+                kind=m.kind,
+                expected=expected,
+                note=f"its folder {display_path(folder)[0]!r} cannot be listed",
+            )
+        path = os.path.join(self.roots.base, m.rel)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        if st is not None:
+            # Present but not walked: a folder now stands where the entry was (or it
+            # was an unreadable folder at scan time and can be listed now).
+            kind: Kind = "directory" if stat_mod.S_ISDIR(st.st_mode) else "other"
+            if m.kind == "directory":
+                return VerifyEntry(
+                    **names,
+                    status="unreadable",
+                    in_manifest=True,
+                    kind=m.kind,
+                    expected=expected,
+                    actual={"kind": kind},
+                    note="it was unreadable at scan time: what it holds was never recorded",
+                )
+            return VerifyEntry(
+                **names,
+                status="modified",
+                in_manifest=True,
+                kind=m.kind,
+                expected=expected,
+                actual={"kind": kind},
+                changed=("kind",),
+            )
+        target = self._move_target(m, by_digest)
+        if target is not None:
+            new_text, new_b64 = display_path(target.rel)
+            return VerifyEntry(
+                **names,
+                status="moved",
+                in_manifest=True,
+                kind=m.kind,
+                expected=expected,
+                actual=target.actual,
+                moved_to=new_text,
+                moved_to_bytes=new_b64,
+            )
+        return VerifyEntry(**names, status="missing", in_manifest=True, kind=m.kind, expected=expected)
+
+    @staticmethod
+    def _move_target(m: ManifestEntry, by_digest: dict[tuple[str, str], list[_Found]]) -> _Found | None:
+        """A not-yet-used new file with exactly this entry's content (every digest, size)."""
+        if m.kind != "file" or not m.hashes:
+            return None
+        alg = next(a for a in ALGORITHMS if a in m.hashes)
+        for f in by_digest.get((alg, m.hashes[alg]), ()):
+            got = f.actual.get("hashes") or {}
+            if f.used or any(got.get(a) != v for a, v in m.hashes.items()):
+                continue
+            if m.size is not None and f.actual.get("size") != m.size:
+                continue
+            f.used = True
+            return f
+        return None
+
+
+def _hash(path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> tuple[dict[str, str] | None, int, Problem | None]:
+    """Hash one regular file read-only: (digests, bytes read, problem).
+
+    The file is opened without following a symlink and without blocking; it must still
+    be the regular file the walk saw, and must not change while it is read.
+    """
+    try:
+        fd = open_readonly(path)
+    except OSError as exc:
+        return None, 0, _problem(exc)
+    try:
+        fst = os.fstat(fd)
+        if not stat_mod.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            return None, 0, Problem("hash", "error", "ChangedDuringVerify", "the entry was replaced before it was read")
+        result = hash_fd(fd, algorithms, head_size=0, expected_size=st.st_size)
+    except OSError as exc:
+        return None, 0, _problem(exc)
+    finally:
+        os.close(fd)
+    try:
+        after = os.lstat(path)
+        changed = (
+            after.st_size != st.st_size
+            or after.st_mtime_ns != st.st_mtime_ns
+            or after.st_ino != st.st_ino
+            or result.size != st.st_size
+        )
+    except OSError:
+        changed = True
+    if changed:
+        return (
+            None,
+            result.size,
+            Problem("hash", "error", "ChangedDuringVerify", "size or modification time changed while the file was read"),
+        )
+    return result.digests, result.size, None
