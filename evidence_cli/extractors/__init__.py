@@ -11,7 +11,6 @@ from evidence_cli.extractors import exif  # noqa: F401
 from evidence_cli.extractors import quicktime  # noqa: F401
 from evidence_cli.extractors import pdf  # noqa: F401
 from evidence_cli.extractors import office  # noqa: F401
-from evidence_cli.extractors import office  # noqa: F401
 from evidence_cli.extractors import xmp  # noqa: F401
 from evidence_cli.extractors import iptc  # noqa: F401
 from evidence_cli.extractors import png  # noqa: F401
