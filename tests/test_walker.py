@@ -1,0 +1,350 @@
+"""The walk: sorted, read-only, symlinks and special files recorded but never followed or opened."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import socket
+import stat
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from evidence_cli import hashing
+from evidence_cli.errors import ScanError
+from evidence_cli.models import FileRecord
+from evidence_cli.scanner import ScanOptions, scan
+from evidence_cli.walker import display_path, resolve_roots, walk
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def run_with_timeout(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Run fn in a daemon thread; fail (instead of hanging) if it blocks."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), "the scan blocked"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def records(root: Path | bytes, **opts: Any) -> list[FileRecord]:
+    return run_with_timeout(lambda: list(scan([root], ScanOptions(**opts))))
+
+
+def by_path(recs: list[FileRecord]) -> dict[str, FileRecord]:
+    return {r.path: r for r in recs}
+
+
+def exact_bytes(r: FileRecord) -> bytes:
+    return base64.b64decode(r.path_bytes) if r.path_bytes else r.path.encode("utf-8")
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every path the process opens through os.open during the test."""
+    seen: list[bytes] = []
+    real = os.open
+
+    def spy(path: Any, flags: int, *a: Any, **kw: Any) -> int:
+        if not isinstance(path, int):
+            seen.append(os.fsencode(path))
+        return real(path, flags, *a, **kw)
+
+    monkeypatch.setattr(os, "open", spy)
+    return seen
+
+
+# --- order ---------------------------------------------------------------------------
+
+
+def test_sorted_order_with_subdirectories_where_their_name_sorts(tmp_path: Path) -> None:
+    for rel in ["b.txt", "a/z", "a/y", "a.txt", "A", "c/x/1", "c/x/0", "c/w", "a-b", "_"]:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(rel)
+    paths = [r.path for r in records(tmp_path)]
+    # Per folder by name bytes; a folder's entries come where the folder's name sorts
+    # ("a" < "a-b" < "a.txt"), not by the full path string.
+    assert paths == ["A", "_", "a/y", "a/z", "a-b", "a.txt", "b.txt", "c/w", "c/x/0", "c/x/1"]
+
+
+def test_same_tree_same_records(tmp_path: Path) -> None:
+    for i in range(20):
+        (tmp_path / f"f{i:02d}").write_bytes(os.urandom(i))
+    first = [r.to_dict() for r in records(tmp_path)]
+    second = [r.to_dict() for r in records(tmp_path)]
+    for d in first + second:
+        d["filesystem"].pop("accessed")
+    assert first == second
+
+
+def test_empty_folders_give_no_record(tmp_path: Path) -> None:
+    (tmp_path / "empty" / "deeper").mkdir(parents=True)
+    assert records(tmp_path) == []
+
+
+# --- symlinks ------------------------------------------------------------------------
+
+
+def test_symlinks_are_recorded_never_followed(tmp_path: Path, opened: list[bytes]) -> None:
+    tree = tmp_path / "tree"
+    (tree / "dir").mkdir(parents=True)
+    (tree / "dir" / "inner.txt").write_text("inner")
+    (tree / "file.txt").write_text("file")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    links = {
+        "to_file": "file.txt",
+        "to_dir": "dir",
+        "to_outside": str(outside),
+        "to_outside_file": "../outside/secret.txt",
+        "dangling": "does/not/exist",
+        "loop_a": "loop_b",
+        "loop_b": "loop_a",
+        "self": "self",
+        "dir/up": "..",
+    }
+    for name, target in links.items():
+        (tree / name).symlink_to(target)
+    recs = by_path(records(tree))
+    assert set(recs) == {"dir/inner.txt", "file.txt", *links}, "nothing reached through a link"
+    for name, target in links.items():
+        r = recs[name]
+        assert r.kind == "symlink"
+        assert r.link_target == target
+        assert r.hashes == {} and r.mime is None and r.metadata == {}
+        assert r.errors == ()
+        assert r.size == len(os.fsencode(target)), "lstat size of a link is its target's length"
+    # The walk never opened a link nor anything outside the tree.
+    assert not [p for p in opened if os.fsencode(outside) in p]
+    assert not [p for p in opened if os.path.basename(p) in {n.encode() for n in links}]
+
+
+def test_symlinked_root_is_a_link(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "f").write_text("x")
+    (tmp_path / "link").symlink_to("real")
+    recs = records(tmp_path / "link")
+    assert [(r.path, r.kind, r.link_target) for r in recs] == [("link", "symlink", "real")]
+
+
+# --- special files -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_is_recorded_not_opened(tmp_path: Path, opened: list[bytes]) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "z.txt").write_text("after the pipe")
+    recs = by_path(records(tmp_path))
+    r = recs["pipe"]
+    assert (r.kind, r.description, r.hashes) == ("other", "FIFO", {})
+    assert [(e.stage, e.severity, e.type) for e in r.errors] == [("walk", "warning", "SpecialFile")]
+    assert recs["z.txt"].hashes, "the scan went on after the FIFO"
+    assert os.fsencode(tmp_path / "pipe") not in opened
+
+
+def test_unix_socket_is_recorded_not_opened(tmp_path: Path, opened: list[bytes]) -> None:
+    d = tmp_path / "s"
+    d.mkdir()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(d / "sock"))
+        recs = records(d)
+    finally:
+        sock.close()
+    assert [(r.path, r.kind, r.description) for r in recs] == [("sock", "other", "socket")]
+    assert recs[0].errors[0].type == "SpecialFile"
+    assert os.fsencode(d / "sock") not in opened
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="creating a device node needs root")
+def test_character_device_is_recorded_not_opened(tmp_path: Path, opened: list[bytes]) -> None:
+    dev = tmp_path / "null"
+    try:
+        os.mknod(dev, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("this container refuses mknod")
+    recs = records(tmp_path)
+    assert [(r.path, r.kind, r.description) for r in recs] == [("null", "other", "character device")]
+    assert recs[0].hashes == {}
+    assert os.fsencode(dev) not in opened
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+def test_non_utf8_names_round_trip(tmp_path: Path) -> None:
+    base = os.fsencode(tmp_path)
+    names = [b"bad\xff.txt", b"dir\xfe/inner\x80", b"latin-1 caf\xe9", b"ok-caf\xc3\xa9", b"bad\\xff.txt", b"new\nline"]
+    for n in names:
+        p = os.path.join(base, n)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as fh:
+            fh.write(n)
+    recs = records(base)
+    got = {exact_bytes(r): r for r in recs}
+    assert set(got) == set(names), "every name maps back to its exact bytes"
+    assert got[b"bad\xff.txt"].path == "bad\\xff.txt"
+    assert got[b"bad\xff.txt"].path_bytes == base64.b64encode(b"bad\xff.txt").decode()
+    assert got[b"dir\xfe/inner\x80"].path == "dir\\xfe/inner\\x80"
+    assert got[b"ok-caf\xc3\xa9"].path == "ok-café" and got[b"ok-caf\xc3\xa9"].path_bytes is None
+    # A valid name that merely looks like an escape has no path_bytes, so the two stay apart.
+    assert got[b"bad\\xff.txt"].path == "bad\\xff.txt" and got[b"bad\\xff.txt"].path_bytes is None
+    for n, r in got.items():
+        assert r.hashes["sha256"] == hashing.hash_bytes(n, ["sha256"])["sha256"], "the right file was read"
+
+
+def test_display_path() -> None:
+    assert display_path(b"a/b") == ("a/b", None)
+    assert display_path(b"\xff") == ("\\xff", "/w==")
+
+
+# --- depth ---------------------------------------------------------------------------
+
+
+def test_a_very_deep_tree_needs_no_recursion(tmp_path: Path) -> None:
+    base = os.fsencode(tmp_path)
+    # As deep as the path length limit allows with one-letter folders, well past
+    # Python's recursion limit (about 1,000).
+    levels = min(2000, (4000 - len(base)) // 2)
+    assert levels > 1200
+    fd = os.open(base, os.O_RDONLY)
+    fds = [fd]
+    try:
+        for _ in range(levels):
+            os.mkdir("d", dir_fd=fds[-1])
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        leaf = os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fds[-1])
+        os.write(leaf, b"deep")
+        os.close(leaf)
+        recs = records(base)
+        assert len(recs) == 1
+        assert recs[0].path == "d/" * levels + "f"
+        assert recs[0].errors == ()
+        assert recs[0].hashes["md5"] == hashing.hash_bytes(b"deep", ["md5"])["md5"]
+    finally:
+        # Remove it from the bottom up, without recursion (rmtree would recurse).
+        try:
+            os.unlink("f", dir_fd=fds[-1])
+        except FileNotFoundError:
+            pass
+        for i in range(len(fds) - 1, 0, -1):
+            os.close(fds[i])
+            os.rmdir("d", dir_fd=fds[i - 1])
+        os.close(fds[0])
+
+
+# --- unreadable entries ---------------------------------------------------------------
+
+
+def deny(monkeypatch: pytest.MonkeyPatch, name: str, target: Path) -> None:
+    """Make os.<name> raise PermissionError for one path (root ignores permission bits)."""
+    real = getattr(os, name)
+    denied = os.fsencode(target)
+
+    def fake(path: Any, *a: Any, **kw: Any) -> Any:
+        if not isinstance(path, int) and os.fsencode(path) == denied:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(os, name, fake)
+
+
+def test_unreadable_folder_is_a_record_with_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "hidden.txt").write_text("x")
+    (tmp_path / "open.txt").write_text("y")
+    deny(monkeypatch, "scandir", tmp_path / "locked")
+    recs = by_path(records(tmp_path))
+    assert set(recs) == {"locked", "open.txt"}
+    r = recs["locked"]
+    assert r.kind == "directory"
+    assert [(e.stage, e.severity, e.type) for e in r.errors] == [("walk", "error", "PermissionError")]
+    assert r.filesystem["modified"] is not None, "its stat is still reported"
+    assert recs["open.txt"].errors == ()
+
+
+def test_unreadable_root_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deny(monkeypatch, "scandir", tmp_path)
+    recs = records(tmp_path)
+    assert [(r.path, r.kind, r.errors[0].type) for r in recs] == [(".", "directory", "PermissionError")]
+
+
+def test_unreadable_file_is_a_record_with_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+    deny(monkeypatch, "open", tmp_path / "a.txt")
+    recs = by_path(records(tmp_path))
+    r = recs["a.txt"]
+    assert (r.kind, r.size, r.hashes) == ("file", 1, {})
+    assert [(e.stage, e.severity, e.type) for e in r.errors] == [("hash", "error", "PermissionError")]
+    assert recs["b.txt"].hashes and recs["b.txt"].errors == ()
+
+
+def test_entry_that_cannot_be_stat_ed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "gone").write_text("x")
+    deny(monkeypatch, "lstat", tmp_path / "gone")
+    recs = records(tmp_path)
+    assert [(r.path, r.kind, r.filesystem, r.errors[0].stage) for r in recs] == [("gone", "other", {}, "walk")]
+
+
+@pytest.mark.skipif(IS_ROOT, reason="root ignores permission bits")
+def test_really_unreadable_entries(tmp_path: Path) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "x").write_text("x")
+    (tmp_path / "secret.txt").write_text("s")
+    os.chmod(tmp_path / "secret.txt", 0)
+    os.chmod(tmp_path / "locked", 0)
+    try:
+        recs = by_path(records(tmp_path))
+    finally:
+        os.chmod(tmp_path / "locked", 0o755)
+        os.chmod(tmp_path / "secret.txt", 0o644)
+    assert recs["locked"].kind == "directory" and recs["locked"].errors[0].type == "PermissionError"
+    assert recs["secret.txt"].errors[0].type == "PermissionError" and recs["secret.txt"].hashes == {}
+
+
+# --- roots ---------------------------------------------------------------------------
+
+
+def test_missing_root_is_a_scan_error(tmp_path: Path) -> None:
+    with pytest.raises(ScanError, match="does not exist"):
+        resolve_roots([str(tmp_path / "nope")])
+    with pytest.raises(ScanError):
+        resolve_roots([])
+
+
+def test_nested_and_repeated_roots_are_walked_once(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f").write_text("f")
+    (tmp_path / "a" / "g").write_text("g")
+    roots = resolve_roots([str(tmp_path / "a" / "b"), str(tmp_path / "a"), str(tmp_path / "a")])
+    assert roots.roots == (os.fsencode(tmp_path / "a"),)
+    assert [e.rel for e in walk(roots)] == [b"b/f", b"g"]
+
+
+def test_several_roots_are_relative_to_their_common_folder(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    (tmp_path / "x" / "1").write_text("1")
+    (tmp_path / "y" / "2").write_text("2")
+    (tmp_path / "single").write_text("s")
+    roots = resolve_roots([str(tmp_path / "y"), str(tmp_path / "single"), str(tmp_path / "x")])
+    assert roots.base == os.fsencode(tmp_path)
+    assert [e.rel for e in walk(roots)] == [b"single", b"x/1", b"y/2"]
+    assert [e.rel for e in walk(resolve_roots([str(tmp_path / "single")]))] == [b"single"]
