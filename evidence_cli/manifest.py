@@ -312,9 +312,7 @@ class Manifest:
             "seal": self.seal.to_dict(),
             "entries": len(self.entries),
             "complete": self.complete,
-            "scan": (
-                {k: scan.get(k) for k in ("started_utc", "finished_utc", "host", "complete")} if scan else None
-            ),
+            "scan": ({k: scan.get(k) for k in ("started_utc", "finished_utc", "host", "complete")} if scan else None),
             "case": dict(self.header["case"]) if isinstance(self.header.get("case"), dict) else None,
             "notes": list(self.notes),
         }
@@ -361,6 +359,14 @@ def read_manifest(path: str | bytes) -> Manifest:
     return _read_sum_list(data, common)
 
 
+def file_sha256(path: str | bytes) -> str | None:
+    """SHA-256 of a (regular) file's bytes, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(_read_file(os.fsencode(path))).hexdigest()
+    except ManifestError:
+        return None
+
+
 def _read_file(path: bytes) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -404,7 +410,9 @@ def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
             raise ManifestError(
                 "this looks like a JSON Lines export; the manifest is the JSON export (scan --json PATH)"
             ) from None
-        raise ManifestError(f"the manifest is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise ManifestError(
+            f"the manifest is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise ManifestError("the manifest is nested too deeply to be an evidence-cli export") from None
     if not isinstance(doc, dict) or "files" not in doc:
@@ -414,7 +422,7 @@ def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
         raise ManifestError(f"unknown manifest schema {schema!r}; this version reads {SCHEMA_VERSION!r}")
     seal = check_seal(doc)
     header = {k: v for k, v in doc.items() if k not in ("files", "seal")}
-    scan = doc.get("scan") if isinstance(doc.get("scan"), dict) else {}
+    scan: dict[str, Any] = doc["scan"] if isinstance(doc.get("scan"), dict) else {}
     complete = scan.get("complete", True) is not False
     if seal.status == "invalid":
         # Nothing of a tampered manifest is trusted: no entries, no root.
@@ -537,7 +545,7 @@ def _text_to_path(text: str) -> bytes:
 
 
 def _json_base(scan: Mapping[str, Any]) -> tuple[str | None, bytes | None]:
-    opts = scan.get("options") if isinstance(scan.get("options"), dict) else {}
+    opts: Mapping[str, Any] = scan["options"] if isinstance(scan.get("options"), dict) else {}
     text = scan.get("root") if isinstance(scan.get("root"), str) else opts.get("base")
     if not isinstance(text, str) or not text:
         return None, None
@@ -633,10 +641,10 @@ def _read_sum_list(data: bytes, common: dict[str, Any]) -> Manifest:
     if algorithm is None:
         raise ManifestError("the file holds no hash line: not a manifest")
     base, rels = _relative_names([(name, where) for name, _, where in items], None)
-    entries = [ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)]
-    fmt: ManifestFormat = {"md5": "md5sum", "sha1": "sha1sum", "sha256": "sha256sum", "sha512": "sha512sum"}[
-        algorithm
-    ]  # type: ignore[assignment]
+    entries = [
+        ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
+    ]
+    fmt: ManifestFormat = {"md5": "md5sum", "sha1": "sha1sum", "sha256": "sha256sum", "sha512": "sha512sum"}[algorithm]  # type: ignore[assignment]
     return Manifest(
         format=fmt,
         seal=SealCheck("not-sealed", message=f"a {fmt} list has no seal"),

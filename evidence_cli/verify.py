@@ -20,7 +20,8 @@ opened) and gives every path exactly one status:
 
 Every manifest entry gets exactly one status (``in_manifest`` is true); each path found
 only on disk is reported once more (``new``, or ``unreadable`` for a folder that cannot
-be listed). So ``sum(by_status) == manifest_entries + not_in_manifest``.
+be listed). So ``sum(by_status) == manifest_entries + not_in_manifest``, and the summary
+also gives the two groups apart (``manifest_entries_by_status``, ``not_in_manifest_by_status``).
 
 Order: entries found on disk come in walk order as they are checked; then, once the walk
 is over, ``moved``/``missing`` entries in manifest order, then ``new`` ones in walk order.
@@ -42,6 +43,9 @@ from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import Entry, Roots, display_path, special_name, walk
 
 STATUSES: tuple[VerifyStatus, ...] = ("ok", "modified", "missing", "moved", "new", "unreadable")
+#: Statuses a manifest entry can get, and those of a path found only on disk.
+MANIFEST_STATUSES: tuple[VerifyStatus, ...] = ("ok", "modified", "missing", "moved", "unreadable")
+DISK_ONLY_STATUSES: tuple[VerifyStatus, ...] = ("new", "unreadable")
 
 
 def verification_roots(manifest: Manifest, root: str | bytes | None = None) -> Roots:
@@ -106,16 +110,27 @@ class VerifySummary:
 
     manifest_entries: int
     by_status: Counter[str] = field(default_factory=Counter)
-    in_manifest: int = 0
-    not_in_manifest: int = 0
+    """Every reported entry, by status."""
+    manifest_by_status: Counter[str] = field(default_factory=Counter)
+    """Manifest entries (each exactly once), by status."""
+    disk_only_by_status: Counter[str] = field(default_factory=Counter)
+    """Paths found only on disk, by status (``new``, ``unreadable``)."""
     bytes_hashed: int = 0
+
+    @property
+    def in_manifest(self) -> int:
+        return sum(self.manifest_by_status.values())
+
+    @property
+    def not_in_manifest(self) -> int:
+        return sum(self.disk_only_by_status.values())
 
     def add(self, entry: VerifyEntry) -> None:
         self.by_status[entry.status] += 1
         if entry.in_manifest:
-            self.in_manifest += 1
+            self.manifest_by_status[entry.status] += 1
         else:
-            self.not_in_manifest += 1
+            self.disk_only_by_status[entry.status] += 1
         if entry.actual.get("hashes") and isinstance(entry.actual.get("size"), int):
             self.bytes_hashed += entry.actual["size"]
 
@@ -128,7 +143,9 @@ class VerifySummary:
         return {
             "manifest_entries": self.manifest_entries,
             "by_status": {s: self.by_status[s] for s in STATUSES},
+            "manifest_entries_by_status": {s: self.manifest_by_status[s] for s in MANIFEST_STATUSES},
             "not_in_manifest": self.not_in_manifest,
+            "not_in_manifest_by_status": {s: self.disk_only_by_status[s] for s in DISK_ONLY_STATUSES},
             "bytes_hashed": self.bytes_hashed,
             "all_ok": self.all_ok,
         }
@@ -234,9 +251,9 @@ class _Verifier:
                     {"kind": "file", "size": st.st_size},
                     note="the manifest holds no digest for this file (it could not be read at scan time)",
                 )
-            digests, size, problem = _hash(entry.path, st, algs)
-            if problem is not None:
-                return result("unreadable", {"kind": "file", "size": st.st_size}, problems=(problem,))
+            digests, size, hash_problem = _hash(entry.path, st, algs)
+            if hash_problem is not None:
+                return result("unreadable", {"kind": "file", "size": st.st_size}, problems=(hash_problem,))
             assert digests is not None
             changed = [a for a in algs if digests[a] != m.hashes[a]]
             if m.size is not None and size != m.size:
@@ -251,8 +268,8 @@ class _Verifier:
             actual = {"kind": "symlink", "size": st.st_size, "link_target": target}
             if m.link_target is None:
                 return result("unreadable", actual, note="the manifest holds no link target (unreadable at scan time)")
-            changed = ("link_target",) if target != m.link_target else ()
-            return result("modified" if changed else "ok", actual, changed=changed)
+            link_changed = ("link_target",) if target != m.link_target else ()
+            return result("modified" if link_changed else "ok", actual, changed=link_changed)
         # A special file (FIFO, socket, device): its type is checked, it is never opened.
         what = special_name(st)
         actual = {"kind": "other", "size": st.st_size, "type": what}
@@ -269,9 +286,9 @@ class _Verifier:
             return _Found(entry.rel, entry.kind, {"kind": entry.kind}, (problem,))
         actual: dict[str, Any] = {"kind": entry.kind, "size": st.st_size}
         if entry.kind == "file" and self.algorithms:
-            digests, size, problem = _hash(entry.path, st, self.algorithms)
-            if problem is not None:
-                return _Found(entry.rel, entry.kind, actual, (problem,))
+            digests, size, hash_problem = _hash(entry.path, st, self.algorithms)
+            if hash_problem is not None:
+                return _Found(entry.rel, entry.kind, actual, (hash_problem,))
             actual.update(size=size, hashes=digests)
         elif entry.kind == "symlink":
             try:
@@ -379,7 +396,9 @@ class _Verifier:
         return None
 
 
-def _hash(path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> tuple[dict[str, str] | None, int, Problem | None]:
+def _hash(
+    path: bytes, st: os.stat_result, algorithms: tuple[str, ...]
+) -> tuple[dict[str, str] | None, int, Problem | None]:
     """Hash one regular file read-only: (digests, bytes read, problem).
 
     The file is opened without following a symlink and without blocking; it must still
@@ -412,6 +431,8 @@ def _hash(path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> tuple
         return (
             None,
             result.size,
-            Problem("hash", "error", "ChangedDuringVerify", "size or modification time changed while the file was read"),
+            Problem(
+                "hash", "error", "ChangedDuringVerify", "size or modification time changed while the file was read"
+            ),
         )
     return result.digests, result.size, None

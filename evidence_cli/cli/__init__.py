@@ -12,8 +12,10 @@ import click
 from rich.text import Text
 
 from evidence_cli import extractors
+from evidence_cli.cli import export as _export  # noqa: F401  (registers `export`)
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
 from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)
+from evidence_cli.cli import verify as _verify  # noqa: F401  (registers `verify`)
 from evidence_cli.cli.common import CONTEXT, EXIT_USAGE, cli
 from evidence_cli.console import make_consoles
 from evidence_cli.errors import EvidenceError

@@ -1,0 +1,102 @@
+"""`evidence export`: write a manifest as a sha256sum, md5sum or hashdeep list, or as CSV."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import ExitStack
+from typing import Any, BinaryIO
+
+import click
+from rich.text import Text
+
+from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, check_outputs_outside, cli, safe_path
+from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.errors import ManifestError
+from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
+from evidence_cli.manifest import read_manifest, require_trusted
+from evidence_cli.walker import Roots
+
+_CHECK_WITH = {
+    ExportFormat.SHA256SUM: "sha256sum -c {file}",
+    ExportFormat.MD5SUM: "md5sum -c {file}",
+    ExportFormat.HASHDEEP: "hashdeep -o f -l -r -a -k {file} .",
+}
+
+
+@cli.command("export", context_settings=CONTEXT)
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in ExportFormat]),
+    required=True,
+    help="sha256sum/md5sum: for `sha256sum -c`/`md5sum -c`; hashdeep: for `hashdeep -a -k`; csv: one row a record.",
+)
+@click.option("-o", "--output", metavar="PATH", default="-", show_default=True, help="Write here ('-': stdout).")
+@click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
+@click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
+def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, csv_raw: bool) -> None:
+    """Write a manifest in the hash-list formats other tools check, or as CSV.
+
+    The manifest's seal is checked first: a tampered manifest is never exported.
+    sha256sum and md5sum lists are accepted by `sha256sum -c` / `md5sum -c` run
+    from the evidence root (GNU escaping for names with a backslash, newline or
+    carriage return; other names as raw bytes, UTF-8 or not). hashdeep files
+    are accepted by `hashdeep -o f -l -r -a -k FILE .` run from the evidence
+    root; hashdeep cannot carry a newline in a name, so such an export is
+    refused, naming the files. Only regular files are listed (symlinks and
+    special files have no content digest). Exit status: 0 every file written;
+    1 some files had no digest (unreadable at scan time) and were left out;
+    2 refused (tampered or unsealed manifest, a name the format cannot carry).
+
+    \b
+    Example:
+      evidence export manifest.json --format sha256sum -o evidence.sha256
+      cd /evidence/root && sha256sum -c /cases/evidence.sha256
+      evidence export manifest.json --format hashdeep -o evidence.hashdeep
+      cd /evidence/root && hashdeep -o f -l -r -a -k /cases/evidence.hashdeep .
+    """
+    _, err = make_consoles()
+    export_format = ExportFormat(fmt)
+    try:
+        manifest = read_manifest(manifest_path)
+        require_trusted(manifest, allow_unsealed=allow_unsealed)
+        check_exportable(manifest, export_format)
+    except (ManifestError, ExportRefused) as exc:
+        raise Failure(str(exc)) from None
+    if manifest.base is not None:
+        check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
+    with ExitStack() as stack:
+        stream = _open_binary(stack, output)
+        result = export_manifest(manifest, export_format, stream, neutralise_csv=not csv_raw)
+    where = "stdout" if output == "-" else output
+    _say(err, f"Wrote {result.written} entries ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
+    if result.not_files:
+        _say(err, f"{result.not_files} symlinks, special files or unreadable folders are not listed (no content).")
+    for path, reason in result.skipped:
+        _say(err, f"Left out: {safe_text(path)}: {reason}")
+    check = _CHECK_WITH.get(export_format)
+    if check and output != "-" and manifest.base is not None:
+        target = os.path.abspath(output)
+        _say(err, f"Check it: cd {safe_text(safe_path(manifest.base))} && {check.format(file=safe_text(target))}")
+    sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
+
+
+def _open_binary(stack: ExitStack, path: str) -> BinaryIO:
+    if path == "-":
+        buf = getattr(sys.stdout, "buffer", None)
+        if buf is None:  # pragma: no cover - an embedding without a byte stdout
+            raise Failure("stdout cannot take bytes here; use -o PATH")
+        stack.callback(buf.flush)
+        return buf  # type: ignore[no-any-return]
+    try:
+        return stack.enter_context(open(path, "wb"))
+    except OSError as exc:
+        raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
+
+
+def _say(console: Any, text: str, style: str = "") -> None:
+    """One line on the stderr console, never wrapped (digests and paths stay whole)."""
+    console.print(Text(text, style=style), soft_wrap=True)

@@ -1,0 +1,314 @@
+"""`evidence verify`: re-hash what a manifest lists; report ok/modified/missing/moved/new/unreadable."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from contextlib import ExitStack
+from typing import Any
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from evidence_cli import __version__
+from evidence_cli.cli.common import (
+    CONTEXT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Failure,
+    case_options,
+    check_outputs_outside,
+    cli,
+    open_output,
+    safe_path,
+    utc_now,
+)
+from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.errors import ManifestError
+from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
+from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
+from evidence_cli.models import VerifyEntry
+from evidence_cli.verify import VerifySummary, verification_roots, verify
+from evidence_cli.walker import Roots, display_path
+
+
+@cli.command("verify", context_settings=CONTEXT)
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--root",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder the manifest's paths are relative to, when the evidence has moved "
+    "(default: the root recorded in the manifest).",
+)
+@click.option(
+    "--json", "json_path", metavar="PATH", help="Write the verify report (JSON, sealed) here; '-' for stdout."
+)
+@click.option("--csv", "csv_path", metavar="PATH", help="Write the verify report as CSV (one row an entry) here.")
+@click.option("-a", "--all", "show_all", is_flag=True, help="List ok entries on stdout too (default: only the others).")
+@click.option(
+    "--allow-unsealed",
+    is_flag=True,
+    help="Accept a JSON manifest that has no seal (the report then says it is not sealed).",
+)
+@case_options
+def verify_cmd(
+    manifest_path: str,
+    root: str | None,
+    json_path: str | None,
+    csv_path: str | None,
+    show_all: bool,
+    allow_unsealed: bool,
+    case_id: str | None,
+    examiner: str | None,
+    evidence_id: str | None,
+) -> None:
+    """Re-hash the evidence a manifest lists and report every difference.
+
+    MANIFEST is the JSON export of `evidence scan` (sealed), or a sha256sum,
+    md5sum, sha1sum, sha512sum or hashdeep list (no seal: the report says so).
+    The seal is checked before anything is re-hashed: a tampered manifest stops
+    there. Then the root is walked read-only (symlinks never followed, special
+    files never opened, nothing written inside it) and every path gets one
+    status: ok, modified (which digests, old/new size), missing, moved (its
+    exact content is at a path not in the manifest), new, unreadable. An
+    identical copy that is itself in the manifest never hides a missing file.
+    Entries that are not ok are listed on stdout (all with --all); the summary
+    goes to stderr. Exit status: 0 everything ok and nothing new; 1 anything
+    else; 2 the manifest cannot be read, is tampered, has no seal (without
+    --allow-unsealed), or bad usage.
+
+    \b
+    Example:
+      evidence verify manifest.json
+      evidence verify manifest.json --root /mnt/copy/collected \\
+          --json verify-report.json --examiner "J. Doe"
+      evidence verify SHA256SUMS --root ./collected --csv verify.csv
+    """
+    out, err = make_consoles()
+    started = utc_now()
+    if json_path == "-" and csv_path == "-":
+        raise click.UsageError("only one report can go to stdout ('-')")
+    outputs = [p for p in (json_path, csv_path) if p]
+    given_root = os.path.abspath(os.fsencode(root)) if root else None
+    if given_root is not None:
+        check_outputs_outside(outputs, Roots(base=given_root, roots=(given_root,)))
+    context = _Context(started, case_id, examiner, evidence_id, allow_unsealed, given_root)
+
+    # 1. The manifest, and its seal, before anything is re-hashed.
+    try:
+        manifest = read_manifest(manifest_path)
+    except ManifestError as exc:
+        _refuse(context, outputs, json_path, csv_path, _unreadable_manifest(manifest_path, str(exc)), err, exc)
+        return
+    try:
+        require_trusted(manifest, allow_unsealed=allow_unsealed)
+        roots = verification_roots(manifest, root)
+    except ManifestError as exc:
+        _refuse(context, outputs, json_path, csv_path, manifest.describe(), err, exc)
+        return
+    check_outputs_outside(outputs, Roots(base=roots.base, roots=(roots.base,)))
+
+    # 2. Walk and re-hash.
+    exclude = _manifest_inode(manifest_path)
+    summary = VerifySummary(len(manifest.entries))
+    interrupted = False
+    stdout_taken = "-" in outputs
+    with ExitStack() as stack:
+        json_w, csv_w = _open_reports(stack, json_path, csv_path)
+        if json_w is not None:
+            json_w.begin(context.tool, context.case, manifest.describe())
+        if csv_w is not None:
+            csv_w.begin()
+        progress = _progress(err)
+        try:
+            with progress or ExitStack():
+                task = progress.add_task("verifying", total=None, path="") if progress else None
+                for entry in verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude):
+                    summary.add(entry)
+                    if json_w is not None:
+                        json_w.write(entry)
+                    if csv_w is not None:
+                        csv_w.write(entry)
+                    if not stdout_taken and (show_all or entry.status != "ok"):
+                        click.echo(entry_line(entry))
+                    if progress is not None and task is not None:
+                        progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
+        except KeyboardInterrupt:
+            interrupted = True
+        code = EXIT_PROBLEMS if interrupted or not summary.all_ok else EXIT_OK
+        result = _result(summary, interrupted, code)
+        if json_w is not None:
+            json_w.end(context.verify_section(roots.base, root is not None), summary.to_dict(), result)
+        if csv_w is not None:
+            csv_w.end()
+    _print_summary(err, manifest, roots.base, root is not None, summary, result)
+    sys.exit(code)
+
+
+class _Context:
+    """What every report of this run states, whatever happens."""
+
+    def __init__(
+        self,
+        started: str,
+        case_id: str | None,
+        examiner: str | None,
+        evidence_id: str | None,
+        allow_unsealed: bool,
+        given_root: bytes | None,
+    ) -> None:
+        self.started = started
+        self.tool = {"name": "evidence-cli", "version": __version__}
+        self.case = {"case": case_id, "examiner": examiner, "evidence_id": evidence_id}
+        self.allow_unsealed = allow_unsealed
+        self.given_root = given_root
+
+    def verify_section(self, root: bytes | None, root_given: bool) -> dict[str, Any]:
+        text, b64 = display_path(root) if root is not None else (None, None)
+        return {
+            "started_utc": self.started,
+            "finished_utc": utc_now(),
+            "host": socket.gethostname(),
+            "cwd": safe_path(os.getcwdb()),
+            "root": text,
+            "root_bytes": b64,
+            "root_origin": None if root is None else ("--root" if root_given else "manifest"),
+            "options": {"allow_unsealed": self.allow_unsealed},
+        }
+
+
+def _open_reports(
+    stack: ExitStack, json_path: str | None, csv_path: str | None
+) -> tuple[VerifyReportJson | None, VerifyReportCsv | None]:
+    json_w = VerifyReportJson(open_output(stack, json_path)) if json_path else None
+    csv_w = VerifyReportCsv(open_output(stack, csv_path)) if csv_path else None
+    return json_w, csv_w
+
+
+def _refuse(
+    context: _Context,
+    outputs: list[str],
+    json_path: str | None,
+    csv_path: str | None,
+    manifest_info: dict[str, Any],
+    err: Any,
+    exc: ManifestError,
+) -> None:
+    """The manifest cannot be used: record that in the reports, then stop with exit 2."""
+    if isinstance(exc, TamperedManifest):
+        outcome = "tampered-manifest"
+    elif manifest_info.get("seal", {}).get("status") == "missing":
+        outcome = "unsealed-manifest"
+    elif "error" in manifest_info:
+        outcome = "unreadable-manifest"
+    else:
+        outcome = "no-root"
+    result = {"outcome": outcome, "exit_code": EXIT_USAGE, "message": str(exc)}
+    with ExitStack() as stack:
+        json_w, csv_w = _open_reports(stack, json_path, csv_path)
+        if json_w is not None:
+            json_w.begin(context.tool, context.case, manifest_info)
+            summary = VerifySummary(int(manifest_info.get("entries") or 0))
+            json_w.end(context.verify_section(context.given_root, True), summary.to_dict(), result)
+        if csv_w is not None:
+            csv_w.begin()
+            csv_w.end()
+    if outcome == "tampered-manifest":
+        seal = manifest_info.get("seal") or {}
+        _say(err, f"TAMPERED MANIFEST: {safe_text(manifest_info.get('path'))}")
+        _say(err, f"  seal recorded: {seal.get('recorded')}")
+        _say(err, f"  seal computed: {seal.get('computed')}")
+        for d in seal.get("details") or ():
+            _say(err, f"  {safe_text(d)}")
+        _say(err, "  Nothing was re-hashed: a manifest edited after the scan proves nothing.")
+    raise Failure(str(exc))
+
+
+def _unreadable_manifest(path: str, error: str) -> dict[str, Any]:
+    return {"path": safe_path(os.path.abspath(os.fsencode(path))), "sha256": file_sha256(path), "error": error}
+
+
+def _manifest_inode(path: str) -> tuple[tuple[int, int], ...]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    return ((st.st_dev, st.st_ino),)
+
+
+def _result(summary: VerifySummary, interrupted: bool, code: int) -> dict[str, Any]:
+    if interrupted:
+        outcome, message = "interrupted", "the verification was interrupted: not every entry was checked"
+    elif summary.all_ok:
+        outcome, message = "all-ok", "every entry matches the manifest and nothing was added"
+    else:
+        outcome, message = "differences", "the evidence does not match the manifest"
+    return {"outcome": outcome, "exit_code": code, "message": message}
+
+
+def entry_line(e: VerifyEntry) -> str:
+    """One stdout line for an entry; evidence strings escaped."""
+    line = f"{e.status.upper():<10}  {safe_text(e.path)}"
+    if e.status == "moved":
+        line += f"  ->  {safe_text(e.moved_to)}"
+    details: list[str] = []
+    if e.changed:
+        details.append("changed: " + ", ".join(e.changed))
+    old, new = e.expected.get("size"), e.actual.get("size")
+    if e.status == "modified" and old is not None and new is not None:
+        details.append(f"size {old} -> {new}")
+    if e.status == "modified" and "kind" in e.changed:
+        details.append(f"{e.expected.get('kind')} -> {e.actual.get('kind')}")
+    if e.status == "new" and e.kind != "file":
+        details.append(str(e.kind))
+    details.extend(safe_text(p.message) for p in e.problems)
+    if e.note and e.status != "ok":
+        details.append(safe_text(e.note))
+    return line + (f"  ({'; '.join(details)})" if details else "")
+
+
+def _print_summary(
+    err: Any, m: Manifest, root: bytes, root_given: bool, s: VerifySummary, result: dict[str, Any]
+) -> None:
+    seal = {
+        "valid": "valid",
+        "missing": "NOT SEALED (accepted with --allow-unsealed)",
+        "not-sealed": f"not sealed (a {m.format} list has no seal)",
+    }.get(m.seal.status, m.seal.status)
+    _say(err, f"Manifest: {safe_text(m.path)} ({m.format}, {len(m.entries)} entries, sha256 {m.sha256})")
+    _say(err, f"Seal: {seal}")
+    origin = "given with --root" if root_given else "recorded in the manifest"
+    _say(err, f"Root: {safe_text(safe_path(root))} ({origin})")
+    for note in m.notes:
+        _say(err, f"Note: {safe_text(note)}")
+    c, d = s.manifest_by_status, s.disk_only_by_status
+    _say(
+        err,
+        f"{s.manifest_entries} manifest entries: {c['ok']} ok, {c['modified']} modified, {c['missing']} missing, "
+        f"{c['moved']} moved, {c['unreadable']} unreadable; not in the manifest: {d['new']} new"
+        + (f", {d['unreadable']} unreadable folders" if d["unreadable"] else ""),
+    )
+    verdict = "PASSED" if result["outcome"] == "all-ok" else "FAILED"
+    _say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")
+
+
+def _progress(err_console: Any) -> Progress | None:
+    if not err_console.is_terminal:
+        return None
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed} entries"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[path]}"),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _say(console: Any, text: str, style: str = "") -> None:
+    """One line on the stderr console, never wrapped (digests and paths stay whole)."""
+    console.print(Text(text, style=style), soft_wrap=True)
