@@ -295,8 +295,12 @@ def walk_local_headers(r: _Reader) -> tuple[list[Member], str | None]:
     return members, f"more than {MAX_MEMBERS} members"
 
 
-def read_member(r: _Reader, m: Member, cap: int = MAX_PART) -> bytes:
-    """The decompressed bytes of one member, bounded and CRC-checked. Raises :class:`ZipDamage`."""
+def read_member(r: _Reader, m: Member, cap: int | None = None) -> bytes:
+    """The decompressed bytes of one member (at most ``cap``, default MAX_PART), CRC-checked.
+
+    Raises :class:`ZipDamage`.
+    """
+    cap = MAX_PART if cap is None else cap
     if m.flags & 0x01:
         raise ZipDamage(f"{m.name}: member is encrypted")
     hdr = r.read(m.offset, 30)

@@ -416,7 +416,9 @@ class Decoder:
     def __init__(self) -> None:
         self.total = 0
 
-    def decode(self, data: bytes, sdict: dict[str, Any], resolve: Any, cap: int = MAX_DECODED) -> bytes:
+    def decode(self, data: bytes, sdict: dict[str, Any], resolve: Any, cap: int | None = None) -> bytes:
+        """Apply the stream's filters in order; output capped at ``cap`` (default MAX_DECODED)."""
+        cap = MAX_DECODED if cap is None else cap
         filters = resolve(sdict.get("Filter", sdict.get("F")))
         parms = resolve(sdict.get("DecodeParms", sdict.get("DP")))
         if filters is None:
@@ -710,8 +712,6 @@ class PdfDocument:
             after = self.src.read(start + length, 64)
             if after.lstrip(WS).startswith(b"endstream"):
                 return Stream(sdict, data, start)
-            if len(data) < length:
-                return Stream(sdict, data, start, "stream truncated by the end of the file")
         # /Length missing or wrong: look for endstream
         chunk = 1024 * 1024
         pos = start
