@@ -26,15 +26,18 @@ _O_NOATIME = getattr(os, "O_NOATIME", 0)
 _noatime_allowed = True
 
 
-def open_readonly(path: bytes | str) -> int:
+def open_readonly(path: bytes | str, *, directory: bool = False) -> int:
     """Open a file read-only without following a final symlink, without blocking on a
     FIFO, and with ``O_NOATIME`` where the OS permits it (owner or CAP_FOWNER).
+    ``directory=True`` opens a folder to list it (``os.scandir(fd)``), refusing anything else.
 
     Returns the raw file descriptor; the caller closes it.
     """
     global _noatime_allowed
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0)
+    if directory:
+        flags |= getattr(os, "O_DIRECTORY", 0)
     if _O_NOATIME and _noatime_allowed:
         try:
             return os.open(path, flags | _O_NOATIME)

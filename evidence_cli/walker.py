@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from evidence_cli.errors import ScanError
+from evidence_cli.hashing import open_readonly
 from evidence_cli.models import Kind, Problem
 
 
@@ -127,8 +128,22 @@ def _walk_problem(exc: OSError) -> Problem:
 
 def _list(d: bytes) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
     """Children of ``d`` sorted by name bytes, each with its lstat (or the error)."""
-    with os.scandir(d) as it:
-        names = sorted(os.fsencode(e.name) for e in it)
+    # Listed through a descriptor opened like a file (no final symlink followed,
+    # O_NOATIME): listing a folder by path would update its access time.
+    if os.scandir not in os.supports_fd:  # pragma: no cover - not on Linux/macOS
+        with os.scandir(d) as it:
+            names = sorted(os.fsencode(e.name) for e in it)
+        return _lstat_children(d, names)
+    fd = open_readonly(d, directory=True)
+    try:
+        with os.scandir(fd) as it:
+            names = sorted(os.fsencode(e.name) for e in it)
+    finally:
+        os.close(fd)
+    return _lstat_children(d, names)
+
+
+def _lstat_children(d: bytes, names: list[bytes]) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
     out: list[tuple[bytes, os.stat_result | None, OSError | None]] = []
     for n in names:
         p = os.path.join(d, n)

@@ -269,6 +269,7 @@ def test_unreadable_folder_is_a_record_with_an_error(tmp_path: Path, monkeypatch
     (tmp_path / "locked").mkdir()
     (tmp_path / "locked" / "hidden.txt").write_text("x")
     (tmp_path / "open.txt").write_text("y")
+    deny(monkeypatch, "open", tmp_path / "locked")
     deny(monkeypatch, "scandir", tmp_path / "locked")
     recs = by_path(records(tmp_path))
     assert set(recs) == {"locked", "open.txt"}
@@ -280,6 +281,7 @@ def test_unreadable_folder_is_a_record_with_an_error(tmp_path: Path, monkeypatch
 
 
 def test_unreadable_root_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deny(monkeypatch, "open", tmp_path)
     deny(monkeypatch, "scandir", tmp_path)
     recs = records(tmp_path)
     assert [(r.path, r.kind, r.errors[0].type) for r in recs] == [(".", "directory", "PermissionError")]
@@ -301,6 +303,25 @@ def test_entry_that_cannot_be_stat_ed(tmp_path: Path, monkeypatch: pytest.Monkey
     deny(monkeypatch, "lstat", tmp_path / "gone")
     recs = records(tmp_path)
     assert [(r.path, r.kind, r.filesystem, r.errors[0].stage) for r in recs] == [("gone", "other", {}, "walk")]
+
+
+def test_folder_swapped_for_a_symlink_during_the_walk_is_not_followed(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "b").mkdir(parents=True)
+    (tree / "a").write_text("a")
+    (tree / "b" / "inside").write_text("b")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("s")
+    entries = walk(resolve_roots([str(tree)]))
+    first = next(entries)
+    assert first.rel == b"a"
+    # The parent was listed (b is a folder); now b becomes a link to outside the tree.
+    os.rename(tree / "b", tmp_path / "b-moved")
+    (tree / "b").symlink_to(outside)
+    rest = list(entries)
+    assert [(e.rel, e.kind) for e in rest] == [(b"b", "directory")]
+    assert rest[0].problem is not None and rest[0].problem.stage == "walk"
 
 
 @pytest.mark.skipif(IS_ROOT, reason="root ignores permission bits")
