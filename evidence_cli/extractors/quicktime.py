@@ -176,6 +176,58 @@ def parse_iso6709(text: str) -> tuple[float, float, float | None]:
     return lat, lon, alt
 
 
+# --------------------------------------------------------------------------- 3GPP assets
+
+#: 3GPP (TS 26.244) user-data boxes holding one language-tagged string.
+ASSET_TEXT = frozenset({"titl", "dscp", "cprt", "perf", "auth", "gnre", "albm"})
+
+
+def _asset_string(buf: bytes) -> tuple[str, bytes]:
+    """A 3GPP string: UTF-16 when it starts with a byte-order mark, else UTF-8; NUL-terminated."""
+    if buf[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        for i in range(2, len(buf) - 1, 2):
+            if buf[i : i + 2] == b"\x00\x00":
+                return buf[:i].decode("utf-16", "replace"), buf[i + 2 :]
+        return buf.decode("utf-16", "replace"), b""
+    end = buf.find(b"\x00")
+    if end < 0:
+        return buf.decode("utf-8", "replace"), b""
+    return buf[:end].decode("utf-8", "replace"), buf[end + 1 :]
+
+
+def parse_3gpp_asset(kind: str, data: bytes) -> dict[str, Any]:
+    """``titl``/``auth``/... (language + string), ``yrrc`` (year) or ``loci`` (location)."""
+    _v, _f, rest = full_box(data)
+    if kind == "yrrc":
+        if len(rest) < 2:
+            raise ValueError("yrrc too short")
+        return {"year": struct.unpack(">H", rest[:2])[0]}
+    if len(rest) < 2:
+        raise ValueError(f"{kind} too short")
+    out: dict[str, Any] = {"language": _mac_language(struct.unpack(">H", rest[:2])[0] & 0x7FFF)}
+    text, rest = _asset_string(rest[2:])
+    if kind != "loci":
+        out["text"] = _text_value(text)
+        return out
+    # loci: name, role (1 byte), longitude, latitude, altitude (signed 16.16), body, notes.
+    if len(rest) < 13:
+        raise ValueError("loci too short for its coordinates")
+    role = rest[0]
+    lon, lat, alt = struct.unpack(">iii", rest[1:13])
+    body, tail = _asset_string(rest[13:])
+    notes, _ = _asset_string(tail)
+    out.update(
+        name=_text_value(text),
+        role=role,
+        longitude=lon / 65536,
+        latitude=lat / 65536,
+        altitude=alt / 65536,
+        astronomical_body=_text_value(body),
+        notes=_text_value(notes),
+    )
+    return out
+
+
 # --------------------------------------------------------------------------- values
 
 
@@ -551,6 +603,10 @@ class _Parser:
                     value = self.text_atom(child)
                     if value is not None:
                         into.setdefault(t, value)
+                elif t in ASSET_TEXT or t in ("loci", "yrrc"):
+                    data = self.r.payload(child, cap=LIST_CAP)
+                    if data is not None:
+                        into.setdefault(t, parse_3gpp_asset(t, data))
                 else:
                     into.setdefault(t, {"length": child.payload_size})
             except (ValueError, struct.error) as exc:
@@ -797,6 +853,29 @@ class QuickTimeExtractor:
         )
 
     def _gps(self, movie: _Movie, problems: list[Problem]) -> GeoPoint | None:
+        point = self._iso6709_gps(movie, problems)
+        loci = movie.udta.get("loci")
+        if point is not None or not isinstance(loci, dict) or "latitude" not in loci:
+            return point
+        # 3GPP location, fixed-point degrees; only an Earth location is a position.
+        lat, lon, alt = loci["latitude"], loci["longitude"], loci["altitude"]
+        body = loci.get("astronomical_body")
+        if isinstance(body, str) and body.strip().lower() not in ("", "earth"):
+            problems.append(problem(self.name, f"loci: a position on {body[:40]!r}, not used as GPS"))
+            return None
+        if not (abs(lat) <= 90 and abs(lon) <= 180):
+            problems.append(problem(self.name, f"loci: position {lat}, {lon} out of range"))
+            return None
+        return GeoPoint(
+            latitude=round(lat, 8),
+            longitude=round(lon, 8),
+            altitude=round(alt, 3) if -12_000 <= alt <= 100_000 else None,
+            timestamp_utc=None,
+            source=NAME,
+            raw={"loci": {k: loci[k] for k in ("latitude", "longitude", "altitude")}},
+        )
+
+    def _iso6709_gps(self, movie: _Movie, problems: list[Problem]) -> GeoPoint | None:
         for where, key in GPS_KEYS:
             value = movie.where(where).get(key)
             if isinstance(value, list):

@@ -394,3 +394,41 @@ def test_long_values_are_bounded() -> None:
     assert big["length"] == 1000 and big["truncated"] is True and len(big["hex"]) == 512
     text = decode_data(1, b"y" * 70_000)
     assert text["length"] == 70_000 and text["truncated"] is True and len(text["text"]) == 65_536
+
+
+# --- 3GPP asset boxes ------------------------------------------------------------------
+
+
+def _loci(lat: float, lon: float, alt: float, body: bytes = b"earth\x00") -> bytes:
+    coords = struct.pack(">iii", int(lon * 65536), int(lat * 65536), int(alt * 65536))
+    return fbox("loci", 0, 0, struct.pack(">H", 0x15C7), b"Home\x00", b"\x00", coords, body, b"notes\x00")
+
+
+def test_3gpp_assets_and_loci_position() -> None:
+    titl = fbox("titl", 0, 0, struct.pack(">H", 0x15C7), "\ufeffTitle".encode("utf-16-be"), b"\x00\x00")
+    auth = fbox("auth", 0, 0, struct.pack(">H", 0x15C7), b"Author\x00")
+    yrrc = fbox("yrrc", 0, 0, struct.pack(">H", 2005))
+    ex = run(basic_movie(udta(titl, auth, yrrc, _loci(51.5, -0.125, 20.5))))
+    assert ex.problems == ()
+    u = ex.tags["udta"]
+    assert u["titl"] == {"language": "eng", "text": "Title"}
+    assert u["auth"] == {"language": "eng", "text": "Author"}
+    assert u["yrrc"] == {"year": 2005}
+    assert u["loci"]["name"] == "Home" and u["loci"]["astronomical_body"] == "earth" and u["loci"]["notes"] == "notes"
+    assert ex.gps is not None
+    assert (ex.gps.latitude, ex.gps.longitude, ex.gps.altitude) == (51.5, -0.125, 20.5)
+
+
+def test_xyz_wins_over_loci_and_a_moon_position_is_not_gps() -> None:
+    ex = run(basic_movie(udta(_loci(51.5, -0.125, 0), text_atom("©xyz", "+40.7128-074.0060/"))))
+    assert ex.gps is not None and ex.gps.latitude == 40.7128
+    moon = run(basic_movie(udta(_loci(10.0, 20.0, 0, b"moon\x00"))))
+    assert moon.gps is None
+    assert len(moon.problems) == 1 and "not used as GPS" in moon.problems[0].message
+
+
+def test_damaged_loci() -> None:
+    short = fbox("loci", 0, 0, struct.pack(">H", 0x15C7), b"Home\x00\x00\x01")
+    ex = run(basic_movie(udta(short)))
+    assert ex.gps is None
+    assert len(ex.problems) == 1 and "loci too short" in ex.problems[0].message
