@@ -102,7 +102,8 @@ def merge_device(devices: Sequence[Device]) -> Device:
     """Field by field, the first source (by SOURCE_PRECEDENCE) that gives a value."""
     ordered = sorted(devices, key=lambda d: _rank(d.source or ""))
     vals = {f: next((getattr(d, f) for d in ordered if getattr(d, f)), None) for f in Device.FIELDS}
-    source = next((d.source for d in ordered if not d.is_empty()), None)
+    # The source that gave a value (an empty string gives none, as for the fields above).
+    source = next((d.source for d in ordered if any(getattr(d, f) for f in Device.FIELDS)), None)
     return Device(**vals, source=source)
 
 
