@@ -89,7 +89,7 @@ def walk(fh: BinaryIO, *, max_segments: int = MAX_SEGMENTS) -> JpegWalk:
         if len(b) < 2:
             out.notes.append(f"JPEG ends at offset {pos} before the start of scan")
             return out
-        if b[0] != 0xFF or b[1] in (0x00, 0xFF):
+        if b[0] != 0xFF or b[1] == 0xFF or (b[1] < 0xC0 and b[1] != 0x01):
             if b == b"\xff\xff":  # fill bytes before a marker
                 pos += 1
                 continue
