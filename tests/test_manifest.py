@@ -1,0 +1,422 @@
+"""Manifests: the seal (canonical form, streaming = whole), tamper detection, hash-list readers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence_cli.errors import ManifestError
+from evidence_cli.manifest import (
+    CANONICALIZATION,
+    Sealer,
+    TamperedManifest,
+    canonical,
+    check_relative,
+    check_seal,
+    read_manifest,
+    require_trusted,
+    seal_value,
+    unescape_name,
+)
+from evidence_cli.models import ScanInfo, VerifyEntry
+from tests.custody import AWKWARD, make_tree, write_manifest
+
+# --- canonical form -------------------------------------------------------------------
+
+
+def test_canonical_known_answers() -> None:
+    assert canonical({"b": 1, "a": [1.5, "é", None, True, False]}) == b'{"a":[1.5,"\\u00e9",null,true,false],"b":1}'
+    assert canonical("\x7f\n\t\"\\\x01") == b'"\\u007f\\n\\t\\"\\\\\\u0001"'
+    assert canonical("\U0001f4f7") == b'"\\ud83d\\udcf7"'
+    assert canonical([0.1, 2.0, 1e-7, 1e16, 10**30]) == b"[0.1,2.0,1e-07,1e+16,1000000000000000000000000000000]"
+    assert canonical({"\u00e9": 1, "z": 2, "A": 3}) == b'{"A":3,"z":2,"\\u00e9":1}'
+
+
+def test_canonical_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        canonical(float("nan"))
+
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+head_keys = st.sampled_from(["case", "schema", "tool", "aaa", "zzz"])
+tail_keys = st.sampled_from(["scan", "summary", "result", "g-later"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    head=st.dictionaries(head_keys, json_values, max_size=4),
+    items=st.lists(json_values, max_size=5),
+    tail=st.dictionaries(tail_keys, json_values, max_size=3),
+)
+def test_streaming_seal_equals_the_seal_of_the_whole_document(
+    head: dict[str, Any], items: list[Any], tail: dict[str, Any]
+) -> None:
+    tail = {k: v for k, v in tail.items() if k not in head}
+    sealer = Sealer(head, "files")
+    for it in items:
+        sealer.add_json(json.dumps(it, ensure_ascii=False))
+    seal = sealer.finish(tail)
+    whole = {**head, "files": items, **tail}
+    assert seal["value"] == seal_value(whole)
+    assert seal["value"] == hashlib.sha256(canonical(json.loads(json.dumps(whole)))).hexdigest()
+    assert seal["canonicalization"] == CANONICALIZATION
+
+
+def test_sealer_refuses_a_late_key_that_sorts_before_the_stream() -> None:
+    sealer = Sealer({"schema": 1}, "files")
+    with pytest.raises(ValueError):
+        sealer.finish({"case": {}})
+    with pytest.raises(ValueError):
+        Sealer({"seal": 1}, "files")
+
+
+def test_sealer_seals_values_as_a_reader_sees_them() -> None:
+    # Tuples and integer keys become lists and strings once written: the seal must agree.
+    sealer = Sealer({"case": {"n": (1, 2)}}, "files")
+    sealer.add({1: "one", 10: "ten", 9: "nine"})
+    seal = sealer.finish({"summary": {}})
+    doc = json.loads(json.dumps({"case": {"n": (1, 2)}, "files": [{1: "one", 10: "ten", 9: "nine"}], "summary": {}}))
+    assert seal["value"] == seal_value(doc)
+
+
+# --- the sealed JSON export -----------------------------------------------------------
+
+
+@pytest.fixture
+def sealed(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    tree = make_tree(tmp_path / "evidence")
+    out = tmp_path / "manifest.json"
+    return out, write_manifest(tree, out)
+
+
+def test_the_json_export_is_sealed_and_reads_back(sealed: tuple[Path, dict[str, Any]]) -> None:
+    path, doc = sealed
+    assert doc["seal"]["algorithm"] == "sha256"
+    assert doc["seal"]["canonicalization"] == CANONICALIZATION
+    assert check_seal(doc).status == "valid"
+    m = read_manifest(str(path))
+    assert m.format == "evidence-json" and m.sealed
+    assert m.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert m.base == os.fsencode(path.parent / "evidence")
+    assert m.roots == (b".",)
+    rels = {e.rel for e in m.entries}
+    assert set(AWKWARD) | {b"new\nline.txt", b"link-to-plain", b"link-outside", b"a-fifo"} == rels
+    bad = next(e for e in m.entries if e.rel.startswith(b"bad-"))
+    assert bad.rel == b"bad-\xff\xfe-latin1.bin"
+    assert bad.hashes["sha256"] == hashlib.sha256(AWKWARD[bad.rel]).hexdigest()
+    link = next(e for e in m.entries if e.rel == b"link-outside")
+    assert link.kind == "symlink" and link.link_target == "/etc/passwd" and not link.hashes
+    fifo = next(e for e in m.entries if e.rel == b"a-fifo")
+    assert fifo.kind == "other" and fifo.description == "FIFO"
+
+
+def test_reformatting_keeps_the_seal(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    path, doc = sealed
+    pretty = tmp_path / "pretty.json"
+    reordered = dict(reversed(list(doc.items())))
+    pretty.write_text(json.dumps(reordered, indent=3, ensure_ascii=True), encoding="utf-8")
+    assert read_manifest(str(pretty)).seal.status == "valid"
+
+
+def _edit(doc: dict[str, Any], tmp_path: Path, name: str) -> Path:
+    p = tmp_path / name
+    p.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "hash",
+        "remove-record",
+        "add-record",
+        "time",
+        "case",
+        "seal-value",
+    ],
+)
+def test_any_edit_breaks_the_seal(sealed: tuple[Path, dict[str, Any]], tmp_path: Path, edit: str) -> None:
+    _, doc = sealed
+    rec = next(r for r in doc["files"] if r["kind"] == "file")
+    if edit == "hash":
+        rec["hashes"]["sha256"] = "0" * 64
+    elif edit == "remove-record":
+        doc["files"].remove(rec)
+    elif edit == "add-record":
+        doc["files"].append(dict(rec, path="planted.txt"))
+    elif edit == "time":
+        doc["scan"]["started_utc"] = "2020-01-01T00:00:00Z"
+    elif edit == "case":
+        doc["case"]["examiner"] = "someone else"
+    elif edit == "seal-value":
+        doc["seal"]["value"] = "f" * 64
+    m = read_manifest(str(_edit(doc, tmp_path, "t.json")))
+    assert m.seal.status == "invalid"
+    assert m.entries == () and m.base is None  # nothing of a tampered manifest is trusted
+    with pytest.raises(TamperedManifest, match="tampered"):
+        require_trusted(m)
+
+
+def test_a_removed_record_is_hinted_by_the_summary(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, doc = sealed
+    n = len(doc["files"])
+    doc["files"].pop()
+    check = read_manifest(str(_edit(doc, tmp_path, "t.json"))).seal
+    assert check.status == "invalid"
+    assert f"the summary counts {n} entries but the manifest lists {n - 1} records" in check.details
+
+
+def test_a_stripped_seal_is_refused_unless_allowed(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, doc = sealed
+    del doc["seal"]
+    m = read_manifest(str(_edit(doc, tmp_path, "t.json")))
+    assert m.seal.status == "missing"
+    with pytest.raises(ManifestError, match="no seal"):
+        require_trusted(m)
+    require_trusted(m, allow_unsealed=True)
+    assert len(m.entries) == len(doc["files"])
+
+
+def test_an_unknown_seal_method_is_invalid(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, doc = sealed
+    doc["seal"]["canonicalization"] = "something-else/1"
+    assert read_manifest(str(_edit(doc, tmp_path, "t.json"))).seal.status == "invalid"
+
+
+def test_duplicate_keys_are_refused(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    path, _ = sealed
+    text = path.read_text(encoding="utf-8").replace('"schema": ', '"schema": "x", "schema": ', 1)
+    p = tmp_path / "dup.json"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ManifestError, match="repeats the key 'schema'"):
+        read_manifest(str(p))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"schema": "evidence-cli/scan/99", "files": []}', "unknown manifest schema"),
+        (b'{"files": [', "not valid JSON"),
+        (b'{"schema": "evidence-cli/scan/1"}\n{"path": "a"}\n', "JSON Lines"),
+        (b"[1, 2]", "not a manifest|not an evidence-cli"),
+        (b"\xff\xfe{", "not a hash-list line|not UTF-8"),
+        (b"", "no hash line"),
+        (b"hello world\n", "not a hash-list line"),
+    ],
+)
+def test_unreadable_manifests(tmp_path: Path, content: bytes, message: str) -> None:
+    p = tmp_path / "m"
+    p.write_bytes(content)
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(p))
+
+
+def test_a_manifest_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ManifestError, match="not a regular file"):
+        read_manifest(str(fifo))
+    with pytest.raises(ManifestError, match="cannot read"):
+        read_manifest(str(tmp_path / "absent.json"))
+
+
+def _resealed(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["seal"]["value"] = seal_value(doc)
+    return doc
+
+
+@pytest.mark.parametrize("evil", ["../outside.txt", "/etc/passwd", "a/../../b", "a//b", "./a", ""])
+def test_a_resealed_manifest_cannot_point_outside_the_root(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path, evil: str
+) -> None:
+    _, doc = sealed
+    doc["files"][0]["path"] = evil
+    doc["files"][0]["path_bytes"] = None
+    with pytest.raises(ManifestError, match="not a relative path inside the root"):
+        read_manifest(str(_edit(_resealed(doc), tmp_path, "evil.json")))
+
+
+def test_two_different_claims_about_one_path_are_refused(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, doc = sealed
+    rec = next(r for r in doc["files"] if r["kind"] == "file" and r["size"])
+    doc["files"].append(dict(rec, hashes={**rec["hashes"], "md5": "0" * 32}))
+    with pytest.raises(ManifestError, match="twice"):
+        read_manifest(str(_edit(_resealed(doc), tmp_path, "twice.json")))
+
+
+def test_check_relative() -> None:
+    assert check_relative(b"a/b c/\xff", "x") == b"a/b c/\xff"
+    assert check_relative(b".", "x") == b"."
+    assert check_relative(b"..foo/...", "x") == b"..foo/..."
+    for bad in (b"..", b"../a", b"/a", b"a/", b"a/./b", b"a\x00b", b""):
+        with pytest.raises(ManifestError):
+            check_relative(bad, "x")
+
+
+def test_root_bytes_give_the_exact_root(tmp_path: Path) -> None:
+    weird = tmp_path / os.fsdecode(b"root-\xff")
+    weird.mkdir()
+    (weird / "f").write_bytes(b"x")
+    doc = write_manifest(weird, tmp_path / "m.json")
+    assert doc["scan"]["root_bytes"] == base64.b64encode(os.fsencode(weird)).decode()
+    assert read_manifest(str(tmp_path / "m.json")).base == os.fsencode(weird)
+
+
+def test_old_exports_without_scan_root_use_options_base(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, doc = sealed
+    base = doc["scan"].pop("root")
+    doc["scan"].pop("root_bytes")
+    m = read_manifest(str(_edit(_resealed(doc), tmp_path, "old.json")))
+    assert m.base == base.encode()
+
+
+def test_scan_info_root_round_trips_and_is_optional() -> None:
+    plain = ScanInfo(tool={}, case={}, roots=("/r",), started_utc="t", finished_utc=None, options={})
+    assert "root" not in plain.to_dict()["scan"]
+    with_root = ScanInfo(
+        tool={}, case={}, roots=("/r",), started_utc="t", finished_utc=None, options={}, root="/r", root_bytes=None
+    )
+    d = with_root.to_dict()
+    assert d["scan"]["root"] == "/r" and d["scan"]["root_bytes"] is None
+    assert ScanInfo.from_dict(d) == with_root
+
+
+def test_verify_entry_round_trips() -> None:
+    from evidence_cli.models import Problem
+
+    e = VerifyEntry(
+        path="a\\xff",
+        path_bytes="Yf8=",
+        status="moved",
+        in_manifest=True,
+        kind="file",
+        expected={"size": 1, "hashes": {"md5": "0" * 32}},
+        actual={"size": 1},
+        changed=("md5",),
+        moved_to="b",
+        moved_to_bytes=None,
+        problems=(Problem("hash", "error", "OSError", "boom"),),
+        note="n",
+    )
+    assert VerifyEntry.from_dict(json.loads(json.dumps(e.to_dict()))) == e
+
+
+# --- plain hash lists ------------------------------------------------------------------
+
+
+def test_gnu_sum_list_with_escapes_tag_lines_comments_and_crlf(tmp_path: Path) -> None:
+    h = hashlib.sha256(b"x").hexdigest()
+    content = (
+        b"# a comment\n"
+        + f"{h}  plain name\r\n".encode()
+        + f"\\{h}  back\\\\slash\\nnew\\rline\n".encode()
+        + f"{h} *./star/binary\n".encode()
+        + b"\n"
+        + f"SHA256 (tagged \xff) = {h}\n".encode("latin-1")
+        + f"{h}  raw\\backslash-not-escaped\n".encode()
+    )
+    p = tmp_path / "SHA256SUMS"
+    p.write_bytes(content)
+    m = read_manifest(str(p))
+    assert m.format == "sha256sum"
+    assert m.seal.status == "not-sealed" and m.base is None
+    assert [e.rel for e in m.entries] == [
+        b"plain name",
+        b"back\\slash\nnew\rline",
+        b"star/binary",
+        b"tagged \xff",
+        b"raw\\backslash-not-escaped",
+    ]
+    assert {e.hashes["sha256"] for e in m.entries} == {h}
+
+
+def test_md5_lists_and_absolute_names(tmp_path: Path) -> None:
+    h = hashlib.md5(b"x").hexdigest()
+    p = tmp_path / "list.md5"
+    p.write_bytes(f"{h}  /ev/case/a.txt\n{h}  /ev/case/sub/b.txt\n".encode())
+    m = read_manifest(str(p))
+    assert m.format == "md5sum"
+    assert m.base == b"/ev/case"
+    assert [e.rel for e in m.entries] == [b"a.txt", b"sub/b.txt"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (f"{'0' * 64}  a\n{'0' * 32}  b\n", "md5 digest in a list of sha256"),
+        (f"\\{'0' * 64}  bad\\escape\n", "invalid escape"),
+        (f"{'0' * 64}  /abs\n{'0' * 64}  rel\n", "mixes absolute and relative"),
+        (f"{'0' * 64}  ../up\n", "not a relative path"),
+        (f"{'0' * 64}  a\n{'1' * 64}  a\n", "twice"),
+        (f"{'0' * 63}  a\n", "not a hash-list line"),
+    ],
+)
+def test_bad_sum_lists(tmp_path: Path, content: str, message: str) -> None:
+    p = tmp_path / "l"
+    p.write_text(content)
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(p))
+
+
+def test_escape_rules() -> None:
+    assert unescape_name(b"a\\\\b\\nc\\rd", "x") == b"a\\b\nc\rd"
+    with pytest.raises(ManifestError):
+        unescape_name(b"trailing\\", "x")
+
+
+HASHDEEP = """%%%% HASHDEEP-1.0
+%%%% size,md5,sha256,tiger,filename
+## Invoked from: /cases/ev
+## # hashdeep -r -l -c md5,sha256,tiger .
+##
+1,{md5},{sha},{tiger},./a,with,commas
+1,{md5},{sha},{tiger},/cases/ev/sub/b
+"""
+
+
+def test_hashdeep_file(tmp_path: Path) -> None:
+    md5, sha = hashlib.md5(b"x").hexdigest(), hashlib.sha256(b"x").hexdigest()
+    text = HASHDEEP.format(md5=md5, sha=sha, tiger="0" * 48)
+    p = tmp_path / "known.txt"
+    p.write_text(text.replace("/cases/ev/sub/b", "./sub/b"))
+    m = read_manifest(str(p))
+    assert m.format == "hashdeep" and m.seal.status == "not-sealed"
+    assert m.base == b"/cases/ev"
+    assert [(e.rel, e.size, dict(e.hashes)) for e in m.entries] == [
+        (b"a,with,commas", 1, {"md5": md5, "sha256": sha}),
+        (b"sub/b", 1, {"md5": md5, "sha256": sha}),
+    ]
+    assert m.notes == ("tiger digests are not checked (not computed by this tool)",)
+    # Absolute names under "Invoked from" become relative to it.
+    p.write_text(text.replace("./a,with,commas", "/cases/ev/a,with,commas"))
+    assert [e.rel for e in read_manifest(str(p)).entries] == [b"a,with,commas", b"sub/b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("%%%% HASHDEEP-1.0\n1,abc,./a\n", "before the hashdeep column line"),
+        ("%%%% HASHDEEP-1.0\n%%%% size,crc,filename\n", "unknown hashdeep digest"),
+        ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\nx,{md5},./a\n", "not a hashdeep line"),
+        ("%%%% HASHDEEP-1.0\n%%%% size,tiger,filename\n1,{tiger},./a\n", "no digest this tool can check"),
+        ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n", "no hash line"),
+    ],
+)
+def test_bad_hashdeep_files(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "h"
+    p.write_text(text.format(md5="0" * 32, tiger="0" * 48))
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(p))
