@@ -32,12 +32,16 @@ from typing import Any, BinaryIO, Callable, Iterable, Mapping
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats.isobmff import (
+    HEIF_MIME_TYPES,
+    XMP_CONTENT_TYPE,
     XMP_UUID,
     Box,
     BoxReader,
+    find_item,
     fourcc,
     full_box,
     has_ftyp,
+    item_data,
     looks_isobmff,
     meta_is_full_box,
     parse_ftyp,
@@ -61,6 +65,9 @@ MIME_TYPES = frozenset(
         # libmagic sometimes says this for MP4/HEIF; accepted only when the head shows ftyp.
         "application/octet-stream",
     }
+    # HEIF/AVIF: the container (items, primary image size) and its XMP item; their EXIF
+    # item is read by the exif extractor.
+    | HEIF_MIME_TYPES
 )
 OCTET = "application/octet-stream"
 
@@ -755,6 +762,11 @@ class _Parser:
             if not (0 < w <= 1 << 20 and 0 < h <= 1 << 20):
                 self.m.notes.append(f"primary image size {w}x{h} is not plausible")
         self.m.tags["heif"] = info
+        xmp_item = find_item(meta, "mime", XMP_CONTENT_TYPE)
+        if xmp_item is not None:
+            data = item_data(self.r, meta, xmp_item)
+            if data is not None and data.strip(b"\x00 \r\n\t"):
+                self.m.xmp.append(data)
 
 
 # --------------------------------------------------------------------------- extractor

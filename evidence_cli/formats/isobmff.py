@@ -41,6 +41,7 @@ TOP_LEVEL_TYPES = frozenset(
     {"ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid", "styp", "sidx", "moof", "pdin", "meta"}
 )
 #: MIME types libmagic gives HEIF/AVIF files (those whose EXIF is read from the Exif item).
+XMP_CONTENT_TYPE = "application/rdf+xml"
 #: libmagic also says ``application/octet-stream`` for some; those go to the quicktime extractor.
 HEIF_MIME_TYPES = frozenset(
     {"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif", "image/avif-sequence"}
@@ -567,6 +568,16 @@ def _pick(meta: HeifMeta, candidates: list[int]) -> int:
     return min(candidates)
 
 
+def find_item(meta: HeifMeta, item_type: str, content_type: str | None = None) -> int | None:
+    """The id of the item of this type (and content type) that belongs to the primary image, or None."""
+    cands = [
+        i.item_id
+        for i in meta.items.values()
+        if i.item_type == item_type and (content_type is None or i.content_type.strip() == content_type)
+    ]
+    return _pick(meta, cands) if cands else None
+
+
 def heif_item_payload(
     fh: BinaryIO, item_type: str, *, content_type: str | None = None, problems: list[str] | None = None
 ) -> bytes | None:
@@ -580,14 +591,8 @@ def heif_item_payload(
         meta = read_heif_meta(reader)
         if meta is None:
             return None
-        cands = [
-            i.item_id
-            for i in meta.items.values()
-            if i.item_type == item_type and (content_type is None or i.content_type.strip() == content_type)
-        ]
-        if not cands:
-            return None
-        return item_data(reader, meta, _pick(meta, cands))
+        item = find_item(meta, item_type, content_type)
+        return item_data(reader, meta, item) if item is not None else None
     finally:
         if problems is not None:
             problems.extend(reader.problems)
@@ -626,7 +631,7 @@ def _is_tiff(b: bytes) -> bool:
 
 def heif_xmp(fh: BinaryIO, problems: list[str] | None = None) -> bytes | None:
     """The XMP packet of a HEIF/AVIF file (a ``mime`` item of type application/rdf+xml), or None."""
-    return heif_item_payload(fh, "mime", content_type="application/rdf+xml", problems=problems)
+    return heif_item_payload(fh, "mime", content_type=XMP_CONTENT_TYPE, problems=problems)
 
 
 def heif_exif_stream(fh: BinaryIO, problems: list[str] | None = None) -> io.BytesIO | None:

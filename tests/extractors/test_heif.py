@@ -129,3 +129,28 @@ def test_meta_of_a_heif_without_pict_items_is_harmless() -> None:
     ex = run_exif(data)
     assert ex.timestamps == ()
     assert not [p for p in ex.problems if p.message.startswith("HEIF:")]
+
+
+def test_heif_types_get_container_summary_and_xmp_from_the_quicktime_extractor() -> None:
+    data = heif_file(TIFF, xmp=xmp_packet("2021-04-11T15:47:53-05:00", "14.4.2"), method=1)
+    ex = QuickTimeExtractor().extract(file_context(data, "photo.heic", mime="image/heic"))
+    assert ex.problems == ()
+    assert ex.image == {"format": "heic", "width": 64, "height": 48}
+    assert [(t.name, t.source, t.utc) for t in ex.timestamps] == [("CreateDate", "xmp", "2021-04-11T20:47:53Z")]
+    assert ex.tags["XMP"]["xmp:CreatorTool"] == "14.4.2"
+    assert ex.timestamps[0].source == "xmp"
+
+
+def test_heif_scan_record_has_exif_xmp_and_size(tmp_path: Path) -> None:
+    rec = scan_one(tmp_path, "photo.heic", heif_file(TIFF, xmp=xmp_packet()))
+    assert rec.image is not None and (rec.image["width"], rec.image["height"]) == (64, 48)
+    assert {t.source for t in rec.timestamps} >= {"exif", "xmp"}
+    assert "heif" in rec.metadata["quicktime"] and "exif" in rec.metadata
+    assert rec.errors == ()
+
+
+def test_damaged_xmp_item_is_a_problem_not_a_crash() -> None:
+    data = heif_file(None, xmp=b"<x:xmpmeta><rdf:RDF><unclosed")
+    ex = QuickTimeExtractor().extract(file_context(data, "photo.heic", mime="image/heif"))
+    assert ex.timestamps == ()
+    assert len(ex.problems) == 1 and ex.problems[0].stage == "metadata:quicktime"
