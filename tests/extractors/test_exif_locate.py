@@ -1,0 +1,122 @@
+"""EXIF found where ExifRead alone misses it, and MakerNote serial numbers."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from evidence_cli.extractors.exif import ExifExtractor
+from evidence_cli.formats import makernote
+from tests.builders import UNDEFINED, Field, ascii, exif_tiff, file_context, jpeg_bytes, png_bytes, tiff_bytes
+
+
+def seg(marker: int, payload: bytes) -> bytes:
+    return b"\xff" + bytes([marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+@pytest.mark.parametrize(
+    "before", [seg(0xEB, b"JP" + b"\x00" * 8000), seg(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + b" " * 30000)]
+)
+def test_exif_behind_a_big_segment_is_read(before: bytes) -> None:
+    base = jpeg_bytes()
+    tiff = exif_tiff(make="samsung", model="SM-J320F", date_original="2018:07:06 13:55:22")
+    data = base[:2] + seg(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00") + before
+    data += seg(0xE1, b"Exif\x00\x00" + tiff) + base[2:]
+    ex = ExifExtractor().extract(file_context(data, "a.jpg"))
+    assert ex.device is not None and (ex.device.make, ex.device.model) == ("samsung", "SM-J320F")
+    assert [t.value for t in ex.timestamps if t.name == "DateTimeOriginal"] == ["2018-07-06T13:55:22"]
+    assert ex.problems == ()
+
+
+def test_png_raw_profile_exif_is_read() -> None:
+    blob = b"Exif\x00\x00" + exif_tiff(make="ImageMagick test", model="M")
+    hexed = blob.hex()
+    text = "\nexif\n" + f"{len(blob):8d}\n" + "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72)) + "\n"
+    data = png_bytes(chunks=[(b"tEXt", b"Raw profile type exif\x00" + text.encode())])
+    ex = ExifExtractor().extract(file_context(data, "a.png"))
+    assert ex.device is not None and ex.device.make == "ImageMagick test"
+
+
+# --- MakerNote serial numbers ----------------------------------------------------------
+
+
+def ifd(entries: list[tuple[int, int, int, bytes]], start: int, bo: str = "<") -> bytes:
+    """A bare IFD at offset ``start``: (tag, type, count, value bytes); long values follow it."""
+    head = struct.pack(bo + "H", len(entries))
+    data_at = start + 2 + 12 * len(entries) + 4
+    tail = b""
+    for tag, typ, count, value in entries:
+        if len(value) <= 4:
+            slot = value.ljust(4, b"\x00")
+        else:
+            slot = struct.pack(bo + "I", data_at + len(tail))
+            tail += value
+        head += struct.pack(bo + "HHI", tag, typ, count) + slot
+    return head + b"\x00\x00\x00\x00" + tail
+
+
+def nikon() -> bytes:
+    return b"Nikon\x00\x02\x10\x00\x00" + tiff_bytes([ascii(0x001D, "3105364")])
+
+
+def olympus() -> bytes:
+    serial = b"B9V508278".ljust(31, b" ") + b"\x00"
+    sub = ifd([(0x0101, 2, 32, serial)], 30)
+    main = ifd([(0x2010, 13, 1, struct.pack("<I", 30))], 12)
+    assert len(main) == 18
+    return b"OLYMPUS\x00II\x03\x00" + main + sub
+
+
+def reconyx() -> bytes:
+    serial = "H500EE06130468".encode("utf-16-le").ljust(30, b"\x00")
+    return b"\x01\xf1\x03\x00" + b"\x00" * (0x2A - 4) + serial + b"\x00" * 20
+
+
+def canon() -> bytes:
+    return ifd([(0x000C, 4, 1, struct.pack("<I", 620620599))], 0) + b"\x00" * 8
+
+
+@pytest.mark.parametrize(
+    ("make", "note", "serial"),
+    [
+        ("NIKON CORPORATION", nikon(), "3105364"),
+        ("OLYMPUS IMAGING CORP.", olympus(), "B9V508278"),
+        (None, reconyx(), "H500EE06130468"),
+        ("Canon", canon(), "620620599"),
+    ],
+)
+def test_makernote_serial(make: str | None, note: bytes, serial: str) -> None:
+    tiff = exif_tiff(make=make, date_original="2020:01:01 00:00:00", extra_exif=[Field(0x927C, UNDEFINED, note)])
+    ex = ExifExtractor().extract(file_context(jpeg_bytes(tiff), "a.jpg"))
+    assert ex.device is not None and ex.device.serial == serial
+    assert ex.tags["MakerNote SerialNumber"] == serial
+    assert ex.problems == ()
+
+
+def test_body_serial_wins_over_makernote() -> None:
+    tiff = exif_tiff(make="NIKON CORPORATION", serial="BODY1", extra_exif=[Field(0x927C, UNDEFINED, nikon())])
+    ex = ExifExtractor().extract(file_context(jpeg_bytes(tiff), "a.jpg"))
+    assert ex.device is not None and ex.device.serial == "BODY1"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        b"Nikon\x00\x02\x10\x00\x00II*\x00\xff\xff\xff\x7f",  # inner IFD far outside
+        b"OLYMPUS\x00II\x03\x00\xff\xff" + b"\x00" * 20,  # absurd entry count
+        b"\x01\xf1\x03\x00\xff\xfe",  # Reconyx, cut short
+        b"Nikon\x00\x02\x10\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x1d\x00\x02\x00\xff\xff\xff\x00\xf0\xff\xff\xff",
+    ],
+)
+def test_damaged_makernote_gives_no_serial_and_no_crash(note: bytes) -> None:
+    tiff = exif_tiff(make="NIKON CORPORATION", extra_exif=[Field(0x927C, UNDEFINED, note)])
+    ex = ExifExtractor().extract(file_context(jpeg_bytes(tiff), "a.jpg"))
+    assert ex.device is not None and ex.device.make == "NIKON CORPORATION" and ex.device.serial is None
+
+
+def test_makernote_reader_caps_reads() -> None:
+    import io
+
+    r = makernote.Reader(io.BytesIO(b"x" * 100), cap=10)
+    assert r.at(0, 1_000_000) == b"x" * 10 and r.at(-5, 3) == b"" and r.at(200, 3) == b""
