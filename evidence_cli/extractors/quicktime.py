@@ -615,9 +615,20 @@ class _Parser:
                     if data is not None:
                         into.setdefault(t, parse_3gpp_asset(t, data))
                 else:
-                    into.setdefault(t, {"length": child.payload_size})
+                    into.setdefault(t, self.opaque(child))
             except (ValueError, struct.error) as exc:
                 self.r.problem(f"udta {t!r} at offset {child.offset} damaged: {exc}")
+
+    def opaque(self, box: Box) -> dict[str, Any]:
+        """An atom we do not decode: its length, and its bytes when small (text too when printable)."""
+        out: dict[str, Any] = {"length": box.payload_size}
+        if 0 < box.payload_size <= BLOB_HEAD:
+            raw = self.r.read_at(box.start, box.payload_size)
+            out["hex"] = raw.hex()
+            text = raw.rstrip(b"\x00")
+            if text and all(0x20 <= c < 0x7F for c in text):
+                out["text"] = text.decode("ascii")
+        return out
 
     def text_atom(self, box: Box) -> Any:
         """A QuickTime user-data text atom: [16-bit length][16-bit language][text], repeated.

@@ -172,6 +172,8 @@ def test_user_data_text_atoms() -> None:
             text_atom("©nam", "Mac Roman \u00e9", lang=0),
             box("©cmt", data_atom(1, b"iTunes-style inside udta")),
             box("SDLN", b"PLAY"),
+            box("BIN1", b"\x01\x02"),
+            box("BIG1", b"z" * 1000),
         )
     )
     ex = run(data)
@@ -182,7 +184,8 @@ def test_user_data_text_atoms() -> None:
     assert day.utc == "2020-05-06T05:08:09Z" and day.offset_origin == "stored"
     u = ex.tags["udta"]
     assert u["©cmt"] == "iTunes-style inside udta"
-    assert u["SDLN"] == {"length": 4}
+    assert u["SDLN"] == {"length": 4, "hex": "504c4159", "text": "PLAY"}
+    assert u["BIN1"] == {"length": 2, "hex": "0102"} and u["BIG1"] == {"length": 1000}
     assert u["©nam"].startswith("Mac Roman")
 
 
