@@ -10,7 +10,7 @@ need a DTD, so refusing one loses nothing real; the refusal is reported to the c
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -53,7 +53,7 @@ def parse(
     depth = 0
     count = 0
 
-    def refuse(*_: Any) -> None:
+    def refuse(*_: Any) -> NoReturn:
         raise UnsafeXMLError("document type declarations and entities are refused")
 
     def start(name: str, attrs: dict[str, str]) -> None:
