@@ -59,9 +59,15 @@ def make_tree(root: Path, *, newline: bool = True, specials: bool = True) -> Pat
     return root
 
 
-def write_manifest(tree: Path, out: Path, *, algorithms: tuple[str, ...] = ("md5", "sha1", "sha256")) -> dict[str, Any]:
-    """Scan ``tree`` in-process and write its sealed JSON export to ``out``; return it parsed."""
-    roots = resolve_roots([str(tree)])
+def write_manifest(
+    tree: Path,
+    out: Path,
+    *,
+    algorithms: tuple[str, ...] = ("md5", "sha1", "sha256"),
+    paths: list[Path] | None = None,
+) -> dict[str, Any]:
+    """Scan ``tree`` (or ``paths``) in-process, write the sealed JSON export to ``out``; return it parsed."""
+    roots = resolve_roots([str(x) for x in (paths or [tree])])
     options = ScanOptions(algorithms=algorithms, metadata=False, workers=0)
     root_text, root_b64 = display_path(roots.base)
     info = ScanInfo(

@@ -34,7 +34,7 @@ from tests.custody import AWKWARD, make_tree, write_manifest
 
 def test_canonical_known_answers() -> None:
     assert canonical({"b": 1, "a": [1.5, "é", None, True, False]}) == b'{"a":[1.5,"\\u00e9",null,true,false],"b":1}'
-    assert canonical("\x7f\n\t\"\\\x01") == b'"\\u007f\\n\\t\\"\\\\\\u0001"'
+    assert canonical('\x7f\n\t"\\\x01') == b'"\\u007f\\n\\t\\"\\\\\\u0001"'
     assert canonical("\U0001f4f7") == b'"\\ud83d\\udcf7"'
     assert canonical([0.1, 2.0, 1e-7, 1e16, 10**30]) == b"[0.1,2.0,1e-07,1e+16,1000000000000000000000000000000]"
     assert canonical({"\u00e9": 1, "z": 2, "A": 3}) == b'{"A":3,"z":2,"\\u00e9":1}'
