@@ -294,6 +294,7 @@ class ExifExtractor:
                 mn_serial, mn_where = maker_serial(stream, tags)
                 # A header whose IFDs point nowhere gives no tag and no log message.
                 header_unread = not tags and _has_exif_header(stream)
+                data_end = stream.seek(0, io.SEEK_END)
         finally:
             log.removeHandler(collector)
         problems: list[Problem] = [problem(self.name, n if n.startswith("JPEG") else f"HEIF: {n}") for n in heif_notes]
@@ -311,11 +312,14 @@ class ExifExtractor:
                 problems.append(problem(self.name, "EXIF block found but its TIFF header is not valid"))
                 continue
             problems.append(problem(self.name, f"ExifRead: {msg}"))
-        # A sub-IFD pointer that leads to no tag (offset outside the data) loses them silently.
+        # A sub-IFD pointer past the end of the data loses its tags without a word from ExifRead
+        # (other bad pointers it reports itself; an IFD of skipped tags, e.g. MakerNote, is fine).
         for pointer, prefix in (("Image ExifOffset", "EXIF "), ("Image GPSInfo", "GPS ")):
-            if pointer in tags and not any(k.startswith(prefix) for k in tags):
-                where = json_value(tags[pointer])
-                problems.append(problem(self.name, f"{pointer.split()[1]} points to offset {where}: no tag read there"))
+            values = getattr(tags.get(pointer), "values", None)
+            where = values[0] if isinstance(values, list) and values and isinstance(values[0], int) else None
+            if where is not None and where + 2 > data_end and not any(k.startswith(prefix) for k in tags):
+                tag_name = pointer.split()[1]
+                problems.append(problem(self.name, f"{tag_name} points to offset {where}, past the end of the data"))
         tags = {k: v for k, v in tags.items() if k != "JPEGThumbnail"}
         raw = {k: json_value(v) for k, v in tags.items()}
         if mn_serial is not None:
