@@ -15,6 +15,7 @@ from evidence_cli.scanner import run_extractors, scan
 from tests.builders import (
     JPEG_TIFF_OFFSET,
     RATIONAL,
+    UNDEFINED,
     Field,
     ascii,
     dms,
@@ -492,6 +493,14 @@ def test_sub_ifd_pointer_past_the_end_is_reported(pointer: str, lost: str) -> No
         assert ex.gps is None and "DateTimeOriginal" in by_name(ex)
     else:
         assert ex.timestamps == () and ex.gps is not None
+
+
+def test_exif_ifd_holding_only_a_makernote_is_not_damage() -> None:
+    # ExifRead skips MakerNote without details: the EXIF IFD gives no tag, yet it is sound.
+    tiff = exif_tiff(make="Acme", extra_exif=[Field(0x927C, UNDEFINED, b"maker notes of some camera")])
+    ex = extract(png_bytes(exif=tiff), "notes.png")
+    assert ex.problems == ()
+    assert ex.device is not None and ex.device.make == "Acme"
 
 
 def test_bit_flip_inside_a_date() -> None:
