@@ -45,7 +45,7 @@ def _timestamps(r: FileRecord) -> str:
 #: (column, getter, from_evidence). The order is the file's column order.
 COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("path", lambda r: r.path, True),
-    ("path_bytes", lambda r: r.path_bytes, False),
+    ("path_bytes", lambda r: r.path_bytes, True),  # base64 may start with "+"
     ("kind", lambda r: r.kind, False),
     ("size", lambda r: r.size, False),
     ("mime", lambda r: r.mime, True),
@@ -73,8 +73,9 @@ COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("lens", lambda r: r.device.lens, True),
     ("device_source", lambda r: r.device.source, False),
     ("image_format", lambda r: (r.image or {}).get("format"), True),
-    ("width", lambda r: (r.image or {}).get("width"), False),
-    ("height", lambda r: (r.image or {}).get("height"), False),
+    # Image properties are whatever a header or XMP stored: not always numbers.
+    ("width", lambda r: (r.image or {}).get("width"), True),
+    ("height", lambda r: (r.image or {}).get("height"), True),
     ("link_target", lambda r: r.link_target, True),
     ("findings", lambda r: "; ".join(f.code for f in r.findings), False),
     ("errors", lambda r: "; ".join(f"{e.stage}: {e.message}" for e in r.errors), True),
