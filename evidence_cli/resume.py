@@ -92,8 +92,9 @@ def check_compatible(state: ResumeState, roots: list[str], options: dict[str, An
             f"cannot resume: {state.path!r} scanned {scan.get('roots')}, not {roots}; scan to a new file instead"
         )
     old = scan.get("options", {})
-    for key in ("algorithms", "metadata"):
-        if old.get(key) != options.get(key):
+    defaults = {"exact_magic": False}
+    for key in ("algorithms", "metadata", "exact_magic"):
+        if old.get(key, defaults.get(key)) != options.get(key, defaults.get(key)):
             raise ScanError(
                 f"cannot resume: option {key!r} was {old.get(key)!r}, now {options.get(key)!r}; "
                 "use the same options or scan to a new file"

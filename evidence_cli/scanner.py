@@ -65,10 +65,17 @@ class ScanOptions:
     """Seconds each extractor may spend on one file (None: no limit)."""
     memory_limit: int | None = 4 * 1024**3
     """Address-space limit of each worker process in bytes (None: no limit)."""
+    exact_magic: bool = False
+    """Run libmagic's whole pattern database on plain text too (slower; see filetype)."""
 
     def to_dict(self) -> dict[str, Any]:
         # Only what changes the records: the worker count does not (a test proves it).
-        return {"algorithms": list(self.algorithms), "metadata": self.metadata, "timeout_s": self.timeout}
+        return {
+            "algorithms": list(self.algorithms),
+            "metadata": self.metadata,
+            "timeout_s": self.timeout,
+            "exact_magic": self.exact_magic,
+        }
 
 
 def fs_times(path: bytes, st: os.stat_result) -> dict[str, str | None]:
@@ -231,7 +238,7 @@ def _process_file(
         )
     # 3. What is it really?
     try:
-        ftype = detect_type(path_name(entry.rel), result.head)
+        ftype = detect_type(path_name(entry.rel), result.head, exact=options.exact_magic)
     except Exception as exc:  # noqa: BLE001 - libmagic errors are per-file
         errors.append(_err("type", exc))
         ftype = FileType(mime=None, description=None, extension_ok=None, decided_by="none")

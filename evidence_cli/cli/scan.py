@@ -88,6 +88,12 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 )
 @click.option("--width", type=click.IntRange(min=40), help="Terminal width for the table.")
 @click.option(
+    "--exact-magic",
+    is_flag=True,
+    help="Run libmagic's full pattern database on plain text too (slower; by default plain prose, "
+    "chat logs and CSV use its text classifier alone).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=0),
     default=None,
@@ -129,6 +135,7 @@ def scan_cmd(
     csv_raw: bool,
     table_limit: int,
     width: int | None,
+    exact_magic: bool,
     workers: int | None,
     timeout: float,
     memory_limit: int,
@@ -177,6 +184,7 @@ def scan_cmd(
         workers=default_workers() if workers is None else workers,
         timeout=timeout or None,
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
+        exact_magic=exact_magic,
     )
     root_texts = [safe_path(r) for r in roots.roots]
     state = _resume_state(resume, jsonl_path, root_texts, options)

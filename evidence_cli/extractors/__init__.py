@@ -5,6 +5,7 @@ which source wins for capture time, GPS and device is data in ``scanner.py``).
 A test fails if a module in this folder is not imported here.
 """
 
+# ruff: noqa: I001  (the order of these imports is the run order, not alphabetical)
 from evidence_cli.extractors import filesystem  # noqa: F401  (keep first: the template)
 from evidence_cli.extractors import image  # noqa: F401
 from evidence_cli.extractors import exif  # noqa: F401
