@@ -58,3 +58,40 @@ def test_libmagic_answer_kept_when_it_knows() -> None:
     plain = detect_type("notes.txt", b"just some words\n" * 10)
     assert (plain.mime, plain.decided_by) == ("text/plain", "libmagic")
     assert signature(b"just some words") is None
+
+
+CHAT = "".join(f"[12:{i:02d}] Bob: see you at the station, ok? 😂\n" for i in range(40)).encode()
+LOG = "".join(f"2023-05-01 10:00:{i:02d},123 INFO [main] user=bob status=200 done\n" for i in range(40)).encode()
+
+
+@pytest.mark.parametrize("text", [CHAT, LOG, b"a,b,c\n1,2,3\n4,5,6\n", b"Just a note.\nSecond line.\n"])
+def test_plain_text_fast_path_agrees_with_full_libmagic(text: bytes) -> None:
+    from evidence_cli.filetype import is_plain_text
+
+    assert is_plain_text(text)
+    fast = detect_type("x.txt", text)
+    exact = detect_type("x.txt", text, exact=True)
+    assert fast.decided_by == "libmagic-text"
+    assert exact.decided_by == "libmagic"
+    assert (fast.mime, fast.description) == (exact.mime, exact.description)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"#!/bin/sh\necho hi\n",
+        b'<?xml version="1.0"?><a/>',
+        b"<html><body>hi</body></html>",
+        b'{"a": 1}',
+        b"import os\nprint(os.getcwd())\n",
+        b'.\\" troff comment\n.TH TITLE 1\n',
+        b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n",
+        b"\x1b[31mred\x1b[0m\n",
+        b"bin\x00ary",
+    ],
+)
+def test_anything_that_could_be_code_or_markup_goes_to_full_libmagic(text: bytes) -> None:
+    from evidence_cli.filetype import is_plain_text
+
+    assert not is_plain_text(text)
+    assert detect_type("x.txt", text).decided_by in ("libmagic", "signature")
