@@ -1,0 +1,901 @@
+#!/usr/bin/env python3
+"""Benchmark of `evidence scan` against hashdeep, ExifTool and sha256sum (issue 6).
+
+Generates its corpora (seeded, see corpora.py) under a work directory outside the
+repository, then times each installed tool on each corpus in alternated rounds
+(A B C, A B C, ...), and prints medians, throughput, ratios, CPU time and peak
+memory, the machine's OpenSSL floor, the single-file threading comparison, the
+memory check (10 % vs 100 % of the `many` corpus) and whether every evidence record
+on the photos corpus is complete. Figures, not asserts: the exit status is 0.
+
+    python bench/run.py --scale 0.05 --repeat 3          # quick (~1-2 minutes)
+    python bench/run.py                                  # full (~20 minutes on 2 cores)
+    python bench/run.py --only photos,small --json-out /tmp/bench.json
+
+See bench/README.md for what each corpus and column means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpora  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+MB = 1_000_000
+MiB = 1024 * 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+#: Which tools run on which corpus by default (each only when installed).
+#: ExifTool only reads metadata: it runs where metadata is the point (photos, mixed).
+DEFAULT_TOOLS = {
+    "photos": ("evidence", "hashdeep", "exiftool", "sha256sum"),
+    "mixed": ("evidence", "hashdeep", "exiftool", "sha256sum"),
+    "small": ("evidence", "hashdeep", "sha256sum"),
+    "large": ("evidence", "hashdeep", "sha256sum"),
+    "single": ("evidence", "hashdeep", "sha256sum"),
+}
+ALL_SELECTIONS = ("photos", "large", "single", "small", "mixed", "memory")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- measuring one command ----------------------------------------------------------------
+
+
+def cpu_busy_jiffies() -> tuple[int, int]:
+    """(busy, steal) jiffies of the whole machine, from /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            f = [int(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    user, nice, system, _idle, _iowait, irq, softirq = f[:7]
+    steal = f[7] if len(f) > 7 else 0
+    return user + nice + system + irq + softirq, steal
+
+
+class TreeSampler(threading.Thread):
+    """Polls every process of a process group (the command and all its descendants:
+    workers, forkserver, xargs ...): the peak of their RSS and PSS summed, and each
+    one's own high-water RSS (VmHWM, which starts afresh at exec)."""
+
+    def __init__(self, pgid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pgid = pgid
+        self.interval = interval
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self.hwm: dict[int, int] = {}
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.sample()
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+    @property
+    def largest(self) -> int:
+        return max(self.hwm.values(), default=0)
+
+    def sample(self) -> None:
+        rss = pss = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    stat = fh.read()
+                fields = stat[stat.rindex(b")") + 2 :].split()
+                if int(fields[2]) != self.pgid:
+                    continue
+                with open(f"/proc/{name}/status", "rb") as fh:
+                    for line in fh:
+                        if line.startswith(b"VmHWM:"):
+                            pid = int(name)
+                            self.hwm[pid] = max(self.hwm.get(pid, 0), int(line.split()[1]) * 1024)
+                            break
+                with open(f"/proc/{name}/smaps_rollup", "rb") as fh:
+                    for line in fh:
+                        if line.startswith(b"Rss:"):
+                            rss += int(line.split()[1]) * 1024
+                        elif line.startswith(b"Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                            break
+            except (OSError, ValueError, IndexError):
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (e.g. multiprocessing's forkserver outliving the
+    command's main process), so their CPU time is reaped and counted here."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+@dataclass
+class Run:
+    corpus: str
+    tool: str
+    round: int
+    wall_s: float
+    cpu_s: float
+    max_rss: int
+    """Largest single process's own peak RSS (sampled VmHWM), bytes."""
+    tree_rss: int
+    """Sampled peak of the RSS summed over the process group, bytes."""
+    tree_pss: int
+    """Sampled peak of the PSS summed over the process group, bytes."""
+    exit_code: int
+    other_load: float
+    """CPU used by other processes during the run, as a fraction of all cores."""
+    steal: float
+    cache: str
+
+
+def drop_caches() -> str | None:
+    """Drop the page cache; None when done, else why not."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return None
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def run_command(
+    argv: list[str] | str,
+    stdout_path: str,
+    *,
+    corpus: str,
+    tool: str,
+    rnd: int,
+    cache: str,
+) -> Run:
+    """Run one command (a shell string runs under sh -c), measuring wall, CPU and memory."""
+    ncpu = os.cpu_count() or 1
+    shell = isinstance(argv, str)
+    with open(stdout_path, "wb") as out, open(stdout_path + ".stderr", "wb") as err:
+        busy0, steal0 = cpu_busy_jiffies()
+        self0 = os.times()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            argv if not shell else ["sh", "-c", argv],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        cpu = ru.ru_utime + ru.ru_stime
+        # Descendants that outlived the command (adopted: we are a subreaper) still count.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                pid, _st, ru2 = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                cpu += ru2.ru_utime + ru2.ru_stime
+            elif not group_alive(proc.pid):
+                break
+            else:
+                time.sleep(0.02)
+        sampler.stop()
+        self1 = os.times()
+        busy1, steal1 = cpu_busy_jiffies()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    own = (self1.user - self0.user) + (self1.system - self0.system)
+    machine = (busy1 - busy0) / CLK_TCK
+    other = max(0.0, machine - cpu - own) / (wall * ncpu) if wall > 0 else 0.0
+    return Run(
+        corpus=corpus,
+        tool=tool,
+        round=rnd,
+        wall_s=wall,
+        cpu_s=cpu,
+        max_rss=sampler.largest,
+        tree_rss=sampler.peak_rss,
+        tree_pss=sampler.peak_pss,
+        exit_code=proc.returncode,
+        other_load=other,
+        steal=((steal1 - steal0) / CLK_TCK) / (wall * ncpu) if wall > 0 else 0.0,
+        cache=cache,
+    )
+
+
+# --- the tools ------------------------------------------------------------------------------
+
+
+def evidence_argv() -> list[str]:
+    exe = Path(sys.executable).parent / "evidence"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "evidence_cli"]
+
+
+@dataclass
+class Tool:
+    name: str
+    version: str
+    command: Callable[[list[Path], Path], list[str] | str]
+    """(roots, output folder) -> argv (or a shell command)."""
+    stdout_name: str
+
+
+def find_tools(evidence_extra: list[str]) -> dict[str, Tool]:
+    tools: dict[str, Tool] = {}
+    ev = evidence_argv()
+    try:
+        ver = subprocess.run([*ev, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        ver = "?"
+    tools["evidence"] = Tool(
+        "evidence",
+        f"{ver} ({git_describe()})",
+        lambda roots, out: [
+            *ev,
+            "scan",
+            *map(str, roots),
+            "--jsonl",
+            str(out / "evidence.jsonl"),
+            "--csv",
+            str(out / "evidence.csv"),
+            "-f",
+            "jsonl",
+            *evidence_extra,
+        ],
+        os.devnull,
+    )
+    if shutil.which("hashdeep"):
+        v = _version(["hashdeep", "-V"])
+        tools["hashdeep"] = Tool(
+            "hashdeep",
+            v,
+            lambda roots, out: ["hashdeep", "-r", "-c", "md5,sha1,sha256", *map(str, roots)],
+            "hashdeep.txt",
+        )
+    if shutil.which("exiftool"):
+        v = _version(["exiftool", "-ver"])
+        tools["exiftool"] = Tool(
+            "exiftool", v, lambda roots, out: ["exiftool", "-r", "-json", *map(str, roots)], "exiftool.json"
+        )
+    if shutil.which("sha256sum") and shutil.which("xargs"):
+        v = _version(["sha256sum", "--version"])
+        tools["sha256sum"] = Tool(
+            "sha256sum",
+            v,
+            lambda roots, out: (
+                "find " + " ".join(shlex.quote(str(r)) for r in roots) + " -type f -print0 | xargs -0 sha256sum"
+            ),
+            "sha256sum.txt",
+        )
+    return tools
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return ((r.stdout or r.stderr).strip().splitlines() or ["?"])[0]
+
+
+def git_describe() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", "evidence_cli"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "no git"
+    return f"git {head}{' + uncommitted changes in evidence_cli/' if dirty else ''}"
+
+
+def library_versions() -> dict[str, str]:
+    import ssl
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "openssl": ssl.OPENSSL_VERSION}
+    for dist in ("python-magic", "ExifRead", "pillow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    try:
+        import magic
+
+        v = int(magic.version())
+        out["libmagic"] = f"{v // 100}.{v % 100:02d}"
+    except (ImportError, AttributeError, OSError, ValueError, TypeError):
+        pass
+    return out
+
+
+# --- OpenSSL floor and hashing ---------------------------------------------------------------
+
+
+def openssl_floor(total: int = 512 * MiB, chunk: int = 1 * MiB, repeat: int = 3) -> dict[str, float]:
+    """MB/s of each digest and of md5+sha1+sha256 together, one core, in-memory buffer."""
+    buf = corpora.pool(7)[:chunk]
+    n = total // chunk
+
+    def speed(names: tuple[str, ...]) -> float:
+        times = []
+        for _ in range(repeat):
+            hs = [hashlib.new(a) for a in names]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                for h in hs:
+                    h.update(buf)
+            for h in hs:
+                h.digest()
+            times.append(time.perf_counter() - t0)
+        return n * chunk / statistics.median(times) / MB
+
+    out = {a: speed((a,)) for a in ("md5", "sha1", "sha256")}
+    out["md5+sha1+sha256"] = speed(("md5", "sha1", "sha256"))
+    return out
+
+
+def _floor_worker(total: int) -> float:
+    return openssl_floor(total=total, repeat=1)["md5+sha1+sha256"]
+
+
+def openssl_floor_parallel(procs: int, total: int = 256 * MiB) -> float:
+    """Aggregate MB/s of ``procs`` processes each hashing md5+sha1+sha256 at once."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=procs) as ex:
+        return sum(ex.map(_floor_worker, [total] * procs))
+
+
+def hash_fd_compare(path: Path, repeat: int) -> dict[str, Any]:
+    """hash_fd on one file: one thread for all digests vs one thread per digest (alternated)."""
+    from evidence_cli.hashing import hash_fd, open_readonly
+
+    size = path.stat().st_size
+    res: dict[str, list[tuple[float, float]]] = {"single-thread": [], "threaded": []}
+    digests: dict[str, dict[str, str]] = {}
+    for _ in range(repeat):
+        for label, threaded in (("single-thread", False), ("threaded", True)):
+            fd = open_readonly(str(path))
+            try:
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                r = hash_fd(fd, expected_size=size, threaded=threaded)
+                wall = time.perf_counter() - t0
+                cpu = time.process_time() - c0
+            finally:
+                os.close(fd)
+            res[label].append((wall, cpu))
+            digests[label] = r.digests
+    med = {k: statistics.median(w for w, _ in v) for k, v in res.items()}
+    return {
+        "file_bytes": size,
+        "runs": {k: [{"wall_s": w, "cpu_s": c} for w, c in v] for k, v in res.items()},
+        "median_wall_s": med,
+        "median_mb_s": {k: size / v / MB for k, v in med.items()},
+        "threaded_over_single": med["threaded"] / med["single-thread"],
+        "same_digests": digests["single-thread"] == digests["threaded"],
+    }
+
+
+# --- checks on the outputs ------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i == 0:
+                continue  # the scan header
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def check_records(records: list[dict[str, Any]], photos: bool) -> dict[str, Any]:
+    """Count records missing hashes, type, and (photos) capture time, GPS, device."""
+    lengths = {"md5": 32, "sha1": 40, "sha256": 64}
+    missing: dict[str, list[str]] = {}
+
+    def miss(what: str, rec: dict[str, Any]) -> None:
+        missing.setdefault(what, []).append(rec.get("path", "?"))
+
+    files = [r for r in records if r.get("kind") == "file"]
+    for r in files:
+        hs = r.get("hashes") or {}
+        if any(len(hs.get(a) or "") != n for a, n in lengths.items()):
+            miss("hashes", r)
+        if not r.get("mime"):
+            miss("mime", r)
+        if not r.get("description"):
+            miss("description", r)
+        if r.get("errors"):
+            miss("errors (non-empty)", r)
+        if photos:
+            if r.get("mime") != "image/jpeg":
+                miss("mime=image/jpeg", r)
+            if not r.get("captured"):
+                miss("captured", r)
+            gps = r.get("gps") or {}
+            if gps.get("latitude") is None or gps.get("longitude") is None:
+                miss("gps", r)
+            dev = r.get("device") or {}
+            if not dev.get("make") or not dev.get("model"):
+                miss("device make/model", r)
+            if not (r.get("metadata") or {}).get("exif"):
+                miss("metadata.exif", r)
+    return {
+        "records": len(records),
+        "files": len(files),
+        "incomplete": {k: len(v) for k, v in missing.items()},
+        "examples": {k: v[:3] for k, v in missing.items()},
+        "complete": not missing,
+    }
+
+
+def cross_check(out: Path, root: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Do our digests equal hashdeep's and sha256sum's for every file they listed?"""
+    ours = {r["path"]: r.get("hashes") or {} for r in records if r.get("kind") == "file"}
+    result: dict[str, Any] = {}
+    hd = out / "hashdeep.txt"
+    if hd.exists():
+        theirs: dict[str, dict[str, str]] = {}
+        for line in hd.read_text(errors="replace").splitlines():
+            if not line or line.startswith(("%", "#")):
+                continue
+            parts = line.split(",", 4)
+            if len(parts) == 5:
+                theirs[os.path.relpath(parts[4], root)] = {"md5": parts[1], "sha1": parts[2], "sha256": parts[3]}
+        diff = [p for p, h in theirs.items() if {a: ours.get(p, {}).get(a) for a in h} != h]
+        result["hashdeep"] = {"files": len(theirs), "mismatches": len(diff), "examples": diff[:3]}
+    ss = out / "sha256sum.txt"
+    if ss.exists():
+        theirs2: dict[str, str] = {}
+        for line in ss.read_text(errors="replace").splitlines():
+            if len(line) > 66 and line[64:66] == "  ":
+                theirs2[os.path.relpath(line[66:], root)] = line[:64]
+        diff = [p for p, h in theirs2.items() if ours.get(p, {}).get("sha256") != h]
+        result["sha256sum"] = {"files": len(theirs2), "mismatches": len(diff), "examples": diff[:3]}
+    return result
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    corpus: str
+    tool: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall_s for r in self.runs)
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs)
+
+    def peak(self, attr: str) -> int:
+        return max(getattr(r, attr) for r in self.runs)
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def print_table(summaries: list[Summary], sizes: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    head = (
+        f"{'corpus':<8} {'tool':<10} {'runs':>4} {'median s':>9} {'min s':>8} {'MB/s':>8} {'files/s':>9} "
+        f"{'/hashdeep':>9} {'/exiftool':>9} {'CPU s':>7} {'CPU/hd':>6} {'maxRSS MB':>9} {'treePSS MB':>10} "
+        f"{'other%':>6} {'exit':>4}"
+    )
+    print(head)
+    print("-" * len(head))
+    rows = []
+    by = {(s.corpus, s.tool): s for s in summaries}
+    for s in summaries:
+        nfiles, nbytes = sizes[s.corpus]
+        hd = by.get((s.corpus, "hashdeep"))
+        ex = by.get((s.corpus, "exiftool"))
+        row = {
+            "corpus": s.corpus,
+            "tool": s.tool,
+            "runs": len(s.runs),
+            "median_wall_s": s.wall,
+            "min_wall_s": min(r.wall_s for r in s.runs),
+            "mb_s": nbytes / s.wall / MB,
+            "files_s": nfiles / s.wall,
+            "vs_hashdeep": s.wall / hd.wall if hd else None,
+            "vs_exiftool": s.wall / ex.wall if ex else None,
+            "median_cpu_s": s.median("cpu_s"),
+            "cpu_vs_hashdeep": s.median("cpu_s") / hd.median("cpu_s") if hd and hd.median("cpu_s") > 0 else None,
+            "cpu_vs_exiftool": s.median("cpu_s") / ex.median("cpu_s") if ex and ex.median("cpu_s") > 0 else None,
+            "peak_max_rss": s.peak("max_rss"),
+            "peak_tree_rss": s.peak("tree_rss"),
+            "peak_tree_pss": s.peak("tree_pss"),
+            "median_other_load": s.median("other_load"),
+            "exit_codes": sorted({r.exit_code for r in s.runs}),
+        }
+        rows.append(row)
+        print(
+            f"{s.corpus:<8} {s.tool:<10} {row['runs']:>4} {row['median_wall_s']:>9.2f} {row['min_wall_s']:>8.2f} "
+            f"{row['mb_s']:>8.1f} {row['files_s']:>9.0f} {fmt_ratio(row['vs_hashdeep']):>9} "
+            f"{fmt_ratio(row['vs_exiftool']):>9} {row['median_cpu_s']:>7.2f} {fmt_ratio(row['cpu_vs_hashdeep']):>6} "
+            f"{row['peak_max_rss'] / MB:>9.1f} "
+            f"{row['peak_tree_pss'] / MB:>10.1f} {100 * row['median_other_load']:>6.0f} "
+            f"{','.join(map(str, row['exit_codes'])):>4}"
+        )
+    return rows
+
+
+def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -> list[str]:
+    """The issue's targets next to the measured figures (information, not a verdict)."""
+    get = {(r["corpus"], r["tool"]): r for r in rows}
+    lines = []
+
+    def line(
+        what: str, value: float | None, limit: float, lower_is_better: bool = True, unit: str = "", note: str = ""
+    ) -> None:
+        if value is None:
+            lines.append(f"  {what:<58} {'not measured':>12}")
+            return
+        ok = value <= limit if lower_is_better else value >= limit
+        rel = "<=" if lower_is_better else ">="
+        lines.append(
+            f"  {what:<58} {value:>10.2f}{unit:<2} target {rel} {limit:g}{unit}  {'met' if ok else 'NOT met'}{note}"
+        )
+
+    def ratio(corpus: str, key: str) -> float | None:
+        r = get.get((corpus, "evidence"))
+        return None if r is None else r.get(key)
+
+    def cpu(corpus: str, key: str) -> str:
+        v = ratio(corpus, key)
+        return "" if v is None else f"  (CPU-time ratio {v:.2f})"
+
+    line("large: evidence / hashdeep (wall)", ratio("large", "vs_hashdeep"), 0.40, note=cpu("large", "cpu_vs_hashdeep"))
+    floor = extra.get("openssl_floor", {}).get("md5+sha1+sha256")
+    ev = get.get(("large", "evidence"))
+    if floor and ev:
+        line(
+            f"large: evidence MB/s as % of floor x {ncpu} cores ({floor * ncpu:.0f} MB/s)",
+            100 * ev["mb_s"] / (floor * ncpu),
+            85,
+            lower_is_better=False,
+            unit="%",
+        )
+    line(
+        "photos: evidence / exiftool (wall)",
+        ratio("photos", "vs_exiftool"),
+        0.25,
+        note=cpu("photos", "cpu_vs_exiftool"),
+    )
+    line(
+        "photos: evidence / hashdeep (wall)",
+        ratio("photos", "vs_hashdeep"),
+        0.70,
+        note=cpu("photos", "cpu_vs_hashdeep"),
+    )
+    comp = extra.get("checks", {}).get("photos", {}).get("records")
+    if comp is not None:
+        lines.append(
+            f"  {'photos: every record complete (hashes, type, metadata)':<58} "
+            f"{'yes' if comp['complete'] else 'NO ' + json.dumps(comp['incomplete']):>12}"
+        )
+    line("small: evidence / hashdeep (wall)", ratio("small", "vs_hashdeep"), 2.0, note=cpu("small", "cpu_vs_hashdeep"))
+    hf = extra.get("single_hash_fd")
+    line("single: hash_fd threaded / single-thread (wall)", hf["threaded_over_single"] if hf else None, 0.60)
+    mem = extra.get("memory", {}).get("runs", {})
+    full = mem.get("100%")
+    if full:
+        line(
+            f"memory: evidence peak tree PSS, {full['files']} files, --jsonl --csv",
+            full["tree_pss"] / MB,
+            200,
+            unit="MB",
+        )
+    return lines
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "evidence-bench",
+        help="Where corpora and outputs go (must be outside the repository). Default: %(default)s",
+    )
+    ap.add_argument("--only", default=",".join(ALL_SELECTIONS), help="Comma list of: " + ", ".join(ALL_SELECTIONS))
+    ap.add_argument("--scale", type=float, default=1.0, help="Multiplies file counts and big-file sizes (0.05: quick)")
+    ap.add_argument("--repeat", type=int, default=5, help="Alternated rounds per corpus (default %(default)s)")
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--large-count", type=int, default=4)
+    ap.add_argument("--large-size", type=int, default=1024, help="MiB per large file before --scale (default 1024)")
+    ap.add_argument("--single-size", type=int, default=4096, help="MiB of the single file before --scale")
+    ap.add_argument("--tools", default="", help="Comma list restricting the tools (default: all installed)")
+    ap.add_argument(
+        "--evidence-args", default="", help="Extra arguments for evidence scan, e.g. '--workers 1' (one string)"
+    )
+    ap.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="Drop the page cache before every timed run (root; affects everyone on the machine). Default: warm cache",
+    )
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Processes generating the corpora")
+    ap.add_argument("--json-out", type=Path, help="Save every figure here as JSON")
+    args = ap.parse_args(argv)
+    wd = args.workdir.resolve()
+    if wd == REPO or REPO in wd.parents:
+        ap.error(f"--workdir {wd} is inside the repository; choose a folder outside it")
+    sel = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = [s for s in sel if s not in ALL_SELECTIONS]
+    if bad:
+        ap.error(f"unknown corpus {bad}; choose from {', '.join(ALL_SELECTIONS)}")
+    args.only = sel
+    args.workdir = wd
+    return args
+
+
+def warm(root: Path) -> None:
+    """Read every file once so that every tool starts from a warm page cache."""
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            with open(os.path.join(dirpath, f), "rb", buffering=0) as fh:
+                while fh.read(8 * MiB):
+                    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    ncpu = os.cpu_count() or 1
+    become_subreaper()
+    params = corpora.Params(
+        seed=args.seed,
+        scale=args.scale,
+        large_count=args.large_count,
+        large_size=args.large_size * MiB,
+        single_size=args.single_size * MiB,
+    )
+    tools = find_tools(shlex.split(args.evidence_args))
+    if args.tools:
+        keep = {t.strip() for t in args.tools.split(",")}
+        tools = {k: v for k, v in tools.items() if k in keep}
+    cache = "cold (page cache dropped before each run)" if args.drop_caches else "warm (corpus read once before timing)"
+    if args.drop_caches:
+        why = drop_caches()
+        if why:
+            log(f"cannot drop the page cache ({why}): measuring with a warm cache")
+            args.drop_caches = False
+            cache = "warm (dropping the cache was refused)"
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        affinity = ncpu
+    machine = {
+        "cores": ncpu,
+        "usable_cores": affinity,
+        "cpu": _cpu_model(),
+        "memory_gb": round(os.sysconf("SC_PHYS_PAGES") * PAGE / 1e9, 1),
+        "load_before": os.getloadavg(),
+        "platform": platform.platform(),
+    }
+    versions = {name: t.version for name, t in tools.items()} | library_versions()
+    missing = [t for t in ("hashdeep", "exiftool", "sha256sum") if t not in tools]
+    print(f"machine: {machine['cores']} cores ({affinity} usable), {machine['cpu']}, {machine['memory_gb']} GB RAM")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in machine['load_before'])}; cache: {cache}")
+    for k, v in versions.items():
+        print(f"  {k}: {v}")
+    if missing:
+        hint = "Debian: apt-get install -y hashdeep libimage-exiftool-perl"
+        print(f"  not installed (skipped): {', '.join(missing)} ({hint})")
+    print(f"scale {args.scale}, {args.repeat} alternated rounds, seed {args.seed}, work dir {args.workdir}")
+    print()
+
+    extra: dict[str, Any] = {"checks": {}}
+    log("OpenSSL floor (md5, sha1, sha256 over an in-memory buffer, one core) ...")
+    extra["openssl_floor"] = openssl_floor()
+    extra["openssl_floor_parallel"] = {"processes": ncpu, "mb_s": openssl_floor_parallel(ncpu)}
+
+    all_runs: list[Run] = []
+    summaries: list[Summary] = []
+    sizes: dict[str, tuple[int, int]] = {}
+    out_root = args.workdir / "out"
+    for corpus in [c for c in ALL_SELECTIONS if c in args.only and c != "memory"]:
+        root = corpora.ensure(corpus, args.workdir, params, args.jobs, log)
+        sizes[corpus] = corpora.tree_stats(root)
+        names = [t for t in DEFAULT_TOOLS[corpus] if t in tools]
+        out = out_root / corpus
+        out.mkdir(parents=True, exist_ok=True)
+        if not args.drop_caches:
+            warm(root)
+        log(f"{corpus}: {sizes[corpus][0]} files, {sizes[corpus][1] / MB:.0f} MB; tools {', '.join(names)}")
+        sums = {t: Summary(corpus, t) for t in names}
+        for rnd in range(args.repeat):
+            for t in names:
+                if args.drop_caches:
+                    drop_caches()
+                tool = tools[t]
+                stdout = tool.stdout_name if tool.stdout_name == os.devnull else str(out / tool.stdout_name)
+                r = run_command(tool.command([root], out), stdout, corpus=corpus, tool=t, rnd=rnd, cache=cache)
+                sums[t].runs.append(r)
+                all_runs.append(r)
+                log(f"  round {rnd + 1}/{args.repeat} {t:<10} {r.wall_s:8.2f} s  exit {r.exit_code}")
+        summaries.extend(sums.values())
+        if "evidence" in tools and (out / "evidence.jsonl").exists():
+            records = read_jsonl(out / "evidence.jsonl")
+            extra["checks"][corpus] = {
+                "records": check_records(records, photos=corpus == "photos"),
+                "digests_vs_other_tools": cross_check(out, root, records),
+            }
+        if corpus == "single":
+            log("single: hash_fd single-thread vs threaded ...")
+            f = next(p for p in root.iterdir() if p.is_file())
+            extra["single_hash_fd"] = hash_fd_compare(f, args.repeat)
+
+    if "memory" in args.only and "evidence" in tools:
+        root = corpora.ensure("many", args.workdir, params, args.jobs, log)
+        folders = sorted(p for p in root.iterdir() if p.is_dir())
+        out = out_root / "memory"
+        out.mkdir(parents=True, exist_ok=True)
+        mem: dict[str, Any] = {"runs": {}}
+        for label, roots in (("10%", folders[: max(1, len(folders) // 10)]), ("100%", [root])):
+            nfiles = sum(corpora.tree_stats(r)[0] for r in roots)
+            if not args.drop_caches:
+                for r in roots:
+                    warm(r)
+            log(f"memory: evidence on {nfiles} files ({label}) ...")
+            r = run_command(
+                tools["evidence"].command(roots, out), os.devnull, corpus="many", tool="evidence", rnd=0, cache=cache
+            )
+            recs = sum(1 for _ in open(out / "evidence.jsonl", encoding="utf-8")) - 1
+            mem["runs"][label] = {
+                "files": nfiles,
+                "records": recs,
+                "wall_s": r.wall_s,
+                "cpu_s": r.cpu_s,
+                "max_rss": r.max_rss,
+                "tree_rss": r.tree_rss,
+                "tree_pss": r.tree_pss,
+                "exit_code": r.exit_code,
+                "other_load": r.other_load,
+            }
+        extra["memory"] = mem
+
+    # --- report ---
+    print(f"Benchmark ({ncpu} cores; medians of {args.repeat} alternated rounds; {cache})")
+    rows = print_table(summaries, sizes) if summaries else []
+    print(
+        "  MB/s and files/s = corpus size / median wall; /hashdeep, /exiftool = median wall over theirs "
+        "(lower is better);\n  CPU s = user+system of the command and all its processes; CPU/hd = CPU time over "
+        "hashdeep's (steadier than wall under load);\n  maxRSS = the largest process's own peak RSS (VmHWM); "
+        "treePSS = peak PSS summed over all the command's processes\n  (both sampled every 0.1 s); other% = CPU "
+        "used by other processes during the runs, as % of all cores."
+    )
+    print()
+    fl = extra["openssl_floor"]
+    print(
+        "OpenSSL floor, one core, in memory: "
+        + ", ".join(f"{k} {v:.0f} MB/s" for k, v in fl.items())
+        + f"; {ncpu} processes at once: {extra['openssl_floor_parallel']['mb_s']:.0f} MB/s in all"
+    )
+    hf = extra.get("single_hash_fd")
+    if hf:
+        m = hf["median_wall_s"]
+        print(
+            f"single file ({hf['file_bytes'] / MB:.0f} MB), hash_fd: one thread {m['single-thread']:.2f} s "
+            f"({hf['median_mb_s']['single-thread']:.0f} MB/s), a thread per digest {m['threaded']:.2f} s "
+            f"({hf['median_mb_s']['threaded']:.0f} MB/s): ratio {hf['threaded_over_single']:.2f}; "
+            f"same digests: {hf['same_digests']}"
+        )
+    mem = extra.get("memory")
+    if mem:
+        for label, m in mem["runs"].items():
+            print(
+                f"memory ({label}): evidence on {m['files']} files ({m['records']} records) --jsonl --csv: "
+                f"{m['wall_s']:.1f} s, max RSS {m['max_rss'] / MB:.0f} MB, tree RSS {m['tree_rss'] / MB:.0f} MB, "
+                f"tree PSS {m['tree_pss'] / MB:.0f} MB, exit {m['exit_code']}"
+            )
+    for corpus, ch in extra["checks"].items():
+        rec = ch["records"]
+        inc = ", ".join(f"{k} {v}" for k, v in rec["incomplete"].items()) or "none"
+        digest = "; ".join(
+            f"{k}: {v['mismatches']} mismatches over {v['files']} files"
+            for k, v in ch["digests_vs_other_tools"].items()
+        )
+        print(f"check {corpus}: {rec['files']} file records; incomplete: {inc}; digests {digest or 'not compared'}")
+    print()
+    print("Targets of issue 6 (figures, not asserts):")
+    for ln in target_lines(rows, extra, ncpu):
+        print(ln)
+    load_after = os.getloadavg()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+    if args.json_out:
+        doc = {
+            "machine": machine | {"load_after": load_after},
+            "versions": versions,
+            "settings": {
+                "scale": args.scale,
+                "repeat": args.repeat,
+                "seed": args.seed,
+                "cache": cache,
+                "evidence_args": args.evidence_args,
+                "params": params.__dict__,
+            },
+            "corpora": {k: {"files": v[0], "bytes": v[1]} for k, v in sizes.items()},
+            "table": rows,
+            "runs": [r.__dict__ for r in all_runs],
+            **extra,
+        }
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(doc, indent=1, default=str))
+        print(f"figures saved to {args.json_out}")
+    return 0
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
