@@ -56,7 +56,7 @@ def test_libmagic_answer_kept_when_it_knows() -> None:
     t = detect_type("a.jpg", jpeg)
     assert (t.mime, t.decided_by) == ("image/jpeg", "libmagic")
     plain = detect_type("notes.txt", b"just some words\n" * 10)
-    assert (plain.mime, plain.decided_by) == ("text/plain", "libmagic")
+    assert (plain.mime, plain.decided_by) == ("text/plain", "libmagic-text")
     assert signature(b"just some words") is None
 
 
