@@ -1,0 +1,141 @@
+"""The terminal table: a bounded view, and every OutputFormat has a writer."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from evidence_cli.models import FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
+from evidence_cli.summary import Summary
+from evidence_cli.writers import OutputFormat, make_writer
+from evidence_cli.writers.table import DEFAULT_LIMIT, TableWriter, flags, human_size, row
+
+INFO = ScanInfo(
+    tool={"name": "evidence-cli", "version": "0"},
+    case={"case": None, "examiner": None, "evidence_id": None},
+    roots=("/x",),
+    started_utc="2020-01-01T00:00:00Z",
+    finished_utc="2020-01-01T00:00:01Z",
+    options={},
+)
+
+
+def console() -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=160, markup=False, highlight=False, emoji=False, color_system=None), buf
+
+
+def rec(path: str, **kw: object) -> FileRecord:
+    return FileRecord(path=path, path_bytes=None, kind=kw.pop("kind", "file"), size=kw.pop("size", 1), **kw)  # type: ignore[arg-type]
+
+
+def render(records: list[FileRecord], limit: int | None) -> str:
+    c, buf = console()
+    w = make_writer(OutputFormat.TABLE, io.StringIO(), console=c, table_limit=limit)
+    w.begin(INFO)
+    summary = Summary()
+    for r in records:
+        summary.add(r)
+        w.write(r)
+    w.end(INFO, summary)
+    return buf.getvalue()
+
+
+def test_table_is_bounded_with_a_more_entries_line() -> None:
+    text = render([rec(f"file-{i:03d}.txt") for i in range(7)], limit=3)
+    assert [f"file-{i:03d}.txt" in text for i in range(7)] == [True] * 3 + [False] * 4
+    assert "… 4 more entries not shown in the table; the --json/--jsonl/--csv exports hold all." in text
+
+
+def test_limit_zero_shows_everything() -> None:
+    text = render([rec(f"file-{i:03d}.txt") for i in range(7)], limit=0)
+    assert all(f"file-{i:03d}.txt" in text for i in range(7))
+    assert "more entries" not in text
+
+
+def test_exactly_the_limit_needs_no_more_line() -> None:
+    text = render([rec(f"f{i}") for i in range(3)], limit=3)
+    assert "more entries" not in text
+
+
+def test_default_limit() -> None:
+    c, _ = console()
+    assert TableWriter(c, limit=None).limit == DEFAULT_LIMIT == 1000
+
+
+def test_row_contents() -> None:
+    r = rec(
+        "DCIM/IMG_1.jpg",
+        size=2048,
+        mime="image/jpeg",
+        extension_ok=False,
+        hashes={"sha256": "0123456789ab" + "f" * 52},
+        captured=Timestamp(
+            "DateTimeOriginal", "exif", "2019-05-01T13:45:10", "2019-05-01T11:45:10Z", "r", "gps-inferred"
+        ),
+        gps=GeoPoint(-22.9519, -43.2105, -3.5, None, "exif"),
+        findings=(Finding("changed-during-scan", "warning", "x"),),
+        errors=(Problem("metadata:exif", "warning", "Damaged", "x"),),
+    )
+    cells = [t.plain for t in row(r)]
+    assert cells == [
+        "DCIM/IMG_1.jpg",
+        "image/jpeg",
+        "2.0 KiB",
+        "2019-05-01 13:45:10 (UTC 2019-05-01T11:45:10Z, inferred)",
+        "-22.951900, -43.210500 -3.5 m",
+        "",
+        "0123456789ab…",
+        "EXT CHANGED WARN:1",
+    ]
+    text = render([r], limit=0)
+    for short in ("DCIM/IMG_1.jpg", "image/jpeg", "2.0 KiB", "0123456789ab…", "EXT CHANGED WARN:1"):
+        assert short in text, short
+
+
+def test_flags() -> None:
+    assert flags(rec("l", kind="symlink")) == "LINK"
+    assert flags(rec("o", kind="other")) == "SPECIAL"
+    assert (
+        flags(rec("d", kind="directory", errors=(Problem("walk", "error", "PermissionError", "x"),)))
+        == "DIRECTORY ERR:1"
+    )
+    assert flags(rec("f")) == ""
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (None, ""),
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (5 * 1024**4, "5.0 TiB"),
+        (2**60, "1048576.0 TiB"),
+    ],
+)
+def test_human_size(n: int | None, text: str) -> None:
+    assert human_size(n) == text
+
+
+def test_symlink_row_shows_its_target() -> None:
+    assert "-> ../target" in render([rec("l", kind="symlink", link_target="../target")], limit=0)
+
+
+# --- exhaustiveness -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_every_output_format_has_a_working_writer(fmt: OutputFormat) -> None:
+    c, shown = console()
+    stream = io.StringIO()
+    w = make_writer(fmt, stream, console=c, table_limit=10, csv_neutralise=True)
+    for method in ("begin", "write", "end"):
+        assert callable(getattr(w, method))
+    w.begin(INFO)
+    w.write(rec("only-entry.txt"))
+    w.end(INFO, Summary())
+    assert "only-entry.txt" in stream.getvalue() + shown.getvalue()
