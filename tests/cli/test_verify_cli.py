@@ -1,0 +1,270 @@
+"""`evidence verify` and `evidence export` as a user runs them: CliRunner and the installed entry point."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from evidence_cli.cli import cli
+from evidence_cli.manifest import check_seal
+from tests.custody import AWKWARD, AWKWARD_NEWLINE, flip_one_byte, make_tree
+
+N_ENTRIES = len(AWKWARD) + len(AWKWARD_NEWLINE) + 3  # + two symlinks and a FIFO
+
+
+def invoke(args: list[str], expect: int) -> Result:
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> dict[str, Path]:
+    """An evidence tree, its manifest written by the real `evidence scan`, a work folder."""
+    tree = make_tree(tmp_path / "evidence")
+    case_dir = tmp_path / "case"
+    case_dir.mkdir()
+    manifest = case_dir / "manifest.json"
+    # Exit 1: the FIFO is recorded with a warning (never opened).
+    scanned = invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "--no-metadata", "-f", "json"], 1)
+    (case_dir / "stdout.json").write_text(scanned.stdout, encoding="utf-8")
+    return {"tree": tree, "manifest": manifest, "case": case_dir, "tmp": tmp_path}
+
+
+def verify(case: dict[str, Path], *extra: str, expect: int, report: bool = True) -> tuple[Result, dict[str, Any]]:
+    args = ["verify", str(case["manifest"]), *extra]
+    out = case["case"] / "report.json"
+    if report:
+        args += ["--json", str(out), "--case", "2026-041", "--examiner", "J. Doe"]
+    result = invoke(args, expect)
+    doc = json.loads(out.read_text(encoding="utf-8")) if report else {}
+    if doc:
+        assert doc["result"]["exit_code"] == expect
+        assert check_seal(doc).status == "valid"
+        assert doc["case"] == {"case": "2026-041", "examiner": "J. Doe", "evidence_id": None}
+    return result, doc
+
+
+def statuses(doc: dict[str, Any]) -> dict[str, str]:
+    return {e["path"]: e["status"] for e in doc["entries"] if e["status"] != "ok"}
+
+
+def test_the_scan_export_is_a_sealed_manifest(case: dict[str, Path]) -> None:
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    assert check_seal(doc).status == "valid"
+    assert len(doc["files"]) == N_ENTRIES
+    # The same export on stdout (-f json) is sealed too.
+    out = json.loads((case["case"] / "stdout.json").read_text(encoding="utf-8"))
+    assert check_seal(out).status == "valid" and len(out["files"]) == N_ENTRIES
+
+
+def test_untouched_evidence_verifies_from_another_folder(case: dict[str, Path], monkeypatch: Any) -> None:
+    monkeypatch.chdir(case["tmp"])
+    result, doc = verify(case, expect=0)
+    assert result.stdout == ""  # nothing to list
+    assert "Seal: valid" in result.stderr and "Result: PASSED" in result.stderr
+    assert doc["result"]["outcome"] == "all-ok"
+    assert doc["summary"]["by_status"]["ok"] == doc["summary"]["manifest_entries"] == N_ENTRIES
+    assert doc["summary"]["all_ok"] is True
+    m = doc["manifest"]
+    assert m["path"] == str(case["manifest"]) and m["seal"]["status"] == "valid"
+    assert m["sha256"] == __import__("hashlib").sha256(case["manifest"].read_bytes()).hexdigest()
+    assert doc["verify"]["root"] == str(case["tree"]) and doc["verify"]["root_origin"] == "manifest"
+    assert doc["verify"]["finished_utc"].endswith("Z") and doc["verify"]["host"]
+
+
+def test_all_lists_ok_entries_too(case: dict[str, Path]) -> None:
+    result, _ = verify(case, "--all", expect=0, report=False)
+    lines = result.stdout.splitlines()
+    assert len(lines) == N_ENTRIES and all(x.startswith("OK") for x in lines)
+    assert "OK          new\\nline.txt" in lines  # escaped for the terminal
+
+
+def test_moved_evidence_needs_root(case: dict[str, Path]) -> None:
+    moved = case["tmp"] / "moved"
+    os.rename(case["tree"], moved)
+    result = invoke(["verify", str(case["manifest"])], 2)
+    assert "--root" in result.stderr
+    _, doc = verify(case, "--root", str(moved), expect=0)
+    assert doc["verify"]["root_origin"] == "--root" and doc["verify"]["root"] == str(moved)
+
+
+def test_one_byte_changed_size_and_mtime_restored(case: dict[str, Path]) -> None:
+    name = "unicode-été-☃-📷.txt"
+    flip_one_byte(case["tree"] / name)
+    result, doc = verify(case, expect=1)
+    assert statuses(doc) == {name: "modified"}
+    entry = next(e for e in doc["entries"] if e["path"] == name)
+    assert entry["changed"] == ["md5", "sha1", "sha256"]
+    assert entry["expected"]["size"] == entry["actual"]["size"]
+    size = entry["expected"]["size"]
+    assert result.stdout == f"MODIFIED    {name}  (changed: md5, sha1, sha256; size {size} -> {size})\n"
+    assert doc["summary"]["manifest_entries_by_status"]["modified"] == 1
+    assert doc["result"]["outcome"] == "differences"
+
+
+def test_deleted_file_is_missing(case: dict[str, Path]) -> None:
+    os.remove(case["tree"] / "-leading-dash.txt")
+    result, doc = verify(case, expect=1)
+    assert statuses(doc) == {"-leading-dash.txt": "missing"}
+    assert result.stdout == "MISSING     -leading-dash.txt\n"
+
+
+def test_added_file_is_new(case: dict[str, Path]) -> None:
+    (case["tree"] / "photos" / "IMG_9999.jpg").write_bytes(b"added later")
+    result, doc = verify(case, expect=1)
+    assert statuses(doc) == {"photos/IMG_9999.jpg": "new"}
+    assert doc["summary"]["not_in_manifest"] == 1
+    assert result.stdout == "NEW         photos/IMG_9999.jpg\n"
+
+
+def test_renamed_file_is_moved(case: dict[str, Path]) -> None:
+    tree = os.fsencode(case["tree"])
+    os.rename(os.path.join(tree, b"back\\slash.txt"), os.path.join(tree, b"photos/renamed.txt"))
+    result, doc = verify(case, expect=1)
+    assert statuses(doc) == {"back\\slash.txt": "moved"}
+    assert result.stdout == "MOVED       back\\slash.txt  ->  photos/renamed.txt\n"
+    assert doc["summary"]["by_status"]["new"] == 0
+
+
+def test_identical_copy_elsewhere_plus_deletion_is_still_missing(case: dict[str, Path]) -> None:
+    os.remove(case["tree"] / "dup" / "a.txt")  # dup/b.txt has the same content and is in the manifest
+    _, doc = verify(case, expect=1)
+    assert statuses(doc) == {"dup/a.txt": "missing"}
+
+
+def test_edited_manifest_hash_is_tampered(case: dict[str, Path]) -> None:
+    text = case["manifest"].read_text(encoding="utf-8")
+    doc = json.loads(text)
+    old = next(r for r in doc["files"] if r["path"] == "plain.txt")["hashes"]["sha256"]
+    new = ("0" if old[0] != "0" else "1") + old[1:]
+    case["manifest"].write_text(text.replace(old, new), encoding="utf-8")
+    result, report = verify(case, expect=2)
+    assert "TAMPERED MANIFEST" in result.stderr and "Nothing was re-hashed" in result.stderr
+    assert report["result"]["outcome"] == "tampered-manifest"
+    assert report["manifest"]["seal"]["status"] == "invalid"
+    assert report["entries"] == [] and report["summary"]["by_status"]["ok"] == 0
+
+
+def test_unreadable_manifest_is_exit_2_with_a_report(case: dict[str, Path]) -> None:
+    case["manifest"].write_text("{not json", encoding="utf-8")
+    result, report = verify(case, expect=2)
+    assert "not valid JSON" in result.stderr
+    assert report["result"]["outcome"] == "unreadable-manifest"
+    assert "not valid JSON" in report["manifest"]["error"]
+
+
+def test_reports_are_never_written_inside_the_evidence(case: dict[str, Path]) -> None:
+    before = sorted(os.listdir(case["tree"]))
+    result = invoke(["verify", str(case["manifest"]), "--csv", str(case["tree"] / "r.csv")], 2)
+    assert "refusing to write" in result.stderr
+    inside = str(case["tree"] / "r")
+    result = invoke(["verify", str(case["manifest"]), "--root", str(case["tree"]), "--json", inside], 2)
+    assert sorted(os.listdir(case["tree"])) == before
+
+
+def test_json_report_to_stdout_and_csv_report(case: dict[str, Path]) -> None:
+    os.remove(case["tree"] / "empty")
+    csv_path = case["case"] / "r.csv"
+    result = invoke(["verify", str(case["manifest"]), "--json", "-", "--csv", str(csv_path)], 1)
+    doc = json.loads(result.stdout)
+    assert statuses(doc) == {"empty": "missing"}
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 1 + N_ENTRIES and rows[0][:3] == ["status", "in_manifest", "path"]
+    assert ["missing", "true", "empty"] == next(r[:3] for r in rows if r[2] == "empty")
+
+
+def test_a_sha256sum_list_as_manifest(case: dict[str, Path]) -> None:
+    lst = case["case"] / "SHA256SUMS"
+    invoke(["export", str(case["manifest"]), "--format", "sha256sum", "-o", str(lst)], 0)
+    result = invoke(["verify", str(lst)], 2)
+    assert "give --root DIR" in result.stderr
+    result = invoke(["verify", str(lst), "--root", str(case["tree"]), "--json", str(case["case"] / "r.json")], 1)
+    assert "Seal: not sealed (a sha256sum list has no seal)" in result.stderr
+    doc = json.loads((case["case"] / "r.json").read_text(encoding="utf-8"))
+    assert doc["manifest"]["seal"]["status"] == "not-sealed"
+    assert statuses(doc) == {"a-fifo": "new", "link-outside": "new", "link-to-plain": "new"}
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def test_export_to_stdout_and_file(case: dict[str, Path]) -> None:
+    result = invoke(["export", str(case["manifest"]), "-f", "md5sum"], 0)
+    assert result.stdout_bytes.count(b"\n") == len(AWKWARD) + len(AWKWARD_NEWLINE)
+    line = next(x for x in result.stdout_bytes.split(b"\n") if x.endswith(b"  new\\nline.txt"))
+    assert line.startswith(b"\\")  # GNU: an escaped name marks its line with a leading backslash
+    out = case["case"] / "list.sha256"
+    result = invoke(["export", str(case["manifest"]), "--format", "sha256sum", "-o", str(out)], 0)
+    assert f"Wrote {len(AWKWARD) + len(AWKWARD_NEWLINE)} entries (sha256sum)" in result.stderr
+    assert f"cd {case['tree']} && sha256sum -c {out}" in result.stderr
+
+
+def test_export_hashdeep_refuses_newline_names(case: dict[str, Path]) -> None:
+    out = case["case"] / "known.hashdeep"
+    result = invoke(["export", str(case["manifest"]), "--format", "hashdeep", "-o", str(out)], 2)
+    assert "cannot carry a newline" in result.stderr and "'new\\nline.txt'" in result.stderr
+    assert not out.exists()
+
+
+def test_export_refuses_a_tampered_manifest_and_the_evidence_folder(case: dict[str, Path]) -> None:
+    result = invoke(["export", str(case["manifest"]), "-f", "csv", "-o", str(case["tree"] / "x.csv")], 2)
+    assert "refusing to write" in result.stderr
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    doc["files"].pop()
+    case["manifest"].write_text(json.dumps(doc), encoding="utf-8")
+    result = invoke(["export", str(case["manifest"]), "-f", "sha256sum"], 2)
+    assert "tampered" in result.stderr and result.stdout_bytes == b""
+
+
+def test_help_texts_have_examples() -> None:
+    for cmd in ("verify", "export"):
+        text = invoke([cmd, "--help"], 0).stdout
+        assert "Example:" in text and f"evidence {cmd} manifest.json" in text
+    top = invoke(["--help"], 0).stdout
+    assert "verify" in top and "export" in top
+
+
+# --- the installed entry point -------------------------------------------------------------------
+
+
+def _entry_point() -> list[str]:
+    exe = shutil.which("evidence") or str(Path(sys.executable).with_name("evidence"))
+    if not os.path.exists(exe):
+        pytest.skip("the `evidence` entry point is not installed (pip install -e .)")
+    return [exe]
+
+
+def test_installed_entry_point_end_to_end(tmp_path: Path) -> None:
+    evidence = _entry_point()
+    tree = make_tree(tmp_path / "evidence")
+    work = tmp_path / "work"
+    work.mkdir()
+    manifest = work / "m.json"
+
+    def run(*args: str, cwd: Path = work) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*evidence, *args], cwd=cwd, capture_output=True, timeout=120, check=False)
+
+    scanned = run("scan", str(tree), "--json", "m.json", "--workers", "0", "--no-metadata", "-f", "json")
+    assert scanned.returncode == 1, scanned.stderr  # 1: the FIFO, recorded with a warning
+    ok = run("verify", str(manifest), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert b"Result: PASSED" in ok.stderr
+    moved = tmp_path / "moved"
+    os.rename(tree, moved)
+    (moved / "dup" / "new.txt").write_bytes(b"new")
+    changed = run("verify", "m.json", "--root", str(moved))
+    assert changed.returncode == 1 and changed.stdout == b"NEW         dup/new.txt\n", changed.stderr
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"size": 6', '"size": 7', 1), encoding="utf-8")
+    tampered = run("verify", "m.json", "--root", str(moved))
+    assert tampered.returncode == 2 and b"TAMPERED MANIFEST" in tampered.stderr
