@@ -6,6 +6,8 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.quicktime import QuickTimeExtractor, decode_data, parse_iso6709
@@ -435,3 +437,30 @@ def test_damaged_loci() -> None:
     ex = run(basic_movie(udta(short)))
     assert ex.gps is None
     assert len(ex.problems) == 1 and "loci too short" in ex.problems[0].message
+
+
+# --- mutated files never raise ---------------------------------------------------------
+
+_FUZZ_BASE = basic_movie(
+    keys_meta(
+        [("com.apple.quicktime.make", 1, b"Apple"), ("com.apple.quicktime.creationdate", 1, b"2020")], full=False
+    ),
+    udta(text_atom("©xyz", "+40.7128-074.0060/"), box("XMP_", xmp_packet())),
+    top=[uuid_box(XMP_UUID, xmp_packet())],
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, len(_FUZZ_BASE) - 1), st.integers(0, 255)), min_size=1, max_size=8),
+    st.integers(16, len(_FUZZ_BASE)),
+)
+def test_mutated_movies_give_problems_not_exceptions(edits: list[tuple[int, int]], keep: int) -> None:
+    data = bytearray(_FUZZ_BASE)
+    for pos, value in edits:
+        data[pos] = value
+    try:
+        ex = run(bytes(data[:keep]))
+    except UnsupportedFile:
+        return
+    assert all(p.stage == "metadata:quicktime" for p in ex.problems)
