@@ -280,7 +280,8 @@ class Manifest:
     size: int
     seal: SealCheck
     base: bytes | None
-    """Absolute directory the entries are relative to, as recorded (None: not recorded)."""
+    """Absolute directory the entries are relative to, as recorded (None: not recorded).
+    For a tampered manifest it is untrusted: only good for refusing to write inside it."""
     roots: tuple[bytes, ...] = (b".",)
     """What was scanned, relative to ``base`` (``.`` is the base itself)."""
     entries: tuple[ManifestEntry, ...] = ()
@@ -341,7 +342,8 @@ def read_manifest(path: str | bytes) -> Manifest:
     """Read a manifest of any supported format. Never re-hashes evidence.
 
     The seal of a JSON export is checked first; when it fails, no entry is parsed or
-    trusted (``entries`` is empty and ``seal.status`` is ``invalid``).
+    trusted (``entries`` is empty and ``seal.status`` is ``invalid``; ``base`` is kept
+    only so that nothing gets written inside it).
 
     Raises:
         ManifestError: the file cannot be read or is not a manifest.
@@ -425,8 +427,15 @@ def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
     scan: dict[str, Any] = doc["scan"] if isinstance(doc.get("scan"), dict) else {}
     complete = scan.get("complete", True) is not False
     if seal.status == "invalid":
-        # Nothing of a tampered manifest is trusted: no entries, no root.
-        return Manifest(format="evidence-json", seal=seal, base=None, header=header, complete=complete, **common)
+        # Nothing of a tampered manifest is trusted: no entries. Its recorded root is
+        # kept only so that callers can refuse to write reports inside it.
+        try:
+            untrusted_base = _json_base(scan)[1]
+        except ManifestError:
+            untrusted_base = None
+        return Manifest(
+            format="evidence-json", seal=seal, base=untrusted_base, header=header, complete=complete, **common
+        )
     files = doc["files"]
     if not isinstance(files, list):
         raise ManifestError("'files' is not a list")

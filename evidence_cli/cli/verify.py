@@ -104,6 +104,9 @@ def verify_cmd(
     except ManifestError as exc:
         _refuse(context, outputs, json_path, csv_path, _unreadable_manifest(manifest_path, str(exc)), err, exc)
         return
+    if manifest.base is not None:
+        # Even a manifest that will be refused never gets a report written inside its tree.
+        check_outputs_outside(outputs, Roots(base=manifest.base, roots=(manifest.base,)))
     try:
         require_trusted(manifest, allow_unsealed=allow_unsealed)
         roots = verification_roots(manifest, root)

@@ -155,6 +155,14 @@ def test_edited_manifest_hash_is_tampered(case: dict[str, Path]) -> None:
     assert report["entries"] == [] and report["summary"]["by_status"]["ok"] == 0
 
 
+def test_no_report_inside_the_tree_of_a_tampered_manifest(case: dict[str, Path]) -> None:
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    doc["files"].pop()
+    case["manifest"].write_text(json.dumps(doc), encoding="utf-8")
+    result = invoke(["verify", str(case["manifest"]), "--json", str(case["tree"] / "r.json")], 2)
+    assert "refusing to write" in result.stderr and not (case["tree"] / "r.json").exists()
+
+
 def test_unreadable_manifest_is_exit_2_with_a_report(case: dict[str, Path]) -> None:
     case["manifest"].write_text("{not json", encoding="utf-8")
     result, report = verify(case, expect=2)
