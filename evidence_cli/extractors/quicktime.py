@@ -422,6 +422,8 @@ class _Parser:
     @staticmethod
     def _times(version: int, buf: bytes) -> tuple[int, int, int]:
         """(creation, modification, bytes used) of a v0 (32-bit) or v1 (64-bit) header."""
+        if version > 1:
+            raise ValueError(f"version {version} is unknown")
         if version == 1:
             c, m = struct.unpack(">QQ", buf[:16])
             return c, m, 16
@@ -441,9 +443,11 @@ class _Parser:
             self.m.notes.append(f"a second mvhd at offset {box.offset} ignored")
             return
         c, m, n = self._times(version, b)
-        timescale = struct.unpack(">I", b[n : n + 4])[0]
-        duration = int.from_bytes(b[n + 4 : n + 4 + (8 if version == 1 else 4)], "big")
         p = n + 4 + (8 if version == 1 else 4)
+        if len(b) < p:
+            raise ValueError("too short for its time scale and duration")
+        timescale = struct.unpack(">I", b[n : n + 4])[0]
+        duration = int.from_bytes(b[n + 4 : p], "big")
         info: dict[str, Any] = {
             "version": version,
             "creation_time": c,
@@ -484,9 +488,11 @@ class _Parser:
             return
         version, flags, b = full_box(self.small(box))
         c, m, n = self._times(version, b)
-        track_id = struct.unpack(">I", b[n : n + 4])[0]
         p = n + 8
         dlen = 8 if version == 1 else 4
+        if len(b) < p + dlen:
+            raise ValueError("too short for its track id and duration")
+        track_id = struct.unpack(">I", b[n : n + 4])[0]
         duration = int.from_bytes(b[p : p + dlen], "big")
         p += dlen
         info: dict[str, Any] = {
@@ -524,8 +530,10 @@ class _Parser:
             return
         version, flags, b = full_box(self.small(box))
         c, m, n = self._times(version, b)
-        timescale = struct.unpack(">I", b[n : n + 4])[0]
         dlen = 8 if version == 1 else 4
+        if len(b) < n + 4 + dlen:
+            raise ValueError("too short for its time scale and duration")
+        timescale = struct.unpack(">I", b[n : n + 4])[0]
         duration = int.from_bytes(b[n + 4 : n + 4 + dlen], "big")
         info: dict[str, Any] = {
             "version": version,
@@ -839,6 +847,8 @@ class QuickTimeExtractor:
                 tags[key] = values
         if movie.fragments:
             tags["fragments"] = movie.fragments
+        if movie.mdat_bytes:
+            tags["mdat_bytes"] = movie.mdat_bytes
         timestamps = list(movie.timestamps)
         for where, key, name in DATE_KEYS:
             value = movie.where(where).get(key)

@@ -296,6 +296,14 @@ def test_short_header_boxes_are_problems() -> None:
     assert all("damaged" in p.message for p in ex.problems)
 
 
+def test_unknown_header_version_and_short_duration() -> None:
+    ex = run(build_movie(fbox("mvhd", 2, 0, b"\x00" * 96), box("trak", fbox("mdhd", 0, 0, b"\x00" * 14))))
+    assert ex.timestamps == ()
+    messages = sorted(p.message for p in ex.problems)
+    assert len(messages) == 2
+    assert "version 2 is unknown" in messages[1] and "too short for its time scale" in messages[0]
+
+
 def test_keys_and_ilst_damage() -> None:
     keys = fbox("keys", 0, 0, struct.pack(">I", 3), struct.pack(">I", 4), b"mdta")  # entry size 4 < 8
     ilst = box("ilst", box(struct.pack(">I", 9), data_atom(1, b"x")))
