@@ -135,15 +135,16 @@ def extension_fits(name: str, mime: str | None) -> bool | None:
 _SUSPECT_LINE_START = re.compile(
     rb"^[ \t]*(?:[#%@\\;!$`\"'=]|\.[A-Za-z\\]|//|/\*|\*/|\[[A-Za-z]|\([A-Za-z]|---|\+\+\+|\*\*\*)", re.M
 )
-_FIRST_WORD = re.compile(rb"^[ \t]*([A-Za-z_]+)", re.M)
-_CODE_WORDS = frozenset(
-    b"""import from def class package use require include function var let const sub my our
-    if for while echo set export begin end module program procedure subroutine return local
-    public private static void int char struct typedef union enum extern namespace template
-    using select insert create update delete alter drop declare interface implements extends
-    print printf puts say fn func lambda elif else then fi do done case esac goto call rem
-    msgid msgstr define ifdef ifndef endif pragma cflags ldflags all clean install""".split()
-)
+_CODE_WORDS = (
+    "import from def class package use require include function var let const sub my our "
+    "if for while echo set export begin end module program procedure subroutine return local "
+    "public private static void int char struct typedef union enum extern namespace template "
+    "using select insert create update delete alter drop declare interface implements extends "
+    "print printf puts say fn func lambda elif else then fi do done case esac goto call rem "
+    "msgid msgstr define ifdef ifndef endif pragma cflags ldflags all clean install"
+).split()
+#: A line whose first word is a keyword of some language or configuration format.
+_CODE_LINE = re.compile(rb"^[ \t]*(?:" + b"|".join(w.encode() for w in _CODE_WORDS) + rb")\b", re.M | re.I)
 
 
 def is_plain_text(head: bytes) -> bool:
@@ -169,7 +170,7 @@ def is_plain_text(head: bytes) -> bool:
         return False
     if _SUSPECT_LINE_START.search(head):
         return False
-    return not any(m.group(1).lower() in _CODE_WORDS for m in _FIRST_WORD.finditer(head))
+    return _CODE_LINE.search(head) is None
 
 
 class MagicDetector:

@@ -129,13 +129,21 @@ def hash_fd(
     if threaded:
         _hash_threaded(fd, hashers, chunk_size, consume)
     else:
+        # For a file whose size we know, ask for one byte more than that size: a short
+        # read of exactly the expected size is the end of the file, which spares small
+        # files a second system call and a 1 MiB buffer. (Growth after that read is
+        # still caught: the scanner compares the size before and after.)
+        want = min(chunk_size, expected_size + 1) if expected_size is not None and expected_size >= 0 else chunk_size
         while True:
-            buf = os.read(fd, chunk_size)
+            buf = os.read(fd, want)
             if not buf:
                 break
             for h in hashers:
                 h.update(buf)
             consume(buf)
+            if total == expected_size and len(buf) < want:
+                break
+            want = chunk_size
     content = b"".join(kept) if kept is not None else None
     return HashResult(
         digests={n: h.hexdigest() for n, h in zip(names, hashers)},

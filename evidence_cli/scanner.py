@@ -329,14 +329,23 @@ class TimeLimitExceeded(Exception):
     """An extractor ran past its time limit."""
 
 
+_alarm_installed = False
+
+
+def _expired(signum: int, frame: Any) -> None:
+    raise TimeLimitExceeded()
+
+
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Raise TimeLimitExceeded in this thread after ``seconds`` (SIGALRM timer).
 
     Effective in a process's main thread on POSIX — where worker processes and the
     in-process scan run extractors. Elsewhere (e.g. Dask worker threads) it cannot
-    interrupt Python code and runs without a limit.
+    interrupt Python code and runs without a limit. The handler is installed once per
+    process; each call only arms and disarms the timer (two system calls).
     """
+    global _alarm_installed
     usable = (
         seconds is not None
         and seconds > 0
@@ -346,14 +355,11 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     if not usable:
         yield
         return
-
-    def _expired(signum: int, frame: Any) -> None:
-        raise TimeLimitExceeded()
-
-    previous = signal.signal(signal.SIGALRM, _expired)
+    if not _alarm_installed:
+        signal.signal(signal.SIGALRM, _expired)
+        _alarm_installed = True
     signal.setitimer(signal.ITIMER_REAL, float(seconds or 0))
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

@@ -8,6 +8,7 @@ inferred from a UTC reference, which is then marked ``gps-inferred``.
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 from evidence_cli.models import OffsetOrigin, Timestamp
@@ -197,10 +198,18 @@ def from_stat_ns(ns: int | None) -> str | None:
         return None
     secs, rem = divmod(ns, 1_000_000_000)
     try:
-        base = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)
-    except OverflowError:
-        return None
-    text = base.replace(tzinfo=None).isoformat(timespec="seconds")
+        # time.gmtime + strftime: several times faster than datetime arithmetic, and this
+        # runs four times for every entry of a scan.
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    except (OverflowError, OSError, ValueError):
+        text = ""
+    if len(text) != 19 or not text[:4].isdigit():
+        # Years before 1000 (glibc does not pad them) or beyond the C library's range.
+        try:
+            base = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)
+        except OverflowError:
+            return None
+        text = base.replace(tzinfo=None).isoformat(timespec="seconds")
     if rem:
         text += "." + f"{rem:09d}".rstrip("0")
     return text + "Z"
