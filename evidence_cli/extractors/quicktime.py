@@ -646,7 +646,7 @@ class _Parser:
         data = self.r.payload(box, cap=LIST_CAP)
         if data is None:
             return None
-        if data[4:8] == b"data":
+        if data[4:8] == b"data" and 16 <= struct.unpack(">I", data[:4])[0] <= len(data):
             values = self.data_values(box)
             return values[0] if len(values) == 1 else values or None
         out: list[Any] = []

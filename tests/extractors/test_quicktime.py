@@ -172,6 +172,7 @@ def test_user_data_text_atoms() -> None:
             text_atom("©swr", "Firmware 1.0"),
             text_atom("©day", "2020-05-06T07:08:09+0200"),
             text_atom("©nam", "Mac Roman \u00e9", lang=0),
+            text_atom("©des", "data looks like a box type"),
             box("©cmt", data_atom(1, b"iTunes-style inside udta")),
             box("SDLN", b"PLAY"),
             box("BIN1", b"\x01\x02"),
@@ -186,6 +187,7 @@ def test_user_data_text_atoms() -> None:
     assert day.utc == "2020-05-06T05:08:09Z" and day.offset_origin == "stored"
     u = ex.tags["udta"]
     assert u["©cmt"] == "iTunes-style inside udta"
+    assert u["©des"] == "data looks like a box type"
     assert u["SDLN"] == {"length": 4, "hex": "504c4159", "text": "PLAY"}
     assert u["BIN1"] == {"length": 2, "hex": "0102"} and u["BIG1"] == {"length": 1000}
     assert u["©nam"].startswith("Mac Roman")
