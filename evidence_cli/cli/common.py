@@ -51,9 +51,10 @@ def check_outputs_outside(outputs: Sequence[str], roots: Roots) -> None:
     for out in outputs:
         if out == "-":
             continue
-        b = os.fsencode(out)
-        # The file may not exist yet: resolve its folder.
-        real = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(b))), os.path.basename(b))
+        # The whole path: a final component that is a (dangling) symlink into the tree
+        # would make open() create the file there. realpath resolves it even when the
+        # file does not exist yet.
+        real = os.path.realpath(os.path.abspath(os.fsencode(out)))
         for r in real_roots:
             if inside(real, r):
                 raise Failure(

@@ -1,0 +1,356 @@
+"""`evidence scan` as an examiner uses it: exports, exit codes, usage errors, never a traceback."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from jsonschema import Draft202012Validator
+
+from evidence_cli import __version__
+from evidence_cli.cli import cli
+from evidence_cli.hashing import hash_bytes
+from evidence_cli.schema import definition_schema, load_schema
+from evidence_cli.writers.csv_out import COLUMN_NAMES
+
+EXPORT = Draft202012Validator(load_schema())
+RECORD = Draft202012Validator(definition_schema("file_record"))
+HEADER = Draft202012Validator(definition_schema("jsonl_header"))
+CLOSING = Draft202012Validator(definition_schema("jsonl_closing"))
+FAST = ["--workers", "0"]  # in-process: the same pipeline without worker start-up
+
+
+def run(*args: Any, ok: bool = True) -> Result:
+    """Invoke the CLI; when success is expected, let exceptions through."""
+    return CliRunner().invoke(
+        cli, [str(a) for a in args], catch_exceptions=not ok, terminal_width=100, prog_name="evidence"
+    )
+
+
+def expect(result: Result, code: int) -> None:
+    assert result.exit_code == code, f"exit {result.exit_code}, wanted {code}\n{result.output}"
+    assert "Traceback" not in result.output, result.output
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    t = tmp_path / "evidence"
+    (t / "sub").mkdir(parents=True)
+    (t / "a.txt").write_text("hello evidence\n")
+    (t / "sub" / "b.txt").write_text("second file, in a folder\n")
+    (t / "link").symlink_to("a.txt")
+    return t
+
+
+def errors(v: Draft202012Validator, doc: Any) -> list[str]:
+    return [f"{e.json_path}: {e.message}" for e in v.iter_errors(doc)]
+
+
+# --- exports -------------------------------------------------------------------------
+
+
+def test_json_export_to_a_file(tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    r = run("scan", tree, "--json", out, *FAST)
+    expect(r, 0)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert errors(EXPORT, doc) == []
+    assert [f["path"] for f in doc["files"]] == ["a.txt", "link", "sub/b.txt"]
+    assert doc["files"][0]["hashes"] == hash_bytes(b"hello evidence\n")
+    assert "Evidence scan" in r.stdout, "the table still goes to stdout"
+    assert "3 entries" in r.stderr, "the summary goes to stderr"
+
+
+def test_default_run_with_worker_processes(tree: Path) -> None:
+    r = run("scan", tree, "-f", "json")
+    expect(r, 0)
+    doc = json.loads(r.stdout)
+    assert errors(EXPORT, doc) == []
+    assert [f["path"] for f in doc["files"]] == ["a.txt", "link", "sub/b.txt"]
+
+
+@pytest.mark.parametrize("option", ["--json", "--jsonl", "--csv"])
+def test_each_export_to_stdout(tree: Path, option: str) -> None:
+    r = run("scan", tree, option, "-", *FAST)
+    expect(r, 0)
+    assert "Evidence scan" not in r.stdout, "stdout holds only the export"
+    if option == "--json":
+        doc = json.loads(r.stdout)
+        assert errors(EXPORT, doc) == [] and len(doc["files"]) == 3
+    elif option == "--jsonl":
+        rows = [json.loads(line) for line in r.stdout.splitlines()]
+        assert errors(HEADER, rows[0]) == [] and errors(CLOSING, rows[-1]) == []
+        assert [errors(RECORD, x) for x in rows[1:-1]] == [[], [], []]
+    else:
+        rows = list(csv.reader(io.StringIO(r.stdout, newline="")))
+        assert rows[0] == COLUMN_NAMES and len(rows) == 4
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_format_option_prints_an_export(tree: Path, fmt: str) -> None:
+    r = run("scan", tree, "-f", fmt, *FAST)
+    expect(r, 0)
+    assert "a.txt" in r.stdout and "Evidence scan" not in r.stdout
+
+
+def test_all_exports_in_one_run_agree(tree: Path, tmp_path: Path) -> None:
+    j, jl, c = tmp_path / "o.json", tmp_path / "o.jsonl", tmp_path / "o.csv"
+    expect(run("scan", tree, "--json", j, "--jsonl", jl, "--csv", c, *FAST), 0)
+    doc = json.loads(j.read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in jl.read_text(encoding="utf-8").splitlines()]
+    assert doc["files"] == rows[1:-1]
+    table = list(csv.DictReader(io.StringIO(c.read_text(encoding="utf-8"), newline="")))
+    assert [x["path"] for x in table] == [f["path"] for f in doc["files"]]
+    assert [x["sha256"] for x in table] == [f["hashes"].get("sha256", "") for f in doc["files"]]
+
+
+def test_hash_choice(tree: Path) -> None:
+    r = run("scan", tree / "a.txt", "--hash", "sha512,blake2b", "-f", "json", *FAST)
+    expect(r, 0)
+    (f,) = json.loads(r.stdout)["files"]
+    assert f["hashes"] == hash_bytes(b"hello evidence\n", ["sha512", "blake2b"])
+    r2 = run("scan", tree / "a.txt", "--hash", "SHA-256", "--hash", "md5", "-f", "json", *FAST)
+    expect(r2, 0)
+    assert list(json.loads(r2.stdout)["files"][0]["hashes"]) == ["sha256", "md5"]
+
+
+def test_case_fields_in_the_header(tree: Path) -> None:
+    r = run("scan", tree, "-f", "jsonl", "--case", "2026-041", "--examiner", "J. Doe", "--evidence-id", "EV-7", *FAST)
+    expect(r, 0)
+    header = json.loads(r.stdout.splitlines()[0])
+    assert header["case"] == {"case": "2026-041", "examiner": "J. Doe", "evidence_id": "EV-7"}
+    assert header["tool"] == {"name": "evidence-cli", "version": __version__}
+    assert header["scan"]["roots"] == [str(tree)]
+
+
+def test_no_metadata(tree: Path) -> None:
+    r = run("scan", tree / "a.txt", "--no-metadata", "-f", "json", *FAST)
+    expect(r, 0)
+    (f,) = json.loads(r.stdout)["files"]
+    assert f["metadata"] == {} and f["hashes"] and f["mime"] == "text/plain"
+
+
+def test_csv_raw_turns_neutralisation_off(tmp_path: Path) -> None:
+    t = tmp_path / "t"
+    t.mkdir()
+    (t / "=1+1.txt").write_text("formula-looking name\n")
+    safe = run("scan", t, "--csv", "-", *FAST)
+    expect(safe, 0)
+    raw = run("scan", t, "--csv", "-", "--csv-raw", *FAST)
+    expect(raw, 0)
+    assert list(csv.DictReader(io.StringIO(safe.stdout)))[0]["path"] == "'=1+1.txt"
+    assert list(csv.DictReader(io.StringIO(raw.stdout)))[0]["path"] == "=1+1.txt"
+
+
+def test_table_limit(tmp_path: Path) -> None:
+    t = tmp_path / "t"
+    t.mkdir()
+    for i in range(5):
+        (t / f"f{i}.txt").write_text(f"file number {i}\n")
+    r = run("scan", t, "--table-limit", "2", "--width", "200", *FAST)
+    expect(r, 0)
+    assert "f1.txt" in r.stdout and "f2.txt" not in r.stdout
+    assert "3 more entries" in r.stdout
+
+
+# --- exit codes ------------------------------------------------------------------------
+
+
+def test_exit_1_when_a_record_has_errors(tree: Path) -> None:
+    os.mkfifo(tree / "pipe")  # recorded with a warning, never opened
+    r = run("scan", tree, "-f", "json", *FAST)
+    expect(r, 1)
+    doc = json.loads(r.stdout)
+    assert doc["summary"]["entries_with_errors"] == 1
+    assert [f["path"] for f in doc["files"] if f["errors"]] == ["pipe"]
+
+
+def test_exit_1_for_an_unreadable_file(tree: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads everything; the walker tests simulate this")
+    os.chmod(tree / "a.txt", 0)
+    try:
+        expect(run("scan", tree, "-f", "json", *FAST), 1)
+    finally:
+        os.chmod(tree / "a.txt", 0o644)
+
+
+def usage_error(*args: Any) -> Result:
+    r = run(*args, ok=False)
+    assert r.exit_code == 2, f"exit {r.exit_code}\n{r.output}"
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Traceback" not in r.output
+    assert "Error" in r.stderr, r.stderr
+    return r
+
+
+def test_exit_2_for_a_missing_path(tmp_path: Path) -> None:
+    r = usage_error("scan", tmp_path / "nope")
+    assert "does not exist" in r.stderr
+
+
+def test_exit_2_without_a_path() -> None:
+    usage_error("scan")
+
+
+@pytest.mark.parametrize("algos", ["md4", "sha256,crc32", ","])
+def test_exit_2_for_a_bad_hash(tree: Path, algos: str) -> None:
+    r = usage_error("scan", tree, "--hash", algos)
+    assert "--hash" in r.stderr
+
+
+def test_exit_2_for_two_exports_to_stdout(tree: Path) -> None:
+    r = usage_error("scan", tree, "--json", "-", "--csv", "-")
+    assert "stdout" in r.stderr
+
+
+@pytest.mark.parametrize("option", ["--json", "--jsonl", "--csv"])
+def test_exit_2_for_an_output_inside_the_tree(tree: Path, option: str) -> None:
+    before = sorted(p.name for p in tree.rglob("*"))
+    r = usage_error("scan", tree, option, tree / "sub" / "report.out")
+    assert "inside the scanned tree" in r.stderr
+    assert sorted(p.name for p in tree.rglob("*")) == before, "nothing was written"
+
+
+def test_exit_2_for_an_output_through_a_symlinked_folder(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "innocent").symlink_to(tree / "sub")
+    r = usage_error("scan", tree, "--json", tmp_path / "innocent" / "out.json")
+    assert "inside the scanned tree" in r.stderr
+    assert not (tree / "sub" / "out.json").exists()
+
+
+def test_exit_2_for_an_output_that_is_a_symlink_into_the_tree(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "out.json").symlink_to(tree / "planted.json")  # dangling: open() would create it
+    usage_error("scan", tree, "--json", tmp_path / "out.json")
+    assert not (tree / "planted.json").exists()
+
+
+def test_exit_2_for_an_output_over_a_scanned_file(tree: Path) -> None:
+    before = (tree / "a.txt").read_bytes()
+    usage_error("scan", tree / "a.txt", "--csv", tree / "a.txt")
+    assert (tree / "a.txt").read_bytes() == before
+
+
+def test_exit_2_for_an_output_relative_to_the_working_folder(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tree / "sub")
+    usage_error("scan", "..", "--json", "../out.json")
+    assert not (tree / "out.json").exists()
+
+
+def test_output_beside_the_tree_is_fine(tree: Path, tmp_path: Path) -> None:
+    # A sibling whose name starts like the tree's is not inside it.
+    out = tmp_path / (tree.name + "-report.json")
+    expect(run("scan", tree, "--json", out, *FAST), 0)
+    assert out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", "--format", "xml", "."],
+        ["scan", "--table-limit", "-1", "."],
+        ["scan", "--width", "10", "."],
+        ["scan", "--no-such-option", "."],
+        ["no-such-command"],
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str]) -> None:
+    usage_error(*args)
+
+
+# --- help and version ------------------------------------------------------------------
+
+
+def test_version() -> None:
+    r = run("--version")
+    expect(r, 0)
+    assert __version__ in r.stdout and "evidence" in r.stdout
+
+
+def all_commands() -> list[tuple[str, click.Command]]:
+    assert isinstance(cli, click.Group)
+    return sorted(cli.commands.items())
+
+
+def test_there_are_commands() -> None:
+    assert {"scan", "extractors"} <= {name for name, _ in all_commands()}
+
+
+@pytest.mark.parametrize("name", [""] + [name for name, _ in all_commands()])
+def test_every_help_has_an_example(name: str) -> None:
+    for flag in ("--help", "-h"):
+        r = run(*([name] if name else []), flag)
+        expect(r, 0)
+        assert "Example:" in r.stdout, f"evidence {name} {flag} has no Example: block"
+        assert "Usage: evidence" in r.stdout
+
+
+def test_extractors_command_lists_the_registry() -> None:
+    from evidence_cli.extractors import registered
+
+    r = run("extractors")
+    expect(r, 0)
+    for e in registered():
+        assert f"{e.name}: " in r.stdout
+
+
+# --- the installed console script --------------------------------------------------------
+
+
+def evidence_script() -> str:
+    beside = Path(sys.executable).parent / "evidence"
+    found = str(beside) if beside.exists() else shutil.which("evidence")
+    if not found:
+        pytest.fail("the `evidence` console script is not installed (pip install -e .)")
+    return found
+
+
+def test_installed_script_scans(tree: Path) -> None:
+    p = subprocess.run(
+        [evidence_script(), "scan", str(tree), "-f", "json"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert errors(EXPORT, doc) == [] and len(doc["files"]) == 3
+    assert "3 entries" in p.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", "/no/such/path"],
+        ["scan", "--hash", "md4", "."],
+        ["scan", ".", "--json", "-", "--csv", "-"],
+        ["scan"],
+        ["bogus"],
+    ],
+)
+def test_installed_script_usage_errors_have_no_traceback(args: list[str], tmp_path: Path) -> None:
+    p = subprocess.run(
+        [evidence_script(), *args], capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path
+    )
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and "Error" in p.stderr
+    assert p.stdout == ""
+
+
+def test_python_dash_m(tree: Path) -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "evidence_cli", "scan", str(tree / "a.txt"), "-f", "jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) == 3
