@@ -45,6 +45,7 @@ from evidence_cli.formats.isobmff import (
     looks_isobmff,
     meta_is_full_box,
     parse_ftyp,
+    plausible_box,
     read_heif_meta,
 )
 from evidence_cli.geo import GeoError
@@ -829,7 +830,7 @@ class QuickTimeExtractor:
             if not has_ftyp(head):
                 # Unknown binary: not ours, and not worth a problem on every such file.
                 return Extraction(extractor=self.name, group=self.name)
-        elif not looks_isobmff(head):
+        elif not (looks_isobmff(head) or plausible_box(head, ctx.size)):
             raise UnsupportedFile("does not start with an ISO base media / QuickTime box")
         with ctx.open() as fh:
             parser = _Parser(fh, ctx.size)

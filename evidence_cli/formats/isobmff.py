@@ -238,6 +238,14 @@ def looks_isobmff(head: bytes) -> bool:
     return size in (0, 1) or size >= 8
 
 
+def plausible_box(head: bytes, size: int) -> bool:
+    """Does ``head`` start with a structurally valid box header (printable type, size that fits)?"""
+    if len(head) < 8 or not all(0x20 <= c < 0x7F for c in head[4:8]):
+        return False
+    size32 = struct.unpack(">I", head[:4])[0]
+    return size32 in (0, 1) or 8 <= size32 <= size
+
+
 def has_ftyp(head: bytes) -> bool:
     """The first box is an ``ftyp`` (what the brief calls 'the head shows an ftyp box')."""
     return len(head) >= 12 and head[4:8] == b"ftyp" and struct.unpack(">I", head[:4])[0] >= 8
@@ -604,10 +612,15 @@ def heif_exif_tiff(fh: BinaryIO, problems: list[str] | None = None) -> bytes | N
     The item starts with a 4-byte big-endian offset to the TIFF header, counted from
     the end of that field (usually 6, skipping ``Exif\\0\\0``). When the offset does not
     point at a TIFF header, the first 64 bytes are searched for one (and that is reported).
+
+    Container damage is added to ``problems`` only when it cost the EXIF (no block is
+    returned); damage elsewhere in the file is the container reader's to report.
     """
     probs: list[str] = [] if problems is None else problems
-    data = heif_item_payload(fh, "Exif", problems=probs)
+    container: list[str] = []
+    data = heif_item_payload(fh, "Exif", problems=container)
     if data is None:
+        probs.extend(container)
         return None
     if len(data) < 4:
         probs.append("Exif item shorter than its 4-byte header")

@@ -154,3 +154,12 @@ def test_damaged_xmp_item_is_a_problem_not_a_crash() -> None:
     ex = QuickTimeExtractor().extract(file_context(data, "photo.heic", mime="image/heif"))
     assert ex.timestamps == ()
     assert len(ex.problems) == 1 and ex.problems[0].stage == "metadata:quicktime"
+
+
+def test_damage_that_does_not_cost_the_exif_is_left_to_the_container_reader() -> None:
+    data = heif_file(TIFF) + b"\x01\x02\x03"  # stray bytes after the last box
+    ex = run_exif(data)
+    assert_iphone(ex)
+    assert ex.problems == ()
+    qt = QuickTimeExtractor().extract(file_context(data, "photo.heic", mime="image/heic"))
+    assert [p.message for p in qt.problems] == [f"3 stray bytes at offset {len(data) - 3} (in file)"]

@@ -474,3 +474,9 @@ def test_mutated_movies_give_problems_not_exceptions(edits: list[tuple[int, int]
     except UnsupportedFile:
         return
     assert all(p.stage == "metadata:quicktime" for p in ex.problems)
+
+
+def test_old_quicktime_file_starting_with_another_atom_is_read() -> None:
+    data = box("PICT", b"\x00" * 16) + box("moov", mvhd(T0, T1)) + box("mdat")
+    ex = run(data, "video/quicktime")
+    assert ts(ex, "CreateDate").utc == "2019-07-24T08:25:57Z" and ex.problems == ()
