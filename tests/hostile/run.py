@@ -1,0 +1,137 @@
+"""Running ``evidence`` the way a user does, in a subprocess, with its time and memory measured."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import stat as stat_mod
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+#: Runs argv[2:] as a child, then writes the peak RSS (KiB) of its process tree to argv[1].
+#: ``RUSAGE_CHILDREN`` of this wrapper covers the CLI and every descendant it waited for.
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "rc = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(rc)\n"
+)
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    seconds: float
+    max_rss_mib: float
+
+    def text(self) -> str:
+        return (self.stdout + b"\n--- stderr ---\n" + self.stderr).decode("utf-8", "backslashreplace")
+
+
+def evidence_cmd(*args: str | os.PathLike[str]) -> list[str]:
+    return [sys.executable, "-m", "evidence_cli", *(os.fspath(a) for a in args)]
+
+
+def run_evidence(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Run ``python -m evidence_cli ARGS``; fail the test if it outlives ``timeout`` seconds."""
+    with tempfile.TemporaryDirectory(prefix="evidence-rss-") as tmp:
+        rss_file = Path(tmp) / "rss"
+        cmd = [sys.executable, "-c", _WRAPPER, str(rss_file), *evidence_cmd(*args)]
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+            cwd=cwd or tmp,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise AssertionError(
+                f"evidence {' '.join(map(str, args))} did not finish within {timeout} s\n"
+                + err.decode("utf-8", "backslashreplace")[-3000:]
+            ) from None
+        seconds = time.monotonic() - start
+        rss = int(rss_file.read_text()) / 1024 if rss_file.exists() else float("nan")
+    return Run(proc.returncode, out, err, seconds, rss)
+
+
+def load_json_export(path: Path) -> dict[str, Any]:
+    """A JSON export, decoded as strict UTF-8 (a stray byte fails the test)."""
+    return json.loads(path.read_bytes().decode("utf-8", "strict"))  # type: ignore[no-any-return]
+
+
+def load_jsonl_export(path: Path) -> list[dict[str, Any]]:
+    # Split on LF only: a record may hold U+2028 or U+0085 raw (valid JSON), where
+    # str.splitlines() would cut it.
+    return [json.loads(line) for line in path.read_bytes().decode("utf-8", "strict").split("\n") if line]
+
+
+def record_bytes(record: dict[str, Any]) -> bytes:
+    """The exact relative path bytes of an exported record."""
+    import base64
+
+    if record.get("path_bytes"):
+        return base64.b64decode(record["path_bytes"])
+    return str(record["path"]).encode("utf-8")
+
+
+def tree_listing(root: Path) -> dict[bytes, tuple[int, int, int, int, int, bytes | None]]:
+    """Every entry under ``root`` (hidden ones too, symlinks not followed), by ``lstat`` only:
+    relative path bytes -> (mode, size, mtime_ns, atime_ns, ctime_ns, link target). Reads no content."""
+    out: dict[bytes, tuple[int, int, int, int, int, bytes | None]] = {}
+    base = os.fsencode(root)
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            target = os.readlink(p) if stat_mod.S_ISLNK(st.st_mode) else None
+            out[os.path.relpath(p, base)] = (
+                st.st_mode,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_atime_ns,
+                st.st_ctime_ns,
+                target,
+            )
+    return out
+
+
+def tree_digests(root: Path) -> dict[bytes, str]:
+    """SHA-256 of every regular file under ``root``, read with O_NOATIME (we run as owner or root)."""
+    out: dict[bytes, str] = {}
+    base = os.fsencode(root)
+    for dirpath, _, filenames in os.walk(base, followlinks=False):
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            if not stat_mod.S_ISREG(os.lstat(p).st_mode):
+                continue
+            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOATIME", 0) | os.O_NOFOLLOW)
+            h = hashlib.sha256()
+            try:
+                while chunk := os.read(fd, 1 << 20):
+                    h.update(chunk)
+            finally:
+                os.close(fd)
+            out[os.path.relpath(p, base)] = h.hexdigest()
+    return out
