@@ -129,12 +129,6 @@ def extension_fits(name: str, mime: str | None) -> bool | None:
     return False
 
 
-#: A line of text that libmagic's pattern database might classify (a script, markup,
-#: configuration, source code, mail, troff, diff ...): such text always gets the full
-#: libmagic treatment.
-_SUSPECT_LINE_START = re.compile(
-    rb"^[ \t]*(?:[#%@\\;!$`\"'=]|\.[A-Za-z\\]|//|/\*|\*/|\[[A-Za-z]|\([A-Za-z]|---|\+\+\+|\*\*\*)", re.M
-)
 _CODE_WORDS = (
     "import from def class package use require include function var let const sub my our "
     "if for while echo set export begin end module program procedure subroutine return local "
@@ -143,8 +137,18 @@ _CODE_WORDS = (
     "print printf puts say fn func lambda elif else then fi do done case esac goto call rem "
     "msgid msgstr define ifdef ifndef endif pragma cflags ldflags all clean install"
 ).split()
-#: A line whose first word is a keyword of some language or configuration format.
-_CODE_LINE = re.compile(rb"^[ \t]*(?:" + b"|".join(w.encode() for w in _CODE_WORDS) + rb")\b", re.M | re.I)
+#: How a line of text starts when libmagic's pattern database might classify it (a
+#: script, markup, configuration, source code, mail, troff, a diff ...): punctuation that
+#: starts comments or directives, or a keyword of some language. Such text always gets
+#: the full libmagic treatment.
+_SUSPECT = (
+    rb"[ \t]*(?:[#%@\\;!$`\"'=]|\.[A-Za-z\\]|//|/\*|\*/|\[[A-Za-z]|\([A-Za-z]|---|\+\+\+|\*\*\*|(?i:"
+    + b"|".join(w.encode() for w in _CODE_WORDS)
+    + rb")\b)"
+)
+_SUSPECT_FIRST_LINE = re.compile(_SUSPECT)
+# Starting with a literal newline lets the regex engine jump from line to line.
+_SUSPECT_LINE = re.compile(b"\n" + _SUSPECT)
 
 
 def is_plain_text(head: bytes) -> bool:
@@ -168,9 +172,7 @@ def is_plain_text(head: bytes) -> bool:
             return False
     if b"<" in head or b"{" in head or b"\x1b" in head:
         return False
-    if _SUSPECT_LINE_START.search(head):
-        return False
-    return _CODE_LINE.search(head) is None
+    return _SUSPECT_FIRST_LINE.match(head) is None and _SUSPECT_LINE.search(head) is None
 
 
 class MagicDetector:
