@@ -677,6 +677,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Processes generating the corpora")
     ap.add_argument("--json-out", type=Path, help="Save every figure here as JSON")
+    ap.add_argument("--generate-only", action="store_true", help="Generate the selected corpora, then stop")
     args = ap.parse_args(argv)
     wd = args.workdir.resolve()
     if wd == REPO or REPO in wd.parents:
@@ -744,6 +745,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  not installed (skipped): {', '.join(missing)} ({hint})")
     print(f"scale {args.scale}, {args.repeat} alternated rounds, seed {args.seed}, work dir {args.workdir}")
     print()
+
+    if args.generate_only:
+        for c in args.only:
+            root = corpora.ensure("many" if c == "memory" else c, args.workdir, params, args.jobs, log)
+            n, size = corpora.tree_stats(root)
+            print(f"{c}: {root}: {n} files, {size / MB:.0f} MB")
+        return 0
 
     extra: dict[str, Any] = {"checks": {}}
     log("OpenSSL floor (md5, sha1, sha256 over an in-memory buffer, one core) ...")
