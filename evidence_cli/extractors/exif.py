@@ -45,6 +45,19 @@ EXIF_TYPES = frozenset(
         "image/jxl",
     }
 )
+#: What ExifRead raises on damaged data it indexes without checking (an absurd count, a
+#: short read, a non-ASCII chunk name): the damage becomes a problem on the file.
+EXIFREAD_CRASHES = (
+    IndexError,
+    KeyError,
+    ValueError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+    EOFError,
+    struct.error,
+    RecursionError,
+)
 #: Undefined-type blobs longer than this are kept as length + SHA-256 + leading bytes.
 BLOB_HEAD = 256
 #: Bounds of the WebP RIFF walk that finds the EXIF chunk.
@@ -263,6 +276,8 @@ class ExifExtractor:
         log = logging.getLogger("exifread")
         log.addHandler(collector)
         header_unread = False
+        no_exif = False  # our walk of a JPEG/PNG found no EXIF block: ExifRead is not asked
+        crash: str | None = None
         heif_notes: list[str] = []
         try:
             with ctx.open() as fh:
@@ -285,21 +300,30 @@ class ExifExtractor:
                     found = jpeg.exif_tiff_offset(walked)
                     if found is not None:
                         stream = _OffsetReader(fh, found[0])  # type: ignore[assignment]
+                    no_exif = found is None
                 elif pngfmt.is_png(ctx.head):
                     payload = png_exif(fh)
                     if payload is not None:
                         stream = io.BytesIO(payload)
+                    no_exif = payload is None
                 wrapped = stream is not fh  # ExifRead reads our EXIF block, not the container
-                tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
+                tags = {}
+                if not no_exif:
+                    try:
+                        tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
+                    except EXIFREAD_CRASHES as exc:  # ExifRead indexes damaged data unchecked
+                        crash = f"{type(exc).__name__}: {exc}"
                 mn_serial, mn_where = maker_serial(stream, tags)
                 # A header whose IFDs point nowhere gives no tag and no log message.
-                header_unread = not tags and _has_exif_header(stream)
+                header_unread = not tags and not no_exif and crash is None and _has_exif_header(stream)
                 data_end = stream.seek(0, io.SEEK_END)
         finally:
             log.removeHandler(collector)
         problems: list[Problem] = [problem(self.name, n if n.startswith("JPEG") else f"HEIF: {n}") for n in heif_notes]
         if header_unread:
             problems.append(problem(self.name, "EXIF header found but no tag could be read from it (damaged IFDs)"))
+        if crash is not None:
+            problems.append(problem(self.name, f"EXIF data too damaged for ExifRead ({crash})", severity="error"))
         for msg in collector.messages:
             # "No EXIF" is an answer, not damage (ExifRead 3.x words it "PNG/Webp/JPEG XL file
             # does not have exif data." for those containers).

@@ -49,7 +49,7 @@ def first_ifd(fh: BinaryIO, base: int = 0) -> Ifd:
     size = fh.seek(0, 2)
     fh.seek(base)
     head = fh.read(16)
-    if not is_tiff(head):
+    if len(head) < 8 or not is_tiff(head):
         out.notes.append("not a TIFF header")
         return out
     bo = "<" if head[:2] == b"II" else ">"

@@ -120,3 +120,21 @@ def test_makernote_reader_caps_reads() -> None:
 
     r = makernote.Reader(io.BytesIO(b"x" * 100), cap=10)
     assert r.at(0, 1_000_000) == b"x" * 10 and r.at(-5, 3) == b"" and r.at(200, 3) == b""
+
+
+def test_exifread_crash_on_damaged_ifd_becomes_a_problem() -> None:
+    from tests.builders import LONG, gps_fields, patch_entry
+
+    base = exif_tiff(make="LoopCam", date_original="2019:05:01 13:45:10", gps=gps_fields(1.0, 2.0))
+    tiff = patch_entry(base, "ExifIFD", type=LONG, count=0xFFFFFFFF)
+    ex = ExifExtractor().extract(file_context(jpeg_bytes(tiff), "a.jpg"))
+    assert [p.severity for p in ex.problems] == ["error"]
+    assert "too damaged" in ex.problems[0].message
+
+
+def test_jpeg_without_exif_block_is_not_given_to_exifread() -> None:
+    # An Adobe APP14 segment is what ExifRead would otherwise take for an "EXIF-like" header.
+    base = jpeg_bytes()
+    data = base[:2] + seg(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01") + base[2:]
+    ex = ExifExtractor().extract(file_context(data, "a.jpg"))
+    assert ex.tags == {} and ex.problems == () and ex.device is None
