@@ -69,7 +69,8 @@ def verification_roots(manifest: Manifest, root: str | bytes | None = None) -> R
         base = os.path.realpath(base)
     if not os.path.isdir(base):
         hint = "" if root is not None else "; if the evidence has moved, give its new place with --root DIR"
-        raise ManifestError(f"the {origin} {base.decode('utf-8', 'backslashreplace')!r} is not a folder{hint}")
+        what = "is not a folder" if os.path.lexists(base) else "does not exist"
+        raise ManifestError(f"the {origin} {base.decode('utf-8', 'backslashreplace')!r} {what}{hint}")
     roots = tuple(
         p for p in (base if rel == b"." else os.path.join(base, rel) for rel in manifest.roots) if os.path.lexists(p)
     )
