@@ -74,6 +74,10 @@ def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
 def _init_worker(memory_limit: int | None) -> None:
     # The parent handles Ctrl-C and SIGTERM and then stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The working folder may be evidence (`cd case && evidence scan .`): an import that
+    # searched it would list it and change its access time. Never import from there.
+    cwd = _cwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
     if memory_limit:
         try:
             import resource
@@ -113,7 +117,38 @@ def _mp_context() -> Any:
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["evidence_cli.scanner", "evidence_cli.extractors"])
+    _start_helpers_outside_cwd(method)
     return ctx
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def _start_helpers_outside_cwd(method: str) -> None:
+    """Start multiprocessing's helper processes (fork server, resource tracker) from /.
+
+    They run ``python -c ...``, which puts the working folder first on the import path
+    and lists it while importing — changing its access time when the examiner runs the
+    scan from inside the evidence folder.
+    """
+    old = _cwd()
+    if old is None:
+        return
+    try:
+        os.chdir("/")
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+        if method == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+    finally:
+        os.chdir(old)
 
 
 def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:

@@ -153,3 +153,30 @@ def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
         by_address = _comparable(list(scan([root], ScanOptions(), scheduler=cluster.scheduler_address)))
     assert by_client == expected
     assert by_address == expected
+
+
+def test_scan_from_inside_the_tree_keeps_access_times(tmp_path: Path) -> None:
+    """`cd evidence && evidence scan .` with worker processes: no access time changes,
+    not even the folder's (helper processes must not import from the working folder)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("evidence")
+    if exe is None:
+        pytest.skip("the evidence console script is not installed")
+    root = tmp_path / "ev"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    (root / "sub" / "b.txt").write_text("b")
+    paths = [root, root / "sub", root / "a.txt", root / "sub" / "b.txt"]
+    past = 978307200  # 2001-01-01: under relatime any read would move it
+    for p in paths:
+        os.utime(p, (past, os.stat(p).st_mtime), follow_symlinks=False)
+    done = subprocess.run(
+        [exe, "scan", ".", "--workers", "2", "-f", "jsonl"],
+        cwd=root,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert {p.name: os.stat(p).st_atime for p in paths} == {p.name: float(past) for p in paths}
