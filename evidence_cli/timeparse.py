@@ -130,6 +130,11 @@ def make_timestamp(
     elif offset is not None:
         off = parse_offset(str(offset) if not isinstance(offset, bytes) else offset.decode("latin-1"))
         origin = "stored" if off is not None else "none"
+    if hh is None:
+        # A date without a time of day: keep it a date (no invented midnight, no UTC).
+        return Timestamp(
+            name=name, source=source, value=naive.date().isoformat(), utc=None, raw=clean_text(raw) + raw_extra
+        )
     local = naive.isoformat(timespec="seconds") + _frac(frac)
     if off is None:
         return Timestamp(name=name, source=source, value=local, utc=None, raw=clean_text(raw) + raw_extra)
@@ -168,8 +173,8 @@ def infer_offset(local: Timestamp, utc_ref: datetime, *, tolerance_s: int = 120)
     and accepted only when the residual is within ``tolerance_s`` and the offset is a
     real one (-12:00..+14:00). Otherwise the timestamp is returned unchanged.
     """
-    if local.utc is not None:
-        return local
+    if local.utc is not None or "T" not in local.value:
+        return local  # already placed, or a date without a time of day
     naive = parse_iso(local.value)
     diff = (naive - utc_ref.replace(tzinfo=None)).total_seconds()
     quarter = round(diff / 900) * 900
