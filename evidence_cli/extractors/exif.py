@@ -24,7 +24,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import jpeg, makernote
 from evidence_cli.formats import png as pngfmt
-from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff
+from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff, heif_has_meta
 from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
 from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, clean_text, infer_offset, iso_utc, make_timestamp
@@ -288,10 +288,13 @@ class ExifExtractor:
                         stream = io.BytesIO(payload)
                 elif ctx.file_type.mime in HEIF_MIME_TYPES:
                     # HEIF/AVIF: ExifRead reads only part of HEIC; give it the bare TIFF block of
-                    # the Exif item, or the whole file when no item is found.
+                    # the Exif item. With no item list (no meta box) it gets the whole file; when
+                    # our walk read the item list and found no usable Exif item, ExifRead (which
+                    # walks the same boxes, unchecked) is not asked.
                     tiff = heif_exif_tiff(fh, heif_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)
+                    no_exif = tiff is None and heif_has_meta(fh)
                 elif jpeg.is_jpeg(ctx.head):
                     # ExifRead looks for the APP1 Exif segment only within the first ~4 KB of
                     # segments (a large XMP or C2PA segment before it hides it): walk them here.

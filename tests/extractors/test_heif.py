@@ -79,7 +79,7 @@ def test_wrong_type_tiff_bytes_labelled_heif_fall_back_to_exifread() -> None:
     assert len(ex.problems) == 1 and ex.problems[0].message.startswith("HEIF: box ")
 
 
-def test_exif_item_past_eof_is_a_problem_and_falls_back() -> None:
+def test_exif_item_past_eof_is_a_problem_and_exifread_is_not_asked() -> None:
     body = hdlr("pict") + iinf(infe(2, "Exif")) + iloc([(2, 0, 0, [(1_000_000, 100)])])
     data = ftyp("heic", ("mif1", "heic")) + fbox("meta", 0, 0, body)
     ex = run_exif(data)
