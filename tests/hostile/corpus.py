@@ -1095,6 +1095,13 @@ def all_attacks() -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for group in (image_bombs, archive_attacks, xml_attacks, bmff_attacks, exif_attacks, pdf_attacks, tiny_files):
         out.update(group())
+    out.update(all_damaged())
+    return out
+
+
+def all_damaged() -> dict[str, bytes]:
+    """Truncated and bit-flipped versions of every seed."""
+    out: dict[str, bytes] = {}
     for name, data in seed_files().items():
         out.update(damaged_variants(name, data))
     return out

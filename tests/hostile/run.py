@@ -96,42 +96,55 @@ def record_bytes(record: dict[str, Any]) -> bytes:
     return str(record["path"]).encode("utf-8")
 
 
-def tree_listing(root: Path) -> dict[bytes, tuple[int, int, int, int, int, bytes | None]]:
-    """Every entry under ``root`` (hidden ones too, symlinks not followed), by ``lstat`` only:
-    relative path bytes -> (mode, size, mtime_ns, atime_ns, ctime_ns, link target). Reads no content."""
-    out: dict[bytes, tuple[int, int, int, int, int, bytes | None]] = {}
-    base = os.fsencode(root)
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-        for name in [*dirnames, *filenames]:
-            p = os.path.join(dirpath, name)
+def _listdir_noatime(d: bytes) -> list[bytes]:
+    """Names in a folder, listed through an ``O_NOATIME`` descriptor (``os.scandir(path)``
+    would update the folder's access time: the check must not alter what it checks)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOATIME", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(d, flags)
+    try:
+        return sorted(os.fsencode(n) for n in os.listdir(fd))
+    finally:
+        os.close(fd)
+
+
+def walk_noatime(root: Path) -> list[tuple[bytes, os.stat_result]]:
+    """Every entry under ``root`` (hidden ones too; symlinks not followed, not read), with its lstat."""
+    out: list[tuple[bytes, os.stat_result]] = []
+    stack = [os.fsencode(root)]
+    while stack:
+        d = stack.pop()
+        for name in _listdir_noatime(d):
+            p = os.path.join(d, name)
             st = os.lstat(p)
-            target = os.readlink(p) if stat_mod.S_ISLNK(st.st_mode) else None
-            out[os.path.relpath(p, base)] = (
-                st.st_mode,
-                st.st_size,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-                st.st_ctime_ns,
-                target,
-            )
+            out.append((p, st))
+            if stat_mod.S_ISDIR(st.st_mode):
+                stack.append(p)
     return out
+
+
+def tree_listing(root: Path) -> dict[bytes, tuple[int, int, int, int, int]]:
+    """Every entry under ``root``: relative path bytes -> (mode, size, mtime_ns, atime_ns,
+    ctime_ns), by ``lstat`` only. Touches no access time (no read, no readlink)."""
+    base = os.fsencode(root)
+    return {
+        os.path.relpath(p, base): (st.st_mode, st.st_size, st.st_mtime_ns, st.st_atime_ns, st.st_ctime_ns)
+        for p, st in walk_noatime(root)
+    }
 
 
 def tree_digests(root: Path) -> dict[bytes, str]:
     """SHA-256 of every regular file under ``root``, read with O_NOATIME (we run as owner or root)."""
     out: dict[bytes, str] = {}
     base = os.fsencode(root)
-    for dirpath, _, filenames in os.walk(base, followlinks=False):
-        for name in filenames:
-            p = os.path.join(dirpath, name)
-            if not stat_mod.S_ISREG(os.lstat(p).st_mode):
-                continue
-            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOATIME", 0) | os.O_NOFOLLOW)
-            h = hashlib.sha256()
-            try:
-                while chunk := os.read(fd, 1 << 20):
-                    h.update(chunk)
-            finally:
-                os.close(fd)
-            out[os.path.relpath(p, base)] = h.hexdigest()
+    for p, st in walk_noatime(root):
+        if not stat_mod.S_ISREG(st.st_mode):
+            continue
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOATIME", 0) | os.O_NOFOLLOW)
+        h = hashlib.sha256()
+        try:
+            while chunk := os.read(fd, 1 << 20):
+                h.update(chunk)
+        finally:
+            os.close(fd)
+        out[os.path.relpath(p, base)] = h.hexdigest()
     return out

@@ -1,0 +1,164 @@
+"""Ctrl-C and SIGTERM stop a running scan cleanly: exit 1, every export valid and marked
+partial; ``--resume`` finishes a JSON Lines scan without reading recorded files again."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hostile import corpus
+from tests.hostile.run import evidence_cmd, load_json_export, load_jsonl_export, record_bytes, run_evidence
+
+N_FILES = 2500
+
+
+@pytest.fixture(scope="module")
+def big_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Enough small files of every format that a scan takes several seconds."""
+    root = tmp_path_factory.mktemp("interrupt") / "evidence"
+    seeds = list(corpus.seed_files().items())
+    names = []
+    for i in range(N_FILES):
+        name, data = seeds[i % len(seeds)]
+        n = f"d{i // 500}/{i:05d}-{name}"
+        p = root / n
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data + i.to_bytes(4, "big"))  # all different
+        names.append(n)
+    return root, sorted(names)
+
+
+def _default_sigint() -> None:
+    # A child started from a shell's background job inherits SIGINT ignored; a user's Ctrl-C
+    # reaches a scan that did not ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_scan(root: Path, out: Path, workers: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        evidence_cmd(
+            "scan",
+            root,
+            "--workers",
+            workers,
+            "--json",
+            out / "scan.json",
+            "--jsonl",
+            out / "scan.jsonl",
+            "--csv",
+            out / "scan.csv",
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+        cwd=out,
+    )
+
+
+def wait_for_records(path: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") > n:
+            return
+        if proc.poll() is not None:
+            pytest.fail("the scan ended before it could be interrupted: " + proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
+        time.sleep(0.05)
+    pytest.fail("the scan produced no records")
+
+
+def interrupt(root: Path, out: Path, sig: int, workers: str) -> tuple[int, bytes, bytes]:
+    proc = start_scan(root, out, workers)
+    try:
+        wait_for_records(out / "scan.jsonl", 50, proc)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return proc.returncode, stdout, stderr
+
+
+def check_partial_exports(out: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Every export parses and says it is partial; the records are a prefix of the walk."""
+    export = load_json_export(out / "scan.json")
+    assert export["scan"]["complete"] is False
+    records = export["files"]
+    assert 0 < len(records) < len(names)
+    assert [r["path"] for r in records] == names[: len(records)], "records are the start of the sorted walk"
+    # (The summary may count the record being written when the signal came: see below.)
+    assert export["summary"]["entries"] - len(records) in (0, 1)
+    lines = load_jsonl_export(out / "scan.jsonl")
+    assert lines[0]["schema"] and "path" not in lines[0]
+    assert lines[-1]["scan"]["complete"] is False
+    rows = list(csv.reader(io.StringIO((out / "scan.csv").read_bytes().decode("utf-8"), newline="")))
+    assert all(len(r) == len(rows[0]) for r in rows)
+    # Each export holds the same start of the walk. They may differ by the one record that
+    # was being written to them in turn when the signal came (reported: the writers should
+    # finish the record before stopping).
+    jsonl_records = lines[1:-1]
+    csv_paths = [r[0] for r in rows[1:]]
+    for count in (len(jsonl_records), len(csv_paths)):
+        assert abs(count - len(records)) <= 1
+    common = min(len(records), len(jsonl_records), len(csv_paths))
+    assert jsonl_records[:common] == records[:common]
+    assert csv_paths[:common] == [r["path"] for r in records[:common]]
+    return records
+
+
+@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, "0"), (signal.SIGTERM, "2"), (signal.SIGINT, "2")])
+def test_signal_stops_the_scan_with_valid_partial_exports(
+    big_tree: tuple[Path, list[str]], tmp_path: Path, sig: int, workers: str
+) -> None:
+    root, names = big_tree
+    rc, _, stderr = interrupt(root, tmp_path, sig, workers)
+    assert rc == 1, stderr.decode(errors="replace")[-2000:]
+    assert b"partial" in stderr
+    check_partial_exports(tmp_path, names)
+
+
+def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root, names = big_tree
+    rc, _, stderr = interrupt(root, tmp_path, signal.SIGINT, "0")
+    assert rc == 1, stderr.decode(errors="replace")
+    first = check_partial_exports(tmp_path, names)
+    first_lines = (tmp_path / "scan.jsonl").read_bytes().split(b"\n")
+    # Proof that recorded files are not read again: change one already recorded (same size).
+    # A resumed scan keeps its first digest; a fresh scan sees the new content.
+    victim = root / first[0]["path"]
+    original = victim.read_bytes()
+    victim.write_bytes(bytes(b ^ 0xFF for b in original))
+    try:
+        run = run_evidence(
+            ["scan", root, "--workers", "0", "--jsonl", tmp_path / "scan.jsonl", "--resume", "-f", "json"],
+            cwd=tmp_path,
+        )
+        fresh = run_evidence(["scan", root, "--workers", "0", "-f", "json"], cwd=tmp_path)
+    finally:
+        victim.write_bytes(original)
+    assert run.returncode in (0, 1), run.text()[-2000:]
+    assert b"interrupted" not in run.stderr
+    lines = (tmp_path / "scan.jsonl").read_bytes().split(b"\n")
+    # The header and every record of the first run are kept byte for byte.
+    assert lines[: 1 + len(first)] == first_lines[: 1 + len(first)]
+    resumed = [json.loads(x) for x in lines[1:] if x and b'"path"' in x[:10]]
+    assert [r["path"] for r in resumed] == names, "every entry exactly once, in walk order"
+    assert json.loads(lines[-2])["scan"]["complete"] is True
+    assert resumed[0]["hashes"] == first[0]["hashes"], "the recorded file was not hashed again"
+    fresh_records = json.loads(fresh.stdout)["files"]
+    assert fresh_records[0]["hashes"] != first[0]["hashes"], "a fresh scan does see the change"
+    # Apart from that file, the resumed scan says what a fresh scan says.
+    assert len(fresh_records) == len(resumed)
+    assert [record_bytes(r) for r in fresh_records] == [record_bytes(r) for r in resumed]
+    assert [r["hashes"] for r in fresh_records[1:]] == [r["hashes"] for r in resumed[1:]]
