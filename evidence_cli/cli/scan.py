@@ -36,7 +36,7 @@ from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algor
 from evidence_cli.models import ScanInfo
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.summary import Summary
-from evidence_cli.walker import resolve_roots
+from evidence_cli.walker import display_path, resolve_roots
 from evidence_cli.writers import OutputFormat, Writer, make_writer
 from evidence_cli.writers.table import DEFAULT_LIMIT, human_size
 
@@ -187,6 +187,7 @@ def scan_cmd(
         exact_magic=exact_magic,
     )
     root_texts = [safe_path(r) for r in roots.roots]
+    base_text, base_b64 = display_path(roots.base)
     state = _resume_state(resume, jsonl_path, root_texts, options)
     info = ScanInfo(
         tool={"name": "evidence-cli", "version": __version__},
@@ -196,6 +197,8 @@ def scan_cmd(
         finished_utc=None,
         options={**options.to_dict(), "base": safe_path(roots.base)},
         host=socket.gethostname(),
+        root=base_text,
+        root_bytes=base_b64,
     )
     if state is not None:
         # The header of the first run stays the header; this run is noted in the options.
