@@ -41,6 +41,7 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("xmp", "CreateDate"),
     ("xmp", "DateCreated"),
     ("iptc", "DateCreated"),
+    ("iptc", "DigitalCreationDateTime"),
     ("png", "CreationTime"),
     ("pdf", "CreationDate"),
     ("office", "CreateDate"),
