@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # libmagic 5.44 <magic.h> values (python-magic's MAGIC_NO_CHECK_FORTRAN/TROFF are stale).
 MAGIC_MIME_TYPE = 0x10
@@ -148,14 +149,70 @@ def run_all(
     return out
 
 
+def compare_evidence(files: list[tuple[str, bytes]], examples: int) -> int:
+    """evidence_cli.filetype.detect_type as the scanner calls it vs with exact=True."""
+    import inspect
+
+    from evidence_cli import filetype
+
+    if "exact" not in inspect.signature(filetype.detect_type).parameters:
+        print("this evidence_cli has no fast path (detect_type has no 'exact' parameter)")
+        return 0
+    fast_t: dict[str, list[int]] = {}
+    exact_t: dict[str, list[int]] = {}
+    diffs: dict[str, list[str]] = {}
+    by: dict[str, int] = {}
+    for i, (path, head) in enumerate(files):
+        name = os.path.basename(path)
+        # Alternate which goes first (the second call finds warmer caches).
+        order = (False, True) if i % 2 == 0 else (True, False)
+        got: dict[bool, Any] = {}
+        took: dict[bool, int] = {}
+        for exact_flag in order:
+            t0 = cpu_ns()
+            got[exact_flag] = filetype.detect_type(name, head, exact=exact_flag)
+            took[exact_flag] = cpu_ns() - t0
+        fast, exact = got[False], got[True]
+        key = f"{exact.mime} ({fast.decided_by})"
+        by[key] = by.get(key, 0) + 1
+        fast_t.setdefault(key, []).append(took[False])
+        exact_t.setdefault(key, []).append(took[True])
+        for what in ("mime", "description", "extension_ok"):
+            a, b = getattr(fast, what), getattr(exact, what)
+            if a != b:
+                diffs.setdefault(what, []).append(f"{name}: {str(b)[:60]!r} -> {str(a)[:60]!r}")
+    print(f"{len(files)} files: detect_type (default) vs detect_type(exact=True)")
+    print(f"{'exact MIME (decided by, default path)':<60} {'files':>6} {'default µs':>11} {'exact µs':>9}")
+    for key, n in sorted(by.items(), key=lambda kv: -kv[1]):
+        f = statistics.fmean(fast_t[key]) / 1000
+        e = statistics.fmean(exact_t[key]) / 1000
+        print(f"{key[:60]:<60} {n:>6} {f:>11.1f} {e:>9.1f}")
+    tf = sum(sum(v) for v in fast_t.values()) / len(files) / 1000
+    te = sum(sum(v) for v in exact_t.values()) / len(files) / 1000
+    print(f"mean per file: default {tf:.1f} µs, exact {te:.1f} µs")
+    for what in ("mime", "description", "extension_ok"):
+        d = diffs.get(what, [])
+        print(f"{what} differs on {len(d)} files" + (":" if d else ""))
+        for line in d[:examples]:
+            print(f"    {line}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dirs", nargs="+", type=Path)
     ap.add_argument("--limit", type=int, default=3000, help="Files sampled per folder (seeded; 0: all)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--examples", type=int, default=3)
+    ap.add_argument(
+        "--evidence",
+        action="store_true",
+        help="Instead: compare evidence_cli's detect_type (fast paths) with exact=True (full libmagic)",
+    )
     args = ap.parse_args(argv)
     files = collect(args.dirs, args.limit, args.seed)
+    if args.evidence:
+        return compare_evidence(files, args.examples)
     print(f"{len(files)} files from {', '.join(map(str, args.dirs))}; libmagic CPU time per call (µs, median/mean)")
     vs = variants()
     results = run_all(vs, files)
