@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, Mapping
 
 import exifread
+from exifread.core.exceptions import ExifError
 from exifread.core.find_exif import determine_type
 from exifread.utils import Ratio
 
@@ -57,6 +58,12 @@ EXIFREAD_CRASHES = (
     EOFError,
     struct.error,
     RecursionError,
+    # Its HEIC walk (files with no meta box we could read): BadSize on a short box,
+    # NotImplementedError on a box size it does not handle, AssertionError on a missing
+    # "Exif" marker (found by fuzz/).
+    ExifError,
+    NotImplementedError,
+    AssertionError,
 )
 #: Undefined-type blobs longer than this are kept as length + SHA-256 + leading bytes.
 BLOB_HEAD = 256

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 
 from PIL import Image, UnidentifiedImageError
@@ -34,6 +35,23 @@ IMAGE_TYPES = frozenset(
 )
 
 
+#: What Pillow's format plugins raise on a damaged header once a plugin has accepted the
+#: file ("Truncated File Read", "could not create decoder object", libavif's RuntimeError ...).
+PILLOW_DAMAGE: tuple[type[BaseException], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    RuntimeError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+)
+
+
 @register
 class ImageExtractor:
     name = "image"
@@ -56,6 +74,20 @@ class ImageExtractor:
             except UnidentifiedImageError:
                 # Pillow's message names the stream object (a memory address): not deterministic.
                 raise UnsupportedFile("Pillow cannot identify this image") from None
+            except PILLOW_DAMAGE as exc:
+                # A plugin recognised the format but its header is damaged (truncated file,
+                # impossible values): damage, not a failed extractor (found by fuzz/).
+                return Extraction(
+                    extractor=self.name,
+                    group=self.name,
+                    problems=(
+                        problem(
+                            self.name,
+                            f"header not readable: {type(exc).__name__}: {exc}",
+                            severity="error",
+                        ),
+                    ),
+                )
             try:
                 info = {
                     "format": img.format,
