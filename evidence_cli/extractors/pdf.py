@@ -246,6 +246,30 @@ def _history(doc: fmt.PdfDocument, out: _Out) -> None:
         )
 
 
+def _edges(doc: fmt.PdfDocument, out: _Out) -> None:
+    """Bytes before ``%PDF-`` or after the last ``%%EOF``: another file may hide there."""
+    out.tags["BytesAfterEOF"] = doc.after_eof
+    if doc.header_offset > 0:
+        out.tags["HeaderOffset"] = doc.header_offset
+        out.findings.append(
+            Finding(
+                "pdf-data-before-header",
+                "notice",
+                f"{doc.header_offset} bytes precede the %PDF- header (another format may be wrapped around the PDF)",
+                {"bytes": doc.header_offset},
+            )
+        )
+    if doc.after_eof:
+        out.findings.append(
+            Finding(
+                "pdf-data-after-eof",
+                "notice",
+                f"{doc.after_eof} bytes follow the last %%EOF marker (appended data)",
+                {"bytes": doc.after_eof},
+            )
+        )
+
+
 def _time_findings(out: _Out) -> None:
     by_name = {t.name: t for t in out.timestamps if t.source == NAME}
     c, m = by_name.get("CreationDate"), by_name.get("ModDate")
@@ -326,8 +350,7 @@ class PdfExtractor:
         _dates(info, out)
         _history(doc, out)
         _time_findings(out)
-        if doc.header_offset > 0:
-            tags["HeaderOffset"] = doc.header_offset
+        _edges(doc, out)
         for note in doc.notes:
             out.warn(note)
         if out.long_values:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, NamedTuple
 
@@ -39,6 +41,8 @@ MAX_DECODE_TOTAL = 128 * 1024 * 1024
 MAX_DEPTH = 48
 MAX_ITEMS = 100_000
 MAX_XREF_SECTIONS = 512
+#: Subsections (table) or /Index ranges (stream) kept undecoded in one section.
+MAX_LAZY_BLOCKS = 4096
 MAX_XREF_ENTRIES = 2_000_000
 MAX_OBJSTMS = 256
 MAX_OBJSTM_OBJECTS = 200_000
@@ -51,6 +55,12 @@ TAIL = 64 * 1024
 #: ``%PDF-`` may be preceded by junk; readers look for it in the first KiB.
 HEADER_SEARCH = 1024
 MAX_NOTES = 50
+#: Trailers / cross-reference streams looked at when scanning a broken file (the newest).
+MAX_SCANNED_TRAILERS = 64
+#: Characters (escapes, parentheses, line ends) one literal string may make us step through.
+MAX_STRING_STEPS = 200_000
+#: Bytes of predictor rows that need a Python step per byte (PNG Sub/Average/Paeth, TIFF).
+MAX_PREDICTOR_BYTEWISE = 2 * 1024 * 1024
 
 WS = b"\x00\t\n\x0c\r "
 DELIMS = b"()<>[]{}/%"
@@ -64,9 +74,12 @@ _OBJ_HEADER = re.compile(rb"(\d{1,10})" + _W + rb"+(\d{1,5})" + _W + rb"+obj" + 
 _OBJ_SCAN = re.compile(rb"(?<![0-9])(\d{1,10})" + _W + rb"+(\d{1,5})" + _W + rb"+obj" + _END)
 _STARTXREF = re.compile(rb"startxref[\x00\t\n\x0c\r ]*(?:%[^\r\n]*[\r\n]+[\x00\t\n\x0c\r ]*)?(\d{1,15})")
 _XREF_SUBSECTION = re.compile(rb"(\d{1,10})[ \t]+(\d{1,10})[ \t]*(?:\r\n|\r|\n)?")
+_XREF_BLOCK = re.compile(rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n))+")
+_XREF_FIELDS = re.compile(rb"(\d{10}) (\d{5}) ([nf])")
 _XREF_ENTRY = re.compile(rb"[\x00\t\n\x0c\r ]*(\d{1,10})[ \t]+(\d{1,5})[ \t]+([nfNF])")
 _HEADER = re.compile(rb"%PDF-(\d{1,2}\.\d{1,2})")
 _EOF = re.compile(rb"%%EOF")
+_LITERAL_SPECIAL = re.compile(rb"[()\\\r]")
 _TRAILER = re.compile(rb"(?<![A-Za-z])trailer(?=[\x00\t\n\x0c\r <])")
 _STREAM_KW = re.compile(rb"stream(?:\r\n|\n|\r)?")
 
@@ -77,6 +90,10 @@ class NotPdf(Exception):
 
 class PdfSyntaxError(ValueError):
     """Bytes that are not valid PDF syntax where an object was expected."""
+
+
+class _BadHeader(PdfSyntaxError):
+    """No ``N G obj`` header (or another object's) where the cross-reference points."""
 
 
 class _NeedMore(Exception):
@@ -289,9 +306,12 @@ class Parser:
         i = self.pos + 1
         depth = 1
         n = len(buf)
-        special = re.compile(rb"[()\\\r]")
+        steps = 0
         while True:
-            m = special.search(buf, i)
+            steps += 1
+            if steps > MAX_STRING_STEPS:
+                raise PdfSyntaxError("literal string too complex (escapes/parentheses)")
+            m = _LITERAL_SPECIAL.search(buf, i)
             if not m:
                 self.pos = n
                 self._short()
@@ -491,8 +511,46 @@ def _int(v: Any, default: int) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else default
 
 
+def _add_bytes(a: bytes, b: bytes) -> bytes:
+    """Bytewise (a + b) mod 256 of two equal-length strings, without a Python loop per byte."""
+    n = len(a)
+    x, y = int.from_bytes(a, "big"), int.from_bytes(b, "big")
+    low = int.from_bytes(b"\x7f" * n, "big")
+    high = int.from_bytes(b"\x80" * n, "big")
+    return (((x & low) + (y & low)) ^ ((x ^ y) & high)).to_bytes(n, "big")
+
+
+def _all_up(padded: bytes, rowlen: int, nrows: int) -> bytes:
+    """Every row uses PNG "Up" (as xref streams do): a running sum of rows, mod 256 per byte.
+
+    Done on one big integer (rows as lanes): log2(rows) rounds of "add the row d above",
+    each a bytewise addition without carries between bytes.
+    """
+    step = rowlen + 1
+    body = bytearray(nrows * rowlen)
+    for c in range(rowlen):
+        body[c::rowlen] = padded[1 + c :: step]
+    n = len(body)
+    if n == 0:
+        return b""
+    x = int.from_bytes(body, "little")
+    low = int.from_bytes(b"\x7f" * n, "little")
+    high = int.from_bytes(b"\x80" * n, "little")
+    full = (1 << (8 * n)) - 1
+    shift = 8 * rowlen
+    while shift < 8 * n:
+        y = (x << shift) & full
+        x = ((x & low) + (y & low)) ^ ((x ^ y) & high)
+        shift *= 2
+    return x.to_bytes(n, "little")
+
+
 def predict(data: bytes, parms: dict[str, Any], cap: int) -> bytes:
-    """Undo a PNG (10-15) or TIFF (2) predictor as given in DecodeParms."""
+    """Undo a PNG (10-15) or TIFF (2) predictor as given in DecodeParms.
+
+    Rows that need a Python step per byte (PNG Sub/Average/Paeth, TIFF) are limited to
+    :data:`MAX_PREDICTOR_BYTEWISE` bytes; "Up" rows, the usual case, are done in bulk.
+    """
     predictor = _int(parms.get("Predictor"), 1)
     if predictor <= 1:
         return data
@@ -503,34 +561,50 @@ def predict(data: bytes, parms: dict[str, Any], cap: int) -> bytes:
     columns = max(1, min(_int(parms.get("Columns"), 1), 1 << 20))
     bpp = max(1, colors * bpc // 8)
     rowlen = (columns * colors * bpc + 7) // 8
+    slow_budget = MAX_PREDICTOR_BYTEWISE
+
+    def spend(n: int) -> None:
+        nonlocal slow_budget
+        slow_budget -= n
+        if slow_budget < 0:
+            raise BudgetExceeded(f"predictor needs byte-by-byte work beyond {MAX_PREDICTOR_BYTEWISE} bytes")
+
     if predictor == 2:
         if bpc != 8:
             raise PdfSyntaxError("TIFF predictor supported only for 8-bit components")
-        out = bytearray(data)
-        for start in range(0, len(out), rowlen):
-            for i in range(start + bpp, min(start + rowlen, len(out))):
-                out[i] = (out[i] + out[i - bpp]) & 0xFF
-        return bytes(out)
+        spend(len(data))
+        tout = bytearray(data)
+        for start in range(0, len(tout), rowlen):
+            for i in range(start + bpp, min(start + rowlen, len(tout))):
+                tout[i] = (tout[i] + tout[i - bpp]) & 0xFF
+        return bytes(tout)
     if predictor < 10:
         raise PdfSyntaxError(f"unknown predictor {predictor}")
+    step = rowlen + 1
+    nrows = -(-len(data) // step)
+    if nrows * rowlen > cap:
+        raise BudgetExceeded(f"decoded stream larger than {cap} bytes")
+    padded = data + bytes(nrows * step - len(data))
+    if padded[0::step].count(2) == nrows:
+        return _all_up(padded, rowlen, nrows)
     out = bytearray()
     prev = bytearray(rowlen)
-    step = rowlen + 1
-    for start in range(0, len(data), step):
-        ftype = data[start]
-        row = bytearray(data[start + 1 : start + step])
-        if len(row) < rowlen:
-            row.extend(bytes(rowlen - len(row)))
+    for start in range(0, len(padded), step):
+        ftype = padded[start]
+        row = bytearray(padded[start + 1 : start + step])
         if ftype == 1:
+            spend(rowlen)
             for i in range(bpp, rowlen):
                 row[i] = (row[i] + row[i - bpp]) & 0xFF
         elif ftype == 2:
-            row = bytearray((a + b) & 0xFF for a, b in zip(row, prev))
+            row = bytearray(_add_bytes(bytes(row), bytes(prev)))
         elif ftype == 3:
+            spend(rowlen)
             for i in range(rowlen):
                 left = row[i - bpp] if i >= bpp else 0
                 row[i] = (row[i] + ((left + prev[i]) >> 1)) & 0xFF
         elif ftype == 4:
+            spend(rowlen)
             for i in range(rowlen):
                 a = row[i - bpp] if i >= bpp else 0
                 b = prev[i]
@@ -543,8 +617,6 @@ def predict(data: bytes, parms: dict[str, Any], cap: int) -> bytes:
             raise PdfSyntaxError(f"bad PNG row filter {ftype}")
         out += row
         prev = row
-        if len(out) > cap:
-            raise BudgetExceeded(f"decoded stream larger than {cap} bytes")
     return bytes(out)
 
 
@@ -628,6 +700,42 @@ def parse_pdf_date(text: str) -> PdfDate | None:
 # the document
 
 
+class XrefLayer:
+    """One cross-reference section's entries: (type, a, b) by object number.
+
+    Type 1 is (offset, generation), type 2 (object stream number, index), type 0 free.
+    Exact 20-byte table records and xref-stream records are kept as bytes and decoded
+    only for the few objects looked up (a file may list millions).
+    """
+
+    def __init__(self, *, weak_free: bool = False) -> None:
+        self.entries: dict[int, tuple[int, int, int]] = {}
+        self.tables: list[tuple[int, int, bytes]] = []
+        self.streams: list[tuple[int, int, bytes, int, tuple[int, int, int]]] = []
+        self.count = 0
+        self.weak_free = weak_free
+        """A hybrid file's table: its free entries may be given by the XRefStm that follows."""
+
+    def get(self, num: int) -> tuple[int, int, int] | None:
+        e = self.entries.get(num)
+        if e is not None:
+            return e
+        for start, count, blk in self.tables:
+            if start <= num < start + count:
+                i = (num - start) * 20
+                return (1 if blk[i + 17] == 0x6E else 0, int(blk[i : i + 10]), int(blk[i + 11 : i + 16]))
+        for start, count, data, pos, w in self.streams:
+            if start <= num < start + count:
+                width = w[0] + w[1] + w[2]
+                p = pos + (num - start) * width
+                rec = data[p : p + width]
+                f1 = int.from_bytes(rec[: w[0]], "big") if w[0] else 1
+                f2 = int.from_bytes(rec[w[0] : w[0] + w[1]], "big")
+                f3 = int.from_bytes(rec[w[0] + w[1] :], "big") if w[2] else 0
+                return (f1, f2, f3) if f1 in (0, 1, 2) else None
+        return None
+
+
 @dataclass
 class XrefSection:
     offset: int
@@ -646,17 +754,23 @@ class PdfDocument:
     version: str | None = None
     shift: int = 0
     """Added to every stored offset (files with junk before ``%PDF-`` whose offsets count from it)."""
-    entries: dict[int, tuple[int, int, int]] = field(default_factory=dict)
-    """Object number -> (type, a, b): type 1 (offset, gen), type 2 (object stream, index)."""
+    xref: list[XrefLayer] = field(default_factory=list)
+    """Cross-reference sections, newest first (a hybrid file's XRefStm right after its table)."""
     sections: list[XrefSection] = field(default_factory=list)
     trailer: dict[str, Any] = field(default_factory=dict)
     """Merged trailer: for each key, the newest section that has it."""
     xref_broken: bool = False
     eof_markers: int = 0
+    after_eof: int | None = None
+    """Bytes after the last ``%%EOF`` (0: only whitespace; None: no ``%%EOF`` near the end)."""
+    tail: bytes = b""
     linearized: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     _scan: dict[int, int] | None = None
     _scan_trailers: list[dict[str, Any]] | None = None
+    _headers: list[tuple[int, int]] = field(default_factory=list)
+    _objstm_index: dict[int, tuple[int, int]] | None = None
+    xref_entries_read: int = 0
     _cache: dict[int, Any] = field(default_factory=dict)
     _busy: set[int] = field(default_factory=set)
     _objstms: dict[int, tuple[bytes, dict[int, tuple[int, int]]] | None] = field(default_factory=dict)
@@ -680,10 +794,10 @@ class PdfDocument:
                 p.skip_ws()
                 m = _OBJ_HEADER.match(buf, p.pos)
                 if not m:
-                    raise PdfSyntaxError(f"no object header at offset {offset}")
+                    raise _BadHeader(f"no object header at offset {offset}")
                 num, gen = int(m.group(1)), int(m.group(2))
                 if expect is not None and num != expect:
-                    raise PdfSyntaxError(f"object {num} found where object {expect} was expected")
+                    raise _BadHeader(f"object {num} found where object {expect} was expected")
                 p.pos = m.end()
                 value = p.parse()
                 p.skip_ws()
@@ -770,12 +884,21 @@ class PdfDocument:
         self._cache[num] = value
         return value
 
+    def entry(self, num: int) -> tuple[int, int, int] | None:
+        """The newest cross-reference entry of an object, or None."""
+        for layer in self.xref:
+            e = layer.get(num)
+            if e is None or (e[0] == 0 and layer.weak_free):
+                continue
+            return e
+        return None
+
     def _load(self, num: int) -> Any:
-        entry = self.entries.get(num)
+        entry = self.entry(num)
         if entry is not None and entry[0] == 1:
             try:
                 return self.parse_at(entry[1] + self.shift, expect=num)[2]
-            except PdfSyntaxError:
+            except _BadHeader:
                 self._bad_offsets += 1
                 off = self.scan_index().get(num)
                 if off is None:
@@ -836,37 +959,70 @@ class PdfDocument:
         return Parser(data, hit[1], complete=True).parse()
 
     def _scan_objstms(self, num: int) -> Any:
-        """Last resort: look for ``num`` in every object stream found by scanning."""
-        for stm_num in sorted(self.scan_index()):
-            if len(self._objstms) >= MAX_OBJSTMS:
-                break
-            if stm_num in self._objstms or stm_num in self._busy:
-                continue
-            obj = self.get_object(stm_num)
-            if not (isinstance(obj, Stream) and str(obj.dict.get("Type")) == "ObjStm"):
-                continue
-            try:
-                _data, pairs = self._objstm(stm_num)
-            except (PdfSyntaxError, BudgetExceeded) as exc:
-                self.note(f"object stream {stm_num}: {exc}")
-                continue
-            for idx, (onum, _off) in pairs.items():
-                if onum == num:
-                    return self._from_objstm(stm_num, idx, num)
-        return None
+        """Last resort: look for ``num`` in the object streams found by scanning (indexed once)."""
+        if self._objstm_index is None:
+            index: dict[int, tuple[int, int]] = {}
+            for _off, stm_num in self.objects_with(rb"/Type\s*/ObjStm\b", MAX_OBJSTMS):
+                if stm_num in self._busy:
+                    continue
+                try:
+                    _data, pairs = self._objstm(stm_num)
+                except (PdfSyntaxError, BudgetExceeded) as exc:
+                    self.note(f"object stream {stm_num}: {exc}")
+                    continue
+                for idx, (onum, _o) in pairs.items():
+                    index.setdefault(onum, (stm_num, idx))
+            self._objstm_index = index
+        hit = self._objstm_index.get(num)
+        if hit is None:
+            return None
+        return self._from_objstm(hit[0], hit[1], num)
 
     # -- scanning fallback
     def scan_index(self) -> dict[int, int]:
         """Object number -> offset of its last ``N G obj`` header in the bytes (bounded)."""
         if self._scan is None:
             found: dict[int, int] = {}
+            headers: list[tuple[int, int]] = []
             for base, buf in self.src.windows():
                 for m in _OBJ_SCAN.finditer(buf):
-                    found[int(m.group(1))] = base + m.start()
-                    if len(found) >= MAX_XREF_ENTRIES:
+                    num, off = int(m.group(1)), base + m.start()
+                    found[num] = off
+                    headers.append((off, num))
+                    if len(headers) >= MAX_XREF_ENTRIES:
+                        self.note(f"more than {MAX_XREF_ENTRIES} object headers: scan stopped")
                         break
             self._scan = found
+            self._headers = sorted(headers)
         return self._scan
+
+    def objects_with(self, pattern: bytes, limit: int) -> list[tuple[int, int]]:
+        """(offset, number) of the objects whose text matches ``pattern``, newest first.
+
+        A match belongs to the nearest object header before it (searched in the bytes the
+        source lets us scan); at most ``limit`` objects are returned.
+        """
+        self.scan_index()
+        headers = self._headers
+        if not headers:
+            return []
+        offsets = [o for o, _n in headers]
+        rx = re.compile(pattern)
+        hits: deque[int] = deque(maxlen=64 * limit)
+        for base, buf in self.src.windows():
+            for m in rx.finditer(buf):
+                hits.append(base + m.start())
+        out: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for h in reversed(hits):
+            k = bisect.bisect_right(offsets, h) - 1
+            if k < 0 or h - headers[k][0] > MAX_OBJECT_BYTES or headers[k][0] in seen:
+                continue
+            seen.add(headers[k][0])
+            out.append(headers[k])
+            if len(out) >= limit:
+                break
+        return out
 
     def scan_trailers(self) -> list[dict[str, Any]]:
         """Trailer dictionaries found by scanning (``trailer`` keywords and XRef streams), newest first.
@@ -876,58 +1032,62 @@ class PdfDocument:
         """
         if self._scan_trailers is None:
             found: list[tuple[int, dict[str, Any]]] = []
-            streams: list[tuple[int, dict[int, tuple[int, int, int]]]] = []
+            streams: list[tuple[int, XrefLayer]] = []
             for base, buf in self.src.windows():
+                positions: deque[int] = deque(maxlen=MAX_SCANNED_TRAILERS)
                 for m in _TRAILER.finditer(buf):
-                    p = Parser(buf, m.end(), complete=True)
+                    positions.append(m.end())
+                for end in positions:  # the newest ones
+                    p = Parser(buf, end, complete=True)
                     try:
                         d = p.parse()
                     except (PdfSyntaxError, _NeedMore):
                         continue
                     if isinstance(d, dict):
-                        found.append((base + m.start(), d))
-            for off in sorted(self.scan_index().values()):
-                if b"/XRef" not in self.src.read(off, 512):
-                    continue
+                        found.append((base + end, d))
+            for off, _num in self.objects_with(rb"/Type\s*/XRef\b", MAX_SCANNED_TRAILERS):
                 try:
-                    section, entries = self._read_stream(off)
+                    section, layer = self._read_stream(off)
                 except (PdfSyntaxError, BudgetExceeded):
                     continue
                 found.append((off, section.trailer))
-                streams.append((off, entries))
+                streams.append((off, layer))
             found.sort(key=lambda t: t[0], reverse=True)
-            for _off, entries in sorted(streams, key=lambda t: t[0], reverse=True):
-                for num, e in entries.items():
-                    self.entries.setdefault(num, e)
+            for _off, layer in sorted(streams, key=lambda t: t[0], reverse=True):
+                self.xref.append(layer)
             self._scan_trailers = [d for _o, d in found]
         return self._scan_trailers
 
     # -- cross-reference
-    def read_section(self, offset: int) -> tuple[XrefSection, dict[int, tuple[int, int, int]]]:
+    def read_section(self, offset: int) -> tuple[XrefSection, XrefLayer]:
+        if self.xref_entries_read > MAX_XREF_ENTRIES:
+            raise BudgetExceeded(f"more than {MAX_XREF_ENTRIES} cross-reference entries read")
         head = self.src.read(offset, 32).lstrip(WS)
         if head.startswith(b"xref"):
-            return self._read_table(offset)
-        if _OBJ_HEADER.match(head):
-            return self._read_stream(offset)
-        raise PdfSyntaxError(f"no cross-reference at offset {offset}")
+            got = self._read_table(offset)
+        elif _OBJ_HEADER.match(head):
+            got = self._read_stream(offset)
+        else:
+            raise PdfSyntaxError(f"no cross-reference at offset {offset}")
+        self.xref_entries_read += max(got[0].entries, 1)
+        return got
 
-    def _read_table(self, offset: int) -> tuple[XrefSection, dict[int, tuple[int, int, int]]]:
-        size = WINDOW
-        while True:
+    def _read_table(self, offset: int) -> tuple[XrefSection, XrefLayer]:
+        # A small window first (a file read piecemeal pays for what it reads), then all a
+        # table may take: never a third parse of the same bytes.
+        for size in (WINDOW, MAX_XREF_ENTRIES * 20 + WINDOW):
             buf = self.src.read(offset, size)
             complete = offset + len(buf) >= self.src.size
             try:
                 return self._parse_table(offset, buf, complete)
             except _NeedMore:
-                if size >= MAX_XREF_ENTRIES * 20 + WINDOW:
-                    raise PdfSyntaxError("cross-reference table too large") from None
-                size = min(size * 8, MAX_XREF_ENTRIES * 20 + WINDOW)
+                continue
+        raise PdfSyntaxError("cross-reference table too large")
 
-    def _parse_table(
-        self, offset: int, buf: bytes, complete: bool
-    ) -> tuple[XrefSection, dict[int, tuple[int, int, int]]]:
+    def _parse_table(self, offset: int, buf: bytes, complete: bool) -> tuple[XrefSection, XrefLayer]:
         pos = buf.find(b"xref") + 4
-        entries: dict[int, tuple[int, int, int]] = {}
+        layer = XrefLayer()
+        entries = layer.entries
         while True:
             m = _WS_OR_COMMENT.match(buf, pos)
             pos = m.end() if m else pos
@@ -938,14 +1098,21 @@ class PdfDocument:
                 trailer = p.parse()
                 if not isinstance(trailer, dict):
                     raise PdfSyntaxError("trailer is not a dictionary")
-                return XrefSection(offset, "table", trailer, len(entries)), entries
+                return XrefSection(offset, "table", trailer, layer.count), layer
             sub = _XREF_SUBSECTION.match(buf, pos)
             if not sub:
                 raise PdfSyntaxError(f"bad cross-reference table at offset {offset}")
             start, count = int(sub.group(1)), int(sub.group(2))
-            if count > MAX_XREF_ENTRIES:
-                raise PdfSyntaxError(f"cross-reference subsection of {count} entries")
+            if count > MAX_XREF_ENTRIES or layer.count + count > MAX_XREF_ENTRIES:
+                raise PdfSyntaxError(f"cross-reference table of more than {MAX_XREF_ENTRIES} entries")
             pos = sub.end()
+            block = _XREF_BLOCK.match(buf, pos, pos + 20 * count)
+            if count and block and block.end() == pos + 20 * count and len(layer.tables) < MAX_LAZY_BLOCKS:
+                # the usual exact 20-byte records: kept as bytes, decoded when looked up
+                layer.tables.append((start, count, block.group()))
+                layer.count += count
+                pos = block.end()
+                continue
             for i in range(count):
                 e = _XREF_ENTRY.match(buf, pos)
                 if not e:
@@ -953,14 +1120,11 @@ class PdfDocument:
                         raise _NeedMore()
                     raise PdfSyntaxError(f"bad cross-reference entry {start + i}")
                 pos = e.end()
-                num = start + i
-                if num not in entries:
-                    kind = 1 if e.group(3) in b"nN" else 0
-                    entries[num] = (kind, int(e.group(1)), int(e.group(2)))
-                if len(entries) > MAX_XREF_ENTRIES:
-                    raise PdfSyntaxError("too many cross-reference entries")
+                kind = 1 if e.group(3) in b"nN" else 0
+                entries.setdefault(start + i, (kind, int(e.group(1)), int(e.group(2))))
+                layer.count += 1
 
-    def _read_stream(self, offset: int) -> tuple[XrefSection, dict[int, tuple[int, int, int]]]:
+    def _read_stream(self, offset: int) -> tuple[XrefSection, XrefLayer]:
         _num, _gen, obj = self.parse_at(offset)
         if not isinstance(obj, Stream) or str(obj.dict.get("Type")) != "XRef":
             raise PdfSyntaxError(f"object at offset {offset} is not a cross-reference stream")
@@ -978,30 +1142,34 @@ class PdfDocument:
         width = sum(w)
         if width == 0:
             raise PdfSyntaxError("cross-reference stream has zero-width entries")
-        entries: dict[int, tuple[int, int, int]] = {}
+        layer = XrefLayer()
         pos = 0
+        w3 = (w[0], w[1], w[2])
         for k in range(0, len(index), 2):
             start, count = index[k], index[k + 1]
-            if not (isinstance(start, int) and isinstance(count, int)) or count < 0:
+            if not (isinstance(start, int) and isinstance(count, int)) or count < 0 or start < 0:
                 raise PdfSyntaxError("cross-reference stream has a bad /Index")
-            count = min(count, (len(data) - pos) // width, MAX_XREF_ENTRIES - len(entries))
-            for i in range(count):
-                rec = data[pos : pos + width]
-                pos += width
-                f1 = int.from_bytes(rec[: w[0]], "big") if w[0] else 1
-                f2 = int.from_bytes(rec[w[0] : w[0] + w[1]], "big")
-                f3 = int.from_bytes(rec[w[0] + w[1] :], "big") if w[2] else 0
-                if f1 in (0, 1, 2):
-                    entries.setdefault(start + i, (f1, f2, f3))
-        return XrefSection(offset, "stream", d, len(entries)), entries
+            count = min(count, (len(data) - pos) // width, MAX_XREF_ENTRIES - layer.count)
+            if count <= 0:
+                break
+            if len(layer.streams) >= MAX_LAZY_BLOCKS:
+                raise PdfSyntaxError("cross-reference stream has too many /Index ranges")
+            layer.streams.append((start, count, data, pos, w3))
+            layer.count += count
+            pos += count * width
+        return XrefSection(offset, "stream", d, layer.count), layer
 
 
-def _find_startxref(src: Source) -> int | None:
-    tail = src.read(max(0, src.size - TAIL), TAIL)
+def _find_startxref(doc: PdfDocument, tail: bytes) -> int | None:
     hits = list(_STARTXREF.finditer(tail))
     if not hits:
         return None
-    return int(hits[-1].group(1))
+    last = hits[-1]
+    rest = tail[last.end() :]
+    first_eof = rest.find(b"%%EOF")
+    if first_eof >= 0 and rest.find(b"%%EOF", first_eof + 5) >= 0:
+        doc.note("the newest revision has no readable startxref; an older one was used")
+    return int(last.group(1))
 
 
 def open_pdf(src: Source) -> PdfDocument:
@@ -1014,10 +1182,13 @@ def open_pdf(src: Source) -> PdfDocument:
     doc = PdfDocument(src=src)
     doc.header_offset = head.find(b"%PDF-")
     doc.version = m.group(1).decode("ascii") if m else None
-    if doc.header_offset > 0:
-        doc.note(f"{doc.header_offset} bytes before the %PDF- header")
     for _base, buf in src.windows():
         doc.eof_markers += len(_EOF.findall(buf))
+    tail = src.read(max(0, src.size - TAIL), TAIL)
+    k = tail.rfind(b"%%EOF")
+    if k >= 0:
+        doc.after_eof = len(tail) - k - 5 if tail[k + 5 :].strip(WS) else 0
+    doc.tail = tail
     _read_xref(doc)
     _linearization(doc, head)
     return doc
@@ -1036,8 +1207,7 @@ def _linearization(doc: PdfDocument, head: bytes) -> None:
 
 
 def _read_xref(doc: PdfDocument) -> None:
-    src = doc.src
-    start = _find_startxref(src)
+    start = _find_startxref(doc, doc.tail)
     sections: list[XrefSection] = []
     if start is None:
         doc.note("no startxref at the end of the file")
@@ -1048,10 +1218,13 @@ def _read_xref(doc: PdfDocument) -> None:
         first = True
         while todo:
             off = todo.pop(0)
-            if off in seen:
+            # several offsets may lead (through whitespace) to one section: key on where it starts
+            lead = doc.src.read(off + (0 if first else doc.shift), 64)
+            key = off + len(lead) - len(lead.lstrip(WS))
+            if key in seen:
                 doc.note(f"cross-reference /Prev loop at offset {off}")
                 continue
-            seen.add(off)
+            seen.add(key)
             if len(sections) >= MAX_XREF_SECTIONS:
                 doc.note(f"more than {MAX_XREF_SECTIONS} cross-reference sections")
                 break
@@ -1070,18 +1243,16 @@ def _read_xref(doc: PdfDocument) -> None:
                 if not sections:
                     break
                 continue
-            section, entries = got
+            section, layer = got
             sections.append(section)
-            for num, e in entries.items():
-                doc.entries.setdefault(num, e)
+            doc.xref.append(layer)
             hybrid = section.trailer.get("XRefStm")
-            if isinstance(hybrid, int) and hybrid not in seen:
+            if isinstance(hybrid, int) and not isinstance(hybrid, bool) and hybrid not in seen:
                 seen.add(hybrid)
                 try:
                     _s, more = doc.read_section(hybrid + doc.shift)
-                    for num, e in more.items():
-                        if doc.entries.get(num, (0,))[0] == 0 or num not in doc.entries:
-                            doc.entries[num] = e
+                    layer.weak_free = True
+                    doc.xref.append(more)
                 except (PdfSyntaxError, BudgetExceeded) as exc:
                     doc.note(f"hybrid cross-reference stream unreadable: {exc}")
             prev = section.trailer.get("Prev")
@@ -1103,18 +1274,12 @@ def _read_xref(doc: PdfDocument) -> None:
 
 
 def find_by_scanning(doc: PdfDocument, pattern: bytes, accept: Any, limit: int = 64) -> Any:
-    """The newest object whose first bytes match ``pattern`` and that ``accept(obj)`` likes."""
-    idx = doc.scan_index()
-    rx = re.compile(pattern)
-    tried = 0
-    for num, off in sorted(idx.items(), key=lambda kv: kv[1], reverse=True):
-        head = doc.src.read(off, 4096)
-        if not rx.search(head):
+    """The newest object whose text matches ``pattern`` and that ``accept(obj)`` likes."""
+    for off, num in doc.objects_with(pattern, limit):
+        try:
+            obj = doc.parse_at(off, expect=num)[2]
+        except (PdfSyntaxError, BudgetExceeded):
             continue
-        tried += 1
-        if tried > limit:
-            break
-        obj = doc.get_object(num)
         if accept(obj):
             return obj
     return None

@@ -323,9 +323,61 @@ def test_junk_before_header_sniffed_from_octet_stream() -> None:
     abs_offsets = abs_offsets.replace(b"startxref\n%d" % xref_at, b"startxref\n%d" % (xref_at + delta))
     for data in (shifted, abs_offsets):  # ...and counted from %PDF- (both exist in the wild)
         ex = extract(data, mime="application/octet-stream")
-        assert ex.tags["Producer"] == "Acme PDF Library 2.1", messages(ex)
+        assert ex.problems == (), messages(ex)
+        assert ex.tags["Producer"] == "Acme PDF Library 2.1"
         assert ex.tags["HeaderOffset"] == delta
         assert ts(ex)["CreationDate"].utc == "2019-05-01T11:45:10Z"
+        assert [(f.code, f.evidence) for f in ex.findings] == [("pdf-data-before-header", {"bytes": delta})]
+
+
+def test_data_appended_after_eof_is_a_notice() -> None:
+    ex = extract(standard_pdf() + b"PK\x03\x04hidden zip here")
+    assert ex.tags["BytesAfterEOF"] == 20
+    assert [(f.code, f.severity) for f in ex.findings] == [("pdf-data-after-eof", "notice")]
+    assert extract(standard_pdf() + b"\r\n  \n").tags["BytesAfterEOF"] == 0
+
+
+def test_unreadable_newest_startxref_is_reported() -> None:
+    data = append_update(standard_pdf(), [(2, b"<< /Producer (Newer) >>")], b"/Root 1 0 R /Info 2 0 R")
+    head, tail = data.rsplit(b"startxref", 1)
+    ex = extract(head + b"startxrex" + tail)
+    assert "older one was used" in messages(ex)
+    assert ex.tags["Producer"] == "Acme PDF Library 2.1"
+    assert ex.tags["IncrementalUpdates"] == 1  # still counted from the %%EOF markers
+
+
+def test_hybrid_file_reads_objects_listed_only_in_xrefstm() -> None:
+    """PDF 1.5 "hybrid": a classic table for old readers plus /XRefStm for objects in an ObjStm."""
+    header = b"%PDF-1.5\n"
+    out = bytearray(header)
+    offsets: dict[int, int] = {}
+    for num, body in [(1, CATALOG), (3, PAGES), (4, PAGE)]:
+        offsets[num] = len(out)
+        out += obj(num, body)
+    head = b"2 0\n"
+    offsets[5] = len(out)
+    out += stream_obj(5, head + INFO, b" /Type /ObjStm /N 1 /First %d" % len(head), flate=True)
+    xs_at = len(out)
+    rows = b"".join([bytes([0, 0, 0, 0, 0]), bytes([1]) + offsets[1].to_bytes(4, "big"), bytes([2, 0, 0, 0, 5])])
+    out += stream_obj(6, rows, b" /Type /XRef /Size 7 /W [1 4 0] /Index [0 3]")
+    table_at = len(out)
+    out += xref_table({k: v for k, v in offsets.items()})
+    out += b"trailer\n<< /Size 7 /Root 1 0 R /Info 2 0 R /XRefStm %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        xs_at,
+        table_at,
+    )
+    ex = extract(bytes(out))
+    assert ex.problems == (), messages(ex)
+    assert ex.tags["Producer"] == "Acme PDF Library 2.1"
+    assert ex.tags["XRefSections"] == 1
+
+
+def test_large_table_with_many_subsections() -> None:
+    objs = [(1, CATALOG), (3, PAGES), (4, PAGE)] + [(n, b"<< /N %d >>" % n) for n in range(10, 3000, 2)]
+    objs.append((2999, INFO))
+    ex = extract(classic_pdf(objs, b"/Root 1 0 R /Info 2999 0 R"))
+    assert ex.problems == (), messages(ex)
+    assert ex.tags["Producer"] == "Acme PDF Library 2.1"
 
 
 def test_read_from_file_when_not_in_memory(tmp_path: Path) -> None:
@@ -554,6 +606,47 @@ def test_decode_text_encodings() -> None:
     assert fmt.decode_text(b"\xfe\xff\x00A\x00\xe9") == "A\u00e9"
     assert fmt.decode_text(b"\xef\xbb\xbfcaf\xc3\xa9") == "caf\u00e9"
     assert fmt.decode_text(b"\x80\x84\xa0e") == "\u2022\u2014\u20ace"
+
+
+def _reference_unpredict(data: bytes, rowlen: int) -> bytes:
+    """PNG row filters undone the slow, obvious way (1 byte per pixel)."""
+    out = bytearray()
+    prev = bytearray(rowlen)
+    for s in range(0, len(data), rowlen + 1):
+        f = data[s]
+        row = bytearray(data[s + 1 : s + 1 + rowlen])
+        row.extend(bytes(rowlen - len(row)))
+        for i in range(rowlen):
+            a = row[i - 1] if i else 0
+            b = prev[i]
+            c = prev[i - 1] if i else 0
+            if f == 1:
+                row[i] = (row[i] + a) & 0xFF
+            elif f == 2:
+                row[i] = (row[i] + b) & 0xFF
+            elif f == 3:
+                row[i] = (row[i] + ((a + b) >> 1)) & 0xFF
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[i] = (row[i] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 0xFF
+        out += row
+        prev = row
+    return bytes(out)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_png_predictor_matches_reference(seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    rowlen = rnd.randint(1, 9)
+    only_up = seed % 2 == 0  # the bulk path (every row "Up") and the mixed path
+    rows = [bytes([2 if only_up else rnd.randint(0, 4)]) + rnd.randbytes(rowlen) for _ in range(rnd.randint(0, 60))]
+    data = b"".join(rows)
+    if rows and seed % 3 == 0:
+        data = data[: -rnd.randint(1, rowlen)]  # a short last row is padded with zeros
+    assert fmt.predict(data, {"Predictor": 12, "Columns": rowlen}, 1 << 20) == _reference_unpredict(data, rowlen)
 
 
 def test_png_predictor_paeth_and_sub() -> None:
