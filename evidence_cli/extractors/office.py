@@ -281,12 +281,14 @@ def walk_local_headers(r: _Reader) -> tuple[list[Member], str | None]:
                         return members, "an entry without sizes inflates beyond the cap: cannot walk further"
             csize = consumed - len(d.unused_data)
             usize = out_total
-            desc = r.read(data_start + csize, 16)
-            skip = 16 if desc[:4] == b"PK\x07\x08" else 12
-            if desc[:4] == b"PK\x07\x08":
-                crc = struct.unpack_from("<I", desc, 4)[0]
-            elif len(desc) >= 4:
-                crc = struct.unpack_from("<I", desc, 0)[0]
+            # data descriptor: [signature] crc, sizes (4 or 8 bytes each for zip64)
+            desc = r.read(data_start + csize, 28)
+            signed = desc[:4] == b"PK\x07\x08"
+            sizes = (16, 24) if signed else (12, 20)
+            skip = next((k for k in sizes if desc[k : k + 2] == b"PK"), sizes[0])
+            crc_at = 4 if signed else 0
+            if len(desc) >= crc_at + 4:
+                crc = struct.unpack_from("<I", desc, crc_at)[0]
             members.append(Member(_decode_name(name_raw, flags), method, flags, crc, csize, usize, pos))
             pos = data_start + csize + skip
             continue

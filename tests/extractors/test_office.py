@@ -297,6 +297,9 @@ def test_streamed_zip_with_data_descriptors_walks_when_directory_is_gone() -> No
     data = buf.getvalue()
     ex = extract(data[: data.index(b"PK\x01\x02")])
     assert ts(ex)["ModifyDate"].utc == "2014-12-26T06:24:00Z"
+    # cut inside the last data descriptor: still no crash, the damage is reported
+    ex = extract(data[: data.index(b"PK\x01\x02") - 12])
+    assert "walking local headers" in messages(ex)
 
 
 def test_crc_mismatch_is_reported() -> None:
