@@ -121,6 +121,15 @@ REL_CORE = "/metadata/core-properties"
 REL_APP = "/extended-properties"
 REL_CUSTOM = "/custom-properties"
 REL_MAIN = "/officeDocument"
+#: Relationship type endings (transitional and Strict OOXML spellings) -> which part.
+REL_SUFFIXES = {
+    "/metadata/core-properties": REL_CORE,
+    "/extended-properties": REL_APP,
+    "/extendedProperties": REL_APP,
+    "/custom-properties": REL_CUSTOM,
+    "/customProperties": REL_CUSTOM,
+    "/officeDocument": REL_MAIN,
+}
 
 #: (tag key, timestamp name) for each format.
 OOXML_DATES = (("dcterms:created", "CreateDate"), ("dcterms:modified", "ModifyDate"), ("cp:lastPrinted", "LastPrinted"))
@@ -435,12 +444,12 @@ def _rels(r: _Reader, by_name: dict[str, Member], out: _Out) -> dict[str, str]:
         return found
     for rel in root:
         rtype = rel.get("Type") or ""
-        target = (rel.get("Target") or "").lstrip("/")
+        target = (rel.get("Target") or "").removeprefix("./").lstrip("/")
         if rel.get("TargetMode") == "External" or not target:
             continue
-        for suffix in (REL_CORE, REL_APP, REL_CUSTOM, REL_MAIN):
-            if rtype.endswith(suffix) and suffix not in found:
-                found[suffix] = target
+        for suffix, part in REL_SUFFIXES.items():
+            if rtype.endswith(suffix) and part not in found:
+                found[part] = target
     return found
 
 

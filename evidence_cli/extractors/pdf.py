@@ -19,13 +19,14 @@ warning says so, and whatever is not encrypted (numbers, names, structure) still
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import pdf as fmt
 from evidence_cli.models import Device, Extraction, Finding, Problem, Timestamp
-from evidence_cli.timeparse import TimeParseError, format_offset, iso_utc, parse_iso
+from evidence_cli.timeparse import TimeParseError, format_offset, iso_utc, make_iso_timestamp, parse_iso
 
 NAME = "pdf"
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat"})
@@ -66,10 +67,8 @@ def pdf_timestamp(name: str, raw: str) -> Timestamp | None:
     if not text or not text.strip("D: 0'Z"):
         return None
     d = fmt.parse_pdf_date(text)
-    if d is None:
-        from evidence_cli.timeparse import make_timestamp
-
-        ts = make_timestamp(name, NAME, text)
+    if d is None:  # some writers put ISO 8601 or EXIF-style text (sometimes after "D:")
+        ts = make_iso_timestamp(name, NAME, re.sub(r"^D\s*:\s*", "", text))
         if ts is None:
             return None
         return Timestamp(name, NAME, ts.value, ts.utc, raw, ts.offset_origin)
@@ -270,6 +269,44 @@ def _edges(doc: fmt.PdfDocument, out: _Out) -> None:
         )
 
 
+_HAS_SECONDS = re.compile(r"T\d{2}:\d{2}:\d{2}")
+
+
+def _same_time(a: Timestamp, b: Timestamp) -> bool | None:
+    """Same moment to the second? Instants when both have an offset, else wall-clock times.
+    None when either lacks seconds (a date-only XMP value proves nothing)."""
+    if not (_HAS_SECONDS.search(a.value) and _HAS_SECONDS.search(b.value)):
+        return None
+    try:
+        if a.utc is not None and b.utc is not None:
+            x, y = parse_iso(a.utc), parse_iso(b.utc)
+        else:
+            x, y = parse_iso(a.value).replace(tzinfo=None), parse_iso(b.value).replace(tzinfo=None)
+    except ValueError:
+        return None
+    return x.replace(microsecond=0) == y.replace(microsecond=0)
+
+
+def _xmp_findings(out: _Out) -> None:
+    """Info and XMP dates that disagree: often one tool edited the file without updating both."""
+    info = {t.name: t for t in out.timestamps if t.source == NAME}
+    xmp = {t.name: t for t in out.timestamps if t.source == "xmp"}
+    differ: dict[str, Any] = {}
+    for info_name, xmp_name in (("CreationDate", "CreateDate"), ("ModDate", "ModifyDate")):
+        a, b = info.get(info_name), xmp.get(xmp_name)
+        if a is not None and b is not None and _same_time(a, b) is False:
+            differ[info_name] = {"info": a.raw, "xmp": b.raw}
+    if differ:
+        out.findings.append(
+            Finding(
+                "pdf-info-xmp-mismatch",
+                "info",
+                "the document information and the XMP metadata give different dates: " + ", ".join(sorted(differ)),
+                differ,
+            )
+        )
+
+
 def _time_findings(out: _Out) -> None:
     by_name = {t.name: t for t in out.timestamps if t.source == NAME}
     c, m = by_name.get("CreationDate"), by_name.get("ModDate")
@@ -335,6 +372,9 @@ class PdfExtractor:
         xmp_ex: Extraction | None = None
         root = _catalog(doc, out)
         if root is not None:
+            lang = doc.resolve(root.get("Lang"))
+            if isinstance(lang, fmt.PdfString) and not encrypted:
+                tags["Lang"] = fmt.decode_text(bytes(lang))[:256]
             version = doc.resolve(root.get("Version"))
             if isinstance(version, fmt.Name):
                 tags["CatalogVersion"] = str(version)
@@ -360,6 +400,7 @@ class PdfExtractor:
             for k, v in xmp_ex.tags.items():
                 tags[f"xmp:{k}"] = v
             out.timestamps.extend(xmp_ex.timestamps)
+            _xmp_findings(out)
             out.findings.extend(xmp_ex.findings)
             out.problems.extend(xmp_ex.problems)
             if software is None and xmp_ex.device is not None:

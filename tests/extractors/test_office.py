@@ -183,6 +183,32 @@ def test_docx_without_rels_uses_default_part_names_and_flags_macros() -> None:
     assert ex.device is None
 
 
+def test_strict_ooxml_relationship_types() -> None:
+    rels = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="r1" Type="http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties"'
+        ' Target="props/app.xml"/>'
+        '<Relationship Id="r2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+        'core-properties" Target="/props/core.xml"/></Relationships>'
+    )
+    strict_app = APP.replace(
+        "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+        "http://purl.oclc.org/ooxml/officeDocument/extendedProperties",
+    )
+    data = zip_bytes(
+        [
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("_rels/.rels", rels),
+            ("props/core.xml", core_xml()),
+            ("props/app.xml", strict_app),
+        ]
+    )
+    ex = extract(data)
+    assert ex.problems == (), messages(ex)
+    assert ts(ex)["CreateDate"].utc == "2014-12-26T06:19:00Z"
+    assert ex.device is not None and ex.device.software == "Microsoft Macintosh Word"
+
+
 def test_odt_meta() -> None:
     ex = extract(odt_bytes(), ODT)
     assert ex.problems == (), messages(ex)

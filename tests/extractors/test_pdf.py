@@ -303,6 +303,29 @@ def test_xmp_metadata_stream_is_parsed() -> None:
     assert ex.device is not None and ex.device.software == "Word 16"
 
 
+def _xmp_pdf(info: bytes, create: str, modify: str) -> bytes:
+    packet = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        b' xmp:CreateDate="%s" xmp:ModifyDate="%s"/></rdf:RDF></x:xmpmeta>' % (create.encode(), modify.encode())
+    )
+    catalog = b"<< /Type /Catalog /Pages 3 0 R /Metadata 5 0 R /Lang (en-GB) >>"
+    objs = [(1, catalog), (2, info), (3, PAGES), (4, PAGE), (5, stream_obj(5, packet, b" /Type /Metadata"))]
+    return classic_pdf(objs)
+
+
+def test_info_and_xmp_dates_that_disagree_are_reported() -> None:
+    # Info ModDate 2019-05-02 09:15 UTC; XMP says the same creation, a later modification
+    ex = extract(_xmp_pdf(INFO, "2019-05-01T13:45:10+02:00", "2021-01-01T10:00:00Z"))
+    assert ex.tags["Lang"] == "en-GB"
+    (f,) = ex.findings
+    assert (f.code, f.severity) == ("pdf-info-xmp-mismatch", "info")
+    assert f.evidence == {"ModDate": {"info": "D:20190502091500Z", "xmp": "2021-01-01T10:00:00Z"}}
+    # the same instants written with other offsets or a fraction agree; a date alone proves nothing
+    same = extract(_xmp_pdf(INFO, "2019-05-01T11:45:10.40Z", "2019-05-02"))
+    assert same.findings == ()
+
+
 def test_junk_before_header_sniffed_from_octet_stream() -> None:
     junk = b"\x00JUNK" * 20
     pdf = standard_pdf()
@@ -561,6 +584,8 @@ def test_created_after_modified_is_a_notice() -> None:
         ("D:2019", "2019", None),
         ("D:20190501134510.25+02'00'", "2019-05-01T13:45:10.25+02:00", "2019-05-01T11:45:10.25Z"),
         ("2019-05-01T13:45:10+02:00", "2019-05-01T13:45:10+02:00", "2019-05-01T11:45:10Z"),
+        ("D:2019-05-01 13:45:10", "2019-05-01T13:45:10", None),
+        ("D:2019:05:01 13:45:10+02:00", "2019-05-01T13:45:10+02:00", "2019-05-01T11:45:10Z"),
     ],
 )
 def test_pdf_date_variants(raw: str, value: str, utc: str | None) -> None:
