@@ -13,8 +13,10 @@ hybrid files) or, when that is broken, by scanning for ``N G obj`` headers. From
   many times the file was saved: an incremental update (a PDF changed after it was
   first written) is a finding, with the ``%%EOF`` and cross-reference section counts.
 
-An encrypted PDF's strings (dates included) are ciphertext: they are not reported, a
-warning says so, and whatever is not encrypted (numbers, names, structure) still is.
+An encrypted PDF whose user password is empty (restrictions only: every reader opens it
+without asking) is decrypted (:mod:`evidence_cli.formats.pdfcrypt`). Otherwise its strings
+(dates included) are ciphertext: they are not reported, a warning says so, and whatever
+is not encrypted (numbers, names, structure) still is.
 """
 
 from __future__ import annotations
@@ -358,16 +360,20 @@ class PdfExtractor:
         tags = out.tags
         tags["PDFVersion"] = doc.version
         encrypt = doc.resolve(doc.trailer.get("Encrypt")) if "Encrypt" in doc.trailer else None
-        encrypted = "Encrypt" in doc.trailer
-        if encrypted:
+        # "encrypted" here means locked: an empty user password opens the file like any reader does
+        encrypted = doc.encryption is not None and doc.crypt is None
+        if doc.encryption is not None:
             tags["Encrypted"] = True
+            tags["EncryptionAccess"] = doc.encryption
             if isinstance(encrypt, dict):
                 tags["Encryption"] = {
                     k: _json_value(doc, encrypt.get(k), out, k)
                     for k in ("Filter", "SubFilter", "V", "R", "Length", "P", "EncryptMetadata")
                     if k in encrypt
                 }
-            out.warn("encrypted: Info strings unreadable", type="Encrypted")
+        if encrypted:
+            why = "a user password is required" if doc.encryption == "locked" else str(doc.encryption)
+            out.warn(f"encrypted: Info strings unreadable ({why})", type="Encrypted")
         info = _info(doc, out, encrypted)
         xmp_ex: Extraction | None = None
         root = _catalog(doc, out)

@@ -28,6 +28,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, NamedTuple
 
+from evidence_cli.formats import pdfcrypt
+
 #: Bytes we may read from a file that is not in memory, in total.
 MAX_READ_TOTAL = 96 * 1024 * 1024
 #: First window read to parse one object; grown x4 up to MAX_OBJECT_BYTES when needed.
@@ -771,6 +773,11 @@ class PdfDocument:
     _headers: list[tuple[int, int]] = field(default_factory=list)
     _objstm_index: dict[int, tuple[int, int]] | None = None
     xref_entries_read: int = 0
+    crypt: pdfcrypt.StandardSecurity | None = None
+    """Set when the file is encrypted with an empty user password (strings/streams decrypted)."""
+    encryption: str | None = None
+    """None (not encrypted), ``empty-user-password`` (read), ``locked`` or ``unsupported: ...``."""
+    encrypt_num: int | None = None
     _cache: dict[int, Any] = field(default_factory=dict)
     _busy: set[int] = field(default_factory=set)
     _objstms: dict[int, tuple[bytes, dict[int, tuple[int, int]]] | None] = field(default_factory=dict)
@@ -893,18 +900,44 @@ class PdfDocument:
             return e
         return None
 
+    def read_at(self, offset: int, expect: int | None = None) -> Any:
+        """The indirect object at ``offset``, decrypted when the file is (and can be)."""
+        num, gen, value = self.parse_at(offset, expect=expect)
+        if self.crypt is None or num == self.encrypt_num:
+            return value
+        try:
+            return self._decrypt(value, num, gen, 0)
+        except pdfcrypt.CryptError as exc:
+            raise PdfSyntaxError(f"cannot decrypt: {exc}") from None
+
+    def _decrypt(self, value: Any, num: int, gen: int, depth: int) -> Any:
+        assert self.crypt is not None
+        if isinstance(value, PdfString):
+            return PdfString(self.crypt.decrypt_string(bytes(value), num, gen))
+        if isinstance(value, list) and depth < MAX_DEPTH:
+            return [self._decrypt(v, num, gen, depth + 1) for v in value]
+        if isinstance(value, dict) and depth < MAX_DEPTH:
+            return {k: self._decrypt(v, num, gen, depth + 1) for k, v in value.items()}
+        if isinstance(value, Stream):
+            sdict = self._decrypt(value.dict, num, gen, depth + 1)
+            data = value.data
+            if data is not None:
+                data = self.crypt.decrypt_stream(data, num, gen, value.dict)
+            return Stream(sdict, data, value.offset, value.note)
+        return value
+
     def _load(self, num: int) -> Any:
         entry = self.entry(num)
         if entry is not None and entry[0] == 1:
             try:
-                return self.parse_at(entry[1] + self.shift, expect=num)[2]
+                return self.read_at(entry[1] + self.shift, expect=num)
             except _BadHeader:
                 self._bad_offsets += 1
                 off = self.scan_index().get(num)
                 if off is None:
                     raise
                 self.note("some cross-reference offsets are wrong; objects found by scanning")
-                return self.parse_at(off, expect=num)[2]
+                return self.read_at(off, expect=num)
         if entry is not None and entry[0] == 2:
             return self._from_objstm(entry[1], entry[2], num)
         if entry is not None:
@@ -914,7 +947,7 @@ class PdfDocument:
         if off is not None:
             if not self.xref_broken:
                 self.note(f"object {num} is missing from the cross-reference; found by scanning")
-            return self.parse_at(off, expect=num)[2]
+            return self.read_at(off, expect=num)
         hit = self._scan_objstms(num)
         return hit
 
@@ -1190,8 +1223,38 @@ def open_pdf(src: Source) -> PdfDocument:
         doc.after_eof = len(tail) - k - 5 if tail[k + 5 :].strip(WS) else 0
     doc.tail = tail
     _read_xref(doc)
+    _security(doc)
     _linearization(doc, head)
     return doc
+
+
+def _security(doc: PdfDocument) -> None:
+    """Open an encrypted file when its user password is empty (the usual "owner restrictions only")."""
+    ref = doc.trailer.get("Encrypt")
+    if ref is None:
+        return
+    doc.encrypt_num = ref.num if isinstance(ref, Ref) else None
+    enc = doc.resolve(ref)
+    ids = doc.resolve(doc.trailer.get("ID"))
+    id0 = bytes(ids[0]) if isinstance(ids, list) and ids and isinstance(ids[0], PdfString) else b""
+    if not isinstance(enc, dict):
+        doc.encryption = "unsupported: /Encrypt is not a dictionary"
+        return
+    try:
+        handler = pdfcrypt.StandardSecurity(enc, id0)
+        opened = handler.authenticate_empty()
+    except (pdfcrypt.CryptError, ValueError, OverflowError) as exc:
+        doc.encryption = f"unsupported: {exc}"
+        return
+    if not opened:
+        doc.encryption = "locked"
+        return
+    doc.encryption = "empty-user-password"
+    doc.crypt = handler
+    # objects read so far (the /Encrypt dictionary, stream lengths) were read undecrypted
+    doc._cache = {k: v for k, v in doc._cache.items() if k == doc.encrypt_num}
+    doc._objstms.clear()
+    doc._objstm_index = None
 
 
 def _linearization(doc: PdfDocument, head: bytes) -> None:
@@ -1277,7 +1340,7 @@ def find_by_scanning(doc: PdfDocument, pattern: bytes, accept: Any, limit: int =
     """The newest object whose text matches ``pattern`` and that ``accept(obj)`` likes."""
     for off, num in doc.objects_with(pattern, limit):
         try:
-            obj = doc.parse_at(off, expect=num)[2]
+            obj = doc.read_at(off, expect=num)
         except (PdfSyntaxError, BudgetExceeded):
             continue
         if accept(obj):

@@ -3,7 +3,10 @@ object streams, incremental updates, linearized, encrypted, broken, truncated, h
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import struct
 import zlib
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext
 from evidence_cli.extractors.pdf import PdfExtractor, pdf_timestamp
 from evidence_cli.formats import pdf as fmt
+from evidence_cli.formats import pdfcrypt
 from evidence_cli.models import Extraction, FileType, Timestamp
 from evidence_cli.timeparse import TimeParseError
 from tests.builders import file_context, scan_one
@@ -449,19 +453,141 @@ def test_unknown_binary_is_left_alone() -> None:
 # damaged and hostile files
 
 
-def test_encrypted_info_strings_are_not_reported() -> None:
-    enc = b"<< /Filter /Standard /V 2 /R 3 /Length 128 /P -1340 /O <00112233> /U <44556677> >>"
+def test_unsupported_security_handler_hides_strings() -> None:
+    enc = b"<< /Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 /Length 128 /P -1340 >>"
     info = b"<< /Producer <8A3F00E1> /CreationDate <D3A1B2C3D4E5F60718293A4B5C6D7E8F> /Count 4 >>"
     objs = [(1, CATALOG), (2, info), (3, PAGES), (4, PAGE), (5, enc)]
     ex = extract(classic_pdf(objs, b"/Root 1 0 R /Info 2 0 R /Encrypt 5 0 R"))
     assert [(p.severity, p.type) for p in ex.problems] == [("warning", "Encrypted")]
-    assert "encrypted: Info strings unreadable" in messages(ex)
+    assert "encrypted: Info strings unreadable" in messages(ex) and "Adobe.PubSec" in messages(ex)
     assert ex.timestamps == ()  # ciphertext is never a date
     assert "Producer" not in ex.tags and ex.device is None
     assert ex.tags["InfoEncryptedKeys"] == ["Producer", "CreationDate"]
     assert ex.tags["Count"] == 4
-    assert ex.tags["Encryption"] == {"Filter": "Standard", "V": 2, "R": 3, "Length": 128, "P": -1340}
+    assert ex.tags["Encryption"] == {
+        "Filter": "Adobe.PubSec",
+        "SubFilter": "adbe.pkcs7.s5",
+        "V": 4,
+        "Length": 128,
+        "P": -1340,
+    }
     assert ex.tags["PageCount"] == 1
+
+
+ID0 = bytes.fromhex("00112233445566778899aabbccddeeff")
+SECRET_INFO = b"<< /Producer (Secret Producer 1.0) /CreationDate (D:20190501134510+02'00') /Count 4 >>"
+
+
+def _rc4_key(o: bytes, p: int) -> bytes:
+    """ISO 32000 algorithm 2, revision 3, 128-bit, empty user password."""
+    digest = hashlib.md5(pdfcrypt.PAD + o + struct.pack("<I", p & 0xFFFFFFFF) + ID0).digest()
+    for _ in range(50):
+        digest = hashlib.md5(digest).digest()
+    return digest
+
+
+def rc4_encrypted_pdf(*, empty_user_password: bool = True, signed_p: bool = True) -> bytes:
+    o, p = bytes(range(32)), -3904
+    key = _rc4_key(o, p)
+    u = pdfcrypt.rc4(key, hashlib.md5(pdfcrypt.PAD + ID0).digest())  # algorithm 5
+    for i in range(1, 20):
+        u = pdfcrypt.rc4(bytes(b ^ i for b in key), u)
+    u = u + bytes(16) if empty_user_password else bytes(32)
+
+    def enc(num: int, text: bytes) -> bytes:
+        okey = hashlib.md5(key + num.to_bytes(3, "little") + b"\x00\x00").digest()
+        return b"<" + pdfcrypt.rc4(okey, text).hex().encode() + b">"
+
+    info = b"<< /Producer %s /CreationDate %s /Count 4 >>" % (
+        enc(2, b"Secret Producer 1.0"),
+        enc(2, b"D:20190501134510+02'00'"),
+    )
+    p_text = b"%d" % (p if signed_p else p & 0xFFFFFFFF)
+    encrypt = b"<< /Filter /Standard /V 2 /R 3 /Length 128 /P %s /O <%s> /U <%s> >>" % (
+        p_text,
+        o.hex().encode(),
+        u.hex().encode(),
+    )
+    objs = [(1, CATALOG), (2, info), (3, PAGES), (4, PAGE), (5, encrypt)]
+    ids = b"/ID [<%s> <%s>]" % (ID0.hex().encode(), ID0.hex().encode())
+    return classic_pdf(objs, b"/Root 1 0 R /Info 2 0 R /Encrypt 5 0 R " + ids)
+
+
+@functools.lru_cache(maxsize=1)
+def aes256_encrypted_pdf() -> bytes:
+    """Revision 6 (PDF 2.0): AES-256 strings and streams, file key wrapped in /UE."""
+    file_key = bytes(range(100, 132))
+    vsalt, ksalt = b"vsalt123", b"ksalt456"
+    probe = pdfcrypt.StandardSecurity({"Filter": fmt.Name("Standard"), "V": 5, "R": 6}, b"")
+    u = probe._hash_r6(b"", vsalt, b"") + vsalt + ksalt
+    ue = pdfcrypt.aes_cbc_encrypt(probe._hash_r6(b"", ksalt, b""), bytes(16), file_key)
+
+    def enc(data: bytes) -> bytes:
+        pad = 16 - len(data) % 16
+        iv = bytes(range(16))
+        return iv + pdfcrypt.aes_cbc_encrypt(file_key, iv, data + bytes([pad]) * pad)
+
+    packet = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        b' xmp:CreateDate="2019-05-01T13:45:10+02:00"/></rdf:RDF></x:xmpmeta>'
+    )
+    info = b"<< /Producer <%s> /CreationDate <%s> >>" % (
+        enc(b"AES Producer").hex().encode(),
+        enc(b"D:20190501134510+02'00'").hex().encode(),
+    )
+    cf = b"/CF << /StdCF << /CFM /AESV3 /Length 32 >> >> /StmF /StdCF /StrF /StdCF"
+    encrypt = b"<< /Filter /Standard /V 5 /R 6 /Length 256 /P -4 %s /O <%s> /U <%s> /OE <%s> /UE <%s> >>" % (
+        cf,
+        bytes(48).hex().encode(),
+        u.hex().encode(),
+        bytes(32).hex().encode(),
+        ue.hex().encode(),
+    )
+    catalog = b"<< /Type /Catalog /Pages 3 0 R /Metadata 6 0 R /Lang <%s> >>" % enc(b"de-DE").hex().encode()
+    objs = [(1, catalog), (2, info), (3, PAGES), (4, PAGE), (5, encrypt)]
+    objs.append((6, stream_obj(6, enc(packet), b" /Type /Metadata /Subtype /XML")))
+    return classic_pdf(objs, b"/Root 1 0 R /Info 2 0 R /Encrypt 5 0 R")
+
+
+@pytest.mark.parametrize("signed_p", [True, False])
+def test_rc4_encryption_with_empty_user_password_is_read(signed_p: bool) -> None:
+    ex = extract(rc4_encrypted_pdf(signed_p=signed_p))
+    assert ex.problems == (), messages(ex)
+    assert ex.tags["Producer"] == "Secret Producer 1.0"
+    assert ts(ex)["CreationDate"].utc == "2019-05-01T11:45:10Z"
+    assert ex.tags["Encrypted"] is True and ex.tags["EncryptionAccess"] == "empty-user-password"
+    assert ex.tags["Encryption"]["R"] == 3
+
+
+def test_aes256_encryption_with_empty_user_password_is_read() -> None:
+    ex = extract(aes256_encrypted_pdf())
+    assert ex.problems == (), messages(ex)
+    assert ex.tags["Producer"] == "AES Producer"
+    assert ex.tags["Lang"] == "de-DE"
+    assert ts(ex)["CreationDate"].utc == "2019-05-01T11:45:10Z"
+    assert ts(ex, "xmp")["CreateDate"].utc == "2019-05-01T11:45:10Z"  # the Metadata stream was decrypted
+
+
+def test_encryption_with_a_user_password_stays_locked() -> None:
+    ex = extract(rc4_encrypted_pdf(empty_user_password=False))
+    assert [(p.severity, p.type) for p in ex.problems] == [("warning", "Encrypted")]
+    assert "encrypted: Info strings unreadable (a user password is required)" in messages(ex)
+    assert ex.timestamps == () and "Producer" not in ex.tags and ex.device is None
+    assert ex.tags["InfoEncryptedKeys"] == ["Producer", "CreationDate"]
+    assert ex.tags["Count"] == 4  # numbers are not encrypted
+    assert ex.tags["EncryptionAccess"] == "locked"
+
+
+def test_aes_and_rc4_known_answers() -> None:
+    plain = bytes.fromhex("00112233445566778899aabbccddeeff")
+    for key_len, expected in ((16, "69c4e0d86a7b0430d8cdb78070b4c55a"), (32, "8ea2b7ca516745bfeafc49904b496089")):
+        key = bytes(range(key_len))  # FIPS-197 appendix C
+        assert pdfcrypt.aes_cbc_encrypt(key, bytes(16), plain).hex() == expected
+        assert pdfcrypt.aes_cbc_decrypt(key, bytes(16), bytes.fromhex(expected)) == plain
+    assert pdfcrypt.rc4(b"Key", b"Plaintext").hex() == "bbf316e8d940af0ad3"
+    data = bytes(range(256)) * 2
+    assert pdfcrypt.aes_cbc_decrypt(b"k" * 32, b"i" * 16, pdfcrypt.aes_cbc_encrypt(b"k" * 32, b"i" * 16, data)) == data
 
 
 def test_broken_startxref_falls_back_to_scanning() -> None:
