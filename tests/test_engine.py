@@ -180,3 +180,10 @@ def test_scan_from_inside_the_tree_keeps_access_times(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert {p.name: os.stat(p).st_atime for p in paths} == {p.name: float(past) for p in paths}
+
+
+def test_a_nan_from_a_parser_never_breaks_the_json_export() -> None:
+    from evidence_cli.writers.json_out import dumps
+
+    text = dumps({"metadata": {"x": {"a": float("nan"), "b": [float("inf"), -float("inf"), 1.5]}}})
+    assert json.loads(text) == {"metadata": {"x": {"a": "NaN", "b": ["Infinity", "-Infinity", 1.5]}}}

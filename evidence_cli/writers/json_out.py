@@ -11,6 +11,7 @@ and ``summary`` (not sealed: the sealed manifest is the JSON export).
 from __future__ import annotations
 
 import json
+import math
 from typing import IO, Any
 
 from evidence_cli.manifest import Sealer
@@ -19,8 +20,26 @@ from evidence_cli.summary import Summary
 
 
 def dumps(obj: Any, *, indent: int | None = None) -> str:
-    """JSON text; non-ASCII kept readable (the stream must be UTF-8)."""
-    return json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+    """JSON text; non-ASCII kept readable (the stream must be UTF-8).
+
+    JSON has no NaN or infinity: a parser that reads such a float from a file gets it
+    written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` — never invalid
+    JSON, and never an exception that would stop the scan.
+    """
+    try:
+        return json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 class JsonWriter:
