@@ -100,8 +100,59 @@ class _LogCollector(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def json_value(tag: Any) -> Any:
-    """An ExifRead tag's raw values as JSON-safe data (rationals as [num, den])."""
+#: Rational tags re-read as stored are capped at this many values.
+MAX_STORED_RATIONALS = 256
+
+
+def stored_rationals(stream: Any, tags: Mapping[str, Any]) -> dict[str, list[list[int]]]:
+    """Rational values exactly as stored (ExifRead reduces them: 525/100 becomes 21/4).
+
+    ``stream`` must start at the TIFF header. Each value read back is checked against
+    ExifRead's (same number); on any disagreement the tag keeps ExifRead's values.
+    """
+    out: dict[str, list[list[int]]] = {}
+    try:
+        stream.seek(0)
+        order = stream.read(2)
+    except (OSError, ValueError):
+        return out
+    endian = {b"II": "<", b"MM": ">"}.get(order)
+    if endian is None:
+        return out
+    for key, tag in tags.items():
+        ftype = getattr(tag, "field_type", None)
+        values = getattr(tag, "values", None)
+        if ftype not in (5, 10) or not isinstance(values, list) or not 0 < len(values) <= MAX_STORED_RATIONALS:
+            continue
+        fmt = endian + ("I" if ftype == 5 else "i") * (2 * len(values))
+        try:
+            stream.seek(int(tag.field_offset))
+            data = stream.read(8 * len(values))
+            if len(data) != 8 * len(values):
+                continue
+            nums = struct.unpack(fmt, data)
+        except (OSError, ValueError, struct.error, TypeError):
+            continue
+        pairs = [[nums[i], nums[i + 1]] for i in range(0, len(nums), 2)]
+        if all(_same_ratio(p, v) for p, v in zip(pairs, values)):
+            out[key] = pairs
+    return out
+
+
+def _same_ratio(pair: list[int], value: Any) -> bool:
+    if not isinstance(value, Ratio):
+        return False
+    n, d = int(value.num), int(value.den)
+    if pair[1] == 0 or d == 0:
+        return pair == [n, d]
+    return pair[0] * d == n * pair[1]
+
+
+def json_value(tag: Any, stored: list[list[int]] | None = None) -> Any:
+    """An ExifRead tag's raw values as JSON-safe data (rationals as [num, den], as stored
+    when ``stored`` gives them)."""
+    if stored is not None:
+        return stored[0] if len(stored) == 1 else stored
     values = getattr(tag, "values", tag)
     field_type = getattr(tag, "field_type", None)
     if isinstance(values, bytes):
@@ -323,6 +374,9 @@ class ExifExtractor:
                         tags = exifread.process_file(stream, details=False, extract_thumbnail=False)
                     except EXIFREAD_CRASHES as exc:  # ExifRead indexes damaged data unchecked
                         crash = f"{type(exc).__name__}: {exc}"
+                # ExifRead's stream starts at the TIFF header when we located the block, or
+                # when the file is a TIFF: only then can stored rationals be re-read.
+                stored = stored_rationals(stream, tags) if (wrapped or ctx.file_type.mime == "image/tiff") else {}
                 mn_serial, mn_where = maker_serial(stream, tags)
                 # A header whose IFDs point nowhere gives no tag and no log message.
                 header_unread = not tags and not no_exif and crash is None and _has_exif_header(stream)
@@ -355,7 +409,7 @@ class ExifExtractor:
                 tag_name = pointer.split()[1]
                 problems.append(problem(self.name, f"{tag_name} points to offset {where}, past the end of the data"))
         tags = {k: v for k, v in tags.items() if k != "JPEGThumbnail"}
-        raw = {k: json_value(v) for k, v in tags.items()}
+        raw = {k: json_value(v, stored.get(k)) for k, v in tags.items()}
         if mn_serial is not None:
             raw["MakerNote SerialNumber"] = mn_serial  # read by formats.makernote (see maker_serial)
 
@@ -399,7 +453,7 @@ class ExifExtractor:
                 )
             )
 
-        gps, gps_problems = self._gps(tags, gps_dt)
+        gps, gps_problems = self._gps(tags, gps_dt, stored)
         problems.extend(gps_problems)
         dev = {f: next((v for v in (_text(tags, k) for k in keys) if v), None) for f, keys in DEVICE_TAGS.items()}
         if dev["serial"] is None and mn_serial is not None:
@@ -415,11 +469,13 @@ class ExifExtractor:
             problems=tuple(problems),
         )
 
-    def _gps(self, tags: Mapping[str, Any], gps_dt: datetime | None) -> tuple[GeoPoint | None, list[Problem]]:
+    def _gps(
+        self, tags: Mapping[str, Any], gps_dt: datetime | None, stored: Mapping[str, list[list[int]]]
+    ) -> tuple[GeoPoint | None, list[Problem]]:
         if "GPS GPSLatitude" not in tags and "GPS GPSLongitude" not in tags:
             return None, []
         problems: list[Problem] = []
-        raw = {k.split(" ", 1)[1]: json_value(v) for k, v in tags.items() if k.startswith("GPS ")}
+        raw = {k.split(" ", 1)[1]: json_value(v, stored.get(k)) for k, v in tags.items() if k.startswith("GPS ")}
         try:
             if "GPS GPSLatitude" not in tags or "GPS GPSLongitude" not in tags:
                 raise GeoError("latitude or longitude missing")
