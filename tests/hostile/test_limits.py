@@ -71,8 +71,10 @@ def test_memory_bomb_in_process_is_an_error_when_the_allocation_fails(test_extra
 
 
 @pytest.fixture
-def worker_extractors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers run batch_with_test_extractors, which registers the misbehaving extractors there."""
+def worker_extractors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Workers run batch_with_test_extractors, which registers the misbehaving extractors there.
+    (Workers drop the working folder from their import path: work from elsewhere than the repo.)"""
+    monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(REPO))
     monkeypatch.setattr(engine, "process_batch", crashers.batch_with_test_extractors)
 

@@ -79,6 +79,15 @@ def test_scan_of_every_attack_stays_within_memory(inprocess: tuple[Run, dict[str
     assert run.max_rss_mib < MAX_RSS_MIB, f"peak RSS {run.max_rss_mib:.0f} MiB"
 
 
+def test_terminal_output_of_the_attack_scan_holds_no_control_character(inprocess: tuple[Run, dict[str, Any]]) -> None:
+    """Table and summary (and anything a library prints) are valid UTF-8 without control,
+    C1 or bidi characters, whatever the damaged files made the parsers say."""
+    run, _ = inprocess
+    for stream in (run.stdout, run.stderr):
+        text = stream.decode("utf-8")
+        assert sorted({f"U+{ord(c):04X}" for c in text if c in corpus.FORBIDDEN_TERMINAL_CHARS}) == []
+
+
 def test_every_record_is_valid_against_the_schema(inprocess: tuple[Run, dict[str, Any]]) -> None:
     _, export = inprocess
     validator = Draft202012Validator(definition_schema("file_record"))
