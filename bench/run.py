@@ -607,12 +607,12 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
         what: str, value: float | None, limit: float, lower_is_better: bool = True, unit: str = "", note: str = ""
     ) -> None:
         if value is None:
-            lines.append(f"  {what:<58} {'not measured':>12}")
+            lines.append(f"  {what:<66} {'not measured':>12}")
             return
         ok = value <= limit if lower_is_better else value >= limit
         rel = "<=" if lower_is_better else ">="
         lines.append(
-            f"  {what:<58} {value:>10.2f}{unit:<2} target {rel} {limit:g}{unit}  {'met' if ok else 'NOT met'}{note}"
+            f"  {what:<66} {value:>10.2f}{unit:<2} target {rel} {limit:g}{unit}  {'met' if ok else 'NOT met'}{note}"
         )
 
     def ratio(corpus: str, key: str) -> float | None:
@@ -634,6 +634,14 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
             lower_is_better=False,
             unit="%",
         )
+    if floor and ev and ev.get("median_cpu_s"):
+        line(
+            "large: evidence MB per CPU-second as % of the floor (load-proof)",
+            100 * ev["mb_s"] * ev["median_wall_s"] / ev["median_cpu_s"] / floor,
+            85,
+            lower_is_better=False,
+            unit="%",
+        )
     line(
         "photos: evidence / exiftool (wall)",
         ratio("photos", "vs_exiftool"),
@@ -649,7 +657,7 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
     comp = extra.get("checks", {}).get("photos", {}).get("records")
     if comp is not None:
         lines.append(
-            f"  {'photos: every record complete (hashes, type, metadata)':<58} "
+            f"  {'photos: every record complete (hashes, type, metadata)':<66} "
             f"{'yes' if comp['complete'] else 'NO ' + json.dumps(comp['incomplete']):>12}"
         )
     line("small: evidence / hashdeep (wall)", ratio("small", "vs_hashdeep"), 2.0, note=cpu("small", "cpu_vs_hashdeep"))
