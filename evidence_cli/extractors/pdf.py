@@ -25,6 +25,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import pdf as fmt
 from evidence_cli.models import Device, Extraction, Finding, Problem, Timestamp
@@ -348,8 +349,6 @@ class PdfExtractor:
             return self._run(fmt.Source(fh=fh, size=ctx.size))
 
     def _run(self, src: fmt.Source) -> Extraction:
-        from evidence_cli.errors import UnsupportedFile
-
         out = _Out()
         try:
             doc = fmt.open_pdf(src)
@@ -357,50 +356,24 @@ class PdfExtractor:
             raise UnsupportedFile(str(exc)) from None
         except fmt.BudgetExceeded as exc:
             return Extraction(self.name, self.name, problems=(problem(self.name, str(exc), type="LimitReached"),))
-        tags = out.tags
-        tags["PDFVersion"] = doc.version
-        encrypt = doc.resolve(doc.trailer.get("Encrypt")) if "Encrypt" in doc.trailer else None
-        # "encrypted" here means locked: an empty user password opens the file like any reader does
-        encrypted = doc.encryption is not None and doc.crypt is None
-        if doc.encryption is not None:
-            tags["Encrypted"] = True
-            tags["EncryptionAccess"] = doc.encryption
-            if isinstance(encrypt, dict):
-                tags["Encryption"] = {
-                    k: _json_value(doc, encrypt.get(k), out, k)
-                    for k in ("Filter", "SubFilter", "V", "R", "Length", "P", "EncryptMetadata")
-                    if k in encrypt
-                }
-        if encrypted:
-            why = "a user password is required" if doc.encryption == "locked" else str(doc.encryption)
-            out.warn(f"encrypted: Info strings unreadable ({why})", type="Encrypted")
-        info = _info(doc, out, encrypted)
+        info: dict[str, Any] = {}
         xmp_ex: Extraction | None = None
-        root = _catalog(doc, out)
-        if root is not None:
-            lang = doc.resolve(root.get("Lang"))
-            if isinstance(lang, fmt.PdfString) and not encrypted:
-                tags["Lang"] = fmt.decode_text(bytes(lang))[:256]
-            version = doc.resolve(root.get("Version"))
-            if isinstance(version, fmt.Name):
-                tags["CatalogVersion"] = str(version)
-            pages = doc.resolve(root.get("Pages"))
-            count = doc.resolve(pages.get("Count")) if isinstance(pages, dict) else None
-            if isinstance(count, int) and not isinstance(count, bool):
-                tags["PageCount"] = count
-            xmp_ex = _xmp(doc, root, out, encrypted)
-        tags["Linearized"] = doc.linearized is not None
-        for k, v in info.items():
-            # Info keys verbatim; one that collides with a key we derive gets an "Info:" prefix.
-            tags[f"Info:{k}" if k in tags else k] = v
-        _dates(info, out)
-        _history(doc, out)
-        _time_findings(out)
-        _edges(doc, out)
+        try:
+            info, xmp_ex = _collect(doc, out)
+        except fmt.BudgetExceeded as exc:  # a read or decode cap hit late: keep what was read
+            out.warn(str(exc), type="LimitReached")
+        except fmt.PdfSyntaxError as exc:
+            out.warn(str(exc))
         for note in doc.notes:
             out.warn(note)
         if out.long_values:
             out.warn(f"values longer than {MAX_TEXT} characters cut: {', '.join(sorted(set(out.long_values)))}")
+        # Info keys verbatim; one that could be taken for a key we derive gets an "Info:" prefix.
+        tags: dict[str, Any] = {}
+        for k, v in info.items():
+            clash = k in out.tags or k.startswith(("xmp:", "Info:"))
+            tags[f"Info:{k}" if clash else k] = v
+        tags.update(out.tags)
         software = _first_text(info.get("Producer"), info.get("Creator"))
         if xmp_ex is not None:
             for k, v in xmp_ex.tags.items():
@@ -411,17 +384,57 @@ class PdfExtractor:
             out.problems.extend(xmp_ex.problems)
             if software is None and xmp_ex.device is not None:
                 software = xmp_ex.device.software
-        device = Device(software=software, source=NAME) if software else None
         return Extraction(
             extractor=self.name,
             group=self.name,
             tags=tags,
             timestamps=tuple(out.timestamps),
             gps=xmp_ex.gps if xmp_ex is not None else None,
-            device=device,
+            device=Device(software=software, source=NAME) if software else None,
             problems=tuple(out.problems),
             findings=tuple(out.findings),
         )
+
+
+def _collect(doc: fmt.PdfDocument, out: _Out) -> tuple[dict[str, Any], Extraction | None]:
+    """Read everything from an opened document into ``out``; returns (Info, XMP extraction)."""
+    tags = out.tags
+    tags["PDFVersion"] = doc.version
+    encrypt = doc.resolve(doc.trailer.get("Encrypt")) if "Encrypt" in doc.trailer else None
+    # "encrypted" here means locked: an empty user password opens the file like any reader does
+    encrypted = doc.encryption is not None and doc.crypt is None
+    if doc.encryption is not None:
+        tags["Encrypted"] = True
+        tags["EncryptionAccess"] = doc.encryption
+        if isinstance(encrypt, dict):
+            tags["Encryption"] = {
+                k: _json_value(doc, encrypt.get(k), out, k)
+                for k in ("Filter", "SubFilter", "V", "R", "Length", "P", "EncryptMetadata")
+                if k in encrypt
+            }
+    if encrypted:
+        why = "a user password is required" if doc.encryption == "locked" else str(doc.encryption)
+        out.warn(f"encrypted: Info strings unreadable ({why})", type="Encrypted")
+    tags["Linearized"] = doc.linearized is not None
+    _history(doc, out)
+    _edges(doc, out)
+    info = _info(doc, out, encrypted)
+    _dates(info, out)
+    _time_findings(out)
+    root = _catalog(doc, out)
+    if root is None:
+        return info, None
+    lang = doc.resolve(root.get("Lang"))
+    if isinstance(lang, fmt.PdfString) and not encrypted:
+        tags["Lang"] = fmt.decode_text(bytes(lang))[:256]
+    version = doc.resolve(root.get("Version"))
+    if isinstance(version, fmt.Name):
+        tags["CatalogVersion"] = str(version)
+    pages = doc.resolve(root.get("Pages"))
+    count = doc.resolve(pages.get("Count")) if isinstance(pages, dict) else None
+    if isinstance(count, int) and not isinstance(count, bool):
+        tags["PageCount"] = count
+    return info, _xmp(doc, root, out, encrypted)
 
 
 def _first_text(*values: Any) -> str | None:

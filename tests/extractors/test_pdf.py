@@ -231,9 +231,10 @@ def test_name_escapes_and_non_string_values() -> None:
 
 
 def test_info_key_colliding_with_derived_tag_is_kept_apart() -> None:
-    ex = extract(standard_pdf(b"<< /PageCount (999) /Producer (P) >>"))
-    assert ex.tags["PageCount"] == 1
-    assert ex.tags["Info:PageCount"] == "999"
+    ex = extract(standard_pdf(b"<< /PageCount (999) /EOFMarkers (0) /xmp:dc:title (fake) /Producer (P) >>"))
+    assert ex.tags["PageCount"] == 1 and ex.tags["EOFMarkers"] == 1
+    assert ex.tags["Info:PageCount"] == "999" and ex.tags["Info:EOFMarkers"] == "0"
+    assert ex.tags["Info:xmp:dc:title"] == "fake" and "xmp:dc:title" not in ex.tags
 
 
 def test_incremental_update_newest_info_wins_and_is_reported() -> None:
