@@ -383,6 +383,9 @@ def _local(tag: str) -> str:
 class _Out:
     def __init__(self) -> None:
         self.tags: dict[str, Any] = {}
+        """Values read from the package's XML parts, keyed by their own names."""
+        self.derived: dict[str, Any] = {}
+        """What we say about the package (Format, Members ...): never overwritten by a part."""
         self.problems: list[Problem] = []
         self.timestamps: list[Timestamp] = []
         self.findings: list[Finding] = []
@@ -486,15 +489,15 @@ def _ooxml(r: _Reader, by_name: dict[str, Member], out: _Out) -> str | None:
             out.tags[key] = out.text(key, next((c.text for c in prop), None))
     main = rels.get(REL_MAIN)
     if main is not None:
-        out.tags["MainPart"] = main
+        out.derived["MainPart"] = main
         ctypes = _read_part(r, by_name, "[Content_Types].xml", out)
         if ctypes is not None:
             for ov in ctypes:
                 if _local(ov.tag) == "Override" and (ov.get("PartName") or "").lstrip("/") == main:
-                    out.tags["MainContentType"] = ov.get("ContentType")
+                    out.derived["MainContentType"] = ov.get("ContentType")
                     break
     if any(n.lower().endswith("vbaproject.bin") for n in by_name):
-        out.tags["HasMacros"] = True
+        out.derived["HasMacros"] = True
     if core is None and app is None:
         out.warn("no document properties (docProps/core.xml, docProps/app.xml)", type="NoMetadata")
     for key, name in OOXML_DATES:
@@ -505,7 +508,7 @@ def _ooxml(r: _Reader, by_name: dict[str, Member], out: _Out) -> str | None:
 
 def _odf(r: _Reader, by_name: dict[str, Member], out: _Out, mimetype: str | None) -> str | None:
     if mimetype:
-        out.tags["mimetype"] = mimetype
+        out.derived["mimetype"] = mimetype
     root = _read_part(r, by_name, "meta.xml", out)
     if root is None:
         if "meta.xml" not in by_name:
@@ -636,8 +639,8 @@ class OfficeExtractor:
             if declared in SNIFF_TYPES:
                 return Extraction(extractor=self.name, group=self.name)  # an ordinary zip
             raise UnsupportedFile("zip package without [Content_Types].xml or an OpenDocument mimetype")
-        out.tags["Format"] = "OOXML" if kind == "ooxml" else "OpenDocument"
-        out.tags["Members"] = len(members)
+        out.derived["Format"] = "OOXML" if kind == "ooxml" else "OpenDocument"
+        out.derived["Members"] = len(members)
         software = _ooxml(r, by_name, out) if kind == "ooxml" else _odf(r, by_name, out, mimetype)
         _time_findings(out)
         if out.cut:
@@ -645,10 +648,12 @@ class OfficeExtractor:
         return self._result(out, software)
 
     def _result(self, out: _Out, software: str | None) -> Extraction:
+        tags = {(f"part:{k}" if k in out.derived or k.startswith("part:") else k): v for k, v in out.tags.items()}
+        tags.update(out.derived)
         return Extraction(
             extractor=self.name,
             group=self.name,
-            tags=out.tags,
+            tags=tags,
             timestamps=tuple(out.timestamps),
             device=Device(software=software, source=NAME) if software else None,
             problems=tuple(out.problems),

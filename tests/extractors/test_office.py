@@ -237,6 +237,13 @@ def test_generic_zip_mime_is_sniffed() -> None:
     assert ex.tags["Format"] == "OpenDocument"
 
 
+def test_part_values_cannot_overwrite_derived_tags() -> None:
+    app = APP.replace("<Template>", "<Format>forged</Format><Members>1</Members><Template>")
+    ex = extract(docx_bytes(app=app))
+    assert ex.tags["Format"] == "OOXML" and ex.tags["Members"] == 6
+    assert ex.tags["part:Format"] == "forged" and ex.tags["part:Members"] == "1"
+
+
 def test_created_after_modified_is_a_notice() -> None:
     ex = extract(docx_bytes(core_xml(created="2020-01-02T00:00:00Z", modified="2020-01-01T00:00:00Z")))
     (f,) = ex.findings
