@@ -128,7 +128,8 @@ class _Budget:
 def _bounded_text(text: str, budget: _Budget, key: str) -> Any:
     if len(text) <= MAX_TEXT:
         return text
-    budget.note(f"{key}: value of {len(text)} characters kept as its first {TEXT_HEAD} characters and SHA-256")
+    # Not a problem: the tag itself says it is cut, how long it was and its SHA-256
+    # (long values are routine: embedded thumbnails, base64 previews).
     return {
         "text": text[:TEXT_HEAD],
         "length": len(text),
