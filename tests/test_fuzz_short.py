@@ -74,7 +74,7 @@ def test_seeds_themselves_pass() -> None:
         assert not failures, (name, report(failures, data))
 
 
-@settings(max_examples=2000, **FUZZ)
+@settings(max_examples=1200, **FUZZ)
 @given(k=st.integers(0, len(NAMES) - 1), operations=ops)
 def test_mutated_seeds_break_no_extractor(k: int, operations: list[tuple[int, int, int]]) -> None:
     name = NAMES[k]
@@ -83,7 +83,7 @@ def test_mutated_seeds_break_no_extractor(k: int, operations: list[tuple[int, in
     assert not failures, report(failures, data)
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=250, **FUZZ)
 @given(k=st.integers(0, len(NAMES) - 1), operations=ops)
 def test_mutated_seeds_through_the_pipeline_from_disk(k: int, operations: list[tuple[int, int, int]]) -> None:
     """process_entry with nothing kept in memory: the extractors' streaming reads."""

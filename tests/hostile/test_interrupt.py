@@ -18,7 +18,7 @@ import pytest
 from tests.hostile import corpus
 from tests.hostile.run import evidence_cmd, load_json_export, load_jsonl_export, record_bytes, run_evidence
 
-N_FILES = 2500
+N_FILES = 1200
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     names = []
     for i in range(N_FILES):
         name, data = seeds[i % len(seeds)]
-        n = f"d{i // 500}/{i:05d}-{name}"
+        n = f"d{i // 300}/{i:05d}-{name}"
         p = root / n
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data + i.to_bytes(4, "big"))  # all different
@@ -134,6 +134,7 @@ def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Pa
     assert rc == 1, stderr.decode(errors="replace")
     first = check_partial_exports(tmp_path, names)
     first_lines = (tmp_path / "scan.jsonl").read_bytes().split(b"\n")
+    kept = sum(1 for x in first_lines if x.startswith(b'{"path"'))  # records the JSONL holds
     # Proof that recorded files are not read again: change one already recorded (same size).
     # A resumed scan keeps its first digest; a fresh scan sees the new content.
     victim = root / first[0]["path"]
@@ -151,8 +152,9 @@ def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Pa
     assert b"interrupted" not in run.stderr
     lines = (tmp_path / "scan.jsonl").read_bytes().split(b"\n")
     # The header and every record of the first run are kept byte for byte.
-    assert lines[: 1 + len(first)] == first_lines[: 1 + len(first)]
-    resumed = [json.loads(x) for x in lines[1:] if x and b'"path"' in x[:10]]
+    assert kept > 0
+    assert lines[: 1 + kept] == first_lines[: 1 + kept]
+    resumed = [json.loads(x) for x in lines[1:] if x.startswith(b'{"path"')]
     assert [r["path"] for r in resumed] == names, "every entry exactly once, in walk order"
     assert json.loads(lines[-2])["scan"]["complete"] is True
     assert resumed[0]["hashes"] == first[0]["hashes"], "the recorded file was not hashed again"
