@@ -23,6 +23,7 @@ import argparse
 import functools
 import os
 import pickle
+import shutil
 import statistics
 import sys
 import tempfile
@@ -235,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ipc: list[int] = []
     ipc_bytes: list[int] = []
     paths_seen: list[bytes] = []
+    base = scanner.resolve_roots(args.paths).base
     n = 0
     w0, c0 = _wall(), time.process_time_ns()
     entries_iter = scanner.scan(args.paths, ScanOptions(workers=0))
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             batch = []
         n += 1
         if rec.kind == "file" and len(paths_seen) < 3000:
-            paths_seen.append(os.path.join(os.fsencode(args.paths[0]), rec.path.encode()))
+            paths_seen.append(os.path.join(base, os.fsencode(rec.path)))
         if args.limit and n >= args.limit:
             break
     total_wall, total_cpu = _wall() - w0, time.process_time_ns() - c0
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "hash pass pieces on up to 3000 of these files (CPU µs/file): "
             + ", ".join(f"{k} {v:.1f}" for k, v in hb.items())
         )
-    print(f"\n(exports written to {outdir})")
+    shutil.rmtree(outdir, ignore_errors=True)
     return 0
 
 

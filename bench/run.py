@@ -86,6 +86,8 @@ class TreeSampler(threading.Thread):
         self.peak_rss = 0
         self.peak_pss = 0
         self.hwm: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}
+        """CPU seconds of each process at its last sample (the main process is ``pgid``)."""
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -112,6 +114,7 @@ class TreeSampler(threading.Thread):
                 fields = stat[stat.rindex(b")") + 2 :].split()
                 if int(fields[2]) != self.pgid:
                     continue
+                self.cpu[int(name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
                 with open(f"/proc/{name}/status", "rb") as fh:
                     for line in fh:
                         if line.startswith(b"VmHWM:"):
@@ -171,6 +174,8 @@ class Run:
     """CPU used by other processes during the run, as a fraction of all cores."""
     steal: float
     cache: str
+    main_cpu_s: float = 0.0
+    """CPU of the command's main process alone (sampled; the rest ran in its children)."""
 
 
 def drop_caches() -> str | None:
@@ -245,6 +250,7 @@ def run_command(
         other_load=other,
         steal=((steal1 - steal0) / CLK_TCK) / (wall * ncpu) if wall > 0 else 0.0,
         cache=cache,
+        main_cpu_s=sampler.cpu.get(proc.pid, 0.0),
     )
 
 
@@ -578,6 +584,7 @@ def print_table(summaries: list[Summary], sizes: dict[str, tuple[int, int]]) -> 
             "vs_hashdeep": s.wall / hd.wall if hd else None,
             "vs_exiftool": s.wall / ex.wall if ex else None,
             "median_cpu_s": s.median("cpu_s"),
+            "median_main_cpu_s": s.median("main_cpu_s"),
             "cpu_vs_hashdeep": s.median("cpu_s") / hd.median("cpu_s") if hd and hd.median("cpu_s") > 0 else None,
             "cpu_vs_exiftool": s.median("cpu_s") / ex.median("cpu_s") if ex and ex.median("cpu_s") > 0 else None,
             "peak_max_rss": s.peak("max_rss"),
