@@ -52,7 +52,7 @@ import traceback
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -192,7 +192,7 @@ def apply_op(data: bytes, op: Op, others: Sequence[bytes] = ()) -> bytes:
         if a // len(INTERESTING) % 5 == 4:
             value = n - (a % 17)  # the file size, give or take
         width = (2, 4, 8)[(a // 7) % 3]
-        order = "big" if (a // 3) % 2 else "little"
+        order: Literal["big", "little"] = "big" if (a // 3) % 2 else "little"
         i = _pos(out, p)
         raw = (value % (1 << (8 * width))).to_bytes(width, order)
         out[i : i + width] = raw
@@ -294,9 +294,10 @@ class Failure:
 def _where(tb: Any) -> str:
     frames = traceback.extract_tb(tb)
     ours = [f for f in frames if "evidence_cli" in f.filename]
-    f = (ours or frames or [None])[-1]
-    if f is None:
+    chosen = ours or list(frames)
+    if not chosen:
         return "?"
+    f = chosen[-1]
     return f"{Path(f.filename).name}:{f.lineno}"
 
 

@@ -185,3 +185,19 @@ def test_worker_processes_give_the_same_records(
     assert len(records) == len(files)
     _, first = inprocess
     assert records == first["files"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="libmagic gives up ('name use count (64) exceeded') on a JPEG with 64+ segments before its "
+    "image data: mime is None, so exif/image never run and the EXIF (GPS, capture time) is silently "
+    "missed; filetype should fall back to the content signature (reported to the lead)",
+)
+def test_many_jpeg_segments_do_not_hide_the_exif(tmp_path: Path) -> None:
+    from evidence_cli.scanner import ScanOptions, scan
+
+    jpg = corpus.jpeg_seed("HiddenCam")
+    (tmp_path / "hidden.jpg").write_bytes(jpg[:2] + b"\xff\xe2\x00\x02" * 70 + jpg[2:])
+    [r] = list(scan([str(tmp_path)], ScanOptions(workers=0)))
+    assert r.mime == "image/jpeg"
+    assert r.gps is not None and r.gps.source == "exif"
