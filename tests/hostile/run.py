@@ -37,7 +37,12 @@ class Run:
         return (self.stdout + b"\n--- stderr ---\n" + self.stderr).decode("utf-8", "backslashreplace")
 
 
-def evidence_cmd(*args: str | os.PathLike[str]) -> list[str]:
+def evidence_cmd(*args: str | os.PathLike[str], script: bool = False) -> list[str]:
+    """``python -m evidence_cli ARGS``, or with ``script`` the installed ``evidence`` script
+    (beside this interpreter) as a user types it."""
+    if script:
+        exe = Path(sys.executable).with_name("evidence")
+        return [str(exe), *(os.fspath(a) for a in args)]
     return [sys.executable, "-m", "evidence_cli", *(os.fspath(a) for a in args)]
 
 
@@ -47,11 +52,13 @@ def run_evidence(
     timeout: float = 180,
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    script: bool = False,
 ) -> Run:
     """Run ``python -m evidence_cli ARGS``; fail the test if it outlives ``timeout`` seconds."""
     with tempfile.TemporaryDirectory(prefix="evidence-rss-") as tmp:
         rss_file = Path(tmp) / "rss"
-        cmd = [sys.executable, "-c", _WRAPPER, str(rss_file), *evidence_cmd(*args)]
+        # -I: the wrapper must not import from the working folder (it may be the evidence).
+        cmd = [sys.executable, "-I", "-c", _WRAPPER, str(rss_file), *evidence_cmd(*args, script=script)]
         start = time.monotonic()
         proc = subprocess.Popen(
             cmd,
