@@ -197,16 +197,18 @@ def run_command(
     tool: str,
     rnd: int,
     cache: str,
+    stderr_path: str | None = None,
 ) -> Run:
-    """Run one command (a shell string runs under sh -c), measuring wall, CPU and memory."""
+    """Run one command (a shell string runs under sh -c), measuring wall, CPU and memory.
+    Its standard error goes to ``stderr_path`` (default: discarded)."""
     ncpu = os.cpu_count() or 1
-    shell = isinstance(argv, str)
-    with open(stdout_path, "wb") as out, open(stdout_path + ".stderr", "wb") as err:
+    cmd = ["sh", "-c", argv] if isinstance(argv, str) else argv
+    with open(stdout_path, "wb") as out, open(stderr_path or os.devnull, "wb") as err:
         busy0, steal0 = cpu_busy_jiffies()
         self0 = os.times()
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            argv if not shell else ["sh", "-c", argv],
+            cmd,
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
@@ -573,7 +575,7 @@ def print_table(summaries: list[Summary], sizes: dict[str, tuple[int, int]]) -> 
         nfiles, nbytes = sizes[s.corpus]
         hd = by.get((s.corpus, "hashdeep"))
         ex = by.get((s.corpus, "exiftool"))
-        row = {
+        row: dict[str, Any] = {
             "corpus": s.corpus,
             "tool": s.tool,
             "runs": len(s.runs),
@@ -764,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         affinity = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = ncpu
-    machine = {
+    machine: dict[str, Any] = {
         "cores": ncpu,
         "usable_cores": affinity,
         "cpu": _cpu_model(),
@@ -816,7 +818,15 @@ def main(argv: list[str] | None = None) -> int:
                     drop_caches()
                 tool = tools[t]
                 stdout = tool.stdout_name if tool.stdout_name == os.devnull else str(out / tool.stdout_name)
-                r = run_command(tool.command([root], out), stdout, corpus=corpus, tool=t, rnd=rnd, cache=cache)
+                r = run_command(
+                    tool.command([root], out),
+                    stdout,
+                    corpus=corpus,
+                    tool=t,
+                    rnd=rnd,
+                    cache=cache,
+                    stderr_path=str(out / f"{t}.stderr"),
+                )
                 sums[t].runs.append(r)
                 all_runs.append(r)
                 log(f"  round {rnd + 1}/{args.repeat} {t:<10} {r.wall_s:8.2f} s  exit {r.exit_code}")
@@ -839,13 +849,19 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         mem: dict[str, Any] = {"runs": {}}
         for label, roots in (("10%", folders[: max(1, len(folders) // 10)]), ("100%", [root])):
-            nfiles = sum(corpora.tree_stats(r)[0] for r in roots)
+            nfiles = sum(corpora.tree_stats(p)[0] for p in roots)
             if not args.drop_caches:
-                for r in roots:
-                    warm(r)
+                for p in roots:
+                    warm(p)
             log(f"memory: evidence on {nfiles} files ({label}) ...")
             r = run_command(
-                tools["evidence"].command(roots, out), os.devnull, corpus="many", tool="evidence", rnd=0, cache=cache
+                tools["evidence"].command(roots, out),
+                os.devnull,
+                corpus="many",
+                tool="evidence",
+                rnd=0,
+                cache=cache,
+                stderr_path=str(out / "evidence.stderr"),
             )
             recs = sum(1 for _ in open(out / "evidence.jsonl", encoding="utf-8")) - 1
             mem["runs"][label] = {
@@ -887,9 +903,9 @@ def main(argv: list[str] | None = None) -> int:
             f"({hf['median_mb_s']['threaded']:.0f} MB/s): ratio {hf['threaded_over_single']:.2f}; "
             f"same digests: {hf['same_digests']}"
         )
-    mem = extra.get("memory")
-    if mem:
-        for label, m in mem["runs"].items():
+    mem_out = extra.get("memory")
+    if mem_out:
+        for label, m in mem_out["runs"].items():
             print(
                 f"memory ({label}): evidence on {m['files']} files ({m['records']} records) --jsonl --csv: "
                 f"{m['wall_s']:.1f} s, max RSS {m['max_rss'] / MB:.0f} MB, tree RSS {m['tree_rss'] / MB:.0f} MB, "
