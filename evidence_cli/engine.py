@@ -116,7 +116,9 @@ def _mp_context() -> Any:
     method = "forkserver" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(["evidence_cli.scanner", "evidence_cli.extractors"])
+        # The CLI too: workers re-import the main module (the `evidence` script), which
+        # would otherwise load click, rich and the commands again in every worker.
+        ctx.set_forkserver_preload(["evidence_cli.scanner", "evidence_cli.extractors", "evidence_cli.cli"])
     _start_helpers_outside_cwd(method)
     return ctx
 

@@ -104,8 +104,14 @@ def resolve_roots(paths: Sequence[str | bytes]) -> Roots:
 
 
 def _rel(base: bytes, path: bytes) -> bytes:
-    rel = os.path.relpath(path, base)
-    return rel.replace(os.sep.encode(), b"/")
+    # Every walked path is base + separator + rest (the walk joins names onto it): a
+    # slice, much cheaper than os.path.relpath for every entry.
+    prefix = base if base.endswith(b"/") else base + b"/"
+    if path.startswith(prefix):
+        rel = path[len(prefix) :]
+    else:
+        rel = os.path.relpath(path, base)
+    return rel.replace(os.sep.encode(), b"/") if os.sep != "/" else rel
 
 
 def walk(roots: Roots) -> Iterator[Entry]:

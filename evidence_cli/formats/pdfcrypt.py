@@ -70,13 +70,18 @@ def _gmul(a: int, b: int) -> int:
 
 
 def _make_sbox() -> tuple[bytes, bytes]:
+    # Inverses in GF(2^8) from exp/log tables of the generator 3 (255 steps), instead of
+    # x^254 by repeated multiplication (65,000 multiplications at every import).
+    exp = [0] * 510
+    log = [0] * 256
+    x = 1
+    for i in range(255):
+        exp[i] = exp[i + 255] = x
+        log[x] = i
+        x ^= _xtime(x)  # x * 3
     sbox = bytearray(256)
     for x in range(256):
-        inv = 0
-        if x:
-            inv = 1
-            for _ in range(254):  # x^254 is the inverse in GF(2^8)
-                inv = _gmul(inv, x)
+        inv = exp[255 - log[x]] if x else 0
         s = inv
         for k in range(1, 5):
             s ^= ((inv << k) | (inv >> (8 - k))) & 0xFF
