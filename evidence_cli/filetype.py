@@ -197,16 +197,33 @@ class MagicDetector:
         return h
 
     def detect(self, head: bytes) -> tuple[str | None, str | None]:
-        """(MIME, description) of a buffer with full libmagic; empty gives inode/x-empty."""
+        """(MIME, description) of a buffer with full libmagic; empty gives inode/x-empty.
+
+        libmagic can give up on a hostile file (e.g. "name use count (64) exceeded" on a
+        JPEG with many segments): the MIME is then None (our signature check takes over)
+        and the description is what libmagic said, marked as cut short.
+        """
         if not head:
             return "inode/x-empty", "empty"
         mime_h, desc_h, _, _ = self._handles()
-        return mime_h.from_buffer(head), desc_h.from_buffer(head)
+        return _guarded(mime_h, head, mime=True), _guarded(desc_h, head, mime=False)
 
     def detect_text(self, head: bytes) -> tuple[str | None, str | None]:
         """(MIME, description) from libmagic's text classifier alone (see is_plain_text)."""
         _, _, mime_h, desc_h = self._handles()
         return mime_h.from_buffer(head), desc_h.from_buffer(head)
+
+
+def _guarded(handle: Any, head: bytes, *, mime: bool) -> str | None:
+    import magic
+
+    try:
+        return str(handle.from_buffer(head))
+    except magic.MagicException as exc:
+        if mime:
+            return None
+        said = exc.message.decode("utf-8", "replace") if isinstance(exc.message, bytes) else str(exc.message)
+        return f"{said} (libmagic stopped early)"
 
 
 _detector = MagicDetector()
@@ -266,7 +283,24 @@ def signature(head: bytes) -> tuple[str, str] | None:
     text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith((b"<?xpacket", b"<x:xmpmeta", b"<x:xapmeta")):
         return "application/rdf+xml", "XMP metadata (RDF/XML)"
+    # Common formats, for when libmagic itself gave up on a (hostile) file.
+    for magic_bytes, mime, desc in _COMMON:
+        if head.startswith(magic_bytes):
+            return mime, desc
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "RIFF (little-endian) data, Web/P image"
     return None
+
+
+_COMMON: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg", "JPEG image data"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "PNG image data"),
+    (b"GIF87a", "image/gif", "GIF image data, version 87a"),
+    (b"GIF89a", "image/gif", "GIF image data, version 89a"),
+    (b"%PDF-", "application/pdf", "PDF document"),
+    (b"II*\x00", "image/tiff", "TIFF image data, little-endian"),
+    (b"MM\x00*", "image/tiff", "TIFF image data, big-endian"),
+)
 
 
 #: libmagic answers that our signature check may replace.
