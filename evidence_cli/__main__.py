@@ -1,5 +1,7 @@
 """``python -m evidence_cli``."""
 
+from __future__ import annotations
+
 import os
 import sys
 
@@ -7,6 +9,7 @@ import sys
 # standing inside the evidence (`cd case && python -m evidence_cli scan .`): an import
 # that searched it would list the folder and change its access time. Never import
 # from there (the package itself was found before this line runs).
+_cwd: str | None
 try:
     _cwd = os.getcwd()
 except OSError:
