@@ -187,13 +187,9 @@ def test_worker_processes_give_the_same_records(
     assert records == first["files"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="libmagic gives up ('name use count (64) exceeded') on a JPEG with 64+ segments before its "
-    "image data: mime is None, so exif/image never run and the EXIF (GPS, capture time) is silently "
-    "missed; filetype should fall back to the content signature (reported to the lead)",
-)
 def test_many_jpeg_segments_do_not_hide_the_exif(tmp_path: Path) -> None:
+    """libmagic gives up ('name use count (64) exceeded') on a JPEG with 64+ segments before
+    its image data: the type must still be known, so the EXIF (GPS, capture time) is read."""
     from evidence_cli.scanner import ScanOptions, scan
 
     jpg = corpus.jpeg_seed("HiddenCam")
