@@ -64,8 +64,9 @@ def special_tree(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     root = tmp_path / "evidence"
     root.mkdir()
     (root / "a-regular.txt").write_bytes(b"regular\n")
-    expected = {"fifo": "FIFO", "socket": "socket"}
+    expected = {"fifo": "FIFO", "fifo-no-writer": "FIFO", "socket": "socket"}
     os.mkfifo(root / "fifo")
+    os.mkfifo(root / "fifo-no-writer")  # opening it to read without O_NONBLOCK would block for ever
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(root / "socket"))
     try:
