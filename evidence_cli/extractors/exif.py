@@ -231,7 +231,7 @@ def gps_datetime(tags: Mapping[str, Any]) -> tuple[datetime | None, str | None, 
         y, mo, dd = (int(x) for x in dtext.replace("-", ":").split(":"))
         dt = datetime(y, mo, dd, int(hh), int(mm), whole, min(micro, 999_999), tzinfo=timezone.utc)
         return dt, raw, None
-    except (GeoError, ValueError, TypeError) as exc:
+    except (GeoError, ValueError, TypeError, OverflowError) as exc:  # an hour of 2**40: OverflowError (fuzz/)
         return None, None, f"GPSDateTime not usable: {exc}"
 
 
