@@ -133,8 +133,9 @@ def test_scan_leaves_folder_access_times_unchanged(evidence: Path, tmp_path: Pat
 
 @pytest.mark.xfail(
     strict=True,
-    reason="`python -m evidence_cli` puts the working folder on sys.path: the main process's later "
-    "imports list it and change its access time (workers drop it; __main__ should too; reported)",
+    reason="`python -m evidence_cli` makes the interpreter search the working folder for the package "
+    "before any of our code runs, which lists it and changes its access time; the installed `evidence` "
+    "command does not (README caveat)",
 )
 def test_python_dash_m_from_inside_the_tree_leaves_its_access_time(evidence: Path, tmp_path: Path) -> None:
     changed = scan_and_compare(evidence, tmp_path, "0")
