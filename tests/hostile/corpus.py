@@ -158,6 +158,11 @@ def raw_zip(members: Iterable[RawMember]) -> bytes:
     cd = central.getvalue()
     cd_at = out.tell()
     out.write(cd)
+    if count > 0xFFFF:
+        # More members than the classic end record can count: ZIP64 end record and locator.
+        z64_at = out.tell()
+        out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, len(cd), cd_at))
+        out.write(struct.pack("<IIQI", 0x07064B50, 0, z64_at, 1))
     n = min(count, 0xFFFF)
     out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(cd), cd_at, 0))
     return out.getvalue()
