@@ -6,9 +6,8 @@ import errno
 import hashlib
 import os
 import tempfile
-import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +22,7 @@ from evidence_cli.hashing import (
     normalise_algorithms,
     open_readonly,
 )
+from tests.blocking import run_with_timeout
 
 # Published known answers (RFC 1321, FIPS 180-2 examples, RFC 7693 for BLAKE2b-512).
 KNOWN = {
@@ -150,25 +150,6 @@ def test_normalise_algorithms_refuses(names: list[str]) -> None:
 
 
 # --- open_readonly -------------------------------------------------------------------
-
-
-def run_with_timeout(fn: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Run fn in a daemon thread; fail (instead of hanging) if it blocks."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), "blocked"
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 def test_open_readonly_does_not_follow_a_final_symlink(tmp_path: Path) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 import os
 import stat
-import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -29,24 +28,7 @@ from evidence_cli.scanner import (
     scan,
 )
 from evidence_cli.walker import resolve_roots, walk
-
-
-def run_with_timeout(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), "the scan blocked"
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+from tests.blocking import run_with_timeout
 
 
 def one(path: Path, **opts: Any) -> FileRecord:

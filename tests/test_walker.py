@@ -7,9 +7,8 @@ import errno
 import os
 import socket
 import stat
-import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -18,27 +17,9 @@ from evidence_cli.errors import ScanError
 from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.walker import display_path, resolve_roots, walk
+from tests.blocking import run_with_timeout
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def run_with_timeout(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Run fn in a daemon thread; fail (instead of hanging) if it blocks."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), "the scan blocked"
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 def records(root: Path | bytes, **opts: Any) -> list[FileRecord]:
