@@ -303,6 +303,8 @@ def xmp_coordinate(text: str, positive: str, negative: str, limit: float, what: 
         deg, mins, secs = (Fraction(g) if g else Fraction(0) for g in m.group(1, 2, 3))
         if mins >= 60 or secs >= 60:
             raise GeoError(f"{what}: minutes/seconds out of range in {text!r}")
+        if deg > limit:  # before float(): a 400-digit degree overflows it (found by fuzz/)
+            raise GeoError(f"{what}: degrees out of range in {text[:60]!r}")
         value = float(deg + mins / 60 + secs / 3600)
         return signed(value, m.group(4), positive, negative, limit, what)
     m2 = _SIGNED.match(text)
