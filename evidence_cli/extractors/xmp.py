@@ -321,11 +321,16 @@ def _rational(text: str, what: str) -> Rational:
     try:
         if "/" in t:
             num, den = t.split("/", 1)
-            return Rational(int(num), int(den))
-        f = Fraction(t)
-        return Rational(f.numerator, f.denominator)
+            r = Rational(int(num), int(den))
+        else:
+            f = Fraction(t)
+            r = Rational(f.numerator, f.denominator)
     except (ValueError, ZeroDivisionError):
-        raise GeoError(f"{what}: not a number: {text!r}") from None
+        raise GeoError(f"{what}: not a number: {text[:60]!r}") from None
+    # A 400-digit value would overflow float() later (found by fuzz/); EXIF stores 32 bits.
+    if r.num.bit_length() > 64 or r.den.bit_length() > 64:
+        raise GeoError(f"{what}: number too large: {text[:60]!r}")
+    return r
 
 
 def _gps(props: Mapping[str, Any], source: str) -> tuple[GeoPoint | None, list[str], Timestamp | None]:
