@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat as stat_mod
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -213,6 +214,51 @@ def _hash_threaded(
             wait(pending)
             for f in pending:
                 f.result()  # re-raise a digest error, if any
+
+
+class EntryReplaced(Exception):
+    """The path no longer names the regular file the walk saw (swapped for a FIFO, a
+    link or another file between the walk and the open)."""
+
+
+def hash_entry(
+    path: bytes,
+    st: os.stat_result,
+    algorithms: Iterable[str],
+    *,
+    keep_limit: int = 0,
+    head_size: int = 64 * 1024,
+) -> HashResult:
+    """Open a walked regular file read-only (no symlink, no blocking), check it is still
+    the file whose ``lstat`` is ``st``, and hash it in one pass.
+
+    Raises:
+        OSError: it cannot be opened or read.
+        EntryReplaced: it is no longer that regular file.
+    """
+    fd = open_readonly(path)
+    try:
+        fst = os.fstat(fd)
+        if not stat_mod.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            raise EntryReplaced("the entry was replaced before it was read")
+        return hash_fd(fd, algorithms, keep_limit=keep_limit, head_size=head_size, expected_size=st.st_size)
+    finally:
+        os.close(fd)
+
+
+def changed_while_read(path: bytes, st: os.stat_result, result: HashResult) -> bool:
+    """True when the file's size, modification time or inode differ from ``st`` after the
+    read, or the read did not see ``st.st_size`` bytes: its digests may not be its content."""
+    try:
+        after = os.lstat(path)
+    except OSError:
+        return True
+    return (
+        after.st_size != st.st_size
+        or after.st_mtime_ns != st.st_mtime_ns
+        or after.st_ino != st.st_ino
+        or result.size != st.st_size
+    )
 
 
 def hash_bytes(data: bytes, algorithms: Iterable[str] = DEFAULT_ALGORITHMS) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import stat as stat_mod
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from evidence_cli import extractors
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
 from evidence_cli.filetype import detect_type
-from evidence_cli.hashing import DEFAULT_ALGORITHMS, hash_fd, open_readonly
+from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import from_stat_ns
 from evidence_cli.walker import Entry, Roots, birth_time_ns, display_path, resolve_roots, special_name, walk
@@ -196,40 +195,21 @@ def _process_file(
     findings: list[Finding] = []
     # 1. One read pass: all digests, the head for libmagic, the content if small.
     try:
-        fd = open_readonly(entry.path)
-    except OSError as exc:
-        return FileRecord(**base, kind="file", size=st.st_size, filesystem=times, errors=(_err("hash", exc),))
-    try:
-        fst = os.fstat(fd)
-        if not stat_mod.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
-            return FileRecord(
-                **base,
-                kind="file",
-                size=st.st_size,
-                filesystem=times,
-                errors=(Problem("hash", "error", "ChangedDuringScan", "the entry was replaced before it was read"),),
-            )
-        result = hash_fd(
-            fd,
-            options.algorithms,
-            keep_limit=options.keep_limit if options.metadata else 0,
-            expected_size=st.st_size,
+        result = hash_entry(
+            entry.path, st, options.algorithms, keep_limit=options.keep_limit if options.metadata else 0
+        )
+    except EntryReplaced as exc:
+        return FileRecord(
+            **base,
+            kind="file",
+            size=st.st_size,
+            filesystem=times,
+            errors=(Problem("hash", "error", "ChangedDuringScan", str(exc)),),
         )
     except OSError as exc:
         return FileRecord(**base, kind="file", size=st.st_size, filesystem=times, errors=(_err("hash", exc),))
-    finally:
-        os.close(fd)
     # 2. Did it change while we read it?
-    try:
-        after = os.lstat(entry.path)
-        changed = (
-            after.st_size != st.st_size
-            or after.st_mtime_ns != st.st_mtime_ns
-            or after.st_ino != st.st_ino
-            or result.size != st.st_size
-        )
-    except OSError:
-        changed = True
+    changed = changed_while_read(entry.path, st, result)
     if changed:
         errors.append(
             Problem("hash", "error", "ChangedDuringScan", "size or modification time changed while the file was read")

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from evidence_cli.errors import ManifestError
-from evidence_cli.hashing import ALGORITHMS, hash_fd, open_readonly
+from evidence_cli.hashing import ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import Entry, Roots, display_path, special_name, walk
@@ -406,29 +406,12 @@ def _hash(
     be the regular file the walk saw, and must not change while it is read.
     """
     try:
-        fd = open_readonly(path)
+        result = hash_entry(path, st, algorithms, head_size=0)
+    except EntryReplaced as exc:
+        return None, 0, Problem("hash", "error", "ChangedDuringVerify", str(exc))
     except OSError as exc:
         return None, 0, _problem(exc)
-    try:
-        fst = os.fstat(fd)
-        if not stat_mod.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
-            return None, 0, Problem("hash", "error", "ChangedDuringVerify", "the entry was replaced before it was read")
-        result = hash_fd(fd, algorithms, head_size=0, expected_size=st.st_size)
-    except OSError as exc:
-        return None, 0, _problem(exc)
-    finally:
-        os.close(fd)
-    try:
-        after = os.lstat(path)
-        changed = (
-            after.st_size != st.st_size
-            or after.st_mtime_ns != st.st_mtime_ns
-            or after.st_ino != st.st_ino
-            or result.size != st.st_size
-        )
-    except OSError:
-        changed = True
-    if changed:
+    if changed_while_read(path, st, result):
         return (
             None,
             result.size,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from evidence_cli import scanner
+from evidence_cli import hashing
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors import base
 from evidence_cli.extractors.base import FileContext
@@ -54,14 +54,14 @@ def jpeg_with_exif() -> bytes:
 def test_file_growing_during_the_read_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "growing.log"
     f.write_bytes(b"line 1\n")
-    real = scanner.hash_fd
+    real = hashing.hash_fd
 
     def hash_while_appending(fd: int, *a: Any, **kw: Any) -> Any:
         with open(f, "ab") as fh:  # someone writes while we read
             fh.write(b"line 2\n")
         return real(fd, *a, **kw)
 
-    monkeypatch.setattr(scanner, "hash_fd", hash_while_appending)
+    monkeypatch.setattr(hashing, "hash_fd", hash_while_appending)
     r = one(f)
     assert [(e.stage, e.severity, e.type) for e in r.errors] == [("hash", "error", "ChangedDuringScan")]
     assert [(x.code, x.severity) for x in r.findings] == [("changed-during-scan", "warning")]
@@ -72,7 +72,7 @@ def test_file_growing_during_the_read_is_flagged(tmp_path: Path, monkeypatch: py
 def test_file_touched_during_the_read_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "touched.txt"
     f.write_bytes(b"same size")
-    real = scanner.hash_fd
+    real = hashing.hash_fd
 
     def hash_then_touch(fd: int, *a: Any, **kw: Any) -> Any:
         result = real(fd, *a, **kw)
@@ -80,7 +80,7 @@ def test_file_touched_during_the_read_is_flagged(tmp_path: Path, monkeypatch: py
         os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
         return result
 
-    monkeypatch.setattr(scanner, "hash_fd", hash_then_touch)
+    monkeypatch.setattr(hashing, "hash_fd", hash_then_touch)
     r = one(f)
     assert "ChangedDuringScan" in [e.type for e in r.errors]
     assert "changed-during-scan" in [x.code for x in r.findings]

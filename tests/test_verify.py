@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from evidence_cli import hashing
 from evidence_cli import verify as verify_mod
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, export_manifest
@@ -177,7 +178,7 @@ def test_tampered_manifest_stops_before_anything_is_hashed(
     def no_hashing(*a: Any, **k: Any) -> None:
         raise AssertionError("nothing may be hashed for a tampered manifest")
 
-    monkeypatch.setattr(verify_mod, "hash_fd", no_hashing)
+    monkeypatch.setattr(hashing, "hash_fd", no_hashing)
     monkeypatch.setattr(verify_mod, "walk", no_hashing)
     with pytest.raises(TamperedManifest):
         verify(read_manifest(str(tampered)))
@@ -185,7 +186,7 @@ def test_tampered_manifest_stops_before_anything_is_hashed(
 
 def test_unreadable_file(case: tuple[Path, Path], monkeypatch: Any) -> None:
     tree, manifest = case
-    real_open = verify_mod.open_readonly
+    real_open = hashing.open_readonly
     target = p(tree, b"photos/IMG_0001.jpg")
 
     def refusing(path: bytes | str) -> int:
@@ -193,7 +194,7 @@ def test_unreadable_file(case: tuple[Path, Path], monkeypatch: Any) -> None:
             raise PermissionError(13, "Permission denied")
         return real_open(path)
 
-    monkeypatch.setattr(verify_mod, "open_readonly", refusing)
+    monkeypatch.setattr(hashing, "open_readonly", refusing)
     entries, summary = run(manifest)
     bad = not_ok(entries)
     assert list(bad) == ["photos/IMG_0001.jpg"]
@@ -229,13 +230,13 @@ def test_a_folder_that_cannot_be_listed(case: tuple[Path, Path], monkeypatch: An
 def test_never_follows_symlinks_and_never_opens_fifos(case: tuple[Path, Path], monkeypatch: Any) -> None:
     tree, manifest = case
     opened: list[bytes] = []
-    real_open = verify_mod.open_readonly
+    real_open = hashing.open_readonly
 
     def recording(path: bytes | str) -> int:
         opened.append(os.fsencode(path))
         return real_open(path)
 
-    monkeypatch.setattr(verify_mod, "open_readonly", recording)
+    monkeypatch.setattr(hashing, "open_readonly", recording)
     # A symlink retargeted, and a new one pointing out of the tree.
     os.remove(p(tree, b"link-to-plain"))
     os.symlink(b"dup/a.txt", p(tree, b"link-to-plain"))
@@ -269,7 +270,7 @@ def test_a_file_replaced_by_a_folder_or_a_fifo_is_modified(case: tuple[Path, Pat
 def test_a_file_that_changes_while_it_is_read_is_unreadable(case: tuple[Path, Path], monkeypatch: Any) -> None:
     tree, manifest = case
     target = p(tree, b"plain.txt")
-    real_hash = verify_mod.hash_fd
+    real_hash = hashing.hash_fd
 
     def growing(fd: int, *a: Any, **k: Any) -> Any:
         result = real_hash(fd, *a, **k)
@@ -278,7 +279,7 @@ def test_a_file_that_changes_while_it_is_read_is_unreadable(case: tuple[Path, Pa
                 fh.write(b"more")
         return result
 
-    monkeypatch.setattr(verify_mod, "hash_fd", growing)
+    monkeypatch.setattr(hashing, "hash_fd", growing)
     entries, _ = run(manifest)
     e = not_ok(entries)["plain.txt"]
     assert e.status == "unreadable" and e.problems[0].type == "ChangedDuringVerify"

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from evidence_cli import scanner, walker
+from evidence_cli import hashing, walker
 from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
 from tests.hostile.run import evidence_cmd, load_json_export, run_evidence
@@ -161,7 +161,7 @@ def test_unreadable_file_and_folder_are_records_with_an_error(monkeypatch: pytes
     (root / "locked-dir" / "hidden.txt").write_bytes(b"x")
     (root / "locked.txt").write_bytes(b"secret")
     (root / "open.txt").write_bytes(b"fine")
-    real_open, real_list = scanner.open_readonly, walker._list
+    real_open, real_list = hashing.open_readonly, walker._list
 
     def deny_open(path: bytes | str) -> int:
         if os.fsencode(path).endswith(b"locked.txt"):
@@ -173,7 +173,7 @@ def test_unreadable_file_and_folder_are_records_with_an_error(monkeypatch: pytes
             raise PermissionError(errno.EACCES, "Permission denied", d)
         return real_list(d)
 
-    monkeypatch.setattr(scanner, "open_readonly", deny_open)
+    monkeypatch.setattr(hashing, "open_readonly", deny_open)
     monkeypatch.setattr(walker, "_list", deny_list)
     records = records_of(root)
     assert set(records) == {"locked-dir", "locked.txt", "open.txt"}
@@ -244,7 +244,7 @@ def test_file_changed_while_hashed_is_flagged(monkeypatch: pytest.MonkeyPatch, t
     victim = root / "growing.log"
     victim.write_bytes(b"a" * 4096)
     (root / "steady.log").write_bytes(b"b" * 4096)
-    real = scanner.hash_fd
+    real = hashing.hash_fd
 
     def hash_then_append(fd: int, *args: Any, **kwargs: Any) -> Any:
         result = real(fd, *args, **kwargs)
@@ -253,7 +253,7 @@ def test_file_changed_while_hashed_is_flagged(monkeypatch: pytest.MonkeyPatch, t
                 fh.write(b"appended while read")
         return result
 
-    monkeypatch.setattr(scanner, "hash_fd", hash_then_append)
+    monkeypatch.setattr(hashing, "hash_fd", hash_then_append)
     records = records_of(root)
     grown = records["growing.log"]
     assert "changed-during-scan" in [f.code for f in grown.findings]
