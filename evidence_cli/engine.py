@@ -23,7 +23,7 @@ import sys
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path
@@ -103,6 +103,21 @@ def crashed_record(entry: Entry, reason: str) -> FileRecord:
     )
 
 
+def _top_up(
+    inflight: deque[tuple[list[Entry], Any]],
+    source: Iterator[list[Entry]],
+    window: int,
+    submit: Callable[[list[Entry]], Any],
+) -> bool:
+    """Submit batches until ``window`` are in flight; False once ``source`` is exhausted."""
+    while len(inflight) < window:
+        b = next(source, None)
+        if b is None:
+            return False
+        inflight.append((b, submit(b)))
+    return True
+
+
 def run_inline(entries: Iterable[Entry], options: ScanOptions) -> Iterator[FileRecord]:
     from evidence_cli.scanner import process_entry
 
@@ -160,14 +175,10 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
     inflight: deque[tuple[list[Entry], Future[list[FileRecord]]]] = deque()
     source = batches(entries)
     try:
-        exhausted = False
+        more = True
         while True:
-            while not exhausted and len(inflight) < window:
-                b = next(source, None)
-                if b is None:
-                    exhausted = True
-                    break
-                inflight.append((b, pool.submit(process_batch, b, options)))
+            if more:
+                more = _top_up(inflight, source, window, lambda b, p=pool: p.submit(process_batch, b, options))
             if not inflight:
                 break
             b, fut = inflight.popleft()
@@ -240,14 +251,10 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
         window = max(2, n * WINDOW_PER_WORKER)
         inflight: deque[tuple[list[Entry], Any]] = deque()
         source = batches(entries)
-        exhausted = False
+        more = True
         while True:
-            while not exhausted and len(inflight) < window:
-                b = next(source, None)
-                if b is None:
-                    exhausted = True
-                    break
-                inflight.append((b, client.submit(process_batch, b, options, pure=False)))
+            if more:
+                more = _top_up(inflight, source, window, lambda b: client.submit(process_batch, b, options, pure=False))
             if not inflight:
                 break
             b, fut = inflight.popleft()
