@@ -174,11 +174,15 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
     pool = _new_pool(workers, options)
     inflight: deque[tuple[list[Entry], Future[list[FileRecord]]]] = deque()
     source = batches(entries)
+
+    def submit(batch: list[Entry]) -> Future[list[FileRecord]]:
+        return pool.submit(process_batch, batch, options)  # the current pool, after a restart too
+
     try:
         more = True
         while True:
             if more:
-                more = _top_up(inflight, source, window, lambda b, p=pool: p.submit(process_batch, b, options))
+                more = _top_up(inflight, source, window, submit)
             if not inflight:
                 break
             b, fut = inflight.popleft()
