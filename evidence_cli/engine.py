@@ -74,6 +74,9 @@ def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
 def _init_worker(memory_limit: int | None) -> None:
     # The parent handles Ctrl-C and SIGTERM and then stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What libraries log about damaged files is collected into problems by the
+    # extractors; nothing may reach the shared terminal raw via Python's last resort.
+    logging.getLogger().addHandler(logging.NullHandler())
     # The working folder may be evidence (`cd case && evidence scan .`): an import that
     # searched it would list it and change its access time. Never import from there.
     cwd = _cwd()

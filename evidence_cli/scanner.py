@@ -306,8 +306,9 @@ def scan(
         yield from engine.run_inline(entries, options)
 
 
-class TimeLimitExceeded(Exception):
-    """An extractor ran past its time limit."""
+class TimeLimitExceeded(BaseException):
+    """An extractor ran past its time limit. A BaseException, so that an extractor's own
+    ``except Exception`` cannot swallow it (the timer fires only once)."""
 
 
 _alarm_installed = False

@@ -187,3 +187,47 @@ def test_a_nan_from_a_parser_never_breaks_the_json_export() -> None:
 
     text = dumps({"metadata": {"x": {"a": float("nan"), "b": [float("inf"), -float("inf"), 1.5]}}})
     assert json.loads(text) == {"metadata": {"x": {"a": "NaN", "b": ["Infinity", "-Infinity", 1.5]}}}
+
+
+def test_time_limit_is_not_swallowed_by_an_extractors_except_exception(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence_cli import scanner
+    from evidence_cli.models import Extraction
+
+    class Stubborn:
+        name = "stubborn"
+        description = "loops and catches Exception"
+        mime_types: frozenset[str] = frozenset()
+
+        def extract(self, ctx: Any) -> Extraction:
+            while True:
+                try:
+                    time.sleep(0.01)
+                except Exception:  # noqa: BLE001 - what a careless parser might do
+                    pass
+
+    monkeypatch.setattr(scanner.extractors, "for_type", lambda mime: (Stubborn(),))
+    (tmp_path / "a.txt").write_text("x")
+    [rec] = list(scan([tmp_path], ScanOptions(workers=0, timeout=0.3)))
+    assert [(e.stage, e.type) for e in rec.errors] == [("metadata:stubborn", "TimeLimitExceeded")]
+
+
+def test_jsonl_records_never_contain_raw_line_separators() -> None:
+    from evidence_cli.writers.json_out import dumps
+
+    value = "a\u2028b\u2029c\x85d\ne"
+    text = dumps({"v": value})
+    assert len(text.splitlines()) == 1
+    assert json.loads(text) == {"v": value}
+
+
+def test_library_logging_becomes_problems_not_terminal_text() -> None:
+    import logging
+
+    from evidence_cli.extractors.base import captured_logs
+
+    with captured_logs("PIL") as logged:
+        logging.getLogger("PIL.TiffImagePlugin").error("More samples per pixel than can be decoded: %d", 99)
+        logging.getLogger("PIL").debug("chatter")
+    assert logged == ["More samples per pixel than can be decoded: 99"]

@@ -6,6 +6,7 @@ Each command lives in its own module and registers itself on the ``cli`` group o
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -40,6 +41,10 @@ def extractors_cmd() -> None:
 
 def main() -> None:
     """Entry point: library errors become clean messages, never tracebacks."""
+    # Libraries (Pillow, ExifRead) log about damaged files. Extractors collect that into
+    # problems on the record; nothing they log may reach the terminal raw (Python's
+    # last-resort handler would print it, unescaped, next to the table).
+    logging.getLogger().addHandler(logging.NullHandler())
     try:
         cli.main(prog_name="evidence")
     except EvidenceError as exc:

@@ -241,9 +241,12 @@ def scan_cmd(
                 task = progress.add_task("scanning", total=None, path="") if progress else None
                 skip = (lambda e: e.rel in state.done) if state is not None else None
                 for rec in scan(roots, options, skip=skip, scheduler=scheduler):
-                    summary.add(rec)
-                    for w in all_writers:
-                        w.write(rec)
+                    # Ctrl-C/SIGTERM wait until this record is in every export and the
+                    # summary, so a partial scan's exports all hold the same records.
+                    with _signals_deferred():
+                        summary.add(rec)
+                        for w in all_writers:
+                            w.write(rec)
                     if progress is not None and task is not None:
                         progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
         except KeyboardInterrupt:
@@ -282,6 +285,20 @@ def _resume_state(
     except ScanError as exc:
         raise Failure(str(exc)) from None
     return state
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the duration (delivered right after)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
 
 @contextmanager

@@ -17,9 +17,12 @@ The scanner wraps every call: any other exception becomes an ``error`` on the re
 from __future__ import annotations
 
 import io
+import logging
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, ClassVar, Protocol, TypeVar
+from typing import BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
 from evidence_cli.models import Extraction, FileType, Problem
 
@@ -92,6 +95,32 @@ def registered() -> tuple[Extractor, ...]:
 def for_type(mime: str | None) -> tuple[Extractor, ...]:
     """Extractors that accept a file of this detected MIME type."""
     return tuple(e for e in _REGISTRY.values() if not e.mime_types or (mime is not None and mime in e.mime_types))
+
+
+class _Collector(logging.Handler):
+    """Collects one logger's records of WARNING and above emitted by the current thread."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread and len(self.messages) < 20:
+            self.messages.append(record.getMessage())
+
+
+@contextmanager
+def captured_logs(logger_name: str) -> Iterator[list[str]]:
+    """Collect what a library logs (WARNING and above) while an extractor runs, so it
+    becomes problems on that file's record instead of raw text on the terminal."""
+    collector = _Collector()
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(collector)
+    try:
+        yield collector.messages
+    finally:
+        logger.removeHandler(collector)
 
 
 def problem(extractor: str, message: str, *, severity: str = "warning", type: str = "Damaged") -> Problem:

@@ -8,7 +8,7 @@ import warnings
 from PIL import Image, UnidentifiedImageError
 
 from evidence_cli.errors import UnsupportedFile
-from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.extractors.base import FileContext, captured_logs, problem, register
 from evidence_cli.models import Extraction, Problem
 
 #: libmagic types Pillow can read a header of.
@@ -60,7 +60,7 @@ class ImageExtractor:
 
     def extract(self, ctx: FileContext) -> Extraction:
         problems: list[Problem] = []
-        with ctx.open() as fh, warnings.catch_warnings(record=True) as caught:
+        with ctx.open() as fh, warnings.catch_warnings(record=True) as caught, captured_logs("PIL") as logged:
             warnings.simplefilter("always")
             try:
                 img = Image.open(fh)
@@ -99,6 +99,8 @@ class ImageExtractor:
                 img.close()
         for w in caught:
             problems.append(problem(self.name, str(w.message), type=w.category.__name__))
+        for msg in logged:
+            problems.append(problem(self.name, f"Pillow: {msg}"))
         return Extraction(
             extractor=self.name,
             group=self.name,

@@ -27,9 +27,14 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     JSON, and never an exception that would stop the scan.
     """
     try:
-        return json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+        text = json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+        text = json.dumps(_finite(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+    # Line and paragraph separators (and NEL) are valid raw in JSON strings, but line-based
+    # readers split a JSON Lines record there: always write them escaped.
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    return text
 
 
 def _finite(obj: Any) -> Any:
