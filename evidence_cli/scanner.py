@@ -61,7 +61,7 @@ class ScanOptions:
     """Absolute paths never read (the scan's own outputs)."""
     workers: int = 0
     """Worker processes; 0 runs everything in this process (no crash isolation)."""
-    timeout: float | None = 10.0
+    timeout: float | None = 5.0
     """Seconds each extractor may spend on one file (None: no limit)."""
     memory_limit: int | None = 4 * 1024**3
     """Address-space limit of each worker process in bytes (None: no limit)."""

@@ -102,7 +102,7 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
-    default=10.0,
+    default=5.0,
     show_default=True,
     help="Seconds each metadata extractor may spend on one file (0: no limit); past it, an error on the record.",
 )

@@ -100,7 +100,7 @@ def render(console: Console, rec: FileRecord) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
-    default=10.0,
+    default=5.0,
     show_default=True,
     help="Seconds each extractor may spend on the file (0: no limit).",
 )
