@@ -193,14 +193,12 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
                 records = fut.result()
             except BrokenProcessPool:
                 # A worker died (crash in a C library, out of memory, killed). Redo the
-                # affected batches entry by entry in fresh pools; an entry that kills
-                # its worker again is recorded with the error.
-                pending = [b] + [pb for pb, _ in inflight]
+                # affected batches entry by entry; an entry that kills its worker again
+                # is recorded with the error.
+                pending = [e for pb in [b] + [pb for pb, _ in inflight] for e in pb]
                 inflight.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                for pb in pending:
-                    for e in pb:
-                        yield _isolated(e, options)
+                _stop_pool(pool)
+                yield from _rerun(pending, options, workers)
                 pool = _new_pool(workers, options)
                 continue
             yield from records
@@ -228,6 +226,32 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             p.terminate()
     for p in procs:
         p.join(timeout=5)
+
+
+def _rerun(entries: list[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:
+    """Re-run entries one per task in a fresh pool, in order. When the pool breaks again,
+    the first entry without a result is run alone (it gets an error record if it kills
+    that worker too) and the rest continue in another fresh pool: each crash costs one
+    pool start, not one per entry."""
+    rest = list(entries)
+    while rest:
+        pool = _new_pool(workers, options)
+        futures = [pool.submit(process_batch, [e], options) for e in rest]
+        done = 0
+        try:
+            for fut in futures:
+                yield fut.result()[0]
+                done += 1
+        except BrokenProcessPool:
+            pass
+        finally:
+            for fut in futures[done:]:
+                fut.cancel()
+            _stop_pool(pool)
+        if done == len(rest):
+            return
+        yield _isolated(rest[done], options)
+        rest = rest[done + 1 :]
 
 
 def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
