@@ -253,8 +253,8 @@ def scan_cmd(
             interrupted = "interrupted"
         except Exception as exc:  # noqa: BLE001 - e.g. the Dask scheduler is unreachable
             if summary.entries == 0 and state is None:
-                raise Failure(f"the scan could not run: {type(exc).__name__}: {exc}") from None
-            interrupted = f"stopped by an error: {type(exc).__name__}: {exc}"
+                raise Failure(safe_text(f"the scan could not run: {type(exc).__name__}: {exc}")) from None
+            interrupted = safe_text(f"stopped by an error: {type(exc).__name__}: {exc}")
         info = replace(_finish(info), complete=interrupted is None)
         for w in all_writers:
             w.end(info, summary)
