@@ -33,6 +33,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats.isobmff import (
     HEIF_MIME_TYPES,
+    ISO_MEDIA_MIME_TYPES,
     XMP_CONTENT_TYPE,
     XMP_UUID,
     Box,
@@ -54,18 +55,10 @@ from evidence_cli.timeparse import TimeParseError, clean_text, iso_utc, make_iso
 
 NAME = "quicktime"
 
-MIME_TYPES = frozenset(
-    {
-        "video/mp4",
-        "video/quicktime",
-        "video/3gpp",
-        "video/3gpp2",
-        "video/x-m4v",
-        "audio/mp4",
-        "audio/x-m4a",
-        # libmagic sometimes says this for MP4/HEIF; accepted only when the head shows ftyp.
-        "application/octet-stream",
-    }
+MIME_TYPES = (
+    ISO_MEDIA_MIME_TYPES
+    # libmagic sometimes says this for MP4/HEIF; accepted only when the head shows ftyp.
+    | {"application/octet-stream"}
     # HEIF/AVIF: the container (items, primary image size) and its XMP item; their EXIF
     # item is read by the exif extractor.
     | HEIF_MIME_TYPES

@@ -28,6 +28,7 @@ from evidence_cli import safexml
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import jpeg, photoshop, riff, tiff
 from evidence_cli.formats import png as pngfmt
+from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, ISO_MEDIA_MIME_TYPES
 from evidence_cli.geo import GeoError, Rational, altitude_m, signed
 from evidence_cli.models import Device, Extraction, Finding, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, clean_text, make_iso_timestamp
@@ -459,21 +460,11 @@ def build_extraction(props: Mapping[str, Any], notes: Iterable[str] = (), *, ext
 
 #: Types whose own extractor finds their XMP and calls parse_packet (PDF, ISO-BMFF/HEIF),
 #: and archives, whose members' packets are not the archive's own: never scanned here.
-XMP_ELSEWHERE = frozenset(
-    {
+XMP_ELSEWHERE = (
+    HEIF_MIME_TYPES
+    | ISO_MEDIA_MIME_TYPES
+    | {
         "application/pdf",
-        "image/heic",
-        "image/heif",
-        "image/heic-sequence",
-        "image/heif-sequence",
-        "image/avif",
-        "video/mp4",
-        "video/quicktime",
-        "video/3gpp",
-        "video/3gpp2",
-        "video/x-m4v",
-        "audio/mp4",
-        "audio/x-m4a",
         "application/zip",
         "application/x-tar",
         "application/gzip",

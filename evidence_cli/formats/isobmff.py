@@ -46,6 +46,10 @@ XMP_CONTENT_TYPE = "application/rdf+xml"
 HEIF_MIME_TYPES = frozenset(
     {"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif", "image/avif-sequence"}
 )
+#: MIME types of ISO base media movies and audio (MP4, QuickTime, 3GPP, M4V/M4A).
+ISO_MEDIA_MIME_TYPES = frozenset(
+    {"video/mp4", "video/quicktime", "video/3gpp", "video/3gpp2", "video/x-m4v", "audio/mp4", "audio/x-m4a"}
+)
 #: ftyp brands of HEIF/AVIF still images and sequences.
 HEIF_BRANDS = frozenset(
     {"mif1", "mif2", "msf1", "heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs", "avif", "avis", "avio"}
