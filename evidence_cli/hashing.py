@@ -184,36 +184,85 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _update_all(hashers: list[Any], data: memoryview) -> None:
-    for h in hashers:
-        h.update(data)
+#: Read buffers in the threaded pipeline: the reader may run this many chunks ahead of
+#: the slowest digest thread (absorbs uneven scheduling without a barrier per chunk).
+RING = 4
 
 
 def _hash_threaded(
     fd: int, hashers: list[Any], names: list[str], chunk_size: int, consume: Callable[[memoryview], None]
 ) -> None:
-    """Digests spread over one thread per core; the next chunk is read (into a second
-    buffer) while the current one is hashed, so reading and hashing overlap."""
-    from concurrent.futures import ThreadPoolExecutor, wait
+    """Digests spread over one thread per core, with no barrier between chunks.
+
+    The calling thread reads each chunk and also runs the lightest digest group (with 2
+    cores: it reads and does SHA-1 + SHA-256 while a second thread does MD5, the two loads
+    about equal); every other group has its own thread fed through a queue. A buffer of
+    the ring is read into again only once every group has hashed it, so each digest sees
+    every byte exactly once, in order, and the slowest digest never waits for a slow read.
+    """
+    import queue
+    import threading
 
     groups = [[hashers[i] for i in g] for g in digest_groups(names, _cores())]
-    bufs = (bytearray(chunk_size), bytearray(chunk_size))
-    views = (memoryview(bufs[0]), memoryview(bufs[1]))
-    with (
-        open(fd, "rb", buffering=0, closefd=False) as raw,
-        ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="digest") as pool,
-    ):
-        i = 0
-        n = raw.readinto(bufs[i]) or 0
-        while n:
-            cur = views[i][:n]
-            pending = [pool.submit(_update_all, g, cur) for g in groups]
-            consume(cur)
-            i ^= 1
-            n = raw.readinto(bufs[i]) or 0
-            wait(pending)
-            for f in pending:
-                f.result()  # re-raise a digest error, if any
+    own, others = groups[-1], groups[:-1]
+    bufs = [bytearray(chunk_size) for _ in range(RING if others else 1)]
+    views = [memoryview(b) for b in bufs]
+    free: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(bufs)):
+        free.put(i)
+    feeds: list[queue.SimpleQueue[tuple[int, int] | None]] = [queue.SimpleQueue() for _ in others]
+    users = [0] * len(bufs)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def release(i: int) -> None:
+        with lock:
+            users[i] -= 1
+            last = users[i] == 0
+        if last:
+            free.put(i)
+
+    def digest_thread(feed: queue.SimpleQueue[tuple[int, int] | None], group: list[Any]) -> None:
+        while (item := feed.get()) is not None:
+            i, n = item
+            try:
+                if not failures:
+                    for h in group:
+                        h.update(views[i][:n])
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the reading thread
+                failures.append(exc)
+            finally:
+                release(i)
+
+    threads = [
+        threading.Thread(target=digest_thread, args=(feed, g), name="digest", daemon=True)
+        for feed, g in zip(feeds, others)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        with open(fd, "rb", buffering=0, closefd=False) as raw:
+            while not failures:
+                i = free.get()
+                n = raw.readinto(bufs[i]) or 0
+                if not n:
+                    break
+                cur = views[i][:n]
+                users[i] = len(others)
+                for feed in feeds:
+                    feed.put((i, n))
+                for h in own:
+                    h.update(cur)
+                consume(cur)
+                if not others:
+                    free.put(i)
+    finally:
+        for feed in feeds:
+            feed.put(None)
+        for t in threads:
+            t.join()
+    if failures:
+        raise failures[0]
 
 
 class EntryReplaced(Exception):
