@@ -16,7 +16,7 @@ except OSError:
     _cwd = None
 sys.path[:] = [p for p in sys.path if p not in ("", ".", _cwd)]
 
-from evidence_cli.cli import main  # noqa: E402
+from evidence_cli.entry import main  # noqa: E402
 
 # The guard matters: worker processes (forkserver/spawn) import the main module again.
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ exhausting the machine.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import sys
@@ -25,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from evidence_cli import mpstart
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path
 
@@ -79,7 +79,7 @@ def _init_worker(memory_limit: int | None) -> None:
     logging.getLogger().addHandler(logging.NullHandler())
     # The working folder may be evidence (`cd case && evidence scan .`): an import that
     # searched it would list it and change its access time. Never import from there.
-    cwd = _cwd()
+    cwd = mpstart._cwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
     if memory_limit:
         try:
@@ -129,46 +129,7 @@ def run_inline(entries: Iterable[Entry], options: ScanOptions) -> Iterator[FileR
 
 
 def _mp_context() -> Any:
-    # forkserver: workers start from a clean process, not a fork of one that may hold
-    # locks in other threads (the progress bar, digest threads).
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
-        # The CLI too: workers re-import the main module (the `evidence` script), which
-        # would otherwise load click, rich and the commands again in every worker.
-        ctx.set_forkserver_preload(["evidence_cli.scanner", "evidence_cli.extractors", "evidence_cli.cli"])
-    _start_helpers_outside_cwd(method)
-    return ctx
-
-
-def _cwd() -> str | None:
-    try:
-        return os.getcwd()
-    except OSError:
-        return None
-
-
-def _start_helpers_outside_cwd(method: str) -> None:
-    """Start multiprocessing's helper processes (fork server, resource tracker) from /.
-
-    They run ``python -c ...``, which puts the working folder first on the import path
-    and lists it while importing — changing its access time when the examiner runs the
-    scan from inside the evidence folder.
-    """
-    old = _cwd()
-    if old is None:
-        return
-    try:
-        os.chdir("/")
-        from multiprocessing import resource_tracker
-
-        resource_tracker.ensure_running()
-        if method == "forkserver":
-            from multiprocessing import forkserver
-
-            forkserver.ensure_running()
-    finally:
-        os.chdir(old)
+    return mpstart.context()
 
 
 def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:

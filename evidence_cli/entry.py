@@ -1,0 +1,18 @@
+"""The ``evidence`` command's entry point.
+
+It starts the worker processes' fork server first (see :mod:`evidence_cli.mpstart`),
+so that its imports overlap this process's, then runs the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from evidence_cli import mpstart
+
+    mpstart.prestart(sys.argv[1:])
+    from evidence_cli.cli import main as cli_main
+
+    cli_main()

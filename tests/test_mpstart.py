@@ -1,0 +1,35 @@
+"""Starting the worker helper early: only for scans that will use worker processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from evidence_cli.mpstart import wants_pool
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["scan", "case"], True),
+        (["scan", "case", "--workers", "2"], True),
+        (["scan", "case", "--workers", "1"], True),  # one worker is still a pool
+        (["scan", "case", "--workers", "0"], False),
+        (["scan", "case", "--workers=0"], False),
+        (["scan", "case", "--scheduler", "tcp://h:8786"], False),
+        (["scan", "--help"], False),
+        (["verify", "m.json"], False),
+        ([], False),
+    ],
+)
+def test_only_a_pooled_scan_prestarts(argv: list[str], expected: bool) -> None:
+    assert wants_pool(argv) is expected
+
+
+def test_importing_the_package_does_not_load_the_scanner() -> None:
+    # The entry point relies on this to start the fork server before the heavy imports.
+    code = "import sys, evidence_cli; print('evidence_cli.scanner' in sys.modules, evidence_cli.ScanOptions.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.split() == ["False", "ScanOptions"]
