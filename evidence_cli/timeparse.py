@@ -8,8 +8,7 @@ inferred from a UTC reference, which is then marked ``gps-inferred``.
 from __future__ import annotations
 
 import re
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from evidence_cli.models import OffsetOrigin, Timestamp
 
@@ -197,26 +196,45 @@ def infer_offset(local: Timestamp, utc_ref: datetime, *, tolerance_s: int = 120)
     )
 
 
+#: The stat times a record can show: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z (ISO-8601's
+#: four-digit years; outside them the record says None), in seconds from the epoch.
+_STAT_MIN_S = -62_135_596_800
+_STAT_MAX_S = 253_402_300_799
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_date_text_cache: dict[int, str] = {}
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
+
+
+def _date_text(days: int) -> str:
+    """``YYYY-MM-DD`` of a day counted from 1970-01-01 (a bounded cache: a tree's files
+    share few days)."""
+    text = _date_text_cache.get(days)
+    if text is None:
+        if len(_date_text_cache) >= 4096:
+            _date_text_cache.clear()
+        # isoformat, not strftime: glibc's %Y does not pad years before 1000.
+        text = _date_text_cache[days] = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+    return text
+
+
 def from_stat_ns(ns: int | None) -> str | None:
-    """A stat time in integer nanoseconds as UTC ISO-8601 with ``Z`` (nanoseconds kept)."""
+    """A stat time in integer nanoseconds as UTC ISO-8601 with ``Z`` (nanoseconds kept).
+
+    None for None and for a time outside the years 1..9999. Integer arithmetic and a
+    per-day cache: this runs four times for every entry of a scan.
+    """
     if ns is None:
         return None
     secs, rem = divmod(ns, 1_000_000_000)
-    try:
-        # time.gmtime + strftime: several times faster than datetime arithmetic, and this
-        # runs four times for every entry of a scan.
-        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    except (OverflowError, OSError, ValueError):
-        text = ""
-    if len(text) != 19 or not text[:4].isdigit():
-        # Years before 1000 (glibc does not pad them) or beyond the C library's range.
-        try:
-            base = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=secs)
-        except OverflowError:
-            return None
-        text = base.replace(tzinfo=None).isoformat(timespec="seconds")
+    if not _STAT_MIN_S <= secs <= _STAT_MAX_S:
+        return None
+    days, tod = divmod(secs, 86_400)
+    hours, tod = divmod(tod, 3600)
+    minutes, seconds = divmod(tod, 60)
+    two = _TWO_DIGITS
+    text = f"{_date_text(days)}T{two[hours]}:{two[minutes]}:{two[seconds]}"
     if rem:
-        text += "." + f"{rem:09d}".rstrip("0")
+        return f"{text}.{rem:09d}".rstrip("0") + "Z"
     return text + "Z"
 
 
