@@ -1,4 +1,10 @@
-"""Image properties from Pillow's header parse (format, size, mode); pixels are never decoded."""
+"""Image properties from Pillow's header parse (format, size, mode); pixels are never decoded.
+
+A plain, well-formed JPEG header is read from the bytes already in memory by
+:mod:`evidence_cli.formats.jpeg_frame`, which gives exactly Pillow's answer for that case
+(Pillow's JPEG plugin costs several times more); every other file, and any JPEG header
+that is not plain, goes through Pillow itself, with its own answers and problems.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, captured_logs, problem, register
+from evidence_cli.formats import jpeg_frame
 from evidence_cli.models import Extraction, Problem
 
 #: libmagic types Pillow can read a header of.
@@ -52,6 +59,30 @@ PILLOW_DAMAGE: tuple[type[BaseException], ...] = (
 )
 
 
+def _pillow_opens_as_jpeg(prefix: bytes) -> bool:
+    """Would ``Image.open`` hand these first 16 bytes to its JPEG plugin first? It tries the
+    registered plugins in order; each one before JPEG must decline them by its signature
+    check (a plugin without one, such as TGA, would be tried on the content)."""
+    if "JPEG" not in Image.ID:  # plugins not loaded yet: Image.open will load them
+        return False
+    for fmt in Image.ID:
+        if fmt == "JPEG":
+            return True
+        accept = Image.OPEN[fmt][1]
+        try:
+            if accept is None or accept(prefix):
+                return False
+        except Exception:  # noqa: BLE001 - Image.open would go on to the next plugin: let it
+            return False
+    return False
+
+
+def _below_bomb_limit(width: int, height: int) -> bool:
+    """Pillow neither warns nor refuses this size as a decompression bomb."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return limit is None or width * height <= limit
+
+
 @register
 class ImageExtractor:
     name = "image"
@@ -59,6 +90,15 @@ class ImageExtractor:
     mime_types = IMAGE_TYPES
 
     def extract(self, ctx: FileContext) -> Extraction:
+        data = ctx.content if ctx.content is not None else ctx.head
+        frame = jpeg_frame.plain_frame(data)
+        if frame is not None and _pillow_opens_as_jpeg(data[:16]) and _below_bomb_limit(frame[0], frame[1]):
+            info = {"format": "JPEG", "width": frame[0], "height": frame[1], "mode": frame[2]}
+            return Extraction(extractor=self.name, group=self.name, tags=dict(info), image=info)
+        return self.extract_with_pillow(ctx)
+
+    def extract_with_pillow(self, ctx: FileContext) -> Extraction:
+        """The answer from Pillow's ``Image.open`` (every format; damaged headers)."""
         problems: list[Problem] = []
         with ctx.open() as fh, warnings.catch_warnings(record=True) as caught, captured_logs("PIL") as logged:
             warnings.simplefilter("always")
