@@ -10,7 +10,8 @@ import logging
 import os
 import signal
 import threading
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -122,34 +123,36 @@ def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extra
     """Every extractor for the type, each isolated: any exception, or running longer
     than ``timeout`` seconds, becomes a problem naming the extractor."""
     out: list[Extraction] = []
-    for ex in extractors.for_type(ctx.file_type.mime):
-        stage = f"metadata:{ex.name}"
-        try:
-            with time_limit(timeout):
-                out.append(ex.extract(ctx))
-        except TimeLimitExceeded:
-            out.append(
-                Extraction(
-                    extractor=ex.name,
-                    group=ex.name,
-                    problems=(
-                        Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
-                    ),
+    with ExtractorClock(timeout) as clock:
+        for ex in extractors.for_type(ctx.file_type.mime):
+            stage = f"metadata:{ex.name}"
+            try:
+                with clock.running():
+                    result = ex.extract(ctx)
+                out.append(result)
+            except TimeLimitExceeded:
+                out.append(
+                    Extraction(
+                        extractor=ex.name,
+                        group=ex.name,
+                        problems=(
+                            Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
+                        ),
+                    )
                 )
-            )
-        except UnsupportedFile as exc:
-            out.append(
-                Extraction(
-                    extractor=ex.name,
-                    group=ex.name,
-                    problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
+            except UnsupportedFile as exc:
+                out.append(
+                    Extraction(
+                        extractor=ex.name,
+                        group=ex.name,
+                        problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
+                    )
                 )
-            )
-        except MemoryError as exc:
-            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
-        except Exception as exc:  # noqa: BLE001 - one file never stops the scan
-            log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
-            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+            except MemoryError as exc:
+                out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+            except Exception as exc:  # noqa: BLE001 - one file never stops the scan
+                log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
+                out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
     return out
 
 
@@ -312,10 +315,45 @@ class TimeLimitExceeded(BaseException):
 
 
 _alarm_installed = False
+#: True only while limited code runs: an alarm that fires just after it returned (before
+#: the timer is disarmed) is ignored instead of escaping into the scan's own code.
+_inside_limit = False
 
 
 def _expired(signum: int, frame: Any) -> None:
-    raise TimeLimitExceeded()
+    if _inside_limit:
+        raise TimeLimitExceeded()
+
+
+def _limit_usable(seconds: float | None) -> bool:
+    return (
+        seconds is not None
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
+def _install_alarm() -> None:
+    global _alarm_installed
+    if not _alarm_installed:
+        signal.signal(signal.SIGALRM, _expired)
+        _alarm_installed = True
+
+
+class _Limited:
+    """Marks limited code (a plain class: entered for every extractor of every file)."""
+
+    def __enter__(self) -> None:
+        global _inside_limit
+        _inside_limit = True
+
+    def __exit__(self, *exc: object) -> None:
+        global _inside_limit
+        _inside_limit = False
+
+
+_LIMITED = _Limited()
 
 
 @contextmanager
@@ -327,21 +365,51 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     interrupt Python code and runs without a limit. The handler is installed once per
     process; each call only arms and disarms the timer (two system calls).
     """
-    global _alarm_installed
-    usable = (
-        seconds is not None
-        and seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
+    if not _limit_usable(seconds):
         yield
         return
-    if not _alarm_installed:
-        signal.signal(signal.SIGALRM, _expired)
-        _alarm_installed = True
+    _install_alarm()
     signal.setitimer(signal.ITIMER_REAL, float(seconds or 0))
     try:
-        yield
+        with _LIMITED:
+            yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+#: The extractors of one file share one timer, re-armed for the next extractor only when
+#: the ones before it used more than this share of the limit (at most 10 ms): each
+#: extractor gets at least 99 % of ``--timeout``, for two system calls per file instead
+#: of two per extractor (most extractors take microseconds).
+REARM_SHARE = 0.01
+
+
+class ExtractorClock:
+    """The time limit of each extractor of one file (SIGALRM, as :func:`time_limit`)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.usable = _limit_usable(seconds)
+        self.seconds = float(seconds or 0)
+        self.slack = min(0.01, self.seconds * REARM_SHARE)
+        self.armed_at: float | None = None
+
+    def __enter__(self) -> ExtractorClock:
+        if self.usable:
+            _install_alarm()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed_at is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.armed_at = None
+
+    def running(self) -> Any:
+        """Context for one extractor: its limit is (re-)armed if needed."""
+        if not self.usable:
+            return nullcontext()
+        now = time.monotonic()
+        # After an alarm (or any extractor slower than the slack) the timer is re-armed.
+        if self.armed_at is None or now - self.armed_at > self.slack:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.armed_at = now
+        return _LIMITED

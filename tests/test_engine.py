@@ -231,3 +231,35 @@ def test_library_logging_becomes_problems_not_terminal_text() -> None:
         logging.getLogger("PIL.TiffImagePlugin").error("More samples per pixel than can be decoded: %d", 99)
         logging.getLogger("PIL").debug("chatter")
     assert logged == ["More samples per pixel than can be decoded: 99"]
+
+
+def test_each_extractor_of_a_file_gets_its_own_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One timer serves a file's extractors, but it is re-armed after a slow one: two
+    extractors that each take most of the limit both finish."""
+    from evidence_cli import scanner
+    from evidence_cli.models import Extraction
+
+    class Slowish:
+        mime_types: frozenset[str] = frozenset()
+        description = "takes 60 % of the limit"
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def extract(self, ctx: Any) -> Extraction:
+            time.sleep(0.3)
+            return Extraction(extractor=self.name, group=self.name, tags={"done": True})
+
+    monkeypatch.setattr(scanner.extractors, "for_type", lambda mime: (Slowish("one"), Slowish("two")))
+    (tmp_path / "a.txt").write_text("x")
+    [rec] = list(scan([tmp_path], ScanOptions(workers=0, timeout=0.5)))
+    assert rec.errors == ()
+    assert rec.metadata == {"one": {"done": True}, "two": {"done": True}}
+
+
+def test_an_alarm_outside_an_extractor_is_ignored() -> None:
+    from evidence_cli import scanner
+
+    scanner._expired(0, None)  # between extractors: nothing to stop
+    with pytest.raises(scanner.TimeLimitExceeded), scanner._LIMITED:
+        scanner._expired(0, None)
