@@ -6,9 +6,9 @@ import os
 import signal
 import socket
 import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -235,7 +235,7 @@ def scan_cmd(
                     w.write(rec)
         all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
         progress = _progress(err_console)
-        stack.enter_context(_terminate_as_interrupt())
+        stops = stack.enter_context(_StopSignals())
         try:
             with progress or ExitStack():
                 task = progress.add_task("scanning", total=None, path="") if progress else None
@@ -243,7 +243,7 @@ def scan_cmd(
                 for rec in scan(roots, options, skip=skip, scheduler=scheduler):
                     # Ctrl-C/SIGTERM wait until this record is in every export and the
                     # summary, so a partial scan's exports all hold the same records.
-                    with _signals_deferred():
+                    with stops.held():
                         summary.add(rec)
                         for w in all_writers:
                             w.write(rec)
@@ -256,6 +256,8 @@ def scan_cmd(
                 raise Failure(safe_text(f"the scan could not run: {type(exc).__name__}: {exc}")) from None
             interrupted = safe_text(f"stopped by an error: {type(exc).__name__}: {exc}")
         info = replace(_finish(info), complete=interrupted is None)
+        # Closing the exports is not interrupted: a signal now would leave them invalid.
+        stops.holding = True
         for w in all_writers:
             w.end(info, summary)
     _print_summary(err_console, summary)
@@ -287,36 +289,53 @@ def _resume_state(
     return state
 
 
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the duration (delivered right after)."""
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None:
-        yield
-        return
-    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        mask(signal.SIG_SETMASK, old)
+class _StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM stop the scan as KeyboardInterrupt — but never while a
+    record is being added to the summary and the exports (``with stops.held():``): a
+    signal that arrives then is acted on right after, so a partial scan's exports all
+    hold the same records. A flag read by the handler, not a signal mask: no system
+    call per record.
+    """
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt()
+
+    def __enter__(self) -> _StopSignals:
+        self.previous: dict[int, Any] = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread (embedded use): leave signals alone
+                break
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self.previous.items():
+            signal.signal(sig, previous)
+
+    def held(self) -> _Held:
+        return _Held(self)
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the scan like Ctrl-C: clean, partial, valid exports."""
+class _Held:
+    def __init__(self, stops: _StopSignals) -> None:
+        self.stops = stops
 
-    def _handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt()
+    def __enter__(self) -> None:
+        self.stops.holding = True
 
-    try:
-        previous = signal.signal(signal.SIGTERM, _handler)
-    except ValueError:  # not the main thread (embedded use): leave SIGTERM alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.stops.holding = False
+        if self.stops.pending and exc_type is None:
+            self.stops.pending = False
+            raise KeyboardInterrupt()
 
 
 def _finish(info: ScanInfo) -> ScanInfo:

@@ -164,3 +164,22 @@ def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Pa
     assert len(fresh_records) == len(resumed)
     assert [record_bytes(r) for r in fresh_records] == [record_bytes(r) for r in resumed]
     assert [r["hashes"] for r in fresh_records[1:]] == [r["hashes"] for r in resumed[1:]]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int) -> None:
+    from evidence_cli.cli.scan import _StopSignals
+
+    written = []
+    with _StopSignals() as stops:
+        with pytest.raises(KeyboardInterrupt):
+            with stops.held():
+                os.kill(os.getpid(), sig)
+                written.append("summary")  # the handler ran already: nothing was raised here
+                written.append("exports")
+        assert written == ["summary", "exports"]
+        with pytest.raises(KeyboardInterrupt):  # outside a write: stops at once
+            os.kill(os.getpid(), sig)
+            for _ in range(1000):
+                pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
