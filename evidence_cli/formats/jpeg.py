@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 SOI = 0xD8
 EOI = 0xD9
@@ -35,9 +35,9 @@ XMP_EXT_ID = b"http://ns.adobe.com/xmp/extension/\x00"
 PHOTOSHOP_ID = b"Photoshop 3.0\x00"
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One marker segment."""
+class Segment(NamedTuple):
+    """One marker segment (a named tuple: immutable, and built several times faster than a
+    frozen dataclass; three extractors walk every JPEG)."""
 
     marker: int
     offset: int
