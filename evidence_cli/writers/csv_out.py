@@ -11,7 +11,9 @@ this off for machine consumers.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from typing import IO, Any, Callable
 
 from evidence_cli.hashing import ALGORITHMS
@@ -38,8 +40,12 @@ def _digest(name: str) -> Callable[[FileRecord], Any]:
     return lambda r: r.hashes.get(name)
 
 
+#: ``json.dumps(..., ensure_ascii=False)`` with one encoder, not a new one per call.
+_TS_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _timestamps(r: FileRecord) -> str:
-    return json.dumps([t.to_dict() for t in r.timestamps], ensure_ascii=False) if r.timestamps else ""
+    return _TS_ENCODER.encode([t.to_dict() for t in r.timestamps]) if r.timestamps else ""
 
 
 #: (column, getter, from_evidence). The order is the file's column order.
@@ -82,6 +88,10 @@ COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("timestamps", lambda r: _timestamps(r), True),
 ]
 COLUMN_NAMES = [c[0] for c in COLUMNS]
+#: Positions of the evidence-derived columns, and the first characters that need a quote.
+_EVIDENCE_AT = tuple(i for i, c in enumerate(COLUMNS) if c[2])
+_FORMULA_FIRST = frozenset(FORMULA_START)
+_DIGESTS = tuple(ALGORITHMS)
 
 
 def cell(value: Any) -> str:
@@ -90,6 +100,28 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+_NEEDS_QUOTES = re.compile('[,"\r\n]').search
+
+
+def csv_line(cells: list[str]) -> str:
+    """One row as ``csv.writer(lineterminator="\\r\\n", quoting=QUOTE_MINIMAL)`` writes it
+    (a test checks the two agree on any cells).
+
+    A cell holding a comma, a double quote, CR or LF is quoted, its quotes doubled;
+    others are written as they are. Rows with a NUL, and rows of one cell, are left to
+    the csv module itself.
+    """
+    line = ",".join(cells)
+    if "\x00" not in line and len(cells) > 1:
+        if line.count(",") == len(cells) - 1 and '"' not in line and "\r" not in line and "\n" not in line:
+            return line + "\r\n"
+        needs = _NEEDS_QUOTES
+        return ",".join([c if needs(c) is None else '"' + c.replace('"', '""') + '"' for c in cells]) + "\r\n"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
+    return buf.getvalue()
 
 
 class CsvWriter:
@@ -102,16 +134,51 @@ class CsvWriter:
         self.writer.writerow(COLUMN_NAMES)
 
     def row(self, record: FileRecord) -> list[str]:
-        out = []
-        for _, get, from_evidence in COLUMNS:
-            text = cell(get(record))
-            if from_evidence and self.neutralise:
-                text = neutralise(text)
-            out.append(text)
+        """The cells of :data:`COLUMNS` for one record.
+
+        Written out column by column (this runs for every entry of a scan); a test checks
+        it against the getters of :data:`COLUMNS` for many records.
+        """
+        r = record
+        cap, gps, dev, fs = r.captured, r.gps, r.device, r.filesystem
+        image = r.image or {}
+        values: list[Any] = [r.path, r.path_bytes, r.kind, r.size, r.mime, r.description, r.extension_ok]
+        values += map(r.hashes.get, _DIGESTS)
+        values += (fs.get("modified"), fs.get("accessed"), fs.get("changed"), fs.get("born"))
+        if cap:
+            values += (cap.value, cap.utc, cap.name, cap.source, cap.offset_origin)
+        else:
+            values += (None, None, None, None, None)
+        if gps:
+            values += (gps.latitude, gps.longitude, gps.altitude, gps.timestamp_utc, gps.source)
+        else:
+            values += (None, None, None, None, None)
+        values += (
+            dev.make,
+            dev.model,
+            dev.serial,
+            dev.software,
+            dev.lens,
+            dev.source,
+            image.get("format"),
+            image.get("width"),
+            image.get("height"),
+            r.link_target,
+            "; ".join(f.code for f in r.findings) if r.findings else "",
+            "; ".join(f"{e.stage}: {e.message}" for e in r.errors) if r.errors else "",
+            _timestamps(r),
+        )
+        out = [v if v.__class__ is str else cell(v) for v in values]
+        if self.neutralise:
+            first = _FORMULA_FIRST
+            for i in _EVIDENCE_AT:
+                text = out[i]
+                if text and text[0] in first:
+                    out[i] = "'" + text
         return out
 
     def write(self, record: FileRecord) -> None:
-        self.writer.writerow(self.row(record))
+        self.stream.write(csv_line(self.row(record)))
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         self.stream.flush()

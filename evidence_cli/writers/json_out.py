@@ -18,6 +18,9 @@ from evidence_cli.manifest import Sealer
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
 
+#: One encoder for every compact dump (``json.dumps`` with arguments builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
 
 def dumps(obj: Any, *, indent: int | None = None) -> str:
     """JSON text; non-ASCII kept readable (the stream must be UTF-8).
@@ -26,15 +29,39 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` — never invalid
     JSON, and never an exception that would stop the scan.
     """
+    enc = _ENCODER if indent is None else json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=indent)
     try:
-        text = json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+        text = enc.encode(obj)
     except ValueError:
-        text = json.dumps(_finite(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+        text = enc.encode(_finite(obj))
     # Line and paragraph separators (and NEL) are valid raw in JSON strings, but line-based
     # readers split a JSON Lines record there: always write them escaped.
     if "\u2028" in text or "\u2029" in text or "\x85" in text:
         text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
     return text
+
+
+#: The last record dumped and its text: every JSON writer of a scan writes the same record
+#: in turn (``--json`` and ``--jsonl`` and ``-f jsonl``), so it is converted once. One
+#: tuple, assigned at once, so a record is never paired with another record's text.
+_last: tuple[FileRecord | None, str] = (None, "")
+
+
+def record_json(record: FileRecord) -> str:
+    """``dumps(record.to_dict())``, computed once for consecutive writes of one record."""
+    global _last
+    cached = _last
+    if cached[0] is record:
+        return cached[1]
+    text = dumps(record.to_dict())
+    _last = (record, text)
+    return text
+
+
+def _forget() -> None:
+    """Drop the cached record (at the end of an export: nothing outlives the scan)."""
+    global _last
+    _last = (None, "")
 
 
 def _finite(obj: Any) -> Any:
@@ -65,7 +92,7 @@ class JsonWriter:
     def write(self, record: FileRecord) -> None:
         assert self.sealer is not None, "begin() first"
         sep = "," if self.count else ""
-        text = dumps(record.to_dict())
+        text = record_json(record)
         self.stream.write(f"{sep}\n    {text}")
         # Seal exactly what was written, as a reader will parse it.
         self.sealer.add_json(text)
@@ -80,6 +107,7 @@ class JsonWriter:
             f'\n  "seal": {dumps(seal)}\n}}\n'
         )
         self.stream.flush()
+        _forget()
 
 
 class JsonLinesWriter:
@@ -90,8 +118,9 @@ class JsonLinesWriter:
         self.stream.write(dumps(info.to_dict()) + "\n")
 
     def write(self, record: FileRecord) -> None:
-        self.stream.write(dumps(record.to_dict()) + "\n")
+        self.stream.write(record_json(record) + "\n")
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         self.stream.write(dumps({"scan": info.to_dict()["scan"], "summary": summary.to_dict()}) + "\n")
         self.stream.flush()
+        _forget()

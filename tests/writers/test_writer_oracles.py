@@ -1,0 +1,243 @@
+"""The fast CSV and JSON writers write byte for byte what the straightforward ones wrote.
+
+The oracles below are the former implementations: the CSV row built from the getters of
+``COLUMNS`` and written by ``csv.writer``; JSON from ``json.dumps`` with its arguments,
+one ``to_dict()`` per writer. Records come from hypothesis, with hostile text (formula
+starts, quotes, commas, CR/LF, NUL, U+2028/U+2029/NEL, lone surrogates) and
+non-finite floats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.manifest import check_seal
+from evidence_cli.models import Device, FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
+from evidence_cli.summary import Summary
+from evidence_cli.writers import json_out
+from evidence_cli.writers.csv_out import COLUMN_NAMES, COLUMNS, CsvWriter, cell, csv_line, neutralise
+from evidence_cli.writers.json_out import JsonLinesWriter, JsonWriter, dumps, record_json
+
+INFO = ScanInfo(
+    tool={"name": "evidence-cli", "version": "0"},
+    case={"case": "C", "examiner": None, "evidence_id": None},
+    roots=("/x",),
+    started_utc="2020-01-01T00:00:00Z",
+    finished_utc=None,
+    options={},
+)
+
+# --- strategies ---------------------------------------------------------------------------
+
+HOSTILE = ["=", "+", "-", "@", "\t", "\r", "\n", ",", '"', "'", "\x00", "\u2028", "\u2029", "\x85", "\ud800", "é", " "]
+text = st.one_of(
+    st.text(max_size=12),
+    st.lists(st.sampled_from(HOSTILE) | st.text(max_size=3), max_size=6).map("".join),
+)
+opt_text = st.none() | text
+number = st.one_of(
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+scalar = st.one_of(st.none(), st.booleans(), number, text)
+json_value = st.recursive(
+    scalar,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
+timestamp = st.builds(
+    Timestamp,
+    name=text,
+    source=text,
+    value=text,
+    utc=opt_text,
+    raw=text,
+    offset_origin=st.sampled_from(["stored", "gps-inferred", "utc-by-spec", "none"]),
+)
+records = st.builds(
+    FileRecord,
+    path=text,
+    path_bytes=opt_text,
+    kind=st.sampled_from(["file", "symlink", "directory", "other"]),
+    size=st.none() | st.integers(min_value=-1, max_value=10**15),
+    mime=opt_text,
+    description=opt_text,
+    extension_ok=st.none() | st.booleans(),
+    type_decided_by=opt_text,
+    link_target=opt_text,
+    hashes=st.dictionaries(st.sampled_from(list(ALGORITHMS)), st.text("0123456789abcdef", max_size=8)),
+    filesystem=st.dictionaries(st.sampled_from(["modified", "accessed", "changed", "born"]), opt_text),
+    timestamps=st.lists(timestamp, max_size=2).map(tuple),
+    captured=st.none() | timestamp,
+    gps=st.none()
+    | st.builds(
+        GeoPoint,
+        latitude=number,
+        longitude=number,
+        altitude=st.none() | number,
+        timestamp_utc=opt_text,
+        source=text,
+        raw=st.dictionaries(text, json_value, max_size=2),
+    ),
+    device=st.builds(
+        Device, make=opt_text, model=opt_text, serial=opt_text, software=opt_text, lens=opt_text, source=opt_text
+    ),
+    image=st.none() | st.dictionaries(st.sampled_from(["format", "width", "height", "mode"]), scalar, max_size=4),
+    metadata=st.dictionaries(text, st.dictionaries(text, json_value, max_size=3), max_size=2),
+    findings=st.lists(st.builds(Finding, code=text, severity=st.just("info"), message=text), max_size=2).map(tuple),
+    errors=st.lists(st.builds(Problem, stage=text, severity=st.just("error"), type=text, message=text), max_size=2).map(
+        tuple
+    ),
+)
+
+# --- oracles: the implementations before the speed-up ---------------------------------------
+
+
+def oracle_csv(recs: list[FileRecord], *, neutralise_cells: bool) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(COLUMN_NAMES)
+    for r in recs:
+        row = []
+        for name, get, from_evidence in COLUMNS:
+            if name == "timestamps":
+                value: Any = json.dumps([t.to_dict() for t in r.timestamps], ensure_ascii=False) if r.timestamps else ""
+            else:
+                value = get(r)
+            t = cell(value)
+            if from_evidence and neutralise_cells:
+                t = neutralise(t)
+            row.append(t)
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def oracle_dumps(obj: Any, *, indent: int | None = None) -> str:
+    try:
+        t = json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+    except ValueError:
+        t = json.dumps(_finite(obj), ensure_ascii=False, indent=indent, allow_nan=False)
+    if "\u2028" in t or "\u2029" in t or "\x85" in t:
+        t = t.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    return t
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def write_csv(recs: list[FileRecord], *, neutralise_cells: bool) -> str:
+    buf = io.StringIO()
+    w = CsvWriter(buf, neutralise=neutralise_cells)
+    w.begin(INFO)
+    for r in recs:
+        w.write(r)
+    w.end(INFO, Summary())
+    return buf.getvalue()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(records, max_size=4), st.booleans())
+def test_csv_is_byte_identical_to_the_column_getters_and_csv_writer(recs: list[FileRecord], neut: bool) -> None:
+    assert write_csv(recs, neutralise_cells=neut) == oracle_csv(recs, neutralise_cells=neut)
+
+
+def test_csv_row_of_an_empty_record_matches_the_getters() -> None:
+    r = FileRecord(path="=x", path_bytes=None, kind="other", size=None)
+    assert write_csv([r], neutralise_cells=True) == oracle_csv([r], neutralise_cells=True)
+    assert write_csv([r], neutralise_cells=True).splitlines()[1].startswith("'=x,,other,,")
+
+
+def test_negative_image_numbers_are_neutralised_like_any_evidence_text() -> None:
+    # width/height are whatever a header stored: a "-5" cell gets the quote like text.
+    r = FileRecord(path="a", path_bytes=None, kind="file", size=1, image={"width": -5, "height": 2.5})
+    row = next(csv.DictReader(io.StringIO(write_csv([r], neutralise_cells=True), newline="")))
+    assert (row["width"], row["height"]) == ("'-5", "2.5")
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.sampled_from(HOSTILE) | st.text(max_size=4), max_size=6)
+    .map("".join)
+    .flatmap(lambda first: st.lists(text, min_size=0, max_size=5).map(lambda rest: [first, *rest]))
+)
+def test_csv_line_is_what_csv_writer_writes(cells: list[str]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
+    assert csv_line(cells) == buf.getvalue()
+
+
+def test_csv_line_quotes_exactly_the_cells_that_need_it() -> None:
+    assert csv_line(["a", "b,c", 'say "hi"', "x\ny", "r\r", ""]) == 'a,"b,c","say ""hi""","x\ny","r\r",\r\n'
+    assert csv_line(["", ""]) == ",\r\n"
+    assert csv_line([""]) == '""\r\n'  # a row of one empty cell: the csv module's own rule
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(json_value, records.map(lambda r: r.to_dict())), st.sampled_from([None, 2]))
+def test_dumps_is_byte_identical_to_json_dumps(obj: Any, indent: int | None) -> None:
+    assert dumps(obj, indent=indent) == oracle_dumps(obj, indent=indent)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(records, max_size=4))
+def test_json_exports_are_byte_identical_and_sealed(recs: list[FileRecord]) -> None:
+    jl, js, jl2 = io.StringIO(), io.StringIO(), io.StringIO()
+    writers = [JsonLinesWriter(jl), JsonWriter(js), JsonLinesWriter(jl2)]
+    summary = Summary()
+    for w in writers:
+        w.begin(INFO)
+    for r in recs:  # as a scan drives them: each record to every writer in turn
+        summary.add(r)
+        for w in writers:
+            w.write(r)
+    for w in writers:
+        w.end(INFO, summary)
+    lines = jl.getvalue().split("\n")
+    assert lines[1:-2] == [oracle_dumps(r.to_dict()) for r in recs]
+    assert jl2.getvalue() == jl.getvalue()
+    doc_text = js.getvalue()
+    for r in recs:
+        assert f"\n    {oracle_dumps(r.to_dict())}" in doc_text
+    assert check_seal(json.loads(doc_text)).status == "valid"
+    for sep in ("\u2028", "\u2029", "\x85"):
+        assert sep not in jl.getvalue() and sep not in doc_text
+
+
+def test_record_json_never_gives_one_record_the_text_of_another() -> None:
+    a = FileRecord(path="a", path_bytes=None, kind="file", size=1)
+    a_twin = FileRecord(path="a", path_bytes=None, kind="file", size=1)
+    b = FileRecord(path="b\u2028", path_bytes=None, kind="file", size=2, gps=GeoPoint(math.nan, 1.0, None, None, "x"))
+    for r in (a, b, a, a_twin, b, b, a):
+        assert record_json(r) == oracle_dumps(r.to_dict())
+    assert json.loads(record_json(b))["gps"]["latitude"] == "NaN"
+
+
+def test_the_record_cache_is_dropped_at_the_end_of_an_export() -> None:
+    r = FileRecord(path="a", path_bytes=None, kind="file", size=1)
+    w = JsonLinesWriter(io.StringIO())
+    w.begin(INFO)
+    w.write(r)
+    assert json_out._last[0] is r
+    w.end(INFO, Summary())
+    assert json_out._last[0] is None
