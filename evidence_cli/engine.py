@@ -71,7 +71,7 @@ def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
     return [process_entry(e, options) for e in batch]
 
 
-def _init_worker(memory_limit: int | None) -> None:
+def _init_worker(memory_limit: int | None, big_files: Any = None) -> None:
     # The parent handles Ctrl-C and SIGTERM and then stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # What libraries log about damaged files is collected into problems by the
@@ -90,6 +90,11 @@ def _init_worker(memory_limit: int | None) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         except (ImportError, ValueError, OSError):  # not on this platform: run without
             pass
+    # Large files hashed at the same time by this pool's workers share the cores.
+    if big_files is not None:
+        from evidence_cli import hashing
+
+        hashing.gate = hashing.BigFileGate(big_files)
     # Import the extractors once per worker, before the first task.
     import evidence_cli.extractors  # noqa: F401
 
@@ -170,11 +175,14 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
 
 
 def _new_pool(workers: int, options: ScanOptions) -> ProcessPoolExecutor:
+    ctx = _mp_context()
+    # A new count with every pool: a worker killed while hashing cannot leave it wrong.
+    big_files = ctx.Value("i", 0)
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_mp_context(),
+        mp_context=ctx,
         initializer=_init_worker,
-        initargs=(options.memory_limit,),
+        initargs=(options.memory_limit, big_files),
     )
 
 

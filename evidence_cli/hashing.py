@@ -107,8 +107,14 @@ def hash_fd(
     names = list(algorithms)
     hashers = [ALGORITHMS[a]() for a in names]
     big = expected_size is not None and expected_size >= THREADED_MIN
-    if threaded is None:
-        threaded = big and len(hashers) > 1
+    threads = 1
+    counted = False
+    if threaded is None and big and len(hashers) > 1:
+        threads = big_file_threads()
+        counted = True
+        threaded = threads > 1
+    elif threaded:
+        threads = _cores()
     if big:
         chunk_size = max(chunk_size, BIG_CHUNK)
     head = bytearray()
@@ -127,8 +133,37 @@ def hash_fd(
             else:
                 kept = None
 
-    if threaded:
-        _hash_threaded(fd, hashers, names, chunk_size, consume)
+    try:
+        _read_and_hash(
+            fd, hashers, names, chunk_size, consume, threads if threaded else 1, expected_size, keep_limit, counted
+        )
+    finally:
+        if counted:
+            big_file_done()
+    content = b"".join(kept) if kept is not None else None
+    return HashResult(
+        digests={n: h.hexdigest() for n, h in zip(names, hashers)},
+        size=total,
+        head=bytes(head),
+        content=content,
+    )
+
+
+def _read_and_hash(
+    fd: int,
+    hashers: list[Any],
+    names: list[str],
+    chunk_size: int,
+    consume: Callable[[bytes | memoryview], None],
+    threads: int,
+    expected_size: int | None,
+    keep_limit: int,
+    may_grow: bool = False,
+) -> None:
+    """The read loop; ``may_grow``: a large file that started on one thread moves to the
+    threaded pipeline as soon as cores fall free (another worker's large file ended)."""
+    if threads > 1:
+        _hash_threaded(fd, hashers, names, chunk_size, consume, threads)
     else:
         # For a file whose size we know, ask for one byte more than that size: a short
         # read of exactly the expected size is the end of the file, which spares small
@@ -140,6 +175,7 @@ def hash_fd(
             want = expected_size + 1 if expected_size < keep_limit else min(chunk_size, expected_size + 1)
         else:
             want = chunk_size
+        seen = 0
         while True:
             buf = os.read(fd, want)
             if not buf:
@@ -147,16 +183,13 @@ def hash_fd(
             for h in hashers:
                 h.update(buf)
             consume(buf)
-            if total == expected_size and len(buf) < want:
+            seen += len(buf)
+            if seen == expected_size and len(buf) < want:
                 break
             want = chunk_size
-    content = b"".join(kept) if kept is not None else None
-    return HashResult(
-        digests={n: h.hexdigest() for n, h in zip(names, hashers)},
-        size=total,
-        head=bytes(head),
-        content=content,
-    )
+            if may_grow and gate is not None and (spare := gate.spare()) > 0:
+                _hash_threaded(fd, hashers, names, chunk_size, consume, 1 + spare)
+                break
 
 
 #: Relative CPU cost of each digest per byte (OpenSSL on x86-64 with SHA extensions;
@@ -184,13 +217,59 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class BigFileGate:
+    """Shares the cores among worker processes that hash large files at the same time.
+
+    A large file gets one thread per spare core: the cores minus the other large files
+    being hashed right now (a count shared by the workers). One huge file alone uses
+    every core; four large files on two workers get one thread each instead of four
+    threads fighting over two cores. Only speed depends on this, never a digest.
+    """
+
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter  # a multiprocessing.Value("i") shared by the workers
+
+    def enter(self) -> int:
+        with self.counter.get_lock():
+            self.counter.value += 1
+            others = self.counter.value - 1
+        return max(1, _cores() - others)
+
+    def spare(self) -> int:
+        """Cores no large file holds right now (read without waiting; a guess is enough)."""
+        return _cores() - int(self.counter.value)
+
+    def leave(self) -> None:
+        with self.counter.get_lock():
+            self.counter.value -= 1
+
+
+#: Set in each worker process by the engine; None: this process is alone (all cores).
+gate: BigFileGate | None = None
+
+
+def big_file_threads() -> int:
+    """Threads for a large file that starts now (see BigFileGate); pair with big_file_done()."""
+    return gate.enter() if gate is not None else _cores()
+
+
+def big_file_done() -> None:
+    if gate is not None:
+        gate.leave()
+
+
 #: Read buffers in the threaded pipeline: the reader may run this many chunks ahead of
 #: the slowest digest thread (absorbs uneven scheduling without a barrier per chunk).
 RING = 4
 
 
 def _hash_threaded(
-    fd: int, hashers: list[Any], names: list[str], chunk_size: int, consume: Callable[[memoryview], None]
+    fd: int,
+    hashers: list[Any],
+    names: list[str],
+    chunk_size: int,
+    consume: Callable[[bytes | memoryview], None],
+    threads: int,
 ) -> None:
     """Digests spread over one thread per core, with no barrier between chunks.
 
@@ -203,7 +282,7 @@ def _hash_threaded(
     import queue
     import threading
 
-    groups = [[hashers[i] for i in g] for g in digest_groups(names, _cores())]
+    groups = [[hashers[i] for i in g] for g in digest_groups(names, threads)]
     own, others = groups[-1], groups[:-1]
     bufs = [bytearray(chunk_size) for _ in range(RING if others else 1)]
     views = [memoryview(b) for b in bufs]
@@ -234,11 +313,11 @@ def _hash_threaded(
             finally:
                 release(i)
 
-    threads = [
+    helpers = [
         threading.Thread(target=digest_thread, args=(feed, g), name="digest", daemon=True)
         for feed, g in zip(feeds, others)
     ]
-    for t in threads:
+    for t in helpers:
         t.start()
     try:
         with open(fd, "rb", buffering=0, closefd=False) as raw:
@@ -259,7 +338,7 @@ def _hash_threaded(
     finally:
         for feed in feeds:
             feed.put(None)
-        for t in threads:
+        for t in helpers:
             t.join()
     if failures:
         raise failures[0]

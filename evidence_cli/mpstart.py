@@ -13,10 +13,10 @@ import os
 import sys
 from typing import Any
 
-#: Modules the fork server imports once; every worker is forked from it with them loaded.
-#: The CLI too: workers re-import the main module (the `evidence` script), which would
-#: otherwise load click, rich and the commands again in every worker.
-PRELOAD = ["evidence_cli.scanner", "evidence_cli.extractors", "evidence_cli.cli"]
+#: Modules the fork server imports once; every worker is forked from it with them loaded:
+#: the pipeline, its extractors, and python-magic (whose import runs ``ldconfig`` twice).
+#: Not the CLI: a worker re-runs only the light ``evidence`` script (see entry.py).
+PRELOAD = ["evidence_cli.engine", "evidence_cli.scanner", "evidence_cli.extractors", "magic"]
 
 
 def _cwd() -> str | None:

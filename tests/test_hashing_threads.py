@@ -82,3 +82,81 @@ def test_a_digest_thread_failure_is_raised_not_hung(tmp_path: Path, monkeypatch:
     finally:
         os.close(fd)
     assert not [t for t in threading.enumerate() if t.name == "digest"]
+
+
+def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    import evidence_cli.hashing as hashing
+
+    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    gate = hashing.BigFileGate(counter)
+    assert gate.enter() == 2  # alone: every core
+    assert gate.enter() == 1  # a second large file at the same time: one thread each
+    gate.leave()
+    gate.leave()
+    assert counter.value == 0
+
+    # hash_fd counts a large file while it is hashed, and releases it even on failure.
+    monkeypatch.setattr(hashing, "gate", gate)
+    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
+    data = os.urandom(300 * 1024)
+    p = tmp_path / "big.bin"
+    p.write_bytes(data)
+    seen: list[int] = []
+    real = hashing._hash_threaded
+
+    def spy(*args: object) -> None:
+        seen.append(counter.value)
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "_hash_threaded", spy)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data))
+        counter.value = 1  # another worker is hashing a large file: this one gets one thread
+        os.lseek(fd, 0, os.SEEK_SET)
+        r1 = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data))
+    finally:
+        os.close(fd)
+    assert seen == [1], "threaded only while alone, and counted while it ran"
+    assert r.digests == r1.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert counter.value == 1, "each large file left the count as it found it"
+
+
+def test_a_large_file_on_one_thread_takes_cores_that_fall_free(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    import evidence_cli.hashing as hashing
+
+    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    counter = multiprocessing.get_context("spawn").Value("i", 1)  # another worker's large file
+    gate = hashing.BigFileGate(counter)
+    monkeypatch.setattr(hashing, "gate", gate)
+    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
+    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
+    calls: list[int] = []
+    real_spare = gate.spare
+
+    def spare() -> int:
+        calls.append(1)
+        if len(calls) == 3:
+            counter.value -= 1  # the other large file is done
+        return real_spare()
+
+    monkeypatch.setattr(gate, "spare", spare)
+    threaded: list[int] = []
+    real = hashing._hash_threaded
+    monkeypatch.setattr(hashing, "_hash_threaded", lambda *a: (threaded.append(a[-1]), real(*a))[1])
+    data = os.urandom(1024 * 1024 + 3)
+    p = tmp_path / "big.bin"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
+    finally:
+        os.close(fd)
+    assert len(calls) == 3 and threaded == [2], "moved to two threads after the third chunk"
+    assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert r.size == len(data) and counter.value == 0
