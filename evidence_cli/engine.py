@@ -95,8 +95,10 @@ def _init_worker(memory_limit: int | None, big_files: Any = None) -> None:
         from evidence_cli import hashing
 
         hashing.gate = hashing.BigFileGate(big_files)
-    # Import the extractors once per worker, before the first task.
-    import evidence_cli.extractors  # noqa: F401
+    # The extractors, before the first task (already there when the fork server preloaded them).
+    from evidence_cli import extractors
+
+    extractors.load()
 
 
 def crashed_record(entry: Entry, reason: str) -> FileRecord:

@@ -13,10 +13,10 @@ import os
 import sys
 from typing import Any
 
-#: Modules the fork server imports once; every worker is forked from it with them loaded:
-#: the pipeline, its extractors, and python-magic (whose import runs ``ldconfig`` twice).
-#: Not the CLI: a worker re-runs only the light ``evidence`` script (see entry.py).
-PRELOAD = ["evidence_cli.engine", "evidence_cli.scanner", "evidence_cli.extractors", "magic"]
+#: Modules the fork server imports once; every worker is forked from it with them loaded
+#: (the pipeline, its extractors, python-magic: see evidence_cli.preload). Not the CLI:
+#: a worker re-runs only the light ``evidence`` script (see entry.py).
+PRELOAD = ["evidence_cli.preload"]
 
 
 def _cwd() -> str | None:

@@ -33,3 +33,27 @@ def test_importing_the_package_does_not_load_the_scanner() -> None:
     code = "import sys, evidence_cli; print('evidence_cli.scanner' in sys.modules, evidence_cli.ScanOptions.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.split() == ["False", "ScanOptions"]
+
+
+def test_the_cli_does_not_load_the_extractors_until_they_are_used() -> None:
+    # The main process of a pooled scan never runs one; workers get them from the fork server.
+    code = (
+        "import sys, evidence_cli.cli, evidence_cli.scanner\n"
+        "print(any(m.startswith('evidence_cli.extractors.') and m != 'evidence_cli.extractors.base'"
+        " for m in sys.modules), 'PIL' in sys.modules)\n"
+        "from evidence_cli import extractors\n"
+        "print(len(extractors.registered()) > 5)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_run_order_does_not_depend_on_which_extractor_module_was_imported_first() -> None:
+    code = (
+        "import evidence_cli.extractors.png, evidence_cli.extractors.xmp\n"
+        "from evidence_cli import extractors\n"
+        "print(' '.join(e.name for e in extractors.registered()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    names = out.stdout.split()
+    assert names[0] == "filesystem" and names.index("exif") < names.index("xmp") < names.index("png")

@@ -87,6 +87,16 @@ def register(cls: Callable[[], E]) -> Callable[[], E]:
     return cls
 
 
+def reorder(modules: list[str]) -> None:
+    """Put the extractors defined in these modules first, in this order; the others keep
+    their registration order after them. Run order then does not depend on which module
+    some other code happened to import first."""
+    rank = {m: i for i, m in enumerate(modules)}
+    items = sorted(_REGISTRY.items(), key=lambda kv: rank.get(type(kv[1]).__module__, len(rank)))
+    _REGISTRY.clear()
+    _REGISTRY.update(items)
+
+
 def registered() -> tuple[Extractor, ...]:
     """All registered extractors, in registration order (deterministic)."""
     return tuple(_REGISTRY.values())
