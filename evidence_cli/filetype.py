@@ -175,6 +175,13 @@ def is_plain_text(head: bytes) -> bool:
     return _SUSPECT_FIRST_LINE.match(head) is None and _SUSPECT_LINE.search(head) is None
 
 
+#: Descriptions libmagic's text classifier gives plain text (its encoding, then "text",
+#: then details such as ", with very long lines (812)").
+_PLAIN_TEXT_DESCRIPTION = re.compile(
+    r"(?:ASCII|ISO-8859|Non-ISO extended-ASCII|Unicode text, UTF-8(?: \(with BOM\))?) text(?:, with |$)"
+)
+
+
 class MagicDetector:
     """libmagic through python-magic: one set of handles per thread (libmagic is not
     thread-safe). The ``text`` handles skip libmagic's pattern database ("soft magic"),
@@ -209,9 +216,20 @@ class MagicDetector:
         return _guarded(mime_h, head, mime=True), _guarded(desc_h, head, mime=False)
 
     def detect_text(self, head: bytes) -> tuple[str | None, str | None]:
-        """(MIME, description) from libmagic's text classifier alone (see is_plain_text)."""
+        """(MIME, description) from libmagic's text classifier alone (see is_plain_text).
+
+        Without the pattern database, libmagic's MIME type for text follows from its
+        description (its text classifier prints one or the other from the same finding):
+        ``CSV text`` is text/csv, a plain text description is text/plain. Any other
+        description costs the second call, which answers as libmagic does.
+        """
         _, _, mime_h, desc_h = self._handles()
-        return mime_h.from_buffer(head), desc_h.from_buffer(head)
+        desc = desc_h.from_buffer(head)
+        if desc.startswith("CSV text"):
+            return "text/csv", desc
+        if _PLAIN_TEXT_DESCRIPTION.match(desc):
+            return "text/plain", desc
+        return mime_h.from_buffer(head), desc
 
 
 def _guarded(handle: Any, head: bytes, *, mime: bool) -> str | None:

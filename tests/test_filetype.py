@@ -6,6 +6,8 @@ import io
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from evidence_cli.filetype import EXTENSIONS, TEXT_EXTENSIONS, check_libmagic, detect_type, extension_fits, extension_of
@@ -126,3 +128,36 @@ def test_detect_type_survives_junk() -> None:
     for junk in (b"\x00" * 100, bytes(range(256)) * 4, b"\xff\xd8\xff" + b"\x00" * 10, b"PK\x03\x04"):
         ft = detect_type("junk.bin", junk)
         assert isinstance(ft.mime, str) and ft.mime
+
+
+_TEXT_SAMPLES = [
+    b"hello world\n",
+    b"plain prose without a newline",
+    "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, na\u00efve r\u00e9sum\u00e9\n".encode(),
+    b"\xef\xbb\xbfwith a byte order mark\n",
+    b"windows lines\r\nsecond line\r\n",
+    b"x" * 5000 + b"\n",
+    b"name,age,city\nalice,30,paris\nbob,41,rome\ncarol,25,oslo\n",
+    "\u4e2d\u6587\u6587\u672c\u3002\n\u7b2c\u4e8c\u884c\n".encode(),
+    b"2024-01-01 12:00:00 INFO started\n2024-01-01 12:00:01 WARN slow\n",
+    b"a\n",
+    b"ab",
+]
+
+
+@pytest.mark.parametrize("head", _TEXT_SAMPLES)
+def test_text_mime_from_the_description_equals_libmagics_own_answer(head: bytes) -> None:
+    from evidence_cli.filetype import _detector
+
+    _, _, mime_h, desc_h = _detector._handles()
+    assert _detector.detect_text(head) == (mime_h.from_buffer(head), desc_h.from_buffer(head))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300))
+def test_text_mime_from_the_description_equals_libmagics_own_answer_for_any_text(text: str) -> None:
+    from evidence_cli.filetype import _detector
+
+    head = text.encode("utf-8")
+    _, _, mime_h, desc_h = _detector._handles()
+    assert _detector.detect_text(head) == (mime_h.from_buffer(head), desc_h.from_buffer(head))
