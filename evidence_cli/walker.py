@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import os
 import stat as stat_mod
+import threading
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -248,11 +249,26 @@ def _load_statx() -> object | None:
 
 
 _statx = _load_statx()
+#: Does this platform's stat carry the birth time (macOS/BSD/Windows 3.12+)? On Linux
+#: it never does: statx is asked straight away.
+_STAT_HAS_BIRTH = hasattr(os.stat_result, "st_birthtime_ns") or hasattr(os.stat_result, "st_birthtime")
+
+
+class _StatxBuffer(threading.local):
+    """One statx buffer per thread, reused for every file (a new ctypes structure and its
+    pointer per file cost more than the system call)."""
+
+    def __init__(self) -> None:
+        self.buf = _Statx()
+        self.ref = ctypes.byref(self.buf)
+
+
+_statx_buffer = _StatxBuffer()
 
 
 def birth_time_ns(path: bytes, st: os.stat_result | None = None) -> int | None:
     """Creation (birth) time in ns where the OS and filesystem give it, else None."""
-    if st is not None:
+    if st is not None and _STAT_HAS_BIRTH:
         # macOS/BSD/Windows (3.12+) put it in stat itself.
         ns = getattr(st, "st_birthtime_ns", None)
         if ns is not None:
@@ -262,8 +278,10 @@ def birth_time_ns(path: bytes, st: os.stat_result | None = None) -> int | None:
             return int(secs * 1e9)
     if _statx is None:
         return None
-    buf = _Statx()
-    rc = _statx(_AT_FDCWD, path, _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, ctypes.byref(buf))  # type: ignore[operator]
+    local = _statx_buffer
+    rc = _statx(_AT_FDCWD, path, _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, local.ref)  # type: ignore[operator]
+    buf = local.buf
     if rc != 0 or not (buf.stx_mask & _STATX_BTIME):
         return None
-    return int(buf.stx_btime.tv_sec) * 1_000_000_000 + int(buf.stx_btime.tv_nsec)
+    btime = buf.stx_btime
+    return btime.tv_sec * 1_000_000_000 + btime.tv_nsec
