@@ -311,6 +311,8 @@ def signature(head: bytes) -> tuple[str, str] | None:
     ``application/octet-stream``), BigTIFF (libmagic says plain ``image/tiff``; most TIFF
     readers cannot read it) and XMP sidecars (libmagic says ``text/plain``).
     """
+    if head[:1] not in _SIGNATURE_FIRST_BYTES and head[4:8] != b"ftyp":
+        return None  # most text: no signature below can start with its first byte
     if len(head) >= 12 and head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand[:3] == b"3gp":
@@ -335,6 +337,10 @@ def signature(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+#: Every first byte a signature above can start with: BigTIFF (I, M), an XMP packet
+#: after a UTF-8 BOM or white space (<, BOM bytes, space, tab, CR, LF), the common
+#: formats and RIFF/WebP. Only ISO media (``ftyp`` at offset 4) starts with anything.
+_SIGNATURE_FIRST_BYTES = b"IM<\xef\xbb\xbf \t\r\n\xff\x89G%R"
 _COMMON: tuple[tuple[bytes, str, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg", "JPEG image data"),
     (b"\x89PNG\r\n\x1a\n", "image/png", "PNG image data"),

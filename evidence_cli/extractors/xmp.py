@@ -480,6 +480,8 @@ SCAN_LIMIT = 4 * 1024 * 1024
 MAX_EXTENDED = 16 * 1024 * 1024
 GIF_XMP_ID = b"XMP DataXMP"
 _SCAN_MARKERS = (b"<?xpacket begin", b"<x:xmpmeta", b"<x:xapmeta")
+#: First bytes of JPEG, PNG, RIFF/WebP, TIFF (II/MM), PSD and GIF.
+_CONTAINER_FIRST_BYTES = b"\xff\x89RIM8G"
 
 
 def _read_upto(ctx: FileContext, limit: int) -> bytes:
@@ -528,6 +530,10 @@ def find_packets(ctx: FileContext) -> tuple[bytes | None, bytes | None, list[str
     head = ctx.head
     notes: list[str] = []
     mime = ctx.file_type.mime or ""
+    if head[:1] not in _CONTAINER_FIRST_BYTES:
+        # Every container below starts with one of these bytes: text (most small
+        # files) skips their six signature checks.
+        return _scan_for_packet(ctx, mime, notes)
     if jpeg.is_jpeg(head):
         with ctx.open() as fh:
             walked = jpeg.walk(fh)
@@ -576,9 +582,16 @@ def find_packets(ctx: FileContext) -> tuple[bytes | None, bytes | None, list[str
         i = data.find(GIF_XMP_ID)
         # The packet is stored raw after the identifier; trim_packet cuts its end.
         return (data[i + len(GIF_XMP_ID) : i + len(GIF_XMP_ID) + safexml.MAX_BYTES] if i >= 0 else None), None, notes
+    return _scan_for_packet(ctx, mime, notes)
+
+
+def _scan_for_packet(ctx: FileContext, mime: str, notes: list[str]) -> tuple[bytes | None, bytes | None, list[str]]:
+    """The bounded scan for a packet marker, for any type without a container reader here."""
     if mime in XMP_ELSEWHERE or mime.startswith("application/vnd.openxmlformats") or "opendocument" in mime:
         return None, None, notes
     data = _read_upto(ctx, SCAN_LIMIT)
+    if b"<" not in data:  # every marker starts with "<": one pass instead of three or four
+        return None, None, notes
     markers = _SCAN_MARKERS + ((b"<rdf:RDF",) if ctx.rel_path.lower().endswith(".xmp") else ())
     hits = [i for i in (data.find(m) for m in markers) if i >= 0]
     if not hits:
