@@ -236,7 +236,7 @@ class BigFileGate:
         return max(1, _cores() - others)
 
     def spare(self) -> int:
-        """Cores no large file holds right now (read without waiting; a guess is enough)."""
+        """Cores no large file holds right now (a snapshot: it may change at once; only speed depends on it)."""
         return _cores() - int(self.counter.value)
 
     def leave(self) -> None:
