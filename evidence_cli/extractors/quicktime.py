@@ -431,11 +431,8 @@ class _Parser:
             return None
         return round(duration / timescale, 6)
 
-    def mvhd(self, box: Box, depth: int, parent: str) -> None:
-        version, flags, b = full_box(self.small(box))
-        if "mvhd" in self.m.tags:
-            self.m.notes.append(f"a second mvhd at offset {box.offset} ignored")
-            return
+    def _media_header(self, version: int, b: bytes) -> tuple[dict[str, Any], int]:
+        """Times, time scale and duration that mvhd and mdhd share; the offset after them."""
         c, m, n = self._times(version, b)
         p = n + 4 + (8 if version == 1 else 4)
         if len(b) < p:
@@ -450,6 +447,15 @@ class _Parser:
             "duration": duration,
             "duration_s": self._duration(duration, timescale, version),
         }
+        return info, p
+
+    def mvhd(self, box: Box, depth: int, parent: str) -> None:
+        version, flags, b = full_box(self.small(box))
+        if "mvhd" in self.m.tags:
+            self.m.notes.append(f"a second mvhd at offset {box.offset} ignored")
+            return
+        info, p = self._media_header(version, b)
+        timescale, c, m = info["timescale"], info["creation_time"], info["modification_time"]
         if len(b) >= p + 6:
             rate, volume = struct.unpack(">Ih", b[p : p + 6])
             info["preferred_rate"] = _fixed(rate, 16)
@@ -523,21 +529,8 @@ class _Parser:
         if self.track is None:
             return
         version, flags, b = full_box(self.small(box))
-        c, m, n = self._times(version, b)
-        dlen = 8 if version == 1 else 4
-        if len(b) < n + 4 + dlen:
-            raise ValueError("too short for its time scale and duration")
-        timescale = struct.unpack(">I", b[n : n + 4])[0]
-        duration = int.from_bytes(b[n + 4 : n + 4 + dlen], "big")
-        info: dict[str, Any] = {
-            "version": version,
-            "creation_time": c,
-            "modification_time": m,
-            "timescale": timescale,
-            "duration": duration,
-            "duration_s": self._duration(duration, timescale, version),
-        }
-        p = n + 4 + dlen
+        info, p = self._media_header(version, b)
+        c, m = info["creation_time"], info["modification_time"]
         if len(b) >= p + 2:
             info["language"] = _mac_language(struct.unpack(">H", b[p : p + 2])[0])
         self.track.tags.setdefault("mdhd", info)

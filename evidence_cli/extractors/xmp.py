@@ -21,6 +21,7 @@ import hashlib
 import re
 import struct
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
@@ -624,13 +625,4 @@ class XmpExtractor:
                 props.setdefault(k, v)
             bound_notes = bound_notes + ext_notes
         ex = build_extraction(props, bound_notes, extractor=self.name)
-        return Extraction(
-            extractor=ex.extractor,
-            group=ex.group,
-            tags=ex.tags,
-            timestamps=ex.timestamps,
-            gps=ex.gps,
-            device=ex.device,
-            findings=ex.findings,
-            problems=tuple(problems) + ex.problems,
-        )
+        return replace(ex, problems=tuple(problems) + ex.problems)
