@@ -91,7 +91,7 @@ COLUMN_NAMES = [c[0] for c in COLUMNS]
 #: Positions of the evidence-derived columns, and the first characters that need a quote.
 _EVIDENCE_AT = tuple(i for i, c in enumerate(COLUMNS) if c[2])
 _FORMULA_FIRST = frozenset(FORMULA_START)
-_DIGESTS = tuple(ALGORITHMS)
+_GETTERS = tuple(c[1] for c in COLUMNS)
 
 
 def cell(value: Any) -> str:
@@ -134,41 +134,9 @@ class CsvWriter:
         self.writer.writerow(COLUMN_NAMES)
 
     def row(self, record: FileRecord) -> list[str]:
-        """The cells of :data:`COLUMNS` for one record.
-
-        Written out column by column (this runs for every entry of a scan); a test checks
-        it against the getters of :data:`COLUMNS` for many records.
-        """
-        r = record
-        cap, gps, dev, fs = r.captured, r.gps, r.device, r.filesystem
-        image = r.image or {}
-        values: list[Any] = [r.path, r.path_bytes, r.kind, r.size, r.mime, r.description, r.extension_ok]
-        values += map(r.hashes.get, _DIGESTS)
-        values += (fs.get("modified"), fs.get("accessed"), fs.get("changed"), fs.get("born"))
-        if cap:
-            values += (cap.value, cap.utc, cap.name, cap.source, cap.offset_origin)
-        else:
-            values += (None, None, None, None, None)
-        if gps:
-            values += (gps.latitude, gps.longitude, gps.altitude, gps.timestamp_utc, gps.source)
-        else:
-            values += (None, None, None, None, None)
-        values += (
-            dev.make,
-            dev.model,
-            dev.serial,
-            dev.software,
-            dev.lens,
-            dev.source,
-            image.get("format"),
-            image.get("width"),
-            image.get("height"),
-            r.link_target,
-            "; ".join(f.code for f in r.findings) if r.findings else "",
-            "; ".join(f"{e.stage}: {e.message}" for e in r.errors) if r.errors else "",
-            _timestamps(r),
-        )
-        out = [v if v.__class__ is str else cell(v) for v in values]
+        """The cells of :data:`COLUMNS` for one record (its getters are the one definition
+        of the columns); evidence text that starts like a formula is neutralised."""
+        out = [v if v.__class__ is str else cell(v) for v in [get(record) for get in _GETTERS]]
         if self.neutralise:
             first = _FORMULA_FIRST
             for i in _EVIDENCE_AT:
