@@ -79,7 +79,7 @@ def _init_worker(memory_limit: int | None, big_files: Any = None) -> None:
     logging.getLogger().addHandler(logging.NullHandler())
     # The working folder may be evidence (`cd case && evidence scan .`): an import that
     # searched it would list it and change its access time. Never import from there.
-    cwd = mpstart._cwd()
+    cwd = mpstart.current_dir()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
     if memory_limit:
         try:

@@ -19,7 +19,7 @@ from typing import Any
 PRELOAD = ["evidence_cli.preload"]
 
 
-def _cwd() -> str | None:
+def current_dir() -> str | None:
     try:
         return os.getcwd()
     except OSError:
@@ -51,7 +51,7 @@ def _start_helpers_outside_cwd() -> None:
     scan from inside the evidence folder. Starting them returns at once (they import in
     the background); later calls find them running.
     """
-    old = _cwd()
+    old = current_dir()
     if old is None:
         return
     try:
