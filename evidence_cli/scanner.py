@@ -365,16 +365,8 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     interrupt Python code and runs without a limit. The handler is installed once per
     process; each call only arms and disarms the timer (two system calls).
     """
-    if not _limit_usable(seconds):
+    with ExtractorClock(seconds) as clock, clock.running():
         yield
-        return
-    _install_alarm()
-    signal.setitimer(signal.ITIMER_REAL, float(seconds or 0))
-    try:
-        with _LIMITED:
-            yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 #: The extractors of one file share one timer, re-armed for the next extractor only when
