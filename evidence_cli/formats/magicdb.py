@@ -1,0 +1,261 @@
+"""When does libmagic's "data" mean "application/octet-stream"? A proof read from its database.
+
+For a buffer that libmagic cannot identify, its description is ``data`` and its MIME type
+usually ``application/octet-stream``; asking for both costs two walks of the whole pattern
+database (about 250 µs each here, whatever the size). The MIME walk can be skipped when
+the database itself shows that it cannot print a MIME type for such a buffer. This module
+reads the compiled database (``magic.mgc``, the format libmagic's ``file -C`` writes) and
+checks that, entry by entry.
+
+The argument, following libmagic's ``softmagic.c`` (``match``): both walks visit the
+top-level entries in the same order and test each the same way; a matching entry prints
+its description when libmagic describes, its MIME type (``!:mime``) when it names the
+type. A description of exactly ``data`` means that no entry printed a description
+containing other text. So the MIME walk can only print a type from an entry whose own
+description, and every description on its way there (its parent entries, and for an entry
+inside a named block, the entries leading to each ``use`` of that block), could print
+nothing but part of the word "data". Such entries are *unproven*. An unproven entry can
+only be reached when the first test of its top-level entry matches; when that test is a
+plain string at a fixed offset, that comparison is a *guard*: a buffer that passes no
+guard cannot reach any unproven entry, and libmagic's pattern walk prints no MIME type for
+it. libmagic's MIME type is then what it says without the pattern database, asked for
+separately at a small fraction of the cost (:mod:`evidence_cli.filetype`).
+
+Anything this module does not fully understand — another database format version, a
+source file with entries in the search path, an unproven entry behind a test that is not
+a plain string — gives no guards at all (``None``), and the caller asks libmagic twice
+as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import struct
+from collections import defaultdict
+from typing import NamedTuple, Sequence
+
+#: The compiled database's header: magic number and format version (libmagic 5.x, VERSIONNO).
+MAGICNO = 0xF11E041C
+VERSION = 18
+#: Size of one compiled entry (``struct magic``) in format 18, and of the header.
+ENTRY_SIZE = 376
+
+# Field offsets in ``struct magic`` (format 18).
+_TYPE_STRING, _TYPE_NAME, _TYPE_USE = 5, 45, 46
+#: Offset flags that make an entry's offset something other than a plain number:
+#: indirect, relative to the previous match, relative indirect, from the end.
+_OFFSET_FLAGS = 0x01 | 0x02 | 0x04 | 0x80
+
+#: A printf conversion in a description (libmagic formats the matched value with it).
+_CONVERSION = re.compile(rb"%[-#0 +'.\d]*[a-zA-Z]")
+
+Guard = tuple[int, bytes]
+
+
+class _Entry(NamedTuple):
+    """The fields of a compiled entry (``struct magic``, format 18) that the proof reads."""
+
+    level: int  # continuation level: 0 for a top-level entry
+    flag: int
+    reln: int
+    vallen: int
+    type: int
+    in_op: int
+    mask_op: int
+    cond: int
+    offset: int
+    in_offset: int
+    lineno: int
+    str_range: int
+    str_flags: int
+    raw_value: bytes
+    raw_desc: bytes
+    raw_mime: bytes
+
+    @property
+    def value(self) -> bytes:
+        """The string value: its first ``vallen`` bytes."""
+        return self.raw_value[: self.vallen]
+
+    @property
+    def desc(self) -> bytes:
+        return self.raw_desc.split(b"\0", 1)[0]
+
+    @property
+    def mime(self) -> bytes:
+        return self.raw_mime.split(b"\0", 1)[0]
+
+
+def parse(data: bytes) -> list[list[_Entry]] | None:
+    """The entries of a compiled database as top-level chains (an entry and its
+    continuations), or None when it is not format 18 in either byte order."""
+    if len(data) < ENTRY_SIZE or len(data) % ENTRY_SIZE:
+        return None
+    for order in "<>":
+        magicno, version, n0, n1 = struct.unpack_from(order + "IIII", data, 0)
+        if magicno == MAGICNO:
+            break
+    else:
+        return None
+    if version != VERSION or (1 + n0 + n1) * ENTRY_SIZE != len(data):
+        return None
+    # One C-level unpack per entry: level, flag, (factor), reln, vallen, type, (in_type),
+    # in_op, mask_op, cond, (factor_op), offset, in_offset, lineno, range, string flags,
+    # value, description, MIME type, (apple, extensions).
+    layout = struct.Struct(order + "HBxBBBxBBBxiiIII128s64s80s72x")
+    chains: list[list[_Entry]] = []
+    for fields in layout.iter_unpack(memoryview(data)[ENTRY_SIZE:]):
+        entry = _Entry._make(fields)
+        if entry.level == 0:
+            chains.append([entry])
+        elif chains:
+            chains[-1].append(entry)
+        else:
+            return None  # a continuation before any top-level entry: not a database we know
+    return chains
+
+
+@functools.lru_cache(maxsize=4096)
+def prints_text(desc: bytes) -> bool:
+    """Does printing this description always add text that is not part of "data"?
+
+    The description's literal characters (outside its printf conversions and libmagic's
+    backspace, which joins it to the text before) appear in the output in order. If they
+    are only white space, or could be letters of the word "data" in order, the printed
+    text might still be read as "data", or as nothing: not proven.
+    """
+    literal = _CONVERSION.sub(b"", desc).replace(b"%%", b"%").replace(b"\b", b"").strip()
+    if not literal:
+        return False
+    rest = iter(b"data")
+    return not all(ch in rest for ch in literal)
+
+
+def _guard(top: _Entry) -> Guard | None:
+    """The plain string comparison a top-level entry makes, or None if it is anything else."""
+    plain = (
+        top.type == _TYPE_STRING
+        and top.reln == ord("=")
+        and not top.flag & _OFFSET_FLAGS
+        and top.offset >= 0
+        and top.in_op == 0
+        and top.mask_op == 0
+        and top.cond == 0
+        and top.str_range == 0
+        and top.str_flags == 0
+        and top.value
+    )
+    return (top.offset, top.value) if plain else None
+
+
+def guards(chains: list[list[_Entry]]) -> tuple[Guard, ...] | None:
+    """The guards of a database (see the module's docstring), or None when an unproven
+    entry is reachable otherwise than through a plain string test."""
+    # For each entry: is a description that prints text on its way (itself or a parent)?
+    proven: list[list[bool]] = []
+    named: dict[bytes, int] = {}
+    uses: dict[bytes, list[tuple[int, bool]]] = defaultdict(list)  # name -> (chain, proven)
+    for ci, chain in enumerate(chains):
+        stack: list[bool] = []
+        flags: list[bool] = []
+        for e in chain:
+            del stack[e.level :]
+            here = (stack[-1] if stack else False) or (e.raw_desc[0] != 0 and prints_text(e.desc))
+            stack.append(here)
+            flags.append(here)
+            if e.type == _TYPE_USE:
+                uses[e.value.lstrip(b"^")].append((ci, here))
+        proven.append(flags)
+        if chain[0].type == _TYPE_NAME:
+            named[chain[0].value] = ci
+
+    found: set[Guard] = set()
+
+    def roots(ci: int, seen: frozenset[int]) -> bool:
+        """Add the guards of every way into chain ``ci``; False if one has none."""
+        top = chains[ci][0]
+        if top.type != _TYPE_NAME:
+            g = _guard(top)
+            if g is None:
+                return False
+            found.add(g)
+            return True
+        for caller, via_proven in uses.get(top.value, []):
+            if via_proven:
+                continue  # that use prints text before the block's entries
+            if caller in seen or not roots(caller, seen | {caller}):
+                return False
+        return True
+
+    for ci, chain in enumerate(chains):
+        for e, ok in zip(chain, proven[ci]):
+            if e.raw_mime[0] != 0 and not ok and not roots(ci, frozenset({ci})):
+                return None
+    return tuple(sorted(found))
+
+
+def database_files(search_path: str) -> list[bytes] | None:
+    """The compiled databases libmagic loads for a search path (``magic_getpath``), or None
+    when it would also load patterns we do not read.
+
+    libmagic takes each colon-separated name, prefers ``NAME.mgc`` (or NAME itself when
+    it ends in ``.mgc``) and otherwise reads NAME as patterns in source form; a source
+    file with only comments and blank lines adds nothing.
+    """
+    out: list[bytes] = []
+    for name in search_path.split(":"):
+        if not name:
+            continue
+        compiled = name if name.endswith(".mgc") else name + ".mgc"
+        try:
+            with open(compiled, "rb") as fh:
+                out.append(fh.read())
+            continue
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        if not os.path.isfile(name):
+            return None
+        try:
+            with open(name, "rb") as fh:
+                source = fh.read((1 << 20) + 1)
+        except OSError:
+            return None
+        if len(source) > 1 << 20:
+            return None
+        if any(line.strip() and not line.startswith(b"#") for line in source.splitlines()):
+            return None
+    return out or None
+
+
+def octet_stream_guards(search_path: str) -> tuple[Guard, ...] | None:
+    """Guards over every database of a libmagic search path, or None (no proof)."""
+    files = database_files(search_path)
+    if files is None:
+        return None
+    found: set[Guard] = set()
+    for data in files:
+        chains = parse(data)
+        if chains is None:
+            return None
+        g = guards(chains)
+        if g is None:
+            return None
+        found.update(g)
+    return tuple(sorted(found))
+
+
+def passes_any(head: bytes, found: Sequence[Guard]) -> bool:
+    """Does the buffer pass one of the guards? libmagic compares a string past the end of
+    the buffer against zero bytes, so the buffer is padded the same way."""
+    for offset, value in found:
+        n = len(value)
+        got = head[offset : offset + n]
+        if len(got) < n:
+            got += bytes(n - len(got))
+        if got == value:
+            return True
+    return False

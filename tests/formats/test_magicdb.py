@@ -1,0 +1,229 @@
+"""The proof that libmagic's "data" means application/octet-stream, read from its compiled
+database (evidence_cli.formats.magicdb), on databases built here entry by entry, and the
+detector that uses it checked against libmagic's own two answers."""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence_cli import filetype
+from evidence_cli.formats import magicdb
+
+STRING, REGEX, NAME, USE, BELONG = 5, 17, 45, 46, 8
+
+
+def entry(
+    level: int = 0,
+    etype: int = STRING,
+    value: bytes = b"",
+    desc: bytes = b"",
+    mime: bytes = b"",
+    *,
+    offset: int = 0,
+    reln: int = ord("="),
+    flag: int = 0x20,
+    str_flags: int = 0,
+    order: str = "<",
+) -> bytes:
+    """One compiled entry (``struct magic``, format 18)."""
+    head = struct.pack(
+        order + "HBBBBBBBBBBiiIII",
+        level,
+        flag,
+        0,
+        reln,
+        len(value),
+        etype,
+        0,
+        0,
+        0,
+        0,
+        0,
+        offset,
+        0,
+        1,
+        0,
+        str_flags,
+    )
+    out = head + value.ljust(128, b"\0") + desc.ljust(64, b"\0") + mime.ljust(80, b"\0") + bytes(72)
+    assert len(out) == magicdb.ENTRY_SIZE
+    return out
+
+
+def database(entries: list[bytes], *, order: str = "<", version: int = magicdb.VERSION) -> bytes:
+    header = struct.pack(order + "IIII", magicdb.MAGICNO, version, len(entries), 0)
+    return header.ljust(magicdb.ENTRY_SIZE, b"\0") + b"".join(entries)
+
+
+def guards_of(entries: list[bytes], **kw: object) -> tuple[magicdb.Guard, ...] | None:
+    chains = magicdb.parse(database(entries, **kw))  # type: ignore[arg-type]
+    assert chains is not None
+    return magicdb.guards(chains)
+
+
+@pytest.mark.parametrize(
+    ("desc", "prints"),
+    [
+        (b"PNG image data", True),
+        (b"data file", True),  # more than the word: white space and other letters
+        (b"", False),
+        (b" ", False),
+        (b"%s", False),  # a value alone may print nothing, or "data"
+        (b"\\b%d", False),
+        (b"\bdata", False),
+        (b"at %s", False),  # "at" are letters of "data", in order
+        (b"dta", False),
+        (b"ad", True),  # not in this order
+        (b", version %d", True),
+        (b"100%% %s", True),
+    ],
+)
+def test_prints_text(desc: bytes, prints: bool) -> None:
+    assert magicdb.prints_text(desc.replace(b"\\b", b"\b")) is prints
+
+
+def test_entries_that_print_text_before_their_mime_need_no_guard() -> None:
+    db = [
+        entry(0, STRING, b"\x89PNG", b"PNG image data", b"image/png"),
+        entry(1, BELONG, b"", b", %d x", b""),
+        entry(0, STRING, b"GIF8", b"GIF image data"),
+        entry(1, STRING, b"7a", b", version 87a", b"image/gif"),  # the parent prints first
+    ]
+    assert guards_of(db) == ()
+
+
+def test_a_mime_without_text_is_guarded_by_its_top_level_string() -> None:
+    db = [
+        entry(0, STRING, b"-lh5-", b"", offset=2),
+        entry(1, REGEX, b"^lh", b" ", b"application/x-lzh-compressed"),
+        entry(2, STRING, b"x", b"LHa archive data"),
+    ]
+    assert guards_of(db) == ((2, b"-lh5-"),)
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        entry(0, REGEX, b"^abc", b""),  # not a plain string
+        entry(0, BELONG, b"", b""),
+        entry(0, STRING, b"abc", b"", reln=ord("!")),
+        entry(0, STRING, b"abc", b"", flag=0x20 | 0x01),  # indirect offset
+        entry(0, STRING, b"abc", b"", str_flags=1),  # compact white space
+        entry(0, STRING, b"abc", b"", offset=-4),
+    ],
+)
+def test_no_proof_when_the_top_level_test_is_not_a_plain_string(top: bytes) -> None:
+    assert guards_of([top, entry(1, STRING, b"x", b"%s", b"application/x-thing")]) is None
+
+
+def test_named_blocks_are_guarded_through_every_use_that_prints_nothing_first() -> None:
+    block = [entry(0, NAME, b"blk"), entry(1, STRING, b"Z", b"", b"application/x-z")]
+    quiet_use = [entry(0, STRING, b"QQ", b"", offset=4), entry(1, USE, b"blk")]
+    loud_use = [entry(0, STRING, b"LL", b"Loud archive"), entry(1, USE, b"^blk")]
+    assert guards_of(block + quiet_use + loud_use) == ((4, b"QQ"),)
+    assert guards_of(block + loud_use) == ()
+    # Used from a block that is itself used quietly from a regex: nothing to guard with.
+    outer = [entry(0, NAME, b"outer"), entry(1, USE, b"blk")]
+    regex_use = [entry(0, REGEX, b"^x", b""), entry(1, USE, b"outer")]
+    assert guards_of(block + outer + regex_use) is None
+
+
+def test_parse_refuses_what_it_does_not_know() -> None:
+    good = database([entry(0, STRING, b"A", b"A file")])
+    assert magicdb.parse(good) is not None
+    assert magicdb.parse(database([entry(0, STRING, b"A", b"A")], version=17)) is None
+    assert magicdb.parse(good[:-1]) is None
+    assert magicdb.parse(b"") is None
+    assert magicdb.parse(bytes(magicdb.ENTRY_SIZE * 2)) is None  # no magic number
+    assert magicdb.parse(database([entry(1, STRING, b"A", b"A")])) is None  # continuation first
+    swapped = database(
+        [entry(0, STRING, b"AB", b"", order=">"), entry(1, STRING, b"c", b"", b"x/y", order=">")], order=">"
+    )
+    chains = magicdb.parse(swapped)
+    assert chains is not None and magicdb.guards(chains) == ((0, b"AB"),)
+
+
+def test_database_files_follow_libmagics_search_path(tmp_path: Path) -> None:
+    db = database([entry(0, STRING, b"A", b"A file")])
+    (tmp_path / "sys.mgc").write_bytes(db)
+    (tmp_path / "local").write_bytes(b"# local additions\n\n#   none yet\n")
+    (tmp_path / "rules").write_bytes(b"# a rule\n0 string XYZ XYZ data\n")
+    assert magicdb.database_files(f"{tmp_path}/local:{tmp_path}/sys") == [db]
+    assert magicdb.database_files(f"{tmp_path}/sys.mgc") == [db]
+    assert magicdb.database_files(f"{tmp_path}/sys:{tmp_path}/rules") is None  # patterns we do not read
+    assert magicdb.database_files(f"{tmp_path}/missing") is None
+    assert magicdb.database_files(f"{tmp_path}/local") is None  # no database at all
+    (tmp_path / "bad.mgc").write_bytes(b"not a database")
+    assert magicdb.octet_stream_guards(f"{tmp_path}/bad") is None
+    assert magicdb.octet_stream_guards(f"{tmp_path}/sys") == ()
+
+
+def test_passes_any_pads_like_libmagic() -> None:
+    guards = ((2, b"-lh5-"), (0, b"AB\0\0"))
+    assert magicdb.passes_any(b"xx-lh5-rest", guards)
+    assert not magicdb.passes_any(b"xx-lh4-rest", guards)
+    assert not magicdb.passes_any(b"xx-lh", guards)
+    assert magicdb.passes_any(b"AB", guards)  # compared against zero bytes past the end
+    assert not magicdb.passes_any(b"", ())
+
+
+# --- against the libmagic on this machine ---------------------------------------------------
+
+
+def _libmagic_twice(head: bytes) -> tuple[str, str]:
+    mime_h, desc_h, _, _ = filetype._detector._handles()
+    return mime_h.from_buffer(head), desc_h.from_buffer(head)
+
+
+def _binary_samples() -> list[bytes]:
+    rng = random.Random(7)
+    out = [rng.randbytes(rng.randint(1, 9000)) for _ in range(300)]
+    out += [b"REC1" + struct.pack("<I", n) + rng.randbytes(n // 2) + bytes(n // 2) for n in (10, 999, 5000)]
+    # Buffers that reach libmagic's LHarc block, whose MIME type is printed without text.
+    for method in (b"-lh5-", b"-lh0-", b"-lz4-", b"-pm2-", b"-lhx-"):
+        out.append(b"\x00\x00" + method + bytes(13) + b"\x01" + rng.randbytes(60))
+        out.append(b"\x00\x00" + method + rng.randbytes(80))
+    out.append(bytes(range(256)) * 8)
+    out.append(b"MZ" + rng.randbytes(500))
+    return out
+
+
+@pytest.mark.parametrize("head", _binary_samples())
+def test_detect_equals_libmagics_two_answers(head: bytes) -> None:
+    assert filetype._detector.detect(head) == _libmagic_twice(head)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=600))
+def test_detect_equals_libmagics_two_answers_for_any_bytes(head: bytes) -> None:
+    assert filetype._detector.detect(head) == _libmagic_twice(head)
+
+
+def test_unknown_binary_costs_one_pattern_walk_when_the_database_is_proven(monkeypatch: pytest.MonkeyPatch) -> None:
+    if filetype._data_guards() is None:
+        pytest.skip("this machine's libmagic database could not be read as proof")
+    mime_h = filetype._detector._handles()[0]
+    calls = []
+
+    class Counting:
+        def from_buffer(self, head: bytes) -> str:
+            calls.append(head)
+            return str(mime_h.from_buffer(head))
+
+    det = filetype.MagicDetector()
+    handles = det._handles()
+    det._local.handles = (Counting(), *handles[1:])
+    noise = random.Random(3).randbytes(3000)
+    assert det.detect(noise) == ("application/octet-stream", "data")
+    assert calls == []  # libmagic's pattern walk ran once, for the description
+    assert det.detect(noise, exact=True) == ("application/octet-stream", "data")
+    assert len(calls) == 1
+    lzh = b"\x00\x00-lh5-" + noise
+    assert det.detect(lzh) == _libmagic_twice(lzh)
+    assert len(calls) == 2  # a guard matched: libmagic was asked for the MIME type itself
