@@ -217,7 +217,7 @@ class MagicDetector:
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._data_guards: tuple[magicdb.Guard, ...] | None = None
+        self._data_guards: magicdb.GuardSet | None = None
         self._guards_read = False
 
     def _handles(self) -> tuple[Any, Any, Any, Any]:
@@ -261,7 +261,7 @@ class MagicDetector:
             self._data_guards = _data_guards()
             self._guards_read = True
         guards = self._data_guards
-        return guards is not None and not magicdb.passes_any(head, guards)
+        return guards is not None and not guards.hit(head)
 
     def detect_text(self, head: bytes) -> tuple[str | None, str | None]:
         """(MIME, description) from libmagic's text classifier alone (see is_plain_text).
@@ -280,7 +280,7 @@ class MagicDetector:
         return mime_h.from_buffer(head), desc
 
 
-def _data_guards() -> tuple[magicdb.Guard, ...] | None:
+def _data_guards() -> magicdb.GuardSet | None:
     """The guards of the databases libmagic loads by default (python-magic's handles load
     its default search path: $MAGIC, else the compiled-in list), or None."""
     import ctypes

@@ -34,7 +34,7 @@ import os
 import re
 import struct
 from collections import defaultdict
-from typing import NamedTuple, Sequence
+from typing import Iterable, NamedTuple
 
 #: The compiled database's header: magic number and format version (libmagic 5.x, VERSIONNO).
 MAGICNO = 0xF11E041C
@@ -231,7 +231,7 @@ def database_files(search_path: str) -> list[bytes] | None:
     return out or None
 
 
-def octet_stream_guards(search_path: str) -> tuple[Guard, ...] | None:
+def octet_stream_guards(search_path: str) -> GuardSet | None:
     """Guards over every database of a libmagic search path, or None (no proof)."""
     files = database_files(search_path)
     if files is None:
@@ -245,17 +245,26 @@ def octet_stream_guards(search_path: str) -> tuple[Guard, ...] | None:
         if g is None:
             return None
         found.update(g)
-    return tuple(sorted(found))
+    return GuardSet(found)
 
 
-def passes_any(head: bytes, found: Sequence[Guard]) -> bool:
-    """Does the buffer pass one of the guards? libmagic compares a string past the end of
-    the buffer against zero bytes, so the buffer is padded the same way."""
-    for offset, value in found:
-        n = len(value)
-        got = head[offset : offset + n]
-        if len(got) < n:
-            got += bytes(n - len(got))
-        if got == value:
-            return True
-    return False
+class GuardSet:
+    """Guards grouped by where they compare: one slice and one set lookup per group."""
+
+    def __init__(self, pairs: Iterable[Guard]) -> None:
+        self.pairs = tuple(sorted(set(pairs)))
+        groups: dict[tuple[int, int], set[bytes]] = defaultdict(set)
+        for offset, value in self.pairs:
+            groups[(offset, len(value))].add(value)
+        self._groups = tuple((offset, n, frozenset(values)) for (offset, n), values in sorted(groups.items()))
+
+    def hit(self, head: bytes) -> bool:
+        """Does the buffer pass one of the guards? libmagic compares a string past the end
+        of the buffer against zero bytes, so the buffer is padded the same way."""
+        for offset, n, values in self._groups:
+            got = head[offset : offset + n]
+            if len(got) < n:
+                got += bytes(n - len(got))
+            if got in values:
+                return True
+        return False

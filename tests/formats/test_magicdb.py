@@ -161,16 +161,18 @@ def test_database_files_follow_libmagics_search_path(tmp_path: Path) -> None:
     assert magicdb.database_files(f"{tmp_path}/local") is None  # no database at all
     (tmp_path / "bad.mgc").write_bytes(b"not a database")
     assert magicdb.octet_stream_guards(f"{tmp_path}/bad") is None
-    assert magicdb.octet_stream_guards(f"{tmp_path}/sys") == ()
+    proven = magicdb.octet_stream_guards(f"{tmp_path}/sys")
+    assert proven is not None and proven.pairs == ()
 
 
-def test_passes_any_pads_like_libmagic() -> None:
-    guards = ((2, b"-lh5-"), (0, b"AB\0\0"))
-    assert magicdb.passes_any(b"xx-lh5-rest", guards)
-    assert not magicdb.passes_any(b"xx-lh4-rest", guards)
-    assert not magicdb.passes_any(b"xx-lh", guards)
-    assert magicdb.passes_any(b"AB", guards)  # compared against zero bytes past the end
-    assert not magicdb.passes_any(b"", ())
+def test_guard_set_pads_like_libmagic() -> None:
+    guards = magicdb.GuardSet([(2, b"-lh5-"), (2, b"-lh0-"), (0, b"AB\0\0"), (2, b"-lh5-")])
+    assert guards.pairs == ((0, b"AB\0\0"), (2, b"-lh0-"), (2, b"-lh5-"))
+    assert guards.hit(b"xx-lh5-rest") and guards.hit(b"xx-lh0-")
+    assert not guards.hit(b"xx-lh4-rest")
+    assert not guards.hit(b"xx-lh")
+    assert guards.hit(b"AB")  # compared against zero bytes past the end
+    assert not magicdb.GuardSet(()).hit(b"")
 
 
 # --- against the libmagic on this machine ---------------------------------------------------
