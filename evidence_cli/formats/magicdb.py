@@ -34,7 +34,7 @@ import os
 import re
 import struct
 from collections import defaultdict
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 #: The compiled database's header: magic number and format version (libmagic 5.x, VERSIONNO).
 MAGICNO = 0xF11E041C
@@ -88,9 +88,10 @@ class _Entry(NamedTuple):
         return self.raw_mime.split(b"\0", 1)[0]
 
 
-def parse(data: bytes) -> list[list[_Entry]] | None:
-    """The entries of a compiled database as top-level chains (an entry and its
-    continuations), or None when it is not format 18 in either byte order."""
+def parse(data: bytes) -> Iterator[_Entry] | None:
+    """The entries of a compiled database, in order (read one at a time: the proof keeps
+    a few facts per top-level entry, never the 22,000 entries), or None when it is not
+    format 18 in either byte order."""
     if len(data) < ENTRY_SIZE or len(data) % ENTRY_SIZE:
         return None
     for order in "<>":
@@ -105,16 +106,7 @@ def parse(data: bytes) -> list[list[_Entry]] | None:
     # in_op, mask_op, cond, (factor_op), offset, in_offset, lineno, range, string flags,
     # value, description, MIME type, (apple, extensions).
     layout = struct.Struct(order + "HBxBBBxBBBxiiIII128s64s80s72x")
-    chains: list[list[_Entry]] = []
-    for fields in layout.iter_unpack(memoryview(data)[ENTRY_SIZE:]):
-        entry = _Entry._make(fields)
-        if entry.level == 0:
-            chains.append([entry])
-        elif chains:
-            chains[-1].append(entry)
-        else:
-            return None  # a continuation before any top-level entry: not a database we know
-    return chains
+    return map(_Entry._make, layout.iter_unpack(memoryview(data)[ENTRY_SIZE:]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -150,49 +142,51 @@ def _guard(top: _Entry) -> Guard | None:
     return (top.offset, top.value) if plain else None
 
 
-def guards(chains: list[list[_Entry]]) -> tuple[Guard, ...] | None:
+def guards(entries: Iterable[_Entry]) -> tuple[Guard, ...] | None:
     """The guards of a database (see the module's docstring), or None when an unproven
     entry is reachable otherwise than through a plain string test."""
-    # For each entry: is a description that prints text on its way (itself or a parent)?
-    proven: list[list[bool]] = []
-    named: dict[bytes, int] = {}
-    uses: dict[bytes, list[tuple[int, bool]]] = defaultdict(list)  # name -> (chain, proven)
-    for ci, chain in enumerate(chains):
-        stack: list[bool] = []
-        flags: list[bool] = []
-        for e in chain:
-            del stack[e.level :]
-            here = (stack[-1] if stack else False) or (e.raw_desc[0] != 0 and prints_text(e.desc))
-            stack.append(here)
-            flags.append(here)
-            if e.type == _TYPE_USE:
-                uses[e.value.lstrip(b"^")].append((ci, here))
-        proven.append(flags)
-        if chain[0].type == _TYPE_NAME:
-            named[chain[0].value] = ci
+    # Per top-level entry: its type, its value (a named block's name) and its guard.
+    tops: list[tuple[int, bytes, Guard | None]] = []
+    uses: dict[bytes, list[tuple[int, bool]]] = defaultdict(list)  # name -> (top, proven)
+    unproven: set[int] = set()  # top-level entries with an unproven MIME type below them
+    # Along the current chain: is there a description that prints text on the way
+    # (the entry itself or a parent)?
+    stack: list[bool] = []
+    for e in entries:
+        if e.level == 0:
+            tops.append((e.type, e.value, _guard(e)))
+            stack.clear()
+        elif not tops:
+            return None  # a continuation before any top-level entry: not a database we know
+        ci = len(tops) - 1
+        del stack[e.level :]
+        here = (stack[-1] if stack else False) or (e.raw_desc[0] != 0 and prints_text(e.desc))
+        stack.append(here)
+        if e.type == _TYPE_USE:
+            uses[e.value.lstrip(b"^")].append((ci, here))
+        if e.raw_mime[0] != 0 and not here:
+            unproven.add(ci)
 
     found: set[Guard] = set()
 
     def roots(ci: int, seen: frozenset[int]) -> bool:
-        """Add the guards of every way into chain ``ci``; False if one has none."""
-        top = chains[ci][0]
-        if top.type != _TYPE_NAME:
-            g = _guard(top)
-            if g is None:
+        """Add the guards of every way into top-level entry ``ci``; False if one has none."""
+        etype, value, guard = tops[ci]
+        if etype != _TYPE_NAME:
+            if guard is None:
                 return False
-            found.add(g)
+            found.add(guard)
             return True
-        for caller, via_proven in uses.get(top.value, []):
+        for caller, via_proven in uses.get(value, []):
             if via_proven:
                 continue  # that use prints text before the block's entries
             if caller in seen or not roots(caller, seen | {caller}):
                 return False
         return True
 
-    for ci, chain in enumerate(chains):
-        for e, ok in zip(chain, proven[ci]):
-            if e.raw_mime[0] != 0 and not ok and not roots(ci, frozenset({ci})):
-                return None
+    for ci in sorted(unproven):
+        if not roots(ci, frozenset({ci})):
+            return None
     return tuple(sorted(found))
 
 
@@ -238,13 +232,14 @@ def octet_stream_guards(search_path: str) -> GuardSet | None:
         return None
     found: set[Guard] = set()
     for data in files:
-        chains = parse(data)
-        if chains is None:
+        entries = parse(data)
+        if entries is None:
             return None
-        g = guards(chains)
+        g = guards(entries)
         if g is None:
             return None
         found.update(g)
+    prints_text.cache_clear()  # thousands of descriptions, never asked about again
     return GuardSet(found)
 
 

@@ -62,9 +62,9 @@ def database(entries: list[bytes], *, order: str = "<", version: int = magicdb.V
 
 
 def guards_of(entries: list[bytes], **kw: object) -> tuple[magicdb.Guard, ...] | None:
-    chains = magicdb.parse(database(entries, **kw))  # type: ignore[arg-type]
-    assert chains is not None
-    return magicdb.guards(chains)
+    parsed = magicdb.parse(database(entries, **kw))  # type: ignore[arg-type]
+    assert parsed is not None
+    return magicdb.guards(parsed)
 
 
 @pytest.mark.parametrize(
@@ -141,12 +141,12 @@ def test_parse_refuses_what_it_does_not_know() -> None:
     assert magicdb.parse(good[:-1]) is None
     assert magicdb.parse(b"") is None
     assert magicdb.parse(bytes(magicdb.ENTRY_SIZE * 2)) is None  # no magic number
-    assert magicdb.parse(database([entry(1, STRING, b"A", b"A")])) is None  # continuation first
+    assert guards_of([entry(1, STRING, b"A", b"A")]) is None  # a continuation first
     swapped = database(
         [entry(0, STRING, b"AB", b"", order=">"), entry(1, STRING, b"c", b"", b"x/y", order=">")], order=">"
     )
-    chains = magicdb.parse(swapped)
-    assert chains is not None and magicdb.guards(chains) == ((0, b"AB"),)
+    parsed = magicdb.parse(swapped)
+    assert parsed is not None and magicdb.guards(parsed) == ((0, b"AB"),)
 
 
 def test_database_files_follow_libmagics_search_path(tmp_path: Path) -> None:
