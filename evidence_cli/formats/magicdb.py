@@ -42,7 +42,7 @@ VERSION = 18
 #: Size of one compiled entry (``struct magic``) in format 18, and of the header.
 ENTRY_SIZE = 376
 
-# Field offsets in ``struct magic`` (format 18).
+# Entry types (libmagic's FILE_STRING, FILE_NAME and FILE_USE).
 _TYPE_STRING, _TYPE_NAME, _TYPE_USE = 5, 45, 46
 #: Offset flags that make an entry's offset something other than a plain number:
 #: indirect, relative to the previous match, relative indirect, from the end.
@@ -66,8 +66,6 @@ class _Entry(NamedTuple):
     mask_op: int
     cond: int
     offset: int
-    in_offset: int
-    lineno: int
     str_range: int
     str_flags: int
     raw_value: bytes
@@ -103,9 +101,9 @@ def parse(data: bytes) -> Iterator[_Entry] | None:
     if version != VERSION or (1 + n0 + n1) * ENTRY_SIZE != len(data):
         return None
     # One C-level unpack per entry: level, flag, (factor), reln, vallen, type, (in_type),
-    # in_op, mask_op, cond, (factor_op), offset, in_offset, lineno, range, string flags,
-    # value, description, MIME type, (apple, extensions).
-    layout = struct.Struct(order + "HBxBBBxBBBxiiIII128s64s80s72x")
+    # in_op, mask_op, cond, (factor_op), offset, (in_offset, line number), range, string
+    # flags, value, description, MIME type, (apple, extensions).
+    layout = struct.Struct(order + "HBxBBBxBBBxi8xII128s64s80s72x")
     return map(_Entry._make, layout.iter_unpack(memoryview(data)[ENTRY_SIZE:]))
 
 

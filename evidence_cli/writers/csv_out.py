@@ -127,11 +127,10 @@ def csv_line(cells: list[str]) -> str:
 class CsvWriter:
     def __init__(self, stream: IO[str], *, neutralise: bool = True) -> None:
         self.neutralise = neutralise
-        self.writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self.stream = stream
 
     def begin(self, info: ScanInfo) -> None:
-        self.writer.writerow(COLUMN_NAMES)
+        self.stream.write(csv_line(COLUMN_NAMES))
 
     def row(self, record: FileRecord) -> list[str]:
         """The cells of :data:`COLUMNS` for one record (its getters are the one definition
