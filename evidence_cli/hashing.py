@@ -175,18 +175,43 @@ def _read_and_hash(
             want = expected_size + 1 if expected_size < keep_limit else min(chunk_size, expected_size + 1)
         else:
             want = chunk_size
-        seen = 0
+        buf = os.read(fd, want)
+        for h in hashers:
+            h.update(buf)
+        consume(buf)
+        if not buf or (len(buf) == expected_size and len(buf) < want):
+            return
+        _stream_rest(fd, hashers, names, chunk_size, consume, may_grow)
+
+
+#: Read size of the single-thread loop after its first read. One buffer is read into again
+#: and again: a fresh ``bytes`` per read costs page faults and zeroing, and a buffer that
+#: stays in the CPU cache while three digests read it is cheaper than an 8 MiB one
+#: (measured here: 1 MiB reused 392-400 MB/s per core, 8 MiB ``os.read`` 371-387).
+STREAM_CHUNK = 1024 * 1024
+
+
+def _stream_rest(
+    fd: int,
+    hashers: list[Any],
+    names: list[str],
+    chunk_size: int,
+    consume: Callable[[bytes | memoryview], None],
+    may_grow: bool,
+) -> None:
+    """The rest of a file on one thread, to its end (``consume`` copies what it keeps)."""
+    size = min(chunk_size, STREAM_CHUNK)
+    stream = bytearray(size)
+    view = memoryview(stream)
+    with open(fd, "rb", buffering=0, closefd=False) as raw:
         while True:
-            buf = os.read(fd, want)
-            if not buf:
+            n = raw.readinto(stream) or 0
+            if not n:
                 break
+            cur = view[:n] if n < size else view
             for h in hashers:
-                h.update(buf)
-            consume(buf)
-            seen += len(buf)
-            if seen == expected_size and len(buf) < want:
-                break
-            want = chunk_size
+                h.update(cur)
+            consume(cur)
             if may_grow and gate is not None and (spare := gate.spare()) > 0:
                 _hash_threaded(fd, hashers, names, chunk_size, consume, 1 + spare)
                 break
