@@ -10,6 +10,7 @@ import errno
 import hashlib
 import os
 import stat as stat_mod
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -203,6 +204,7 @@ def _stream_rest(
     size = min(chunk_size, STREAM_CHUNK)
     stream = bytearray(size)
     view = memoryview(stream)
+    free_since: float | None = None
     with open(fd, "rb", buffering=0, closefd=False) as raw:
         while True:
             n = raw.readinto(stream) or 0
@@ -212,9 +214,23 @@ def _stream_rest(
             for h in hashers:
                 h.update(cur)
             consume(cur)
-            if may_grow and gate is not None and (spare := gate.spare()) > 0:
-                _hash_threaded(fd, hashers, names, chunk_size, consume, 1 + spare)
-                break
+            if may_grow and gate is not None:
+                spare = gate.spare()
+                if spare <= 0:
+                    free_since = None
+                    continue
+                now = time.monotonic()
+                if free_since is None:
+                    free_since = now
+                if now - free_since >= GROW_AFTER_S:
+                    _hash_threaded(fd, hashers, names, chunk_size, consume, 1 + spare)
+                    break
+
+
+#: A worker's large file takes free cores only once they have stayed free this long: two
+#: workers that start large files at the same moment (or one between two files) would
+#: otherwise each see a free core, and three threads would share two cores.
+GROW_AFTER_S = 0.1
 
 
 #: Relative CPU cost of each digest per byte (OpenSSL on x86-64 with SHA extensions;
@@ -245,20 +261,20 @@ def _cores() -> int:
 class BigFileGate:
     """Shares the cores among worker processes that hash large files at the same time.
 
-    A large file gets one thread per spare core: the cores minus the other large files
-    being hashed right now (a count shared by the workers). One huge file alone uses
-    every core; four large files on two workers get one thread each instead of four
-    threads fighting over two cores. Only speed depends on this, never a digest.
+    Each worker's large file is counted while it is hashed (a count shared by the workers).
+    It starts on one thread and takes one thread per spare core (the cores minus the
+    large files being hashed) once cores have stayed spare for ``GROW_AFTER_S``: one huge
+    file alone uses every core; four large files on two workers get one thread each
+    instead of four threads fighting over two cores, and the last one takes both cores
+    when the others are done. Only speed depends on this, never a digest.
     """
 
     def __init__(self, counter: Any) -> None:
         self.counter = counter  # a multiprocessing.Value("i") shared by the workers
 
-    def enter(self) -> int:
+    def enter(self) -> None:
         with self.counter.get_lock():
             self.counter.value += 1
-            others = self.counter.value - 1
-        return max(1, _cores() - others)
 
     def spare(self) -> int:
         """Cores no large file holds right now (a snapshot: it may change at once; only speed depends on it)."""
@@ -274,8 +290,12 @@ gate: BigFileGate | None = None
 
 
 def big_file_threads() -> int:
-    """Threads for a large file that starts now (see BigFileGate); pair with big_file_done()."""
-    return gate.enter() if gate is not None else _cores()
+    """Threads for a large file that starts now; pair with big_file_done(). Alone in its
+    process (no gate): every core. In a worker: one, until cores stay free (see BigFileGate)."""
+    if gate is None:
+        return _cores()
+    gate.enter()
+    return 1
 
 
 def big_file_done() -> None:

@@ -92,8 +92,10 @@ def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(hashing, "_cores", lambda: 2)
     counter = multiprocessing.get_context("spawn").Value("i", 0)
     gate = hashing.BigFileGate(counter)
-    assert gate.enter() == 2  # alone: every core
-    assert gate.enter() == 1  # a second large file at the same time: one thread each
+    gate.enter()
+    assert gate.spare() == 1  # alone: a core to spare
+    gate.enter()
+    assert gate.spare() == 0  # a second large file at the same time: one thread each
     gate.leave()
     gate.leave()
     assert counter.value == 0
@@ -101,6 +103,8 @@ def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch:
     # hash_fd counts a large file while it is hashed, and releases it even on failure.
     monkeypatch.setattr(hashing, "gate", gate)
     monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
+    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
+    monkeypatch.setattr(hashing, "GROW_AFTER_S", 0.0)
     data = os.urandom(300 * 1024)
     p = tmp_path / "big.bin"
     p.write_bytes(data)
@@ -114,10 +118,10 @@ def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(hashing, "_hash_threaded", spy)
     fd = os.open(p, os.O_RDONLY)
     try:
-        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data))
-        counter.value = 1  # another worker is hashing a large file: this one gets one thread
+        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
+        counter.value = 1  # another worker is hashing a large file: this one stays on one thread
         os.lseek(fd, 0, os.SEEK_SET)
-        r1 = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data))
+        r1 = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
     finally:
         os.close(fd)
     assert seen == [1], "threaded only while alone, and counted while it ran"
@@ -136,6 +140,7 @@ def test_a_large_file_on_one_thread_takes_cores_that_fall_free(tmp_path: Path, m
     monkeypatch.setattr(hashing, "gate", gate)
     monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
     monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
+    monkeypatch.setattr(hashing, "GROW_AFTER_S", 0.0)
     calls: list[int] = []
     real_spare = gate.spare
 
@@ -160,3 +165,50 @@ def test_a_large_file_on_one_thread_takes_cores_that_fall_free(tmp_path: Path, m
     assert len(calls) == 3 and threaded == [2], "moved to two threads after the third chunk"
     assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
     assert r.size == len(data) and counter.value == 0
+
+
+def test_a_large_file_takes_a_core_only_once_it_stays_free(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers starting large files together each see a spare core for a moment; a
+    file that grew on that glimpse would put three threads on two cores."""
+    import multiprocessing
+
+    import evidence_cli.hashing as hashing
+
+    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    gate = hashing.BigFileGate(counter)
+    monkeypatch.setattr(hashing, "gate", gate)
+    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
+    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
+    monkeypatch.setattr(hashing, "GROW_AFTER_S", 1.0)
+    clock = [0.0]
+    monkeypatch.setattr(hashing.time, "monotonic", lambda: clock[0])
+    checks: list[int] = []
+    real_spare = gate.spare
+
+    def spare() -> int:
+        # Each chunk takes 0.3 s on this clock; the other worker's large file holds the
+        # second core except on checks 2 and 4, so the core is never free for 1 s until
+        # it is released for good from check 6 on.
+        checks.append(1)
+        clock[0] += 0.3
+        n = len(checks)
+        counter.value = 1 + (n < 6 and n not in (2, 4))
+        return real_spare()
+
+    monkeypatch.setattr(gate, "spare", spare)
+    threaded: list[tuple[int, int]] = []
+    real = hashing._hash_threaded
+    monkeypatch.setattr(hashing, "_hash_threaded", lambda *a: (threaded.append((len(checks), a[-1])), real(*a))[1])
+    data = os.urandom(20 * 64 * 1024 + 5)
+    p = tmp_path / "big.bin"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
+    finally:
+        os.close(fd)
+    # Free from check 6 (t=1.8 s) on: 1 s later is check 10 (t=3.0 s).
+    assert threaded == [(10, 2)], "grew only after the core stayed free for GROW_AFTER_S"
+    assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert r.size == len(data)
