@@ -116,6 +116,25 @@ def test_chunked_hashing_equals_one_shot(data: bytes, chunk_size: int, head_size
         assert result.content is None
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.binary(max_size=20_000),
+    expected_size=st.integers(min_value=0, max_value=25_000),
+    chunk_size=st.integers(min_value=1, max_value=8192),
+    keep_limit=st.integers(min_value=0, max_value=30_000),
+)
+def test_a_wrong_expected_size_never_changes_the_digests(
+    data: bytes, expected_size: int, chunk_size: int, keep_limit: int
+) -> None:
+    """``expected_size`` (from stat) only chooses the reads: a file that grew or shrank
+    since is still hashed to its end, through the first read and the reused buffer after it."""
+    result = _hash_data(data, chunk_size=chunk_size, keep_limit=keep_limit, expected_size=expected_size)
+    assert result.digests == {a: ALGORITHMS[a](data).hexdigest() for a in ALGORITHMS}
+    assert result.size == len(data)
+    assert result.head == data[: 64 * 1024]
+    assert result.content == (data if 0 < keep_limit and len(data) <= keep_limit else None)
+
+
 def test_keep_limit_boundaries() -> None:
     data = b"x" * 1000
     assert _hash_data(data, keep_limit=1000, chunk_size=7).content == data
