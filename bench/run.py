@@ -697,6 +697,17 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
             f"{'yes' if comp['complete'] else 'NO ' + json.dumps(comp['incomplete']):>12}"
         )
     line("small: evidence / hashdeep (wall)", ratio("small", "vs_hashdeep"), 2.0, note=cpu("small", "cpu_vs_hashdeep"))
+    bare, shd = extra.get("small_bare_loop"), get.get(("small", "hashdeep"))
+    if bare and shd and shd.get("median_wall_s"):
+        # Only reading, digests, the type and a JSON line, spread perfectly over the cores.
+        best = bare["cpu_s"] / bare["cores"]
+        what = "small: lower bound of evidence / hashdeep from a bare Python loop"
+        n = max(1, bare["files"])
+        lines.append(
+            f"  {what:<66} {best / shd['median_wall_s']:>10.2f}"
+            f"    ({bare['cpu_s'] / n * 1e6:.0f} µs CPU a file, {bare['type_cpu_s'] / n * 1e6:.0f} of it the type;"
+            f" {best:.2f} s on {bare['cores']} cores)"
+        )
     hf = extra.get("single_hash_fd")
     best = ""
     if floor:
@@ -866,6 +877,11 @@ def main(argv: list[str] | None = None) -> int:
                 "records": check_records(records, photos=corpus == "photos"),
                 "digests_vs_other_tools": cross_check(out, root, records),
             }
+        if corpus == "small":
+            import bare_loop
+
+            log("small: the bare Python loop (read, three digests, type, a JSON line) ...")
+            extra["small_bare_loop"] = bare_loop.measure(str(root))
         if corpus == "single":
             log("single: hash_fd single-thread vs threaded ...")
             f = next(p for p in root.iterdir() if p.is_file())
