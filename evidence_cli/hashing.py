@@ -207,7 +207,7 @@ def _stream_rest(
     free_since: float | None = None
     with open(fd, "rb", buffering=0, closefd=False) as raw:
         while True:
-            n = raw.readinto(stream) or 0
+            n = _read_into(raw, stream)
             if not n:
                 break
             cur = view[:n] if n < size else view
@@ -225,6 +225,16 @@ def _stream_rest(
                 if now - free_since >= GROW_AFTER_S:
                     _hash_threaded(fd, hashers, names, chunk_size, consume, 1 + spare)
                     break
+
+
+def _read_into(raw: Any, buf: bytearray) -> int:
+    """``raw.readinto(buf)``, where "no data now" is an error, as ``os.read`` makes it:
+    ``FileIO.readinto`` returns None for it (a descriptor in non-blocking mode with nothing
+    to read), which taken for the end would give the digests of part of the file."""
+    n = raw.readinto(buf)
+    if n is None:
+        raise BlockingIOError(errno.EAGAIN, "no data to read now (non-blocking descriptor)")
+    return int(n)
 
 
 #: A worker's large file takes free cores only once they have stayed free this long: two
@@ -368,7 +378,7 @@ def _hash_threaded(
         with open(fd, "rb", buffering=0, closefd=False) as raw:
             while not failures:
                 i = free.get()
-                n = raw.readinto(bufs[i]) or 0
+                n = _read_into(raw, bufs[i])
                 if not n:
                     break
                 cur = views[i][:n]

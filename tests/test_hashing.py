@@ -135,6 +135,21 @@ def test_a_wrong_expected_size_never_changes_the_digests(
     assert result.content == (data if 0 < keep_limit and len(data) <= keep_limit else None)
 
 
+@pytest.mark.parametrize("threaded", [False, True])
+def test_no_data_for_now_is_an_error_not_the_end(threaded: bool) -> None:
+    """A non-blocking descriptor with nothing to read now (a pipe whose writer is still
+    open) must raise, never give the digests of what came before as if it were all."""
+    r, w = os.pipe()
+    try:
+        os.set_blocking(r, False)
+        os.write(w, b"x" * 5000)
+        with pytest.raises(BlockingIOError):
+            hash_fd(r, ("md5", "sha1", "sha256"), chunk_size=1024, threaded=threaded)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def test_keep_limit_boundaries() -> None:
     data = b"x" * 1000
     assert _hash_data(data, keep_limit=1000, chunk_size=7).content == data
