@@ -162,7 +162,8 @@ def _read_and_hash(
     may_grow: bool = False,
 ) -> None:
     """The read loop; ``may_grow``: a large file that started on one thread moves to the
-    threaded pipeline as soon as cores fall free (another worker's large file ended)."""
+    threaded pipeline once cores have stayed free for ``GROW_AFTER_S`` (another worker's
+    large file ended)."""
     if threads > 1:
         _hash_threaded(fd, hashers, names, chunk_size, consume, threads)
     else:
