@@ -113,7 +113,6 @@ def hash_fd(
     if threaded is None and big and len(hashers) > 1:
         threads = big_file_threads()
         counted = True
-        threaded = threads > 1
     elif threaded:
         threads = _cores()
     if big:
@@ -135,9 +134,7 @@ def hash_fd(
                 kept = None
 
     try:
-        _read_and_hash(
-            fd, hashers, names, chunk_size, consume, threads if threaded else 1, expected_size, keep_limit, counted
-        )
+        _read_and_hash(fd, hashers, names, chunk_size, consume, threads, expected_size, keep_limit, counted)
     finally:
         if counted:
             big_file_done()

@@ -5,10 +5,39 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from evidence_cli.hashing import ALGORITHMS, digest_groups, hash_fd
+from evidence_cli.hashing import ALGORITHMS, HashResult, digest_groups, hash_fd
+
+THREE = ("md5", "sha1", "sha256")
+
+
+def _two_core_gate(monkeypatch: pytest.MonkeyPatch, count: int, grow_after_s: float) -> Any:
+    """A worker's view on 2 cores: a shared count of large files (``count`` already), small
+    thresholds so a test file is large and read in 64 KiB chunks. Returns the gate."""
+    import multiprocessing
+
+    import evidence_cli.hashing as hashing
+
+    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    gate = hashing.BigFileGate(multiprocessing.get_context("spawn").Value("i", count))
+    monkeypatch.setattr(hashing, "gate", gate)
+    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
+    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
+    monkeypatch.setattr(hashing, "GROW_AFTER_S", grow_after_s)
+    return gate
+
+
+def _hash_file(path: Path, data: bytes) -> HashResult:
+    """Write ``data`` and hash it as a large file of known size, in 64 KiB chunks."""
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return hash_fd(fd, THREE, expected_size=len(data), chunk_size=64 * 1024)
+    finally:
+        os.close(fd)
 
 
 def test_groups_balance_md5_against_the_sha_family() -> None:
@@ -85,13 +114,10 @@ def test_a_digest_thread_failure_is_raised_not_hung(tmp_path: Path, monkeypatch:
 
 
 def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import multiprocessing
-
     import evidence_cli.hashing as hashing
 
-    monkeypatch.setattr(hashing, "_cores", lambda: 2)
-    counter = multiprocessing.get_context("spawn").Value("i", 0)
-    gate = hashing.BigFileGate(counter)
+    gate = _two_core_gate(monkeypatch, 0, grow_after_s=0.0)
+    counter = gate.counter
     gate.enter()
     assert gate.spare() == 1  # alone: a core to spare
     gate.enter()
@@ -101,13 +127,7 @@ def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch:
     assert counter.value == 0
 
     # hash_fd counts a large file while it is hashed, and releases it even on failure.
-    monkeypatch.setattr(hashing, "gate", gate)
-    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
-    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
-    monkeypatch.setattr(hashing, "GROW_AFTER_S", 0.0)
     data = os.urandom(300 * 1024)
-    p = tmp_path / "big.bin"
-    p.write_bytes(data)
     seen: list[int] = []
     real = hashing._hash_threaded
 
@@ -116,31 +136,19 @@ def test_large_files_hashed_at_once_share_the_cores(tmp_path: Path, monkeypatch:
         real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(hashing, "_hash_threaded", spy)
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
-        counter.value = 1  # another worker is hashing a large file: this one stays on one thread
-        os.lseek(fd, 0, os.SEEK_SET)
-        r1 = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
-    finally:
-        os.close(fd)
+    r = _hash_file(tmp_path / "big.bin", data)
+    counter.value = 1  # another worker is hashing a large file: this one stays on one thread
+    r1 = _hash_file(tmp_path / "big.bin", data)
     assert seen == [1], "threaded only while alone, and counted while it ran"
-    assert r.digests == r1.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert r.digests == r1.digests == {a: hashlib.new(a, data).hexdigest() for a in THREE}
     assert counter.value == 1, "each large file left the count as it found it"
 
 
 def test_a_large_file_on_one_thread_takes_cores_that_fall_free(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import multiprocessing
-
     import evidence_cli.hashing as hashing
 
-    monkeypatch.setattr(hashing, "_cores", lambda: 2)
-    counter = multiprocessing.get_context("spawn").Value("i", 1)  # another worker's large file
-    gate = hashing.BigFileGate(counter)
-    monkeypatch.setattr(hashing, "gate", gate)
-    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
-    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
-    monkeypatch.setattr(hashing, "GROW_AFTER_S", 0.0)
+    gate = _two_core_gate(monkeypatch, 1, grow_after_s=0.0)  # another worker's large file
+    counter = gate.counter
     calls: list[int] = []
     real_spare = gate.spare
 
@@ -155,32 +163,19 @@ def test_a_large_file_on_one_thread_takes_cores_that_fall_free(tmp_path: Path, m
     real = hashing._hash_threaded
     monkeypatch.setattr(hashing, "_hash_threaded", lambda *a: (threaded.append(a[-1]), real(*a))[1])
     data = os.urandom(1024 * 1024 + 3)
-    p = tmp_path / "big.bin"
-    p.write_bytes(data)
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
-    finally:
-        os.close(fd)
+    r = _hash_file(tmp_path / "big.bin", data)
     assert len(calls) == 3 and threaded == [2], "moved to two threads after the third chunk"
-    assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in THREE}
     assert r.size == len(data) and counter.value == 0
 
 
 def test_a_large_file_takes_a_core_only_once_it_stays_free(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two workers starting large files together each see a spare core for a moment; a
     file that grew on that glimpse would put three threads on two cores."""
-    import multiprocessing
-
     import evidence_cli.hashing as hashing
 
-    monkeypatch.setattr(hashing, "_cores", lambda: 2)
-    counter = multiprocessing.get_context("spawn").Value("i", 0)
-    gate = hashing.BigFileGate(counter)
-    monkeypatch.setattr(hashing, "gate", gate)
-    monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
-    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
-    monkeypatch.setattr(hashing, "GROW_AFTER_S", 1.0)
+    gate = _two_core_gate(monkeypatch, 0, grow_after_s=1.0)
+    counter = gate.counter
     clock = [0.0]
     monkeypatch.setattr(hashing.time, "monotonic", lambda: clock[0])
     checks: list[int] = []
@@ -201,14 +196,8 @@ def test_a_large_file_takes_a_core_only_once_it_stays_free(tmp_path: Path, monke
     real = hashing._hash_threaded
     monkeypatch.setattr(hashing, "_hash_threaded", lambda *a: (threaded.append((len(checks), a[-1])), real(*a))[1])
     data = os.urandom(20 * 64 * 1024 + 5)
-    p = tmp_path / "big.bin"
-    p.write_bytes(data)
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        r = hash_fd(fd, ("md5", "sha1", "sha256"), expected_size=len(data), chunk_size=64 * 1024)
-    finally:
-        os.close(fd)
+    r = _hash_file(tmp_path / "big.bin", data)
     # Free from check 6 (t=1.8 s) on: 1 s later is check 10 (t=3.0 s).
     assert threaded == [(10, 2)], "grew only after the core stayed free for GROW_AFTER_S"
-    assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert r.digests == {a: hashlib.new(a, data).hexdigest() for a in THREE}
     assert r.size == len(data)
