@@ -6,6 +6,9 @@ generator version and parameters; a corpus whose stamp matches is reused.
 
 * ``photos``: JPEGs with EXIF (make/model, capture time with offset, GPS), 200 KB - 3 MB
   of noisy pixels so JPEG cannot shrink them, in DCIM-like folders.
+* ``camera``: JPEGs with the metadata real cameras and phones write (maker notes,
+  thumbnail, ICC profile, XMP; see ``camera.py``), sized like the shared corpus's
+  camera photos (median 140 KB), in DCIM-like folders.
 * ``large``: a few large files of pseudo-random bytes (not sparse).
 * ``single``: one very large file (the "every core on one file" case).
 * ``small``: many small files (text, logs, JSON, CSV, XML, binary; 100 B - 8 KB) in nested folders.
@@ -40,7 +43,7 @@ GiB = 1024 * MiB
 POOL_SIZE = 32 * MiB
 _POOL: dict[int, bytes] = {}
 
-CORPORA = ("photos", "large", "single", "small", "mixed", "many")
+CORPORA = ("photos", "camera", "large", "single", "small", "mixed", "many")
 
 
 @dataclass(frozen=True)
@@ -412,6 +415,15 @@ def _photos_job(root: str, params: Params, lo: int, hi: int) -> None:
         _write(name, make_jpeg(rng, params.seed, 200_000, 3_000_000), rng)
 
 
+def _camera_job(root: str, params: Params, lo: int, hi: int) -> None:
+    from camera import make_camera_jpeg  # beside this file (bench/ is on sys.path)
+
+    for i in range(lo, hi):
+        rng = rng_for(params, "camera", i)
+        name = Path(root) / "DCIM" / f"{100 + i // 200}CAMRA" / f"IMG_{i:05d}.JPG"
+        _write(name, make_camera_jpeg(rng, lambda r, n: random_bytes(r, n, params.seed))[0], rng)
+
+
 def _small_job(root: str, params: Params, lo: int, hi: int) -> None:
     for i in range(lo, hi):
         rng = rng_for(params, "small", i)
@@ -488,6 +500,8 @@ def build(name: str, root: Path, params: Params, jobs: int) -> None:
     """Write corpus ``name`` into the (new, empty) folder ``root``."""
     if name == "photos":
         _run_jobs(_photos_job, root, params, params.count(2000), jobs)
+    elif name == "camera":
+        _run_jobs(_camera_job, root, params, params.count(2000), jobs)
     elif name == "small":
         _run_jobs(_small_job, root, params, params.count(50_000), jobs)
     elif name == "many":
@@ -516,6 +530,10 @@ def ensure(name: str, workdir: Path, params: Params, jobs: int, log: Callable[[s
         del want["large_count"], want["large_size"]
     if name != "single":
         want.pop("single_size", None)
+    if name == "camera":
+        from camera import VERSION  # beside this file
+
+        want["camera_generator"] = VERSION
     if root.is_dir() and stamp_path.is_file():
         try:
             if json.loads(stamp_path.read_text()) == want:

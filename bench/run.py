@@ -6,7 +6,7 @@ repository, then times each installed tool on each corpus in alternated rounds
 (A B C, A B C, ...), and prints medians, throughput, ratios, CPU time and peak
 memory, the machine's OpenSSL floor, the single-file threading comparison, the
 memory check (10 % vs 100 % of the `many` corpus) and whether every evidence record
-on the photos corpus is complete. Figures, not asserts: the exit status is 0.
+on the photo corpora is complete. Figures, not asserts: the exit status is 0.
 
     python bench/run.py --scale 0.05 --repeat 3          # quick (~1-2 minutes)
     python bench/run.py                                  # full (~20 minutes on 2 cores)
@@ -44,15 +44,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 #: Which tools run on which corpus by default (each only when installed).
-#: ExifTool only reads metadata: it runs where metadata is the point (photos, mixed).
+#: ExifTool only reads metadata: it runs where metadata is the point (photos, camera, mixed).
 DEFAULT_TOOLS = {
     "photos": ("evidence", "hashdeep", "exiftool", "sha256sum"),
+    "camera": ("evidence", "hashdeep", "exiftool", "sha256sum"),
     "mixed": ("evidence", "hashdeep", "exiftool", "sha256sum"),
     "small": ("evidence", "hashdeep", "sha256sum"),
     "large": ("evidence", "hashdeep", "sha256sum"),
     "single": ("evidence", "hashdeep", "sha256sum"),
 }
-ALL_SELECTIONS = ("photos", "large", "single", "small", "mixed", "memory")
+#: Both hold JPEGs only: every record must have capture time, device and EXIF tags.
+PHOTO_CORPORA = ("photos", "camera")
+ALL_SELECTIONS = ("photos", "camera", "large", "single", "small", "mixed", "memory")
 
 
 def log(msg: str) -> None:
@@ -503,8 +506,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def check_records(records: list[dict[str, Any]], photos: bool) -> dict[str, Any]:
-    """Count records missing hashes, type, and (photos) capture time, GPS, device."""
+def check_records(records: list[dict[str, Any]], photos: bool, gps: bool = True) -> dict[str, Any]:
+    """Count records missing hashes, type, and (photos) capture time, device, and GPS
+    (unless ``gps`` is False: only some of the camera corpus's photos carry GPS)."""
     lengths = {"md5": 32, "sha1": 40, "sha256": 64}
     missing: dict[str, list[str]] = {}
 
@@ -527,8 +531,8 @@ def check_records(records: list[dict[str, Any]], photos: bool) -> dict[str, Any]
                 miss("mime=image/jpeg", r)
             if not r.get("captured"):
                 miss("captured", r)
-            gps = r.get("gps") or {}
-            if gps.get("latitude") is None or gps.get("longitude") is None:
+            point = r.get("gps") or {}
+            if gps and (point.get("latitude") is None or point.get("longitude") is None):
                 miss("gps", r)
             dev = r.get("device") or {}
             if not dev.get("make") or not dev.get("model"):
@@ -684,34 +688,33 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
             lower_is_better=False,
             unit="%",
         )
-    line(
-        "photos: evidence / exiftool (wall)",
-        ratio("photos", "vs_exiftool"),
-        0.25,
-        note=cpu("photos", "cpu_vs_exiftool"),
-    )
-    pev, pex = get.get(("photos", "evidence")), get.get(("photos", "exiftool"))
-    if floor and pev and pex and pex.get("median_wall_s"):
-        # ExifTool reads the metadata only; every evidence record also carries three digests
-        # of the whole file, which cannot take less than the corpus over the floor x cores.
-        hash_s = pev["mb_s"] * pev["median_wall_s"] / (floor * ncpu)
-        what = "photos: lower bound of evidence / exiftool from hashing alone"
-        lines.append(
-            f"  {what:<66} {hash_s / pex['median_wall_s']:>10.2f}"
-            f"    (the corpus's digests at the floor x {ncpu} cores take {hash_s:.2f} s; ExifTool does not hash)"
+    for corpus in PHOTO_CORPORA:
+        line(
+            f"{corpus}: evidence / exiftool (wall)",
+            ratio(corpus, "vs_exiftool"),
+            0.25,
+            note=cpu(corpus, "cpu_vs_exiftool"),
         )
-    line(
-        "photos: evidence / hashdeep (wall)",
-        ratio("photos", "vs_hashdeep"),
-        0.70,
-        note=cpu("photos", "cpu_vs_hashdeep"),
-    )
-    comp = extra.get("checks", {}).get("photos", {}).get("records")
-    if comp is not None:
-        lines.append(
-            f"  {'photos: every record complete (hashes, type, metadata)':<66} "
-            f"{'yes' if comp['complete'] else 'NO ' + json.dumps(comp['incomplete']):>12}"
+        pev, pex = get.get((corpus, "evidence")), get.get((corpus, "exiftool"))
+        if floor and pev and pex and pex.get("median_wall_s"):
+            # ExifTool reads the metadata only; every evidence record also carries three digests
+            # of the whole file, which cannot take less than the corpus over the floor x cores.
+            hash_s = pev["mb_s"] * pev["median_wall_s"] / (floor * ncpu)
+            what = f"{corpus}: lower bound of evidence / exiftool from hashing alone"
+            lines.append(
+                f"  {what:<66} {hash_s / pex['median_wall_s']:>10.2f}"
+                f"    (the corpus's digests at the floor x {ncpu} cores take {hash_s:.2f} s; ExifTool does not hash)"
+            )
+        line(
+            f"{corpus}: evidence / hashdeep (wall)",
+            ratio(corpus, "vs_hashdeep"),
+            0.70,
+            note=cpu(corpus, "cpu_vs_hashdeep"),
         )
+        comp = extra.get("checks", {}).get(corpus, {}).get("records")
+        if comp is not None:
+            what = f"{corpus}: every record complete (hashes, type, metadata)"
+            lines.append(f"  {what:<66} {'yes' if comp['complete'] else 'NO ' + json.dumps(comp['incomplete']):>12}")
     line("small: evidence / hashdeep (wall)", ratio("small", "vs_hashdeep"), 2.0, note=cpu("small", "cpu_vs_hashdeep"))
     bare, shd = extra.get("small_bare_loop"), get.get(("small", "hashdeep"))
     if bare and shd and shd.get("median_wall_s"):
@@ -890,7 +893,7 @@ def main(argv: list[str] | None = None) -> int:
         if "evidence" in tools and (out / "evidence.jsonl").exists():
             records = read_jsonl(out / "evidence.jsonl")
             extra["checks"][corpus] = {
-                "records": check_records(records, photos=corpus == "photos"),
+                "records": check_records(records, photos=corpus in PHOTO_CORPORA, gps=corpus == "photos"),
                 "digests_vs_other_tools": cross_check(out, root, records),
             }
         if corpus == "small":
