@@ -246,8 +246,8 @@ def _dms(value: float) -> list[tuple[int, int]]:
 def tiff_block(
     rng: random.Random, width: int, height: int, thumbnail: bytes, device: int | None = None
 ) -> tuple[bytes, dict[str, str]]:
-    """(TIFF block, facts for the XMP packet) of one camera-like photo from DEVICES[device]
-    (drawn when None)."""
+    """(TIFF block, facts) of one camera-like photo from DEVICES[device] (drawn when None);
+    the facts (make, model, times, serial, GPS or not) feed the XMP packet and the tests."""
     pick = rng.randrange(len(DEVICES))
     make, model, software, e, note_kind = DEVICES[pick if device is None else device]
     serial = rng.randrange(10**9, 4 * 10**9)
