@@ -141,6 +141,35 @@ def test_killed_workers_are_replaced_and_nothing_is_lost(tmp_path: Path, monkeyp
         assert not r.errors, r.errors
 
 
+def test_stopping_the_pool_ends_a_read_of_a_result_cut_short() -> None:
+    """A worker stopped while it sends a result leaves half a message in the result pipe.
+    The pool's manager thread, reading it, must still end once the pool is stopped: the
+    interpreter waits for that thread at exit, so an interrupted scan would never end.
+
+    The cut message is written here into the pipe (a header for 1,000 bytes, then 10):
+    what a worker killed in the middle of ``send_bytes`` leaves."""
+    import struct
+
+    pool = engine._new_pool(1, ScanOptions(workers=1))
+    thread = None
+    writer = None
+    try:
+        pool.submit(os.getpid).result(timeout=60)  # the worker and the manager thread run
+        thread = pool._executor_manager_thread
+        writer = pool._result_queue._writer
+        os.write(writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+        time.sleep(0.3)  # the manager thread reads the header and waits for the rest
+        assert thread is not None and thread.is_alive()
+        engine._stop_pool(pool)
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the manager thread still waits for the rest of the message"
+    finally:
+        if thread is not None and thread.is_alive() and writer is not None and not writer.closed:
+            # Without the fix: give the thread its 990 bytes so this test process can exit.
+            os.write(writer.fileno(), b"x" * 990)
+            engine._stop_pool(pool)
+
+
 def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     root = _tree(tmp_path / "ev")
