@@ -925,6 +925,8 @@ def main(argv: list[str] | None = None) -> int:
                     stderr_path=str(out / f"{t}.stderr"),
                 )
                 sums[t].runs.append(r)
+                all_runs.append(r)
+                log(f"  round {rnd + 1}/{args.repeat} {t:<10} {r.wall_s:8.2f} s  exit {r.exit_code}")
             if corpus == "large":
                 # The machine's speed drifts (other guests on the host slow every core):
                 # the floor is measured again in every round, beside the runs it judges.
@@ -937,8 +939,6 @@ def main(argv: list[str] | None = None) -> int:
                         "parallel_mb_s": openssl_floor_parallel(ncpu),
                     }
                 )
-                all_runs.append(r)
-                log(f"  round {rnd + 1}/{args.repeat} {t:<10} {r.wall_s:8.2f} s  exit {r.exit_code}")
         summaries.extend(sums.values())
         if "evidence" in tools and (out / "evidence.jsonl").exists():
             records = read_jsonl(out / "evidence.jsonl")
