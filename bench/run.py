@@ -675,8 +675,11 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
             return
         ok = value <= limit if lower_is_better else value >= limit
         rel = "<=" if lower_is_better else ">="
+        # A value that rounds to the limit is shown with one more digit ("0.403 NOT met",
+        # not "0.40 NOT met").
+        shown = f"{value:.2f}" if round(value, 2) != limit else f"{value:.3f}"
         lines.append(
-            f"  {what:<66} {value:>10.2f}{unit:<2} target {rel} {limit:g}{unit}  {'met' if ok else 'NOT met'}{note}"
+            f"  {what:<66} {shown:>10}{unit:<2} target {rel} {limit:g}{unit}  {'met' if ok else 'NOT met'}{note}"
         )
 
     def ratio(corpus: str, key: str) -> float | None:
