@@ -236,7 +236,7 @@ def scan_cmd(
                     w.write(rec)
         all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
         progress = _progress(err_console)
-        stops = stack.enter_context(_StopSignals())
+        stops = stack.enter_context(_StopSignals(ignore_after_stop=True))
         try:
             with progress or ExitStack():
                 task = progress.add_task("scanning", total=None, path="") if progress else None
@@ -294,18 +294,28 @@ class _StopSignals:
     """SIGINT (Ctrl-C) and SIGTERM stop the scan as KeyboardInterrupt — but never while a
     record is being added to the summary and the exports (``with stops.held():``): a
     signal that arrives then is acted on right after, so a partial scan's exports all
-    hold the same records. A flag read by the handler, not a signal mask: no system
-    call per record.
+    hold the same records. Only the first signal stops the scan; later ones, while it
+    stops (and, with ``ignore_after_stop``, until the process exits), change nothing. A
+    flag read by the handler, not a signal mask: no system call per record.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ignore_after_stop: bool = False) -> None:
         self.holding = False
         self.pending = False
+        self.stopping = False
+        #: After a stop, leave the signals ignored instead of restoring the previous
+        #: handlers: the command is about to print its summary and exit.
+        self.ignore_after_stop = ignore_after_stop
 
     def _handler(self, signum: int, frame: Any) -> None:
-        if self.holding:
+        # Once the scan is stopping, a second Ctrl-C must not cut the stop short: it
+        # terminates the workers and unblocks the pool (engine._stop_pool), then closes
+        # the exports; cut in the middle, it left workers running on, or the interpreter
+        # waiting at exit for a pool thread that never ends.
+        if self.holding or self.stopping:
             self.pending = True
         else:
+            self.stopping = True
             raise KeyboardInterrupt()
 
     def __enter__(self) -> _StopSignals:
@@ -319,7 +329,7 @@ class _StopSignals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, previous in self.previous.items():
-            signal.signal(sig, previous)
+            signal.signal(sig, signal.SIG_IGN if self.stopping and self.ignore_after_stop else previous)
 
     def held(self) -> _Held:
         return _Held(self)
@@ -334,8 +344,9 @@ class _Held:
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.stops.holding = False
-        if self.stops.pending and exc_type is None:
+        if self.stops.pending and exc_type is None and not self.stops.stopping:
             self.stops.pending = False
+            self.stops.stopping = True
             raise KeyboardInterrupt()
 
 

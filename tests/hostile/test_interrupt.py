@@ -178,8 +178,62 @@ def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int) 
                 written.append("summary")  # the handler ran already: nothing was raised here
                 written.append("exports")
         assert written == ["summary", "exports"]
+    with _StopSignals():
         with pytest.raises(KeyboardInterrupt):  # outside a write: stops at once
             os.kill(os.getpid(), sig)
             for _ in range(1000):
                 pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_does_not_cut_the_stop_short(sig: int) -> None:
+    """The first signal stops the scan; one more while it stops (a second Ctrl-C) must not
+    interrupt the stopping itself: ending the workers, then closing the exports."""
+    from evidence_cli.cli.scan import _StopSignals
+
+    stopped = []
+    with _StopSignals() as stops:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), sig)
+            for _ in range(1000):
+                pass
+        # What the scan does while it stops must not be interrupted.
+        try:
+            os.kill(os.getpid(), sig)
+            for _ in range(1000):
+                pass
+            stopped.append("workers ended")
+            with stops.held():  # (no record is written after a stop; if one were, no raise)
+                os.kill(os.getpid(), sig)
+            stopped.append("exports closed")
+        except KeyboardInterrupt:
+            pytest.fail("a second signal interrupted the stopping")
+        assert stops.pending
+    assert stopped == ["workers ended", "exports closed"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_after_a_stop_the_command_ignores_signals_until_it_exits() -> None:
+    """The scan command's summary and exit come after the stop: a late second Ctrl-C there
+    would end the process by the signal (status 130, not 1) with the summary half printed."""
+    from evidence_cli.cli.scan import _StopSignals
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _StopSignals(ignore_after_stop=True):
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):
+                    pass
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        with _StopSignals(ignore_after_stop=True):
+            pass  # no stop: the previous handlers come back
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # (what was there before)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    with _StopSignals(ignore_after_stop=True):
+        pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
