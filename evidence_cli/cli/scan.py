@@ -325,9 +325,21 @@ class _StopSignals:
                 self.previous[sig] = signal.signal(sig, self._handler)
             except ValueError:  # not the main thread (embedded use): leave signals alone
                 break
+        self.previous_unraisable = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         return self
 
+    def _unraisable(self, unraisable: Any) -> None:
+        # The handler's KeyboardInterrupt can be raised inside a finaliser (a weakref
+        # callback of logging, a __del__), where Python drops it with "Exception ignored
+        # in ..." and a traceback on stderr. The stop is not lost (the next record ends
+        # the scan, see _Held) and is not worth a traceback on the examiner's terminal.
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.stopping:
+            return
+        self.previous_unraisable(unraisable)
+
     def __exit__(self, *exc: object) -> None:
+        sys.unraisablehook = self.previous_unraisable
         for sig, previous in self.previous.items():
             signal.signal(sig, signal.SIG_IGN if self.stopping and self.ignore_after_stop else previous)
 
@@ -344,7 +356,10 @@ class _Held:
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.stops.holding = False
-        if self.stops.pending and exc_type is None and not self.stops.stopping:
+        # A signal came while the record was written; or the stop raised before was
+        # dropped by Python (raised inside a finaliser: see _StopSignals._unraisable) and
+        # the scan went on to this record. Either way, stop now.
+        if exc_type is None and (self.stops.pending or self.stops.stopping):
             self.stops.pending = False
             self.stops.stopping = True
             raise KeyboardInterrupt()
