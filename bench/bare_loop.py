@@ -39,11 +39,12 @@ def cores() -> int:
 def measure(root: str, limit: int = 0, exif: bool = False) -> dict[str, Any]:
     """CPU time of the bare loop over the regular files under ``root`` (and of ExifRead on
     every JPEG when ``exif``)."""
-    import exifread
-
     from evidence_cli.filetype import detect_type
 
-    logging.getLogger("exifread").setLevel(logging.CRITICAL)
+    if exif:
+        import exifread
+
+        logging.getLogger("exifread").setLevel(logging.CRITICAL)  # damaged EXIF says nothing
 
     paths: list[str] = []
     for folder, dirs, files in os.walk(root):

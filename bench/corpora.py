@@ -37,6 +37,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from camera import VERSION as CAMERA_VERSION  # beside this file (bench/ is on sys.path)
+from camera import make_camera_jpeg
+
 GENERATOR_VERSION = 1
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -416,8 +419,6 @@ def _photos_job(root: str, params: Params, lo: int, hi: int) -> None:
 
 
 def _camera_job(root: str, params: Params, lo: int, hi: int) -> None:
-    from camera import make_camera_jpeg  # beside this file (bench/ is on sys.path)
-
     for i in range(lo, hi):
         rng = rng_for(params, "camera", i)
         name = Path(root) / "DCIM" / f"{100 + i // 200}CAMRA" / f"IMG_{i:05d}.JPG"
@@ -531,9 +532,7 @@ def ensure(name: str, workdir: Path, params: Params, jobs: int, log: Callable[[s
     if name != "single":
         want.pop("single_size", None)
     if name == "camera":
-        from camera import VERSION  # beside this file
-
-        want["camera_generator"] = VERSION
+        want["camera_generator"] = CAMERA_VERSION
     if root.is_dir() and stamp_path.is_file():
         try:
             if json.loads(stamp_path.read_text()) == want:

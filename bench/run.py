@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bare_loop  # noqa: E402
 import corpora  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -950,13 +951,9 @@ def main(argv: list[str] | None = None) -> int:
                 "digests_vs_other_tools": cross_check(out, root, records),
             }
         if corpus == "small":
-            import bare_loop
-
             log("small: the bare Python loop (read, three digests, type, a JSON line) ...")
             extra["small_bare_loop"] = bare_loop.measure(str(root))
         if corpus == "camera":
-            import bare_loop
-
             log("camera: the bare Python loop with ExifRead (read, three digests, type, EXIF, a JSON line) ...")
             extra["camera_bare_loop"] = bare_loop.measure(str(root), exif=True)
         if corpus == "single":
