@@ -21,7 +21,7 @@ import struct
 from typing import Callable, Sequence
 
 #: Changes whenever the bytes written change (a corpus made by another version is remade).
-VERSION = 5
+VERSION = 6
 
 BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED, SLONG, SRATIONAL = 1, 2, 3, 4, 5, 7, 9, 10
 #: (tag, TIFF type, value): ASCII a str, BYTE/UNDEFINED bytes, numbers an int or a list,
@@ -248,7 +248,7 @@ def tiff_block(
 ) -> tuple[bytes, dict[str, str]]:
     """(TIFF block, facts) of one camera-like photo from DEVICES[device] (drawn when None);
     the facts (make, model, times, serial, GPS or not) feed the XMP packet and the tests."""
-    pick = rng.randrange(len(DEVICES))
+    pick = rng.randrange(len(DEVICES))  # drawn either way: a chosen device leaves the rest as drawn
     make, model, software, e, note_kind = DEVICES[pick if device is None else device]
     serial = rng.randrange(10**9, 4 * 10**9)
     t = 1_400_000_000 + rng.randrange(0, 300_000_000)
@@ -432,12 +432,21 @@ def xmp_packet(facts: dict[str, str], uuid: str) -> bytes:
 _ICC: list[bytes] = []
 
 
+#: The ICC header's creation date (bytes 24-35) that littleCMS fills with the current time,
+#: and its profile ID (bytes 84-99, an MD5 over the profile with that date): fixed here, so
+#: the same seed gives the same bytes on any day (an ID of zeros means "not computed").
+ICC_DATE = struct.pack(">6H", 2020, 1, 1, 0, 0, 0)
+
+
 def icc_profile() -> bytes:
-    """An sRGB profile (Pillow's littleCMS), as cameras embed one."""
+    """An sRGB profile (Pillow's littleCMS), as cameras embed one, dated ICC_DATE."""
     if not _ICC:
         from PIL import ImageCms
 
-        _ICC.append(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+        icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+        icc[24:36] = ICC_DATE
+        icc[84:100] = bytes(16)
+        _ICC.append(bytes(icc))
     return _ICC[0]
 
 

@@ -68,3 +68,12 @@ def test_camera_maker_note_offsets_point_inside_the_block() -> None:
         if sizes[typ] * cnt > 4:
             at = int.from_bytes(e[8:12], "little")
             assert note_at < at and at + sizes[typ] * cnt <= len(block)
+
+
+def test_camera_icc_profile_does_not_carry_todays_date() -> None:
+    """littleCMS stamps a new profile with the current time: left in, the corpus would
+    change from day to day for the same seed (the benchmark promises the same bytes)."""
+    icc = camera.icc_profile()
+    assert icc[36:40] == b"acsp"  # still an ICC profile
+    assert icc[24:36] == camera.ICC_DATE
+    assert icc[84:100] == bytes(16)  # no profile ID computed over the old date
