@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 
 import pytest
@@ -144,3 +145,25 @@ def test_table_cells_do_not_cut_digests(capsys: pytest.CaptureFixture[str]) -> N
     render([record("a", hashes={"sha256": "ab" * 32})], out)
     text = capsys.readouterr().out
     assert "abababababab…" in text, "a shortened digest is visibly marked"
+
+
+@pytest.mark.parametrize("command", ["scan", "verify"])
+def test_progress_line_shows_a_markup_file_name_as_it_is(command: str) -> None:
+    """The progress display shows the current file name: rich's TextColumn parses markup
+    by default (whatever the console says), which turned a file named ``[link=...]`` into a
+    terminal hyperlink (OSC 8) and ``[red]`` into colour. Found by CI: the hostile scan shows
+    that name only when the display happens to refresh on it, so this renders it directly."""
+    from evidence_cli.cli import scan, verify
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, color_system="truecolor", width=200, markup=False)
+    progress = (scan if command == "scan" else verify)._progress(console)
+    assert progress is not None
+    name = safe_text("[red]x[/red] [link=file:///etc/passwd]y[/link]\x1b]0;title\x07")
+    progress.add_task("scanning", total=None, path=name)
+    console.print(progress.get_renderable())
+    out = buf.getvalue()
+    assert "\x1b]" not in out  # no hyperlink, no window title
+    assert "\x1b[31" not in out  # no red from the name's [red]
+    plain = re.sub(r"\x1b\[[0-9;?]*[mAKGhlJ]", "", out)
+    assert name in plain

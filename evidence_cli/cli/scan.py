@@ -28,7 +28,7 @@ from evidence_cli.cli.common import (
     safe_path,
     utc_now,
 )
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import evidence_path_column, make_consoles, safe_text
 from evidence_cli.engine import default_workers
 from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
@@ -377,7 +377,7 @@ def _progress(err_console: Any) -> Progress | None:
         TextColumn("{task.completed} entries"),
         BarColumn(bar_width=None),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[path]}"),
+        evidence_path_column(),
         console=err_console,
         transient=True,
     )

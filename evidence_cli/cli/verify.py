@@ -26,7 +26,7 @@ from evidence_cli.cli.common import (
     safe_path,
     utc_now,
 )
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import evidence_path_column, make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
@@ -306,7 +306,7 @@ def _progress(err_console: Any) -> Progress | None:
         SpinnerColumn(),
         TextColumn("{task.completed} entries"),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[path]}"),
+        evidence_path_column(),
         console=err_console,
         transient=True,
     )
