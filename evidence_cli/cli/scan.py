@@ -296,7 +296,8 @@ class _StopSignals:
     signal that arrives then is acted on right after, so a partial scan's exports all
     hold the same records. Only the first signal stops the scan; later ones, while it
     stops (and, with ``ignore_after_stop``, until the process exits), change nothing. A
-    flag read by the handler, not a signal mask: no system call per record.
+    signal already ignored when the scan begins is left ignored. A flag read by the
+    handler, not a signal mask: no system call per record.
     """
 
     def __init__(self, ignore_after_stop: bool = False) -> None:
@@ -322,6 +323,11 @@ class _StopSignals:
         self.previous: dict[int, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
+                # A signal ignored when the scan began stays ignored (Unix practice, and
+                # what Python does for SIGINT): a shell starts a script's background job
+                # with SIGINT ignored, so a Ctrl-C meant for the script does not stop it.
+                if signal.getsignal(sig) == signal.SIG_IGN:
+                    continue
                 self.previous[sig] = signal.signal(sig, self._handler)
             except ValueError:  # not the main thread (embedded use): leave signals alone
                 break

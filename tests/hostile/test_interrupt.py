@@ -43,7 +43,25 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_scan(root: Path, out: Path, workers: str) -> subprocess.Popen[bytes]:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.fixture
+def terminal_signals() -> Any:
+    """The signal handlers of a command typed at a terminal, whatever this test process
+    inherited (run from a script's background job, SIGINT comes in ignored); put back after."""
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def start_scan(root: Path, out: Path, workers: str, sigint: Any = signal.SIG_DFL) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         evidence_cmd(
             "scan",
@@ -61,7 +79,7 @@ def start_scan(root: Path, out: Path, workers: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_default_sigint,
+        preexec_fn=_default_sigint if sigint == signal.SIG_DFL else _ignore_sigint,
         cwd=out,
     )
 
@@ -167,7 +185,7 @@ def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Pa
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int) -> None:
+def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int, terminal_signals: None) -> None:
     from evidence_cli.cli.scan import _StopSignals
 
     written = []
@@ -187,7 +205,7 @@ def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int) 
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_second_signal_does_not_cut_the_stop_short(sig: int) -> None:
+def test_a_second_signal_does_not_cut_the_stop_short(sig: int, terminal_signals: None) -> None:
     """The first signal stops the scan; one more while it stops (a second Ctrl-C) must not
     interrupt the stopping itself: ending the workers, then closing the exports."""
     from evidence_cli.cli.scan import _StopSignals
@@ -217,7 +235,7 @@ def test_a_second_signal_does_not_cut_the_stop_short(sig: int) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_stop_dropped_inside_a_finaliser_stops_at_the_next_record(
-    sig: int, capsys: pytest.CaptureFixture[str]
+    sig: int, capsys: pytest.CaptureFixture[str], terminal_signals: None
 ) -> None:
     """The handler's KeyboardInterrupt raised while a finaliser runs (a weakref callback of
     logging, a __del__) is dropped by Python ("Exception ignored in ..."): seen under load,
@@ -246,7 +264,7 @@ def test_a_stop_dropped_inside_a_finaliser_stops_at_the_next_record(
     assert "Exception ignored" not in capsys.readouterr().err
 
 
-def test_after_a_stop_the_command_ignores_signals_until_it_exits() -> None:
+def test_after_a_stop_the_command_ignores_signals_until_it_exits(terminal_signals: None) -> None:
     """The scan command's summary and exit come after the stop: a late second Ctrl-C there
     would end the process by the signal (status 130, not 1) with the summary half printed."""
     from evidence_cli.cli.scan import _StopSignals
@@ -269,3 +287,42 @@ def test_after_a_stop_the_command_ignores_signals_until_it_exits() -> None:
     with _StopSignals(ignore_after_stop=True):
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_ignored_when_the_scan_begins_stays_ignored(terminal_signals: None) -> None:
+    """A shell starts a script's background job with SIGINT ignored, so that a Ctrl-C meant
+    for the script's foreground command does not reach it; Python keeps that, and so must
+    the scan. SIGTERM, not ignored, still stops it."""
+    from evidence_cli.cli.scan import _StopSignals
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with _StopSignals(ignore_after_stop=True) as stops:
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        with stops.held():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        assert not stops.stopping and not stops.pending
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):
+                pass
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_a_scan_started_with_sigint_ignored_runs_to_its_end(big_tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root, names = big_tree
+    proc = start_scan(root, tmp_path, "2", sigint=signal.SIG_IGN)
+    try:
+        wait_for_records(tmp_path / "scan.jsonl", 50, proc)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode in (0, 1), stderr.decode(errors="replace")[-2000:]
+    assert b"partial" not in stderr
+    export = load_json_export(tmp_path / "scan.json")
+    assert export["scan"]["complete"] is True
+    assert [r["path"] for r in export["files"]] == names
