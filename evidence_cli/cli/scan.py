@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 from contextlib import ExitStack
@@ -28,6 +27,7 @@ from evidence_cli.cli.common import (
     safe_path,
     utc_now,
 )
+from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
 from evidence_cli.engine import default_workers
 from evidence_cli.errors import ScanError
@@ -236,7 +236,7 @@ def scan_cmd(
                     w.write(rec)
         all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
         progress = _progress(err_console)
-        stops = stack.enter_context(_StopSignals(ignore_after_stop=True))
+        stops = stack.enter_context(StopSignals(ignore_after_stop=True))
         try:
             with progress or ExitStack():
                 task = progress.add_task("scanning", total=None, path="") if progress else None
@@ -288,87 +288,6 @@ def _resume_state(
     except ScanError as exc:
         raise Failure(str(exc)) from None
     return state
-
-
-class _StopSignals:
-    """SIGINT (Ctrl-C) and SIGTERM stop the scan as KeyboardInterrupt — but never while a
-    record is being added to the summary and the exports (``with stops.held():``): a
-    signal that arrives then is acted on right after, so a partial scan's exports all
-    hold the same records. Only the first signal stops the scan; later ones, while it
-    stops (and, with ``ignore_after_stop``, until the process exits), change nothing. A
-    signal already ignored when the scan begins is left ignored. A flag read by the
-    handler, not a signal mask: no system call per record.
-    """
-
-    def __init__(self, ignore_after_stop: bool = False) -> None:
-        self.holding = False
-        self.pending = False
-        self.stopping = False
-        #: After a stop, leave the signals ignored instead of restoring the previous
-        #: handlers: the command is about to print its summary and exit.
-        self.ignore_after_stop = ignore_after_stop
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        # Once the scan is stopping, a second Ctrl-C must not cut the stop short: it
-        # terminates the workers and unblocks the pool (engine._stop_pool), then closes
-        # the exports; cut in the middle, it left workers running on, or the interpreter
-        # waiting at exit for a pool thread that never ends.
-        if self.holding or self.stopping:
-            self.pending = True
-        else:
-            self.stopping = True
-            raise KeyboardInterrupt()
-
-    def __enter__(self) -> _StopSignals:
-        self.previous: dict[int, Any] = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                # A signal ignored when the scan began stays ignored (Unix practice, and
-                # what Python does for SIGINT): a shell starts a script's background job
-                # with SIGINT ignored, so a Ctrl-C meant for the script does not stop it.
-                if signal.getsignal(sig) == signal.SIG_IGN:
-                    continue
-                self.previous[sig] = signal.signal(sig, self._handler)
-            except ValueError:  # not the main thread (embedded use): leave signals alone
-                break
-        self.previous_unraisable = sys.unraisablehook
-        sys.unraisablehook = self._unraisable
-        return self
-
-    def _unraisable(self, unraisable: Any) -> None:
-        # The handler's KeyboardInterrupt can be raised inside a finaliser (a weakref
-        # callback of logging, a __del__), where Python drops it with "Exception ignored
-        # in ..." and a traceback on stderr. The stop is not lost (the next record ends
-        # the scan, see _Held) and is not worth a traceback on the examiner's terminal.
-        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.stopping:
-            return
-        self.previous_unraisable(unraisable)
-
-    def __exit__(self, *exc: object) -> None:
-        sys.unraisablehook = self.previous_unraisable
-        for sig, previous in self.previous.items():
-            signal.signal(sig, signal.SIG_IGN if self.stopping and self.ignore_after_stop else previous)
-
-    def held(self) -> _Held:
-        return _Held(self)
-
-
-class _Held:
-    def __init__(self, stops: _StopSignals) -> None:
-        self.stops = stops
-
-    def __enter__(self) -> None:
-        self.stops.holding = True
-
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        self.stops.holding = False
-        # A signal came while the record was written; or the stop raised before was
-        # dropped by Python (raised inside a finaliser: see _StopSignals._unraisable) and
-        # the scan went on to this record. Either way, stop now.
-        if exc_type is None and (self.stops.pending or self.stops.stopping):
-            self.stops.pending = False
-            self.stops.stopping = True
-            raise KeyboardInterrupt()
 
 
 def _finish(info: ScanInfo) -> ScanInfo:

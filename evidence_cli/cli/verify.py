@@ -26,6 +26,7 @@ from evidence_cli.cli.common import (
     safe_path,
     utc_now,
 )
+from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
@@ -127,21 +128,27 @@ def verify_cmd(
         if csv_w is not None:
             csv_w.begin()
         progress = _progress(err)
+        stops = stack.enter_context(StopSignals(ignore_after_stop=True))
         try:
             with progress or ExitStack():
                 task = progress.add_task("verifying", total=None, path="") if progress else None
                 for entry in verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude):
-                    summary.add(entry)
-                    if json_w is not None:
-                        json_w.write(entry)
-                    if csv_w is not None:
-                        csv_w.write(entry)
-                    if not stdout_taken and (show_all or entry.status != "ok"):
-                        click.echo(entry_line(entry))
+                    # Ctrl-C/SIGTERM wait until this entry is in the summary and every
+                    # report, so an interrupted run's reports stay valid and agree.
+                    with stops.held():
+                        summary.add(entry)
+                        if json_w is not None:
+                            json_w.write(entry)
+                        if csv_w is not None:
+                            csv_w.write(entry)
+                        if not stdout_taken and (show_all or entry.status != "ok"):
+                            click.echo(entry_line(entry))
                     if progress is not None and task is not None:
                         progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
         except KeyboardInterrupt:
             interrupted = True
+        # Closing the reports is not interrupted: a signal now would leave them invalid.
+        stops.holding = True
         code = EXIT_PROBLEMS if interrupted or not summary.all_ok else EXIT_OK
         result = _result(summary, interrupted, code)
         if json_w is not None:

@@ -186,17 +186,17 @@ def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Pa
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int, terminal_signals: None) -> None:
-    from evidence_cli.cli.scan import _StopSignals
+    from evidence_cli.cli.stopping import StopSignals
 
     written = []
-    with _StopSignals() as stops:
+    with StopSignals() as stops:
         with pytest.raises(KeyboardInterrupt):
             with stops.held():
                 os.kill(os.getpid(), sig)
                 written.append("summary")  # the handler ran already: nothing was raised here
                 written.append("exports")
         assert written == ["summary", "exports"]
-    with _StopSignals():
+    with StopSignals():
         with pytest.raises(KeyboardInterrupt):  # outside a write: stops at once
             os.kill(os.getpid(), sig)
             for _ in range(1000):
@@ -208,10 +208,10 @@ def test_a_signal_while_a_record_is_written_waits_until_it_is_written(sig: int, 
 def test_a_second_signal_does_not_cut_the_stop_short(sig: int, terminal_signals: None) -> None:
     """The first signal stops the scan; one more while it stops (a second Ctrl-C) must not
     interrupt the stopping itself: ending the workers, then closing the exports."""
-    from evidence_cli.cli.scan import _StopSignals
+    from evidence_cli.cli.stopping import StopSignals
 
     stopped = []
-    with _StopSignals() as stops:
+    with StopSignals() as stops:
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), sig)
             for _ in range(1000):
@@ -243,7 +243,7 @@ def test_a_stop_dropped_inside_a_finaliser_stops_at_the_next_record(
     record, with no traceback on the terminal."""
     import gc
 
-    from evidence_cli.cli.scan import _StopSignals
+    from evidence_cli.cli.stopping import StopSignals
 
     class Finalised:
         def __del__(self) -> None:
@@ -252,7 +252,7 @@ def test_a_stop_dropped_inside_a_finaliser_stops_at_the_next_record(
                 pass
 
     written = []
-    with _StopSignals() as stops:
+    with StopSignals() as stops:
         obj = Finalised()
         del obj  # the stop is raised inside __del__, and dropped there
         gc.collect()
@@ -267,24 +267,24 @@ def test_a_stop_dropped_inside_a_finaliser_stops_at_the_next_record(
 def test_after_a_stop_the_command_ignores_signals_until_it_exits(terminal_signals: None) -> None:
     """The scan command's summary and exit come after the stop: a late second Ctrl-C there
     would end the process by the signal (status 130, not 1) with the summary half printed."""
-    from evidence_cli.cli.scan import _StopSignals
+    from evidence_cli.cli.stopping import StopSignals
 
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with _StopSignals(ignore_after_stop=True):
+        with StopSignals(ignore_after_stop=True):
             with pytest.raises(KeyboardInterrupt):
                 os.kill(os.getpid(), signal.SIGINT)
                 for _ in range(1000):
                     pass
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
-        with _StopSignals(ignore_after_stop=True):
+        with StopSignals(ignore_after_stop=True):
             pass  # no stop: the previous handlers come back
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # (what was there before)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-    with _StopSignals(ignore_after_stop=True):
+    with StopSignals(ignore_after_stop=True):
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -293,10 +293,10 @@ def test_a_signal_ignored_when_the_scan_begins_stays_ignored(terminal_signals: N
     """A shell starts a script's background job with SIGINT ignored, so that a Ctrl-C meant
     for the script's foreground command does not reach it; Python keeps that, and so must
     the scan. SIGTERM, not ignored, still stops it."""
-    from evidence_cli.cli.scan import _StopSignals
+    from evidence_cli.cli.stopping import StopSignals
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with _StopSignals(ignore_after_stop=True) as stops:
+    with StopSignals(ignore_after_stop=True) as stops:
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         with stops.held():
             os.kill(os.getpid(), signal.SIGINT)
@@ -326,3 +326,54 @@ def test_a_scan_started_with_sigint_ignored_runs_to_its_end(big_tree: tuple[Path
     export = load_json_export(tmp_path / "scan.json")
     assert export["scan"]["complete"] is True
     assert [r["path"] for r in export["files"]] == names
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_verify_stops_on_a_signal_with_valid_reports(
+    big_tree: tuple[Path, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sig: int,
+    terminal_signals: None,
+) -> None:
+    """SIGTERM killed `evidence verify` outright and left its JSON report cut in the middle
+    of an entry. Like a scan, it now stops between two entries: exit 1, both reports valid,
+    the same entries in each, and the result says the verification was interrupted. The
+    signal is sent by the process itself after the 50th entry, so the test does not depend
+    on how fast the machine verifies."""
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+    from evidence_cli.cli import verify as verify_cli
+
+    root, names = big_tree
+    manifest = tmp_path / "manifest.json"
+    made = run_evidence(["scan", root, "--workers", "0", "--no-metadata", "--json", manifest, "-f", "json"])
+    assert made.returncode in (0, 1), made.text()[-2000:]
+    real_verify = verify_cli.verify
+
+    def signalled(*args: Any, **kwargs: Any) -> Any:
+        for n, entry in enumerate(real_verify(*args, **kwargs), 1):
+            yield entry
+            if n == 50:
+                os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(verify_cli, "verify", signalled)
+
+    def not_handled(signum: int, frame: Any) -> None:
+        pytest.fail("the signal reached the handler verify found, not its own")  # (not a killed test run)
+
+    signal.signal(sig, not_handled)
+    report, rows_path = tmp_path / "verify.json", tmp_path / "verify.csv"
+    result = CliRunner().invoke(
+        cli, ["verify", str(manifest), "--json", str(report), "--csv", str(rows_path)], catch_exceptions=False
+    )
+    assert result.exit_code == 1, result.output[-2000:]
+    export = load_json_export(report)
+    assert export["result"]["outcome"] == "interrupted"
+    entries = export["entries"]
+    assert 50 <= len(entries) < len(names)
+    assert {e["status"] for e in entries} == {"ok"}
+    rows = list(csv.reader(io.StringIO(rows_path.read_bytes().decode("utf-8"), newline="")))
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert len(rows) - 1 == len(entries), "both reports hold the same entries"
