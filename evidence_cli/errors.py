@@ -17,3 +17,12 @@ class ScanError(EvidenceError):
 
 class ManifestError(EvidenceError):
     """A manifest cannot be read, has an unknown schema, or its seal does not match."""
+
+
+class OutputFailed(EvidenceError):
+    """Writing an export or report failed (disk full, I/O error): that file is incomplete."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path!r}: {reason}; that file is incomplete")

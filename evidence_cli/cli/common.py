@@ -12,6 +12,7 @@ from typing import IO, Any, Callable, Sequence
 import click
 
 from evidence_cli import __version__
+from evidence_cli.errors import OutputFailed
 from evidence_cli.walker import Roots
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -76,21 +77,70 @@ def case_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+class GuardedOutput:
+    """A text stream of one export or report whose write errors (a full disk, an I/O error)
+    become :class:`OutputFailed`, naming the file, instead of a traceback. After the first
+    failure it drops what is written to it, so that the command can still close its other
+    outputs validly and say which one is incomplete. A broken pipe on stdout is left to
+    click (``evidence scan DIR -f jsonl | head`` ends quietly)."""
+
+    def __init__(self, stream: IO[str], path: str) -> None:
+        self.stream = stream
+        self.path = path
+        self.failed: OutputFailed | None = None
+
+    def _fail(self, exc: OSError) -> OutputFailed:
+        self.failed = OutputFailed("stdout" if self.path == "-" else self.path, exc.strerror or str(exc))
+        return self.failed
+
+    def write(self, text: str) -> int:
+        if self.failed is None:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise self._fail(exc) from None
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failed is None:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise self._fail(exc) from None
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            if self.failed is None:  # (after a failure, closing fails again: already said)
+                raise self._fail(exc) from None
+
+
 def open_output(stack: ExitStack, path: str) -> IO[str]:
-    """A UTF-8 text stream for an export path, '-' meaning stdout."""
+    """A UTF-8 text stream for an export path, '-' meaning stdout (see GuardedOutput)."""
     if path == "-":
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:
             return sys.stdout
         wrapper = io.TextIOWrapper(buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
+        guarded = GuardedOutput(wrapper, path)
         # Detach (not close) at the end: stdout itself must stay open.
         stack.callback(wrapper.detach)
-        stack.callback(wrapper.flush)
-        return wrapper
+        stack.callback(guarded.flush)
+        return guarded  # type: ignore[return-value]
     try:
-        return stack.enter_context(open(path, "w", encoding="utf-8", errors="backslashreplace", newline=""))
+        stream = open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
     except OSError as exc:
         raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
+    guarded = GuardedOutput(stream, path)
+    stack.callback(guarded.close)
+    return guarded  # type: ignore[return-value]
 
 
 def safe_path(b: bytes) -> str:

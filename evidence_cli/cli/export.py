@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from contextlib import ExitStack
 from typing import Any, BinaryIO
@@ -11,6 +12,7 @@ import click
 from rich.text import Text
 
 from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, check_outputs_outside, cli, safe_path
+from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
@@ -68,9 +70,18 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
         raise Failure(str(exc)) from None
     if manifest.base is not None:
         check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
-    with ExitStack() as stack:
-        stream = _open_binary(stack, output)
-        result = export_manifest(manifest, export_format, stream, neutralise_csv=not csv_raw)
+    try:
+        # SIGTERM stops it like Ctrl-C: neither may leave a list cut short behind.
+        with StopSignals(), ExitStack() as stack:
+            stream = _open_binary(stack, output)
+            result = export_manifest(manifest, export_format, stream, neutralise_csv=not csv_raw)
+    except BrokenPipeError:
+        raise  # stdout closed early (`| head`): click ends quietly
+    except (OSError, KeyboardInterrupt) as exc:
+        # A list cut short would check "OK" for the files it still names and say nothing
+        # of the rest: never leave one behind.
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else exc.strerror or str(exc)
+        raise Failure(safe_text(f"cannot write {output!r}: {why}; {_remove_partial(output)}")) from None
     where = "stdout" if output == "-" else output
     _say(err, f"Wrote {result.written} entries ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
     if result.not_files:
@@ -82,6 +93,19 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
         target = os.path.abspath(output)
         _say(err, f"Check it: cd {safe_text(safe_path(manifest.base))} && {check.format(file=safe_text(target))}")
     sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
+
+
+def _remove_partial(path: str) -> str:
+    """Remove the incomplete export this command created (a regular file); say what became of it."""
+    if path == "-":
+        return "what reached stdout is incomplete"
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+            return "the incomplete file was removed"
+    except OSError as exc:
+        return f"the incomplete file could not be removed ({exc.strerror}): do not use it"
+    return "what was written there is incomplete"
 
 
 def _open_binary(stack: ExitStack, path: str) -> BinaryIO:

@@ -20,6 +20,7 @@ from evidence_cli.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     Failure,
+    GuardedOutput,
     case_options,
     check_outputs_outside,
     cli,
@@ -30,7 +31,7 @@ from evidence_cli.cli.common import (
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
 from evidence_cli.engine import default_workers
-from evidence_cli.errors import ScanError
+from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
 from evidence_cli.models import ScanInfo
@@ -210,65 +211,94 @@ def scan_cmd(
         )
     summary = Summary()
     interrupted: str | None = None
-    with ExitStack() as stack:
-        writers: list[Writer] = []
-        resumed_writer: Writer | None = None
-        for f, p in exports:
-            if state is not None and f is OutputFormat.JSONL:
-                resume_mod.truncate(state)
-                stream = stack.enter_context(open(p, "a", encoding="utf-8", errors="backslashreplace", newline=""))
-                resumed_writer = make_writer(f, stream)
-            else:
-                writers.append(make_writer(f, open_output(stack, p), csv_neutralise=not csv_raw))
-        if not stdout_taken:
-            stdout_fmt = OutputFormat(fmt)
-            if stdout_fmt is OutputFormat.TABLE:
-                writers.append(make_writer(stdout_fmt, sys.stdout, console=out_console, table_limit=table_limit))
-            else:
-                writers.append(make_writer(stdout_fmt, open_output(stack, "-"), csv_neutralise=not csv_raw))
-        for w in writers:
-            w.begin(info)
-        if state is not None:
-            # Entries already recorded: into the summary and the other exports, not re-read.
-            for rec in resume_mod.replay(state):
-                summary.add(rec)
+    outputs: list[GuardedOutput] = []  # the exports' streams: each knows if it could not be written
+    try:
+        with ExitStack() as stack:
+            writers: list[Writer] = []
+            resumed_writer: Writer | None = None
+            for f, p in exports:
+                if state is not None and f is OutputFormat.JSONL:
+                    resume_mod.truncate(state)
+                    resumed = GuardedOutput(
+                        open(p, "a", encoding="utf-8", errors="backslashreplace", newline=""),  # noqa: SIM115
+                        p,
+                    )
+                    stack.callback(resumed.close)
+                    outputs.append(resumed)
+                    resumed_writer = make_writer(f, resumed)  # type: ignore[arg-type]
+                else:
+                    stream = open_output(stack, p)
+                    outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
+                    writers.append(make_writer(f, stream, csv_neutralise=not csv_raw))
+            if not stdout_taken:
+                stdout_fmt = OutputFormat(fmt)
+                if stdout_fmt is OutputFormat.TABLE:
+                    writers.append(make_writer(stdout_fmt, sys.stdout, console=out_console, table_limit=table_limit))
+                else:
+                    stream = open_output(stack, "-")
+                    outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
+                    writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw))
+            all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
+            try:
                 for w in writers:
-                    w.write(rec)
-        all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
-        progress = _progress(err_console)
-        stops = stack.enter_context(StopSignals(ignore_after_stop=True))
-        try:
-            with progress or ExitStack():
-                task = progress.add_task("scanning", total=None, path="") if progress else None
-                skip = (lambda e: e.rel in state.done) if state is not None else None
-                for rec in scan(roots, options, skip=skip, scheduler=scheduler):
-                    # Ctrl-C/SIGTERM wait until this record is in every export and the
-                    # summary, so a partial scan's exports all hold the same records.
-                    with stops.held():
+                    w.begin(info)
+                if state is not None:
+                    # Entries already recorded: into the summary and the other exports, not re-read.
+                    for rec in resume_mod.replay(state):
                         summary.add(rec)
-                        for w in all_writers:
+                        for w in writers:
                             w.write(rec)
-                    if progress is not None and task is not None:
-                        progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
-        except KeyboardInterrupt:
-            interrupted = "interrupted"
-        except Exception as exc:  # noqa: BLE001 - e.g. the Dask scheduler is unreachable
-            if summary.entries == 0 and state is None:
-                raise Failure(safe_text(f"the scan could not run: {type(exc).__name__}: {exc}")) from None
-            interrupted = safe_text(f"stopped by an error: {type(exc).__name__}: {exc}")
-        info = replace(_finish(info), complete=interrupted is None)
-        # Closing the exports is not interrupted: a signal now would leave them invalid.
-        stops.holding = True
-        for w in all_writers:
-            w.end(info, summary)
+            except OutputFailed:
+                interrupted = "stopped: an export could not be written"
+            progress = _progress(err_console) if interrupted is None else None
+            stops = stack.enter_context(StopSignals(ignore_after_stop=True))
+            try:
+                with progress or ExitStack():
+                    task = progress.add_task("scanning", total=None, path="") if progress else None
+                    skip = (lambda e: e.rel in state.done) if state is not None else None
+                    records = scan(roots, options, skip=skip, scheduler=scheduler) if interrupted is None else ()
+                    for rec in records:
+                        # Ctrl-C/SIGTERM wait until this record is in every export and the
+                        # summary, so a partial scan's exports all hold the same records.
+                        with stops.held():
+                            summary.add(rec)
+                            for w in all_writers:
+                                w.write(rec)
+                        if progress is not None and task is not None:
+                            progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
+            except KeyboardInterrupt:
+                interrupted = "interrupted"
+            except OutputFailed:
+                interrupted = "stopped: an export could not be written"
+            except Exception as exc:  # noqa: BLE001 - e.g. the Dask scheduler is unreachable
+                if summary.entries == 0 and state is None:
+                    raise Failure(safe_text(f"the scan could not run: {type(exc).__name__}: {exc}")) from None
+                interrupted = safe_text(f"stopped by an error: {type(exc).__name__}: {exc}")
+            info = replace(_finish(info), complete=interrupted is None)
+            # Closing the exports is not interrupted: a signal now would leave them invalid.
+            stops.holding = True
+            for w in all_writers:
+                try:
+                    w.end(info, summary)
+                except OutputFailed:
+                    pass  # (said below; the other exports are still closed)
+    except OutputFailed:
+        pass  # an export failed as it was closed (said below; every stream was closed)
     _print_summary(err_console, summary)
+    failed = [o.failed for o in outputs if o.failed is not None]
+    for failure in failed:
+        err_console.print(Text(safe_text(f"Error: {failure}"), style="bold red"))
     if interrupted:
         err_console.print(
             Text(
-                f"Scan {interrupted} after {summary.entries} entries: the exports are valid but partial "
-                '("complete": false). Re-run with --jsonl PATH --resume to continue.'
+                f"Scan {interrupted} after {summary.entries} entries: the "
+                + ("other " if failed else "")
+                + 'exports are valid but partial ("complete": false). Re-run with --jsonl PATH --resume to continue.'
             )
         )
+        sys.exit(EXIT_PROBLEMS)
+    if failed:
+        err_console.print(Text("The scan ran to its end; the other exports are complete."))
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_PROBLEMS if summary.with_errors else EXIT_OK)
 

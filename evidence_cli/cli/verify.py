@@ -19,6 +19,7 @@ from evidence_cli.cli.common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     Failure,
+    GuardedOutput,
     case_options,
     check_outputs_outside,
     cli,
@@ -28,7 +29,7 @@ from evidence_cli.cli.common import (
 )
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
-from evidence_cli.errors import ManifestError
+from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
 from evidence_cli.models import VerifyEntry
@@ -121,41 +122,70 @@ def verify_cmd(
     summary = VerifySummary(len(manifest.entries))
     interrupted = False
     stdout_taken = "-" in outputs
-    with ExitStack() as stack:
-        json_w, csv_w = _open_reports(stack, json_path, csv_path)
-        if json_w is not None:
-            json_w.begin(context.tool, context.case, manifest.describe())
-        if csv_w is not None:
-            csv_w.begin()
-        progress = _progress(err)
-        stops = stack.enter_context(StopSignals(ignore_after_stop=True))
-        try:
-            with progress or ExitStack():
-                task = progress.add_task("verifying", total=None, path="") if progress else None
-                for entry in verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude):
-                    # Ctrl-C/SIGTERM wait until this entry is in the summary and every
-                    # report, so an interrupted run's reports stay valid and agree.
-                    with stops.held():
-                        summary.add(entry)
-                        if json_w is not None:
-                            json_w.write(entry)
-                        if csv_w is not None:
-                            csv_w.write(entry)
-                        if not stdout_taken and (show_all or entry.status != "ok"):
-                            click.echo(entry_line(entry))
-                    if progress is not None and task is not None:
-                        progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
-        except KeyboardInterrupt:
-            interrupted = True
-        # Closing the reports is not interrupted: a signal now would leave them invalid.
-        stops.holding = True
-        code = EXIT_PROBLEMS if interrupted or not summary.all_ok else EXIT_OK
-        result = _result(summary, interrupted, code)
-        if json_w is not None:
-            json_w.end(context.verify_section(roots.base, root is not None), summary.to_dict(), result)
-        if csv_w is not None:
-            csv_w.end()
+    reports: list[GuardedOutput] = []  # each knows if it could not be written
+    why = "interrupted"
+    result: dict[str, Any] = {}
+    code = EXIT_PROBLEMS
+    try:
+        with ExitStack() as stack:
+            json_w, csv_w = _open_reports(stack, json_path, csv_path, reports)
+            try:
+                if json_w is not None:
+                    json_w.begin(context.tool, context.case, manifest.describe())
+                if csv_w is not None:
+                    csv_w.begin()
+            except OutputFailed:
+                interrupted, why = True, "stopped because a report could not be written"
+            progress = _progress(err) if not interrupted else None
+            stops = stack.enter_context(StopSignals(ignore_after_stop=True))
+            try:
+                with progress or ExitStack():
+                    task = progress.add_task("verifying", total=None, path="") if progress else None
+                    entries = (
+                        verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude)
+                        if not interrupted
+                        else ()
+                    )
+                    for entry in entries:
+                        # Ctrl-C/SIGTERM wait until this entry is in the summary and every
+                        # report, so an interrupted run's reports stay valid and agree.
+                        with stops.held():
+                            summary.add(entry)
+                            if json_w is not None:
+                                json_w.write(entry)
+                            if csv_w is not None:
+                                csv_w.write(entry)
+                            if not stdout_taken and (show_all or entry.status != "ok"):
+                                click.echo(entry_line(entry))
+                        if progress is not None and task is not None:
+                            progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
+            except KeyboardInterrupt:
+                interrupted = True
+            except OutputFailed:
+                interrupted, why = True, "stopped because a report could not be written"
+            # Closing the reports is not interrupted: a signal now would leave them invalid.
+            stops.holding = True
+            code = EXIT_PROBLEMS if interrupted or not summary.all_ok else EXIT_OK
+            result = _result(summary, interrupted, code, why)
+            try:
+                if json_w is not None:
+                    json_w.end(context.verify_section(roots.base, root is not None), summary.to_dict(), result)
+            except OutputFailed:
+                pass  # (said below; the other report is still closed)
+            try:
+                if csv_w is not None:
+                    csv_w.end()
+            except OutputFailed:
+                pass
+    except OutputFailed:
+        pass  # a report failed as it was closed (said below; both were closed)
+    failed = [r.failed for r in reports if r.failed is not None]
+    if failed:
+        code = EXIT_PROBLEMS
+        result = {**result, "exit_code": code}
     _print_summary(err, manifest, roots.base, root is not None, summary, result)
+    for failure in failed:
+        _say(err, safe_text(f"Error: {failure}"), "bold red")
     sys.exit(code)
 
 
@@ -192,10 +222,18 @@ class _Context:
 
 
 def _open_reports(
-    stack: ExitStack, json_path: str | None, csv_path: str | None
+    stack: ExitStack, json_path: str | None, csv_path: str | None, streams: list[GuardedOutput] | None = None
 ) -> tuple[VerifyReportJson | None, VerifyReportCsv | None]:
-    json_w = VerifyReportJson(open_output(stack, json_path)) if json_path else None
-    csv_w = VerifyReportCsv(open_output(stack, csv_path)) if csv_path else None
+    """The reports' writers; their streams are added to ``streams`` (to name a failed one)."""
+
+    def opened(path: str) -> Any:
+        stream = open_output(stack, path)
+        if streams is not None and isinstance(stream, GuardedOutput):
+            streams.append(stream)
+        return stream
+
+    json_w = VerifyReportJson(opened(json_path)) if json_path else None
+    csv_w = VerifyReportCsv(opened(csv_path)) if csv_path else None
     return json_w, csv_w
 
 
@@ -250,9 +288,9 @@ def _manifest_inode(path: str) -> tuple[tuple[int, int], ...]:
     return ((st.st_dev, st.st_ino),)
 
 
-def _result(summary: VerifySummary, interrupted: bool, code: int) -> dict[str, Any]:
+def _result(summary: VerifySummary, interrupted: bool, code: int, why: str = "interrupted") -> dict[str, Any]:
     if interrupted:
-        outcome, message = "interrupted", "the verification was interrupted: not every entry was checked"
+        outcome, message = "interrupted", f"the verification was {why}: not every entry was checked"
     elif summary.all_ok:
         outcome, message = "all-ok", "every entry matches the manifest and nothing was added"
     else:

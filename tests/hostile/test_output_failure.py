@@ -1,0 +1,196 @@
+"""An export or report that cannot be written (a full disk, an I/O error) is named in a
+clear error, never a traceback; the other outputs are still closed validly, and an
+`evidence export` list cut short is never left behind. /dev/full fails every write with
+ENOSPC, as a full disk does."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+from click.testing import CliRunner
+
+from evidence_cli.cli import cli
+from evidence_cli.cli.common import GuardedOutput
+from evidence_cli.errors import OutputFailed
+from tests.hostile import corpus
+from tests.hostile.run import evidence_cmd, load_json_export, load_jsonl_export, run_evidence
+
+FULL = "/dev/full"
+needs_dev_full = pytest.mark.skipif(not os.path.exists(FULL), reason="no /dev/full on this system")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough files that the exports' first buffer (8 KiB) fills during the scan."""
+    root = tmp_path_factory.mktemp("full") / "evidence"
+    root.mkdir()
+    for i, (name, data) in enumerate(list(corpus.seed_files().items()) * 8):
+        (root / f"{i:04d}-{name}").write_bytes(data + i.to_bytes(4, "big"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def manifest(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("manifest") / "manifest.json"
+    run = run_evidence(["scan", tree, "--workers", "0", "--no-metadata", "--json", out, "-f", "json"])
+    assert run.returncode in (0, 1), run.text()[-2000:]
+    return out
+
+
+class _Failing(io.StringIO):
+    def __init__(self, exc: OSError) -> None:
+        super().__init__()
+        self.exc = exc
+        self.writes = 0
+
+    def write(self, s: str) -> int:
+        self.writes += 1
+        if self.writes > 1:
+            raise self.exc
+        return super().write(s)
+
+    def flush(self) -> None:
+        if self.writes > 1:
+            raise self.exc
+
+    def close(self) -> None:
+        if self.writes > 1:
+            raise self.exc
+        super().close()
+
+
+def test_guarded_output_names_the_file_once_then_drops_what_follows() -> None:
+    inner = _Failing(OSError(errno.ENOSPC, "No space left on device"))
+    out = GuardedOutput(inner, "/cases/scan.json")
+    out.write("first")
+    with pytest.raises(OutputFailed, match=r"cannot write '/cases/scan.json': No space left on device; .*incomplete"):
+        out.write("second")
+    assert out.failed is not None and out.failed.path == "/cases/scan.json"
+    assert out.write("third") == len("third")  # dropped, no second error
+    out.flush()
+    out.close()  # closing fails again underneath: already said
+    assert inner.getvalue() == "first"
+
+
+def test_guarded_output_leaves_a_broken_pipe_to_click() -> None:
+    out = GuardedOutput(_Failing(BrokenPipeError(errno.EPIPE, "Broken pipe")), "-")
+    out.write("first")
+    with pytest.raises(BrokenPipeError):
+        out.write("second")
+    assert out.failed is None
+
+
+def _no_traceback(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace")
+    assert "Traceback" not in text, text[-3000:]
+    return " ".join(text.split())  # (the console wraps its lines at 80 columns off a terminal)
+
+
+@needs_dev_full
+def test_scan_names_the_export_it_cannot_write_and_closes_the_others(tree: Path, tmp_path: Path) -> None:
+    good = tmp_path / "scan.jsonl"
+    run = run_evidence(["scan", tree, "--workers", "0", "--json", FULL, "--jsonl", good, "-f", "csv"])
+    assert run.returncode == 1, run.text()[-3000:]
+    err = _no_traceback(run.stderr)
+    assert f"cannot write '{FULL}': No space left on device" in err
+    assert "the other exports are valid but partial" in err
+    lines = load_jsonl_export(good)  # valid JSON Lines, closed
+    assert lines[-1]["scan"]["complete"] is False
+    records = [x for x in lines if "path" in x]
+    assert 0 < len(records) < len(list(tree.iterdir()))
+    rows = list(csv.reader(io.StringIO(run.stdout.decode("utf-8"), newline="")))
+    assert len(rows) - 1 == len(records), "stdout's CSV holds the same records"
+
+
+@needs_dev_full
+def test_scan_to_a_full_stdout(tree: Path, tmp_path: Path) -> None:
+    good = tmp_path / "scan.json"
+    with open(FULL, "wb") as full:
+        proc = subprocess.run(
+            evidence_cmd("scan", tree, "--workers", "0", "--json", good, "-f", "jsonl"),
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=180,
+        )
+    assert proc.returncode == 1
+    err = _no_traceback(proc.stderr)
+    assert "cannot write 'stdout': No space left on device" in err
+    assert load_json_export(good)["scan"]["complete"] is False
+
+
+@needs_dev_full
+def test_verify_names_the_report_it_cannot_write_and_closes_the_other(manifest: Path, tmp_path: Path) -> None:
+    rows_path = tmp_path / "verify.csv"
+    run = run_evidence(["verify", manifest, "--json", FULL, "--csv", rows_path])
+    assert run.returncode == 1, run.text()[-3000:]
+    err = _no_traceback(run.stderr)
+    assert f"cannot write '{FULL}': No space left on device" in err
+    assert "stopped because a report could not be written" in err
+    rows = list(csv.reader(io.StringIO(rows_path.read_bytes().decode("utf-8"), newline="")))
+    assert all(len(r) == len(rows[0]) for r in rows) and len(rows) > 1
+
+    report = tmp_path / "verify.json"
+    run = run_evidence(["verify", manifest, "--json", report, "--csv", FULL])
+    assert run.returncode == 1, run.text()[-3000:]
+    _no_traceback(run.stderr)
+    export = load_json_export(report)
+    assert export["result"]["outcome"] == "interrupted"
+    assert "could not be written" in export["result"]["message"]
+
+
+@needs_dev_full
+def test_export_to_a_full_disk_is_a_clear_error(manifest: Path) -> None:
+    run = run_evidence(["export", manifest, "--format", "sha256sum", "-o", FULL])
+    assert run.returncode == 2
+    err = _no_traceback(run.stderr)
+    assert f"cannot write '{FULL}': No space left on device" in err
+
+
+@pytest.mark.parametrize("how", ["disk full", "SIGTERM", "SIGINT"])
+def test_an_export_cut_short_is_never_left_behind(
+    manifest: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A sha256sum list cut short would check OK for the files it still names and say
+    nothing of the others: the incomplete file is removed. The failure comes after part
+    of the list is on disk (the signal is sent by the process itself)."""
+    from evidence_cli.cli import export as export_cli
+
+    real = export_cli.export_manifest
+
+    def cut_short(m: Any, fmt: Any, stream: BinaryIO, **kwargs: Any) -> Any:
+        real(m, fmt, stream, **kwargs)
+        stream.flush()
+        if how == "disk full":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.kill(os.getpid(), signal.SIGTERM if how == "SIGTERM" else signal.SIGINT)
+        for _ in range(1000):
+            pass
+        pytest.fail("the signal did not stop the export")
+
+    def not_handled(signum: int, frame: Any) -> None:
+        pytest.fail("the signal reached the handler export found, not its own")
+
+    previous = {s: signal.signal(s, not_handled) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(export_cli, "export_manifest", cut_short)
+    out = tmp_path / "evidence.sha256"
+    try:
+        result = CliRunner().invoke(
+            cli, ["export", str(manifest), "--format", "sha256sum", "-o", str(out)], catch_exceptions=False
+        )
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    assert result.exit_code == 2, result.output
+    reason = "No space left on device" if how == "disk full" else "interrupted"
+    assert f"{reason}; the incomplete file was removed" in result.output
+    assert not out.exists()
