@@ -161,27 +161,40 @@ def export_manifest(
 
 
 def _export_csv(manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool) -> None:
+    # Every record is read before anything is written: a manifest whose records this
+    # version cannot read (hand-edited, accepted with --allow-unsealed) gets no CSV at all.
+    records = [_record_of_dict(i, r) for i, r in enumerate(manifest.records)] if manifest.records else None
+    if records is None:
+        records = [_record_of(e) for e in manifest.entries]
     text = io.TextIOWrapper(out, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
     try:
         writer = CsvWriter(text, neutralise=neutralise_csv)
         info = _scan_info(manifest)
         writer.begin(info)
-        if manifest.records:
-            records = [FileRecord.from_dict(r) for r in manifest.records]
-        else:
-            records = [_record_of(e) for e in manifest.entries]
-        for rec in records:
-            writer.write(rec)
+        for i, rec in enumerate(records):
+            try:
+                writer.write(rec)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a field of the wrong type
+                raise ExportRefused(
+                    f"record {i + 1} is not a record this version reads ({type(exc).__name__})"
+                ) from None
             result.written += 1
         text.flush()
     finally:
         text.detach()
 
 
+def _record_of_dict(i: int, r: Any) -> FileRecord:
+    try:
+        return FileRecord.from_dict(r)
+    except Exception as exc:  # noqa: BLE001 - any malformed field: KeyError, TypeError, ValueError ...
+        raise ExportRefused(f"record {i + 1} is not a record this version reads ({type(exc).__name__})") from None
+
+
 def _scan_info(manifest: Manifest) -> ScanInfo:
     try:
         return ScanInfo.from_dict(manifest.header)
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError):
         return ScanInfo(tool={}, case={}, roots=(), started_utc="", finished_utc=None, options={})
 
 

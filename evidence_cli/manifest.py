@@ -67,7 +67,7 @@ import re
 import stat as stat_mod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence, cast
 
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS
@@ -417,6 +417,8 @@ def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
         ) from None
     except RecursionError:
         raise ManifestError("the manifest is nested too deeply to be an evidence-cli export") from None
+    except ValueError:  # e.g. an integer of more digits than Python converts (4,300)
+        raise ManifestError("the manifest holds a number too long to be an evidence-cli export") from None
     if not isinstance(doc, dict) or "files" not in doc:
         raise ManifestError("the JSON file is not an evidence-cli scan export (no 'files' list)")
     schema = doc.get("schema")
@@ -462,7 +464,7 @@ def _entry_of_record(i: int, r: Any) -> ManifestEntry:
         raise ManifestError(f"{where} is not an object")
     rel = _record_path(r, where)
     kind = r.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:  # (a list is not hashable: TypeError)
         raise ManifestError(f"{where}: unknown kind {kind!r}")
     size = r.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
@@ -478,7 +480,7 @@ def _entry_of_record(i: int, r: Any) -> ManifestEntry:
     desc = r.get("description")
     return ManifestEntry(
         rel=rel,
-        kind=kind,
+        kind=cast(Kind, kind),
         size=size,
         hashes=hashes,
         link_target=target if isinstance(target, str) else None,
@@ -574,8 +576,8 @@ def _json_roots(scan: Mapping[str, Any], base_text: str | None) -> tuple[bytes, 
         return (b".",)
     out: list[bytes] = []
     for r in roots:
-        if not isinstance(r, str):
-            raise ManifestError("scan.roots holds a value that is not text")
+        if not isinstance(r, str) or not r:
+            raise ManifestError("scan.roots holds a value that is not a path")
         rel = os.path.relpath(r, base_text).replace(os.sep, "/")
         if rel == ".":
             return (b".",)
@@ -692,7 +694,9 @@ def _read_hashdeep(data: bytes, common: dict[str, Any]) -> Manifest:
         if columns is None:
             raise ManifestError(f"{where}: a hash line before the hashdeep column line")
         parts = line.split(b",", len(columns) - 1)
-        if len(parts) != len(columns) or not parts[0].isdigit() or not parts[-1]:
+        # (A size is at most 20 digits: 2**64; a longer one is not a size, and Python
+        # refuses to convert more than 4,300 digits.)
+        if len(parts) != len(columns) or not parts[0].isdigit() or len(parts[0]) > 20 or not parts[-1]:
             raise ManifestError(f"{where} is not a hashdeep line for columns {','.join(columns)}")
         hashes = {}
         for col, value in zip(columns[1:-1], parts[1:-1]):

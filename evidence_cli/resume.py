@@ -32,7 +32,7 @@ class ResumeState:
 def record_key(rec: dict[str, Any]) -> bytes:
     """The exact relative path bytes of an exported record."""
     if rec.get("path_bytes"):
-        return base64.b64decode(rec["path_bytes"])
+        return base64.b64decode(rec["path_bytes"], validate=True)
     return str(rec["path"]).encode("utf-8")
 
 
@@ -46,26 +46,43 @@ def load(path: str) -> ResumeState:
     header: dict[str, Any] | None = None
     end = 0
     with fh:
-        for line in fh:
+        for number, line in enumerate(fh, 1):
             if not line.endswith(b"\n"):
                 break  # torn last line of an abrupt stop: dropped, re-done
             try:
                 obj = json.loads(line)
-            except ValueError:
-                break
+            except (ValueError, RecursionError):
+                # An abrupt stop tears only the last line (no newline): this is damage.
+                # Resuming would cut the file here and drop every record after it.
+                raise ScanError(_damaged(path, number, "not valid JSON")) from None
             if header is None:
-                if not isinstance(obj, dict) or obj.get("schema") != SCHEMA_VERSION or "scan" not in obj:
+                if (
+                    not isinstance(obj, dict)
+                    or obj.get("schema") != SCHEMA_VERSION
+                    or not isinstance(obj.get("scan"), dict)
+                ):
                     raise ScanError(f"{path!r} is not an evidence-cli JSON Lines export ({SCHEMA_VERSION})")
                 header = obj
                 end = fh.tell()
                 continue
             if not isinstance(obj, dict) or "path" not in obj:
                 break  # the closing line: everything after it is rewritten
-            done.add(record_key(obj))
+            try:
+                # Replayed into the other exports later: it must be a record this version reads.
+                FileRecord.from_dict(obj)
+                done.add(record_key(obj))
+            except Exception as exc:  # noqa: BLE001 - any malformed field (KeyError, TypeError, base64 ...)
+                raise ScanError(_damaged(path, number, f"not a record ({type(exc).__name__}: {exc})")) from None
             end = fh.tell()
     if header is None:
         raise ScanError(f"{path!r} has no header line: nothing to resume")
     return ResumeState(header=header, done=done, records_end=end, path=path)
+
+
+def _damaged(path: str, number: int, what: str) -> str:
+    return (
+        f"cannot resume from {path!r}: line {number} is {what[:200]}; the file is damaged. Scan again into a new file"
+    )
 
 
 def replay(state: ResumeState) -> Iterator[FileRecord]:
@@ -87,11 +104,11 @@ def truncate(state: ResumeState) -> None:
 def check_compatible(state: ResumeState, roots: list[str], options: dict[str, Any]) -> None:
     """A resumed scan must cover the same roots with the same options."""
     scan = state.header.get("scan", {})
-    if list(scan.get("roots", [])) != roots:
+    if scan.get("roots") != roots:
         raise ScanError(
             f"cannot resume: {state.path!r} scanned {scan.get('roots')}, not {roots}; scan to a new file instead"
         )
-    old = scan.get("options", {})
+    old = scan.get("options") if isinstance(scan.get("options"), dict) else {}
     defaults = {"exact_magic": False}
     for key in ("algorithms", "metadata", "exact_magic"):
         if old.get(key, defaults.get(key)) != options.get(key, defaults.get(key)):

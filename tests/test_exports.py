@@ -189,6 +189,32 @@ def test_csv_export_is_the_scan_csv(case: tuple[Path, Path], tmp_path: Path) -> 
     assert "'=formula.txt" in by_path  # formula-looking names neutralised
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r.update(errors=[{"stage": "x"}]),
+        lambda r: r.update(timestamps=["2020"]),
+        lambda r: r.update(gps={"source": "exif"}),
+        lambda r: r.update(device=7),
+    ],
+)
+def test_csv_of_a_record_this_version_cannot_read_is_refused_before_writing(
+    case: tuple[Path, Path], tmp_path: Path, change: Any
+) -> None:
+    """A hand-edited manifest (accepted unsealed) whose record has a field of the wrong
+    shape: was a traceback (TypeError, KeyError ...) after the CSV header was written."""
+    _, manifest = case
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    doc.pop("seal")
+    change(doc["files"][1])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    out = io.BytesIO()
+    with pytest.raises(ExportRefused, match="record 2 is not a record this version reads"):
+        export_manifest(read_manifest(str(bad)), ExportFormat.CSV, out)
+    assert out.getvalue() == b""
+
+
 def test_csv_from_a_hash_list(case: tuple[Path, Path], tmp_path: Path) -> None:
     _, manifest = case
     lst = tmp_path / "SHA256SUMS"

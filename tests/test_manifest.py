@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -413,10 +414,40 @@ def test_hashdeep_file(tmp_path: Path) -> None:
         ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\nx,{md5},./a\n", "not a hashdeep line"),
         ("%%%% HASHDEEP-1.0\n%%%% size,tiger,filename\n1,{tiger},./a\n", "no digest this tool can check"),
         ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n", "no hash line"),
+        # More digits than any size (and than Python converts: 4,300): was a ValueError traceback.
+        ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n" + "9" * 5000 + ",{md5},./a\n", "not a hashdeep line"),
+        ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n" + "1" * 21 + ",{md5},./a\n", "not a hashdeep line"),
     ],
 )
 def test_bad_hashdeep_files(tmp_path: Path, text: str, message: str) -> None:
     p = tmp_path / "h"
     p.write_text(text.format(md5="0" * 32, tiger="0" * 48))
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(p))
+
+
+BIG = "9" * 5000  # more digits than Python converts from text (4,300, since 3.10.7/3.11)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # Each was a traceback (ValueError, TypeError) before it was a clear refusal.
+        pytest.param(
+            lambda d: d["files"][0].update(size="BIG"),
+            "number too long",
+            marks=pytest.mark.skipif(not hasattr(sys, "get_int_max_str_digits"), reason="no digit limit here"),
+        ),
+        (lambda d: d["files"][0].update(kind=["file"]), "unknown kind"),
+        (lambda d: d["scan"].update(roots=[""]), "not a path"),
+    ],
+)
+def test_malformed_json_manifests_are_refused_clearly(tmp_path: Path, change: Any, message: str) -> None:
+    make_tree(tmp_path / "ev", specials=False)
+    doc = write_manifest(tmp_path / "ev", tmp_path / "m.json")
+    doc.pop("seal")
+    change(doc)
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(doc).replace('"BIG"', BIG))
     with pytest.raises(ManifestError, match=message):
         read_manifest(str(p))

@@ -77,10 +77,15 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
             result = export_manifest(manifest, export_format, stream, neutralise_csv=not csv_raw)
     except BrokenPipeError:
         raise  # stdout closed early (`| head`): click ends quietly
-    except (OSError, KeyboardInterrupt) as exc:
+    except (OSError, KeyboardInterrupt, ManifestError, ExportRefused) as exc:
         # A list cut short would check "OK" for the files it still names and say nothing
         # of the rest: never leave one behind.
-        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else exc.strerror or str(exc)
+        if isinstance(exc, KeyboardInterrupt):
+            why = "interrupted"
+        elif isinstance(exc, OSError):
+            why = exc.strerror or str(exc)
+        else:
+            why = str(exc)
         raise Failure(safe_text(f"cannot write {output!r}: {why}; {_remove_partial(output)}")) from None
     where = "stdout" if output == "-" else output
     _say(err, f"Wrote {result.written} entries ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")

@@ -316,7 +316,7 @@ def _resume_state(
         state = resume_mod.load(jsonl_path)
         resume_mod.check_compatible(state, roots, options.to_dict())
     except ScanError as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(safe_text(str(exc))) from None  # (it may quote the file's text)
     return state
 
 
