@@ -86,5 +86,12 @@ def parse(
         raise XMLSyntaxError(f"malformed XML: {exc}") from None
     except RecursionError:
         raise UnsafeXMLError("XML too deeply nested") from None
+    except (UnsafeXMLError, XMLSyntaxError):
+        raise  # (ours, raised by the handlers above; both are ValueErrors)
+    except (LookupError, ValueError) as exc:
+        # The declaration names an encoding Python does not know ("UTTF-8"), a codec that is
+        # not a text encoding ("rot13"), or a multi-byte one pyexpat cannot use (Shift_JIS):
+        # LookupError, ValueError or UnicodeError, raised through the parser.
+        raise XMLSyntaxError(f"XML in an encoding that cannot be read: {str(exc)[:120]}") from None
     root = builder.close()
     return root

@@ -113,3 +113,18 @@ def test_malformed_xml_is_a_syntax_error(doc: bytes) -> None:
 def test_unbound_prefix_is_a_syntax_error() -> None:
     with pytest.raises(XMLSyntaxError):
         parse(b"<x:a/>")
+
+
+@pytest.mark.parametrize("encoding", ["UTTTF-8", "Shift_JIS", "UTF-32", "rot13", "idna", "punycode", "x" * 300])
+def test_an_encoding_that_cannot_be_read_is_a_syntax_error(encoding: str) -> None:
+    """Found by the fuzzer in a DOCX's [Content_Types].xml: pyexpat raised LookupError (an
+    unknown name), ValueError (a multi-byte encoding it cannot use) or UnicodeError, which
+    escaped the extractor."""
+    doc = f'<?xml version="1.0" encoding="{encoding}"?><a>\u00e9</a>'.encode("latin-1")
+    with pytest.raises(XMLSyntaxError, match="encoding that cannot be read"):
+        parse(doc)
+
+
+def test_a_single_byte_encoding_python_knows_is_read() -> None:
+    root = parse('<?xml version="1.0" encoding="cp1252"?><a>\u20ac</a>'.encode("cp1252"))
+    assert root.text == "\u20ac"
