@@ -7,6 +7,7 @@ Each command lives in its own module and registers itself on the ``cli`` group o
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -17,8 +18,8 @@ from evidence_cli.cli import export as _export  # noqa: F401  (registers `export
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
 from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)
 from evidence_cli.cli import verify as _verify  # noqa: F401  (registers `verify`)
-from evidence_cli.cli.common import CONTEXT, EXIT_USAGE, cli
-from evidence_cli.console import make_consoles
+from evidence_cli.cli.common import CONTEXT, EXIT_PROBLEMS, EXIT_USAGE, cli
+from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import EvidenceError
 
 __all__ = ["cli", "main"]
@@ -46,7 +47,33 @@ def main() -> None:
     # last-resort handler would print it, unescaped, next to the table).
     logging.getLogger().addHandler(logging.NullHandler())
     try:
-        cli.main(prog_name="evidence")
+        try:
+            cli.main(prog_name="evidence")
+        finally:
+            # Flushed here, not by the interpreter at exit, so that a stdout that cannot
+            # take it (a full disk) is reported like any other failure.
+            sys.stdout.flush()
     except EvidenceError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except BrokenPipeError:
+        _drop_stdout()  # the reader went away (`| head`): end quietly, as click does
+        sys.exit(EXIT_PROBLEMS)
+    except OSError as exc:
+        # The table, a listing or --help could not be written to stdout (a full disk, an
+        # I/O error); the exports, if any, say themselves whether they are complete.
+        _drop_stdout()
+        where = f" {exc.filename!r}" if exc.filename else " the output"
+        click.echo(safe_text(f"Error: cannot write{where}: {exc.strerror or exc}"), err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device: what is still buffered for it cannot be written,
+    and the interpreter would otherwise try again at exit ("Exception ignored ...")."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real stdout (embedded): nothing to drop
+        pass

@@ -212,6 +212,7 @@ def scan_cmd(
     summary = Summary()
     interrupted: str | None = None
     outputs: list[GuardedOutput] = []  # the exports' streams: each knows if it could not be written
+    table_error: OSError | None = None
     try:
         with ExitStack() as stack:
             writers: list[Writer] = []
@@ -282,8 +283,13 @@ def scan_cmd(
                     w.end(info, summary)
                 except OutputFailed:
                     pass  # (said below; the other exports are still closed)
+                except OSError as exc:  # the table, printed on stdout by rich itself
+                    table_error = exc  # raised once every export is closed
     except OutputFailed:
         pass  # an export failed as it was closed (said below; every stream was closed)
+    if table_error is not None:
+        _print_summary(err_console, summary)
+        raise table_error  # (the command line reports it: cli.main)
     _print_summary(err_console, summary)
     failed = [o.failed for o in outputs if o.failed is not None]
     for failure in failed:

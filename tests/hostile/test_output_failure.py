@@ -194,3 +194,49 @@ def test_an_export_cut_short_is_never_left_behind(
     reason = "No space left on device" if how == "disk full" else "interrupted"
     assert f"{reason}; the incomplete file was removed" in result.output
     assert not out.exists()
+
+
+@needs_dev_full
+@pytest.mark.parametrize(
+    "args",
+    [["scan", "TREE"], ["show", "TREE/0000-FILE"], ["extractors"], ["verify", "MANIFEST", "--all"], ["--help"]],
+)
+def test_a_full_stdout_is_a_clear_error(tree: Path, manifest: Path, tmp_path: Path, args: list[str]) -> None:
+    """The table, `show`, a listing or --help on a stdout that cannot take it: was a
+    traceback, or Python's "Exception ignored" and status 120 when the failure came only
+    as the interpreter flushed stdout at exit."""
+    first = sorted(tree.iterdir())[0].name
+    argv = [a.replace("TREE/0000-FILE", str(tree / first)).replace("TREE", str(tree)) for a in args]
+    argv = [str(manifest) if a == "MANIFEST" else a for a in argv]
+    with open(FULL, "wb") as full:
+        proc = subprocess.run(
+            evidence_cmd(*argv),
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=180,
+        )
+    err = _no_traceback(proc.stderr)
+    assert "Exception ignored" not in err
+    assert "cannot write the output: No space left on device" in err
+    assert proc.returncode == 1
+
+
+@needs_dev_full
+def test_a_full_stdout_for_the_table_still_closes_the_exports(tree: Path, tmp_path: Path) -> None:
+    good = tmp_path / "scan.jsonl"
+    with open(FULL, "wb") as full:
+        proc = subprocess.run(
+            evidence_cmd("scan", tree, "--workers", "0", "--jsonl", good),
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=180,
+        )
+    assert proc.returncode == 1
+    _no_traceback(proc.stderr)
+    lines = load_jsonl_export(good)
+    assert lines[-1]["scan"]["complete"] is True  # the scan itself ran to its end
+    assert len([x for x in lines if "path" in x]) == len(list(tree.iterdir()))
