@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -62,6 +63,39 @@ def check_outputs_outside(outputs: Sequence[str], roots: Roots) -> None:
                     f"refusing to write {out!r} inside the scanned tree {os.fsdecode(r)!r}: "
                     "evidence folders are never written to. Choose an output path outside it."
                 )
+
+
+def check_outputs_distinct(outputs: Sequence[str], inputs: Sequence[str] = ()) -> None:
+    """Refuse two outputs that are one file (their lines would be interleaved) and an
+    output that is an input (opening it for writing would empty the manifest before it is
+    read): through a symlink or a hard link too. Devices and FIFOs (/dev/null) may repeat."""
+    seen: dict[tuple[Any, ...], str] = {}
+    for name in inputs:
+        key = _file_key(name)
+        if key is not None:
+            seen[key] = name
+    for out in outputs:
+        if out == "-":
+            continue
+        key = _file_key(out)
+        if key is None:
+            continue
+        if key in seen:
+            other = seen[key]
+            what = "the input" if other in inputs else "another output"
+            raise Failure(f"refusing to write {out!r}: it is {what} {other!r}. Choose another output path.")
+        seen[key] = out
+
+
+def _file_key(path: str) -> tuple[Any, ...] | None:
+    """What identifies the file a path opens (None: a device or FIFO, never refused)."""
+    try:
+        st = os.stat(path)
+    except OSError:  # not there yet: its resolved path (a dangling symlink resolves too)
+        return ("path", os.path.realpath(os.path.abspath(os.fsencode(path))))
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return ("file", st.st_dev, st.st_ino)
 
 
 def case_options(f: Callable[..., Any]) -> Callable[..., Any]:

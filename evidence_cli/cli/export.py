@@ -11,7 +11,16 @@ from typing import Any, BinaryIO
 import click
 from rich.text import Text
 
-from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, check_outputs_outside, cli, safe_path
+from evidence_cli.cli.common import (
+    CONTEXT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Failure,
+    check_outputs_distinct,
+    check_outputs_outside,
+    cli,
+    safe_path,
+)
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import ManifestError
@@ -62,6 +71,7 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
     """
     _, err = make_consoles()
     export_format = ExportFormat(fmt)
+    check_outputs_distinct([output], [manifest_path])
     try:
         manifest = read_manifest(manifest_path)
         require_trusted(manifest, allow_unsealed=allow_unsealed)

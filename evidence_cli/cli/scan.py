@@ -22,6 +22,7 @@ from evidence_cli.cli.common import (
     Failure,
     GuardedOutput,
     case_options,
+    check_outputs_distinct,
     check_outputs_outside,
     cli,
     open_output,
@@ -180,6 +181,7 @@ def scan_cmd(
         raise click.UsageError("only one export can go to stdout ('-')")
     stdout_taken = any(p == "-" for _, p in exports)
     check_outputs_outside([p for _, p in exports], roots)
+    check_outputs_distinct([p for _, p in exports])
     options = ScanOptions(
         algorithms=algorithms,
         metadata=not no_metadata,

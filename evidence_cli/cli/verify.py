@@ -21,6 +21,7 @@ from evidence_cli.cli.common import (
     Failure,
     GuardedOutput,
     case_options,
+    check_outputs_distinct,
     check_outputs_outside,
     cli,
     open_output,
@@ -95,6 +96,7 @@ def verify_cmd(
     if json_path == "-" and csv_path == "-":
         raise click.UsageError("only one report can go to stdout ('-')")
     outputs = [p for p in (json_path, csv_path) if p]
+    check_outputs_distinct(outputs, [manifest_path])
     given_root = os.path.abspath(os.fsencode(root)) if root else None
     if given_root is not None:
         check_outputs_outside(outputs, Roots(base=given_root, roots=(given_root,)))
