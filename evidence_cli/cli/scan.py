@@ -217,30 +217,17 @@ def scan_cmd(
     table_error: OSError | None = None
     try:
         with ExitStack() as stack:
-            writers: list[Writer] = []
-            resumed_writer: Writer | None = None
-            for f, p in exports:
-                if state is not None and f is OutputFormat.JSONL:
-                    resume_mod.truncate(state)
-                    resumed = GuardedOutput(
-                        open(p, "a", encoding="utf-8", errors="backslashreplace", newline=""),  # noqa: SIM115
-                        p,
-                    )
-                    stack.callback(resumed.close)
-                    outputs.append(resumed)
-                    resumed_writer = make_writer(f, resumed)  # type: ignore[arg-type]
-                else:
-                    stream = open_output(stack, p)
-                    outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
-                    writers.append(make_writer(f, stream, csv_neutralise=not csv_raw))
-            if not stdout_taken:
-                stdout_fmt = OutputFormat(fmt)
-                if stdout_fmt is OutputFormat.TABLE:
-                    writers.append(make_writer(stdout_fmt, sys.stdout, console=out_console, table_limit=table_limit))
-                else:
-                    stream = open_output(stack, "-")
-                    outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
-                    writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw))
+            stdout_fmt = None if stdout_taken else OutputFormat(fmt)
+            writers, resumed_writer = _open_exports(
+                stack,
+                exports,
+                state,
+                stdout_fmt,
+                outputs,
+                csv_raw=csv_raw,
+                console=out_console,
+                table_limit=table_limit,
+            )
             all_writers = writers + ([resumed_writer] if resumed_writer is not None else [])
             try:
                 for w in writers:
@@ -309,6 +296,42 @@ def scan_cmd(
         err_console.print(Text("The scan ran to its end; the other exports are complete."))
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_PROBLEMS if summary.with_errors else EXIT_OK)
+
+
+def _open_exports(
+    stack: ExitStack,
+    exports: list[tuple[OutputFormat, str]],
+    state: resume_mod.ResumeState | None,
+    stdout_fmt: OutputFormat | None,
+    outputs: list[GuardedOutput],
+    *,
+    csv_raw: bool,
+    console: Any,
+    table_limit: int,
+) -> tuple[list[Writer], Writer | None]:
+    """The writers of every export (and of stdout's format, if any), their streams added
+    to ``outputs``; with ``state``, the JSONL export is cut after its last record and
+    continued (its writer comes second: it already holds the replayed records)."""
+    writers: list[Writer] = []
+    resumed_writer: Writer | None = None
+    for f, p in exports:
+        if state is not None and f is OutputFormat.JSONL:
+            resume_mod.truncate(state)
+            resumed = GuardedOutput(open(p, "a", encoding="utf-8", errors="backslashreplace", newline=""), p)  # noqa: SIM115
+            stack.callback(resumed.close)
+            outputs.append(resumed)
+            resumed_writer = make_writer(f, resumed)  # type: ignore[arg-type]
+        else:
+            stream = open_output(stack, p)
+            outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
+            writers.append(make_writer(f, stream, csv_neutralise=not csv_raw))
+    if stdout_fmt is OutputFormat.TABLE:
+        writers.append(make_writer(stdout_fmt, sys.stdout, console=console, table_limit=table_limit))
+    elif stdout_fmt is not None:
+        stream = open_output(stack, "-")
+        outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
+        writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw))
+    return writers, resumed_writer
 
 
 def _resume_state(
