@@ -94,6 +94,14 @@ def _no_traceback(stderr: bytes) -> str:
     return " ".join(text.split())  # (the console wraps its lines at 80 columns off a terminal)
 
 
+def run_to_full_stdout(args: list[Any], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """The command with its stdout on /dev/full (every write fails with ENOSPC)."""
+    with open(FULL, "wb") as full:
+        return subprocess.run(
+            evidence_cmd(*args), stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, cwd=cwd, timeout=180
+        )
+
+
 @needs_dev_full
 def test_scan_names_the_export_it_cannot_write_and_closes_the_others(tree: Path, tmp_path: Path) -> None:
     good = tmp_path / "scan.jsonl"
@@ -113,15 +121,7 @@ def test_scan_names_the_export_it_cannot_write_and_closes_the_others(tree: Path,
 @needs_dev_full
 def test_scan_to_a_full_stdout(tree: Path, tmp_path: Path) -> None:
     good = tmp_path / "scan.json"
-    with open(FULL, "wb") as full:
-        proc = subprocess.run(
-            evidence_cmd("scan", tree, "--workers", "0", "--json", good, "-f", "jsonl"),
-            stdin=subprocess.DEVNULL,
-            stdout=full,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            timeout=180,
-        )
+    proc = run_to_full_stdout(["scan", tree, "--workers", "0", "--json", good, "-f", "jsonl"], tmp_path)
     assert proc.returncode == 1
     err = _no_traceback(proc.stderr)
     assert "cannot write 'stdout': No space left on device" in err
@@ -208,15 +208,7 @@ def test_a_full_stdout_is_a_clear_error(tree: Path, manifest: Path, tmp_path: Pa
     first = sorted(tree.iterdir())[0].name
     argv = [a.replace("TREE/0000-FILE", str(tree / first)).replace("TREE", str(tree)) for a in args]
     argv = [str(manifest) if a == "MANIFEST" else a for a in argv]
-    with open(FULL, "wb") as full:
-        proc = subprocess.run(
-            evidence_cmd(*argv),
-            stdin=subprocess.DEVNULL,
-            stdout=full,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            timeout=180,
-        )
+    proc = run_to_full_stdout(argv, tmp_path)
     err = _no_traceback(proc.stderr)
     assert "Exception ignored" not in err
     assert "cannot write the output: No space left on device" in err
@@ -226,15 +218,7 @@ def test_a_full_stdout_is_a_clear_error(tree: Path, manifest: Path, tmp_path: Pa
 @needs_dev_full
 def test_a_full_stdout_for_the_table_still_closes_the_exports(tree: Path, tmp_path: Path) -> None:
     good = tmp_path / "scan.jsonl"
-    with open(FULL, "wb") as full:
-        proc = subprocess.run(
-            evidence_cmd("scan", tree, "--workers", "0", "--jsonl", good),
-            stdin=subprocess.DEVNULL,
-            stdout=full,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            timeout=180,
-        )
+    proc = run_to_full_stdout(["scan", tree, "--workers", "0", "--jsonl", good], tmp_path)
     assert proc.returncode == 1
     _no_traceback(proc.stderr)
     lines = load_jsonl_export(good)
