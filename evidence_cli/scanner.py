@@ -22,7 +22,17 @@ from evidence_cli.filetype import detect_type
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import from_stat_ns
-from evidence_cli.walker import Entry, Roots, birth_time_ns, display_path, resolve_roots, special_name, walk
+from evidence_cli.walker import (
+    PATH_LIMIT,
+    Entry,
+    Roots,
+    birth_time_ns,
+    display_path,
+    reachable_entry,
+    resolve_roots,
+    special_name,
+    walk,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +168,14 @@ def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extra
 
 def process_entry(entry: Entry, options: ScanOptions) -> FileRecord:
     """Build the record of one walked entry. Never raises for a file-level problem."""
+    if len(entry.path) < PATH_LIMIT:
+        return _process_entry(entry, options)
+    # A path deeper than a system call takes goes through a short one (see reachable).
+    with reachable_entry(entry) as reached:
+        return _process_entry(reached, options)
+
+
+def _process_entry(entry: Entry, options: ScanOptions) -> FileRecord:
     path_text, path_b64 = display_path(entry.rel)
     base: dict[str, Any] = {"path": path_text, "path_bytes": path_b64}
     st = entry.stat

@@ -40,7 +40,7 @@ from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
-from evidence_cli.walker import Entry, Roots, display_path, special_name, walk
+from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
 
 STATUSES: tuple[VerifyStatus, ...] = ("ok", "modified", "missing", "moved", "new", "unreadable")
 #: Statuses a manifest entry can get, and those of a path found only on disk.
@@ -203,28 +203,38 @@ class _Verifier:
         found: list[_Found] = []
         unlistable: list[bytes] = []
         for entry in walk(self.roots):
-            st = entry.stat
-            if st is not None and (st.st_dev, st.st_ino) in self.exclude and entry.kind == "file":
+            if len(entry.path) < PATH_LIMIT:
+                yield from self._one(entry, seen, found, unlistable)
                 continue
-            if entry.kind == "directory" and entry.problem is not None:
-                unlistable.append(entry.rel)
-            m = self.index.get(entry.rel)
-            if m is None:
-                if entry.kind == "directory":
-                    yield VerifyEntry(
-                        **_names(entry.rel),
-                        status="unreadable",
-                        in_manifest=False,
-                        kind="directory",
-                        problems=(entry.problem,) if entry.problem else (),
-                        note="a folder that cannot be listed: what it holds is not checked",
-                    )
-                else:
-                    found.append(self._found(entry))
-                continue
-            seen.add(entry.rel)
-            yield self._compare(m, entry)
+            with reachable_entry(entry) as reached:  # deeper than PATH_MAX: see reachable
+                yield from self._one(reached, seen, found, unlistable)
         yield from self._after_walk(seen, found, unlistable)
+
+    def _one(
+        self, entry: Entry, seen: set[bytes], found: list[_Found], unlistable: list[bytes]
+    ) -> Iterator[VerifyEntry]:
+        """What one walked entry says (entries on disk only are kept in ``found`` for later)."""
+        st = entry.stat
+        if st is not None and (st.st_dev, st.st_ino) in self.exclude and entry.kind == "file":
+            return
+        if entry.kind == "directory" and entry.problem is not None:
+            unlistable.append(entry.rel)
+        m = self.index.get(entry.rel)
+        if m is None:
+            if entry.kind == "directory":
+                yield VerifyEntry(
+                    **_names(entry.rel),
+                    status="unreadable",
+                    in_manifest=False,
+                    kind="directory",
+                    problems=(entry.problem,) if entry.problem else (),
+                    note="a folder that cannot be listed: what it holds is not checked",
+                )
+            else:
+                found.append(self._found(entry))
+            return
+        seen.add(entry.rel)
+        yield self._compare(m, entry)
 
     # -- entries on disk and in the manifest --
 
@@ -339,7 +349,8 @@ class _Verifier:
             )
         path = os.path.join(self.roots.base, m.rel)
         try:
-            st = os.lstat(path)
+            with reachable(path) as short:
+                st = os.lstat(short)
         except OSError:
             st = None
         if st is not None:

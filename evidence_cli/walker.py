@@ -13,7 +13,8 @@ import ctypes.util
 import os
 import stat as stat_mod
 import threading
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from evidence_cli.errors import ScanError
@@ -119,7 +120,8 @@ def walk(roots: Roots) -> Iterator[Entry]:
     """Yield every entry under the roots in sorted order (by path bytes)."""
     for root in roots.roots:
         try:
-            st = os.lstat(root)
+            with reachable(root) as short:
+                st = os.lstat(short)
         except OSError as exc:
             yield Entry(root, _rel(roots.base, root), "other", None, _walk_problem(exc))
             continue
@@ -127,6 +129,65 @@ def walk(roots: Roots) -> Iterator[Entry]:
             yield from _walk_dir(roots.base, root)
         else:
             yield Entry(root, _rel(roots.base, root), kind_of(st), st)
+
+
+#: Linux refuses a path of PATH_MAX (4,096) bytes or more in a system call (ENAMETOOLONG),
+#: yet a tree can be deeper than that, by accident (an extracted archive) or to hide a
+#: file from tools. A path this long is reached through its parent folder's descriptor.
+PATH_LIMIT = 4000
+_PROC_FD = os.path.isdir("/proc/self/fd")
+_FOLDER_FLAGS = (getattr(os, "O_PATH", 0) or os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@contextmanager
+def reachable(path: bytes, extra: int = 0) -> Iterator[bytes]:
+    """``path`` itself; or, when it (plus ``extra`` bytes to be joined onto it) is too long
+    for a system call, the same file as ``/proc/self/fd/N/NAME``, N its parent folder opened
+    component by component without following a symlink (as the walk never does). Linux
+    only; elsewhere, or when a folder on the way cannot be opened, the path is used as it
+    is, and the system call's own error (ENAMETOOLONG ...) is what gets reported."""
+    if len(path) + extra < PATH_LIMIT or not _PROC_FD:
+        yield path
+        return
+    parent, name = os.path.split(path)
+    try:
+        fd = _open_folder_chain(parent)
+    except OSError:
+        yield path
+        return
+    try:
+        yield b"/proc/self/fd/%d/%s" % (fd, name)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def reachable_entry(entry: Entry) -> Iterator[Entry]:
+    """The entry, its ``path`` replaced by one every system call takes (see reachable)."""
+    if len(entry.path) < PATH_LIMIT:
+        yield entry
+        return
+    with reachable(entry.path) as short:
+        yield replace(entry, path=short)
+
+
+def _open_folder_chain(folder: bytes) -> int:
+    """A descriptor of ``folder``, however long its path: the longest prefix short enough is
+    opened as usual, each further component relative to the one before, never through a
+    symlink."""
+    cut = folder.rfind(b"/", 0, PATH_LIMIT)
+    head = folder[:cut] if cut > 0 else (b"/" if cut == 0 else b".")
+    fd = os.open(head, _FOLDER_FLAGS)
+    try:
+        for part in folder[cut + 1 :].split(b"/"):
+            if part:
+                inner = os.open(part, _FOLDER_FLAGS | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+                os.close(fd)
+                fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _walk_problem(exc: OSError) -> Problem:
@@ -141,7 +202,8 @@ def _list(d: bytes) -> list[tuple[bytes, os.stat_result | None, OSError | None]]
         with os.scandir(d) as it:
             names = sorted(os.fsencode(e.name) for e in it)
         return _lstat_children(d, names)
-    fd = open_readonly(d, directory=True)
+    with reachable(d) as short:
+        fd = open_readonly(short, directory=True)
     try:
         with os.scandir(fd) as it:
             names = sorted(os.fsencode(e.name) for e in it)
@@ -152,12 +214,14 @@ def _list(d: bytes) -> list[tuple[bytes, os.stat_result | None, OSError | None]]
 
 def _lstat_children(d: bytes, names: list[bytes]) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
     out: list[tuple[bytes, os.stat_result | None, OSError | None]] = []
-    for n in names:
-        p = os.path.join(d, n)
-        try:
-            out.append((p, os.lstat(p), None))
-        except OSError as exc:
-            out.append((p, None, exc))
+    longest = max((len(n) for n in names), default=0) + 1
+    with reachable(d, extra=longest) as short:
+        for n in names:
+            p = os.path.join(d, n)
+            try:
+                out.append((p, os.lstat(os.path.join(short, n)), None))
+            except OSError as exc:
+                out.append((p, None, exc))
     return out
 
 
@@ -187,7 +251,8 @@ def _walk_dir(base: bytes, top: bytes) -> Iterator[Entry]:
 
 def _safe_lstat(p: bytes) -> os.stat_result | None:
     try:
-        return os.lstat(p)
+        with reachable(p) as short:
+            return os.lstat(short)
     except OSError:
         return None
 
