@@ -232,7 +232,9 @@ class MagicDetector:
             self._local.handles = h
         return h
 
-    def detect(self, head: bytes, *, exact: bool = False) -> tuple[str | None, str | None]:
+    def detect(
+        self, head: bytes, *, exact: bool = False, stopped: list[str] | None = None
+    ) -> tuple[str | None, str | None]:
         """(MIME, description) of a buffer with full libmagic; empty gives inode/x-empty.
 
         libmagic can give up on a hostile file (e.g. "name use count (64) exceeded" on a
@@ -247,12 +249,12 @@ class MagicDetector:
         if not head:
             return "inode/x-empty", "empty"
         mime_h, desc_h, text_mime, _ = self._handles()
-        desc = _guarded(desc_h, head, mime=False)
+        desc = _guarded(desc_h, head, mime=False, stopped=stopped)
         if desc == "data" and not exact and self._no_pattern_mime(head):
-            mime = _guarded(text_mime, head, mime=True)
+            mime = _guarded(text_mime, head, mime=True, stopped=stopped)
             if mime == "application/octet-stream":
                 return mime, desc
-        return _guarded(mime_h, head, mime=True), desc
+        return _guarded(mime_h, head, mime=True, stopped=stopped), desc
 
     def _no_pattern_mime(self, head: bytes) -> bool:
         """True when no entry of libmagic's pattern database that could print a MIME type
@@ -299,15 +301,19 @@ def _data_guards() -> magicdb.GuardSet | None:
     return magicdb.octet_stream_guards(os.fsdecode(search_path))
 
 
-def _guarded(handle: Any, head: bytes, *, mime: bool) -> str | None:
+def _guarded(handle: Any, head: bytes, *, mime: bool, stopped: list[str] | None = None) -> str | None:
+    """libmagic's answer; when it gives up, None for a MIME type, its message (marked) for a
+    description, and the message added to ``stopped`` (the record says it, as a warning)."""
     import magic
 
     try:
         return str(handle.from_buffer(head))
     except magic.MagicException as exc:
+        said = exc.message.decode("utf-8", "replace") if isinstance(exc.message, bytes) else str(exc.message)
+        if stopped is not None:
+            stopped.append(said)
         if mime:
             return None
-        said = exc.message.decode("utf-8", "replace") if isinstance(exc.message, bytes) else str(exc.message)
         return f"{said} (libmagic stopped early)"
 
 
@@ -407,17 +413,24 @@ def detect_type(name: str, head: bytes, *, exact: bool = False) -> FileType:
     ``decided_by`` says which answered: ``libmagic``, ``libmagic-text`` or ``signature``.
     """
     mime: str | None = None
+    stopped: list[str] = []  # what libmagic said when it gave up, if it did
     if not exact and is_plain_text(head):
         mime, desc = _detector.detect_text(head)
         decided_by = "libmagic-text"
         if not (mime or "").startswith("text/"):
             mime = None  # not what we expected: ask full libmagic
     if mime is None:
-        mime, desc = _detector.detect(head, exact=exact)
+        mime, desc = _detector.detect(head, exact=exact, stopped=stopped)
         decided_by = "libmagic"
     if mime in _REPLACEABLE:
         sig = signature(head)
         if sig is not None:
             mime, desc = sig
             decided_by = "signature"
-    return FileType(mime=mime, description=desc, extension_ok=extension_fits(name, mime), decided_by=decided_by)
+    return FileType(
+        mime=mime,
+        description=desc,
+        extension_ok=extension_fits(name, mime),
+        decided_by=decided_by,
+        problem=f"libmagic gave up: {stopped[0]}" if stopped else None,
+    )

@@ -193,6 +193,8 @@ class FileType:
     extension_ok: bool | None
     """False when the extension does not fit the type; None when we cannot tell."""
     decided_by: str = "libmagic"
+    problem: str | None = None
+    """What libmagic said when it gave up on the content (a warning on the record)."""
 
 
 @dataclass(frozen=True, slots=True)

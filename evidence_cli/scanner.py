@@ -244,6 +244,8 @@ def _process_file(
     except Exception as exc:  # noqa: BLE001 - libmagic errors are per-file
         errors.append(_err("type", exc))
         ftype = FileType(mime=None, description=None, extension_ok=None, decided_by="none")
+    if ftype.problem is not None:
+        errors.append(Problem("type", "warning", "LibmagicGaveUp", ftype.problem))
     if ftype.extension_ok is False:
         findings.append(
             Finding(

@@ -161,3 +161,45 @@ def test_text_mime_from_the_description_equals_libmagics_own_answer_for_any_text
     head = text.encode("utf-8")
     _, _, mime_h, desc_h = _detector._handles()
     assert _detector.detect_text(head) == (mime_h.from_buffer(head), desc_h.from_buffer(head))
+
+
+@pytest.mark.parametrize("which", ["description", "mime"])
+def test_libmagic_giving_up_is_a_warning_on_the_record(monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    """libmagic gives up on some content ("name use count (64) exceeded" on a JPEG with many
+    segments; "cannot allocate" under --memory-limit): the type then came from our signature
+    check or is unknown, and the record said so only inside the description, with no error
+    entry. It is now a warning (stage type) naming what libmagic said."""
+    import magic
+
+    from evidence_cli import filetype
+    from evidence_cli.scanner import ScanOptions, scan
+
+    real = filetype._detector._handles()
+
+    class GivesUp:
+        def __init__(self, handle: object) -> None:
+            self.handle = handle
+
+        def from_buffer(self, head: bytes) -> str:
+            raise magic.MagicException(b"name use count (64) exceeded")
+
+    mime_h, desc_h, text_mime, text_desc = real
+    if which == "description":
+        desc_h = GivesUp(desc_h)
+    else:
+        mime_h, text_mime = GivesUp(mime_h), GivesUp(text_mime)
+    monkeypatch.setattr(filetype._detector, "_handles", lambda: (mime_h, desc_h, text_mime, text_desc))
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(jpeg, "JPEG")
+    ft = detect_type("x.jpg", jpeg.getvalue())
+    assert ft.problem == "libmagic gave up: name use count (64) exceeded"
+    assert ft.mime == "image/jpeg"  # from libmagic's MIME walk, or (when that gave up) our signature check
+    assert ft.decided_by == ("signature" if which == "mime" else "libmagic")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(f"{tmp}/x.jpg", "wb") as fh:
+            fh.write(jpeg.getvalue())
+        [record] = list(scan([tmp], ScanOptions(workers=0, metadata=False)))
+    assert [(p.stage, p.severity, p.type) for p in record.errors] == [("type", "warning", "LibmagicGaveUp")]
+    assert record.mime == "image/jpeg"
