@@ -175,9 +175,7 @@ def _export_csv(manifest: Manifest, out: BinaryIO, result: ExportResult, neutral
             try:
                 writer.write(rec)
             except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a field of the wrong type
-                raise ExportRefused(
-                    f"record {i + 1} is not a record this version reads ({type(exc).__name__})"
-                ) from None
+                raise _unreadable_record(i, exc) from None
             result.written += 1
         text.flush()
     finally:
@@ -188,7 +186,11 @@ def _record_of_dict(i: int, r: Any) -> FileRecord:
     try:
         return FileRecord.from_dict(r)
     except Exception as exc:  # noqa: BLE001 - any malformed field: KeyError, TypeError, ValueError ...
-        raise ExportRefused(f"record {i + 1} is not a record this version reads ({type(exc).__name__})") from None
+        raise _unreadable_record(i, exc) from None
+
+
+def _unreadable_record(i: int, exc: Exception) -> ExportRefused:
+    return ExportRefused(f"record {i + 1} is not a record this version reads ({type(exc).__name__})")
 
 
 def _scan_info(manifest: Manifest) -> ScanInfo:

@@ -135,6 +135,8 @@ def walk(roots: Roots) -> Iterator[Entry]:
 #: yet a tree can be deeper than that, by accident (an extracted archive) or to hide a
 #: file from tools. A path this long is reached through its parent folder's descriptor.
 PATH_LIMIT = 4000
+#: The longest name of one folder entry (Linux, and every file system it mounts for evidence).
+NAME_MAX = 255
 _PROC_FD = os.path.isdir("/proc/self/fd")
 _FOLDER_FLAGS = (getattr(os, "O_PATH", 0) or os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -164,11 +166,8 @@ def reachable(path: bytes, extra: int = 0) -> Iterator[bytes]:
 @contextmanager
 def reachable_entry(entry: Entry) -> Iterator[Entry]:
     """The entry, its ``path`` replaced by one every system call takes (see reachable)."""
-    if len(entry.path) < PATH_LIMIT:
-        yield entry
-        return
     with reachable(entry.path) as short:
-        yield replace(entry, path=short)
+        yield entry if short is entry.path else replace(entry, path=short)
 
 
 def _open_folder_chain(folder: bytes) -> int:
@@ -214,8 +213,7 @@ def _list(d: bytes) -> list[tuple[bytes, os.stat_result | None, OSError | None]]
 
 def _lstat_children(d: bytes, names: list[bytes]) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
     out: list[tuple[bytes, os.stat_result | None, OSError | None]] = []
-    longest = max((len(n) for n in names), default=0) + 1
-    with reachable(d, extra=longest) as short:
+    with reachable(d, extra=NAME_MAX + 1) as short:  # (room for any child's name)
         for n in names:
             p = os.path.join(d, n)
             try:

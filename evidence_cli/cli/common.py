@@ -123,41 +123,38 @@ class GuardedOutput:
         self.path = path
         self.failed: OutputFailed | None = None
 
-    def _fail(self, exc: OSError) -> OutputFailed:
-        self.failed = OutputFailed("stdout" if self.path == "-" else self.path, exc.strerror or str(exc))
-        return self.failed
-
-    def write(self, text: str) -> int:
-        if self.failed is None:
-            try:
-                return self.stream.write(text)
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                raise self._fail(exc) from None
-        return len(text)
-
-    def flush(self) -> None:
-        if self.failed is None:
-            try:
-                self.stream.flush()
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                raise self._fail(exc) from None
-
-    def close(self) -> None:
+    def _call(self, step: Callable[..., Any], *args: Any) -> Any:
         try:
-            self.stream.close()
+            return step(*args)
         except BrokenPipeError:
             raise
         except OSError as exc:
-            if self.failed is None:  # (after a failure, closing fails again: already said)
-                raise self._fail(exc) from None
+            self.failed = OutputFailed("stdout" if self.path == "-" else self.path, exc.strerror or str(exc))
+            raise self.failed from None
+
+    def write(self, text: str) -> int:
+        return self._call(self.stream.write, text) if self.failed is None else len(text)  # type: ignore[no-any-return]
+
+    def flush(self) -> None:
+        if self.failed is None:
+            self._call(self.stream.flush)
+
+    def close(self) -> None:
+        if self.failed is None:
+            self._call(self.stream.close)
+        else:  # closing fails again (the same full disk): already said
+            try:
+                self.stream.close()
+            except OSError:
+                pass
 
 
-def open_output(stack: ExitStack, path: str) -> IO[str]:
-    """A UTF-8 text stream for an export path, '-' meaning stdout (see GuardedOutput)."""
+def open_output(
+    stack: ExitStack, path: str, *, append: bool = False, track: list[GuardedOutput] | None = None
+) -> IO[str]:
+    """A UTF-8 text stream for an export path, '-' meaning stdout (see GuardedOutput),
+    added to ``track`` so that the command can name it if it could not be written.
+    ``append`` continues an existing file (a resumed JSON Lines export)."""
     if path == "-":
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:
@@ -167,13 +164,15 @@ def open_output(stack: ExitStack, path: str) -> IO[str]:
         # Detach (not close) at the end: stdout itself must stay open.
         stack.callback(wrapper.detach)
         stack.callback(guarded.flush)
-        return guarded  # type: ignore[return-value]
-    try:
-        stream = open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
-    guarded = GuardedOutput(stream, path)
-    stack.callback(guarded.close)
+    else:
+        try:
+            stream = open(path, "a" if append else "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
+        guarded = GuardedOutput(stream, path)
+        stack.callback(guarded.close)
+    if track is not None:
+        track.append(guarded)
     return guarded  # type: ignore[return-value]
 
 

@@ -317,20 +317,13 @@ def _open_exports(
     for f, p in exports:
         if state is not None and f is OutputFormat.JSONL:
             resume_mod.truncate(state)
-            resumed = GuardedOutput(open(p, "a", encoding="utf-8", errors="backslashreplace", newline=""), p)  # noqa: SIM115
-            stack.callback(resumed.close)
-            outputs.append(resumed)
-            resumed_writer = make_writer(f, resumed)  # type: ignore[arg-type]
+            resumed_writer = make_writer(f, open_output(stack, p, append=True, track=outputs))
         else:
-            stream = open_output(stack, p)
-            outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
-            writers.append(make_writer(f, stream, csv_neutralise=not csv_raw))
+            writers.append(make_writer(f, open_output(stack, p, track=outputs), csv_neutralise=not csv_raw))
     if stdout_fmt is OutputFormat.TABLE:
         writers.append(make_writer(stdout_fmt, sys.stdout, console=console, table_limit=table_limit))
     elif stdout_fmt is not None:
-        stream = open_output(stack, "-")
-        outputs.extend([stream] if isinstance(stream, GuardedOutput) else [])
-        writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw))
+        writers.append(make_writer(stdout_fmt, open_output(stack, "-", track=outputs), csv_neutralise=not csv_raw))
     return writers, resumed_writer
 
 

@@ -122,10 +122,9 @@ def verify_cmd(
     # 2. Walk and re-hash.
     exclude = _manifest_inode(manifest_path)
     summary = VerifySummary(len(manifest.entries))
-    interrupted = False
+    stopped: str | None = None  # why not every entry was checked, if so
     stdout_taken = "-" in outputs
     reports: list[GuardedOutput] = []  # each knows if it could not be written
-    why = "interrupted"
     result: dict[str, Any] = {}
     code = EXIT_PROBLEMS
     try:
@@ -137,15 +136,15 @@ def verify_cmd(
                 if csv_w is not None:
                     csv_w.begin()
             except OutputFailed:
-                interrupted, why = True, "stopped because a report could not be written"
-            progress = _progress(err) if not interrupted else None
+                stopped = _REPORT_FAILED
+            progress = _progress(err) if stopped is None else None
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 with progress or ExitStack():
                     task = progress.add_task("verifying", total=None, path="") if progress else None
                     entries = (
                         verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude)
-                        if not interrupted
+                        if stopped is None
                         else ()
                     )
                     for entry in entries:
@@ -162,13 +161,13 @@ def verify_cmd(
                         if progress is not None and task is not None:
                             progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
             except KeyboardInterrupt:
-                interrupted = True
+                stopped = "interrupted"
             except OutputFailed:
-                interrupted, why = True, "stopped because a report could not be written"
+                stopped = _REPORT_FAILED
             # Closing the reports is not interrupted: a signal now would leave them invalid.
             stops.holding = True
-            code = EXIT_PROBLEMS if interrupted or not summary.all_ok else EXIT_OK
-            result = _result(summary, interrupted, code, why)
+            code = EXIT_PROBLEMS if stopped is not None or not summary.all_ok else EXIT_OK
+            result = _result(summary, stopped, code)
             try:
                 if json_w is not None:
                     json_w.end(context.verify_section(roots.base, root is not None), summary.to_dict(), result)
@@ -227,15 +226,8 @@ def _open_reports(
     stack: ExitStack, json_path: str | None, csv_path: str | None, streams: list[GuardedOutput] | None = None
 ) -> tuple[VerifyReportJson | None, VerifyReportCsv | None]:
     """The reports' writers; their streams are added to ``streams`` (to name a failed one)."""
-
-    def opened(path: str) -> Any:
-        stream = open_output(stack, path)
-        if streams is not None and isinstance(stream, GuardedOutput):
-            streams.append(stream)
-        return stream
-
-    json_w = VerifyReportJson(opened(json_path)) if json_path else None
-    csv_w = VerifyReportCsv(opened(csv_path)) if csv_path else None
+    json_w = VerifyReportJson(open_output(stack, json_path, track=streams)) if json_path else None
+    csv_w = VerifyReportCsv(open_output(stack, csv_path, track=streams)) if csv_path else None
     return json_w, csv_w
 
 
@@ -290,9 +282,12 @@ def _manifest_inode(path: str) -> tuple[tuple[int, int], ...]:
     return ((st.st_dev, st.st_ino),)
 
 
-def _result(summary: VerifySummary, interrupted: bool, code: int, why: str = "interrupted") -> dict[str, Any]:
-    if interrupted:
-        outcome, message = "interrupted", f"the verification was {why}: not every entry was checked"
+_REPORT_FAILED = "stopped because a report could not be written"
+
+
+def _result(summary: VerifySummary, stopped: str | None, code: int) -> dict[str, Any]:
+    if stopped is not None:
+        outcome, message = "interrupted", f"the verification was {stopped}: not every entry was checked"
     elif summary.all_ok:
         outcome, message = "all-ok", "every entry matches the manifest and nothing was added"
     else:
