@@ -6,6 +6,8 @@ rich as ``Text``, so markup like ``[red]`` and ANSI escapes are shown, never obe
 
 from __future__ import annotations
 
+from typing import Literal, NamedTuple
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -74,6 +76,92 @@ def row(r: FileRecord) -> list[Text]:
     ]
 
 
+class Column(NamedTuple):
+    name: str
+    min_width: int
+    """The narrowest it stays readable at (longer values fold onto more lines)."""
+    max_width: int | None
+    """What it may take before the path gets the rest (None: no limit)."""
+    no_wrap: bool = False
+    justify: Literal["left", "right"] = "left"
+
+
+#: The table's columns in display order (the order of :func:`row`'s cells).
+COLUMNS: tuple[Column, ...] = (
+    Column("Path", 16, None),
+    Column("Type", 10, 24),
+    Column("Size", 10, 16, justify="right"),  # 1023.9 KiB; a sparse file may claim EiB
+    Column("Captured", 10, 29),  # 2019-05-01 13:45:10.123+02:00
+    Column("GPS", 10, 26),  # 48.858400, 2.294500 35.2 m
+    Column("Device", 10, 24),
+    Column("SHA-256", 13, 13, no_wrap=True),
+    Column("Flags", 7, 20),  # SPECIAL ERR:1, EXT CHANGED WARN:2
+)
+#: Which columns stay when the terminal is too narrow for all of them, most needed first:
+#: the path always; then what flags trouble, what the file is, when, where, on which
+#: device; the digest prefix last (the exports hold the full digests).
+PRIORITY = ("Path", "Flags", "Type", "Size", "Captured", "GPS", "Device", "SHA-256")
+#: What a column costs besides its text: a border and a space either side.
+_COLUMN_FRAME = 3
+#: The share of the room the path gets, at least, when the other columns would take it.
+_PATH_SHARE = 0.4
+
+
+def choose_columns(width: int) -> tuple[list[int], list[str]]:
+    """(indexes of the columns shown, in display order; names of those left out).
+
+    Columns are taken by PRIORITY while each still gets its minimum width, so a narrow
+    terminal shows fewer columns, each readable, rather than every column squeezed to a
+    few letters (at 40 columns the path itself used to vanish). The path is always shown.
+    """
+    by_name = {c.name: i for i, c in enumerate(COLUMNS)}
+    used = 1  # the table's left border
+    shown: list[int] = []
+    for name in PRIORITY:
+        cost = COLUMNS[by_name[name]].min_width + _COLUMN_FRAME
+        if not shown or used + cost <= width:
+            shown.append(by_name[name])
+            used += cost
+    left_out = [name for name in PRIORITY if by_name[name] not in shown]
+    return sorted(shown), left_out
+
+
+def column_widths(width: int, shown: list[int], rows: list[list[Text]]) -> list[int]:
+    """The text width of each shown column (in ``shown``'s order) for a table at most
+    ``width`` cells wide.
+
+    Each column asks for its longest value, up to its ``max_width`` (at least its
+    ``min_width``). When they do not all fit, the path keeps at least ``_PATH_SHARE`` of
+    the room (or all it needs, if less) and the other columns give up width down to
+    their minimums, the widest first; the path then gets whatever is left. (rich's own
+    layout shrinks the widest columns first, so a long path was cut to a sliver while
+    short columns kept their width.)
+    """
+    cols = [COLUMNS[i] for i in shown]
+    want = []
+    for i, col in zip(shown, cols):
+        longest = max([len(col.name)] + [r[i].cell_len for r in rows])
+        cap = longest if col.max_width is None else min(longest, col.max_width)
+        want.append(max(col.min_width, cap))
+    room = width - 1 - _COLUMN_FRAME * len(cols)
+    if sum(want) <= room:
+        return want
+    path = 0  # Path is always the first column shown (display order)
+    others = [k for k in range(len(cols)) if k != path]
+    floor = sum(cols[k].min_width for k in others)
+    keep = max(cols[path].min_width, min(want[path], int(room * _PATH_SHARE)))
+    budget = max(floor, room - keep)
+    widths = list(want)
+    # The widest of the other columns gives up one cell at a time, down to its minimum.
+    while sum(widths[k] for k in others) > budget:
+        k = max((k for k in others if widths[k] > cols[k].min_width), key=lambda k: (widths[k], -k), default=None)
+        if k is None:
+            break
+        widths[k] -= 1
+    widths[path] = max(cols[path].min_width, min(want[path], room - sum(widths[k] for k in others)))
+    return widths
+
+
 class TableWriter:
     def __init__(self, console: Console, *, limit: int | None = DEFAULT_LIMIT) -> None:
         self.console = console
@@ -91,22 +179,23 @@ class TableWriter:
         self.rows.append(row(record))
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
+        shown, left_out = choose_columns(self.console.width)
+        widths = column_widths(self.console.width, shown, self.rows)
         table = Table(title="Evidence scan", show_lines=False, header_style="bold")
-        for name, kw in (
-            ("Path", {"overflow": "fold", "ratio": 3}),
-            ("Type", {"overflow": "fold", "ratio": 2}),
-            ("Size", {"justify": "right", "no_wrap": True}),
-            ("Captured", {"overflow": "fold"}),
-            ("GPS", {"overflow": "fold"}),
-            ("Device", {"overflow": "fold"}),
-            ("SHA-256", {"no_wrap": True}),
-            ("Flags", {"overflow": "fold"}),
-        ):
-            table.add_column(name, **kw)  # type: ignore[arg-type]
+        for i, w in zip(shown, widths):
+            col = COLUMNS[i]
+            table.add_column(col.name, width=w, no_wrap=col.no_wrap, overflow="fold", justify=col.justify)
         for r in self.rows:
-            table.add_row(*r)
+            table.add_row(*(r[i] for i in shown))
         self.console.print(table)
         if self.hidden:
             self.console.print(
                 Text(f"… {self.hidden} more entries not shown in the table; the --json/--jsonl/--csv exports hold all.")
+            )
+        if left_out:
+            self.console.print(
+                Text(
+                    f"Columns left out at this width ({self.console.width}): {', '.join(left_out)}; "
+                    "a wider terminal or --width shows them, the exports hold everything."
+                )
             )

@@ -7,10 +7,19 @@ import io
 import pytest
 from rich.console import Console
 
-from evidence_cli.models import FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
+from evidence_cli.models import Device, FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
 from evidence_cli.summary import Summary
 from evidence_cli.writers import OutputFormat, make_writer
-from evidence_cli.writers.table import DEFAULT_LIMIT, TableWriter, flags, human_size, row
+from evidence_cli.writers.table import (
+    COLUMNS,
+    DEFAULT_LIMIT,
+    TableWriter,
+    choose_columns,
+    column_widths,
+    flags,
+    human_size,
+    row,
+)
 
 INFO = ScanInfo(
     tool={"name": "evidence-cli", "version": "0"},
@@ -139,3 +148,102 @@ def test_every_output_format_has_a_working_writer(fmt: OutputFormat) -> None:
     w.write(rec("only-entry.txt"))
     w.end(INFO, Summary())
     assert "only-entry.txt" in stream.getvalue() + shown.getvalue()
+
+
+# --- narrow and wide terminals ------------------------------------------------------------
+
+
+def render_at(records: list[FileRecord], width: int) -> str:
+    buf = io.StringIO()
+    c = Console(file=buf, width=width, markup=False, highlight=False, emoji=False, color_system=None)
+    w = TableWriter(c, limit=0)
+    for r in records:
+        w.write(r)
+    w.end(INFO, Summary())
+    return buf.getvalue()
+
+
+def first_column(text: str) -> str:
+    """The text of the table's first column, its folded lines joined."""
+    body = [line for line in text.splitlines() if line.startswith("│")]
+    return "".join(line.split("│")[1].strip() for line in body)
+
+
+LONG = "collected/2026-041/suspect phone/DCIM/Camera/IMG_20260101_120000_HDR.jpg"
+
+
+def full_record(path: str = LONG, **kw: object) -> FileRecord:
+    return rec(
+        path,
+        size=kw.pop("size", 2_345_678),
+        mime="image/jpeg",
+        extension_ok=False,
+        hashes={"sha256": "ab" * 32},
+        captured=Timestamp("DateTimeOriginal", "exif", "2019-05-01T13:45:10.123+02:00", None, "r"),
+        gps=GeoPoint(48.8584, 2.2945, 35.2, None, "exif"),
+        device=Device(make="Canon", model="Canon EOS 5D Mark IV", source="exif"),
+        errors=(Problem("metadata:exif", "warning", "Damaged", "x"),),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 100, 120, 160, 240])
+def test_every_width_keeps_the_whole_path_and_fits(width: int) -> None:
+    text = render_at([full_record(), rec("b.txt", mime="text/plain")], width)
+    table = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(len(line) for line in table) <= width
+    # rich wraps at a space and drops it: compare without spaces.
+    assert first_column(text).replace(" ", "") == (LONG + "b.txt").replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("width", "left_out"),
+    [
+        (40, ["Type", "Size", "Captured", "GPS", "Device", "SHA-256"]),
+        (80, ["GPS", "Device", "SHA-256"]),
+        (100, ["SHA-256"]),
+        (120, []),
+    ],
+)
+def test_narrow_terminal_leaves_out_the_least_needed_columns_and_says_so(width: int, left_out: list[str]) -> None:
+    shown, out = choose_columns(width)
+    assert out == left_out
+    assert [COLUMNS[i].name for i in shown] == [c.name for c in COLUMNS if c.name not in left_out]
+    text = " ".join(render_at([full_record()], width).split())
+    if left_out:
+        assert f"Columns left out at this width ({width}): {', '.join(left_out)};" in text
+    else:
+        assert "left out" not in text
+
+
+def test_the_path_is_shown_even_on_a_terminal_narrower_than_its_minimum() -> None:
+    shown, out = choose_columns(10)
+    assert [COLUMNS[i].name for i in shown] == ["Path"]
+    assert "Flags" in out
+
+
+@pytest.mark.parametrize("width", [120, 160, 200, 240])
+def test_the_path_keeps_its_share_when_the_other_columns_want_the_room(width: int) -> None:
+    shown, _ = choose_columns(width)
+    widths = column_widths(width, shown, [row(full_record("p" * 300))])
+    room = width - 1 - 3 * len(shown)
+    others_least = sum(COLUMNS[i].min_width for i in shown[1:])
+    assert sum(widths) == room
+    assert all(w >= COLUMNS[i].min_width for i, w in zip(shown, widths))
+    # The path gets what the others leave: 40 % of the room at least, unless the other
+    # columns at their narrowest leave less.
+    assert widths[0] >= min(int(room * 0.4), room - others_least)
+
+
+def test_a_short_table_takes_only_the_room_it_needs() -> None:
+    shown, _ = choose_columns(240)
+    widths = column_widths(240, shown, [row(rec("a", mime="text/plain"))])
+    assert widths == [max(c.min_width, len(c.name)) for c in COLUMNS]
+
+
+def test_a_size_wider_than_its_column_is_never_cut() -> None:
+    # A sparse file may claim exabytes; the figure must show whole, on every width.
+    for width in (60, 80, 200):
+        text = render_at([full_record(size=2**62)], width)
+        cells = [line.split("│")[3].strip() for line in text.splitlines() if line.startswith("│")]
+        assert "".join(cells).replace(" ", "") == "4194304.0TiB", width
