@@ -130,35 +130,37 @@ def column_widths(width: int, shown: list[int], rows: list[list[Text]]) -> list[
     """The text width of each shown column (in ``shown``'s order) for a table at most
     ``width`` cells wide.
 
-    Each column asks for its longest value, up to its ``max_width`` (at least its
-    ``min_width``). When they do not all fit, the path keeps at least ``_PATH_SHARE`` of
-    the room (or all it needs, if less) and the other columns give up width down to
-    their minimums, the widest first; the path then gets whatever is left. (rich's own
-    layout shrinks the widest columns first, so a long path was cut to a sliver while
+    Each column asks for its longest value (at least its ``min_width``). When they do not
+    all fit, each column but the path asks for no more than its ``max_width``; the path
+    keeps at least ``_PATH_SHARE`` of the room (or all it needs, if less) and the other
+    columns give up width down to their minimums, the widest first; the path then gets
+    what is left, and room still left goes back to the columns that were capped. (rich's
+    own layout shrinks the widest columns first, so a long path was cut to a sliver while
     short columns kept their width.)
     """
     cols = [COLUMNS[i] for i in shown]
-    want = []
-    for i, col in zip(shown, cols):
-        longest = max([len(col.name)] + [r[i].cell_len for r in rows])
-        cap = longest if col.max_width is None else min(longest, col.max_width)
-        want.append(max(col.min_width, cap))
+    natural = [max([col.min_width, len(col.name)] + [r[i].cell_len for r in rows]) for i, col in zip(shown, cols)]
     room = width - 1 - _COLUMN_FRAME * len(cols)
-    if sum(want) <= room:
-        return want
+    if sum(natural) <= room:
+        return natural
     path = 0  # Path is always the first column shown (display order)
-    others = [k for k in range(len(cols)) if k != path]
+    others = range(1, len(cols))
+    widths = [n if c.max_width is None else max(c.min_width, min(n, c.max_width)) for n, c in zip(natural, cols)]
     floor = sum(cols[k].min_width for k in others)
-    keep = max(cols[path].min_width, min(want[path], int(room * _PATH_SHARE)))
+    keep = max(cols[path].min_width, min(natural[path], int(room * _PATH_SHARE)))
     budget = max(floor, room - keep)
-    widths = list(want)
     # The widest of the other columns gives up one cell at a time, down to its minimum.
     while sum(widths[k] for k in others) > budget:
         k = max((k for k in others if widths[k] > cols[k].min_width), key=lambda k: (widths[k], -k), default=None)
         if k is None:
             break
         widths[k] -= 1
-    widths[path] = max(cols[path].min_width, min(want[path], room - sum(widths[k] for k in others)))
+    widths[path] = max(cols[path].min_width, min(natural[path], room - sum(widths[k] for k in others)))
+    left = room - sum(widths)
+    for k in others:
+        extra = max(0, min(left, natural[k] - widths[k]))
+        widths[k] += extra
+        left -= extra
     return widths
 
 

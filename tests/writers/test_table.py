@@ -247,3 +247,18 @@ def test_a_size_wider_than_its_column_is_never_cut() -> None:
         text = render_at([full_record(size=2**62)], width)
         cells = [line.split("│")[3].strip() for line in text.splitlines() if line.startswith("│")]
         assert "".join(cells).replace(" ", "") == "4194304.0TiB", width
+
+
+def test_room_the_path_does_not_need_goes_back_to_a_capped_column() -> None:
+    shown, _ = choose_columns(130)
+    long_device = rec("a", device=Device(make="Make" * 8, model="Model" * 6, source="exif"))
+    widths = column_widths(130, shown, [row(long_device)])
+    device = [COLUMNS[i].name for i in shown].index("Device")
+    assert widths[0] == 16  # all "a" needs
+    assert sum(widths) == 130 - 1 - 3 * len(shown)
+    assert widths[device] > 24  # past its cap: nobody else wanted the room
+
+
+def test_a_wide_terminal_shows_long_values_on_one_line() -> None:
+    text = render_at([rec("a", device=Device(make="Make" * 8, model="Model" * 6, source="exif"))], 400)
+    assert "Make" * 8 + " " + "Model" * 6 in text
