@@ -294,7 +294,13 @@ def _text(props: Mapping[str, Any], key: str) -> str | None:
     return s or None
 
 
-_DMS = re.compile(r"^\s*(\d+(?:\.\d+)?)(?:\s*,\s*(\d+(?:\.\d+)?))?(?:\s*,\s*(\d+(?:\.\d+)?))?\s*([NSEWnsew])?\s*$")
+#: A number of the DMS form: at most 30 digits either side of the point. Longer is not a
+#: coordinate, and Python refuses to turn over 4,300 digits into an int (a ValueError out
+#: of Fraction(), found by fuzz/).
+_DMS_NUMBER = r"(\d{1,30}(?:\.\d{1,30})?)"
+_DMS = re.compile(
+    rf"^\s*{_DMS_NUMBER}(?:\s*,\s*{_DMS_NUMBER})?(?:\s*,\s*{_DMS_NUMBER})?\s*([NSEWnsew])?\s*$"
+)
 _SIGNED = re.compile(r"^\s*([+\-]?\d+(?:\.\d+)?)\s*$")
 
 
@@ -315,7 +321,7 @@ def xmp_coordinate(text: str, positive: str, negative: str, limit: float, what: 
         if abs(value) > limit:
             raise GeoError(f"{what}: {value} is outside ±{limit}")
         return value
-    raise GeoError(f"{what}: not a coordinate: {text!r}")
+    raise GeoError(f"{what}: not a coordinate: {text[:60]!r}")
 
 
 def _rational(text: str, what: str) -> Rational:

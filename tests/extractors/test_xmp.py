@@ -6,6 +6,8 @@ import io
 import struct
 from pathlib import Path
 
+import pytest
+
 from evidence_cli.extractors import xmp
 from evidence_cli.extractors.xmp import XmpExtractor, parse_packet
 from tests.builders import exif_tiff, file_context, jpeg_bytes, png_bytes, scan_one, tiff_image_bytes
@@ -170,6 +172,37 @@ def test_bad_date_and_gps_are_problems_the_rest_is_kept() -> None:
     assert len(ex.problems) == 3
     assert ex.device is not None and ex.device.make == "Nikon"
     assert ex.tags["xmp:CreateDate"] == "yesterday"
+
+
+@pytest.mark.parametrize(
+    "coordinate",
+    [
+        "2" + "1" * 5000 + "E",  # a degree of 5,001 digits (found by fuzz/)
+        "2," + "1" * 5000 + "E",  # minutes
+        "2,0,0." + "1" * 5000 + "E",  # a fraction of seconds
+        "2." + "1" * 31 + "E",  # past the 30 digits a coordinate number may have
+    ],
+)
+def test_a_coordinate_of_thousands_of_digits_is_a_problem_the_rest_is_kept(coordinate: str) -> None:
+    # Python will not make an int of over 4,300 digits: Fraction() raised ValueError out
+    # of the extractor, and every XMP tag of the file was lost.
+    body = f"<exif:GPSLatitude>4,0N</exif:GPSLatitude><exif:GPSLongitude>{coordinate}</exif:GPSLongitude>"
+    ex = parse_packet(packet(body=body + "<tiff:Make>Nikon</tiff:Make>"))
+    assert ex.gps is None
+    assert [p.type for p in ex.problems] == ["Damaged"]
+    assert "GPSLongitude: not a coordinate" in ex.problems[0].message
+    assert len(ex.problems[0].message) < 200, "the message quotes the value shortened"
+    assert ex.device is not None and ex.device.make == "Nikon"
+
+
+def test_a_coordinate_of_thirty_digit_numbers_is_still_read() -> None:
+    ex = parse_packet(
+        packet(
+            body="<exif:GPSLatitude>48,51." + "5" * 30 + "N</exif:GPSLatitude>"
+            "<exif:GPSLongitude>2,17,40.2W</exif:GPSLongitude>"
+        )
+    )
+    assert ex.gps is not None and round(ex.gps.latitude, 4) == 48.8593
 
 
 def test_values_are_bounded() -> None:
