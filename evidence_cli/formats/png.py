@@ -215,7 +215,9 @@ def decode_text(chunk: PngChunk, budget: InflateBudget) -> TextChunk | None:
 def raw_profile(text: str, cap: int = MAX_INFLATE) -> bytes | None:
     """Decode ImageMagick's ``Raw profile type NAME`` text (``\\nname\\n  length\\nhex...``)."""
     parts = text.split(None, 2)
-    if len(parts) < 3 or not parts[1].isdigit():
+    # ASCII digits only: str.isdigit() also takes "²" (a Latin-1 tEXt byte) and other
+    # digits int() refuses, and int() refuses over 4,300 digits; both raised ValueError.
+    if len(parts) < 3 or not (parts[1].isascii() and parts[1].isdigit()) or len(parts[1]) > 12:
         return None
     length = int(parts[1])
     if length > cap:

@@ -38,6 +38,32 @@ def test_png_raw_profile_exif_is_read() -> None:
     assert ex.device is not None and ex.device.make == "ImageMagick test"
 
 
+@pytest.mark.parametrize("length", [b"\xb2", b"9" * 5000])
+def test_png_raw_profile_with_a_length_int_refuses_is_skipped_not_a_crash(length: bytes) -> None:
+    # tEXt is Latin-1: b"\xb2" is "\u00b2", which str.isdigit() accepts and int() refuses.
+    # The ValueError escaped the exif and xmp extractors; the PNG's own XMP was lost too.
+    from evidence_cli.extractors.xmp import XmpExtractor
+
+    bad = b"\nexif\n  " + length + b"\n4949"
+    xmp_packet = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    )
+    xmp_packet += (
+        b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Make="Kept"/></rdf:RDF></x:xmpmeta>'
+    )
+    data = png_bytes(
+        chunks=[
+            (b"tEXt", b"Raw profile type exif\x00" + bad),
+            (b"tEXt", b"Raw profile type xmp\x00" + bad),
+            (b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp_packet),
+        ]
+    )
+    ex = ExifExtractor().extract(file_context(data, "a.png"))
+    assert ex.tags == {} and all(p.severity == "warning" for p in ex.problems)
+    xmp = XmpExtractor().extract(file_context(data, "a.png"))
+    assert xmp.device is not None and xmp.device.make == "Kept"
+
+
 # --- MakerNote serial numbers ----------------------------------------------------------
 
 

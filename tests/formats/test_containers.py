@@ -100,6 +100,10 @@ def test_png_raw_profile() -> None:
     assert pngfmt.raw_profile(text) == blob
     assert pngfmt.raw_profile("\nexif\n 999999999\n00") is None
     assert pngfmt.raw_profile("garbage") is None
+    # Lengths int() refuses: a Latin-1 superscript (tEXt is Latin-1), another script's
+    # digit, 5,000 digits. Each used to raise ValueError and lose the file's EXIF/XMP.
+    for length in ("\u00b2", "\u0663", "9" * 5000):
+        assert pngfmt.raw_profile(f"\nexif\n  {length}\n00") is None
 
 
 def test_itxt_invalid_utf8_is_noted() -> None:
