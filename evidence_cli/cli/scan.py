@@ -88,7 +88,11 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     show_default=True,
     help="Rows shown in the terminal table (0: all); exports always hold every entry.",
 )
-@click.option("--width", type=click.IntRange(min=40), help="Terminal width for the table (narrower: fewer columns, named below it).")
+@click.option(
+    "--width",
+    type=click.IntRange(min=40),
+    help="Terminal width for the table (narrower: fewer columns, named below it).",
+)
 @click.option(
     "--exact-magic",
     is_flag=True,
