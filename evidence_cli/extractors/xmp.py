@@ -298,9 +298,7 @@ def _text(props: Mapping[str, Any], key: str) -> str | None:
 #: coordinate, and Python refuses to turn over 4,300 digits into an int (a ValueError out
 #: of Fraction(), found by fuzz/).
 _DMS_NUMBER = r"(\d{1,30}(?:\.\d{1,30})?)"
-_DMS = re.compile(
-    rf"^\s*{_DMS_NUMBER}(?:\s*,\s*{_DMS_NUMBER})?(?:\s*,\s*{_DMS_NUMBER})?\s*([NSEWnsew])?\s*$"
-)
+_DMS = re.compile(rf"^\s*{_DMS_NUMBER}(?:\s*,\s*{_DMS_NUMBER})?(?:\s*,\s*{_DMS_NUMBER})?\s*([NSEWnsew])?\s*$")
 _SIGNED = re.compile(r"^\s*([+\-]?\d+(?:\.\d+)?)\s*$")
 
 
