@@ -95,12 +95,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("GPS", 10, 26),  # 48.858400, 2.294500 35.2 m
     Column("Device", 10, 24),
     Column("SHA-256", 13, 13, no_wrap=True),
-    Column("Flags", 7, 20),  # SPECIAL ERR:1, EXT CHANGED WARN:2
+    Column("Flags", 5, 20),  # SPECIAL ERR:1, EXT CHANGED WARN:2
 )
 #: Which columns stay when the terminal is too narrow for all of them, most needed first:
 #: the path always; then what flags trouble, what the file is, when, where, on which
-#: device; the digest prefix last (the exports hold the full digests).
-PRIORITY = ("Path", "Flags", "Type", "Size", "Captured", "GPS", "Device", "SHA-256")
+#: device; the size and the digest prefix last (the exports hold both). At 80 columns
+#: (stdout that is not a terminal) only those two are left out.
+PRIORITY = ("Path", "Flags", "Type", "Captured", "GPS", "Device", "Size", "SHA-256")
 #: What a column costs besides its text: a border and a space either side.
 _COLUMN_FRAME = 3
 #: The share of the room the path gets, at least, when the other columns would take it.
