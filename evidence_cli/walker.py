@@ -75,25 +75,61 @@ class Roots:
     """Absolute directory every record path is relative to."""
     roots: tuple[bytes, ...]
     """Absolute, normalised roots (directories or single files), nested ones removed."""
+    links: tuple[RootLink, ...] = ()
+    """Roots given as symbolic links, in the order given (see resolve_roots)."""
+
+
+@dataclass(frozen=True)
+class RootLink:
+    """A root given on the command line that is a symbolic link."""
+
+    given: bytes
+    """The path as given."""
+    target: bytes | None
+    """Where it leads (realpath), or None when it leads nowhere (dangling, a loop)."""
+    followed: bool
+    """True when the path as written names the folder (``link/``: the folder is scanned);
+    False when it names the link itself (the link is recorded, not followed)."""
 
 
 def resolve_roots(paths: Sequence[str | bytes]) -> Roots:
     """Check and normalise the roots; the base is the deepest common directory.
+
+    A root that is a symbolic link is recorded as a link, like any link in a tree — but
+    a root written with a final slash (``link/``) names the folder the link leads to (as
+    it does for ``ls``, ``find`` and every system call), so that folder, by its real path,
+    is scanned. Either way the link is listed in ``links`` for the command to say so:
+    scanning a link to the evidence, and getting one link record and exit status 0, must
+    not pass unnoticed.
 
     Raises ScanError for a path that does not exist.
     """
     if not paths:
         raise ScanError("no path to scan")
     roots: list[bytes] = []
+    links: list[RootLink] = []
     for p in paths:
         b = os.fsencode(p)
         ab = os.path.abspath(b)
         try:
-            os.lstat(ab)
+            st = os.lstat(ab)
         except FileNotFoundError:
             raise ScanError(f"{os.fsdecode(b)!r} does not exist") from None
         except OSError as exc:
             raise ScanError(f"cannot access {os.fsdecode(b)!r}: {exc.strerror}") from None
+        if stat_mod.S_ISLNK(st.st_mode):
+            target = os.path.realpath(ab)
+            leads = target != ab and os.path.lexists(target) and not os.path.islink(target)
+            # The kernel decides what the path as written names: "link/" and "link/."
+            # resolve the link (abspath would drop that), "link" names the link itself.
+            try:
+                names_folder = stat_mod.S_ISDIR(os.lstat(b).st_mode)
+            except OSError:
+                names_folder = False
+            followed = leads and names_folder and os.path.isdir(target)
+            links.append(RootLink(given=b, target=target if leads else None, followed=followed))
+            if followed:
+                ab = target
         roots.append(ab)
     # Drop duplicates and roots inside another root (they would be walked twice).
     uniq: list[bytes] = []
@@ -102,7 +138,7 @@ def resolve_roots(paths: Sequence[str | bytes]) -> Roots:
             uniq.append(r)
     dirs = [r if os.path.isdir(r) and not os.path.islink(r) else os.path.dirname(r) for r in uniq]
     base = os.path.commonpath(dirs) if len(dirs) > 1 else dirs[0]
-    return Roots(base=base, roots=tuple(uniq))
+    return Roots(base=base, roots=tuple(uniq), links=tuple(links))
 
 
 def _rel(base: bytes, path: bytes) -> bytes:

@@ -124,6 +124,53 @@ def test_symlinked_root_is_a_link(tmp_path: Path) -> None:
     assert [(r.path, r.kind, r.link_target) for r in recs] == [("link", "symlink", "real")]
 
 
+def _linked(tmp_path: Path) -> Path:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "f").write_text("x")
+    (tmp_path / "link").symlink_to("real")
+    (tmp_path / "flink").symlink_to("real/f")
+    (tmp_path / "dangling").symlink_to("nowhere")
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    return tmp_path
+
+
+@pytest.mark.parametrize("suffix", ["/", "/.", "//"])
+def test_a_root_written_as_the_folder_a_link_leads_to_is_that_folder(tmp_path: Path, suffix: str) -> None:
+    # "link/" names the folder, for the kernel as for ls and find: abspath() dropped the
+    # slash, and an examiner scanning a linked evidence folder got one link record.
+    base = _linked(tmp_path)
+    roots = resolve_roots([str(base / "link") + suffix])
+    real = os.fsencode(base / "real")
+    assert roots.roots == (real,) and roots.base == real
+    assert [(lk.target, lk.followed) for lk in roots.links] == [(real, True)]
+    recs = records(str(base / "link") + suffix)
+    assert [(r.path, r.kind) for r in recs] == [("f", "file")]
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("link", "real"), ("flink", "real/f"), ("flink/", "real/f"), ("dangling", None), ("loop1", None)],
+)
+def test_a_root_that_is_a_link_is_recorded_and_listed_for_a_warning(
+    tmp_path: Path, name: str, target: str | None
+) -> None:
+    base = _linked(tmp_path)
+    given = str(base / name)
+    roots = resolve_roots([given])
+    assert roots.roots == (os.path.abspath(os.fsencode(given)),)
+    want = os.fsencode(base / target) if target else None
+    assert [(lk.given, lk.target, lk.followed) for lk in roots.links] == [(os.fsencode(given), want, False)]
+    assert [r.kind for r in records(given)] == ["symlink"]
+
+
+def test_links_inside_a_followed_root_are_still_not_followed(tmp_path: Path) -> None:
+    base = _linked(tmp_path)
+    (base / "real" / "inner").symlink_to("../flink")
+    recs = records(str(base / "link") + "/")
+    assert [(r.path, r.kind, r.link_target) for r in recs] == [("f", "file", None), ("inner", "symlink", "../flink")]
+
+
 # --- special files -------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algor
 from evidence_cli.models import ScanInfo
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.summary import Summary
-from evidence_cli.walker import display_path, resolve_roots
+from evidence_cli.walker import RootLink, display_path, resolve_roots
 from evidence_cli.writers import OutputFormat, Writer, make_writer
 from evidence_cli.writers.table import DEFAULT_LIMIT, human_size
 
@@ -155,7 +155,8 @@ def scan_cmd(
     """Scan files and folders: type, hashes, times, GPS and device for every entry.
 
     Walks every PATH (folders recursively, sorted; symlinks recorded, never
-    followed; FIFOs, sockets and devices recorded, never opened), hashes each
+    followed, a PATH that is a link too, with a warning: give LINK/ to scan the
+    folder it leads to; FIFOs, sockets and devices recorded, never opened), hashes each
     regular file in one read pass, detects its real type with libmagic, reads
     its metadata and prints a table. Nothing inside the scanned tree is ever
     written. Exit status: 0 all entries read, 1 some entries had errors, 2
@@ -176,6 +177,8 @@ def scan_cmd(
         roots = resolve_roots(paths)
     except ScanError as exc:
         raise Failure(str(exc)) from None
+    for link in roots.links:
+        err_console.print(Text(safe_text(_root_link_note(link)), style="" if link.followed else "bold yellow"))
     exports: list[tuple[OutputFormat, str]] = [
         (f, p)
         for f, p in ((OutputFormat.JSON, json_path), (OutputFormat.JSONL, jsonl_path), (OutputFormat.CSV, csv_path))
@@ -376,3 +379,19 @@ def _print_summary(console: Any, s: Summary) -> None:
     )
     if s.by_type:
         console.print(Text("by type: " + ", ".join(f"{safe_text(k)} {v}" for k, v in s.by_type.most_common())))
+
+
+def _root_link_note(link: RootLink) -> str:
+    """What the examiner must know about a root that is a symbolic link (see resolve_roots)."""
+    given = safe_path(link.given)
+    if link.followed and link.target is not None:
+        return f"Note: {given} names the folder a symbolic link leads to; scanning it as {safe_path(link.target)}."
+    if link.target is None:
+        return f"Warning: {given} is a symbolic link that leads nowhere: recorded as a link."
+    again = safe_path(link.target)
+    if os.path.isdir(link.target):
+        again = f"{given.rstrip('/')}/ or {again}"
+    return (
+        f"Warning: {given} is a symbolic link to {safe_path(link.target)}: recorded as a link, not followed "
+        f"(links never are). To scan what it leads to, give {again}."
+    )

@@ -354,3 +354,37 @@ def test_python_dash_m(tree: Path) -> None:
     )
     assert p.returncode == 0, p.stderr
     assert len(p.stdout.splitlines()) == 3
+
+
+def test_a_linked_root_is_recorded_with_a_warning_that_says_how_to_scan_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "note.txt").write_text("hello\n")
+    (tmp_path / "link").symlink_to("real")
+    r = run("scan", tmp_path / "link", "-f", "csv", *FAST)
+    expect(r, 0)
+    assert [row.split(",")[:3] for row in r.stdout.splitlines()[1:]] == [["link", "", "symlink"]]
+    said = " ".join(r.stderr.split())
+    assert f"Warning: {tmp_path / 'link'} is a symbolic link to {tmp_path / 'real'}: recorded as a link" in said
+    assert f"give {tmp_path / 'link'}/ or {tmp_path / 'real'}" in said
+
+
+def test_link_slash_scans_the_folder_and_the_manifest_names_its_real_path(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "note.txt").write_text("hello\n")
+    (tmp_path / "link").symlink_to("real")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run("scan", f"{tmp_path / 'link'}/", "--json", out / "m.json", "-f", "csv", *FAST)
+    expect(r, 0)
+    assert [row.split(",")[:3] for row in r.stdout.splitlines()[1:]] == [["note.txt", "", "file"]]
+    assert "scanning it as " + str(tmp_path / "real") in " ".join(r.stderr.split())
+    manifest = json.loads((out / "m.json").read_text())
+    assert manifest["scan"]["roots"] == [str(tmp_path / "real")]
+    assert manifest["scan"]["root"] == str(tmp_path / "real")
+    v = CliRunner().invoke(cli, ["verify", str(out / "m.json")], prog_name="evidence")
+    assert v.exit_code == 0, v.output
+    # Writing into the folder through the link is writing into the evidence: refused.
+    refused = run("scan", f"{tmp_path / 'link'}/", "--json", tmp_path / "link" / "m.json", *FAST, ok=False)
+    expect(refused, 2)
+    assert "inside the scanned tree" in refused.stderr
+    assert not (tmp_path / "real" / "m.json").exists()
