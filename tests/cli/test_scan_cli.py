@@ -388,3 +388,12 @@ def test_link_slash_scans_the_folder_and_the_manifest_names_its_real_path(tmp_pa
     expect(refused, 2)
     assert "inside the scanned tree" in refused.stderr
     assert not (tmp_path / "real" / "m.json").exists()
+
+
+def test_the_root_link_warning_escapes_a_hostile_name(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "evil\x1b[2J\x07").symlink_to("real")
+    r = run("scan", tmp_path / "evil\x1b[2J\x07", *FAST)
+    expect(r, 0)
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "evil\\x1b[2J\\x07 is a symbolic link" in " ".join(r.stderr.split())
