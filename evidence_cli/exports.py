@@ -97,7 +97,7 @@ def check_exportable(manifest: Manifest, fmt: ExportFormat) -> tuple[str, ...]:
         if files and not any(alg in e.hashes for e in files):
             raise ExportRefused(
                 f"the manifest holds no {alg} digest (it has {', '.join(manifest.algorithms())}): "
-                f"a {fmt.value} list cannot be written"
+                f"{fmt.value} list cannot be written"
             )
         return (alg,)
     if fmt is ExportFormat.HASHDEEP:
