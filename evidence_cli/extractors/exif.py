@@ -25,7 +25,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import jpeg, makernote
 from evidence_cli.formats import png as pngfmt
-from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff, heif_has_meta
+from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff, heif_has_meta, jxl_exif_tiff
 from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
 from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, clean_text, infer_offset, iso_utc, make_timestamp
@@ -46,6 +46,9 @@ EXIF_TYPES = frozenset(
         "image/jxl",
     }
 )
+#: The file starts ExifRead takes its own (unchecked) HEIC box walk for (its
+#: ``find_exif.determine_type``).
+EXIFREAD_HEIC_HEADS = (b"ftypheic", b"ftypavif", b"ftypmif1")
 #: What ExifRead raises on damaged data it indexes without checking (an absurd count, a
 #: short read, a non-ASCII chunk name): the damage becomes a problem on the file.
 EXIFREAD_CRASHES = (
@@ -350,11 +353,24 @@ class ExifExtractor:
                     # HEIF/AVIF: ExifRead reads only part of HEIC; give it the bare TIFF block of
                     # the Exif item. With no item list (no meta box) it gets the whole file; when
                     # our walk read the item list and found no usable Exif item, ExifRead (which
-                    # walks the same boxes, unchecked) is not asked.
+                    # walks the same boxes, unchecked) is not asked; nor when our walk found the
+                    # boxes damaged and ExifRead would walk them too (a 64-bit box size of 0
+                    # sends it round the same box for ever: found by fuzz/).
+                    noted = len(heif_notes)
                     tiff = heif_exif_tiff(fh, heif_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)
-                    no_exif = tiff is None and heif_has_meta(fh)
+                    damaged = len(heif_notes) > noted and ctx.head[4:12] in EXIFREAD_HEIC_HEADS
+                    no_exif = tiff is None and (damaged or heif_has_meta(fh))
+                elif ctx.file_type.mime == "image/jxl":
+                    # Our bounded walk finds the Exif box; ExifRead's would loop on a box
+                    # whose 64-bit size is 0 (found while fixing the HEIF case above).
+                    jxl_notes: list[str] = []
+                    tiff = jxl_exif_tiff(fh, jxl_notes)
+                    heif_notes.extend(f"JPEG XL: {n}" for n in jxl_notes)  # (kept as they are below)
+                    if tiff is not None:
+                        stream = io.BytesIO(tiff)
+                    no_exif = tiff is None
                 elif jpeg.is_jpeg(ctx.head):
                     # ExifRead looks for the APP1 Exif segment only within the first ~4 KB of
                     # segments (a large XMP or C2PA segment before it hides it): walk them here.

@@ -648,6 +648,47 @@ def heif_exif_tiff(fh: BinaryIO, problems: list[str] | None = None) -> bytes | N
     return None
 
 
+#: The first box of a JPEG XL file in the container form (ISO/IEC 18181-2); the bare
+#: codestream (``FF 0A``) has no boxes and so no Exif.
+JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+
+
+def jxl_exif_tiff(fh: BinaryIO, problems: list[str] | None = None) -> bytes | None:
+    """The bare TIFF block of a JPEG XL ``Exif`` box, or None (a bare codestream, no Exif
+    box, or damage: then added to ``problems``).
+
+    The box's payload starts, as a HEIF Exif item does, with a 4-byte big-endian offset
+    to the TIFF header. The boxes are walked with the bounded reader: ExifRead's own walk
+    reads a box whose 64-bit size is 0 again and again, for ever. A Brotli-compressed
+    ``brob`` Exif box is noted, not decompressed.
+    """
+    probs: list[str] = [] if problems is None else problems
+    reader = BoxReader(fh)
+    if reader.read_at(0, len(JXL_SIGNATURE)) != JXL_SIGNATURE:
+        return None
+    exif: Box | None = None
+    for b in reader.boxes(0, reader.size):
+        if b.type == "Exif":
+            exif = b
+            break
+        if b.type == "brob" and reader.read_at(b.start, 4) == b"Exif":
+            probs.append(f"Exif box at offset {b.offset} is Brotli-compressed (brob): not read")
+            return None
+    probs.extend(reader.problems)
+    if exif is None:
+        return None
+    data = reader.payload(exif)
+    probs.extend(p for p in reader.problems if p not in probs)
+    if data is None or len(data) < 4:
+        probs.append(f"Exif box at offset {exif.offset} is shorter than its 4-byte header")
+        return None
+    start = 4 + struct.unpack(">I", data[:4])[0]
+    if _is_tiff(data[start : start + 4]):
+        return data[start:]
+    probs.append(f"Exif box at offset {exif.offset} holds no TIFF header at its stated offset")
+    return None
+
+
 def _is_tiff(b: bytes) -> bool:
     return b in (b"II*\x00", b"MM\x00*")
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 
 from evidence_cli.extractors.exif import ExifExtractor
 from evidence_cli.formats import makernote
-from tests.builders import UNDEFINED, Field, ascii, exif_tiff, file_context, jpeg_bytes, png_bytes, tiff_bytes
+from tests.builders import UNDEFINED, Field, ascii, exif_tiff, file_context, jpeg_bytes, png_bytes, scan_one, tiff_bytes
 
 
 def seg(marker: int, payload: bytes) -> bytes:
@@ -62,6 +63,45 @@ def test_png_raw_profile_with_a_length_int_refuses_is_skipped_not_a_crash(length
     assert ex.tags == {} and all(p.severity == "warning" for p in ex.problems)
     xmp = XmpExtractor().extract(file_context(data, "a.png"))
     assert xmp.device is not None and xmp.device.make == "Kept"
+
+
+JXL_HEAD = b"\x00\x00\x00\x0cJXL \r\n\x87\n" + struct.pack(">I4s4sI4s", 20, b"ftyp", b"jxl ", 0, b"jxl ")
+
+
+def jxl_box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def test_jpeg_xl_exif_box_is_read() -> None:
+    data = JXL_HEAD + jxl_box(b"Exif", b"\x00\x00\x00\x00" + exif_tiff(make="JXLCam", model="M1"))
+    ex = ExifExtractor().extract(file_context(data + jxl_box(b"jxlc", b"\xff\x0a"), "a.jxl", mime="image/jxl"))
+    assert ex.device is not None and (ex.device.make, ex.device.model) == ("JXLCam", "M1")
+    assert ex.problems == ()
+
+
+def test_a_bare_jpeg_xl_codestream_has_no_exif_and_no_problem() -> None:
+    # It has no boxes, so no Exif (ExifRead called it "file format not recognized").
+    ex = ExifExtractor().extract(file_context(b"\xff\x0a" + bytes(40), "a.jxl", mime="image/jxl"))
+    assert ex.tags == {} and ex.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("tail", "said"),
+    [
+        (struct.pack(">I4sQ", 1, b"jxlc", 0) + bytes(32), "smaller (0 bytes) than its header"),
+        (jxl_box(b"brob", b"Exif" + bytes(20)), "Brotli-compressed"),
+        (jxl_box(b"Exif", b"\x00\x00\x00\x09" + exif_tiff(make="X")), "no TIFF header at its stated offset"),
+        (jxl_box(b"Exif", b"\x00\x00"), "shorter than its 4-byte header"),
+    ],
+    ids=["size-zero", "brob", "bad-offset", "short"],
+)
+def test_a_damaged_jpeg_xl_is_a_problem_and_never_loops(tmp_path: Path, tail: bytes, said: str) -> None:
+    # A box whose 64-bit size is 0 sent ExifRead's own walk round that box for ever: the
+    # --timeout made it an error after 5 s (a denial of service per file).
+    rec = scan_one(tmp_path, "photo.jxl", JXL_HEAD + tail)
+    exif = [e for e in rec.errors if e.stage == "metadata:exif"]
+    assert [(e.severity, e.type) for e in exif] == [("warning", "Damaged")]
+    assert exif[0].message.startswith("JPEG XL: ") and said in exif[0].message
 
 
 # --- MakerNote serial numbers ----------------------------------------------------------

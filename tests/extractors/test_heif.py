@@ -79,6 +79,20 @@ def test_wrong_type_tiff_bytes_labelled_heif_fall_back_to_exifread() -> None:
     assert len(ex.problems) == 1 and ex.problems[0].message.startswith("HEIF: box ")
 
 
+def test_damaged_heif_boxes_are_a_problem_and_exifread_does_not_loop_on_them(tmp_path: Path) -> None:
+    # A meta box longer than the file, holding a box whose 64-bit size is 0: ExifRead's own
+    # HEIC walk seeks back to that box and reads it again for ever (found by fuzz/; the
+    # --timeout turned it into an error after 5 s, a denial of service per file).
+    zero_size_box = struct.pack(">I4sQ", 1, b"hdlr", 0) + b"\x00" * 24
+    meta = struct.pack(">I4s", 400, b"meta") + b"\x00" * 4 + zero_size_box
+    # (ExifRead walks on only for a minor version of 0.)
+    head = struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"heic", 0, b"mif1", b"heic")
+    rec = scan_one(tmp_path, "photo.heic", head + meta)
+    exif = [e for e in rec.errors if e.stage == "metadata:exif"]
+    assert [(e.severity, e.type) for e in exif] == [("warning", "Damaged")]
+    assert "box 'meta' at offset" in exif[0].message and "truncated or damaged" in exif[0].message
+
+
 def test_exif_item_past_eof_is_a_problem_and_exifread_is_not_asked() -> None:
     body = hdlr("pict") + iinf(infe(2, "Exif")) + iloc([(2, 0, 0, [(1_000_000, 100)])])
     data = ftyp("heic", ("mif1", "heic")) + fbox("meta", 0, 0, body)
