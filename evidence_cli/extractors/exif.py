@@ -331,7 +331,7 @@ def _has_exif_header(fh: BinaryIO) -> bool:
 @register
 class ExifExtractor:
     name = "exif"
-    description = "EXIF tags, capture times, GPS and device (ExifRead; JPEG, TIFF, HEIC/HEIF, WebP, PNG)"
+    description = "EXIF tags, capture times, GPS and device (ExifRead; JPEG, TIFF, HEIC/HEIF, WebP, PNG, JPEG XL)"
     mime_types = EXIF_TYPES
 
     def extract(self, ctx: FileContext) -> Extraction:
