@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import sys
+import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -71,9 +74,13 @@ def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
     return [process_entry(e, options) for e in batch]
 
 
-def _init_worker(memory_limit: int | None, big_files: Any = None) -> None:
-    # The parent handles Ctrl-C and SIGTERM and then stops the pool.
+def _init_worker(memory_limit: int | None, big_files: Any = None, scan_pid: int | None = None) -> None:
+    # The parent handles Ctrl-C, SIGTERM and a terminal hang-up, and then stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if scan_pid is not None:
+        threading.Thread(target=_exit_with, args=(scan_pid,), name="exit-with-scan", daemon=True).start()
     # What libraries log about damaged files is collected into problems by the
     # extractors; nothing may reach the shared terminal raw via Python's last resort.
     logging.getLogger().addHandler(logging.NullHandler())
@@ -99,6 +106,33 @@ def _init_worker(memory_limit: int | None, big_files: Any = None) -> None:
     from evidence_cli import extractors
 
     extractors.load()
+
+
+def _exit_with(scan_pid: int) -> None:
+    """End this worker when the scan process is gone (killed with SIGKILL, by the
+    out-of-memory killer ...), which no signal tells a worker of the fork server.
+
+    Without this the workers waited for ever: each holds the write end of its own task
+    queue (multiprocessing passes both ends), so the queue never reports the end; and the
+    fork server and resource tracker stayed with them (each worker holds the descriptor
+    whose closing tells the fork server its client is gone). A pidfd says when the scan
+    process has ended; where there is none, its pid is checked every second.
+    """
+    try:
+        fd = os.pidfd_open(scan_pid)  # type: ignore[attr-defined,unused-ignore]
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(scan_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:  # not ours to signal: it is still there
+                pass
+    select.select([fd], [], [])
+    os._exit(1)
 
 
 def crashed_record(entry: Entry, reason: str) -> FileRecord:
@@ -184,7 +218,7 @@ def _new_pool(workers: int, options: ScanOptions) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(options.memory_limit, big_files),
+        initargs=(options.memory_limit, big_files, os.getpid()),
     )
 
 

@@ -81,7 +81,7 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
     if manifest.base is not None:
         check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
     try:
-        # SIGTERM stops it like Ctrl-C: neither may leave a list cut short behind.
+        # SIGTERM and SIGHUP stop it like Ctrl-C: none may leave a list cut short behind.
         with StopSignals(), ExitStack() as stack:
             stream = _open_binary(stack, output)
             result = export_manifest(manifest, export_format, stream, neutralise_csv=not csv_raw)

@@ -255,7 +255,7 @@ def scan_cmd(
                     skip = (lambda e: e.rel in state.done) if state is not None else None
                     records = scan(roots, options, skip=skip, scheduler=scheduler) if interrupted is None else ()
                     for rec in records:
-                        # Ctrl-C/SIGTERM wait until this record is in every export and the
+                        # Ctrl-C/SIGTERM/SIGHUP wait until this record is in every export and the
                         # summary, so a partial scan's exports all hold the same records.
                         with stops.held():
                             summary.add(rec)

@@ -1,6 +1,6 @@
-"""How ``scan`` and ``verify`` stop on Ctrl-C (SIGINT) and SIGTERM: between two entries,
-never in the middle of writing one to the exports or reports, so that what an interrupted
-run leaves behind is valid (and says it is partial)."""
+"""How ``scan`` and ``verify`` stop on Ctrl-C (SIGINT), SIGTERM and SIGHUP: between two
+entries, never in the middle of writing one to the exports or reports, so that what an
+interrupted run leaves behind is valid (and says it is partial)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ import signal
 import sys
 from typing import Any
 
+#: The signals that stop a run. SIGHUP is the terminal going away (an SSH connection
+#: dropped, the window closed): by default it killed the scan on the spot, leaving a JSON
+#: manifest cut in the middle of a record (unreadable, unsealed) and the workers behind.
+#: ``nohup`` starts a command with SIGHUP ignored, and it stays ignored (see __enter__).
+STOP_SIGNALS: tuple[int, ...] = tuple(
+    s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None
+)
+
 
 class StopSignals:
-    """SIGINT (Ctrl-C) and SIGTERM stop the run as KeyboardInterrupt — but never while an
+    """SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run as KeyboardInterrupt — but never while an
     entry is being added to the summary and the exports or reports (``with
     stops.held():``): a signal that arrives then is acted on right after, so a partial
     run's outputs all hold the same entries. Only the first signal stops the run; later
@@ -40,7 +48,7 @@ class StopSignals:
 
     def __enter__(self) -> StopSignals:
         self.previous: dict[int, Any] = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             try:
                 # A signal ignored when the scan began stays ignored (Unix practice, and
                 # what Python does for SIGINT): a shell starts a script's background job

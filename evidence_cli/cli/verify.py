@@ -148,7 +148,7 @@ def verify_cmd(
                         else ()
                     )
                     for entry in entries:
-                        # Ctrl-C/SIGTERM wait until this entry is in the summary and every
+                        # Ctrl-C/SIGTERM/SIGHUP wait until this entry is in the summary and every
                         # report, so an interrupted run's reports stay valid and agree.
                         with stops.held():
                             summary.add(entry)

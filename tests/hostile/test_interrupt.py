@@ -1,5 +1,6 @@
-"""Ctrl-C and SIGTERM stop a running scan cleanly: exit 1, every export valid and marked
-partial; ``--resume`` finishes a JSON Lines scan without reading recorded files again."""
+"""Ctrl-C, SIGTERM and a terminal hang-up (SIGHUP) stop a running scan cleanly: exit 1,
+every export valid and marked partial; ``--resume`` finishes a JSON Lines scan without
+reading recorded files again."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 import io
 import json
 import os
+import pty
 import signal
 import subprocess
 import time
@@ -39,21 +41,25 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
 
 def _default_sigint() -> None:
     # A child started from a shell's background job inherits SIGINT ignored; a user's Ctrl-C
-    # reaches a scan that did not ignore it.
+    # reaches a scan that did not ignore it. (And under nohup the tests inherit SIGHUP
+    # ignored: a command typed at a terminal has it at its default.)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture
 def terminal_signals() -> Any:
     """The signal handlers of a command typed at a terminal, whatever this test process
     inherited (run from a script's background job, SIGINT comes in ignored); put back after."""
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
         yield
     finally:
@@ -135,7 +141,9 @@ def check_partial_exports(out: Path, names: list[str]) -> list[dict[str, Any]]:
     return records
 
 
-@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, "0"), (signal.SIGTERM, "2"), (signal.SIGINT, "2")])
+@pytest.mark.parametrize(
+    ("sig", "workers"), [(signal.SIGINT, "0"), (signal.SIGTERM, "2"), (signal.SIGINT, "2"), (signal.SIGHUP, "2")]
+)
 def test_signal_stops_the_scan_with_valid_partial_exports(
     big_tree: tuple[Path, list[str]], tmp_path: Path, sig: int, workers: str
 ) -> None:
@@ -144,6 +152,94 @@ def test_signal_stops_the_scan_with_valid_partial_exports(
     assert rc == 1, stderr.decode(errors="replace")[-2000:]
     assert b"partial" in stderr
     check_partial_exports(tmp_path, names)
+
+
+def _scan_in_a_terminal(root: Path, out: Path) -> None:
+    # (In the forked child: a new session whose controlling terminal is the pty.)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.chdir(out)
+    cmd = evidence_cmd("scan", root, "--workers", "2", "--json", out / "scan.json", "--jsonl", out / "scan.jsonl")
+    cmd += ["--csv", str(out / "scan.csv")]
+    os.execv(cmd[0], cmd)
+
+
+@pytest.mark.skipif(not hasattr(os, "forkpty"), reason="no pseudo-terminals here")
+def test_the_terminal_going_away_stops_the_scan_with_valid_partial_exports(
+    big_tree: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """An SSH connection that drops, a terminal window closed: the kernel sends SIGHUP,
+    whose default killed the scan mid-record (a JSON manifest that did not parse, no seal,
+    the workers left running)."""
+    root, names = big_tree
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs at once
+        try:
+            _scan_in_a_terminal(root, tmp_path)
+        finally:
+            os._exit(127)
+    try:
+        deadline = time.monotonic() + 120
+        jsonl = tmp_path / "scan.jsonl"
+        while not (jsonl.exists() and jsonl.read_bytes().count(b"\n") > 50):
+            assert time.monotonic() < deadline, "the scan produced no records"
+            try:
+                os.read(fd, 65536)  # what a terminal shows (the progress line)
+            except OSError:
+                pytest.fail("the scan ended before the terminal went away")
+    finally:
+        os.close(fd)  # the terminal goes away
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    check_partial_exports(tmp_path, names)
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_workers_do_not_outlive_a_killed_scan(big_tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """SIGKILL (or the out-of-memory killer) gives the scan no chance to stop its pool.
+    The workers, the fork server and the resource tracker used to stay for ever, waiting
+    on each other."""
+    root, _ = big_tree
+    proc = start_scan(root, tmp_path, "2")
+    try:
+        wait_for_records(tmp_path / "scan.jsonl", 50, proc)
+        helpers = _children(proc.pid)
+        workers = [w for h in helpers for w in _children(h)]
+        assert len(workers) >= 2, (helpers, workers)
+        proc.kill()
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in helpers + workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in helpers + workers if _alive(p)], "processes left behind by the killed scan"
+    finally:
+        try:  # whatever is left of the scan's process group (a failed test)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def test_resume_finishes_without_reading_recorded_files_again(big_tree: tuple[Path, list[str]], tmp_path: Path) -> None:
