@@ -172,7 +172,10 @@ def test_the_terminal_going_away_stops_the_scan_with_valid_partial_exports(
     whose default killed the scan mid-record (a JSON manifest that did not parse, no seal,
     the workers left running)."""
     root, names = big_tree
-    pid, fd = pty.fork()
+    try:
+        pid, fd = pty.fork()
+    except OSError as exc:  # no pseudo-terminal left on this machine
+        pytest.skip(f"no pseudo-terminal: {exc}")
     if pid == 0:  # pragma: no cover - the child execs at once
         try:
             _scan_in_a_terminal(root, tmp_path)
