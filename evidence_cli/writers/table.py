@@ -51,7 +51,7 @@ def row(r: FileRecord) -> list[Text]:
     if r.captured:
         cap = r.captured.value.replace("T", " ")
         if r.captured.offset_origin == "gps-inferred" and r.captured.utc:
-            cap += f" (UTC {r.captured.utc}, inferred)"
+            cap += f" (UTC {r.captured.utc.replace('T', ' ')}, inferred)"
     gps = ""
     if r.gps:
         gps = f"{r.gps.latitude:.6f}, {r.gps.longitude:.6f}"
@@ -99,8 +99,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 #: Which columns stay when the terminal is too narrow for all of them, most needed first:
 #: the path always; then what flags trouble, what the file is, when, where, on which
-#: device; the size and the digest prefix last (the exports hold both). At 80 columns
-#: (stdout that is not a terminal) only those two are left out.
+#: device; the size and the digest prefix last (the exports hold both).
 PRIORITY = ("Path", "Flags", "Type", "Captured", "GPS", "Device", "Size", "SHA-256")
 #: What a column costs besides its text: a border and a space either side.
 _COLUMN_FRAME = 3
@@ -108,18 +107,39 @@ _COLUMN_FRAME = 3
 _PATH_SHARE = 0.4
 
 
-def choose_columns(width: int) -> tuple[list[int], list[str]]:
+#: Columns whose values are never cut inside a word: a time or a number folded across two
+#: lines reads as another value ("20:01:02.0" over "42+01:00", "-116.81852" over "3").
+#: Their minimum grows to their longest word (up to WORD_CAP).
+WHOLE_WORDS = frozenset({"Size", "Captured", "GPS", "Flags"})
+WORD_CAP = 24
+
+
+def min_widths(rows: list[list[Text]]) -> list[int]:
+    """Each column's minimum for these rows (see WHOLE_WORDS), in COLUMNS order."""
+    out = []
+    for i, col in enumerate(COLUMNS):
+        least = col.min_width
+        if col.name in WHOLE_WORDS:
+            longest = max((len(w) for r in rows for w in r[i].plain.split()), default=0)
+            least = max(least, min(WORD_CAP, longest))
+        out.append(least)
+    return out
+
+
+def choose_columns(width: int, mins: list[int] | None = None) -> tuple[list[int], list[str]]:
     """(indexes of the columns shown, in display order; names of those left out).
 
-    Columns are taken by PRIORITY while each still gets its minimum width, so a narrow
-    terminal shows fewer columns, each readable, rather than every column squeezed to a
-    few letters (at 40 columns the path itself used to vanish). The path is always shown.
+    Columns are taken by PRIORITY while each still gets its minimum width (``mins``,
+    default each column's own), so a narrow terminal shows fewer columns, each readable,
+    rather than every column squeezed to a few letters (at 40 columns the path itself
+    used to vanish). The path is always shown.
     """
+    least = mins if mins is not None else [c.min_width for c in COLUMNS]
     by_name = {c.name: i for i, c in enumerate(COLUMNS)}
     used = 1  # the table's left border
     shown: list[int] = []
     for name in PRIORITY:
-        cost = COLUMNS[by_name[name]].min_width + _COLUMN_FRAME
+        cost = least[by_name[name]] + _COLUMN_FRAME
         if not shown or used + cost <= width:
             shown.append(by_name[name])
             used += cost
@@ -127,11 +147,11 @@ def choose_columns(width: int) -> tuple[list[int], list[str]]:
     return sorted(shown), left_out
 
 
-def column_widths(width: int, shown: list[int], rows: list[list[Text]]) -> list[int]:
+def column_widths(width: int, shown: list[int], rows: list[list[Text]], mins: list[int] | None = None) -> list[int]:
     """The text width of each shown column (in ``shown``'s order) for a table at most
     ``width`` cells wide.
 
-    Each column asks for its longest value (at least its ``min_width``). When they do not
+    Each column asks for its longest value (at least its minimum, ``mins``). When they do not
     all fit, each column but the path asks for no more than its ``max_width``; the path
     keeps at least ``_PATH_SHARE`` of the room (or all it needs, if less) and the other
     columns give up width down to their minimums, the widest first; the path then gets
@@ -140,23 +160,25 @@ def column_widths(width: int, shown: list[int], rows: list[list[Text]]) -> list[
     short columns kept their width.)
     """
     cols = [COLUMNS[i] for i in shown]
-    natural = [max([col.min_width, len(col.name)] + [r[i].cell_len for r in rows]) for i, col in zip(shown, cols)]
+    every = mins if mins is not None else [c.min_width for c in COLUMNS]
+    least = [every[i] for i in shown]
+    natural = [max([m, len(c.name)] + [r[i].cell_len for r in rows]) for i, c, m in zip(shown, cols, least)]
     room = width - 1 - _COLUMN_FRAME * len(cols)
     if sum(natural) <= room:
         return natural
     path = 0  # Path is always the first column shown (display order)
     others = range(1, len(cols))
-    widths = [n if c.max_width is None else max(c.min_width, min(n, c.max_width)) for n, c in zip(natural, cols)]
-    floor = sum(cols[k].min_width for k in others)
-    keep = max(cols[path].min_width, min(natural[path], int(room * _PATH_SHARE)))
+    widths = [n if c.max_width is None else max(m, min(n, c.max_width)) for n, c, m in zip(natural, cols, least)]
+    floor = sum(least[k] for k in others)
+    keep = max(least[path], min(natural[path], int(room * _PATH_SHARE)))
     budget = max(floor, room - keep)
     # The widest of the other columns gives up one cell at a time, down to its minimum.
     while sum(widths[k] for k in others) > budget:
-        k = max((k for k in others if widths[k] > cols[k].min_width), key=lambda k: (widths[k], -k), default=None)
+        k = max((k for k in others if widths[k] > least[k]), key=lambda k: (widths[k], -k), default=None)
         if k is None:
             break
         widths[k] -= 1
-    widths[path] = max(cols[path].min_width, min(natural[path], room - sum(widths[k] for k in others)))
+    widths[path] = max(least[path], min(natural[path], room - sum(widths[k] for k in others)))
     left = room - sum(widths)
     for k in others:
         extra = max(0, min(left, natural[k] - widths[k]))
@@ -182,8 +204,9 @@ class TableWriter:
         self.rows.append(row(record))
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
-        shown, left_out = choose_columns(self.console.width)
-        widths = column_widths(self.console.width, shown, self.rows)
+        mins = min_widths(self.rows)
+        shown, left_out = choose_columns(self.console.width, mins)
+        widths = column_widths(self.console.width, shown, self.rows, mins)
         table = Table(title="Evidence scan", show_lines=False, header_style="bold")
         for i, w in zip(shown, widths):
             col = COLUMNS[i]

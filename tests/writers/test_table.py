@@ -18,6 +18,7 @@ from evidence_cli.writers.table import (
     column_widths,
     flags,
     human_size,
+    min_widths,
     row,
 )
 
@@ -93,7 +94,7 @@ def test_row_contents() -> None:
         "DCIM/IMG_1.jpg",
         "image/jpeg",
         "2.0 KiB",
-        "2019-05-01 13:45:10 (UTC 2019-05-01T11:45:10Z, inferred)",
+        "2019-05-01 13:45:10 (UTC 2019-05-01 11:45:10Z, inferred)",
         "-22.951900, -43.210500 -3.5 m",
         "",
         "0123456789ab…",
@@ -179,8 +180,8 @@ def full_record(path: str = LONG, **kw: object) -> FileRecord:
         mime="image/jpeg",
         extension_ok=False,
         hashes={"sha256": "ab" * 32},
-        captured=Timestamp("DateTimeOriginal", "exif", "2019-05-01T13:45:10.123+02:00", None, "r"),
-        gps=GeoPoint(48.8584, 2.2945, 35.2, None, "exif"),
+        captured=kw.pop("captured", Timestamp("DateTimeOriginal", "exif", "2019-05-01T13:45:10.123+02:00", None, "r")),
+        gps=kw.pop("gps", GeoPoint(48.8584, 2.2945, 35.2, None, "exif")),
         device=Device(make="Canon", model="Canon EOS 5D Mark IV", source="exif"),
         errors=(Problem("metadata:exif", "warning", "Damaged", "x"),),
         **kw,
@@ -200,13 +201,13 @@ def test_every_width_keeps_the_whole_path_and_fits(width: int) -> None:
     ("width", "left_out"),
     [
         (40, ["Type", "Captured", "GPS", "Device", "Size", "SHA-256"]),
-        (80, ["Size", "SHA-256"]),
-        (100, ["SHA-256"]),
+        (80, ["Device", "Size", "SHA-256"]),
+        (100, ["Size", "SHA-256"]),
         (120, []),
     ],
 )
 def test_narrow_terminal_leaves_out_the_least_needed_columns_and_says_so(width: int, left_out: list[str]) -> None:
-    shown, out = choose_columns(width)
+    shown, out = choose_columns(width, min_widths([row(full_record())]))
     assert out == left_out
     assert [COLUMNS[i].name for i in shown] == [c.name for c in COLUMNS if c.name not in left_out]
     text = " ".join(render_at([full_record()], width).split())
@@ -243,7 +244,7 @@ def test_a_short_table_takes_only_the_room_it_needs() -> None:
 
 def test_a_size_wider_than_its_column_is_never_cut() -> None:
     # A sparse file may claim exabytes; the figure must show whole, on every width.
-    for width in (100, 130, 200):
+    for width in (120, 130, 200):
         text = render_at([full_record(size=2**62)], width)
         header = next(line for line in text.splitlines() if line.startswith("┃") and "Size" in line)
         column = [cell.strip() for cell in header.split("┃")].index("Size")
@@ -264,3 +265,23 @@ def test_room_the_path_does_not_need_goes_back_to_a_capped_column() -> None:
 def test_a_wide_terminal_shows_long_values_on_one_line() -> None:
     text = render_at([rec("a", device=Device(make="Make" * 8, model="Model" * 6, source="exif"))], 400)
     assert "Make" * 8 + " " + "Model" * 6 in text
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 160])
+def test_a_time_or_a_coordinate_is_never_cut_inside_a_word(width: int) -> None:
+    # "20:01:02.0" over "42+01:00" reads as another time; "-116.81852" over "3" as another
+    # place. Folded at spaces only, every word of these cells shows whole on one line.
+    r = full_record(
+        captured=Timestamp("DateTimeOriginal", "exif", "2021-07-04T06:30:00.042+01:00", "2021-07-04T05:30Z", "r"),
+        gps=GeoPoint(-33.856812, -116.818523, -85.5, None, "exif"),
+    )
+    text = render_at([r], width)
+    header = next(line for line in text.splitlines() if line.startswith("┃") and "Path" in line)
+    names = [cell.strip() for cell in header.split("┃")]
+    for column, value in (("Captured", row(r)[3].plain), ("GPS", row(r)[4].plain), ("Flags", row(r)[7].plain)):
+        if column not in names:
+            continue
+        k = names.index(column)
+        lines = [line.split("│")[k].strip() for line in text.splitlines() if line.startswith("│")]
+        words = [w for line in lines for w in line.split()]
+        assert words == value.split(), (column, lines)
