@@ -341,7 +341,8 @@ class ExifExtractor:
         header_unread = False
         no_exif = False  # our walk of a JPEG/PNG found no EXIF block: ExifRead is not asked
         crash: str | None = None
-        heif_notes: list[str] = []
+        # Damage our own container walk found, each note prefixed with its container.
+        container_notes: list[str] = []
         try:
             with ctx.open() as fh:
                 stream: BinaryIO = fh
@@ -356,18 +357,19 @@ class ExifExtractor:
                     # walks the same boxes, unchecked) is not asked; nor when our walk found the
                     # boxes damaged and ExifRead would walk them too (a 64-bit box size of 0
                     # sends it round the same box for ever: found by fuzz/).
-                    noted = len(heif_notes)
+                    heif_notes: list[str] = []
                     tiff = heif_exif_tiff(fh, heif_notes)
+                    container_notes.extend(f"HEIF: {n}" for n in heif_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)
-                    damaged = len(heif_notes) > noted and ctx.head[4:12] in EXIFREAD_HEIC_HEADS
+                    damaged = bool(heif_notes) and ctx.head[4:12] in EXIFREAD_HEIC_HEADS
                     no_exif = tiff is None and (damaged or heif_has_meta(fh))
                 elif ctx.file_type.mime == "image/jxl":
                     # Our bounded walk finds the Exif box; ExifRead's would loop on a box
                     # whose 64-bit size is 0 (found while fixing the HEIF case above).
                     jxl_notes: list[str] = []
                     tiff = jxl_exif_tiff(fh, jxl_notes)
-                    heif_notes.extend(f"JPEG XL: {n}" for n in jxl_notes)  # (kept as they are below)
+                    container_notes.extend(f"JPEG XL: {n}" for n in jxl_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)
                     no_exif = tiff is None
@@ -375,7 +377,7 @@ class ExifExtractor:
                     # ExifRead looks for the APP1 Exif segment only within the first ~4 KB of
                     # segments (a large XMP or C2PA segment before it hides it): walk them here.
                     walked = jpeg.walk(fh)
-                    heif_notes.extend(walked.notes)
+                    container_notes.extend(walked.notes)  # (they say "JPEG" themselves)
                     found = jpeg.exif_tiff_offset(walked)
                     if found is not None:
                         stream = _OffsetReader(fh, found[0])  # type: ignore[assignment]
@@ -401,7 +403,7 @@ class ExifExtractor:
                 data_end = stream.seek(0, io.SEEK_END)
         finally:
             log.removeHandler(collector)
-        problems: list[Problem] = [problem(self.name, n if n.startswith("JPEG") else f"HEIF: {n}") for n in heif_notes]
+        problems: list[Problem] = [problem(self.name, n) for n in container_notes]
         if header_unread:
             problems.append(problem(self.name, "EXIF header found but no tag could be read from it (damaged IFDs)"))
         if crash is not None:

@@ -664,29 +664,26 @@ def jxl_exif_tiff(fh: BinaryIO, problems: list[str] | None = None) -> bytes | No
     """
     probs: list[str] = [] if problems is None else problems
     reader = BoxReader(fh)
-    if reader.read_at(0, len(JXL_SIGNATURE)) != JXL_SIGNATURE:
-        return None
-    exif: Box | None = None
-    for b in reader.boxes(0, reader.size):
-        if b.type == "Exif":
-            exif = b
-            break
-        if b.type == "brob" and reader.read_at(b.start, 4) == b"Exif":
-            probs.append(f"Exif box at offset {b.offset} is Brotli-compressed (brob): not read")
+    try:
+        if reader.read_at(0, len(JXL_SIGNATURE)) != JXL_SIGNATURE:
             return None
-    probs.extend(reader.problems)
-    if exif is None:
+        for b in reader.boxes(0, reader.size):
+            if b.type == "brob" and reader.read_at(b.start, 4) == b"Exif":
+                probs.append(f"Exif box at offset {b.offset} is Brotli-compressed (brob): not read")
+                return None
+            if b.type == "Exif":
+                data = reader.payload(b)
+                if data is None or len(data) < 4:
+                    probs.append(f"Exif box at offset {b.offset} is shorter than its 4-byte header")
+                    return None
+                start = 4 + struct.unpack(">I", data[:4])[0]
+                if _is_tiff(data[start : start + 4]):
+                    return data[start:]
+                probs.append(f"Exif box at offset {b.offset} holds no TIFF header at its stated offset")
+                return None
         return None
-    data = reader.payload(exif)
-    probs.extend(p for p in reader.problems if p not in probs)
-    if data is None or len(data) < 4:
-        probs.append(f"Exif box at offset {exif.offset} is shorter than its 4-byte header")
-        return None
-    start = 4 + struct.unpack(">I", data[:4])[0]
-    if _is_tiff(data[start : start + 4]):
-        return data[start:]
-    probs.append(f"Exif box at offset {exif.offset} holds no TIFF header at its stated offset")
-    return None
+    finally:
+        probs.extend(reader.problems)
 
 
 def _is_tiff(b: bytes) -> bool:

@@ -126,20 +126,19 @@ def min_widths(rows: list[list[Text]]) -> list[int]:
     return out
 
 
-def choose_columns(width: int, mins: list[int] | None = None) -> tuple[list[int], list[str]]:
+def choose_columns(width: int, mins: list[int]) -> tuple[list[int], list[str]]:
     """(indexes of the columns shown, in display order; names of those left out).
 
-    Columns are taken by PRIORITY while each still gets its minimum width (``mins``,
-    default each column's own), so a narrow terminal shows fewer columns, each readable,
+    Columns are taken by PRIORITY while each still gets its minimum width (``mins``, see
+    :func:`min_widths`), so a narrow terminal shows fewer columns, each readable,
     rather than every column squeezed to a few letters (at 40 columns the path itself
     used to vanish). The path is always shown.
     """
-    least = mins if mins is not None else [c.min_width for c in COLUMNS]
     by_name = {c.name: i for i, c in enumerate(COLUMNS)}
     used = 1  # the table's left border
     shown: list[int] = []
     for name in PRIORITY:
-        cost = least[by_name[name]] + _COLUMN_FRAME
+        cost = mins[by_name[name]] + _COLUMN_FRAME
         if not shown or used + cost <= width:
             shown.append(by_name[name])
             used += cost
@@ -147,7 +146,7 @@ def choose_columns(width: int, mins: list[int] | None = None) -> tuple[list[int]
     return sorted(shown), left_out
 
 
-def column_widths(width: int, shown: list[int], rows: list[list[Text]], mins: list[int] | None = None) -> list[int]:
+def column_widths(width: int, shown: list[int], rows: list[list[Text]], mins: list[int]) -> list[int]:
     """The text width of each shown column (in ``shown``'s order) for a table at most
     ``width`` cells wide.
 
@@ -160,8 +159,7 @@ def column_widths(width: int, shown: list[int], rows: list[list[Text]], mins: li
     short columns kept their width.)
     """
     cols = [COLUMNS[i] for i in shown]
-    every = mins if mins is not None else [c.min_width for c in COLUMNS]
-    least = [every[i] for i in shown]
+    least = [mins[i] for i in shown]
     natural = [max([m, len(c.name)] + [r[i].cell_len for r in rows]) for i, c, m in zip(shown, cols, least)]
     room = width - 1 - _COLUMN_FRAME * len(cols)
     if sum(natural) <= room:

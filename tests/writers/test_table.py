@@ -218,15 +218,16 @@ def test_narrow_terminal_leaves_out_the_least_needed_columns_and_says_so(width: 
 
 
 def test_the_path_is_shown_even_on_a_terminal_narrower_than_its_minimum() -> None:
-    shown, out = choose_columns(10)
+    shown, out = choose_columns(10, min_widths([]))
     assert [COLUMNS[i].name for i in shown] == ["Path"]
     assert "Flags" in out
 
 
 @pytest.mark.parametrize("width", [120, 160, 200, 240])
 def test_the_path_keeps_its_share_when_the_other_columns_want_the_room(width: int) -> None:
-    shown, _ = choose_columns(width)
-    widths = column_widths(width, shown, [row(full_record("p" * 300))])
+    rows, mins = [row(full_record("p" * 300))], min_widths([])  # each column's own minimum
+    shown, _ = choose_columns(width, mins)
+    widths = column_widths(width, shown, rows, mins)
     room = width - 1 - 3 * len(shown)
     others_least = sum(COLUMNS[i].min_width for i in shown[1:])
     assert sum(widths) == room
@@ -237,8 +238,9 @@ def test_the_path_keeps_its_share_when_the_other_columns_want_the_room(width: in
 
 
 def test_a_short_table_takes_only_the_room_it_needs() -> None:
-    shown, _ = choose_columns(240)
-    widths = column_widths(240, shown, [row(rec("a", mime="text/plain"))])
+    rows = [row(rec("a", mime="text/plain"))]
+    shown, _ = choose_columns(240, min_widths(rows))
+    widths = column_widths(240, shown, rows, min_widths(rows))
     assert widths == [max(c.min_width, len(c.name)) for c in COLUMNS]
 
 
@@ -253,9 +255,10 @@ def test_a_size_wider_than_its_column_is_never_cut() -> None:
 
 
 def test_room_the_path_does_not_need_goes_back_to_a_capped_column() -> None:
-    shown, _ = choose_columns(130)
     long_device = rec("a", device=Device(make="Make" * 8, model="Model" * 6, source="exif"))
-    widths = column_widths(130, shown, [row(long_device)])
+    rows = [row(long_device)]
+    shown, _ = choose_columns(130, min_widths(rows))
+    widths = column_widths(130, shown, rows, min_widths(rows))
     device = [COLUMNS[i].name for i in shown].index("Device")
     assert widths[0] == 16  # all "a" needs
     assert sum(widths) == 130 - 1 - 3 * len(shown)
