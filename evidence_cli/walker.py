@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import ctypes.util
+import errno
 import os
 import stat as stat_mod
 import threading
@@ -162,7 +163,7 @@ def walk(roots: Roots) -> Iterator[Entry]:
             yield Entry(root, _rel(roots.base, root), "other", None, _walk_problem(exc))
             continue
         if stat_mod.S_ISDIR(st.st_mode):
-            yield from _walk_dir(roots.base, root)
+            yield from _walk_dir(roots.base, root, st)
         else:
             yield Entry(root, _rel(roots.base, root), kind_of(st), st)
 
@@ -229,22 +230,62 @@ def _walk_problem(exc: OSError) -> Problem:
     return Problem(stage="walk", severity="error", type=type(exc).__name__, message=exc.strerror or str(exc))
 
 
-def _list(d: bytes) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
-    """Children of ``d`` sorted by name bytes, each with its lstat (or the error)."""
+class FolderReplaced(OSError):
+    """A folder is no longer the one its parent's listing named: it was replaced (by a
+    symlink, or another folder moved in) while the scan ran. It is not listed."""
+
+
+#: Children are examined relative to their folder's open descriptor (``fstatat``), so that
+#: what the walk records is what that folder holds, whatever happens to the path above it.
+_AT_CALLS = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd and os.stat in os.supports_follow_symlinks
+
+
+Listing = list[tuple[bytes, os.stat_result | None, OSError | None]]
+
+
+def _list(d: bytes, expected: os.stat_result | None = None) -> Listing:
+    """Children of ``d`` sorted by name bytes, each with its lstat (or the error).
+
+    ``expected`` is the lstat of ``d`` the walk took from its parent's descriptor: the
+    folder opened must be that one (same device and inode), else :class:`FolderReplaced`.
+    The folder is opened by its path, and a path goes through every folder above it; one
+    of those swapped for a symlink while the scan runs would otherwise make the walk list
+    a folder outside the tree, and record files from there as evidence.
+    """
     # Listed through a descriptor opened like a file (no final symlink followed,
     # O_NOATIME): listing a folder by path would update its access time.
-    if os.scandir not in os.supports_fd:  # pragma: no cover - not on Linux/macOS
+    if not _AT_CALLS:  # pragma: no cover - not on Linux/macOS
         with os.scandir(d) as it:
             names = sorted(os.fsencode(e.name) for e in it)
         return _lstat_children(d, names)
-    with reachable(d) as short:
-        fd = open_readonly(short, directory=True)
     try:
+        with reachable(d) as short:
+            fd = open_readonly(short, directory=True)
+    except OSError as exc:
+        if expected is not None and exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _replaced() from None
+        raise
+    try:
+        if expected is not None:
+            got = os.fstat(fd)
+            if (got.st_dev, got.st_ino) != (expected.st_dev, expected.st_ino):
+                raise _replaced()
         with os.scandir(fd) as it:
             names = sorted(os.fsencode(e.name) for e in it)
+        out: Listing = []
+        for n in names:
+            p = os.path.join(d, n)
+            try:
+                out.append((p, os.stat(n, dir_fd=fd, follow_symlinks=False), None))
+            except OSError as exc:
+                out.append((p, None, exc))
+        return out
     finally:
         os.close(fd)
-    return _lstat_children(d, names)
+
+
+def _replaced() -> FolderReplaced:
+    return FolderReplaced(errno.ESTALE, "the folder was replaced while the scan ran; not listed")
 
 
 def _lstat_children(d: bytes, names: list[bytes]) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
@@ -259,11 +300,11 @@ def _lstat_children(d: bytes, names: list[bytes]) -> list[tuple[bytes, os.stat_r
     return out
 
 
-def _walk_dir(base: bytes, top: bytes) -> Iterator[Entry]:
+def _walk_dir(base: bytes, top: bytes, top_stat: os.stat_result | None = None) -> Iterator[Entry]:
     # An explicit stack of iterators (no recursion, so any depth is fine); a
     # sub-directory's entries come exactly where its name sorts among its siblings.
     try:
-        first = _list(top)
+        first = _list(top, top_stat)
     except OSError as exc:
         yield Entry(top, _rel(base, top), "directory", _safe_lstat(top), _walk_problem(exc))
         return
@@ -276,7 +317,7 @@ def _walk_dir(base: bytes, top: bytes) -> Iterator[Entry]:
         p, st, err = item
         if st is not None and stat_mod.S_ISDIR(st.st_mode):
             try:
-                stack.append(iter(_list(p)))
+                stack.append(iter(_list(p, st)))
             except OSError as exc:
                 yield Entry(p, _rel(base, p), "directory", st, _walk_problem(exc))
             continue

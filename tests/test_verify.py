@@ -210,10 +210,10 @@ def test_a_folder_that_cannot_be_listed(case: tuple[Path, Path], monkeypatch: An
     real_list = walker._list
     locked = p(tree, b"photos")
 
-    def refusing(d: bytes) -> Any:
+    def refusing(d: bytes, *args: Any) -> Any:
         if d == locked:
             raise PermissionError(13, "Permission denied")
-        return real_list(d)
+        return real_list(d, *args)
 
     monkeypatch.setattr(walker, "_list", refusing)
     entries, summary = run(manifest)

@@ -328,7 +328,15 @@ def test_unreadable_file_is_a_record_with_an_error(tmp_path: Path, monkeypatch: 
 
 def test_entry_that_cannot_be_stat_ed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "gone").write_text("x")
-    deny(monkeypatch, "lstat", tmp_path / "gone")
+    # The walk examines a child relative to its folder's descriptor (fstatat).
+    real_stat = os.stat
+
+    def fake(path: Any, *a: Any, **kw: Any) -> Any:
+        if kw.get("dir_fd") is not None and os.fsencode(path) == b"gone":
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_stat(path, *a, **kw)
+
+    monkeypatch.setattr(os, "stat", fake)
     recs = records(tmp_path)
     assert [(r.path, r.kind, r.filesystem, r.errors[0].stage) for r in recs] == [("gone", "other", {}, "walk")]
 

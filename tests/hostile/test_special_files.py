@@ -4,6 +4,7 @@ files that change while they are read. Each is a record; none blocks or derails 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import socket
@@ -150,6 +151,43 @@ def test_symlinked_root_file_is_not_read_through(tmp_path: Path) -> None:
     assert r.kind == "symlink" and not any(r.hashes.values())
 
 
+def _swap_for_link_when_listing(monkeypatch: pytest.MonkeyPatch, listing: Path, folder: Path, target: Path) -> None:
+    """Just before the walk lists ``listing``, move ``folder`` (one of its ancestors inside
+    the tree) aside and put a symlink to ``target`` in its place: a tree changed under a
+    running scan by someone who can write to it."""
+    real_list = walker._list
+
+    def swapping(d: bytes, *args: Any) -> Any:
+        if d == os.fsencode(listing) and not folder.is_symlink():
+            folder.rename(folder.with_name(folder.name + ".moved"))
+            os.symlink(target, folder)
+        return real_list(d, *args)
+
+    monkeypatch.setattr(walker, "_list", swapping)
+
+
+def test_a_folder_swapped_for_a_symlink_during_the_walk_is_not_followed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The walk never reads outside the tree, even when the tree changes under it: a folder
+    replaced by a symlink after its parent was listed gives an error record, and nothing
+    behind the link is listed or read."""
+    root = tmp_path / "evidence"
+    (root / "a" / "inner").mkdir(parents=True)
+    (root / "a" / "inner" / "note.txt").write_bytes(b"evidence")
+    outside = tmp_path / "outside"
+    (outside / "inner").mkdir(parents=True)
+    (outside / "inner" / "secret.txt").write_bytes(b"not evidence")
+    _swap_for_link_when_listing(monkeypatch, root / "a" / "inner", root / "a", outside)
+    records = records_of(root)
+    assert "a/inner/secret.txt" not in records
+    assert not any(r.hashes.get("sha256") == hashlib.sha256(b"not evidence").hexdigest() for r in records.values())
+    assert set(records) == {"a/inner"}
+    [problem] = records["a/inner"].errors
+    assert (problem.stage, problem.type) == ("walk", "FolderReplaced")
+    assert "replaced" in problem.message
+
+
 # --- Permission denied ----------------------------------------------------------------------
 
 
@@ -168,10 +206,10 @@ def test_unreadable_file_and_folder_are_records_with_an_error(monkeypatch: pytes
             raise PermissionError(errno.EACCES, "Permission denied", path)
         return real_open(path)
 
-    def deny_list(d: bytes) -> Any:
+    def deny_list(d: bytes, *args: Any) -> Any:
         if d.endswith(b"locked-dir"):
             raise PermissionError(errno.EACCES, "Permission denied", d)
-        return real_list(d)
+        return real_list(d, *args)
 
     monkeypatch.setattr(hashing, "open_readonly", deny_open)
     monkeypatch.setattr(walker, "_list", deny_list)
