@@ -240,10 +240,16 @@ class FolderReplaced(OSError):
 _AT_CALLS = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd and os.stat in os.supports_follow_symlinks
 
 
-Listing = list[tuple[bytes, os.stat_result | None, OSError | None]]
+Child = tuple[bytes, os.stat_result | None, OSError | None]
+
+#: Children of a folder examined per opening of it. A folder can hold millions of files
+#: (a phone's cache, an archive extracted by a hostile party): their names must all be
+#: read to sort them, but the lstat results and paths (ten times the names' size) are
+#: made a chunk at a time, as the walk reaches them.
+STAT_CHUNK = 1024
 
 
-def _list(d: bytes, expected: os.stat_result | None = None) -> Listing:
+def _list(d: bytes, expected: os.stat_result | None = None) -> Iterator[Child]:
     """Children of ``d`` sorted by name bytes, each with its lstat (or the error).
 
     ``expected`` is the lstat of ``d`` the walk took from its parent's descriptor: the
@@ -251,13 +257,57 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Listing:
     The folder is opened by its path, and a path goes through every folder above it; one
     of those swapped for a symlink while the scan runs would otherwise make the walk list
     a folder outside the tree, and record files from there as evidence.
+
+    The first :data:`STAT_CHUNK` children are examined before this returns (an error
+    opening the folder is raised here); the others as they are reached, the folder opened
+    again and checked the same way for each chunk.
     """
     # Listed through a descriptor opened like a file (no final symlink followed,
     # O_NOATIME): listing a folder by path would update its access time.
     if not _AT_CALLS:  # pragma: no cover - not on Linux/macOS
         with os.scandir(d) as it:
             names = sorted(os.fsencode(e.name) for e in it)
-        return _lstat_children(d, names)
+        return iter(_lstat_children(d, names))
+    fd = _open_folder(d, expected)
+    try:
+        if expected is None:
+            expected = os.fstat(fd)
+        with os.scandir(fd) as it:
+            names = sorted(os.fsencode(e.name) for e in it)
+        first = _stat_children(d, fd, names[:STAT_CHUNK])
+    finally:
+        os.close(fd)
+    if len(names) <= STAT_CHUNK:
+        return iter(first)
+    return _chain(first, _later_children(d, expected, names))
+
+
+def _chain(first: list[Child], rest: Iterator[Child]) -> Iterator[Child]:
+    yield from first
+    del first[:]  # (not kept while the rest is walked)
+    yield from rest
+
+
+def _later_children(d: bytes, expected: os.stat_result, names: list[bytes]) -> Iterator[Child]:
+    for at in range(STAT_CHUNK, len(names), STAT_CHUNK):
+        chunk = names[at : at + STAT_CHUNK]
+        try:
+            fd = _open_folder(d, expected)
+        except OSError as exc:
+            # Named by the listing, not examined: records with the error, never dropped.
+            for n in names[at:]:
+                yield os.path.join(d, n), None, exc
+            return
+        try:
+            children = _stat_children(d, fd, chunk)
+        finally:
+            os.close(fd)
+        yield from children
+        del children  # (not kept while the next chunk is examined)
+
+
+def _open_folder(d: bytes, expected: os.stat_result | None) -> int:
+    """A descriptor of folder ``d``, checked to be the folder ``expected`` describes."""
     try:
         with reachable(d) as short:
             fd = open_readonly(short, directory=True)
@@ -265,23 +315,27 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Listing:
         if expected is not None and exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise _replaced() from None
         raise
-    try:
-        if expected is not None:
+    if expected is not None:
+        try:
             got = os.fstat(fd)
-            if (got.st_dev, got.st_ino) != (expected.st_dev, expected.st_ino):
-                raise _replaced()
-        with os.scandir(fd) as it:
-            names = sorted(os.fsencode(e.name) for e in it)
-        out: Listing = []
-        for n in names:
-            p = os.path.join(d, n)
-            try:
-                out.append((p, os.stat(n, dir_fd=fd, follow_symlinks=False), None))
-            except OSError as exc:
-                out.append((p, None, exc))
-        return out
-    finally:
-        os.close(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if (got.st_dev, got.st_ino) != (expected.st_dev, expected.st_ino):
+            os.close(fd)
+            raise _replaced()
+    return fd
+
+
+def _stat_children(d: bytes, fd: int, names: list[bytes]) -> list[Child]:
+    out: list[Child] = []
+    for n in names:
+        p = os.path.join(d, n)
+        try:
+            out.append((p, os.stat(n, dir_fd=fd, follow_symlinks=False), None))
+        except OSError as exc:
+            out.append((p, None, exc))
+    return out
 
 
 def _replaced() -> FolderReplaced:
