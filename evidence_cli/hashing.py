@@ -428,8 +428,12 @@ def hash_entry(
 
 
 def changed_while_read(path: bytes, st: os.stat_result, result: HashResult) -> bool:
-    """True when the file's size, modification time or inode differ from ``st`` after the
-    read, or the read did not see ``st.st_size`` bytes: its digests may not be its content."""
+    """True when the file's size, modification time, change time or inode differ from ``st``
+    after the read, or the read did not see ``st.st_size`` bytes: its digests may not be its
+    content. The change time (ctime) catches a file rewritten in place whose modification
+    time was then set back (sync clients, ``touch -r``): the kernel sets it on every write
+    and nobody can set it back. Reading never changes it; a metadata change during the read
+    (chmod, a new hard link) does, and is flagged too, as the safe side."""
     try:
         after = os.lstat(path)
     except OSError:
@@ -437,6 +441,7 @@ def changed_while_read(path: bytes, st: os.stat_result, result: HashResult) -> b
     return (
         after.st_size != st.st_size
         or after.st_mtime_ns != st.st_mtime_ns
+        or after.st_ctime_ns != st.st_ctime_ns
         or after.st_ino != st.st_ino
         or result.size != st.st_size
     )

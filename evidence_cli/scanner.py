@@ -233,7 +233,12 @@ def _process_file(
     changed = changed_while_read(entry.path, st, result)
     if changed:
         errors.append(
-            Problem("hash", "error", "ChangedDuringScan", "size or modification time changed while the file was read")
+            Problem(
+                "hash",
+                "error",
+                "ChangedDuringScan",
+                "the file changed while it was read (its size, mtime or ctime)",
+            )
         )
         findings.append(
             Finding("changed-during-scan", "warning", "the file changed while it was read; the hashes may not match it")

@@ -427,7 +427,10 @@ def _hash(
             None,
             result.size,
             Problem(
-                "hash", "error", "ChangedDuringVerify", "size or modification time changed while the file was read"
+                "hash",
+                "error",
+                "ChangedDuringVerify",
+                "the file changed while it was read (its size, mtime or ctime)",
             ),
         )
     return result.digests, result.size, None

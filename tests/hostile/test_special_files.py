@@ -300,6 +300,39 @@ def test_file_changed_while_hashed_is_flagged(monkeypatch: pytest.MonkeyPatch, t
     assert records["steady.log"].findings == () and records["steady.log"].errors == ()
 
 
+def test_file_rewritten_in_place_with_its_time_put_back_is_flagged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A writer that rewrites a file in place (same size) and then sets its modification time
+    back, as sync clients and ``touch -r`` do, leaves size, mtime and inode as they were; the
+    kernel's change time (ctime), which nobody can set back, says it was written."""
+    root = tmp_path / "evidence"
+    root.mkdir()
+    victim = root / "chat.txt"
+    victim.write_bytes(b"a" * 4096)
+    (root / "steady.txt").write_bytes(b"b" * 4096)
+    before = victim.stat()
+    time.sleep(0.01)  # a ctime the file system can tell from the first one
+    real = hashing.hash_fd
+
+    def hash_then_rewrite(fd: int, *args: Any, **kwargs: Any) -> Any:
+        result = real(fd, *args, **kwargs)
+        if os.fstat(fd).st_ino == before.st_ino:
+            with open(victim, "r+b") as fh:
+                fh.write(b"z" * 4096)
+            os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return result
+
+    monkeypatch.setattr(hashing, "hash_fd", hash_then_rewrite)
+    records = records_of(root)
+    after = victim.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    rewritten = records["chat.txt"]
+    assert "changed-during-scan" in [f.code for f in rewritten.findings]
+    assert ("hash", "ChangedDuringScan") in [(e.stage, e.type) for e in rewritten.errors]
+    assert records["steady.txt"].findings == () and records["steady.txt"].errors == ()
+
+
 def test_file_written_during_a_cli_scan_is_flagged(tmp_path: Path) -> None:
     """Real concurrency: a writer appends to a 64 MiB file while the CLI reads it."""
     root = tmp_path / "evidence"
