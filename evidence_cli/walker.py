@@ -207,23 +207,130 @@ def reachable_entry(entry: Entry) -> Iterator[Entry]:
         yield entry if short is entry.path else replace(entry, path=short)
 
 
+class _Chain:
+    """The last folder this process reached past :data:`PATH_LIMIT`: its path, the short
+    head it was reached from, an ``O_PATH`` descriptor of it, and the (device, inode) of
+    the head and of every folder after it. The next folder is reached from it: down
+    through the components it lacks, up through ``..`` checked against those identities.
+    A walk, and the files it hands out in sorted order, move a few folders at a time, so a
+    tree any number of folders deep costs a few system calls a folder; from the head each
+    time, it cost depth x depth / 2 (hours for 20,000 folders, a tree any archive can
+    hold)."""
+
+    def __init__(self) -> None:
+        self.path = b""
+        self.head = b""
+        self.ids: list[tuple[int, int]] = []
+        self.fd = -1
+
+
+_deep = _Chain()
+_deep_lock = threading.Lock()
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def _open_folder_chain(folder: bytes) -> int:
-    """A descriptor of ``folder``, however long its path: the longest prefix short enough is
-    opened as usual, each further component relative to the one before, never through a
-    symlink."""
+    """A new descriptor of ``folder`` (the caller closes it), however long its path: the
+    longest prefix short enough is opened as usual, each further component relative to the
+    one before, never through a symlink (see :class:`_Chain`)."""
+    folder = folder.rstrip(b"/") or folder
     cut = folder.rfind(b"/", 0, PATH_LIMIT)
     head = folder[:cut] if cut > 0 else (b"/" if cut == 0 else b".")
-    fd = os.open(head, _FOLDER_FLAGS)
-    try:
-        for part in folder[cut + 1 :].split(b"/"):
-            if part:
-                inner = os.open(part, _FOLDER_FLAGS | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+    with _deep_lock:
+        c = _deep
+        if c.fd >= 0 and c.head == head:
+            # Only the paths' tails are looked at: the walk moves a few folders at a time.
+            common = _common_folder(c.path, folder, len(head))
+            up = c.path.count(b"/", common)
+            down = folder[common + 1 :].split(b"/") if len(folder) > common else []
+            if up + len(down) < (len(c.ids) - 1 - up) + len(down):  # than from the head
+                try:
+                    _move_chain(c, folder, up, down)
+                    return os.dup(c.fd)
+                except (OSError, _ChainStale):
+                    _set_chain(c, b"", b"", [], -1)  # reached from the head below
+        rest = folder[cut + 1 :]
+        fd = os.open(head, _FOLDER_FLAGS)
+        try:
+            ids = [_identity(fd)]
+            for part in rest.split(b"/") if rest else []:
+                inner = os.open(part, _FOLDER_FLAGS | _NOFOLLOW, dir_fd=fd)
                 os.close(fd)
                 fd = inner
+                ids.append(_identity(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+        _set_chain(c, folder, head, ids, fd)
+        return os.dup(fd)
+
+
+def _common_folder(a: bytes, b: bytes, start: int) -> int:
+    """Length of the longest folder path both ``a`` and ``b`` are in (or are), at least
+    ``start`` (their common head). The walk's moves are tried first (into a sub-folder,
+    to a folder beside one above); otherwise compared by slices, in halves."""
+    if b.startswith(a) and b[len(a) : len(a) + 1] in (b"", b"/"):
+        return len(a)  # b is a or below it
+    if a.startswith(b) and a[len(b) : len(b) + 1] == b"/":
+        return len(b)  # b is above a
+    parent = b.rfind(b"/", start)
+    if parent >= start and a.startswith(b[:parent]) and a[parent : parent + 1] in (b"", b"/"):
+        return parent  # b is beside a folder on a's way (or above a)
+    lo, hi = start, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[start:mid] == b[start:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    if (lo == len(a) or a[lo : lo + 1] == b"/") and (lo == len(b) or b[lo : lo + 1] == b"/"):
+        return lo
+    return max(start, a.rfind(b"/", start, lo))
+
+
+class _ChainStale(Exception):
+    """A folder reached through ``..`` is not the one the chain went down through."""
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _move_chain(c: _Chain, folder: bytes, up: int, down: list[bytes]) -> None:
+    """Move the chain to ``folder`` (same head): ``up`` folders up, then down through
+    ``down``. On failure the chain is left in pieces: the caller drops it."""
+    cur, owned = c.fd, False
+    ids = c.ids  # changed in place: copying it would cost the tree's depth on every move
+    try:
+        for _ in range(up):
+            parent = os.open(b"..", _FOLDER_FLAGS | _NOFOLLOW, dir_fd=cur)
+            if owned:
+                os.close(cur)
+            cur, owned = parent, True
+            ids.pop()
+            if _identity(cur) != ids[-1]:
+                raise _ChainStale()
+        for part in down:
+            inner = os.open(part, _FOLDER_FLAGS | _NOFOLLOW, dir_fd=cur)
+            if owned:
+                os.close(cur)
+            cur, owned = inner, True
+            ids.append(_identity(cur))
     except BaseException:
-        os.close(fd)
+        if owned:
+            os.close(cur)
         raise
-    return fd
+    if not owned:
+        cur = os.dup(cur)
+    _set_chain(c, folder, c.head, ids, cur)
+
+
+def _set_chain(c: _Chain, path: bytes, head: bytes, ids: list[tuple[int, int]], fd: int) -> None:
+    old = c.fd
+    c.path, c.head, c.ids, c.fd = path, head, ids, fd
+    if old >= 0 and old != fd:
+        os.close(old)
 
 
 def _walk_problem(exc: OSError) -> Problem:
