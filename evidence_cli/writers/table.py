@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evidence_cli.console import evidence_text
+from evidence_cli.console import evidence_text, safe_text
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
 
@@ -46,7 +46,29 @@ def flags(r: FileRecord) -> str:
     return " ".join(out)
 
 
+#: Longest evidence value the table shows whole (characters). Longer ones (a path past
+#: PATH_MAX, a name made to flood the screen, a hostile 60 kB EXIF Make) are shown as their
+#: start and their end around a count of what is left out: folded whole, one row took a
+#: thousand lines and seconds to lay out. The exports hold every value whole.
+CELL_MAX = 600
+_CLIP_KEEP = 280
+
+
+def clip(value: str) -> tuple[Text, bool]:
+    """An evidence value as table text, cut in the middle if over CELL_MAX; (text, cut)."""
+    if len(value) <= CELL_MAX:
+        return evidence_text(value), False
+    left_out = len(value) - 2 * _CLIP_KEEP
+    head, tail = value[:_CLIP_KEEP], value[-_CLIP_KEEP:]
+    return Text(safe_text(head) + f"…[{left_out:,} characters not shown]…" + safe_text(tail)), True
+
+
 def row(r: FileRecord) -> list[Text]:
+    return row_and_clip(r)[0]
+
+
+def row_and_clip(r: FileRecord) -> tuple[list[Text], bool]:
+    """The row's cells, and whether a value had to be cut (see CELL_MAX)."""
     cap = ""
     if r.captured:
         cap = r.captured.value.replace("T", " ")
@@ -63,17 +85,19 @@ def row(r: FileRecord) -> list[Text]:
     else:
         kind = r.mime or r.description or ""
     sha = r.hashes.get("sha256")
-    return [
-        evidence_text(r.path),
-        evidence_text(kind),
+    (path, cut_path), (what, cut_kind), (device, cut_dev) = clip(r.path), clip(kind), clip(dev)
+    cells = [
+        path,
+        what,
         Text(human_size(r.size)),
         Text(cap),
         Text(gps),
-        evidence_text(dev),
+        device,
         # A short prefix, visibly marked as cut; the full digest is in the exports.
         Text(sha[:12] + "…" if sha else ""),
         Text(flags(r), style="bold yellow" if flags(r) else ""),
     ]
+    return cells, cut_path or cut_kind or cut_dev
 
 
 class Column(NamedTuple):
@@ -191,6 +215,7 @@ class TableWriter:
         self.limit = DEFAULT_LIMIT if limit is None else limit
         self.rows: list[list[Text]] = []
         self.hidden = 0
+        self.clipped = False
 
     def begin(self, info: ScanInfo) -> None:
         pass
@@ -199,7 +224,9 @@ class TableWriter:
         if self.limit and len(self.rows) >= self.limit:
             self.hidden += 1
             return
-        self.rows.append(row(record))
+        cells, cut = row_and_clip(record)
+        self.rows.append(cells)
+        self.clipped = self.clipped or cut
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         mins = min_widths(self.rows)
@@ -215,6 +242,13 @@ class TableWriter:
         if self.hidden:
             self.console.print(
                 Text(f"… {self.hidden} more entries not shown in the table; the --json/--jsonl/--csv exports hold all.")
+            )
+        if self.clipped:
+            self.console.print(
+                Text(
+                    f"Values too long for the table (over {CELL_MAX:,} characters) are shown cut in the middle; "
+                    "the exports hold them whole."
+                )
             )
         if left_out:
             self.console.print(

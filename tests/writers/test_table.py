@@ -20,6 +20,7 @@ from evidence_cli.writers.table import (
     human_size,
     min_widths,
     row,
+    row_and_clip,
 )
 
 INFO = ScanInfo(
@@ -288,3 +289,24 @@ def test_a_time_or_a_coordinate_is_never_cut_inside_a_word(width: int) -> None:
         lines = [line.split("│")[k].strip() for line in text.splitlines() if line.startswith("│")]
         words = [w for line in lines for w in line.split()]
         assert words == value.split(), (column, lines)
+
+
+def test_a_huge_value_is_shown_cut_in_the_middle() -> None:
+    """A path tens of thousands of characters long (a tree past PATH_MAX, or a name made to
+    flood the screen), or a device name of 60 kB from a hostile EXIF tag, folded whole took
+    a thousand lines a row, and rich took seconds to fold it. The table shows its start and
+    its end around a count of what is left out, and says so; the exports hold it whole."""
+    path = "/".join(["d" * 40] * 1500) + "/the-file.jpg"  # 61,512 characters
+    make = "M" * 60_000
+    text = render([rec(path, device=Device(make=make, model="X1")), rec("short.txt")], limit=None)
+    assert len(text.splitlines()) < 80, len(text.splitlines())
+    cells, cut = row_and_clip(rec(path, device=Device(make=make, model="X1")))
+    assert cut
+    assert cells[0].plain == path[:280] + "…[60,952 characters not shown]…" + path[-280:]
+    device = make + " X1"
+    assert cells[5].plain == device[:280] + "…[59,443 characters not shown]…" + device[-280:]
+    assert row_and_clip(rec("short.txt"))[1] is False
+    assert "short.txt" in text
+    assert "too long for the table" in text
+    # Short values are untouched, and no note is printed for them.
+    assert "too long for the table" not in render([rec("short.txt")], limit=None)
