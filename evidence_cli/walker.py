@@ -386,10 +386,10 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Iterator[Child]:
         os.close(fd)
     if len(names) <= STAT_CHUNK:
         return iter(first)
-    return _chain(first, _later_children(d, expected, names))
+    return _first_then(first, _later_children(d, expected, names))
 
 
-def _chain(first: list[Child], rest: Iterator[Child]) -> Iterator[Child]:
+def _first_then(first: list[Child], rest: Iterator[Child]) -> Iterator[Child]:
     yield from first
     del first[:]  # (not kept while the rest is walked)
     yield from rest
