@@ -46,6 +46,7 @@ def main() -> None:
     # problems on the record; nothing they log may reach the terminal raw (Python's
     # last-resort handler would print it, unescaped, next to the table).
     logging.getLogger().addHandler(logging.NullHandler())
+    _tolerant_console()
     try:
         try:
             cli.main(prog_name="evidence")
@@ -66,6 +67,19 @@ def main() -> None:
         where = f" {exc.filename!r}" if exc.filename else " the output"
         click.echo(safe_text(f"Error: cannot write{where}: {exc.strerror or exc}"), err=True)
         sys.exit(EXIT_PROBLEMS)
+
+
+def _tolerant_console() -> None:
+    """Let stdout and stderr write what their encoding cannot represent as Python's backslash
+    escapes (``\\u65e5``). A legacy locale or a Windows code page cannot show every file
+    name; strict, the table ended in a UnicodeEncodeError traceback. The exports are
+    written in UTF-8 through their own streams, whatever the console's encoding."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict":
+            try:
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):  # not a TextIOWrapper, or closed
+                pass
 
 
 def _drop_stdout() -> None:

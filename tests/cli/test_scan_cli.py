@@ -397,3 +397,29 @@ def test_the_root_link_warning_escapes_a_hostile_name(tmp_path: Path) -> None:
     expect(r, 0)
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
     assert "evil\\x1b[2J\\x07 is a symbolic link" in " ".join(r.stderr.split())
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "cp1252"])
+@pytest.mark.parametrize("command", ["scan", "show", "verify"])
+def test_a_terminal_that_cannot_show_a_name(tmp_path: Path, encoding: str, command: str) -> None:
+    """A console whose encoding cannot represent a file name (a legacy locale, a Windows
+    code page) made the table end in a UnicodeEncodeError traceback: the name is written
+    with Python's backslash escapes instead, and the command does its work."""
+    from tests.hostile.run import run_evidence
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "日本語の写真.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
+    manifest = tmp_path / "m.json"
+    scanned = run_evidence(["scan", str(ev), "--json", str(manifest)], env={"PYTHONIOENCODING": encoding})
+    if command == "scan":
+        run = scanned
+    elif command == "show":
+        run = run_evidence(["show", str(ev / "日本語の写真.jpg")], env={"PYTHONIOENCODING": encoding})
+    else:
+        run = run_evidence(["verify", str(manifest)], env={"PYTHONIOENCODING": encoding})
+    assert "Traceback" not in run.text() and "UnicodeEncodeError" not in run.text(), run.text()
+    assert run.returncode in (0, 1), run.text()
+    if command != "verify":  # verify lists only what did not match
+        assert "\\u65e5\\u672c\\u8a9e" in run.stdout.decode(encoding), run.text()
+    assert json.loads(manifest.read_text(encoding="utf-8"))["files"][0]["path"] == "日本語の写真.jpg"
