@@ -70,10 +70,18 @@ def main() -> None:
 
 
 def _tolerant_console() -> None:
-    """Let stdout and stderr write what their encoding cannot represent as Python's backslash
-    escapes (``\\u65e5``). A legacy locale or a Windows code page cannot show every file
-    name; strict, the table ended in a UnicodeEncodeError traceback. The exports are
-    written in UTF-8 through their own streams, whatever the console's encoding."""
+    """A stdout and a stderr that can be written to, and that write what their encoding
+    cannot represent as Python's backslash escapes (``\\u65e5``). A legacy locale or a
+    Windows code page cannot show every file name; strict, the table ended in a
+    UnicodeEncodeError traceback. The exports are written in UTF-8 through their own
+    streams, whatever the console's encoding."""
+    # Started with stdout or stderr closed (``>&-``, some service managers): Python sets it
+    # to None, and the table, a message or the final flush raised AttributeError. What
+    # would go there goes nowhere, as when it is sent to /dev/null.
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's life
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict":
             try:

@@ -423,3 +423,27 @@ def test_a_terminal_that_cannot_show_a_name(tmp_path: Path, encoding: str, comma
     if command != "verify":  # verify lists only what did not match
         assert "\\u65e5\\u672c\\u8a9e" in run.stdout.decode(encoding), run.text()
     assert json.loads(manifest.read_text(encoding="utf-8"))["files"][0]["path"] == "日本語の写真.jpg"
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
+def test_a_scan_started_with_its_output_closed(tmp_path: Path, closed: str) -> None:
+    """Started with stdout (or stderr) closed, as ``>&-`` and some service managers do,
+    Python sets it to None: the final flush raised AttributeError after the scan. The
+    scan now runs, and its exports are complete."""
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "a.txt").write_text("a")
+    out = tmp_path / "out.jsonl"
+    redirect = {"stdout": ">&-", "stderr": "2>&-", "both": ">&- 2>&-"}[closed]
+    exe = str(Path(sys.executable).with_name("evidence"))
+    # The redirection closes the command's output only; the shell reports its status.
+    done = subprocess.run(
+        ["sh", "-c", f'"$0" scan "$1" --jsonl "$2" {redirect}; echo "status $?"', exe, str(ev), str(out)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+    )
+    report = done.stdout.decode() + done.stderr.decode()
+    assert "Traceback" not in report and "status 0" in report, report
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and json.loads(lines[1])["path"] == "a.txt"
