@@ -13,7 +13,7 @@ from typing import IO, Any, Callable, Sequence
 import click
 
 from evidence_cli import __version__
-from evidence_cli.errors import OutputFailed
+from evidence_cli.errors import EvidenceError, OutputFailed
 from evidence_cli.walker import Roots
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -36,6 +36,22 @@ def cli() -> None:
       evidence scan samples/
       evidence scan ./collected --json manifest.json --csv report.csv --case 2026-041
     """
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand != "extractors":
+        _check_working_folder()
+
+
+def _check_working_folder() -> None:
+    """Refuse to start in a working folder that no longer exists (deleted or moved away
+    meanwhile): relative paths cannot be resolved there, and resolving them against another
+    folder would examine the wrong evidence; the worker processes need it too."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise EvidenceError(
+            "the working folder no longer exists (it was deleted or moved away): "
+            "cd to a folder that exists and run the command again"
+        ) from None
 
 
 def utc_now() -> str:

@@ -447,3 +447,45 @@ def test_a_scan_started_with_its_output_closed(tmp_path: Path, closed: str) -> N
     assert "Traceback" not in report and "status 0" in report, report
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and json.loads(lines[1])["path"] == "a.txt"
+
+
+@pytest.mark.parametrize("command", ["scan", "verify", "export", "show", "extractors"])
+def test_a_working_folder_that_no_longer_exists(tmp_path: Path, command: str) -> None:
+    """Run from a folder deleted meanwhile (in another terminal), the scan ended in "the
+    scan could not run: FileNotFoundError" after it had started (the worker processes need
+    the working folder), or said "cannot write the output" for a relative path. Relative
+    paths cannot be resolved there, and resolving them against another folder would scan
+    the wrong evidence: every command says what is wrong, before doing anything."""
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "a.txt").write_text("a")
+    manifest = tmp_path / "m.json"
+    assert run_evidence_in(tmp_path, ["scan", str(ev), "--json", str(manifest)]).returncode == 0
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    args = {
+        "scan": ["scan", str(ev), "--jsonl", str(tmp_path / "x.jsonl")],
+        "verify": ["verify", str(manifest)],
+        "export": ["export", str(manifest), "-f", "sha256sum"],
+        "show": ["show", str(ev / "a.txt")],
+        "extractors": ["extractors"],
+    }[command]
+    done = run_evidence_in(gone, args, remove_cwd=True)
+    report = done.stdout.decode() + done.stderr.decode()
+    assert "Traceback" not in report, report
+    if command == "extractors":  # needs no path
+        assert done.returncode == 0, report
+        return
+    assert done.returncode == 2, report
+    assert "the working folder no longer exists" in report, report
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def run_evidence_in(cwd: Path, args: list[str], *, remove_cwd: bool = False) -> subprocess.CompletedProcess[bytes]:
+    """The installed ``evidence`` run in ``cwd``; with ``remove_cwd`` that folder is removed
+    first (by the shell that then runs the command from it)."""
+    exe = str(Path(sys.executable).with_name("evidence"))
+    script = 'cd "$1" && rmdir "$1" && shift && exec "$0" "$@"' if remove_cwd else 'cd "$1" && shift && exec "$0" "$@"'
+    return subprocess.run(
+        ["sh", "-c", script, exe, str(cwd), *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=120
+    )
