@@ -173,6 +173,17 @@ def _mp_context() -> Any:
     return mpstart.context()
 
 
+def pool_unavailable() -> str | None:
+    """None when worker processes can be started here; else why not. Their queues and
+    shared counter need POSIX semaphores, which live in /dev/shm: some containers and
+    sandboxes have none, or a read-only one."""
+    try:
+        _mp_context().Lock()
+    except (OSError, ImportError, NotImplementedError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:
     """Process entries in ``workers`` processes; yield records in input order."""
     window = max(2, workers * WINDOW_PER_WORKER)

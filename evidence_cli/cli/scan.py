@@ -31,7 +31,7 @@ from evidence_cli.cli.common import (
 )
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
-from evidence_cli.engine import default_workers
+from evidence_cli.engine import default_workers, pool_unavailable
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
@@ -189,10 +189,26 @@ def scan_cmd(
     stdout_taken = any(p == "-" for _, p in exports)
     check_outputs_outside([p for _, p in exports], roots)
     check_outputs_distinct([p for _, p in exports])
+    if workers is None:
+        workers = default_workers()
+    if workers >= 1 and scheduler is None:
+        why = pool_unavailable()
+        if why is not None:
+            err_console.print(
+                Text(
+                    safe_text(
+                        f"Warning: worker processes cannot start here ({why}); scanning in this process "
+                        "instead (as --workers 0): the records are the same, but a file that crashes a C "
+                        "library would stop the scan."
+                    ),
+                    style="bold yellow",
+                )
+            )
+            workers = 0
     options = ScanOptions(
         algorithms=algorithms,
         metadata=not no_metadata,
-        workers=default_workers() if workers is None else workers,
+        workers=workers,
         timeout=timeout or None,
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
         exact_magic=exact_magic,
