@@ -508,5 +508,11 @@ def test_a_machine_where_worker_processes_cannot_start(tree: Path, monkeypatch: 
     expect(result, 0)
     said = " ".join(result.output.split())  # the console folds long lines
     assert "worker processes cannot start here" in said and "Read-only file system" in said
-    records = [json.loads(x) for x in result.stdout.splitlines()[1:-1]]
-    assert records == [json.loads(x) for x in expected.stdout.splitlines()[1:-1]]
+
+    def records(r: Result) -> list[dict[str, Any]]:
+        out = [json.loads(x) for x in r.stdout.splitlines()[1:-1]]
+        for rec in out:  # reading a symlink's target sets the link's access time (README)
+            rec["filesystem"].pop("accessed")
+        return out
+
+    assert records(result) == records(expected)
