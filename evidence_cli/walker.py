@@ -132,14 +132,31 @@ def resolve_roots(paths: Sequence[str | bytes]) -> Roots:
             if followed:
                 ab = target
         roots.append(ab)
-    # Drop duplicates and roots inside another root (they would be walked twice).
-    uniq: list[bytes] = []
-    for r in sorted(set(roots)):
-        if not any(r == u or r.startswith(u.rstrip(b"/") + b"/") for u in uniq):
-            uniq.append(r)
+    uniq = outermost(roots)
     dirs = [r if os.path.isdir(r) and not os.path.islink(r) else os.path.dirname(r) for r in uniq]
     base = os.path.commonpath(dirs) if len(dirs) > 1 else dirs[0]
     return Roots(base=base, roots=tuple(uniq), links=tuple(links))
+
+
+def outermost(roots: Sequence[bytes]) -> list[bytes]:
+    """The absolute paths ``roots``, sorted, without repeats and without those inside another
+    one (they would be walked twice). Each path's folders are looked up in a set: checking
+    every path against every other took 35 s for 20,000 files given on the command line
+    (``evidence scan $(find ...)``), before the scan started."""
+    kept: list[bytes] = []
+    folders: set[bytes] = set()
+    for r in sorted(set(roots)):
+        if b"/" in folders and r != b"/":
+            continue
+        cut, inside = len(r), False
+        while (cut := r.rfind(b"/", 0, cut)) > 0:
+            if r[:cut] in folders:
+                inside = True
+                break
+        if not inside:
+            kept.append(r)
+            folders.add(r.rstrip(b"/") or b"/")
+    return kept
 
 
 def _rel(base: bytes, path: bytes) -> bytes:

@@ -459,3 +459,27 @@ def test_a_folder_replaced_between_chunks_of_its_listing(tmp_path: Path, monkeyp
     assert [e.stat for e in rest] == [None] * 5
     assert {(e.problem.stage, e.problem.type) for e in rest if e.problem} == {("walk", "FolderReplaced")}
     assert all(e.problem is not None for e in rest)
+
+
+def test_outermost_roots_against_every_pair() -> None:
+    """walker.outermost against the plain check of every root against every other."""
+    import random
+
+    from evidence_cli.walker import outermost
+
+    def plain(roots: list[bytes]) -> list[bytes]:
+        uniq: list[bytes] = []
+        for r in sorted(set(roots)):
+            if not any(r == u or r.startswith(u.rstrip(b"/") + b"/") for u in uniq):
+                uniq.append(r)
+        return uniq
+
+    rnd = random.Random(11)
+    names = [b"a", b"b", b"a b", b"a-b", b"ab"]
+    for _ in range(3000):
+        roots = [
+            b"/" + b"/".join(rnd.choice(names) for _ in range(rnd.randint(0, 4))) for _ in range(rnd.randint(1, 8))
+        ]
+        assert outermost(roots) == plain(roots), roots
+    many = [b"/ev/%d/f%d" % (i % 97, i) for i in range(20_000)] + [b"/ev/5"]
+    assert outermost(many) == sorted(r for r in many if not r.startswith(b"/ev/5/"))
