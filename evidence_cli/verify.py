@@ -317,6 +317,8 @@ class _Verifier:
         for f in found:
             for alg, value in (f.actual.get("hashes") or {}).items():
                 by_digest.setdefault((alg, value), []).append(f)
+        for same in by_digest.values():
+            same.reverse()  # walk order from the end: used files are popped as they are met
         for m in self.manifest.entries:
             if m.rel in seen:
                 continue
@@ -397,13 +399,24 @@ class _Verifier:
         if m.kind != "file" or not m.hashes:
             return None
         alg = next(a for a in ALGORITHMS if a in m.hashes)
-        for f in by_digest.get((alg, m.hashes[alg]), ()):
+        # The candidates in walk order, last first. A used one at the end is dropped: with
+        # thousands of files of one content (empty files, a sticker sent a thousand times)
+        # moved, skipping the used ones again for every entry took time squared.
+        same = by_digest.get((alg, m.hashes[alg]), [])
+        for i in range(len(same) - 1, -1, -1):
+            f = same[i]
+            if f.used:
+                if i == len(same) - 1:
+                    same.pop()
+                continue
             got = f.actual.get("hashes") or {}
-            if f.used or any(got.get(a) != v for a, v in m.hashes.items()):
+            if any(got.get(a) != v for a, v in m.hashes.items()):
                 continue
             if m.size is not None and f.actual.get("size") != m.size:
                 continue
             f.used = True
+            if i == len(same) - 1:
+                same.pop()
             return f
         return None
 

@@ -378,3 +378,31 @@ def test_a_hash_list_inside_the_root_is_not_reported_as_new(case: tuple[Path, Pa
     st = os.stat(lst)
     entries, summary = run(lst, tree, exclude=[(st.st_dev, st.st_ino)])
     assert summary.all_ok, not_ok(entries)
+
+
+def test_thousands_of_identical_files_moved(tmp_path: Path) -> None:
+    """Many files of one content (empty files, a sticker saved a thousand times) moved:
+    each manifest entry is paired with a new file in order, each new file used once.
+    Skipping the files already paired, again for every entry, took time squared (15 s
+    for 20,000 empty files)."""
+    tree = tmp_path / "ev"
+    tree.mkdir()
+    n = 3000
+    for i in range(n):
+        (tree / f"e{i:05d}.dat").write_bytes(b"")
+    (tree / "other.txt").write_text("different")
+    manifest = tmp_path / "m.json"
+    write_manifest(tree, manifest)
+    for i in range(n):
+        (tree / f"e{i:05d}.dat").rename(tree / f"r{i:05d}.dat")
+    entries, summary = run(manifest)
+    moved = [e for e in entries if e.status == "moved"]
+    assert [(e.path, e.moved_to) for e in moved] == [(f"e{i:05d}.dat", f"r{i:05d}.dat") for i in range(n)]
+    assert summary.to_dict()["manifest_entries_by_status"] == {
+        "ok": 1,
+        "modified": 0,
+        "missing": 0,
+        "moved": n,
+        "unreadable": 0,
+    }
+    assert not any(e.status == "new" for e in entries)
