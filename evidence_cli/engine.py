@@ -52,6 +52,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def max_workers() -> int:
+    """The most worker processes a scan may start: 8 per core, at least 32. More only
+    compete for the cores (I/O waits included) while each takes tens of MB."""
+    return max(32, 8 * default_workers())
+
+
 def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
     """Group consecutive entries by count and bytes, keeping their order."""
     batch: list[Entry] = []

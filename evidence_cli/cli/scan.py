@@ -31,7 +31,7 @@ from evidence_cli.cli.common import (
 )
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
-from evidence_cli.engine import default_workers, pool_unavailable
+from evidence_cli.engine import default_workers, max_workers, pool_unavailable
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
@@ -104,7 +104,8 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     "--workers",
     type=click.IntRange(min=0),
     default=None,
-    help="Worker processes (default: all cores). 0 runs in this process, without crash isolation.",
+    help="Worker processes (default: all cores; at most 8 per core, at least 32). 0 runs in this process, "
+    "without crash isolation.",
 )
 @click.option(
     "--timeout",
@@ -191,6 +192,12 @@ def scan_cmd(
     check_outputs_distinct([p for _, p in exports])
     if workers is None:
         workers = default_workers()
+    if workers > max_workers():
+        raise click.BadParameter(
+            f"{workers} worker processes would exhaust this machine's memory; at most {max_workers()} "
+            f"(8 per core, at least 32)",
+            param_hint="'--workers'",
+        )
     if workers >= 1 and scheduler is None:
         why = pool_unavailable()
         if why is not None:

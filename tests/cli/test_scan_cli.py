@@ -516,3 +516,15 @@ def test_a_machine_where_worker_processes_cannot_start(tree: Path, monkeypatch: 
         return out
 
     assert records(result) == records(expected)
+
+
+def test_an_absurd_number_of_workers_is_refused(tree: Path) -> None:
+    """--workers 100000 (a typo, a script's bad variable) started that many processes of
+    tens of MB each: the machine ran out of memory. Past 8 per core (at least 32), it is a
+    usage error, before anything starts."""
+    from evidence_cli.engine import max_workers
+
+    result = run("scan", tree, "--workers", "100000", ok=False)
+    expect(result, 2)
+    assert f"at most {max_workers()}" in " ".join(result.output.split())
+    expect(run("scan", tree, "--workers", str(max_workers())), 0)
