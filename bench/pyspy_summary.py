@@ -3,7 +3,7 @@
 
     pip install py-spy        # (in any environment; it is a standalone binary)
     py-spy record --subprocesses --format raw --rate 250 -o /tmp/scan.txt -- \\
-        evidence scan DIR --jsonl /tmp/o.jsonl --csv /tmp/o.csv -f jsonl > /dev/null
+        evidence scan DIR --jsonl /tmp/o.jsonl --csv /tmp/o.csv -f jsonl --overwrite > /dev/null
     python bench/pyspy_summary.py /tmp/scan.txt
 
 py-spy samples running (not idle) threads only, so sample counts are proportional

@@ -328,6 +328,7 @@ def find_tools(evidence_extra: list[str]) -> dict[str, Tool]:
             str(out / "evidence.jsonl"),
             "--csv",
             str(out / "evidence.csv"),
+            "--overwrite",  # the same output files every round
             "-f",
             "jsonl",
             *evidence_extra,

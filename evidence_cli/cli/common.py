@@ -103,6 +103,37 @@ def check_outputs_distinct(outputs: Sequence[str], inputs: Sequence[str] = ()) -
         seen[key] = out
 
 
+def check_outputs_new(outputs: Sequence[str], *, overwrite: bool) -> None:
+    """Refuse to replace a file that exists and holds something, unless ``overwrite``:
+    an earlier scan's sealed manifest, or an earlier verification's report, is part of the
+    chain of custody, and a scan run again with the same command line replaced it without
+    a word. Devices and FIFOs (/dev/null), and empty files (made by ``mktemp``), are fine."""
+    if overwrite:
+        return
+    for out in outputs:
+        if out == "-":
+            continue
+        try:
+            st = os.stat(out)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+            raise Failure(
+                f"{out!r} exists already ({st.st_size:,} bytes) and is not replaced: an earlier export or "
+                "report is part of the record. Choose another path, or give --overwrite to replace it."
+            )
+
+
+def overwrite_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--overwrite``: replace output files that exist already (refused by default)."""
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace output files that exist already (refused by default: an earlier export or report is "
+        "part of the record).",
+    )(f)
+
+
 def _file_key(path: str) -> tuple[Any, ...] | None:
     """What identifies the file a path opens (None: a device or FIFO, never refused)."""
     try:

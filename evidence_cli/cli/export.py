@@ -17,8 +17,10 @@ from evidence_cli.cli.common import (
     EXIT_PROBLEMS,
     Failure,
     check_outputs_distinct,
+    check_outputs_new,
     check_outputs_outside,
     cli,
+    overwrite_option,
     safe_path,
 )
 from evidence_cli.cli.stopping import StopSignals
@@ -48,7 +50,8 @@ _CHECK_WITH = {
 @click.option("-o", "--output", metavar="PATH", default="-", show_default=True, help="Write here ('-': stdout).")
 @click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
 @click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
-def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, csv_raw: bool) -> None:
+@overwrite_option
+def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, csv_raw: bool, overwrite: bool) -> None:
     """Write a manifest in the hash-list formats other tools check, or as CSV.
 
     The manifest's seal is checked first: a tampered manifest is never exported.
@@ -72,6 +75,7 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
     _, err = make_consoles()
     export_format = ExportFormat(fmt)
     check_outputs_distinct([output], [manifest_path])
+    check_outputs_new([output], overwrite=overwrite)
     try:
         manifest = read_manifest(manifest_path)
         require_trusted(manifest, allow_unsealed=allow_unsealed)

@@ -23,9 +23,11 @@ from evidence_cli.cli.common import (
     GuardedOutput,
     case_options,
     check_outputs_distinct,
+    check_outputs_new,
     check_outputs_outside,
     cli,
     open_output,
+    overwrite_option,
     safe_path,
     utc_now,
 )
@@ -131,6 +133,7 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     is_flag=True,
     help="Continue an interrupted scan recorded in --jsonl PATH: recorded entries are kept, not re-hashed.",
 )
+@overwrite_option
 @case_options
 def scan_cmd(
     paths: tuple[str, ...],
@@ -149,6 +152,7 @@ def scan_cmd(
     memory_limit: int,
     scheduler: str | None,
     resume: bool,
+    overwrite: bool,
     case_id: str | None,
     examiner: str | None,
     evidence_id: str | None,
@@ -190,6 +194,8 @@ def scan_cmd(
     stdout_taken = any(p == "-" for _, p in exports)
     check_outputs_outside([p for _, p in exports], roots)
     check_outputs_distinct([p for _, p in exports])
+    # A resumed scan continues its own exports: those files are expected to exist.
+    check_outputs_new([p for _, p in exports], overwrite=overwrite or resume)
     if workers is None:
         workers = default_workers()
     if workers > max_workers():

@@ -22,9 +22,11 @@ from evidence_cli.cli.common import (
     GuardedOutput,
     case_options,
     check_outputs_distinct,
+    check_outputs_new,
     check_outputs_outside,
     cli,
     open_output,
+    overwrite_option,
     safe_path,
     utc_now,
 )
@@ -57,6 +59,7 @@ from evidence_cli.walker import Roots, display_path
     is_flag=True,
     help="Accept a JSON manifest that has no seal (the report then says it is not sealed).",
 )
+@overwrite_option
 @case_options
 def verify_cmd(
     manifest_path: str,
@@ -65,6 +68,7 @@ def verify_cmd(
     csv_path: str | None,
     show_all: bool,
     allow_unsealed: bool,
+    overwrite: bool,
     case_id: str | None,
     examiner: str | None,
     evidence_id: str | None,
@@ -97,6 +101,7 @@ def verify_cmd(
         raise click.UsageError("only one report can go to stdout ('-')")
     outputs = [p for p in (json_path, csv_path) if p]
     check_outputs_distinct(outputs, [manifest_path])
+    check_outputs_new(outputs, overwrite=overwrite)
     given_root = os.path.abspath(os.fsencode(root)) if root else None
     if given_root is not None:
         check_outputs_outside(outputs, Roots(base=given_root, roots=(given_root,)))

@@ -528,3 +528,36 @@ def test_an_absurd_number_of_workers_is_refused(tree: Path) -> None:
     expect(result, 2)
     assert f"at most {max_workers()}" in " ".join(result.output.split())
     expect(run("scan", tree, "--workers", str(max_workers())), 0)
+
+
+@pytest.mark.parametrize("command", ["scan", "verify", "export"])
+def test_an_existing_export_or_report_is_not_replaced(tree: Path, tmp_path: Path, command: str) -> None:
+    """A scan run again with the same command line replaced the earlier sealed manifest
+    without a word (the acquisition's record of the evidence); so did verify its report and
+    export its list. An output file that exists and holds something is refused (exit 2,
+    untouched) unless --overwrite; an empty one, a device and --resume are fine."""
+    manifest = tmp_path / "manifest.json"
+    expect(run("scan", tree, "--json", manifest, *FAST), 0)
+    out = tmp_path / "earlier-output"
+    out.write_bytes(b"an earlier record\n")
+    args = {
+        "scan": ["scan", tree, "--json", out, *FAST],
+        "verify": ["verify", manifest, "--json", out],
+        "export": ["export", manifest, "-f", "sha256sum", "-o", out],
+    }[command]
+    refused = run(*args, ok=False)
+    expect(refused, 2)
+    said = " ".join(refused.output.split())
+    assert "exists already" in said and "--overwrite" in said, said
+    assert out.read_bytes() == b"an earlier record\n"
+    expect(run(*args, "--overwrite"), 0)
+    assert out.read_bytes() != b"an earlier record\n"
+    out.write_bytes(b"")  # empty (mktemp): fine
+    expect(run(*args), 0)
+    expect(run(*["/dev/null" if a == out else a for a in args]), 0)  # a device
+
+
+def test_a_resumed_scan_continues_its_own_exports(tree: Path, tmp_path: Path) -> None:
+    jsonl, csv_out = tmp_path / "s.jsonl", tmp_path / "s.csv"
+    expect(run("scan", tree, "--jsonl", jsonl, "--csv", csv_out, *FAST), 0)
+    expect(run("scan", tree, "--jsonl", jsonl, "--csv", csv_out, "--resume", *FAST), 0)
