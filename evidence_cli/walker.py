@@ -180,7 +180,10 @@ def walk(roots: Roots) -> Iterator[Entry]:
             yield Entry(root, _rel(roots.base, root), "other", None, _walk_problem(exc))
             continue
         if stat_mod.S_ISDIR(st.st_mode):
-            yield from _walk_dir(roots.base, root, st)
+            # The root is what its path opens (lstat does not trigger an automount: a
+            # root that is one, such as a NAS share mounted on first use, would look
+            # replaced); the folders below are checked against their parent's listing.
+            yield from _walk_dir(roots.base, root)
         else:
             yield Entry(root, _rel(roots.base, root), kind_of(st), st)
 
@@ -453,13 +456,33 @@ def _open_folder(d: bytes, expected: os.stat_result | None) -> int:
 
 def _stat_children(d: bytes, fd: int, names: list[bytes]) -> list[Child]:
     out: list[Child] = []
+    here = os.fstat(fd).st_dev
     for n in names:
         p = os.path.join(d, n)
         try:
-            out.append((p, os.stat(n, dir_fd=fd, follow_symlinks=False), None))
+            st = os.stat(n, dir_fd=fd, follow_symlinks=False)
+            if stat_mod.S_ISDIR(st.st_mode) and st.st_dev != here:
+                st = _mounted(fd, n, st)
+            out.append((p, st, None))
         except OSError as exc:
             out.append((p, None, exc))
     return out
+
+
+def _mounted(fd: int, name: bytes, st: os.stat_result) -> os.stat_result:
+    """The identity of the folder mounted on ``name`` (a child of folder ``fd`` on another
+    device). lstat does not trigger an automount (a NAS share mounted on first use): it
+    describes the mount point, while opening the folder mounts the share and opens its
+    root, which would then look like a replaced folder. Opened here, relative to its
+    parent and without following a symlink, it is the folder the walk will list."""
+    try:
+        inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+    except OSError:
+        return st  # listing it will fail the same way, and say why
+    try:
+        return os.fstat(inner)
+    finally:
+        os.close(inner)
 
 
 def _replaced() -> FolderReplaced:

@@ -483,3 +483,44 @@ def test_outermost_roots_against_every_pair() -> None:
         assert outermost(roots) == plain(roots), roots
     many = [b"/ev/%d/f%d" % (i % 97, i) for i in range(20_000)] + [b"/ev/5"]
     assert outermost(many) == sorted(r for r in many if not r.startswith(b"/ev/5/"))
+
+
+class _Automount:
+    """lstat's view of an automount point not yet mounted (autofs): a folder on its own
+    device, other than the folder that opening it mounts and opens."""
+
+    def __init__(self, real: os.stat_result) -> None:
+        self.st_mode, self.st_dev, self.st_ino = real.st_mode, real.st_dev + 1000, real.st_ino + 1000
+
+
+def test_a_folder_mounted_on_first_use_is_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NAS share mounted on first use (autofs, systemd automount) is, to lstat, a mount
+    point on its own device; opening it mounts the share and opens its root. Checked
+    against the lstat, that folder looked replaced and was not listed."""
+    (tmp_path / "share" / "inner").mkdir(parents=True)
+    (tmp_path / "share" / "inner" / "f.txt").write_text("on the share")
+    real_stat = os.stat
+
+    def autofs_view(path: Any, *a: Any, **kw: Any) -> Any:
+        st = real_stat(path, *a, **kw)
+        if kw.get("dir_fd") is not None and os.fsencode(path) == b"share":
+            return _Automount(st)
+        return st
+
+    monkeypatch.setattr(os, "stat", autofs_view)
+    recs = by_path(records(tmp_path))
+    assert set(recs) == {"share/inner/f.txt"}
+    assert recs["share/inner/f.txt"].errors == ()
+
+
+def test_a_root_that_is_mounted_on_first_use_is_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a root given on the command line (`evidence scan /mnt/nas/case`)."""
+    (tmp_path / "f.txt").write_text("on the share")
+    real_lstat, root = os.lstat, os.fsencode(tmp_path)
+
+    def autofs_view(path: Any, *a: Any, **kw: Any) -> Any:
+        st = real_lstat(path, *a, **kw)
+        return _Automount(st) if os.fsencode(path) == root else st
+
+    monkeypatch.setattr(os, "lstat", autofs_view)
+    assert [e.rel for e in walk(resolve_roots([str(tmp_path)]))] == [b"f.txt"]
