@@ -25,16 +25,23 @@ DEPTH = 25  # 25 x 201 bytes: past PATH_MAX
 CONTENT = b"hidden below PATH_MAX\n"
 
 
-def deep_tree(root: Path, depth: int = DEPTH, content: bytes = CONTENT) -> bytes:
-    """root/ddd.../ddd.../.../leaf.txt (built through descriptors: no path is too long)."""
+def deep_tree(
+    root: Path, depth: int = DEPTH, content: bytes = CONTENT, folder: bytes = FOLDER, file_every: int = 0
+) -> bytes:
+    """root/ddd.../ddd.../.../leaf.txt (built through descriptors: no path is too long);
+    with ``file_every`` N, also an x.txt in every Nth folder from the top."""
     root.mkdir()
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for _ in range(depth):
-            os.mkdir(FOLDER, dir_fd=fd)
-            inner = os.open(FOLDER, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        for level in range(depth):
+            os.mkdir(folder, dir_fd=fd)
+            inner = os.open(folder, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
             os.close(fd)
             fd = inner
+            if file_every and level % file_every == 0:
+                extra = os.open(b"x.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(extra, b"%d\n" % level)
+                os.close(extra)
         leaf = os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
         os.write(leaf, content)
         os.close(leaf)
@@ -106,22 +113,9 @@ def test_a_very_deep_tree_costs_a_few_system_calls_a_folder(tmp_path: Path, monk
     tools that examine it) is walked and scanned in time linear in its depth: each folder
     past the limit is reached from the last one reached, not from the top again (which
     took depth x depth / 2 system calls: minutes at 6,000 folders, hours at 20,000)."""
-    depth, name = 800, b"f" * 14  # 12 kB of path: 530 folders past the limit
+    depth = 800  # 12 kB of path: 530 folders past the limit
     root = tmp_path / "ev"
-    root.mkdir()
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for level in range(depth):
-            os.mkdir(name, dir_fd=fd)
-            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-            if level % 40 == 0:  # a file every 40 folders, read on the way back up
-                leaf = os.open(b"x.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-                os.write(leaf, b"%d\n" % level)
-                os.close(leaf)
-    finally:
-        os.close(fd)
+    deep_tree(root, depth, folder=b"f" * 14, file_every=40)  # files read on the way back up
     real_open, opened = os.open, [0]
 
     def counting(*args: object, **kwargs: object) -> int:
@@ -130,9 +124,9 @@ def test_a_very_deep_tree_costs_a_few_system_calls_a_folder(tmp_path: Path, monk
 
     monkeypatch.setattr(os, "open", counting)
     records = [process_entry(e, ScanOptions(workers=0)) for e in walk(resolve_roots([str(root)]))]
-    assert len(records) == depth // 40
+    assert len(records) == depth // 40 + 1
     assert all(r.errors == () and r.hashes for r in records), [r.errors for r in records if r.errors][:3]
-    assert records[0].path.count("/") == (depth - 1) // 40 * 40 + 1  # the deepest file first (sorted)
+    assert records[0].path.count("/") == depth and records[0].path.endswith("leaf.txt")  # deepest first
     assert opened[0] < 10 * depth, f"{opened[0]} opens for {depth} folders"
     _remove_deep(root)
 
