@@ -103,11 +103,12 @@ def check_outputs_distinct(outputs: Sequence[str], inputs: Sequence[str] = ()) -
         seen[key] = out
 
 
-def check_outputs_new(outputs: Sequence[str], *, overwrite: bool) -> None:
+def check_outputs_new(outputs: Sequence[str], *, overwrite: bool, resumable: str | None = None) -> None:
     """Refuse to replace a file that exists and holds something, unless ``overwrite``:
     an earlier scan's sealed manifest, or an earlier verification's report, is part of the
     chain of custody, and a scan run again with the same command line replaced it without
-    a word. Devices and FIFOs (/dev/null), and empty files (made by ``mktemp``), are fine."""
+    a word. Devices and FIFOs (/dev/null), and empty files (made by ``mktemp``), are fine.
+    ``resumable``: the JSON Lines export, for which the message also names --resume."""
     if overwrite:
         return
     for out in outputs:
@@ -118,9 +119,10 @@ def check_outputs_new(outputs: Sequence[str], *, overwrite: bool) -> None:
         except OSError:
             continue
         if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+            resume = ", --resume to continue the scan it records," if out == resumable else ""
             raise Failure(
                 f"{out!r} exists already ({st.st_size:,} bytes) and is not replaced: an earlier export or "
-                "report is part of the record. Choose another path, or give --overwrite to replace it."
+                f"report is part of the record. Choose another path{resume} or give --overwrite to replace it."
             )
 
 

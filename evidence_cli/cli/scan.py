@@ -195,7 +195,7 @@ def scan_cmd(
     check_outputs_outside([p for _, p in exports], roots)
     check_outputs_distinct([p for _, p in exports])
     # A resumed scan continues its own exports: those files are expected to exist.
-    check_outputs_new([p for _, p in exports], overwrite=overwrite or resume)
+    check_outputs_new([p for _, p in exports], overwrite=overwrite or resume, resumable=jsonl_path)
     if workers is None:
         workers = default_workers()
     if workers > max_workers():

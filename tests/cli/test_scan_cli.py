@@ -561,3 +561,14 @@ def test_a_resumed_scan_continues_its_own_exports(tree: Path, tmp_path: Path) ->
     jsonl, csv_out = tmp_path / "s.jsonl", tmp_path / "s.csv"
     expect(run("scan", tree, "--jsonl", jsonl, "--csv", csv_out, *FAST), 0)
     expect(run("scan", tree, "--jsonl", jsonl, "--csv", csv_out, "--resume", *FAST), 0)
+
+
+def test_an_existing_json_lines_export_names_resume(tree: Path, tmp_path: Path) -> None:
+    """An interrupted scan's JSON Lines export, given again without --resume, is not
+    replaced; the message says --resume continues it."""
+    jsonl = tmp_path / "s.jsonl"
+    expect(run("scan", tree, "--jsonl", jsonl, *FAST), 0)
+    refused = run("scan", tree, "--jsonl", jsonl, *FAST, ok=False)
+    expect(refused, 2)
+    said = " ".join(refused.output.split())
+    assert "--resume to continue the scan it records" in said and "--overwrite" in said, said
