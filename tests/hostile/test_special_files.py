@@ -312,7 +312,7 @@ def test_file_rewritten_in_place_with_its_time_put_back_is_flagged(
     victim.write_bytes(b"a" * 4096)
     (root / "steady.txt").write_bytes(b"b" * 4096)
     before = victim.stat()
-    time.sleep(0.01)  # a ctime the file system can tell from the first one
+    time.sleep(0.05)  # a ctime the file system can tell from the first one (clock ticks are 1-10 ms)
     real = hashing.hash_fd
 
     def hash_then_rewrite(fd: int, *args: Any, **kwargs: Any) -> Any:
@@ -327,6 +327,7 @@ def test_file_rewritten_in_place_with_its_time_put_back_is_flagged(
     records = records_of(root)
     after = victim.stat()
     assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    assert after.st_ctime_ns != before.st_ctime_ns, "this file system did not record the rewrite's change time"
     rewritten = records["chat.txt"]
     assert "changed-during-scan" in [f.code for f in rewritten.findings]
     assert ("hash", "ChangedDuringScan") in [(e.stage, e.type) for e in rewritten.errors]
