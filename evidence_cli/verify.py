@@ -399,24 +399,19 @@ class _Verifier:
         if m.kind != "file" or not m.hashes:
             return None
         alg = next(a for a in ALGORITHMS if a in m.hashes)
-        # The candidates in walk order, last first. A used one at the end is dropped: with
+        # The candidates in walk order, last first. Used ones at the end are dropped: with
         # thousands of files of one content (empty files, a sticker sent a thousand times)
         # moved, skipping the used ones again for every entry took time squared.
         same = by_digest.get((alg, m.hashes[alg]), [])
-        for i in range(len(same) - 1, -1, -1):
-            f = same[i]
-            if f.used:
-                if i == len(same) - 1:
-                    same.pop()
-                continue
+        while same and same[-1].used:
+            same.pop()
+        for f in reversed(same):
             got = f.actual.get("hashes") or {}
-            if any(got.get(a) != v for a, v in m.hashes.items()):
+            if f.used or any(got.get(a) != v for a, v in m.hashes.items()):
                 continue
             if m.size is not None and f.actual.get("size") != m.size:
                 continue
             f.used = True
-            if i == len(same) - 1:
-                same.pop()
             return f
         return None
 

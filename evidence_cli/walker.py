@@ -395,18 +395,16 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Iterator[Child]:
         with os.scandir(d) as it:
             names = sorted(os.fsencode(e.name) for e in it)
         return iter(_lstat_children(d, names))
-    fd = _open_folder(d, expected)
+    fd, opened = _open_folder(d, expected)
     try:
-        if expected is None:
-            expected = os.fstat(fd)
         with os.scandir(fd) as it:
             names = sorted(os.fsencode(e.name) for e in it)
-        first = _stat_children(d, fd, names[:STAT_CHUNK])
+        first = _stat_children(d, fd, opened.st_dev, names[:STAT_CHUNK])
     finally:
         os.close(fd)
     if len(names) <= STAT_CHUNK:
         return iter(first)
-    return _first_then(first, _later_children(d, expected, names))
+    return _first_then(first, _later_children(d, opened, names))
 
 
 def _first_then(first: list[Child], rest: Iterator[Child]) -> Iterator[Child]:
@@ -419,22 +417,23 @@ def _later_children(d: bytes, expected: os.stat_result, names: list[bytes]) -> I
     for at in range(STAT_CHUNK, len(names), STAT_CHUNK):
         chunk = names[at : at + STAT_CHUNK]
         try:
-            fd = _open_folder(d, expected)
+            fd, _ = _open_folder(d, expected)
         except OSError as exc:
             # Named by the listing, not examined: records with the error, never dropped.
             for n in names[at:]:
                 yield os.path.join(d, n), None, exc
             return
         try:
-            children = _stat_children(d, fd, chunk)
+            children = _stat_children(d, fd, expected.st_dev, chunk)
         finally:
             os.close(fd)
         yield from children
         del children  # (not kept while the next chunk is examined)
 
 
-def _open_folder(d: bytes, expected: os.stat_result | None) -> int:
-    """A descriptor of folder ``d``, checked to be the folder ``expected`` describes."""
+def _open_folder(d: bytes, expected: os.stat_result | None) -> tuple[int, os.stat_result]:
+    """A descriptor of folder ``d`` and its fstat, checked to be the folder ``expected``
+    describes (when given)."""
     try:
         with reachable(d) as short:
             fd = open_readonly(short, directory=True)
@@ -442,21 +441,20 @@ def _open_folder(d: bytes, expected: os.stat_result | None) -> int:
         if expected is not None and exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise _replaced() from None
         raise
-    if expected is not None:
-        try:
-            got = os.fstat(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        if (got.st_dev, got.st_ino) != (expected.st_dev, expected.st_ino):
-            os.close(fd)
-            raise _replaced()
-    return fd
+    try:
+        got = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if expected is not None and (got.st_dev, got.st_ino) != (expected.st_dev, expected.st_ino):
+        os.close(fd)
+        raise _replaced()
+    return fd, got
 
 
-def _stat_children(d: bytes, fd: int, names: list[bytes]) -> list[Child]:
+def _stat_children(d: bytes, fd: int, here: int, names: list[bytes]) -> list[Child]:
+    """The lstat of each name in folder ``fd`` (on device ``here``), or the error."""
     out: list[Child] = []
-    here = os.fstat(fd).st_dev
     for n in names:
         p = os.path.join(d, n)
         try:
@@ -489,8 +487,8 @@ def _replaced() -> FolderReplaced:
     return FolderReplaced(errno.ESTALE, "the folder was replaced while the scan ran; not listed")
 
 
-def _lstat_children(d: bytes, names: list[bytes]) -> list[tuple[bytes, os.stat_result | None, OSError | None]]:
-    out: list[tuple[bytes, os.stat_result | None, OSError | None]] = []
+def _lstat_children(d: bytes, names: list[bytes]) -> list[Child]:
+    out: list[Child] = []
     with reachable(d, extra=NAME_MAX + 1) as short:  # (room for any child's name)
         for n in names:
             p = os.path.join(d, n)

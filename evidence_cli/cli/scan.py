@@ -196,32 +196,10 @@ def scan_cmd(
     check_outputs_distinct([p for _, p in exports])
     # A resumed scan continues its own exports: those files are expected to exist.
     check_outputs_new([p for _, p in exports], overwrite=overwrite or resume, resumable=jsonl_path)
-    if workers is None:
-        workers = default_workers()
-    if workers > max_workers():
-        raise click.BadParameter(
-            f"{workers} worker processes would exhaust this machine's memory; at most {max_workers()} "
-            f"(8 per core, at least 32)",
-            param_hint="'--workers'",
-        )
-    if workers >= 1 and scheduler is None:
-        why = pool_unavailable()
-        if why is not None:
-            err_console.print(
-                Text(
-                    safe_text(
-                        f"Warning: worker processes cannot start here ({why}); scanning in this process "
-                        "instead (as --workers 0): the records are the same, but a file that crashes a C "
-                        "library would stop the scan."
-                    ),
-                    style="bold yellow",
-                )
-            )
-            workers = 0
     options = ScanOptions(
         algorithms=algorithms,
         metadata=not no_metadata,
-        workers=workers,
+        workers=_worker_count(workers, local=scheduler is None, err_console=err_console),
         timeout=timeout or None,
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
         exact_magic=exact_magic,
@@ -408,6 +386,32 @@ def _print_summary(console: Any, s: Summary) -> None:
     )
     if s.by_type:
         console.print(Text("by type: " + ", ".join(f"{safe_text(k)} {v}" for k, v in s.by_type.most_common())))
+
+
+def _worker_count(asked: int | None, *, local: bool, err_console: Any) -> int:
+    """Worker processes for this scan: ``--workers`` or every core; a usage error past
+    :func:`max_workers`; none (a warning says why) where processes cannot start."""
+    workers = default_workers() if asked is None else asked
+    if workers > max_workers():
+        raise click.BadParameter(
+            f"{workers} worker processes would exhaust this machine's memory; at most {max_workers()} "
+            f"(8 per core, at least 32)",
+            param_hint="'--workers'",
+        )
+    why = pool_unavailable() if workers >= 1 and local else None
+    if why is None:
+        return workers
+    err_console.print(
+        Text(
+            safe_text(
+                f"Warning: worker processes cannot start here ({why}); scanning in this process "
+                "instead (as --workers 0): the records are the same, but a file that crashes a C "
+                "library would stop the scan."
+            ),
+            style="bold yellow",
+        )
+    )
+    return 0
 
 
 def _root_link_note(link: RootLink) -> str:
