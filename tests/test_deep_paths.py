@@ -17,6 +17,7 @@ from evidence_cli.manifest import read_manifest
 from evidence_cli.scanner import ScanOptions, process_entry
 from evidence_cli.walker import PATH_LIMIT, reachable, resolve_roots, walk
 from tests.custody import write_manifest
+from tests.deep import remove_deep
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reached through /proc/self/fd (Linux)")
 
@@ -128,25 +129,7 @@ def test_a_very_deep_tree_costs_a_few_system_calls_a_folder(tmp_path: Path, monk
     assert all(r.errors == () and r.hashes for r in records), [r.errors for r in records if r.errors][:3]
     assert records[0].path.count("/") == depth and records[0].path.endswith("leaf.txt")  # deepest first
     assert opened[0] < 10 * depth, f"{opened[0]} opens for {depth} folders"
-    _remove_deep(root)
-
-
-def _remove_deep(root: Path) -> None:
-    """Remove a tree deeper than shutil.rmtree's recursion allows (pytest's clean-up uses it)."""
-    fds = [os.open(root, os.O_RDONLY | os.O_DIRECTORY)]
-    while True:
-        subdirs = [e.name for e in os.scandir(fds[-1]) if e.is_dir(follow_symlinks=False)]
-        if not subdirs:
-            break
-        fds.append(os.open(subdirs[0], os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
-    while fds:
-        fd = fds.pop()
-        for e in os.scandir(fd):
-            if e.is_dir(follow_symlinks=False):
-                os.rmdir(e.name, dir_fd=fd)
-            else:
-                os.unlink(e.name, dir_fd=fd)
-        os.close(fd)
+    remove_deep(root)
 
 
 def test_the_common_folder_of_two_paths() -> None:

@@ -19,6 +19,7 @@ from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.walker import display_path, resolve_roots, walk
 from tests.blocking import run_with_timeout
+from tests.deep import make_chain, remove_deep
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -252,30 +253,15 @@ def test_a_very_deep_tree_needs_no_recursion(tmp_path: Path) -> None:
     # Python's recursion limit (about 1,000).
     levels = min(2000, (4000 - len(base)) // 2)
     assert levels > 1200
-    fd = os.open(base, os.O_RDONLY)
-    fds = [fd]
     try:
-        for _ in range(levels):
-            os.mkdir("d", dir_fd=fds[-1])
-            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
-        leaf = os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fds[-1])
-        os.write(leaf, b"deep")
-        os.close(leaf)
+        make_chain(base, levels, leaf=(b"f", b"deep"))
         recs = records(base)
         assert len(recs) == 1
         assert recs[0].path == "d/" * levels + "f"
         assert recs[0].errors == ()
         assert recs[0].hashes["md5"] == hashing.hash_bytes(b"deep", ["md5"])["md5"]
     finally:
-        # Remove it from the bottom up, without recursion (rmtree would recurse).
-        try:
-            os.unlink("f", dir_fd=fds[-1])
-        except FileNotFoundError:
-            pass
-        for i in range(len(fds) - 1, 0, -1):
-            os.close(fds[i])
-            os.rmdir("d", dir_fd=fds[i - 1])
-        os.close(fds[0])
+        remove_deep(base)
 
 
 # --- unreadable entries ---------------------------------------------------------------
