@@ -18,7 +18,7 @@ from evidence_cli.cli import export as _export  # noqa: F401  (registers `export
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
 from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)
 from evidence_cli.cli import verify as _verify  # noqa: F401  (registers `verify`)
-from evidence_cli.cli.common import CONTEXT, EXIT_PROBLEMS, EXIT_USAGE, cli
+from evidence_cli.cli.common import CONTEXT, EXIT_PROBLEMS, EXIT_USAGE, cli, drop_stdout
 from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import EvidenceError
 
@@ -49,24 +49,40 @@ def main() -> None:
     _tolerant_console()
     try:
         try:
-            cli.main(prog_name="evidence")
-        finally:
-            # Flushed here, not by the interpreter at exit, so that a stdout that cannot
-            # take it (a full disk) is reported like any other failure.
-            sys.stdout.flush()
-    except EvidenceError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except BrokenPipeError:
-        _drop_stdout()  # the reader went away (`| head`): end quietly, as click does
-        sys.exit(EXIT_PROBLEMS)
-    except OSError as exc:
-        # The table, a listing or --help could not be written to stdout (a full disk, an
-        # I/O error); the exports, if any, say themselves whether they are complete.
-        _drop_stdout()
-        where = f" {exc.filename!r}" if exc.filename else " the output"
-        click.echo(safe_text(f"Error: cannot write{where}: {exc.strerror or exc}"), err=True)
-        sys.exit(EXIT_PROBLEMS)
+            try:
+                cli.main(prog_name="evidence")
+            finally:
+                # Flushed here, not by the interpreter at exit, so that a stdout that cannot
+                # take it (a full disk) is reported like any other failure.
+                sys.stdout.flush()
+        except EvidenceError as exc:
+            _say(f"Error: {exc}")
+            sys.exit(EXIT_USAGE)
+        except BrokenPipeError:
+            drop_stdout()  # the reader went away (`| head`): end quietly, as click does
+            sys.exit(EXIT_PROBLEMS)
+        except OSError as exc:
+            # The table, a listing or --help could not be written to stdout (a full disk, an
+            # I/O error); the exports, if any, say themselves whether they are complete.
+            drop_stdout()
+            where = f" {exc.filename!r}" if exc.filename else " the output"
+            _say(safe_text(f"Error: cannot write{where}: {exc.strerror or exc}"))
+            sys.exit(EXIT_PROBLEMS)
+    finally:
+        # A terminal that went away (SIGHUP) takes stderr with it: what is left for it is
+        # dropped, or the interpreter's own flush at exit turns the status into 120.
+        try:
+            sys.stderr.flush()
+        except OSError:
+            drop_stdout(sys.stderr)
+
+
+def _say(text: str) -> None:
+    """An error message on stderr, unless stderr itself cannot be written (then nothing)."""
+    try:
+        click.echo(text, err=True)
+    except OSError:
+        drop_stdout(sys.stderr)
 
 
 def _tolerant_console() -> None:
@@ -88,14 +104,3 @@ def _tolerant_console() -> None:
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
             except (AttributeError, ValueError, OSError):  # not a TextIOWrapper, or closed
                 pass
-
-
-def _drop_stdout() -> None:
-    """Point stdout at the null device: what is still buffered for it cannot be written,
-    and the interpreter would otherwise try again at exit ("Exception ignored ...")."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError):  # no real stdout (embedded): nothing to drop
-        pass

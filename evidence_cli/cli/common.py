@@ -188,6 +188,19 @@ class GuardedOutput:
         if self.failed is None:
             self._call(self.stream.flush)
 
+    def detach(self) -> None:
+        """Detach the wrapper of stdout (stdout itself stays open). Detaching flushes; after
+        a failure what stdout still holds cannot be written, and is dropped (stdout pointed
+        at the null device) instead of failing again, unreported, on the way out."""
+        if self.failed is None:
+            self._call(self.stream.detach)  # type: ignore[attr-defined]
+            return
+        try:
+            self.stream.detach()  # type: ignore[attr-defined]
+        except OSError:
+            drop_stdout()
+            self.stream.detach()  # type: ignore[attr-defined]
+
     def close(self) -> None:
         if self.failed is None:
             self._call(self.stream.close)
@@ -211,7 +224,7 @@ def open_output(
         wrapper = io.TextIOWrapper(buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
         guarded = GuardedOutput(wrapper, path)
         # Detach (not close) at the end: stdout itself must stay open.
-        stack.callback(wrapper.detach)
+        stack.callback(guarded.detach)
         stack.callback(guarded.flush)
     else:
         try:
@@ -223,6 +236,18 @@ def open_output(
     if track is not None:
         track.append(guarded)
     return guarded  # type: ignore[return-value]
+
+
+def drop_stdout(stream: Any = None) -> None:
+    """Point stdout (or ``stream``) at the null device: what is still buffered for it cannot
+    be written, and the interpreter would otherwise try again at exit ("Exception ignored
+    ...", exit status 120)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, (stream or sys.stdout).fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real stream (embedded): nothing to drop
+        pass
 
 
 def safe_path(b: bytes) -> str:
