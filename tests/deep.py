@@ -10,22 +10,37 @@ import subprocess
 from pathlib import Path
 
 
-def make_chain(base: bytes, levels: int, name: bytes = b"d", leaf: tuple[bytes, bytes] | None = None) -> None:
+def make_chain(
+    base: bytes | Path,
+    levels: int,
+    name: bytes = b"d",
+    leaf: tuple[bytes, bytes] | None = None,
+    file_every: int = 0,
+) -> None:
     """``base/name/name/.../name`` (``levels`` folders), with the file ``leaf`` (name,
-    content) in the last one."""
+    content) in the last one; with ``file_every`` N, also an x.txt in every Nth folder
+    from the top (holding its level)."""
     fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for _ in range(levels):
+        for level in range(levels):
             os.mkdir(name, dir_fd=fd)
             inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
             os.close(fd)
             fd = inner
+            if file_every and level % file_every == 0:
+                _write(fd, b"x.txt", b"%d\n" % level)
         if leaf is not None:
-            out = os.open(leaf[0], os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-            os.write(out, leaf[1])
-            os.close(out)
+            _write(fd, *leaf)
     finally:
         os.close(fd)
+
+
+def _write(folder: int, name: bytes, content: bytes) -> None:
+    out = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder)
+    try:
+        os.write(out, content)
+    finally:
+        os.close(out)
 
 
 def remove_deep(root: Path | bytes) -> None:

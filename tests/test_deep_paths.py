@@ -17,7 +17,7 @@ from evidence_cli.manifest import read_manifest
 from evidence_cli.scanner import ScanOptions, process_entry
 from evidence_cli.walker import PATH_LIMIT, reachable, resolve_roots, walk
 from tests.custody import write_manifest
-from tests.deep import remove_deep
+from tests.deep import make_chain, remove_deep
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reached through /proc/self/fd (Linux)")
 
@@ -32,23 +32,8 @@ def deep_tree(
     """root/ddd.../ddd.../.../leaf.txt (built through descriptors: no path is too long);
     with ``file_every`` N, also an x.txt in every Nth folder from the top."""
     root.mkdir()
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for level in range(depth):
-            os.mkdir(folder, dir_fd=fd)
-            inner = os.open(folder, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-            if file_every and level % file_every == 0:
-                extra = os.open(b"x.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-                os.write(extra, b"%d\n" % level)
-                os.close(extra)
-        leaf = os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-        os.write(leaf, content)
-        os.close(leaf)
-    finally:
-        os.close(fd)
-    return b"/".join([FOLDER] * depth + [b"leaf.txt"])
+    make_chain(root, depth, folder, (b"leaf.txt", content), file_every)
+    return b"/".join([folder] * depth + [b"leaf.txt"])
 
 
 def test_the_walk_and_the_scan_reach_a_file_past_path_max(tmp_path: Path) -> None:
