@@ -1,0 +1,195 @@
+"""Read one large JSON object piece by piece, so that memory does not grow with it.
+
+A scan manifest is one JSON object whose ``files`` list holds a record for every file: a
+million records is about a gigabyte of text, and several gigabytes as Python objects.
+:class:`ObjectReader` reads the object's members one at a time from text that arrives in
+chunks, and a list member item by item; each value is parsed by :mod:`json`'s own
+decoder (``raw_decode``), so values are exactly what :func:`json.loads` gives. Only the
+text not yet parsed is kept, plus the value being parsed.
+
+Errors carry the line and column in the whole text, with :mod:`json`'s own messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Iterator
+
+#: When parsed text is dropped from the buffer (characters already parsed).
+_KEEP = 1 << 20
+#: A value that ends this close to the end of the text read so far may be cut short (a
+#: number, ``tru``): read more before trusting it. Also the reach of an error that the
+#: end of the text can cause (the longest is an ``\\uXXXX`` escape cut short).
+_MARGIN = 64
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+class JsonStreamError(ValueError):
+    """The text is not valid JSON (``msg``, ``lineno``, ``colno`` as in JSONDecodeError)."""
+
+    def __init__(self, msg: str, lineno: int, colno: int) -> None:
+        super().__init__(f"{msg}: line {lineno} column {colno}")
+        self.msg = msg
+        self.lineno = lineno
+        self.colno = colno
+
+
+class ObjectReader:
+    """The members of one JSON object, read from text given in pieces.
+
+    Usage::
+
+        r = ObjectReader(texts)
+        while (key := r.next_key()) is not None:
+            if key == "files" and r.peek() == "[":
+                for item in r.items(): ...
+            else:
+                value = r.value()
+        r.finish()  # nothing but whitespace may follow the object
+
+    Args:
+        texts: the text, in pieces of any size (empty pieces are skipped).
+        object_pairs_hook: as for :func:`json.loads` (for example to refuse repeated keys).
+    """
+
+    def __init__(
+        self, texts: Iterator[str], *, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
+    ) -> None:
+        self._texts = texts
+        self._decode = json.JSONDecoder(object_pairs_hook=object_pairs_hook).raw_decode
+        self._buf = ""
+        self._pos = 0
+        self._eof = False
+        self._lines = 0
+        """Line breaks in the text dropped from the buffer."""
+        self._col = 0
+        """Characters dropped since the last line break (the column of the buffer's start)."""
+        self._state = "start"
+
+    # --- the object ---------------------------------------------------------------------
+
+    def next_key(self) -> str | None:
+        """The next member's key (its ``:`` consumed), or None after the closing ``}``."""
+        if self._state == "start":
+            if self.peek() != "{":
+                raise self._error("Expecting value", self._pos)
+            self._pos += 1
+            if self.peek() == "}":
+                self._pos += 1
+                self._state = "done"
+                return None
+        elif self._state == "member":
+            c = self.peek()
+            if c == "}":
+                self._pos += 1
+                self._state = "done"
+                return None
+            if c != ",":
+                raise self._error("Expecting ',' delimiter", self._pos)
+            self._pos += 1
+        else:
+            raise ValueError("the object is already read")
+        self._compact()
+        if self.peek() != '"':
+            raise self._error("Expecting property name enclosed in double quotes", self._pos)
+        key = self.value()
+        if self.peek() != ":":
+            raise self._error("Expecting ':' delimiter", self._pos)
+        self._pos += 1
+        self._state = "member"
+        return key  # type: ignore[no-any-return]
+
+    def finish(self) -> None:
+        """Check that only whitespace follows the object (else ``Extra data``)."""
+        if self._state != "done":
+            raise ValueError("the object is not read to its end")
+        if self.peek() != "":
+            raise self._error("Extra data", self._pos)
+
+    # --- values ---------------------------------------------------------------------------
+
+    def peek(self) -> str:
+        """The next character that is not whitespace ('' at the end of the text)."""
+        while True:
+            self._pos = _WS.match(self._buf, self._pos).end()  # type: ignore[union-attr]
+            if self._pos < len(self._buf):
+                return self._buf[self._pos]
+            if not self._more(1):
+                return ""
+
+    def value(self) -> Any:
+        """Parse the next value whole."""
+        self.peek()
+        want = _KEEP
+        while True:
+            try:
+                value, end = self._decode(self._buf, self._pos)
+            except json.JSONDecodeError as exc:
+                cut_short = exc.pos >= len(self._buf) - _MARGIN or exc.msg.startswith("Unterminated string")
+                if cut_short and self._more(want):
+                    want *= 2  # so that a long value is parsed a bounded number of times
+                    continue
+                raise self._error(exc.msg, exc.pos) from None
+            if end > len(self._buf) - _MARGIN and self._more(want):
+                want *= 2
+                continue
+            self._pos = end
+            return value
+
+    def items(self) -> Iterator[Any]:
+        """The items of the array that comes next, one at a time."""
+        if self.peek() != "[":
+            raise self._error("Expecting value", self._pos)
+        self._pos += 1
+        if self.peek() == "]":
+            self._pos += 1
+            return
+        while True:
+            yield self.value()
+            c = self.peek()
+            self._pos += 1
+            if c == "]":
+                return
+            if c != ",":
+                raise self._error("Expecting ',' delimiter", self._pos - 1)
+            self._compact()
+
+    # --- the buffer -----------------------------------------------------------------------
+
+    def _more(self, want: int) -> bool:
+        """Append at least ``want`` characters of text (fewer at its end); False if none came."""
+        got: list[str] = []
+        n = 0
+        while n < want and not self._eof:
+            try:
+                piece = next(self._texts)
+            except StopIteration:
+                self._eof = True
+                break
+            got.append(piece)
+            n += len(piece)
+        if not n:
+            return False
+        self._buf += "".join(got)
+        return True
+
+    def _compact(self) -> None:
+        """Drop the text already parsed, once there is enough of it to be worth a copy."""
+        if self._pos < _KEEP:
+            return
+        done = self._buf[: self._pos]
+        last = done.rfind("\n")
+        if last >= 0:
+            self._lines += done.count("\n")
+            self._col = len(done) - last - 1
+        else:
+            self._col += len(done)
+        self._buf = self._buf[self._pos :]
+        self._pos = 0
+
+    def _error(self, msg: str, pos: int) -> JsonStreamError:
+        line_start = self._buf.rfind("\n", 0, pos)
+        lineno = self._lines + self._buf.count("\n", 0, pos) + 1
+        colno = pos - line_start if line_start >= 0 else self._col + pos + 1
+        return JsonStreamError(msg, lineno, colno)
