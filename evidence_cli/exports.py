@@ -28,7 +28,7 @@ import csv
 import enum
 import io
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO, Mapping
+from typing import IO, Any, BinaryIO, Iterable, Mapping
 
 from evidence_cli import __version__
 from evidence_cli.errors import EvidenceError
@@ -163,9 +163,15 @@ def export_manifest(
 def _export_csv(manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool) -> None:
     # Every record is read before anything is written: a manifest whose records this
     # version cannot read (hand-edited, accepted with --allow-unsealed) gets no CSV at all.
-    records = [_record_of_dict(i, r) for i, r in enumerate(manifest.records)] if manifest.records else None
-    if records is None:
-        records = [_record_of(e) for e in manifest.entries]
+    # The records are not kept (a million take gigabytes): they are read from the
+    # manifest file once to check them, and again to write them.
+    records: Iterable[FileRecord]
+    if manifest.has_records:
+        for i, r in enumerate(manifest.iter_records()):
+            _record_of_dict(i, r)
+        records = (_record_of_dict(i, r) for i, r in enumerate(manifest.iter_records()))
+    else:
+        records = (_record_of(e) for e in manifest.entries)
     text = io.TextIOWrapper(out, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
     try:
         writer = CsvWriter(text, neutralise=neutralise_csv)

@@ -60,17 +60,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import hashlib
+import itertools
 import json
 import os
 import re
 import stat as stat_mod
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence, cast
+from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, cast
 
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.jsonstream import JsonStreamError, ObjectReader
 from evidence_cli.models import SCHEMA_VERSION, Kind
 from evidence_cli.walker import display_path
 
@@ -88,7 +90,7 @@ _SUM_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 _TAG_NAMES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
 #: hashdeep column names -> ours (tiger and whirlpool have no implementation here).
 _HASHDEEP_COLUMNS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "tiger": None, "whirlpool": None}
-_KINDS: frozenset[str] = frozenset(("file", "symlink", "directory", "other"))
+_KINDS: dict[str, str] = {k: k for k in ("file", "symlink", "directory", "other")}
 
 
 class TamperedManifest(ManifestError):
@@ -201,11 +203,26 @@ def check_seal(document: Mapping[str, Any]) -> SealCheck:
     """Check the seal of a parsed JSON export (before anything else is trusted)."""
     seal = document.get("seal")
     if seal is None:
+        return judge_seal(None, "", ())
+    files = document.get("files")
+    count = None
+    if isinstance(files, list):
+        count = RecordCount()
+        for r in files:
+            count.add(r)
+    return judge_seal(seal, seal_value(document), _tamper_hints(count, document.get("summary")))
+
+
+def judge_seal(seal: Any, computed: str, hints: Sequence[str]) -> SealCheck:
+    """The verdict on a recorded ``seal`` object, given the value computed from the content.
+
+    ``hints``: what disagrees inside the manifest, reported when the seal fails.
+    """
+    if seal is None:
         return SealCheck(
             "missing",
             message="the manifest has no seal: edits made after the scan cannot be detected",
         )
-    computed = seal_value(document)
     if not isinstance(seal, dict):
         return SealCheck("invalid", computed=computed, message="the seal is not an object")
     recorded = seal.get("value")
@@ -224,24 +241,34 @@ def check_seal(document: Mapping[str, Any]) -> SealCheck:
             recorded=recorded_text,
             computed=computed,
             message="the seal does not match the content: the manifest was changed after the scan",
-            details=_tamper_hints(document),
+            details=tuple(hints),
         )
     return SealCheck("valid", recorded=recorded_text, computed=computed, message="the seal matches the content")
 
 
-def _tamper_hints(document: Mapping[str, Any]) -> tuple[str, ...]:
+class RecordCount:
+    """How many records a manifest lists, and how many of them are files (for tamper hints)."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.files = 0
+
+    def add(self, record: Any) -> None:
+        self.records += 1
+        if isinstance(record, dict) and record.get("kind") == "file":
+            self.files += 1
+
+
+def _tamper_hints(count: RecordCount | None, summary: Any) -> tuple[str, ...]:
     """Counts that disagree inside a manifest whose seal failed (hints, not proof)."""
     hints: list[str] = []
-    files = document.get("files")
-    summary = document.get("summary")
-    if isinstance(files, list) and isinstance(summary, dict):
+    if count is not None and isinstance(summary, dict):
         entries = summary.get("entries")
-        if isinstance(entries, int) and entries != len(files):
-            hints.append(f"the summary counts {entries} entries but the manifest lists {len(files)} records")
-        kinds = Counter(r.get("kind") for r in files if isinstance(r, dict))
+        if isinstance(entries, int) and entries != count.records:
+            hints.append(f"the summary counts {entries} entries but the manifest lists {count.records} records")
         n_files = summary.get("files")
-        if isinstance(n_files, int) and n_files != kinds.get("file", 0):
-            hints.append(f"the summary counts {n_files} files but the manifest lists {kinds.get('file', 0)}")
+        if isinstance(n_files, int) and n_files != count.files:
+            hints.append(f"the summary counts {n_files} files but the manifest lists {count.files}")
     return tuple(hints)
 
 
@@ -287,8 +314,8 @@ class Manifest:
     entries: tuple[ManifestEntry, ...] = ()
     header: Mapping[str, Any] = field(default_factory=dict)
     """JSON export: every top-level key but ``files`` and ``seal``."""
-    records: tuple[Mapping[str, Any], ...] = ()
-    """JSON export: the raw records, in order (for exports that keep every field)."""
+    source: bytes | None = None
+    """The manifest file's absolute path, to read its records again (:meth:`iter_records`)."""
     notes: tuple[str, ...] = ()
     complete: bool = True
     """False for the manifest of an interrupted scan (it lists only part of the tree)."""
@@ -296,6 +323,22 @@ class Manifest:
     @property
     def sealed(self) -> bool:
         return self.seal.status == "valid"
+
+    @property
+    def has_records(self) -> bool:
+        """True when the manifest holds full records (a JSON export), not only digests."""
+        return self.format == "evidence-json" and self.source is not None
+
+    def iter_records(self) -> Iterator[Any]:
+        """The raw records of a JSON export, in order, read again from its file.
+
+        They are not kept in memory (a million records take gigabytes). The file must
+        still be the one that was read: its SHA-256 is checked when the last record has
+        been given, and a change raises :class:`ManifestError` then.
+        """
+        if not self.has_records or self.source is None:
+            return iter(())
+        return _records_again(self.source, self.sha256)
 
     def algorithms(self) -> tuple[str, ...]:
         """Digest names present in the entries, in ``ALGORITHMS`` order."""
@@ -337,6 +380,12 @@ def require_trusted(manifest: Manifest, *, allow_unsealed: bool = False) -> None
 
 # --- reading ---------------------------------------------------------------------------
 
+#: Bytes read at a time. A manifest is read in pieces and never held whole.
+_CHUNK = 1 << 20
+#: What may come before the first character that tells the format.
+_LEAD = b"\xef\xbb\xbf \t\r\n"
+_HASHDEEP_MAGIC = b"%%%% HASHDEEP"
+
 
 def read_manifest(path: str | bytes) -> Manifest:
     """Read a manifest of any supported format. Never re-hashes evidence.
@@ -345,50 +394,111 @@ def read_manifest(path: str | bytes) -> Manifest:
     trusted (``entries`` is empty and ``seal.status`` is ``invalid``; ``base`` is kept
     only so that nothing gets written inside it).
 
+    The file is read once, in pieces: its SHA-256, its seal and its entries are computed
+    as it is read, and the records themselves are not kept (:meth:`Manifest.iter_records`
+    reads them again), so memory grows only with the entries (about half a kilobyte each).
+
     Raises:
         ManifestError: the file cannot be read or is not a manifest.
     """
     bpath = os.fsencode(path)
-    data = _read_file(bpath)
-    abs_text = os.path.abspath(bpath).decode("utf-8", "backslashreplace")
-    digest = hashlib.sha256(data).hexdigest()
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    common = {"path": abs_text, "sha256": digest, "size": len(data)}
-    if head.startswith(b"{"):
-        return _read_json(data, common)
-    if head.startswith(b"%%%% HASHDEEP"):
-        return _read_hashdeep(data, common)
-    return _read_sum_list(data, common)
+    source = os.path.abspath(bpath)
+    with _Source(bpath) as src:
+        chunks = src.chunks()
+        first = b""
+        for chunk in chunks:
+            first += chunk
+            if len(first.lstrip(_LEAD)) >= len(_HASHDEEP_MAGIC):
+                break
+        head = first.lstrip(_LEAD)
+        data = itertools.chain((first,), chunks)
+        if head.startswith(b"{"):
+            return _read_json(data, src, source)
+        if head.startswith(_HASHDEEP_MAGIC):
+            return _read_hashdeep(_lines(data), src)
+        return _read_sum_list(_lines(data), src)
 
 
 def file_sha256(path: str | bytes) -> str | None:
     """SHA-256 of a (regular) file's bytes, or None when it cannot be read."""
     try:
-        return hashlib.sha256(_read_file(os.fsencode(path))).hexdigest()
+        with _Source(os.fsencode(path)) as src:
+            for _ in src.chunks():
+                pass
+            return src.sha256.hexdigest()
     except ManifestError:
         return None
 
 
-def _read_file(path: bytes) -> bytes:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise ManifestError(f"cannot read manifest {os.fsdecode(path)!r}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
+class _Source:
+    """A manifest file read from start to end in pieces, its SHA-256 and size taken on the way."""
+
+    def __init__(self, path: bytes) -> None:
+        self.path = path
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        try:
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise ManifestError(f"cannot read manifest {os.fsdecode(path)!r}: {exc.strerror}") from None
+        try:
+            st = os.fstat(self._fd)
+        except OSError as exc:  # pragma: no cover - fstat of an open descriptor
+            os.close(self._fd)
+            raise ManifestError(f"cannot read manifest {os.fsdecode(path)!r}: {exc.strerror}") from None
         if not stat_mod.S_ISREG(st.st_mode):
+            os.close(self._fd)
             raise ManifestError(f"manifest {os.fsdecode(path)!r} is not a regular file")
-        chunks = []
+
+    def __enter__(self) -> _Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes, in order, each piece hashed and counted as it is given."""
         while True:
-            buf = os.read(fd, 1 << 20)
+            try:
+                buf = os.read(self._fd, _CHUNK)
+            except OSError as exc:
+                raise ManifestError(f"cannot read manifest {os.fsdecode(self.path)!r}: {exc.strerror}") from None
             if not buf:
-                break
-            chunks.append(buf)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ManifestError(f"cannot read manifest {os.fsdecode(path)!r}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
+                return
+            self.sha256.update(buf)
+            self.size += len(buf)
+            yield buf
+
+    def identity(self) -> dict[str, Any]:
+        """The ``path``, ``sha256`` and ``size`` of a :class:`Manifest` (once every byte is read)."""
+        return {
+            "path": os.path.abspath(self.path).decode("utf-8", "backslashreplace"),
+            "sha256": self.sha256.hexdigest(),
+            "size": self.size,
+        }
+
+
+def _texts(chunks: Iterable[bytes]) -> Iterator[str]:
+    """UTF-8 text of the byte pieces (a leading byte-order mark dropped)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    fed = 0
+    for chunk in chunks:
+        if not fed and chunk.startswith(codecs.BOM_UTF8):
+            chunk = chunk[len(codecs.BOM_UTF8) :]
+            fed = len(codecs.BOM_UTF8)
+        held = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"the manifest is not UTF-8 text (byte {fed - held + exc.start})") from None
+        fed += len(chunk)
+        if text:
+            yield text
+    held = len(decoder.getstate()[0])
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"the manifest is not UTF-8 text (byte {fed - held + exc.start})") from None
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -400,35 +510,116 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return d
 
 
-def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"the manifest is not UTF-8 text (byte {exc.start})") from None
-    try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
+class _JsonExport:
+    """A JSON export read piece by piece.
+
+    :meth:`records` gives the records of ``files`` one at a time; once it is exhausted,
+    ``members`` holds the other top-level members (a ``files`` that is not a list among
+    them), ``has_files`` says whether ``files`` was there, and ``late`` whether a member
+    that sorts before ``files`` came after it (a re-ordered file).
+    """
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.members: dict[str, Any] = {}
+        self.has_files = False
+        self.late = False
+        self._reader = ObjectReader(_texts(chunks), object_pairs_hook=_no_duplicate_keys)
+
+    def records(self) -> Iterator[Any]:
+        reader = self._reader
+        try:
+            while (key := reader.next_key()) is not None:
+                if key in self.members or (key == "files" and self.has_files):
+                    _no_duplicate_keys([(key, None), (key, None)])
+                if key == "files" and reader.peek() == "[":
+                    self.has_files = True
+                    yield from reader.items()
+                    continue
+                if key == "files":
+                    self.has_files = True
+                elif self.has_files and key < "files":
+                    self.late = True
+                self.members[key] = reader.value()
+            reader.finish()
+        except JsonStreamError as exc:
+            if exc.msg == "Extra data":
+                raise ManifestError(
+                    "this looks like a JSON Lines export; the manifest is the JSON export (scan --json PATH)"
+                ) from None
             raise ManifestError(
-                "this looks like a JSON Lines export; the manifest is the JSON export (scan --json PATH)"
+                f"the manifest is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
             ) from None
-        raise ManifestError(
-            f"the manifest is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise ManifestError("the manifest is nested too deeply to be an evidence-cli export") from None
-    except ValueError:  # e.g. an integer of more digits than Python converts (4,300)
-        raise ManifestError("the manifest holds a number too long to be an evidence-cli export") from None
-    if not isinstance(doc, dict) or "files" not in doc:
+        except RecursionError:
+            raise ManifestError("the manifest is nested too deeply to be an evidence-cli export") from None
+        except ValueError:  # e.g. an integer of more digits than Python converts (4,300)
+            raise ManifestError("the manifest holds a number too long to be an evidence-cli export") from None
+
+
+class _StreamSeal:
+    """The seal of a JSON export computed as its records stream past (see :class:`Sealer`).
+
+    The members that sort before ``files`` must be known when the first record comes:
+    :meth:`start` takes those read so far. When one comes only after ``files`` (a
+    re-ordered file), the file is read again (:func:`_reseal`).
+    """
+
+    def __init__(self) -> None:
+        self._sealer: Sealer | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._sealer is not None
+
+    def start(self, members: Mapping[str, Any]) -> None:
+        self._sealer = Sealer({k: v for k, v in members.items() if k < "files"})
+
+    def add(self, record: Any) -> None:
+        assert self._sealer is not None
+        self._sealer.add_read(record)
+
+    def value(self, members: Mapping[str, Any]) -> str:
+        """The seal value, given every member (read to the end)."""
+        if self._sealer is None:
+            self.start(members)
+        assert self._sealer is not None
+        tail = {k: v for k, v in members.items() if k > "files" and k != "seal"}
+        return self._sealer.finish(tail)["value"]
+
+
+def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest:
+    export = _JsonExport(chunks)
+    seal = _StreamSeal()
+    count = RecordCount()
+    entries = _EntryIndex("record")
+    for record in export.records():
+        if not seal.started:
+            seal.start(export.members)  # the members read so far
+        seal.add(record)
+        count.add(record)
+        entries.add_record(record)
+    common = src.identity()
+    members = export.members
+    if not export.has_files:
         raise ManifestError("the JSON file is not an evidence-cli scan export (no 'files' list)")
-    schema = doc.get("schema")
+    schema = members.get("schema")
     if schema != SCHEMA_VERSION:
         raise ManifestError(f"unknown manifest schema {schema!r}; this version reads {SCHEMA_VERSION!r}")
-    seal = check_seal(doc)
-    header = {k: v for k, v in doc.items() if k not in ("files", "seal")}
-    scan: dict[str, Any] = doc["scan"] if isinstance(doc.get("scan"), dict) else {}
+    not_a_list = "files" in members
+    files = members.pop("files", None)
+    if "seal" not in members:
+        check = judge_seal(None, "", ())
+    else:
+        if not_a_list:  # the whole document is in memory anyway
+            computed = seal_value({**members, "files": files})
+        elif export.late and seal.started:
+            computed = _reseal(source, members, common["sha256"])
+        else:
+            computed = seal.value(members)
+        check = judge_seal(members["seal"], computed, _tamper_hints(count, members.get("summary")))
+    header = {k: v for k, v in members.items() if k != "seal"}
+    scan: dict[str, Any] = members["scan"] if isinstance(members.get("scan"), dict) else {}
     complete = scan.get("complete", True) is not False
-    if seal.status == "invalid":
+    if check.status == "invalid":
         # Nothing of a tampered manifest is trusted: no entries. Its recorded root is
         # kept only so that callers can refuse to write reports inside it.
         try:
@@ -436,26 +627,95 @@ def _read_json(data: bytes, common: dict[str, Any]) -> Manifest:
         except ManifestError:
             untrusted_base = None
         return Manifest(
-            format="evidence-json", seal=seal, base=untrusted_base, header=header, complete=complete, **common
+            format="evidence-json", seal=check, base=untrusted_base, header=header, complete=complete, **common
         )
-    files = doc["files"]
-    if not isinstance(files, list):
+    if not_a_list:
         raise ManifestError("'files' is not a list")
-    entries = _dedupe([_entry_of_record(i, r) for i, r in enumerate(files)], "record")
+    entries.raise_error()
     base_text, base = _json_base(scan)
     notes = [] if complete else ["the manifest is from an interrupted scan: it lists only part of the tree"]
     return Manifest(
         format="evidence-json",
-        seal=seal,
+        seal=check,
         base=base,
         roots=_json_roots(scan, base_text),
-        entries=tuple(entries),
+        entries=entries.entries(),
         header=header,
-        records=tuple(files),
+        source=source,
         notes=tuple(notes),
         complete=complete,
         **common,
     )
+
+
+def _reseal(source: bytes, members: Mapping[str, Any], sha256: str) -> str:
+    """The seal value of a JSON export whose members come in another order: a second reading."""
+    seal = _StreamSeal()
+    seal.start(members)
+    with _Source(source) as src:
+        for record in _JsonExport(src.chunks()).records():
+            seal.add(record)
+        _same_file(src, sha256)
+    return seal.value(members)
+
+
+def _records_again(source: bytes, sha256: str) -> Iterator[Any]:
+    """The records of a JSON export read again (see :meth:`Manifest.iter_records`)."""
+    with _Source(source) as src:
+        try:
+            yield from _JsonExport(src.chunks()).records()
+        except ManifestError as exc:
+            raise ManifestError(f"the manifest changed since it was read: {exc}") from None
+        _same_file(src, sha256)
+
+
+def _same_file(src: _Source, sha256: str) -> None:
+    """Refuse a manifest file read again that is not the one read first."""
+    if src.sha256.hexdigest() != sha256:
+        raise ManifestError(
+            f"the manifest {os.fsdecode(src.path)!r} changed since it was read "
+            f"(its SHA-256 was {sha256}, it is now {src.sha256.hexdigest()})"
+        )
+
+
+class _EntryIndex:
+    """The entries of a manifest as they are read: one per path, first seen first.
+
+    Exact repeats of one path are dropped; two different claims about one path are
+    refused. The first error is kept, not raised (a tampered manifest reports its seal,
+    not a malformed record) until :meth:`raise_error`; entries stop being made then.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.count = 0
+        self.error: ManifestError | None = None
+        self._seen: dict[bytes, ManifestEntry] = {}
+
+    def add_record(self, record: Any) -> None:
+        i = self.count
+        self.count += 1
+        if self.error is None:
+            try:
+                self.add(_entry_of_record(i, record))
+            except ManifestError as exc:
+                self.error = exc
+                self._seen = {}
+
+    def add(self, entry: ManifestEntry) -> None:
+        prev = self._seen.get(entry.rel)
+        if prev is None:
+            self._seen[entry.rel] = entry
+        elif prev != entry:
+            text = entry.rel.decode("utf-8", "backslashreplace")
+            raise ManifestError(f"the manifest lists {text!r} twice with different contents ({self.what}s disagree)")
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def entries(self) -> tuple[ManifestEntry, ...]:
+        return tuple(self._seen.values())
 
 
 def _entry_of_record(i: int, r: Any) -> ManifestEntry:
@@ -472,15 +732,18 @@ def _entry_of_record(i: int, r: Any) -> ManifestEntry:
     raw_hashes = r.get("hashes") or {}
     if not isinstance(raw_hashes, dict):
         raise ManifestError(f"{where}: 'hashes' is not an object")
+    # A manifest of a million files keeps a million entries: their keys are this
+    # module's own strings, not one copy a record, and a file's libmagic description
+    # (only a special file's is ever checked) is not kept.
     hashes = {}
-    for name, value in raw_hashes.items():
-        if name in ALGORITHMS:
-            hashes[name] = _hex(value, name, where)
+    for name in ALGORITHMS:
+        if name in raw_hashes:
+            hashes[name] = _hex(raw_hashes[name], name, where)
     target = r.get("link_target")
-    desc = r.get("description")
+    desc = r.get("description") if kind == "other" else None
     return ManifestEntry(
         rel=rel,
-        kind=cast(Kind, kind),
+        kind=cast(Kind, _KINDS[kind]),
         size=size,
         hashes=hashes,
         link_target=target if isinstance(target, str) else None,
@@ -523,26 +786,18 @@ def check_relative(rel: bytes, where: str) -> bytes:
     return rel
 
 
+#: Algorithm -> (hex digits of its digest, a pattern matching exactly that).
+_HEX = {
+    name: (size, re.compile(f"[0-9a-fA-F]{{{size}}}"))
+    for name, size in ((name, make().digest_size * 2) for name, make in ALGORITHMS.items())
+}
+
+
 def _hex(value: Any, name: str, where: str) -> str:
-    n = ALGORITHMS[name]().digest_size * 2
-    if not isinstance(value, str) or not re.fullmatch(f"[0-9a-fA-F]{{{n}}}", value):
+    n, pattern = _HEX[name]
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ManifestError(f"{where}: {name} digest {value!r} is not {n} hex digits")
     return value.lower()
-
-
-def _dedupe(entries: Sequence[ManifestEntry], what: str) -> list[ManifestEntry]:
-    """Drop exact duplicates of one path; refuse two different claims about one path."""
-    seen: dict[bytes, ManifestEntry] = {}
-    out: list[ManifestEntry] = []
-    for e in entries:
-        prev = seen.get(e.rel)
-        if prev is None:
-            seen[e.rel] = e
-            out.append(e)
-        elif prev != e:
-            text = e.rel.decode("utf-8", "backslashreplace")
-            raise ManifestError(f"the manifest lists {text!r} twice with different contents ({what}s disagree)")
-    return out
 
 
 def _text_to_path(text: str) -> bytes:
@@ -589,16 +844,23 @@ def _json_roots(scan: Mapping[str, Any], base_text: str | None) -> tuple[bytes, 
 # --- plain hash lists ---------------------------------------------------------------
 
 
-def _lines(data: bytes) -> list[tuple[int, bytes]]:
-    raw = data.split(b"\n")
-    if raw and raw[-1] == b"":
-        raw.pop()
-    out = []
-    for n, line in enumerate(raw, 1):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        out.append((n, line))
-    return out
+def _lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(number, line) of the byte pieces' lines; one carriage return before a line end dropped."""
+    n = 0
+    held: list[bytes] = []
+    for chunk in chunks:
+        if b"\n" not in chunk:
+            held.append(chunk)
+            continue
+        held.append(chunk)
+        lines = b"".join(held).split(b"\n")
+        held = [lines.pop()]
+        for line in lines:
+            n += 1
+            yield n, line[:-1] if line.endswith(b"\r") else line
+    rest = b"".join(held)
+    if rest:
+        yield n + 1, rest[:-1] if rest.endswith(b"\r") else rest
 
 
 def unescape_name(name: bytes, where: str) -> bytes:
@@ -624,10 +886,10 @@ _SUM_LINE = re.compile(rb"([0-9a-fA-F]+) [ *](.*)", re.S)
 _TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512) \((.*)\) = ([0-9a-fA-F]+)", re.S)
 
 
-def _read_sum_list(data: bytes, common: dict[str, Any]) -> Manifest:
+def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest:
     algorithm: str | None = None
     items: list[tuple[bytes, str, str]] = []
-    for n, line in _lines(data):
+    for n, line in lines:
         where = f"line {n}"
         if not line.strip() or line.startswith(b"#"):
             continue
@@ -660,17 +922,17 @@ def _read_sum_list(data: bytes, common: dict[str, Any]) -> Manifest:
         format=fmt,
         seal=SealCheck("not-sealed", message=f"a {fmt} list has no seal"),
         base=base,
-        entries=tuple(_dedupe(entries, "digest")),
-        **common,
+        entries=_unique(entries),
+        **src.identity(),
     )
 
 
-def _read_hashdeep(data: bytes, common: dict[str, Any]) -> Manifest:
+def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest:
     columns: list[str] | None = None
     invoked: bytes | None = None
     ignored: set[str] = set()
     raw: list[tuple[bytes, int, dict[str, str], str]] = []
-    for n, line in _lines(data):
+    for n, line in lines:
         where = f"line {n}"
         if line.startswith(b"%%%%"):
             text = line[4:].strip().decode("ascii", "replace")
@@ -719,10 +981,17 @@ def _read_hashdeep(data: bytes, common: dict[str, Any]) -> Manifest:
         format="hashdeep",
         seal=SealCheck("not-sealed", message="a hashdeep file has no seal"),
         base=base,
-        entries=tuple(_dedupe(entries, "digest")),
+        entries=_unique(entries),
         notes=tuple(notes),
-        **common,
+        **src.identity(),
     )
+
+
+def _unique(entries: Iterable[ManifestEntry]) -> tuple[ManifestEntry, ...]:
+    index = _EntryIndex("digest")
+    for e in entries:
+        index.add(e)
+    return index.entries()
 
 
 def _relative_names(names: Sequence[tuple[bytes, str]], invoked: bytes | None) -> tuple[bytes | None, list[bytes]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import sys
@@ -14,7 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evidence_cli import jsonstream, manifest
 from evidence_cli.errors import ManifestError
+from evidence_cli.exports import ExportFormat, export_manifest
 from evidence_cli.manifest import (
     CANONICALIZATION,
     Sealer,
@@ -29,6 +32,16 @@ from evidence_cli.manifest import (
 )
 from evidence_cli.models import ScanInfo, VerifyEntry
 from tests.custody import AWKWARD, make_tree, write_manifest
+
+
+@pytest.fixture(autouse=True, params=["1-byte pieces", "7-byte pieces", "as in use"])
+def pieces(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test reads manifests in 1-byte and 7-byte pieces too (with a small parse buffer):
+    a line, a record, a character or a number cut between two reads must not matter."""
+    if request.param != "as in use":
+        monkeypatch.setattr(manifest, "_CHUNK", int(request.param.split("-")[0]))
+        monkeypatch.setattr(jsonstream, "_KEEP", 32)
+
 
 # --- canonical form -------------------------------------------------------------------
 
@@ -450,4 +463,77 @@ def test_malformed_json_manifests_are_refused_clearly(tmp_path: Path, change: An
     p = tmp_path / "bad.json"
     p.write_text(json.dumps(doc).replace('"BIG"', BIG))
     with pytest.raises(ManifestError, match=message):
+        read_manifest(str(p))
+
+
+# --- reading in pieces ------------------------------------------------------------------
+
+
+def test_records_are_read_again_only_from_the_same_manifest(sealed: tuple[Path, dict[str, Any]]) -> None:
+    path, doc = sealed
+    m = read_manifest(str(path))
+    assert m.has_records and list(m.iter_records()) == doc["files"]
+    # The file is replaced after it was read: another (validly sealed) manifest.
+    doc["files"][0]["size"] += 1
+    path.write_text(json.dumps(_resealed(doc), indent=1), encoding="utf-8")
+    with pytest.raises(ManifestError, match="changed since it was read"):
+        list(m.iter_records())
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ManifestError, match="changed since it was read"):
+        list(m.iter_records())
+    # A CSV export of it is refused before anything is written.
+    out = io.BytesIO()
+    with pytest.raises(ManifestError, match="changed since it was read"):
+        export_manifest(m, ExportFormat.CSV, out)
+    assert out.getvalue() == b""
+
+
+def test_hash_lists_have_no_records_to_read_again(tmp_path: Path) -> None:
+    p = tmp_path / "list.sha256"
+    p.write_text(f"{'a' * 64}  one.txt\n", encoding="utf-8")
+    m = read_manifest(str(p))
+    assert not m.has_records and list(m.iter_records()) == []
+
+
+def test_a_tampered_manifest_is_reported_as_tampered_even_with_a_malformed_record(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    _, doc = sealed
+    doc["files"][0]["kind"] = "planted"
+    m = read_manifest(str(_edit(doc, tmp_path, "t.json")))
+    assert m.seal.status == "invalid" and m.entries == ()
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_members_in_another_order_are_sealed_alike(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path, tampered: bool
+) -> None:
+    # "case" sorts before "files" but comes after it: the seal is computed in a second reading.
+    _, doc = sealed
+    if tampered:
+        doc["case"]["examiner"] = "someone else"
+    order = ["files", "summary", "seal", "case", "schema", "scan", "tool"]
+    p = tmp_path / "order.json"
+    p.write_text(json.dumps({k: doc[k] for k in order}, indent=2), encoding="utf-8")
+    m = read_manifest(str(p))
+    assert m.seal.status == ("invalid" if tampered else "valid")
+    assert len(m.entries) == (0 if tampered else len(doc["files"]))
+
+
+def test_a_files_member_that_is_not_a_list_is_refused(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, doc = sealed
+    doc["files"] = {"a": 1}
+    with pytest.raises(ManifestError, match="'files' is not a list"):
+        read_manifest(str(_edit(_resealed(doc), tmp_path, "t.json")))
+    doc["seal"]["value"] = "0" * 64
+    assert read_manifest(str(_edit(doc, tmp_path, "u.json"))).seal.status == "invalid"
+
+
+def test_a_byte_that_is_not_utf8_is_located(sealed: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    path, _ = sealed
+    data = path.read_bytes()
+    at = data.index(b'"case"') + 3
+    p = tmp_path / "bad.json"
+    p.write_bytes(b"\xef\xbb\xbf" + data[:at] + b"\xe9" + data[at:])
+    with pytest.raises(ManifestError, match=f"not UTF-8 text \\(byte {at + 3}\\)"):
         read_manifest(str(p))
