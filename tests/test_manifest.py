@@ -495,11 +495,13 @@ def test_hash_lists_have_no_records_to_read_again(tmp_path: Path) -> None:
     assert not m.has_records and list(m.iter_records()) == []
 
 
+@pytest.mark.parametrize("kind", ["planted", {"a": 1}, ["file"]])
 def test_a_tampered_manifest_is_reported_as_tampered_even_with_a_malformed_record(
-    sealed: tuple[Path, dict[str, Any]], tmp_path: Path
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path, kind: Any
 ) -> None:
+    # (A kind that is an object or a list was a TypeError while the tamper hints were counted.)
     _, doc = sealed
-    doc["files"][0]["kind"] = "planted"
+    doc["files"][0]["kind"] = kind
     m = read_manifest(str(_edit(doc, tmp_path, "t.json")))
     assert m.seal.status == "invalid" and m.entries == ()
 
