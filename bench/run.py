@@ -310,6 +310,38 @@ class Tool:
     stdout_name: str
 
 
+def manifest_memory(roots: list[Path], out: Path, cache: str, log: Callable[[str], None]) -> dict[str, Any]:
+    """Peak memory of the commands that read a manifest of these roots: ``verify``, ``export``.
+
+    The manifest is written by a scan without metadata (not measured); then ``evidence
+    verify`` (re-hashing every file) and ``evidence export --format csv`` (reading the
+    records again) run with the memory sampler, as the scan did.
+    """
+    ev = evidence_argv()
+    manifest = out / "manifest.json"
+    scan = [*ev, "scan", *map(str, roots), "--json", str(manifest), "--no-metadata", "--overwrite"]
+    subprocess.run(scan, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    result: dict[str, Any] = {"manifest_bytes": manifest.stat().st_size if manifest.exists() else None}
+    commands = {
+        "verify": [*ev, "verify", str(manifest), "--json", str(out / "verify.json"), "--overwrite"],
+        "export-csv": [*ev, "export", str(manifest), "--format", "csv", "-o", str(out / "export.csv"), "--overwrite"],
+    }
+    for name, argv in commands.items():
+        log(f"memory: evidence {name} of that manifest ...")
+        r = run_command(
+            argv,
+            os.devnull,
+            corpus="many",
+            tool=f"evidence {name}",
+            rnd=0,
+            cache=cache,
+            stderr_path=str(out / f"{name}.stderr"),
+            pss_every=1,
+        )
+        result[name] = {"wall_s": r.wall_s, "max_rss": r.max_rss, "tree_pss": r.tree_pss, "exit_code": r.exit_code}
+    return result
+
+
 def find_tools(evidence_extra: list[str]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     ev = evidence_argv()
@@ -996,6 +1028,7 @@ def main(argv: list[str] | None = None) -> int:
                 "exit_code": r.exit_code,
                 "other_load": r.other_load,
             }
+            mem["runs"][label]["manifest"] = manifest_memory(roots, out, cache, log)
         extra["memory"] = mem
 
     # --- report ---
@@ -1041,6 +1074,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"{m['wall_s']:.1f} s, max RSS {m['max_rss'] / MB:.0f} MB, tree RSS {m['tree_rss'] / MB:.0f} MB, "
                 f"tree PSS {m['tree_pss'] / MB:.0f} MB, exit {m['exit_code']}"
             )
+            man = m.get("manifest") or {}
+            for name in ("verify", "export-csv"):
+                v = man.get(name)
+                if v:
+                    size = (man["manifest_bytes"] or 0) / MB
+                    print(
+                        f"memory ({label}): evidence {name} of its manifest ({size:.0f} MB): {v['wall_s']:.1f} s, "
+                        f"max RSS {v['max_rss'] / MB:.0f} MB, tree PSS {v['tree_pss'] / MB:.0f} MB, "
+                        f"exit {v['exit_code']}"
+                    )
     for corpus, ch in extra["checks"].items():
         rec = ch["records"]
         inc = ", ".join(f"{k} {v}" for k, v in rec["incomplete"].items()) or "none"

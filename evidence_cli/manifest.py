@@ -34,7 +34,9 @@ and encoded as ASCII. In words, for a re-implementation:
 
 The writer computes the seal while it streams the records (:class:`Sealer`); the keys
 that sort before ``files`` are known when the scan starts, the others are kept or come
-at the end, so memory stays constant in the number of records.
+at the end, so memory stays constant in the number of records. The reader does the
+same as it reads the file in pieces (:func:`read_manifest`); only a file whose keys
+were re-ordered so that one sorting before ``files`` comes after it is read twice.
 
 What the seal proves: any edit of the manifest after the scan (a changed digest, a
 removed or added record, a changed time) that does not also recompute the seal, and any
@@ -207,7 +209,7 @@ def check_seal(document: Mapping[str, Any]) -> SealCheck:
     files = document.get("files")
     count = None
     if isinstance(files, list):
-        count = RecordCount()
+        count = _RecordCount()
         for r in files:
             count.add(r)
     return judge_seal(seal, seal_value(document), _tamper_hints(count, document.get("summary")))
@@ -246,7 +248,7 @@ def judge_seal(seal: Any, computed: str, hints: Sequence[str]) -> SealCheck:
     return SealCheck("valid", recorded=recorded_text, computed=computed, message="the seal matches the content")
 
 
-class RecordCount:
+class _RecordCount:
     """How many records a manifest lists, and how many of them are files (for tamper hints)."""
 
     def __init__(self) -> None:
@@ -259,7 +261,7 @@ class RecordCount:
             self.files += 1
 
 
-def _tamper_hints(count: RecordCount | None, summary: Any) -> tuple[str, ...]:
+def _tamper_hints(count: _RecordCount | None, summary: Any) -> tuple[str, ...]:
     """Counts that disagree inside a manifest whose seal failed (hints, not proof)."""
     hints: list[str] = []
     if count is not None and isinstance(summary, dict):
@@ -589,7 +591,7 @@ class _StreamSeal:
 def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest:
     export = _JsonExport(chunks)
     seal = _StreamSeal()
-    count = RecordCount()
+    count = _RecordCount()
     entries = _EntryIndex("record")
     for record in export.records():
         if not seal.started:
