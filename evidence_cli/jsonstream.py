@@ -50,14 +50,22 @@ class ObjectReader:
 
     Args:
         texts: the text, in pieces of any size (empty pieces are skipped).
-        object_pairs_hook: as for :func:`json.loads` (for example to refuse repeated keys).
+        object_pairs_hook, parse_float, parse_constant: as for :func:`json.loads` (for
+            example to refuse repeated keys, or numbers no JSON reader agrees on).
     """
 
     def __init__(
-        self, texts: Iterator[str], *, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
+        self,
+        texts: Iterator[str],
+        *,
+        object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+        parse_float: Callable[[str], Any] | None = None,
+        parse_constant: Callable[[str], Any] | None = None,
     ) -> None:
         self._texts = texts
-        self._decode = json.JSONDecoder(object_pairs_hook=object_pairs_hook).raw_decode
+        self._decode = json.JSONDecoder(
+            object_pairs_hook=object_pairs_hook, parse_float=parse_float, parse_constant=parse_constant
+        ).raw_decode
         self._buf = ""
         self._pos = 0
         self._eof = False

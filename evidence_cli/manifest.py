@@ -66,6 +66,7 @@ import codecs
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import stat as stat_mod
@@ -512,6 +513,19 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return d
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent, refused when it is out of a double's range."""
+    value = float(text)
+    if math.isinf(value):
+        raise ManifestError(f"the manifest holds the number {text[:40]!r}, too large to be read as a number")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    """``NaN`` and ``Infinity`` are not JSON (Python's reader accepts them; no export holds them)."""
+    raise ManifestError(f"the manifest holds {name}, which is not JSON")
+
+
 class _JsonExport:
     """A JSON export read piece by piece.
 
@@ -525,7 +539,9 @@ class _JsonExport:
         self.members: dict[str, Any] = {}
         self.has_files = False
         self.late = False
-        self._reader = ObjectReader(_texts(chunks), object_pairs_hook=_no_duplicate_keys)
+        self._reader = ObjectReader(
+            _texts(chunks), object_pairs_hook=_no_duplicate_keys, parse_float=_finite, parse_constant=_no_constant
+        )
 
     def records(self) -> Iterator[Any]:
         reader = self._reader

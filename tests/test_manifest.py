@@ -539,3 +539,24 @@ def test_a_byte_that_is_not_utf8_is_located(sealed: tuple[Path, dict[str, Any]],
     p.write_bytes(b"\xef\xbb\xbf" + data[:at] + b"\xe9" + data[at:])
     with pytest.raises(ManifestError, match=f"not UTF-8 text \\(byte {at + 3}\\)"):
         read_manifest(str(p))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"size": ', '"size": 1e999, "x": ', "'1e999', too large"),
+        ('"size": ', '"size": -1E+400, "x": ', "too large"),
+        ('"case": {', '"case": {"n": NaN, ', "holds NaN, which is not JSON"),
+        ('"case": {', '"case": {"n": -Infinity, ', "holds -Infinity"),
+    ],
+)
+def test_numbers_no_json_reader_agrees_on_are_refused(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    # Python's reader turns them into inf and nan, which the seal's canonical form
+    # refuses: 'evidence verify' of such a manifest ended in a ValueError traceback.
+    path, _ = sealed
+    p = tmp_path / "n.json"
+    p.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(p))
