@@ -13,6 +13,7 @@ Errors carry the line and column in the whole text, with :mod:`json`'s own messa
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Callable, Iterator
 
@@ -33,6 +34,32 @@ class JsonStreamError(ValueError):
         self.msg = msg
         self.lineno = lineno
         self.colno = colno
+
+
+class NotPortable(ValueError):
+    """A number no JSON reader agrees on: ``NaN``, ``Infinity``, or one beyond a double's range.
+
+    Python's reader accepts them (as nan and inf); no evidence-cli output holds them, and
+    the seal's canonical form and the JSON writers refuse them.
+    """
+
+
+def finite_float(text: str) -> float:
+    """``parse_float`` for :mod:`json` that refuses a number beyond a double's range."""
+    value = float(text)
+    if math.isinf(value):
+        raise NotPortable(f"the number {text[:40]!r} is too large to be read as a number")
+    return value
+
+
+def no_constant(name: str) -> float:
+    """``parse_constant`` for :mod:`json`: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON."""
+    raise NotPortable(f"{name} is not JSON")
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """:func:`json.loads` that refuses what is not portable JSON (:class:`NotPortable`)."""
+    return json.loads(text, parse_float=finite_float, parse_constant=no_constant)
 
 
 class ObjectReader:

@@ -66,7 +66,6 @@ import codecs
 import hashlib
 import itertools
 import json
-import math
 import os
 import re
 import stat as stat_mod
@@ -75,7 +74,7 @@ from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, cast
 
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS
-from evidence_cli.jsonstream import JsonStreamError, ObjectReader
+from evidence_cli.jsonstream import JsonStreamError, NotPortable, ObjectReader, finite_float, no_constant
 from evidence_cli.models import SCHEMA_VERSION, Kind
 from evidence_cli.walker import display_path
 
@@ -513,19 +512,6 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return d
 
 
-def _finite(text: str) -> float:
-    """A JSON number with a fraction or exponent, refused when it is out of a double's range."""
-    value = float(text)
-    if math.isinf(value):
-        raise ManifestError(f"the manifest holds the number {text[:40]!r}, too large to be read as a number")
-    return value
-
-
-def _no_constant(name: str) -> float:
-    """``NaN`` and ``Infinity`` are not JSON (Python's reader accepts them; no export holds them)."""
-    raise ManifestError(f"the manifest holds {name}, which is not JSON")
-
-
 class _JsonExport:
     """A JSON export read piece by piece.
 
@@ -540,7 +526,7 @@ class _JsonExport:
         self.has_files = False
         self.late = False
         self._reader = ObjectReader(
-            _texts(chunks), object_pairs_hook=_no_duplicate_keys, parse_float=_finite, parse_constant=_no_constant
+            _texts(chunks), object_pairs_hook=_no_duplicate_keys, parse_float=finite_float, parse_constant=no_constant
         )
 
     def records(self) -> Iterator[Any]:
@@ -569,6 +555,8 @@ class _JsonExport:
             ) from None
         except RecursionError:
             raise ManifestError("the manifest is nested too deeply to be an evidence-cli export") from None
+        except NotPortable as exc:
+            raise ManifestError(f"the manifest holds what is not portable JSON: {exc}") from None
         except ValueError:  # e.g. an integer of more digits than Python converts (4,300)
             raise ManifestError("the manifest holds a number too long to be an evidence-cli export") from None
 

@@ -9,12 +9,12 @@ rest, and continues the walk after the recorded entries.
 from __future__ import annotations
 
 import base64
-import json
 import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from evidence_cli.errors import ScanError
+from evidence_cli.jsonstream import strict_loads
 from evidence_cli.models import SCHEMA_VERSION, FileRecord
 
 
@@ -50,7 +50,7 @@ def load(path: str) -> ResumeState:
             if not line.endswith(b"\n"):
                 break  # torn last line of an abrupt stop: dropped, re-done
             try:
-                obj = json.loads(line)
+                obj = strict_loads(line)
             except (ValueError, RecursionError):
                 # An abrupt stop tears only the last line (no newline): this is damage.
                 # Resuming would cut the file here and drop every record after it.
@@ -90,7 +90,7 @@ def replay(state: ResumeState) -> Iterator[FileRecord]:
     with open(state.path, "rb") as fh:
         fh.readline()
         while fh.tell() < state.records_end:
-            yield FileRecord.from_dict(json.loads(fh.readline()))
+            yield FileRecord.from_dict(strict_loads(fh.readline()))
 
 
 def truncate(state: ResumeState) -> None:

@@ -40,6 +40,9 @@ def test_a_torn_last_line_is_dropped(tmp_path: Path) -> None:
         (lambda lines: lines[2].pop("kind"), "line 3 is not a record"),
         (lambda lines: lines[2].update(path_bytes="!!!"), "line 3 is not a record"),
         (lambda lines: lines[2].update(errors=[{"stage": "x"}]), "line 3 is not a record"),
+        # Python reads them as nan and inf: replayed into --json, that was a ValueError traceback.
+        (lambda lines: lines.insert(2, '{"path": "x", "kind": "file", "size": NaN}'), "line 3 is not valid JSON"),
+        (lambda lines: lines.insert(2, '{"path": "x", "kind": "file", "size": 1e999}'), "line 3 is not valid JSON"),
     ],
 )
 def test_damage_before_the_end_is_refused_and_the_file_is_kept(tmp_path: Path, damage: Any, message: str) -> None:
