@@ -121,13 +121,19 @@ def check_exportable(manifest: Manifest, fmt: ExportFormat) -> tuple[str, ...]:
 
 
 def export_manifest(
-    manifest: Manifest, fmt: ExportFormat, out: BinaryIO, *, neutralise_csv: bool = True
+    manifest: Manifest, fmt: ExportFormat, out: BinaryIO, *, neutralise_csv: bool = True, check_first: bool = True
 ) -> ExportResult:
-    """Write the manifest in ``fmt`` to a binary stream (checked first: nothing is written on refusal)."""
+    """Write the manifest in ``fmt`` to a binary stream (checked first: nothing is written on refusal).
+
+    ``check_first=False``: a CSV export reads the records once, writing each as it is read,
+    so a record this version cannot read is refused after part of the CSV was written. For
+    a caller that removes its output on :class:`ExportRefused` (it saves one reading of the
+    manifest); the other formats are always checked first.
+    """
     columns = check_exportable(manifest, fmt)
     result = ExportResult()
     if fmt is ExportFormat.CSV:
-        _export_csv(manifest, out, result, neutralise_csv)
+        _export_csv(manifest, out, result, neutralise_csv, check_first)
         return result
     if fmt is ExportFormat.HASHDEEP:
         out.write(b"%%%% HASHDEEP-1.0\n")
@@ -160,15 +166,18 @@ def export_manifest(
     return result
 
 
-def _export_csv(manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool) -> None:
+def _export_csv(
+    manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool, check_first: bool
+) -> None:
     # Every record is read before anything is written: a manifest whose records this
     # version cannot read (hand-edited, accepted with --allow-unsealed) gets no CSV at all.
     # The records are not kept (a million take gigabytes): they are read from the
     # manifest file once to check them, and again to write them.
     records: Iterable[FileRecord]
     if manifest.has_records:
-        for i, r in enumerate(manifest.iter_records()):
-            _record_of_dict(i, r)
+        if check_first:
+            for i, r in enumerate(manifest.iter_records()):
+                _record_of_dict(i, r)
         records = (_record_of_dict(i, r) for i, r in enumerate(manifest.iter_records()))
     else:
         records = (_record_of(e) for e in manifest.entries)

@@ -88,7 +88,11 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
         # SIGTERM and SIGHUP stop it like Ctrl-C: none may leave a list cut short behind.
         with StopSignals(), ExitStack() as stack:
             stream = _open_binary(stack, output)
-            result = export_manifest(manifest, export_format, stream, neutralise_csv=not csv_raw)
+            # A file is removed if a record turns out unreadable half-way (below); what
+            # reached stdout cannot be taken back, so stdout gets records checked first.
+            result = export_manifest(
+                manifest, export_format, stream, neutralise_csv=not csv_raw, check_first=output == "-"
+            )
     except BrokenPipeError:
         raise  # stdout closed early (`| head`): click ends quietly
     except (OSError, KeyboardInterrupt, ManifestError, ExportRefused) as exc:

@@ -225,6 +225,26 @@ def test_export_hashdeep_refuses_newline_names(case: dict[str, Path]) -> None:
     assert not out.exists()
 
 
+def test_export_csv_of_an_unreadable_record_leaves_no_csv(case: dict[str, Path]) -> None:
+    # To a file, the records are read once and written as they come: the file is removed
+    # when record 3 cannot be read. To stdout, they are all checked before anything is written.
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    doc.pop("seal")
+    doc["files"][2]["timestamps"] = ["2020"]
+    case["manifest"].write_text(json.dumps(doc), encoding="utf-8")
+    out = case["case"] / "x.csv"
+    result = invoke(["export", str(case["manifest"]), "-f", "csv", "--allow-unsealed", "-o", str(out)], 2)
+    assert "record 3 is not a record this version reads" in result.stderr
+    assert "the incomplete file was removed" in result.stderr and not out.exists()
+    result = invoke(["export", str(case["manifest"]), "-f", "csv", "--allow-unsealed"], 2)
+    assert "record 3 is not a record this version reads" in result.stderr and result.stdout_bytes == b""
+    del doc["files"][2]["timestamps"]
+    case["manifest"].write_text(json.dumps(doc), encoding="utf-8")
+    invoke(["export", str(case["manifest"]), "-f", "csv", "--allow-unsealed", "-o", str(out)], 0)
+    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    assert len(rows) == len(doc["files"])
+
+
 def test_export_refuses_a_tampered_manifest_and_the_evidence_folder(case: dict[str, Path]) -> None:
     result = invoke(["export", str(case["manifest"]), "-f", "csv", "-o", str(case["tree"] / "x.csv")], 2)
     assert "refusing to write" in result.stderr
