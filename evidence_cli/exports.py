@@ -169,10 +169,10 @@ def export_manifest(
 def _export_csv(
     manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool, check_first: bool
 ) -> None:
-    # Every record is read before anything is written: a manifest whose records this
-    # version cannot read (hand-edited, accepted with --allow-unsealed) gets no CSV at all.
-    # The records are not kept (a million take gigabytes): they are read from the
-    # manifest file once to check them, and again to write them.
+    # Unless the caller removes its output on failure (check_first=False), every record
+    # is read before anything is written: a manifest whose records this version cannot
+    # read (hand-edited, accepted with --allow-unsealed) gets no CSV at all. The records
+    # are not kept (a million take gigabytes): each pass reads them from the manifest file.
     records: Iterable[FileRecord]
     if manifest.has_records:
         if check_first:
