@@ -20,6 +20,7 @@ from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, export_manifest
 from evidence_cli.manifest import (
     CANONICALIZATION,
+    Digests,
     Sealer,
     TamperedManifest,
     canonical,
@@ -560,3 +561,31 @@ def test_numbers_no_json_reader_agrees_on_are_refused(
     p.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ManifestError, match=message):
         read_manifest(str(p))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    chosen=st.dictionaries(
+        st.sampled_from(["md5", "sha1", "sha256", "sha512", "blake2b"]), st.binary(min_size=64, max_size=64)
+    ),
+    upper=st.booleans(),
+)
+def test_digests_read_like_the_dict_they_hold(chosen: dict[str, bytes], upper: bool) -> None:
+    sizes = {"md5": 16, "sha1": 20, "sha256": 32, "sha512": 64, "blake2b": 64}
+    hexes = {a: raw[: sizes[a]].hex() for a, raw in chosen.items()}
+    given_in = {a: h.upper() if upper else h for a, h in hexes.items()}
+    d = Digests(given_in)
+    order = ["md5", "sha1", "sha256", "sha512", "blake2b"]
+    assert list(d) == [a for a in order if a in hexes]  # always in ALGORITHMS order
+    assert dict(d) == hexes and d == hexes and len(d) == len(hexes) and bool(d) == bool(hexes)
+    assert all(d[a] == hexes[a] and a in d for a in hexes)
+    assert "crc32" not in d and d.get("crc32") is None
+    assert d == Digests(hexes) and hash(d) == hash(Digests(hexes))
+    assert repr(d) == repr(dict(d))
+    if hexes:
+        a = next(iter(hexes))
+        assert d != {**hexes, a: "0" * len(hexes[a])} or set(hexes[a]) == {"0"}
+        with pytest.raises(ValueError):
+            Digests({**hexes, a: hexes[a][:-2]})
+    with pytest.raises(ValueError):
+        Digests({**hexes, "crc32": "00"})
