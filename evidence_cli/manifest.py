@@ -457,7 +457,7 @@ def read_manifest(path: str | bytes) -> Manifest:
 
     The file is read once, in pieces: its SHA-256, its seal and its entries are computed
     as it is read, and the records themselves are not kept (:meth:`Manifest.iter_records`
-    reads them again), so memory grows only with the entries (about 350 bytes each).
+    reads them again), so memory grows only with the entries (about 400 bytes each).
 
     Raises:
         ManifestError: the file cannot be read or is not a manifest.
