@@ -697,6 +697,8 @@ def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest
     if not_a_list:
         raise ManifestError("'files' is not a list")
     entries.raise_error()
+    if entries.repeated:
+        _check_repeats(source, common["sha256"], entries.repeated)
     base_text, base = _json_base(scan)
     notes = [] if complete else ["the manifest is from an interrupted scan: it lists only part of the tree"]
     return Manifest(
@@ -749,12 +751,15 @@ class _EntryIndex:
     Exact repeats of one path are dropped; two different claims about one path are
     refused. The first error is kept, not raised (a tampered manifest reports its seal,
     not a malformed record) until :meth:`raise_error`; entries stop being made then.
+    ``repeated``: the paths listed more than once (their records are compared whole by
+    :func:`_check_repeats`: an entry keeps only part of a record).
     """
 
     def __init__(self, what: str) -> None:
         self.what = what
         self.count = 0
         self.error: ManifestError | None = None
+        self.repeated: set[bytes] = set()
         self._seen: dict[bytes, ManifestEntry] = {}
 
     def add_record(self, record: Any) -> None:
@@ -771,9 +776,10 @@ class _EntryIndex:
         prev = self._seen.get(entry.rel)
         if prev is None:
             self._seen[entry.rel] = entry
-        elif prev != entry:
-            text = entry.rel.decode("utf-8", "backslashreplace")
-            raise ManifestError(f"the manifest lists {text!r} twice with different contents ({self.what}s disagree)")
+            return
+        if prev != entry:
+            raise _twice(entry.rel, self.what)
+        self.repeated.add(entry.rel)
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -781,6 +787,30 @@ class _EntryIndex:
 
     def entries(self) -> tuple[ManifestEntry, ...]:
         return tuple(self._seen.values())
+
+
+def _twice(rel: bytes, what: str) -> ManifestError:
+    text = rel.decode("utf-8", "backslashreplace")
+    return ManifestError(f"the manifest lists {text!r} twice with different contents ({what}s disagree)")
+
+
+def _check_repeats(source: bytes, sha256: str, repeated: set[bytes]) -> None:
+    """Refuse a JSON export that lists one path twice with records that differ in anything.
+
+    The entries agreed, but an entry keeps only what verify compares (a file's
+    description, times and metadata are left out): the records are read again and
+    compared whole, in their canonical form. Our scans never list a path twice.
+    """
+    first: dict[bytes, bytes] = {}
+    with _Source(source) as src:
+        for i, record in enumerate(_JsonExport(src.chunks()).records()):
+            rel = _record_path(record, f"record {i + 1}")
+            if rel not in repeated:
+                continue
+            form = canonical(record)
+            if first.setdefault(rel, form) != form:
+                raise _twice(rel, "record")
+        _same_file(src, sha256)
 
 
 def _entry_of_record(i: int, r: Any) -> ManifestEntry:

@@ -272,6 +272,27 @@ def test_two_different_claims_about_one_path_are_refused(sealed: tuple[Path, dic
         read_manifest(str(_edit(_resealed(doc), tmp_path, "twice.json")))
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r.update(description="something else"),  # not kept in the entry
+        lambda r: r.update(metadata={"exif": {"Make": "planted"}}),
+        lambda r: r["filesystem"].update(modified="2001-01-01T00:00:00Z"),
+    ],
+)
+def test_one_path_listed_twice_with_records_that_differ_anywhere_is_refused(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path, change: Any
+) -> None:
+    _, doc = sealed
+    rec = next(r for r in doc["files"] if r["kind"] == "file" and r["size"])
+    doc["files"].append(json.loads(json.dumps(rec)))
+    m = read_manifest(str(_edit(_resealed(doc), tmp_path, "same.json")))  # an exact repeat is one entry
+    assert m.sealed and len(m.entries) == len(doc["files"]) - 1
+    change(doc["files"][-1])
+    with pytest.raises(ManifestError, match="twice with different contents"):
+        read_manifest(str(_edit(_resealed(doc), tmp_path, "twice.json")))
+
+
 def test_check_relative() -> None:
     assert check_relative(b"a/b c/\xff", "x") == b"a/b c/\xff"
     assert check_relative(b".", "x") == b"."
