@@ -462,9 +462,7 @@ def read_manifest(path: str | bytes) -> Manifest:
     Raises:
         ManifestError: the file cannot be read or is not a manifest.
     """
-    bpath = os.fsencode(path)
-    source = os.path.abspath(bpath)
-    with _Source(bpath) as src:
+    with _Source(os.path.abspath(os.fsencode(path))) as src:
         chunks = src.chunks()
         first = b""
         for chunk in chunks:
@@ -474,7 +472,7 @@ def read_manifest(path: str | bytes) -> Manifest:
         head = first.lstrip(_LEAD)
         data = itertools.chain((first,), chunks)
         if head.startswith(b"{"):
-            return _read_json(data, src, source)
+            return _read_json(data, src)
         if head.startswith(_HASHDEEP_MAGIC):
             return _read_hashdeep(_lines(data), src)
         return _read_sum_list(_lines(data), src)
@@ -492,7 +490,8 @@ def file_sha256(path: str | bytes) -> str | None:
 
 
 class _Source:
-    """A manifest file read from start to end in pieces, its SHA-256 and size taken on the way."""
+    """A manifest file (absolute path) read from start to end in pieces, its SHA-256 and size
+    taken on the way."""
 
     def __init__(self, path: bytes) -> None:
         self.path = path
@@ -533,7 +532,7 @@ class _Source:
     def identity(self) -> dict[str, Any]:
         """The ``path``, ``sha256`` and ``size`` of a :class:`Manifest` (once every byte is read)."""
         return {
-            "path": os.path.abspath(self.path).decode("utf-8", "backslashreplace"),
+            "path": self.path.decode("utf-8", "backslashreplace"),
             "sha256": self.sha256.hexdigest(),
             "size": self.size,
         }
@@ -651,7 +650,7 @@ class _StreamSeal:
         return self._sealer.finish(tail)["value"]
 
 
-def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest:
+def _read_json(chunks: Iterable[bytes], src: _Source) -> Manifest:
     export = _JsonExport(chunks)
     seal = _StreamSeal()
     count = _RecordCount()
@@ -677,7 +676,7 @@ def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest
         if not_a_list:  # the whole document is in memory anyway
             computed = seal_value({**members, "files": files})
         elif export.late and seal.started:
-            computed = _reseal(source, members, common["sha256"])
+            computed = _reseal(src.path, members, common["sha256"])
         else:
             computed = seal.value(members)
         check = judge_seal(members["seal"], computed, _tamper_hints(count, members.get("summary")))
@@ -698,7 +697,7 @@ def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest
         raise ManifestError("'files' is not a list")
     entries.raise_error()
     if entries.repeated:
-        _check_repeats(source, common["sha256"], entries.repeated)
+        _check_repeats(src.path, common["sha256"], entries.repeated)
     base_text, base = _json_base(scan)
     notes = [] if complete else ["the manifest is from an interrupted scan: it lists only part of the tree"]
     return Manifest(
@@ -708,7 +707,7 @@ def _read_json(chunks: Iterable[bytes], src: _Source, source: bytes) -> Manifest
         roots=_json_roots(scan, base_text),
         entries=entries.entries(),
         header=header,
-        source=source,
+        source=src.path,
         notes=tuple(notes),
         complete=complete,
         **common,
@@ -719,15 +718,14 @@ def _reseal(source: bytes, members: Mapping[str, Any], sha256: str) -> str:
     """The seal value of a JSON export whose members come in another order: a second reading."""
     seal = _StreamSeal()
     seal.start(members)
-    with _Source(source) as src:
-        for record in _JsonExport(src.chunks()).records():
-            seal.add(record)
-        _same_file(src, sha256)
+    for record in _records_again(source, sha256):
+        seal.add(record)
     return seal.value(members)
 
 
 def _records_again(source: bytes, sha256: str) -> Iterator[Any]:
-    """The records of a JSON export read again (see :meth:`Manifest.iter_records`)."""
+    """The records of a JSON export read again (see :meth:`Manifest.iter_records`); the
+    file's SHA-256 is checked once the last one has been given."""
     with _Source(source) as src:
         try:
             yield from _JsonExport(src.chunks()).records()
@@ -802,15 +800,13 @@ def _check_repeats(source: bytes, sha256: str, repeated: set[bytes]) -> None:
     compared whole, in their canonical form. Our scans never list a path twice.
     """
     first: dict[bytes, bytes] = {}
-    with _Source(source) as src:
-        for i, record in enumerate(_JsonExport(src.chunks()).records()):
-            rel = _record_path(record, f"record {i + 1}")
-            if rel not in repeated:
-                continue
-            form = canonical(record)
-            if first.setdefault(rel, form) != form:
-                raise _twice(rel, "record")
-        _same_file(src, sha256)
+    for i, record in enumerate(_records_again(source, sha256)):
+        rel = _record_path(record, f"record {i + 1}")
+        if rel not in repeated:
+            continue
+        form = canonical(record)
+        if first.setdefault(rel, form) != form:
+            raise _twice(rel, "record")
 
 
 def _entry_of_record(i: int, r: Any) -> ManifestEntry:
@@ -941,10 +937,9 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     n = 0
     held: list[bytes] = []
     for chunk in chunks:
-        if b"\n" not in chunk:
-            held.append(chunk)
-            continue
         held.append(chunk)
+        if b"\n" not in chunk:
+            continue
         lines = b"".join(held).split(b"\n")
         held = [lines.pop()]
         for line in lines:
