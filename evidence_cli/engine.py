@@ -80,7 +80,9 @@ def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
     return [process_entry(e, options) for e in batch]
 
 
-def _init_worker(memory_limit: int | None, big_files: Any = None, scan_pid: int | None = None) -> None:
+def _init_worker(
+    memory_limit: int | None, big_files: Any = None, scan_pid: int | None = None, mapped: bool = False
+) -> None:
     # The parent handles Ctrl-C, SIGTERM and a terminal hang-up, and then stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGHUP"):
@@ -94,6 +96,7 @@ def _init_worker(memory_limit: int | None, big_files: Any = None, scan_pid: int 
     # searched it would list it and change its access time. Never import from there.
     cwd = mpstart.current_dir()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
+    _no_core_dumps()
     if memory_limit:
         try:
             import resource
@@ -103,15 +106,30 @@ def _init_worker(memory_limit: int | None, big_files: Any = None, scan_pid: int 
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         except (ImportError, ValueError, OSError):  # not on this platform: run without
             pass
+    from evidence_cli import hashing
+
     # Large files hashed at the same time by this pool's workers share the cores.
     if big_files is not None:
-        from evidence_cli import hashing
-
         hashing.gate = hashing.BigFileGate(big_files)
+    # Large files through memory maps: only in a first-pass pool, whose crashes are
+    # re-run with ordinary reads (see run_pool and hashing.mapped_reads).
+    hashing.mapped_reads = mapped
     # The extractors, before the first task (already there when the fork server preloaded them).
     from evidence_cli import extractors
 
     extractors.load()
+
+
+def _no_core_dumps() -> None:
+    """A worker that crashes (a C library, a file truncated under a map) leaves no core
+    dump: it would hold evidence read into memory, written wherever the system puts
+    dumps (a crash reporter may even send it away)."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    except (ImportError, ValueError, OSError):  # not on this platform
+        pass
 
 
 def _exit_with(scan_pid: int) -> None:
@@ -193,7 +211,7 @@ def pool_unavailable() -> str | None:
 def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:
     """Process entries in ``workers`` processes; yield records in input order."""
     window = max(2, workers * WINDOW_PER_WORKER)
-    pool = _new_pool(workers, options)
+    pool = _new_pool(workers, options, mapped=True)
     inflight: deque[tuple[list[Entry], Future[list[FileRecord]]]] = deque()
     source = batches(entries)
 
@@ -211,14 +229,15 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
             try:
                 records = fut.result()
             except BrokenProcessPool:
-                # A worker died (crash in a C library, out of memory, killed). Redo the
-                # affected batches entry by entry; an entry that kills its worker again
-                # is recorded with the error.
+                # A worker died (crash in a C library, out of memory, killed, a file
+                # truncated under a map). Redo the affected batches entry by entry, with
+                # ordinary reads; an entry that kills its worker again is recorded with
+                # the error.
                 pending = [e for pb in [b] + [pb for pb, _ in inflight] for e in pb]
                 inflight.clear()
                 _stop_pool(pool)
                 yield from _rerun(pending, options, workers)
-                pool = _new_pool(workers, options)
+                pool = _new_pool(workers, options, mapped=True)
                 continue
             yield from records
     finally:
@@ -227,7 +246,9 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
         _stop_pool(pool)
 
 
-def _new_pool(workers: int, options: ScanOptions) -> ProcessPoolExecutor:
+def _new_pool(workers: int, options: ScanOptions, *, mapped: bool = False) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes; ``mapped``: they read large files through memory
+    maps (only for a pass whose broken pool is re-run without them)."""
     ctx = _mp_context()
     # A new count with every pool: a worker killed while hashing cannot leave it wrong.
     big_files = ctx.Value("i", 0)
@@ -235,7 +256,7 @@ def _new_pool(workers: int, options: ScanOptions) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(options.memory_limit, big_files, os.getpid()),
+        initargs=(options.memory_limit, big_files, os.getpid(), mapped),
     )
 
 

@@ -256,6 +256,12 @@ class MagicDetector:
                 return mime, desc
         return _guarded(mime_h, head, mime=True, stopped=stopped), desc
 
+    def warm(self) -> None:
+        """Open this thread's libmagic handles and read the database's guards now (the
+        fork server does, so that every worker starts with them: about 0.1 s each here)."""
+        self._handles()
+        self._no_pattern_mime(b"")
+
     def _no_pattern_mime(self, head: bytes) -> bool:
         """True when no entry of libmagic's pattern database that could print a MIME type
         for a buffer described as ``data`` can match this one (see :mod:`magicdb`)."""

@@ -3,7 +3,8 @@
 share those pages.
 
 Importing this module is its purpose: it loads the extractors (which register
-themselves) and python-magic (whose import runs ``ldconfig`` twice).
+themselves), python-magic (whose import runs ``ldconfig`` twice), libmagic's database and
+what :mod:`evidence_cli.formats.magicdb` proves from it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from evidence_cli import engine, extractors, scanner  # noqa: F401  (the pipelin
 extractors.load()
 
 try:
-    import magic  # noqa: F401
-except ImportError:  # reported by the scan itself, with what to install
+    from evidence_cli.filetype import _detector
+
+    _detector.warm()
+except Exception:  # noqa: BLE001 - libmagic missing or broken: the scan itself reports it, with what to install
     pass

@@ -89,7 +89,7 @@ def test_crashed_worker_becomes_error_record(tmp_path: Path, monkeypatch: pytest
         def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
             pass
 
-    monkeypatch.setattr(engine, "_new_pool", lambda workers, options: FakePool())
+    monkeypatch.setattr(engine, "_new_pool", lambda workers, options, mapped=False: FakePool())
     monkeypatch.setattr(engine, "_isolated", fake_isolated)
     records = list(engine.run_pool(walk(resolve_roots([root])), ScanOptions(), workers=2))
     assert [r.path for r in records] == ["a.txt", "boom.txt", "c.txt"]
@@ -111,8 +111,8 @@ def test_killed_workers_are_replaced_and_nothing_is_lost(tmp_path: Path, monkeyp
     pools: list[Any] = []
     real_new_pool = engine._new_pool
 
-    def recording_new_pool(workers: int, options: ScanOptions) -> Any:
-        pool = real_new_pool(workers, options)
+    def recording_new_pool(workers: int, options: ScanOptions, mapped: bool = False) -> Any:
+        pool = real_new_pool(workers, options, mapped=mapped)
         pools.append(pool)
         return pool
 

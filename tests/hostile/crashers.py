@@ -74,3 +74,28 @@ def batch_with_test_extractors(batch: list, options: object) -> list:  # type: i
 
     register_test_extractors()
     return [process_entry(e, options) for e in batch]  # type: ignore[arg-type]
+
+
+def batch_truncating_under_map(batch: list, options: object) -> list:  # type: ignore[type-arg]
+    """``engine.process_batch`` where a file named *shrinks* is truncated to nothing while
+    a worker holds it mapped (as a live share or a sync client could do): the worker dies
+    of SIGBUS. Files of 1 KiB and more count as large here, mapped 64 KiB at a time."""
+    from evidence_cli import hashing
+    from evidence_cli.scanner import process_entry
+
+    hashing.THREADED_MIN = 1024
+    hashing.MAP_WINDOW = 64 * 1024
+    real = hashing._map_window
+
+    def map_then_truncate(fd: int, length: int, offset: int) -> object:
+        window = real(fd, length, offset)
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("shrinks.bin"):
+            os.truncate(f"/proc/self/fd/{fd}", 0)
+        return window
+
+    hashing._map_window = map_then_truncate
+    # Which entries each batch held, and whether it mapped: beside the evidence folder.
+    log = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(batch[0].path))), b"batches.log")
+    with open(log, "a") as fh:
+        fh.write(f"{hashing.mapped_reads} {os.getpid()} {' '.join(os.fsdecode(e.rel) for e in batch)}\n")
+    return [process_entry(e, options) for e in batch]  # type: ignore[arg-type]
