@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,24 @@ def test_run_order_does_not_depend_on_which_extractor_module_was_imported_first(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     names = out.stdout.split()
     assert names[0] == "filesystem" and names.index("exif") < names.index("xmp") < names.index("png")
+
+
+def test_workers_start_with_libmagic_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fork server opens libmagic's handles and reads its database's guards once
+    (evidence_cli.preload): a worker has them before its first file."""
+    from evidence_cli import engine
+    from evidence_cli.scanner import ScanOptions
+
+    monkeypatch.chdir(tmp_path)  # workers import this module from the repository, not the working folder
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    pool = engine._new_pool(1, ScanOptions(workers=1))
+    try:
+        assert pool.submit(_libmagic_state).result(timeout=60) == (True, True)
+    finally:
+        engine._stop_pool(pool)
+
+
+def _libmagic_state() -> tuple[bool, bool]:
+    from evidence_cli.filetype import _detector
+
+    return getattr(_detector._local, "handles", None) is not None, _detector._guards_read
