@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from evidence_cli import filetype
 from evidence_cli.formats import magicdb
 
-STRING, REGEX, NAME, USE, BELONG = 5, 17, 45, 46, 8
+STRING, REGEX, NAME, USE, BELONG, BYTE, LELONG, INDIRECT = 5, 17, 45, 46, 8, 1, 11, 41
 
 
 def entry(
@@ -28,6 +28,7 @@ def entry(
     offset: int = 0,
     reln: int = ord("="),
     flag: int = 0x20,
+    str_range: int = 0,
     str_flags: int = 0,
     order: str = "<",
 ) -> bytes:
@@ -48,7 +49,7 @@ def entry(
         offset,
         0,
         1,
-        0,
+        str_range,
         str_flags,
     )
     out = head + value.ljust(128, b"\0") + desc.ljust(64, b"\0") + mime.ljust(80, b"\0") + bytes(72)
@@ -62,9 +63,10 @@ def database(entries: list[bytes], *, order: str = "<", version: int = magicdb.V
 
 
 def guards_of(entries: list[bytes], **kw: object) -> tuple[magicdb.Guard, ...] | None:
-    parsed = magicdb.parse(database(entries, **kw))  # type: ignore[arg-type]
-    assert parsed is not None
-    return magicdb.guards(parsed)
+    data = database(entries, **kw)  # type: ignore[arg-type]
+    parsed, order = magicdb.parse(data), magicdb.byte_order(data)
+    assert parsed is not None and order is not None
+    return magicdb.guards(parsed, order)
 
 
 @pytest.mark.parametrize(
@@ -111,15 +113,85 @@ def test_a_mime_without_text_is_guarded_by_its_top_level_string() -> None:
     "top",
     [
         entry(0, REGEX, b"^abc", b""),  # not a plain string
-        entry(0, BELONG, b"", b""),
+        entry(0, BELONG, b"", b"", reln=ord(">")),  # not an equality
+        entry(0, BELONG, b"", b"", str_range=0xFFF00000),  # a mask that leaves 20 bits free
         entry(0, STRING, b"abc", b"", reln=ord("!")),
         entry(0, STRING, b"abc", b"", flag=0x20 | 0x01),  # indirect offset
         entry(0, STRING, b"abc", b"", str_flags=1),  # compact white space
         entry(0, STRING, b"abc", b"", offset=-4),
     ],
 )
-def test_no_proof_when_the_top_level_test_is_not_a_plain_string(top: bytes) -> None:
+def test_no_proof_when_the_top_level_test_is_not_a_fixed_comparison(top: bytes) -> None:
     assert guards_of([top, entry(1, STRING, b"x", b"%s", b"application/x-thing")]) is None
+
+
+def number(value: int, order: str = "<") -> bytes:
+    """A compiled integer value (libmagic keeps every integer as 64 bits)."""
+    return struct.pack(order + "Q", value)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_integer_comparisons_guard_with_the_bytes_they_need(order: str) -> None:
+    """An integer equal to a value needs its bytes in the integer's own byte order (not
+    the database's); a mask leaving a few bits free needs one of a few byte strings."""
+    quiet = entry(1, STRING, b"x", b"", b"application/x-thing", order=order)
+    assert guards_of([entry(0, BELONG, number(0x01020304, order), order=order), quiet], order=order) == (
+        (0, b"\x01\x02\x03\x04"),
+    )
+    assert guards_of([entry(0, BYTE, number(0xFF, order), offset=7, order=order), quiet], order=order) == (
+        (7, b"\xff"),
+    )
+    # lelong&0xfffffff0 =0x184d2a50 (an LZ4 skippable frame), the mask sign-extended as
+    # libmagic compiles it: the low four bits are free.
+    masked = entry(0, LELONG, number(0x184D2A50, order), str_range=0xFFFFFFF0, str_flags=0xFFFFFFFF, order=order)
+    if order == ">":  # the mask's two halves swap places with the byte order
+        masked = entry(0, LELONG, number(0x184D2A50, order), str_range=0xFFFFFFFF, str_flags=0xFFFFFFF0, order=order)
+    assert guards_of([masked, quiet], order=order) == tuple((0, bytes([b]) + b"*M\x18") for b in range(0x50, 0x60))
+
+
+def test_an_indirect_test_reached_quietly_is_unproven() -> None:
+    """``indirect`` runs the whole walk again further on, where a MIME type may be printed
+    without text: reached with nothing printed, it needs a guard like a quiet MIME type."""
+    frame = [entry(0, LELONG, number(0x184D2A50)), entry(1, INDIRECT, b"", b"", reln=ord("x"), offset=4, flag=0x21)]
+    assert guards_of(frame) == ((0, b"P*M\x18"),)
+    loud = [entry(0, STRING, b"xar!", b"xar archive"), entry(1, INDIRECT, b"", b"", reln=ord("x"), offset=28)]
+    assert guards_of(loud) == ()
+    unguarded = [entry(0, REGEX, b"^abc", b""), entry(1, INDIRECT, b"", b"", reln=ord("x"), offset=4)]
+    assert guards_of(unguarded) is None
+
+
+def test_a_quiet_entry_after_one_that_surely_printed_text_is_proven() -> None:
+    """libmagic tests every continuation of a matching parent, in order: an earlier one
+    that matches whenever the buffer holds its byte (``x``) has printed text by the time a
+    later one can match, if the later one reads at or past that byte."""
+    block = [
+        entry(0, NAME, b"fw"),
+        entry(1, BYTE, b"", b"firmware", reln=ord("x"), offset=0),
+        entry(1, BELONG, b"", b"", reln=ord("x"), offset=128),
+        entry(2, INDIRECT, b"", b"", reln=ord("x"), offset=128, flag=0x21),
+    ]
+    caller = [entry(0, BELONG, b"", b"", reln=ord("<")), entry(1, USE, b"fw")]  # no guard possible
+    assert guards_of(block + caller) == ()
+    # The same entries, where the byte that prints comes after what the indirect test reads.
+    late = [block[0], entry(1, BYTE, b"", b"firmware", reln=ord("x"), offset=200), *block[2:]]
+    assert guards_of(late + caller) is None
+    # A sibling that prints only on some values proves nothing.
+    some = [block[0], entry(1, BYTE, number(1), b"firmware", offset=0), *block[2:]]
+    assert guards_of(some + caller) is None
+    # Nor one under another parent.
+    other = [block[0], entry(1, BELONG, b"", b""), entry(2, BYTE, b"", b"firmware", reln=ord("x")), *block[2:]]
+    assert guards_of(other + caller) is None
+    # Nor one whose offset counts from the previous match.
+    relative = [block[0], entry(1, BYTE, b"", b"firmware", reln=ord("x"), flag=0x22), *block[2:]]
+    assert guards_of(relative + caller) is None
+    # A later entry that libmagic tests without checking the buffer's length (``default``)
+    # may match a buffer too short for the byte that prints.
+    default = [*block[:2], entry(1, 3, b"", b"", b"application/x-thing", reln=ord("x"), offset=500)]
+    assert guards_of(default + caller) is None
+    # A string needs its whole value within the buffer: at offset 0, four bytes is enough.
+    string = [*block[:2], entry(1, STRING, b"ABCD", b"", b"application/x-thing", offset=0)]
+    assert guards_of(string + caller) == ()
+    assert guards_of([block[0], entry(1, BYTE, b"", b"firmware", reln=ord("x"), offset=4), string[2]] + caller) is None
 
 
 def test_named_blocks_are_guarded_through_every_use_that_prints_nothing_first() -> None:
@@ -193,6 +265,15 @@ def _binary_samples() -> list[bytes]:
         out.append(b"\x00\x00" + method + rng.randbytes(80))
     out.append(bytes(range(256)) * 8)
     out.append(b"MZ" + rng.randbytes(500))
+    # LZ4 skippable frames: libmagic walks again past them (``indirect``), here onto an
+    # LHarc header or noise.
+    for lead in (0x50, 0x5F):
+        for n in (0, 16):
+            for tail in (b"\x00\x00-lh5-" + rng.randbytes(80), rng.randbytes(90)):
+                out.append(bytes([lead]) + b"*M\x18" + struct.pack("<I", n) + bytes(n) + tail)
+    # Headers shaped like MacBinary's and TP-Link firmware's, whose blocks walk again too.
+    out.append(bytes(1) + bytes([5]) + b"Name" + bytes(59) + b"TEXTttxt" + bytes(50) + b"\x81" + rng.randbytes(300))
+    out.append(struct.pack("<I", 1) + rng.randbytes(60) + struct.pack(">H", 3) + rng.randbytes(300))
     return out
 
 
