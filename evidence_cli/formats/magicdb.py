@@ -255,7 +255,7 @@ def _needs(e: _Entry) -> int | None:
 
 def guards(entries: Iterable[_Entry], order: str = "<") -> tuple[Guard, ...] | None:
     """The guards of a database (see the module's docstring), or None when an unproven
-    entry is reachable otherwise than through a guard (see _guard). ``order``: the
+    entry is reachable otherwise than through a guard (see _guards_of). ``order``: the
     database's byte order.
 
     An ``indirect`` entry runs the whole pattern walk again at another offset, where any
