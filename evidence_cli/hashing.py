@@ -351,11 +351,16 @@ def digest_groups(names: list[str], threads: int) -> list[list[int]]:
     return [g for g in groups if g]
 
 
-def _cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _cores() -> int:
+    return usable_cores()
 
 
 class BigFileGate:

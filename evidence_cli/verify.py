@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from evidence_cli import hashing
 from evidence_cli.errors import ManifestError
-from evidence_cli.hashing import ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
+from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
@@ -199,19 +201,74 @@ class _Verifier:
         self.algorithms = manifest.algorithms()
 
     def run(self) -> Iterator[VerifyEntry]:
+        """Walk, hashing files ahead of the report on one thread per core (reads and
+        hashlib release the GIL), and report in walk order."""
         seen: set[bytes] = set()
         found: list[_Found] = []
         unlistable: list[bytes] = []
-        for entry in walk(self.roots):
-            if len(entry.path) < PATH_LIMIT:
-                yield from self._one(entry, seen, found, unlistable)
-                continue
-            with reachable_entry(entry) as reached:  # deeper than PATH_MAX: see reachable
-                yield from self._one(reached, seen, found, unlistable)
+        threads = hashing.usable_cores()
+        window = threads * AHEAD_PER_THREAD
+        with ThreadPoolExecutor(threads, thread_name_prefix="verify-hash") as pool:
+            ahead: deque[tuple[Entry, Future[_Hashed] | None]] = deque()
+            try:
+                for entry in walk(self.roots):
+                    ahead.append((entry, self._hash_ahead(pool, entry) if threads > 1 else None))
+                    while len(ahead) > window:
+                        yield from self._one(*ahead.popleft(), seen, found, unlistable)
+                while ahead:
+                    yield from self._one(*ahead.popleft(), seen, found, unlistable)
+            finally:
+                for _, fut in ahead:  # stopped early (an error, Ctrl-C): nothing more is read
+                    if fut is not None:
+                        fut.cancel()
         yield from self._after_walk(seen, found, unlistable)
 
+    def _algorithms_for(self, entry: Entry) -> tuple[str, ...]:
+        """The digests a walked regular file is checked with: its manifest entry's (none if
+        that entry is not a file), or every algorithm of the manifest for a file not in it."""
+        m = self.index.get(entry.rel)
+        if m is None:
+            return self.algorithms
+        return tuple(a for a in ALGORITHMS if a in m.hashes) if m.kind == "file" else ()
+
+    def _hash_ahead(self, pool: ThreadPoolExecutor, entry: Entry) -> Future[_Hashed] | None:
+        """Start hashing a file the report will need, unless it is small (threads would
+        spend more time taking turns at the interpreter than hashing), large (it uses
+        every core itself when its turn comes) or deeper than a path can reach."""
+        st = entry.stat
+        if (
+            entry.kind != "file"
+            or entry.problem is not None
+            or st is None
+            or not AHEAD_MIN <= st.st_size < THREADED_MIN
+            or len(entry.path) >= PATH_LIMIT
+            or (st.st_dev, st.st_ino) in self.exclude
+        ):
+            return None
+        algs = self._algorithms_for(entry)
+        return pool.submit(_hash, entry.path, st, algs) if algs else None
+
     def _one(
-        self, entry: Entry, seen: set[bytes], found: list[_Found], unlistable: list[bytes]
+        self,
+        entry: Entry,
+        ahead: Future[_Hashed] | None,
+        seen: set[bytes],
+        found: list[_Found],
+        unlistable: list[bytes],
+    ) -> Iterator[VerifyEntry]:
+        if len(entry.path) < PATH_LIMIT:
+            yield from self._entry(entry, ahead, seen, found, unlistable)
+            return
+        with reachable_entry(entry) as reached:  # deeper than PATH_MAX: see reachable
+            yield from self._entry(reached, ahead, seen, found, unlistable)
+
+    def _entry(
+        self,
+        entry: Entry,
+        ahead: Future[_Hashed] | None,
+        seen: set[bytes],
+        found: list[_Found],
+        unlistable: list[bytes],
     ) -> Iterator[VerifyEntry]:
         """What one walked entry says (entries on disk only are kept in ``found`` for later)."""
         st = entry.stat
@@ -231,14 +288,14 @@ class _Verifier:
                     note="a folder that cannot be listed: what it holds is not checked",
                 )
             else:
-                found.append(self._found(entry))
+                found.append(self._found(entry, ahead))
             return
         seen.add(entry.rel)
-        yield self._compare(m, entry)
+        yield self._compare(m, entry, ahead)
 
     # -- entries on disk and in the manifest --
 
-    def _compare(self, m: ManifestEntry, entry: Entry) -> VerifyEntry:
+    def _compare(self, m: ManifestEntry, entry: Entry, ahead: Future[_Hashed] | None = None) -> VerifyEntry:
         names = _names(m.rel)
         expected = _expected(m)
 
@@ -262,7 +319,7 @@ class _Verifier:
                     {"kind": "file", "size": st.st_size},
                     note="the manifest holds no digest for this file (it could not be read at scan time)",
                 )
-            digests, size, hash_problem = _hash(entry.path, st, algs)
+            digests, size, hash_problem = _hashed(ahead, entry.path, st, algs)
             if hash_problem is not None:
                 return result("unreadable", {"kind": "file", "size": st.st_size}, problems=(hash_problem,))
             assert digests is not None
@@ -290,14 +347,14 @@ class _Verifier:
 
     # -- entries on disk only --
 
-    def _found(self, entry: Entry) -> _Found:
+    def _found(self, entry: Entry, ahead: Future[_Hashed] | None = None) -> _Found:
         st = entry.stat
         if entry.problem is not None or st is None:
             problem = entry.problem or Problem("walk", "error", "StatError", "entry could not be examined")
             return _Found(entry.rel, entry.kind, {"kind": entry.kind}, (problem,))
         actual: dict[str, Any] = {"kind": entry.kind, "size": st.st_size}
         if entry.kind == "file" and self.algorithms:
-            digests, size, hash_problem = _hash(entry.path, st, self.algorithms)
+            digests, size, hash_problem = _hashed(ahead, entry.path, st, self.algorithms)
             if hash_problem is not None:
                 return _Found(entry.rel, entry.kind, actual, (hash_problem,))
             actual.update(size=size, hashes=digests)
@@ -416,9 +473,23 @@ class _Verifier:
         return None
 
 
-def _hash(
-    path: bytes, st: os.stat_result, algorithms: tuple[str, ...]
-) -> tuple[dict[str, str] | None, int, Problem | None]:
+#: (digests, bytes read, problem) of one file; see _hash.
+_Hashed = tuple[dict[str, str] | None, int, Problem | None]
+#: Files hashed ahead of the one reported, per thread: enough to keep every core busy
+#: while the report waits for a slow file, few enough to stay close to the walk.
+AHEAD_PER_THREAD = 8
+#: Smaller files are hashed when reported: their digests take less time than the Python
+#: around them, and threads doing that take turns (measured here: 50,000 files of
+#: 100 B-8 KB verified in 8.5 s on two threads, 4.0 s on one).
+AHEAD_MIN = 256 * 1024
+
+
+def _hashed(ahead: Future[_Hashed] | None, path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> _Hashed:
+    """The result hashed ahead, or the file hashed now."""
+    return ahead.result() if ahead is not None else _hash(path, st, algorithms)
+
+
+def _hash(path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> _Hashed:
     """Hash one regular file read-only: (digests, bytes read, problem).
 
     The file is opened without following a symlink and without blocking; it must still
