@@ -199,13 +199,13 @@ class _Verifier:
         self.exclude = exclude
         self.index = {e.rel: e for e in manifest.entries}
         self.algorithms = manifest.algorithms()
+        self.seen: set[bytes] = set()  # manifest paths met on disk
+        self.found: list[_Found] = []  # entries on disk only, kept for after the walk
+        self.unlistable: list[bytes] = []  # folders that could not be listed
 
     def run(self) -> Iterator[VerifyEntry]:
         """Walk, hashing files ahead of the report on one thread per core (reads and
         hashlib release the GIL), and report in walk order."""
-        seen: set[bytes] = set()
-        found: list[_Found] = []
-        unlistable: list[bytes] = []
         threads = hashing.usable_cores()
         window = threads * AHEAD_PER_THREAD
         with ThreadPoolExecutor(threads, thread_name_prefix="verify-hash") as pool:
@@ -214,14 +214,14 @@ class _Verifier:
                 for entry in walk(self.roots):
                     ahead.append((entry, self._hash_ahead(pool, entry) if threads > 1 else None))
                     while len(ahead) > window:
-                        yield from self._one(*ahead.popleft(), seen, found, unlistable)
+                        yield from self._one(*ahead.popleft())
                 while ahead:
-                    yield from self._one(*ahead.popleft(), seen, found, unlistable)
+                    yield from self._one(*ahead.popleft())
             finally:
                 for _, fut in ahead:  # stopped early (an error, Ctrl-C): nothing more is read
                     if fut is not None:
                         fut.cancel()
-        yield from self._after_walk(seen, found, unlistable)
+        yield from self._after_walk(self.seen, self.found, self.unlistable)
 
     def _algorithms_for(self, entry: Entry) -> tuple[str, ...]:
         """The digests a walked regular file is checked with: its manifest entry's (none if
@@ -248,34 +248,20 @@ class _Verifier:
         algs = self._algorithms_for(entry)
         return pool.submit(_hash, entry.path, st, algs) if algs else None
 
-    def _one(
-        self,
-        entry: Entry,
-        ahead: Future[_Hashed] | None,
-        seen: set[bytes],
-        found: list[_Found],
-        unlistable: list[bytes],
-    ) -> Iterator[VerifyEntry]:
+    def _one(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
         if len(entry.path) < PATH_LIMIT:
-            yield from self._entry(entry, ahead, seen, found, unlistable)
+            yield from self._entry(entry, ahead)
             return
         with reachable_entry(entry) as reached:  # deeper than PATH_MAX: see reachable
-            yield from self._entry(reached, ahead, seen, found, unlistable)
+            yield from self._entry(reached, ahead)
 
-    def _entry(
-        self,
-        entry: Entry,
-        ahead: Future[_Hashed] | None,
-        seen: set[bytes],
-        found: list[_Found],
-        unlistable: list[bytes],
-    ) -> Iterator[VerifyEntry]:
-        """What one walked entry says (entries on disk only are kept in ``found`` for later)."""
+    def _entry(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
+        """What one walked entry says (entries on disk only are kept in ``self.found`` for later)."""
         st = entry.stat
         if st is not None and (st.st_dev, st.st_ino) in self.exclude and entry.kind == "file":
             return
         if entry.kind == "directory" and entry.problem is not None:
-            unlistable.append(entry.rel)
+            self.unlistable.append(entry.rel)
         m = self.index.get(entry.rel)
         if m is None:
             if entry.kind == "directory":
@@ -288,9 +274,9 @@ class _Verifier:
                     note="a folder that cannot be listed: what it holds is not checked",
                 )
             else:
-                found.append(self._found(entry, ahead))
+                self.found.append(self._found(entry, ahead))
             return
-        seen.add(entry.rel)
+        self.seen.add(entry.rel)
         yield self._compare(m, entry, ahead)
 
     # -- entries on disk and in the manifest --
