@@ -5,8 +5,9 @@ Generates its corpora (seeded, see corpora.py) under a work directory outside th
 repository, then times each installed tool on each corpus in alternated rounds
 (A B C, A B C, ...), and prints medians, throughput, ratios, CPU time and peak
 memory, the machine's OpenSSL floor, the single-file threading comparison, the
-memory check (10 % vs 100 % of the `many` corpus) and whether every evidence record
-on the photo corpora is complete. Figures, not asserts: the exit status is 0.
+memory check (10 % vs 100 % of the `many` corpus), `evidence verify` against hashdeep's
+audit of the photos, and whether every evidence record on the photo corpora is
+complete. Figures, not asserts: the exit status is 0.
 
     python bench/run.py --scale 0.05 --repeat 3          # quick (~1-2 minutes)
     python bench/run.py                                  # full (~20 minutes on 2 cores)
@@ -56,7 +57,7 @@ DEFAULT_TOOLS = {
 }
 #: Both hold JPEGs only: every record must have capture time, device and EXIF tags.
 PHOTO_CORPORA = ("photos", "camera")
-ALL_SELECTIONS = ("photos", "camera", "large", "single", "small", "mixed", "memory")
+ALL_SELECTIONS = ("photos", "camera", "large", "single", "small", "mixed", "memory", "verify")
 
 
 def log(msg: str) -> None:
@@ -339,6 +340,50 @@ def manifest_memory(roots: list[Path], out: Path, cache: str, log: Callable[[str
             pss_every=1,
         )
         result[name] = {"wall_s": r.wall_s, "max_rss": r.max_rss, "tree_pss": r.tree_pss, "exit_code": r.exit_code}
+    return result
+
+
+def verify_compare(root: Path, out: Path, repeat: int, cache: str, log: Callable[[str], None]) -> dict[str, Any]:
+    """``evidence verify`` of a manifest against hashdeep's audit of its own list of the
+    same files (``-a -k``: the same job), in alternated rounds; medians.
+
+    The manifest (a scan without metadata) and hashdeep's list are made first, untimed.
+    hashdeep runs from inside the tree with relative names (``-l``) and regular files only
+    (``-o f``), as our hashdeep export tells examiners to."""
+    ev = evidence_argv()
+    manifest = out / "manifest.json"
+    known = out / "known.hashdeep"
+    subprocess.run(
+        [*ev, "scan", str(root), "--json", str(manifest), "--no-metadata", "--overwrite"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    with open(known, "wb") as fh:
+        subprocess.run(
+            ["hashdeep", "-c", "md5,sha1,sha256", "-r", "-l", "-o", "f", "."], cwd=root, stdout=fh, check=False
+        )
+    commands: dict[str, list[str] | str] = {
+        "evidence verify": [*ev, "verify", str(manifest)],
+        "hashdeep audit": (
+            f"cd {shlex.quote(str(root))} && hashdeep -c md5,sha1,sha256 -r -l -o f -a -k {shlex.quote(str(known))} ."
+        ),
+    }
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for rnd in range(repeat):
+        for name, argv in commands.items():
+            r = run_command(argv, os.devnull, corpus="verify", tool=name, rnd=rnd, cache=cache)
+            runs[name].append(r)
+            log(f"  round {rnd + 1}/{repeat} {name:<16} {r.wall_s:8.2f} s  exit {r.exit_code}")
+    result: dict[str, Any] = {}
+    for name, rs in runs.items():
+        result[name] = {
+            "median_wall_s": statistics.median(r.wall_s for r in rs),
+            "median_cpu_s": statistics.median(r.cpu_s for r in rs),
+            "exit_codes": sorted({r.exit_code for r in rs}),
+        }
+    hd = result["hashdeep audit"]["median_wall_s"]
+    result["ratio"] = result["evidence verify"]["median_wall_s"] / hd if hd else None
     return result
 
 
@@ -922,7 +967,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.generate_only:
         for c in args.only:
-            root = corpora.ensure("many" if c == "memory" else c, args.workdir, params, args.jobs, log)
+            corpus = {"memory": "many", "verify": "photos"}.get(c, c)
+            root = corpora.ensure(corpus, args.workdir, params, args.jobs, log)
             n, size = corpora.tree_stats(root)
             print(f"{c}: {root}: {n} files, {size / MB:.0f} MB")
         return 0
@@ -936,7 +982,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries: list[Summary] = []
     sizes: dict[str, tuple[int, int]] = {}
     out_root = args.workdir / "out"
-    for corpus in [c for c in ALL_SELECTIONS if c in args.only and c != "memory"]:
+    for corpus in [c for c in ALL_SELECTIONS if c in args.only and c not in ("memory", "verify")]:
         root = corpora.ensure(corpus, args.workdir, params, args.jobs, log)
         sizes[corpus] = corpora.tree_stats(root)
         names = [t for t in DEFAULT_TOOLS[corpus] if t in tools]
@@ -1031,6 +1077,18 @@ def main(argv: list[str] | None = None) -> int:
             mem["runs"][label]["manifest"] = manifest_memory(roots, out, cache, log)
         extra["memory"] = mem
 
+    if "verify" in args.only and not ("evidence" in tools and "hashdeep" in tools):
+        log("verify: skipped (it compares evidence with hashdeep: both must be installed and selected)")
+    elif "verify" in args.only:
+        root = corpora.ensure("photos", args.workdir, params, args.jobs, log)
+        nfiles, nbytes = corpora.tree_stats(root)
+        out = out_root / "verify"
+        out.mkdir(parents=True, exist_ok=True)
+        if not args.drop_caches:
+            warm(root)
+        log(f"verify: the photos corpus ({nfiles} files), evidence verify vs hashdeep's audit ...")
+        extra["verify"] = {"files": nfiles, "bytes": nbytes} | verify_compare(root, out, args.repeat, cache, log)
+
     # --- report ---
     print(f"Benchmark ({ncpu} cores; medians of {args.repeat} alternated rounds; {cache})")
     rows = print_table(summaries, sizes) if summaries else []
@@ -1084,6 +1142,14 @@ def main(argv: list[str] | None = None) -> int:
                         f"max RSS {v['max_rss'] / MB:.0f} MB, tree PSS {v['tree_pss'] / MB:.0f} MB, "
                         f"exit {v['exit_code']}"
                     )
+    vf = extra.get("verify")
+    if vf:
+        e, h = vf["evidence verify"], vf["hashdeep audit"]
+        print(
+            f"verify ({vf['files']} photos, {vf['bytes'] / MB:.0f} MB): evidence verify {e['median_wall_s']:.2f} s "
+            f"(CPU {e['median_cpu_s']:.2f} s, exit {e['exit_codes']}), hashdeep -a -k {h['median_wall_s']:.2f} s "
+            f"(CPU {h['median_cpu_s']:.2f} s, exit {h['exit_codes']}): evidence/hashdeep {fmt_ratio(vf['ratio'])}"
+        )
     for corpus, ch in extra["checks"].items():
         rec = ch["records"]
         inc = ", ".join(f"{k} {v}" for k, v in rec["incomplete"].items()) or "none"
