@@ -114,7 +114,7 @@ def hash_fd(
         threads = big_file_threads()
         counted = True
     elif threaded:
-        threads = _cores()
+        threads = usable_cores()
     if big:
         chunk_size = max(chunk_size, BIG_CHUNK)
     head = bytearray()
@@ -359,10 +359,6 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _cores() -> int:
-    return usable_cores()
-
-
 class BigFileGate:
     """Shares the cores among worker processes that hash large files at the same time.
 
@@ -383,7 +379,7 @@ class BigFileGate:
 
     def spare(self) -> int:
         """Cores no large file holds right now (a snapshot: it may change at once; only speed depends on it)."""
-        return _cores() - int(self.counter.value)
+        return usable_cores() - int(self.counter.value)
 
     def leave(self) -> None:
         with self.counter.get_lock():
@@ -398,7 +394,7 @@ def big_file_threads() -> int:
     """Threads for a large file that starts now; pair with big_file_done(). Alone in its
     process (no gate): every core. In a worker: one, until cores stay free (see BigFileGate)."""
     if gate is None:
-        return _cores()
+        return usable_cores()
     gate.enter()
     return 1
 

@@ -156,7 +156,7 @@ def test_a_mapped_file_takes_cores_that_fall_free(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
     monkeypatch.setattr(hashing, "MAP_WINDOW", WINDOW)
     monkeypatch.setattr(hashing, "GROW_AFTER_S", 0.0)
-    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    monkeypatch.setattr(hashing, "usable_cores", lambda: 2)
     gate = hashing.BigFileGate(multiprocessing.get_context("spawn").Value("i", 1))
     monkeypatch.setattr(hashing, "gate", gate)
     checks: list[int] = []

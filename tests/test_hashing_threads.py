@@ -21,7 +21,7 @@ def _two_core_gate(monkeypatch: pytest.MonkeyPatch, count: int, grow_after_s: fl
 
     import evidence_cli.hashing as hashing
 
-    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    monkeypatch.setattr(hashing, "usable_cores", lambda: 2)
     gate = hashing.BigFileGate(multiprocessing.get_context("spawn").Value("i", count))
     monkeypatch.setattr(hashing, "gate", gate)
     monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
@@ -73,7 +73,7 @@ def test_pipeline_gives_exact_digests_for_any_core_count(
     # Many more chunks than ring buffers: buffers are reused only after every group hashed them.
     import evidence_cli.hashing as hashing
 
-    monkeypatch.setattr(hashing, "_cores", lambda: cores)
+    monkeypatch.setattr(hashing, "usable_cores", lambda: cores)
     data = os.urandom(2 * 1024 * 1024 + 5)
     p = tmp_path / "big.bin"
     p.write_bytes(data)
@@ -100,7 +100,7 @@ def test_a_digest_thread_failure_is_raised_not_hung(tmp_path: Path, monkeypatch:
         def hexdigest(self) -> str:
             return ""
 
-    monkeypatch.setattr(hashing, "_cores", lambda: 2)
+    monkeypatch.setattr(hashing, "usable_cores", lambda: 2)
     monkeypatch.setitem(hashing.ALGORITHMS, "md5", Broken)
     p = tmp_path / "big.bin"
     p.write_bytes(os.urandom(1024 * 1024))

@@ -227,14 +227,10 @@ def _always_prints(e: _Entry) -> int | None:
 
 
 #: Types whose test libmagic refuses unless the buffer holds their offset plus this many
-#: bytes (``mget``'s "enough data" check; None: the string's own length).
-_NEEDS_AFTER_OFFSET = {t: size for t, (size, _) in _INTEGERS.items()} | {
-    _TYPE_STRING: None,
-    13: None,  # pstring
-    20: None,  # search
-    17: 0,  # regex
-    _TYPE_INDIRECT: 0,
-}
+#: bytes (``mget``'s "enough data" check) ...
+_NEEDS_AFTER_OFFSET = {t: size for t, (size, _) in _INTEGERS.items()} | {17: 0, _TYPE_INDIRECT: 0}  # 17: regex
+#: ... or plus the string's own length (string, pstring, search).
+_NEEDS_STRING = frozenset({_TYPE_STRING, 13, 20})
 
 
 def _needs(e: _Entry) -> int | None:
@@ -247,10 +243,10 @@ def _needs(e: _Entry) -> int | None:
         return None
     if e.flag & 0x01:
         return e.offset + 1
-    after = _NEEDS_AFTER_OFFSET.get(e.type, -1)
-    if after == -1:
-        return None
-    return e.offset + (e.vallen if after is None else after)
+    if e.type in _NEEDS_STRING:
+        return e.offset + e.vallen
+    after = _NEEDS_AFTER_OFFSET.get(e.type)
+    return None if after is None else e.offset + after
 
 
 def guards(entries: Iterable[_Entry], order: str = "<") -> tuple[Guard, ...] | None:
