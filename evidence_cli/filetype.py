@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import Any
+from collections import OrderedDict
+from typing import Any, NamedTuple
 
 from evidence_cli.formats import magicdb
 from evidence_cli.models import FileType
@@ -219,6 +220,8 @@ class MagicDetector:
         self._local = threading.local()
         self._data_guards: magicdb.GuardSet | None = None
         self._guards_read = False
+        self._reduction: magicdb.Reduction | None = None
+        self._reduction_read = False
 
     def _handles(self) -> tuple[Any, Any, Any, Any]:
         h = getattr(self._local, "handles", None)
@@ -249,6 +252,8 @@ class MagicDetector:
         if not head:
             return "inode/x-empty", "empty"
         mime_h, desc_h, text_mime, _ = self._handles()
+        if not exact:
+            mime_h, desc_h = self._pattern_handles(head, mime_h, desc_h)
         desc = _guarded(desc_h, head, mime=False, stopped=stopped)
         if desc == "data" and not exact and self._no_pattern_mime(head):
             mime = _guarded(text_mime, head, mime=True, stopped=stopped)
@@ -257,10 +262,54 @@ class MagicDetector:
         return _guarded(mime_h, head, mime=True, stopped=stopped), desc
 
     def warm(self) -> None:
-        """Open this thread's libmagic handles and read the database's guards now (the
-        fork server does, so that every worker starts with them: about 0.1 s each here)."""
-        self._handles()
+        """Open this thread's libmagic handles, read the database's guards and load its
+        smaller copy now (the fork server does, so that every worker starts with them:
+        about 0.3 s each here)."""
+        handles = self._handles()
         self._no_pattern_mime(b"")
+        self._pattern_handles(b"", handles[0], handles[1])
+
+    def _pattern_handles(self, head: bytes, mime_h: Any, desc_h: Any) -> tuple[Any, Any]:
+        """The (MIME, description) handles to ask about this buffer: loaded with a smaller
+        copy of libmagic's database that answers for it exactly as the whole one (see
+        :class:`magicdb.Reduction`), else the given ones (the whole database).
+
+        The copy without any of the blocks a buffer may do without is loaded once; one that
+        keeps some of them only after :data:`REDUCED_AFTER` buffers have needed it, and at
+        most :data:`REDUCED_KEEP` of those are kept (each holds about 3 MB)."""
+        if not self._reduction_read:
+            self._reduction = _database_reduction()
+            self._reduction_read = True
+        reduction = self._reduction
+        if reduction is None:
+            return mime_h, desc_h
+        hits = reduction.hits(head)
+        if hits is None:
+            return mime_h, desc_h
+        loaded: OrderedDict[frozenset[int], _Loaded] | None = getattr(self._local, "reduced", None)
+        if loaded is None:
+            loaded = self._local.reduced = OrderedDict()
+            self._local.wanted = {}
+        found = loaded.get(hits)
+        if found is not None:
+            loaded.move_to_end(hits)
+            return found.mime, found.desc
+        if hits:
+            wanted: dict[frozenset[int], int] = self._local.wanted
+            if len(wanted) > 4096:  # buffers that pass many different guards (hostile ones)
+                wanted.clear()
+            wanted[hits] = wanted.get(hits, 0) + 1
+            if wanted[hits] < REDUCED_AFTER:
+                return mime_h, desc_h
+        found = _load_database(reduction.database(hits))
+        if found is None:  # this libmagic does not load it: the whole database from now on
+            self._reduction = None
+            return mime_h, desc_h
+        loaded[hits] = found
+        while len(loaded) > REDUCED_KEEP + 1:
+            oldest = next(k for k in loaded if k)  # the copy without any of them stays
+            _close(loaded.pop(oldest))
+        return found.mime, found.desc
 
     def _no_pattern_mime(self, head: bytes) -> bool:
         """True when no entry of libmagic's pattern database that could print a MIME type
@@ -288,9 +337,24 @@ class MagicDetector:
         return mime_h.from_buffer(head), desc
 
 
-def _data_guards() -> magicdb.GuardSet | None:
-    """The guards of the databases libmagic loads by default (python-magic's handles load
-    its default search path: $MAGIC, else the compiled-in list), or None."""
+#: Smaller copies of libmagic's database kept per thread besides the smallest, and how
+#: many buffers must have needed one before it is loaded (see _pattern_handles).
+REDUCED_KEEP = 6
+REDUCED_AFTER = 3
+
+
+class _Loaded(NamedTuple):
+    """A database loaded from memory: libmagic reads its entries in place, so the buffer
+    lives as long as the two handles."""
+
+    buffer: Any
+    mime: Any
+    desc: Any
+
+
+def _search_path() -> str | None:
+    """The databases libmagic loads by default (python-magic's handles load its default
+    search path: $MAGIC, else the compiled-in list), or None."""
     import ctypes
 
     import magic
@@ -302,9 +366,69 @@ def _data_guards() -> magicdb.GuardSet | None:
         search_path = getpath(None, 0)
     except (AttributeError, OSError):
         return None
-    if not search_path:
+    return os.fsdecode(search_path) if search_path else None
+
+
+def _data_guards() -> magicdb.GuardSet | None:
+    """The guards of the databases libmagic loads by default, or None."""
+    search_path = _search_path()
+    return magicdb.octet_stream_guards(search_path) if search_path else None
+
+
+def _database_reduction() -> magicdb.Reduction | None:
+    """The reduction of the one compiled database libmagic loads by default, or None
+    (several databases, one in source form, or one we do not understand)."""
+    search_path = _search_path()
+    files = magicdb.database_files(search_path) if search_path else None
+    if files is None or len(files) != 1:
         return None
-    return magicdb.octet_stream_guards(os.fsdecode(search_path))
+    return magicdb.reduce(files[0])
+
+
+def _load_database(data: bytes) -> _Loaded | None:
+    """A MIME and a description handle, as the default ones (python-magic's flags and
+    limits), loaded with this compiled database; None if libmagic refuses it."""
+    import ctypes
+
+    import magic
+
+    try:
+        load = magic.libmagic.magic_load_buffers
+    except AttributeError:  # libmagic before 5.22
+        return None
+    load.restype = ctypes.c_int
+    load.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(ctypes.c_size_t),
+        ctypes.c_size_t,
+    ]
+    buffer = ctypes.create_string_buffer(data, len(data))
+    handles = []
+    for mime in (True, False):
+        handle = magic.Magic(mime=mime)
+        handles.append(handle)
+        pointers = (ctypes.c_void_p * 1)(ctypes.addressof(buffer))
+        sizes = (ctypes.c_size_t * 1)(len(data))
+        if load(handle.cookie, pointers, sizes, 1) != 0:
+            for h in handles:
+                _close_handle(h)
+            return None
+    return _Loaded(buffer, handles[0], handles[1])
+
+
+def _close_handle(handle: Any) -> None:
+    import magic
+
+    if handle.cookie:
+        magic.magic_close(handle.cookie)
+        handle.cookie = None
+
+
+def _close(loaded: _Loaded) -> None:
+    """Close the handles before their database's buffer can go."""
+    _close_handle(loaded.mime)
+    _close_handle(loaded.desc)
 
 
 def _guarded(handle: Any, head: bytes, *, mime: bool, stopped: list[str] | None = None) -> str | None:
@@ -329,7 +453,7 @@ _detector = MagicDetector()
 def check_libmagic() -> str | None:
     """None when libmagic loads; else a message that says what to install."""
     try:
-        _detector.detect(b"\x89PNG\r\n\x1a\n")
+        _detector.detect(b"\x89PNG\r\n\x1a\n", exact=True)  # (not the smaller databases: a scan's workers load them)
     except Exception as exc:  # noqa: BLE001 - ImportError, OSError from ctypes, magic.MagicException
         return (
             f"libmagic is not usable ({type(exc).__name__}: {exc}). Install the system library "

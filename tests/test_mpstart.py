@@ -61,21 +61,28 @@ def test_run_order_does_not_depend_on_which_extractor_module_was_imported_first(
 
 
 def test_workers_start_with_libmagic_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fork server opens libmagic's handles and reads its database's guards once
-    (evidence_cli.preload): a worker has them before its first file."""
-    from evidence_cli import engine
+    """The fork server opens libmagic's handles, reads its database's guards and loads its
+    smaller copy once (evidence_cli.preload): a worker has them before its first file."""
+    from evidence_cli import engine, filetype
     from evidence_cli.scanner import ScanOptions
+
+    smaller = filetype._database_reduction() is not None  # (None with another libmagic database)
 
     monkeypatch.chdir(tmp_path)  # workers import this module from the repository, not the working folder
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
     pool = engine._new_pool(1, ScanOptions(workers=1))
     try:
-        assert pool.submit(_libmagic_state).result(timeout=60) == (True, True)
+        assert pool.submit(_libmagic_state).result(timeout=60) == (True, True, True, smaller)
     finally:
         engine._stop_pool(pool)
 
 
-def _libmagic_state() -> tuple[bool, bool]:
+def _libmagic_state() -> tuple[bool, bool, bool, bool]:
     from evidence_cli.filetype import _detector
 
-    return getattr(_detector._local, "handles", None) is not None, _detector._guards_read
+    return (
+        getattr(_detector._local, "handles", None) is not None,
+        _detector._guards_read,
+        _detector._reduction_read,
+        frozenset() in getattr(_detector._local, "reduced", {}),
+    )

@@ -98,9 +98,9 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 @click.option(
     "--exact-magic",
     is_flag=True,
-    help="Run libmagic's full pattern database on plain text too, and ask it separately for the MIME "
-    "type of unidentified data (slower; by default plain prose, chat logs and CSV use its text "
-    "classifier alone).",
+    help="Run libmagic's full pattern database on plain text too, ask it separately for the MIME "
+    "type of unidentified data, and never use a smaller copy of the database (slower; by default "
+    "plain prose, chat logs and CSV use its text classifier alone).",
 )
 @click.option(
     "--workers",

@@ -40,12 +40,13 @@ as before.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import struct
 import sys
 from collections import defaultdict
-from typing import Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 #: The compiled database's header: magic number and format version (libmagic 5.x, VERSIONNO).
 MAGICNO = 0xF11E041C
@@ -387,3 +388,269 @@ class GuardSet:
             if got in values:
                 return True
         return False
+
+
+# --- A smaller database that answers as the whole one, buffer by buffer --------------------
+#
+# libmagic's pattern walk (``match`` in softmagic.c) tests the top-level entries in order;
+# a block (a top-level entry and its continuations) whose first test fails contributes
+# nothing: no text, no MIME type, no state the next block reads. So for a buffer that
+# fails the first test of some blocks, the walk over a copy of the database without
+# those blocks answers exactly as the walk over the whole one, and sooner: most of the
+# database is blocks that compare fixed bytes at a fixed offset, which a buffer of
+# unknown binary data or markup fails (their guards, as above, tell it in Python).
+#
+# Only blocks libmagic tests on the buffer as given are left out: those it tests only
+# in its binary walk (flag BINTEST, not TEXTTEST). Its text walk runs on the buffer
+# re-encoded as UTF-8 (a UTF-16 or Latin-1 text has other bytes there), and every block
+# it tests stays. An ``indirect`` entry runs the binary walk again at another offset,
+# over the database it was loaded with: a buffer that may reach one (through its own
+# block or a named block it uses) gets the whole database.
+
+#: Entry flags (libmagic's BINTEST and TEXTTEST): which walks test a top-level entry.
+_BINTEST, _TEXTTEST = 0x20, 0x40
+_TYPE_SEARCH = 20
+#: String flags that do not change which bytes a search matches: REGEX_OFFSET_START
+#: (which end of the match later offsets start from), STRING_TEXTTEST, STRING_BINTEST.
+_PLAIN_SEARCH_FLAGS = 0x10 | 0x20 | 0x40
+
+
+def _needle(e: _Entry) -> bytes | None:
+    """For a search at a fixed offset with no flag that changes which bytes match: the
+    bytes it looks for (a buffer that holds them nowhere cannot match it). Else None."""
+    if (
+        e.type == _TYPE_SEARCH
+        and e.reln == ord("=")
+        and not e.flag & _OFFSET_FLAGS
+        and e.offset >= 0
+        and e.in_op == 0
+        and e.mask_op == 0
+        and e.cond == 0
+        and not e.str_flags & ~_PLAIN_SEARCH_FLAGS
+        and e.value
+    ):
+        return e.value
+    return None
+
+
+class _Block(NamedTuple):
+    start: int  # index of its top-level entry
+    stop: int
+    entries: list[_Entry]
+
+
+def _blocks(entries: Iterable[_Entry], first: int = 0) -> Iterator[_Block]:
+    """The blocks of a run of entries (index ``first`` on), one at a time."""
+    current: list[_Entry] = []
+    start = first
+    for i, e in enumerate(entries, first):
+        if e.level == 0 and current:
+            yield _Block(start, i, current)
+            current, start = [], i
+        elif e.level != 0 and not current:
+            raise ValueError("a continuation before any top-level entry")
+        current.append(e)
+    if current:
+        yield _Block(start, start + len(current), current)
+
+
+def _ancestors(entries: list[_Entry], at: int) -> Iterator[_Entry]:
+    """The entries that must match for entry ``at`` of a block to be tested, nearest
+    first: each earlier entry of a lower level than every entry after it up to ``at``."""
+    level = entries[at].level
+    for e in reversed(entries[:at]):
+        if e.level < level:
+            level = e.level
+            yield e
+            if level == 0:
+                return
+
+
+class Reduction:
+    """A compiled database, and which of its blocks a buffer can do without.
+
+    ``hits(head)`` gives the left-out blocks whose guard the buffer passes (their first
+    test may match), or None when it needs the whole database; ``database(hits)`` is the
+    compiled database without the other left-out blocks, in the same order.
+    """
+
+    def __init__(
+        self,
+        data: bytes,
+        order: str,
+        sets: tuple[int, int],
+        segments: list[tuple[int, int, int]],
+        guards: dict[int, tuple[Guard, ...]],
+        whole: Iterable[Guard],
+        needles: Iterable[bytes],
+    ) -> None:
+        self._data = data
+        self._order = order
+        self._sets = sets
+        #: (block id or -1 for entries always kept, first entry, end) over the first set.
+        self._segments = segments
+        self.left_out = len(guards)
+        tables: dict[tuple[int, int], dict[bytes, Any]] = defaultdict(dict)
+        for bid, pairs in guards.items():
+            for offset, value in pairs:
+                table = tables[(offset, len(value))]
+                if table.get(value) is not _WHOLE:
+                    table[value] = (*table.get(value, ()), bid)
+        for offset, value in whole:
+            tables[(offset, len(value))][value] = _WHOLE
+        #: (end, offset, table) by end: a buffer shorter than the end holds none of its
+        #: values (libmagic refuses a test whose bytes the buffer does not hold: ``mget``).
+        self._tables = sorted((offset + size, offset, table) for (offset, size), table in tables.items())
+        self._needles = tuple(sorted(set(needles)))
+        # Most buffers pass no guard: one regular expression says so in a few microseconds
+        # (the tables above take about 25); its branches are the guards' bytes at their offsets.
+        by_offset: dict[int, set[bytes]] = defaultdict(set)
+        for _, offset, table in self._tables:
+            by_offset[offset].update(table)
+        branches = [b"(?:.{%d})%s" % (offset, _trie(values)) for offset, values in sorted(by_offset.items())]
+        self._any = re.compile(b"(?s)(?:" + b"|".join(branches) + b")").match if branches else None
+
+    def hits(self, head: bytes) -> frozenset[int] | None:
+        if (self._any is None or self._any(head) is None) and not any(n in head for n in self._needles):
+            return frozenset()
+        n = len(head)
+        found: set[int] = set()
+        for end, offset, table in self._tables:
+            if end > n:
+                break
+            got = table.get(head[offset:end])
+            if got is not None:
+                if got is _WHOLE:
+                    return None
+                found.update(got)
+        for needle in self._needles:
+            if needle in head:
+                return None
+        return frozenset(found)
+
+    def database(self, hits: frozenset[int] = frozenset()) -> bytes:
+        """The compiled database without the left-out blocks not in ``hits``."""
+        view = memoryview(self._data)
+        pieces = [
+            view[(1 + start) * ENTRY_SIZE : (1 + stop) * ENTRY_SIZE]
+            for bid, start, stop in self._segments
+            if bid < 0 or bid in hits
+        ]
+        first = sum(len(p) for p in pieces) // ENTRY_SIZE
+        n0, n1 = self._sets
+        header = bytearray(view[:ENTRY_SIZE])
+        struct.pack_into(self._order + "II", header, 8, first, n1)
+        named = view[(1 + n0) * ENTRY_SIZE :]
+        return b"".join([header, *pieces, named])
+
+
+#: A guard that asks for the whole database (a block that may reach an ``indirect``).
+_WHOLE: Any = object()
+
+
+def _trie(values: Iterable[bytes]) -> bytes:
+    """A regular expression matching exactly the given byte strings at its start, factored
+    by common prefixes (``A(?:B|C(?:D)?)`` for AB, AC and ACD)."""
+    root: dict[int, Any] = {}
+    ends: set[int] = set()  # ids of the nodes where a value ends
+    for value in values:
+        node = root
+        for byte in value:
+            node = node.setdefault(byte, {})
+        ends.add(id(node))
+
+    def emit(node: dict[int, Any]) -> bytes:
+        alts = [re.escape(bytes([byte])) + emit(child) for byte, child in sorted(node.items())]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+        return b"(?:" + body + b")?" if id(node) in ends else body
+
+    return emit(root)
+
+
+def reduce(data: bytes) -> Reduction | None:
+    """The reduction of one compiled database, or None when it is not one we understand
+    (see the comment above) or a block that may reach an ``indirect`` entry has no guard."""
+    try:
+        return _reduce(data)
+    except ValueError:  # entries in an order libmagic does not write
+        return None
+
+
+def _reduce(data: bytes) -> Reduction | None:
+    order = byte_order(data)
+    if order is None:
+        return None
+    _, _, n0, n1 = struct.unpack_from(order + "IIII", data, 0)
+    # The second set holds the named blocks (``use`` calls them); they always stay. Which
+    # of them may reach an ``indirect`` entry, directly or through the blocks they use?
+    named = parse(data)
+    assert named is not None
+    direct: dict[bytes, bool] = {}
+    calls: dict[bytes, set[bytes]] = defaultdict(set)
+    for block in _blocks(itertools.islice(named, n0, None), n0):
+        top = block.entries[0]
+        if top.type != _TYPE_NAME:
+            return None
+        name = top.value
+        direct[name] = direct.get(name, False) or any(e.type == _TYPE_INDIRECT for e in block.entries)
+        calls[name].update(e.value.lstrip(b"^") for e in block.entries if e.type == _TYPE_USE)
+    reaching = {name for name, d in direct.items() if d}
+    grew = True
+    while grew:
+        grew = False
+        for name, callees in calls.items():
+            if name not in reaching and callees & reaching:
+                reaching.add(name)
+                grew = True
+
+    def reaches(e: _Entry) -> bool:
+        return e.type == _TYPE_INDIRECT or (e.type == _TYPE_USE and e.value.lstrip(b"^") in reaching)
+
+    entries = parse(data)
+    assert entries is not None
+    segments: list[tuple[int, int, int]] = []
+    guards: dict[int, tuple[Guard, ...]] = {}
+    whole: set[Guard] = set()
+    needles: set[bytes] = set()
+    count = 0
+    for block in _blocks(itertools.islice(entries, n0), 0):
+        count = block.stop
+        top = block.entries[0]
+        if top.type == _TYPE_NAME:
+            return None  # named blocks belong to the second set
+        may_indirect = [i for i, e in enumerate(block.entries) if reaches(e)]
+        own = _guards_of(top, order)
+        binary_only = top.flag & _BINTEST and not top.flag & _TEXTTEST
+        if own is not None and binary_only:
+            if may_indirect:
+                whole.update(own)  # in no smaller database: when it may match, the whole one
+            else:
+                guards[len(guards)] = own
+                segments.append((len(guards) - 1, block.start, block.stop))
+            continue
+        if may_indirect:
+            # It stays. A buffer that may reach its ``indirect`` gets the whole database:
+            # each way there passes a test of fixed bytes at a fixed offset, or a search.
+            if not binary_only:
+                return None  # its text walk would run on the re-encoded buffer
+            for at in may_indirect:
+                for ancestor in _ancestors(block.entries, at):
+                    found = _guards_of(ancestor, order)
+                    if found is not None:
+                        whole.update(found)
+                        break
+                    needle = _needle(ancestor)
+                    if needle is not None:
+                        needles.add(needle)
+                        break
+                else:
+                    return None
+        if segments and segments[-1][0] < 0 and segments[-1][2] == block.start:
+            segments[-1] = (-1, segments[-1][1], block.stop)
+        else:
+            segments.append((-1, block.start, block.stop))
+    if count != n0:
+        return None
+    return Reduction(data, order, (n0, n1), segments, guards, whole, needles)

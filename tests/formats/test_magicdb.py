@@ -310,3 +310,216 @@ def test_unknown_binary_costs_one_pattern_walk_when_the_database_is_proven(monke
     lzh = b"\x00\x00-lh5-" + noise
     assert det.detect(lzh) == _libmagic_twice(lzh)
     assert len(calls) == 2  # a guard matched: libmagic was asked for the MIME type itself
+
+
+# --- the smaller database a buffer may be typed with (magicdb.reduce) ------------------------
+
+SEARCH, TEXT, OFFADD = 20, 0x40, 0x02
+
+
+def two_sets(first: list[bytes], named: list[bytes] = (), *, order: str = "<") -> bytes:  # type: ignore[assignment]
+    """A database with its first set (the pattern walk) and its second (named blocks)."""
+    header = struct.pack(order + "IIII", magicdb.MAGICNO, magicdb.VERSION, len(first), len(named))
+    return header.ljust(magicdb.ENTRY_SIZE, b"\0") + b"".join(first) + b"".join(named)
+
+
+def descriptions(data: bytes) -> list[bytes]:
+    parsed = magicdb.parse(data)
+    assert parsed is not None
+    return [e.desc for e in parsed]
+
+
+def sets_of(data: bytes, order: str = "<") -> tuple[int, int]:
+    _, _, n0, n1 = struct.unpack_from(order + "IIII", data, 0)
+    return n0, n1
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_binary_blocks_with_a_guard_are_left_out_until_a_buffer_passes_it(order: str) -> None:
+    first = [
+        entry(0, STRING, b"AB", b"Alpha", order=order),  # left out (block 0)
+        entry(1, BYTE, number(0, order), b"more", offset=2, reln=ord("x"), order=order),
+        entry(0, REGEX, b"^x", b"Regex", order=order),  # stays: not a fixed comparison
+        entry(0, STRING, b"<x", b"Markup", flag=TEXT, order=order),  # stays: the text walk tests it
+        entry(0, BELONG, number(0x43440000, order), b"Gamma", offset=4, order=order),  # left out (block 1)
+        entry(0, STRING, b"EF", b"Epsilon", flag=0x20 | TEXT, order=order),  # stays: both walks
+    ]
+    named = [entry(0, NAME, b"blk", flag=0, order=order), entry(1, STRING, b"Z", b"zed", order=order)]
+    data = two_sets(first, named, order=order)
+    reduction = magicdb.reduce(data)
+    assert reduction is not None and reduction.left_out == 2
+    assert reduction.hits(b"zzzzzzzz") == frozenset()
+    assert reduction.hits(b"ABzz") == {0}
+    assert reduction.hits(b"....CD\0\0") == {1}
+    assert reduction.hits(b"ABxxCD\0\0") == {0, 1}
+    assert reduction.hits(b"....CD\0") == frozenset()  # libmagic refuses a test the buffer cannot hold
+    smallest = reduction.database()
+    assert descriptions(smallest) == [b"Regex", b"Markup", b"Epsilon", b"", b"zed"]
+    assert sets_of(smallest, order) == (3, 2)
+    assert magicdb.byte_order(smallest) == order
+    assert descriptions(reduction.database(frozenset({1}))) == [b"Regex", b"Markup", b"Gamma", b"Epsilon", b"", b"zed"]
+    assert reduction.database(frozenset({0, 1})) == data  # every block: the database itself
+
+
+def test_a_block_that_may_reach_an_indirect_entry_asks_for_the_whole_database() -> None:
+    first = [
+        entry(0, STRING, b"LZ", b"Frame"),  # left out, never in a smaller copy: walks again
+        entry(1, INDIRECT, b"", b"", offset=4, reln=ord("x")),
+        entry(0, STRING, b"UU", b"Uses"),  # the same, through a named block that walks again
+        entry(1, USE, b"^outer"),
+        entry(0, LELONG, number(3), b"Kept", reln=ord("<")),  # stays; its way there passes "GG" at 8
+        entry(1, STRING, b"GG", b"", offset=8),
+        entry(2, USE, b"outer"),
+        entry(0, SEARCH, b"NEEDLE", b"Found", offset=1, str_range=40),  # stays; a search leads there
+        entry(1, INDIRECT, b"", b"", reln=ord("x"), flag=OFFADD),
+        entry(0, STRING, b"QQ", b"Plain"),  # left out: leads to no indirect entry
+    ]
+    named = [
+        entry(0, NAME, b"outer", flag=0),
+        entry(1, USE, b"inner"),
+        entry(0, NAME, b"inner", flag=0),
+        entry(1, INDIRECT, b"", b"", reln=ord("x")),
+    ]
+    reduction = magicdb.reduce(two_sets(first, named))
+    assert reduction is not None and reduction.left_out == 1
+    assert reduction.hits(b"LZ......") is None
+    assert reduction.hits(b"UU......") is None
+    assert reduction.hits(b"xxxxxxxxGG") is None
+    assert reduction.hits(b"xxxxxxxxG") == frozenset()
+    assert reduction.hits(b"....NEEDLE....") is None  # (anywhere: more than the search's range)
+    assert reduction.hits(b"QQ......") == {0}
+    assert reduction.hits(b"........") == frozenset()
+    assert descriptions(reduction.database()) == [b"Kept", b"", b"", b"Found", b"", b"", b"", b"", b""]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        # an indirect entry behind no fixed comparison
+        [entry(0, REGEX, b"^x", b"R"), entry(1, INDIRECT, b"", b"", reln=ord("x"))],
+        # behind a fixed comparison, in a block the text walk tests (on the re-encoded buffer)
+        [entry(0, STRING, b"<h", b"T", flag=TEXT), entry(1, INDIRECT, b"", b"", reln=ord("x"))],
+        # behind a search that ignores case
+        [entry(0, SEARCH, b"abc", b"S", str_range=9, str_flags=0x04), entry(1, INDIRECT, b"", b"", reln=ord("x"))],
+        # behind a test at an offset relative to the one before
+        [entry(0, REGEX, b"^x", b"R"), entry(1, STRING, b"GG", flag=OFFADD), entry(2, INDIRECT, b"", reln=ord("x"))],
+        # a named block in the pattern walk's set, or a continuation first
+        [entry(0, NAME, b"n", flag=0), entry(1, STRING, b"A", b"a")],
+        [entry(1, STRING, b"A", b"a"), entry(0, STRING, b"B", b"b")],
+    ],
+)
+def test_no_smaller_database_when_a_way_to_walk_again_has_no_guard(first: list[bytes]) -> None:
+    assert magicdb.reduce(two_sets(first)) is None
+
+
+def test_reduce_refuses_what_it_does_not_know() -> None:
+    assert magicdb.reduce(b"") is None
+    assert magicdb.reduce(database([entry(0, STRING, b"A", b"A")], version=17)) is None
+    # a named block's continuation first in the second set
+    assert magicdb.reduce(two_sets([entry(0, STRING, b"A", b"A")], [entry(1, STRING, b"B", b"b")])) is None
+
+
+def _reduction() -> magicdb.Reduction:
+    reduction = filetype._database_reduction()
+    if reduction is None:
+        pytest.skip("this machine's libmagic database has no smaller copy")
+    return reduction
+
+
+def _guard_buffers(reduction: magicdb.Reduction, count: int, seed: int) -> list[bytes]:
+    """Buffers that pass guards of left-out blocks (or ask for the whole database), their
+    bytes at their offset in noise, in text or in zeros, with more or nothing after."""
+    rng = random.Random(seed)
+    pairs = sorted({(offset, value) for _, offset, table in reduction._tables for value in table})
+    out = []
+    for offset, value in rng.sample(pairs, count):
+        for fill in (rng.randbytes(600), b"The quick brown fox. " * 30, bytes(600)):
+            buf = bytearray(fill[: offset + len(value) + rng.choice((0, 1, 300))].ljust(offset, b"\0"))
+            buf[offset : offset + len(value)] = value
+            out.append(bytes(buf))
+    return out
+
+
+def test_smaller_databases_answer_as_the_whole_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    reduction = _reduction()
+    monkeypatch.setattr(filetype, "REDUCED_AFTER", 1)  # a copy for every set of guards passed
+    detector = filetype.MagicDetector()
+    buffers = _guard_buffers(reduction, 120, seed=5)
+    for head in buffers:
+        assert detector.detect(head) == _libmagic_twice(head), head[:64]
+    used = [hits for hits in map(reduction.hits, buffers) if hits]
+    assert len(used) > 100  # most passed guards of left-out blocks ...
+    assert len(detector._local.reduced) == filetype.REDUCED_KEEP + 1  # ... and copies with them were loaded
+
+
+_TEXTS = [
+    "<?xml version='1.0'?><a>caf\u00e9</a>\n",
+    "<!DOCTYPE html><html><body>caf\u00e9</body></html>\n",
+    "#!/bin/sh\necho caf\u00e9\n",
+    "%PDF-1.4 caf\u00e9\n",
+    "From: a@example.org\nSubject: caf\u00e9\n\nhello\n",
+    "MZ caf\u00e9 plain words\n",
+    "PK\u0003\u0004 caf\u00e9\n",
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1", "cp500"])
+def test_text_in_any_encoding_gets_libmagics_answers(encoding: str) -> None:
+    """libmagic's text walk reads the text re-encoded as UTF-8 (other bytes than the file's
+    for UTF-16, Latin-1 or EBCDIC): every block it tests stays in every smaller copy."""
+    _reduction()
+    for text in _TEXTS:
+        head = text.encode(encoding)
+        assert filetype._detector.detect(head) == _libmagic_twice(head), (encoding, text)
+
+
+def test_copies_are_loaded_when_needed_and_few_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    reduction = _reduction()
+    monkeypatch.setattr(filetype, "REDUCED_KEEP", 2)
+    detector = filetype.MagicDetector()
+    noise = random.Random(1).randbytes(700)
+    assert reduction.hits(noise) == frozenset()
+    assert detector.detect(noise, exact=True) == _libmagic_twice(noise)
+    assert getattr(detector._local, "reduced", None) is None  # --exact-magic: the whole database
+    assert detector.detect(noise) == _libmagic_twice(noise)
+    assert list(detector._local.reduced) == [frozenset()]
+    distinct: dict[frozenset[int], bytes] = {}
+    for head in _guard_buffers(reduction, 200, seed=9):
+        hits = reduction.hits(head)
+        if hits:
+            distinct.setdefault(hits, head)
+    heads = list(distinct.values())[:3]
+    assert len(heads) == 3
+    first_copy = None
+    for i, head in enumerate(heads):
+        for n in range(filetype.REDUCED_AFTER):
+            assert detector.detect(head) == _libmagic_twice(head)
+            loaded = reduction.hits(head) in detector._local.reduced
+            assert loaded == (n == filetype.REDUCED_AFTER - 1)  # loaded when needed often enough
+        if i == 0:
+            first_copy = detector._local.reduced[reduction.hits(heads[0])]
+    assert list(detector._local.reduced) == [frozenset(), *(reduction.hits(h) for h in heads[1:])]
+    assert first_copy is not None and first_copy.mime.cookie is None and first_copy.desc.cookie is None  # closed
+
+
+def test_a_copy_libmagic_will_not_load_means_the_whole_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    _reduction()
+    monkeypatch.setattr(filetype, "_load_database", lambda data: None)
+    detector = filetype.MagicDetector()
+    noise = random.Random(2).randbytes(900)
+    assert detector.detect(noise) == _libmagic_twice(noise)
+    assert detector._reduction is None and detector._reduction_read
+
+
+@pytest.mark.parametrize(("lead", "skip"), [(0x50, 0), (0x5F, 16)])
+def test_a_buffer_that_walks_again_gets_the_whole_database(
+    monkeypatch: pytest.MonkeyPatch, lead: int, skip: int
+) -> None:
+    """An LZ4 skippable frame: libmagic walks again past it (``indirect``), over the database
+    it has loaded, and finds the PNG there. A copy without PNG's block would say "data"."""
+    _reduction()
+    monkeypatch.setattr(filetype, "REDUCED_AFTER", 1)
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x02\x00\x00\x00" + bytes(40)
+    head = bytes([lead]) + b"*M\x18" + struct.pack("<I", skip) + bytes(skip) + png
+    detector = filetype.MagicDetector()
+    assert detector.detect(head) == _libmagic_twice(head) == ("image/png", _libmagic_twice(head)[1])
