@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from evidence_cli.formats import magicdb
@@ -274,9 +273,11 @@ class MagicDetector:
         copy of libmagic's database that answers for it exactly as the whole one (see
         :class:`magicdb.Reduction`), else the given ones (the whole database).
 
-        The copy without any of the blocks a buffer may do without is loaded once; one that
-        keeps some of them only after :data:`REDUCED_AFTER` buffers have needed it, and at
-        most :data:`REDUCED_KEEP` of those are kept (each holds about 3 MB)."""
+        The copy without any of the blocks a buffer may do without is loaded once. A copy
+        that keeps some of them (each holds about 3 MB, and takes about 5 ms to make) is
+        made only for the blocks buffers need most often: after :data:`REDUCED_AFTER`
+        buffers needed it, at most :data:`REDUCED_KEEP` at a time, one that was needed
+        twice as often replacing the least used, and :data:`REDUCED_BUILDS` in all."""
         if not self._reduction_read:
             self._reduction = _database_reduction()
             self._reduction_read = True
@@ -286,29 +287,35 @@ class MagicDetector:
         hits = reduction.hits(head)
         if hits is None:
             return mime_h, desc_h
-        loaded: OrderedDict[frozenset[int], _Loaded] | None = getattr(self._local, "reduced", None)
-        if loaded is None:
-            loaded = self._local.reduced = OrderedDict()
-            self._local.wanted = {}
-        found = loaded.get(hits)
+        state: _Copies | None = getattr(self._local, "copies", None)
+        if state is None:
+            state = self._local.copies = _Copies()
+        found = state.loaded.get(hits)
         if found is not None:
-            loaded.move_to_end(hits)
+            state.uses[hits] += 1
             return found.mime, found.desc
+        victim: frozenset[int] | None = None
         if hits:
-            wanted: dict[frozenset[int], int] = self._local.wanted
+            wanted = state.wanted
             if len(wanted) > 4096:  # buffers that pass many different guards (hostile ones)
                 wanted.clear()
-            wanted[hits] = wanted.get(hits, 0) + 1
-            if wanted[hits] < REDUCED_AFTER:
+            need = wanted[hits] = wanted.get(hits, 0) + 1
+            if need < REDUCED_AFTER or state.builds >= REDUCED_BUILDS:
                 return mime_h, desc_h
-        found = _load_database(reduction.database(hits))
+            if len(state.loaded) > REDUCED_KEEP:  # (the smallest copy is one of them)
+                victim = min((k for k in state.loaded if k), key=state.uses.__getitem__)
+                if need < 2 * state.uses[victim]:
+                    return mime_h, desc_h
+        found = _load_database(reduction.pieces(hits))
         if found is None:  # this libmagic does not load it: the whole database from now on
             self._reduction = None
             return mime_h, desc_h
-        loaded[hits] = found
-        while len(loaded) > REDUCED_KEEP + 1:
-            oldest = next(k for k in loaded if k)  # the copy without any of them stays
-            _close(loaded.pop(oldest))
+        if victim is not None:
+            _close(state.loaded.pop(victim))
+            del state.uses[victim]
+        state.builds += bool(hits)
+        state.loaded[hits] = found
+        state.uses[hits] = state.wanted.pop(hits, 0)
         return found.mime, found.desc
 
     def _no_pattern_mime(self, head: bytes) -> bool:
@@ -337,10 +344,22 @@ class MagicDetector:
         return mime_h.from_buffer(head), desc
 
 
-#: Smaller copies of libmagic's database kept per thread besides the smallest, and how
-#: many buffers must have needed one before it is loaded (see _pattern_handles).
-REDUCED_KEEP = 6
-REDUCED_AFTER = 3
+#: Smaller copies of libmagic's database that keep some left-out blocks: how many
+#: buffers must have needed one before it is made, how many a thread keeps besides the
+#: smallest, and makes in all (see MagicDetector._pattern_handles).
+REDUCED_AFTER = 16
+REDUCED_KEEP = 3
+REDUCED_BUILDS = 24
+
+
+class _Copies:
+    """One thread's smaller copies of libmagic's database, by the left-out blocks they keep."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[frozenset[int], _Loaded] = {}
+        self.uses: dict[frozenset[int], int] = {}
+        self.wanted: dict[frozenset[int], int] = {}  # copies not made yet: buffers that needed them
+        self.builds = 0
 
 
 class _Loaded(NamedTuple):
@@ -385,9 +404,10 @@ def _database_reduction() -> magicdb.Reduction | None:
     return magicdb.reduce(files[0])
 
 
-def _load_database(data: bytes) -> _Loaded | None:
+def _load_database(pieces: list[bytes | memoryview]) -> _Loaded | None:
     """A MIME and a description handle, as the default ones (python-magic's flags and
-    limits), loaded with this compiled database; None if libmagic refuses it."""
+    limits), loaded with the compiled database these pieces make; None if libmagic
+    refuses it. The pieces are copied once, into the buffer libmagic reads."""
     import ctypes
 
     import magic
@@ -403,13 +423,20 @@ def _load_database(data: bytes) -> _Loaded | None:
         ctypes.POINTER(ctypes.c_size_t),
         ctypes.c_size_t,
     ]
-    buffer = ctypes.create_string_buffer(data, len(data))
+    size = sum(len(p) for p in pieces)
+    buffer = ctypes.create_string_buffer(size)
+    view = memoryview(buffer).cast("B")
+    at = 0
+    for piece in pieces:
+        view[at : at + len(piece)] = piece
+        at += len(piece)
+    view.release()
     handles = []
     for mime in (True, False):
         handle = magic.Magic(mime=mime)
         handles.append(handle)
         pointers = (ctypes.c_void_p * 1)(ctypes.addressof(buffer))
-        sizes = (ctypes.c_size_t * 1)(len(data))
+        sizes = (ctypes.c_size_t * 1)(size)
         if load(handle.cookie, pointers, sizes, 1) != 0:
             for h in handles:
                 _close_handle(h)

@@ -84,5 +84,5 @@ def _libmagic_state() -> tuple[bool, bool, bool, bool]:
         getattr(_detector._local, "handles", None) is not None,
         _detector._guards_read,
         _detector._reduction_read,
-        frozenset() in getattr(_detector._local, "reduced", {}),
+        frozenset() in getattr(getattr(_detector._local, "copies", None), "loaded", {}),
     )

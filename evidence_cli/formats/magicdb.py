@@ -528,20 +528,24 @@ class Reduction:
                 return None
         return frozenset(found)
 
-    def database(self, hits: frozenset[int] = frozenset()) -> bytes:
-        """The compiled database without the left-out blocks not in ``hits``."""
+    def pieces(self, hits: frozenset[int] = frozenset()) -> list[bytes | memoryview]:
+        """The compiled database without the left-out blocks not in ``hits``, in pieces
+        (its header, runs of entries, the named blocks) to be joined."""
         view = memoryview(self._data)
-        pieces = [
+        runs = [
             view[(1 + start) * ENTRY_SIZE : (1 + stop) * ENTRY_SIZE]
             for bid, start, stop in self._segments
             if bid < 0 or bid in hits
         ]
-        first = sum(len(p) for p in pieces) // ENTRY_SIZE
+        first = sum(len(p) for p in runs) // ENTRY_SIZE
         n0, n1 = self._sets
         header = bytearray(view[:ENTRY_SIZE])
         struct.pack_into(self._order + "II", header, 8, first, n1)
-        named = view[(1 + n0) * ENTRY_SIZE :]
-        return b"".join([header, *pieces, named])
+        return [bytes(header), *runs, view[(1 + n0) * ENTRY_SIZE :]]
+
+    def database(self, hits: frozenset[int] = frozenset()) -> bytes:
+        """The compiled database without the left-out blocks not in ``hits``."""
+        return b"".join(self.pieces(hits))
 
 
 #: A guard that asks for the whole database (a block that may reach an ``indirect``).

@@ -440,16 +440,25 @@ def _guard_buffers(reduction: magicdb.Reduction, count: int, seed: int) -> list[
     return out
 
 
-def test_smaller_databases_answer_as_the_whole_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_smaller_databases_answer_as_the_whole_one() -> None:
+    """Each buffer typed with the copy made for the left-out blocks it passes (as the
+    detector does), against libmagic with its whole database."""
     reduction = _reduction()
-    monkeypatch.setattr(filetype, "REDUCED_AFTER", 1)  # a copy for every set of guards passed
-    detector = filetype.MagicDetector()
-    buffers = _guard_buffers(reduction, 120, seed=5)
-    for head in buffers:
-        assert detector.detect(head) == _libmagic_twice(head), head[:64]
-    used = [hits for hits in map(reduction.hits, buffers) if hits]
-    assert len(used) > 100  # most passed guards of left-out blocks ...
-    assert len(detector._local.reduced) == filetype.REDUCED_KEEP + 1  # ... and copies with them were loaded
+    copies = 0
+    for head in _guard_buffers(reduction, 120, seed=5):
+        hits = reduction.hits(head)
+        if hits is None:
+            assert filetype._detector.detect(head) == _libmagic_twice(head)
+            continue
+        loaded = filetype._load_database(reduction.pieces(hits))
+        assert loaded is not None
+        try:
+            got = (loaded.mime.from_buffer(head), loaded.desc.from_buffer(head))
+        finally:
+            filetype._close(loaded)
+        assert got == _libmagic_twice(head), (sorted(hits), head[:64])
+        copies += bool(hits)
+    assert copies > 200  # most passed guards of left-out blocks
 
 
 _TEXTS = [
@@ -473,38 +482,48 @@ def test_text_in_any_encoding_gets_libmagics_answers(encoding: str) -> None:
         assert filetype._detector.detect(head) == _libmagic_twice(head), (encoding, text)
 
 
-def test_copies_are_loaded_when_needed_and_few_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_copies_are_made_for_the_blocks_needed_most(monkeypatch: pytest.MonkeyPatch) -> None:
     reduction = _reduction()
+    monkeypatch.setattr(filetype, "REDUCED_AFTER", 2)
     monkeypatch.setattr(filetype, "REDUCED_KEEP", 2)
     detector = filetype.MagicDetector()
     noise = random.Random(1).randbytes(700)
     assert reduction.hits(noise) == frozenset()
     assert detector.detect(noise, exact=True) == _libmagic_twice(noise)
-    assert getattr(detector._local, "reduced", None) is None  # --exact-magic: the whole database
+    assert getattr(detector._local, "copies", None) is None  # --exact-magic: the whole database
     assert detector.detect(noise) == _libmagic_twice(noise)
-    assert list(detector._local.reduced) == [frozenset()]
+    copies = detector._local.copies
+    assert list(copies.loaded) == [frozenset()]
     distinct: dict[frozenset[int], bytes] = {}
     for head in _guard_buffers(reduction, 200, seed=9):
         hits = reduction.hits(head)
         if hits:
             distinct.setdefault(hits, head)
-    heads = list(distinct.values())[:3]
-    assert len(heads) == 3
-    first_copy = None
-    for i, head in enumerate(heads):
-        for n in range(filetype.REDUCED_AFTER):
+    (a, ka), (b, kb), (c, kc) = [(head, hits) for hits, head in distinct.items()][:3]
+
+    def typed(head: bytes, times: int) -> None:
+        for _ in range(times):
             assert detector.detect(head) == _libmagic_twice(head)
-            loaded = reduction.hits(head) in detector._local.reduced
-            assert loaded == (n == filetype.REDUCED_AFTER - 1)  # loaded when needed often enough
-        if i == 0:
-            first_copy = detector._local.reduced[reduction.hits(heads[0])]
-    assert list(detector._local.reduced) == [frozenset(), *(reduction.hits(h) for h in heads[1:])]
-    assert first_copy is not None and first_copy.mime.cookie is None and first_copy.desc.cookie is None  # closed
+
+    typed(a, 1)
+    assert ka not in copies.loaded  # needed once: the whole database
+    typed(a, 1)
+    typed(b, 3)
+    assert list(copies.loaded) == [frozenset(), ka, kb] and copies.uses[ka] == 2 and copies.uses[kb] == 3
+    first = copies.loaded[ka]
+    typed(c, 3)
+    assert kc not in copies.loaded  # needed 3 times, not twice as often as the least used (2)
+    typed(c, 1)
+    assert list(copies.loaded) == [frozenset(), kb, kc]  # it replaced that one ...
+    assert first.mime.cookie is None and first.desc.cookie is None  # ... whose handles are closed
+    monkeypatch.setattr(filetype, "REDUCED_BUILDS", copies.builds)
+    typed(a, 20)
+    assert ka not in copies.loaded  # no more copies made, however often needed
 
 
 def test_a_copy_libmagic_will_not_load_means_the_whole_database(monkeypatch: pytest.MonkeyPatch) -> None:
     _reduction()
-    monkeypatch.setattr(filetype, "_load_database", lambda data: None)
+    monkeypatch.setattr(filetype, "_load_database", lambda pieces: None)
     detector = filetype.MagicDetector()
     noise = random.Random(2).randbytes(900)
     assert detector.detect(noise) == _libmagic_twice(noise)
