@@ -306,7 +306,12 @@ class MagicDetector:
                 victim = min((k for k in state.loaded if k), key=state.uses.__getitem__)
                 if need < 2 * state.uses[victim]:
                     return mime_h, desc_h
-        found = _load_database(reduction.pieces(hits))
+        try:
+            found = _load_database(reduction.pieces(hits))
+        except MemoryError:  # (--memory-limit): the whole database serves this buffer
+            return mime_h, desc_h
+        except Exception:  # noqa: BLE001 - python-magic or libmagic failed: as below
+            found = None
         if found is None:  # this libmagic does not load it: the whole database from now on
             self._reduction = None
             return mime_h, desc_h

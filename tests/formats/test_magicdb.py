@@ -542,3 +542,46 @@ def test_a_buffer_that_walks_again_gets_the_whole_database(
     head = bytes([lead]) + b"*M\x18" + struct.pack("<I", skip) + bytes(skip) + png
     detector = filetype.MagicDetector()
     assert detector.detect(head) == _libmagic_twice(head) == ("image/png", _libmagic_twice(head)[1])
+
+
+def test_no_memory_for_a_copy_means_the_whole_database_for_that_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under --memory-limit a copy may not fit: the buffer is typed as before, not failed."""
+    _reduction()
+
+    def no_memory(pieces: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(filetype, "_load_database", no_memory)
+    detector = filetype.MagicDetector()
+    noise = random.Random(3).randbytes(900)
+    assert detector.detect(noise) == _libmagic_twice(noise)
+    assert detector._reduction is not None  # later buffers may still get one
+
+
+def test_a_scan_types_files_as_with_the_whole_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: every record's type is the one --exact-magic gives (the whole database
+    for every buffer), smaller copies made for the guards these files pass included."""
+    from evidence_cli.scanner import ScanOptions, scan
+
+    reduction = _reduction()
+    monkeypatch.setattr(filetype, "REDUCED_AFTER", 2)
+    monkeypatch.setattr(filetype, "REDUCED_KEEP", 100)  # a copy for every set of guards passed twice
+    monkeypatch.setattr(filetype, "_detector", filetype.MagicDetector())
+    rng = random.Random(17)
+    contents = [rng.randbytes(rng.randint(1, 5000)) for _ in range(30)]
+    contents += [f"<html><body><p>entry {i}</p></body></html>\n".encode() for i in range(6)]
+    contents += [f"<?xml version='1.0'?><log n='{i}'/>\n".encode() for i in range(6)]
+    contents += _guard_buffers(reduction, 10, seed=23)
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00" + bytes(30)
+    contents += [b"P*M\x18" + struct.pack("<I", 0) + png] * 3
+    for i, data in enumerate(contents):
+        (tmp_path / f"f{i:03d}.bin").write_bytes(data)
+    fast = list(scan([str(tmp_path)], ScanOptions(workers=0)))
+    exact = list(scan([str(tmp_path)], ScanOptions(workers=0, exact_magic=True)))
+    assert len(fast) == len(exact) == len(contents)
+    # (Plain text is typed by libmagic's text classifier alone unless --exact-magic: not compared.)
+    walked = [(a, b) for a, b in zip(fast, exact) if a.type_decided_by != "libmagic-text"]
+    assert len(walked) > 45
+    for a, b in walked:
+        assert (a.path, a.mime, a.description) == (b.path, b.mime, b.description)
+    assert len(filetype._detector._local.copies.loaded) > 1  # copies with left-out blocks were used
