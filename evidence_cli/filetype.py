@@ -221,6 +221,7 @@ class MagicDetector:
         self._guards_read = False
         self._reduction: magicdb.Reduction | None = None
         self._reduction_read = False
+        self._whole_walks = 0
 
     def _handles(self) -> tuple[Any, Any, Any, Any]:
         h = getattr(self._local, "handles", None)
@@ -251,22 +252,35 @@ class MagicDetector:
         if not head:
             return "inode/x-empty", "empty"
         mime_h, desc_h, text_mime, _ = self._handles()
+        whole = True
         if not exact:
-            mime_h, desc_h = self._pattern_handles(head, mime_h, desc_h)
+            pattern_mime_h, desc_h = self._pattern_handles(head, mime_h, desc_h)
+            whole = pattern_mime_h is mime_h
+            mime_h = pattern_mime_h
         desc = _guarded(desc_h, head, mime=False, stopped=stopped)
+        mime: str | None = None
         if desc == "data" and not exact and self._no_pattern_mime(head):
             mime = _guarded(text_mime, head, mime=True, stopped=stopped)
-            if mime == "application/octet-stream":
-                return mime, desc
-        return _guarded(mime_h, head, mime=True, stopped=stopped), desc
+            if mime != "application/octet-stream":
+                mime = None
+        if mime is None:
+            mime = _guarded(mime_h, head, mime=True, stopped=stopped)
+        if whole and not exact and not self._reduction_read and (desc == "data" or (mime or "").startswith("text/")):
+            # Unidentified data and markup walked the whole database: after enough of
+            # them, make the smaller copies (about 0.3 s here, once per process; a scan of
+            # photos or of a few large files never pays it).
+            self._whole_walks += 1
+            if self._whole_walks >= REDUCE_AFTER:
+                self._reduction = _database_reduction()
+                self._reduction_read = True
+        return mime, desc
 
     def warm(self) -> None:
-        """Open this thread's libmagic handles, read the database's guards and load its
-        smaller copy now (the fork server does, so that every worker starts with them:
-        about 0.3 s each here)."""
-        handles = self._handles()
+        """Open this thread's libmagic handles and read the database's guards now (the
+        fork server does, so that every worker starts with them: about 0.1 s each here).
+        The smaller copies of the database are made later, where they pay (see detect)."""
+        self._handles()
         self._no_pattern_mime(b"")
-        self._pattern_handles(b"", handles[0], handles[1])
 
     def _pattern_handles(self, head: bytes, mime_h: Any, desc_h: Any) -> tuple[Any, Any]:
         """The (MIME, description) handles to ask about this buffer: loaded with a smaller
@@ -278,9 +292,6 @@ class MagicDetector:
         made only for the blocks buffers need most often: after :data:`REDUCED_AFTER`
         buffers needed it, at most :data:`REDUCED_KEEP` at a time, one that was needed
         twice as often replacing the least used, and :data:`REDUCED_BUILDS` in all."""
-        if not self._reduction_read:
-            self._reduction = _database_reduction()
-            self._reduction_read = True
         reduction = self._reduction
         if reduction is None:
             return mime_h, desc_h
@@ -349,6 +360,9 @@ class MagicDetector:
         return mime_h.from_buffer(head), desc
 
 
+#: Buffers described as data or typed text/* by a walk of the whole database, in a
+#: process, before it makes the smaller copies (see MagicDetector.detect).
+REDUCE_AFTER = 400
 #: Smaller copies of libmagic's database that keep some left-out blocks: how many
 #: buffers must have needed one before it is made, how many a thread keeps besides the
 #: smallest, and makes in all (see MagicDetector._pattern_handles).

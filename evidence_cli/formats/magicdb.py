@@ -130,10 +130,10 @@ def byte_order(data: bytes) -> str | None:
     return order
 
 
-def parse(data: bytes) -> Iterator[_Entry] | None:
-    """The entries of a compiled database, in order (read one at a time: the proof keeps
-    a few facts per top-level entry, never the 22,000 entries), or None when it is not
-    format 18 in either byte order."""
+def parse(data: bytes, start: int = 0) -> Iterator[_Entry] | None:
+    """The entries of a compiled database, in order, from entry ``start`` on (read one at
+    a time: the proof keeps a few facts per top-level entry, never the 22,000 entries),
+    or None when it is not format 18 in either byte order."""
     order = byte_order(data)
     if order is None:
         return None
@@ -141,7 +141,7 @@ def parse(data: bytes) -> Iterator[_Entry] | None:
     # in_op, mask_op, cond, (factor_op), offset, (in_offset, line number), range, string
     # flags, value, description, MIME type, (apple, extensions).
     layout = struct.Struct(order + "HBxBBBxBBBxi8xII128s64s80s72x")
-    return map(_Entry._make, layout.iter_unpack(memoryview(data)[ENTRY_SIZE:]))
+    return map(_Entry._make, layout.iter_unpack(memoryview(data)[(1 + max(0, start)) * ENTRY_SIZE :]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -589,11 +589,11 @@ def _reduce(data: bytes) -> Reduction | None:
     _, _, n0, n1 = struct.unpack_from(order + "IIII", data, 0)
     # The second set holds the named blocks (``use`` calls them); they always stay. Which
     # of them may reach an ``indirect`` entry, directly or through the blocks they use?
-    named = parse(data)
+    named = parse(data, n0)
     assert named is not None
     direct: dict[bytes, bool] = {}
     calls: dict[bytes, set[bytes]] = defaultdict(set)
-    for block in _blocks(itertools.islice(named, n0, None), n0):
+    for block in _blocks(named, n0):
         top = block.entries[0]
         if top.type != _TYPE_NAME:
             return None

@@ -426,6 +426,15 @@ def _reduction() -> magicdb.Reduction:
     return reduction
 
 
+def _reducing_detector() -> filetype.MagicDetector:
+    """A detector with its smaller copies already on (a scan turns them on after
+    REDUCE_AFTER buffers that walked the whole database)."""
+    detector = filetype.MagicDetector()
+    detector._reduction = _reduction()
+    detector._reduction_read = True
+    return detector
+
+
 def _guard_buffers(reduction: magicdb.Reduction, count: int, seed: int) -> list[bytes]:
     """Buffers that pass guards of left-out blocks (or ask for the whole database), their
     bytes at their offset in noise, in text or in zeros, with more or nothing after."""
@@ -486,7 +495,7 @@ def test_copies_are_made_for_the_blocks_needed_most(monkeypatch: pytest.MonkeyPa
     reduction = _reduction()
     monkeypatch.setattr(filetype, "REDUCED_AFTER", 2)
     monkeypatch.setattr(filetype, "REDUCED_KEEP", 2)
-    detector = filetype.MagicDetector()
+    detector = _reducing_detector()
     noise = random.Random(1).randbytes(700)
     assert reduction.hits(noise) == frozenset()
     assert detector.detect(noise, exact=True) == _libmagic_twice(noise)
@@ -524,7 +533,7 @@ def test_copies_are_made_for_the_blocks_needed_most(monkeypatch: pytest.MonkeyPa
 def test_a_copy_libmagic_will_not_load_means_the_whole_database(monkeypatch: pytest.MonkeyPatch) -> None:
     _reduction()
     monkeypatch.setattr(filetype, "_load_database", lambda pieces: None)
-    detector = filetype.MagicDetector()
+    detector = _reducing_detector()
     noise = random.Random(2).randbytes(900)
     assert detector.detect(noise) == _libmagic_twice(noise)
     assert detector._reduction is None and detector._reduction_read
@@ -540,7 +549,7 @@ def test_a_buffer_that_walks_again_gets_the_whole_database(
     monkeypatch.setattr(filetype, "REDUCED_AFTER", 1)
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x02\x00\x00\x00" + bytes(40)
     head = bytes([lead]) + b"*M\x18" + struct.pack("<I", skip) + bytes(skip) + png
-    detector = filetype.MagicDetector()
+    detector = _reducing_detector()
     assert detector.detect(head) == _libmagic_twice(head) == ("image/png", _libmagic_twice(head)[1])
 
 
@@ -552,7 +561,7 @@ def test_no_memory_for_a_copy_means_the_whole_database_for_that_buffer(monkeypat
         raise MemoryError
 
     monkeypatch.setattr(filetype, "_load_database", no_memory)
-    detector = filetype.MagicDetector()
+    detector = _reducing_detector()
     noise = random.Random(3).randbytes(900)
     assert detector.detect(noise) == _libmagic_twice(noise)
     assert detector._reduction is not None  # later buffers may still get one
@@ -566,7 +575,7 @@ def test_a_scan_types_files_as_with_the_whole_database(tmp_path: Path, monkeypat
     reduction = _reduction()
     monkeypatch.setattr(filetype, "REDUCED_AFTER", 2)
     monkeypatch.setattr(filetype, "REDUCED_KEEP", 100)  # a copy for every set of guards passed twice
-    monkeypatch.setattr(filetype, "_detector", filetype.MagicDetector())
+    monkeypatch.setattr(filetype, "_detector", _reducing_detector())
     rng = random.Random(17)
     contents = [rng.randbytes(rng.randint(1, 5000)) for _ in range(30)]
     contents += [f"<html><body><p>entry {i}</p></body></html>\n".encode() for i in range(6)]
@@ -585,3 +594,29 @@ def test_a_scan_types_files_as_with_the_whole_database(tmp_path: Path, monkeypat
     for a, b in walked:
         assert (a.path, a.mime, a.description) == (b.path, b.mime, b.description)
     assert len(filetype._detector._local.copies.loaded) > 1  # copies with left-out blocks were used
+
+
+def test_smaller_copies_are_made_after_enough_walks_that_would_use_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process makes them once REDUCE_AFTER buffers described as data (or typed text/*)
+    walked the whole database; photos (JPEG, PNG) do not count: they always need it."""
+    _reduction()
+    monkeypatch.setattr(filetype, "REDUCE_AFTER", 3)
+    detector = filetype.MagicDetector()
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00" + bytes(30)
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(40)
+    for head in (png, jpeg) * 3:
+        assert detector.detect(head) == _libmagic_twice(head)
+    assert not detector._reduction_read
+    rng = random.Random(8)
+    for n in range(3):
+        noise = rng.randbytes(500)
+        assert detector.detect(noise) == _libmagic_twice(noise)
+        assert detector._reduction_read == (n == 2)
+    assert detector._reduction is not None
+    noise = rng.randbytes(500)
+    assert detector.detect(noise) == _libmagic_twice(noise)
+    assert frozenset() in detector._local.copies.loaded  # the next one used the smallest copy
+    detector = filetype.MagicDetector()
+    for _ in range(5):
+        assert detector.detect(noise, exact=True) == _libmagic_twice(noise)
+    assert not detector._reduction_read  # --exact-magic never makes them
