@@ -271,8 +271,11 @@ class MagicDetector:
             # photos or of a few large files never pays it).
             self._whole_walks += 1
             if self._whole_walks >= REDUCE_AFTER:
-                self._reduction = _database_reduction()
                 self._reduction_read = True
+                try:
+                    self._reduction = _database_reduction()
+                except Exception:  # noqa: BLE001 - (MemoryError under --memory-limit): the whole database, as before
+                    self._reduction = None
         return mime, desc
 
     def warm(self) -> None:

@@ -620,3 +620,20 @@ def test_smaller_copies_are_made_after_enough_walks_that_would_use_them(monkeypa
     for _ in range(5):
         assert detector.detect(noise, exact=True) == _libmagic_twice(noise)
     assert not detector._reduction_read  # --exact-magic never makes them
+
+
+def test_copies_that_cannot_be_made_leave_the_whole_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making them may run out of memory under --memory-limit: the buffer that asked is
+    still typed, with the whole database, and so are the next ones."""
+
+    def no_memory() -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(filetype, "REDUCE_AFTER", 2)
+    monkeypatch.setattr(filetype, "_database_reduction", no_memory)
+    detector = filetype.MagicDetector()
+    rng = random.Random(12)
+    for _ in range(4):
+        noise = rng.randbytes(400)
+        assert detector.detect(noise) == _libmagic_twice(noise)
+    assert detector._reduction_read and detector._reduction is None
