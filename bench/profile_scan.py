@@ -92,6 +92,9 @@ def install(t: Timers) -> None:
         (filetype, "is_plain_text", "type: is_plain_text"),
         (filetype, "signature", "type: own signature check"),
         (filetype, "extension_fits", "type: extension check"),
+        (filetype, "_database_reduction", "type: make libmagic's smaller databases"),
+        (filetype, "_load_database", "type: load a smaller database"),
+        (filetype.MagicDetector, "_pattern_handles", "type: choose a smaller database"),
     ):
         if hasattr(mod, attr):
             setattr(mod, attr, t.wrap(name, getattr(mod, attr)))

@@ -28,6 +28,8 @@ STAGES: list[tuple[str, str]] = [
     ("open", r"^open_readonly \("),
     ("walk", r"^(walk|_walk_dir|_list|_entry|_rel|resolve_roots) \(evidence_cli/walker"),
     ("type: own checks", r"^(is_plain_text|signature|extension_fits|extension_of) \("),
+    ("type: libmagic's smaller databases", r"^(_pattern_handles|hits|pieces|_load_database|_database_reduction) \("),
+    ("type: libmagic's smaller databases", r"^(_reduce|_trie|emit) \(evidence_cli/formats/magicdb"),
     ("type detection (rest)", r"^(detect_type|detect|detect_text|_handles) \("),
     ("extractor {0}", r"^extract \(evidence_cli/extractors/(\w+)\.py"),
     ("extractor dispatch, time limit", r"^(run_extractors|time_limit|for_type|_expired) \("),
