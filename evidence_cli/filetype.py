@@ -222,6 +222,7 @@ class MagicDetector:
         self._reduction: magicdb.Reduction | None = None
         self._reduction_read = False
         self._whole_walks = 0
+        self._named: Any = None  # the named blocks every copy shares (see Reduction.named_set)
 
     def _handles(self) -> tuple[Any, Any, Any, Any]:
         h = getattr(self._local, "handles", None)
@@ -321,7 +322,9 @@ class MagicDetector:
                 if need < 2 * state.uses[victim]:
                     return mime_h, desc_h
         try:
-            found = _load_database(reduction.pieces(hits))
+            if self._named is None:
+                self._named = _buffer(reduction.named_set())
+            found = _load_database(reduction.first_set(hits), self._named)
         except MemoryError:  # (--memory-limit): the whole database serves this buffer
             return mime_h, desc_h
         except Exception:  # noqa: BLE001 - python-magic or libmagic failed: as below
@@ -385,10 +388,11 @@ class _Copies:
 
 
 class _Loaded(NamedTuple):
-    """A database loaded from memory: libmagic reads its entries in place, so the buffer
-    lives as long as the two handles."""
+    """A database loaded from memory: libmagic reads its entries in place, so the buffers
+    live as long as the two handles."""
 
     buffer: Any
+    named: Any
     mime: Any
     desc: Any
 
@@ -426,10 +430,24 @@ def _database_reduction() -> magicdb.Reduction | None:
     return magicdb.reduce(files[0])
 
 
-def _load_database(pieces: list[bytes | memoryview]) -> _Loaded | None:
+def _buffer(pieces: list[bytes | memoryview]) -> Any:
+    """The pieces joined, once, in a buffer libmagic can read."""
+    import ctypes
+
+    buffer = ctypes.create_string_buffer(sum(len(p) for p in pieces))
+    view = memoryview(buffer).cast("B")
+    at = 0
+    for piece in pieces:
+        view[at : at + len(piece)] = piece
+        at += len(piece)
+    view.release()
+    return buffer
+
+
+def _load_database(first: list[bytes | memoryview], named: Any) -> _Loaded | None:
     """A MIME and a description handle, as the default ones (python-magic's flags and
-    limits), loaded with the compiled database these pieces make; None if libmagic
-    refuses it. The pieces are copied once, into the buffer libmagic reads."""
+    limits), loaded with the first set these pieces make and the named blocks in
+    ``named`` (a buffer from :func:`_buffer`); None if libmagic refuses them."""
     import ctypes
 
     import magic
@@ -445,25 +463,18 @@ def _load_database(pieces: list[bytes | memoryview]) -> _Loaded | None:
         ctypes.POINTER(ctypes.c_size_t),
         ctypes.c_size_t,
     ]
-    size = sum(len(p) for p in pieces)
-    buffer = ctypes.create_string_buffer(size)
-    view = memoryview(buffer).cast("B")
-    at = 0
-    for piece in pieces:
-        view[at : at + len(piece)] = piece
-        at += len(piece)
-    view.release()
+    buffer = _buffer(first)
     handles = []
     for mime in (True, False):
         handle = magic.Magic(mime=mime)
         handles.append(handle)
-        pointers = (ctypes.c_void_p * 1)(ctypes.addressof(buffer))
-        sizes = (ctypes.c_size_t * 1)(size)
-        if load(handle.cookie, pointers, sizes, 1) != 0:
+        pointers = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), ctypes.addressof(named))
+        sizes = (ctypes.c_size_t * 2)(ctypes.sizeof(buffer), ctypes.sizeof(named))
+        if load(handle.cookie, pointers, sizes, 2) != 0:
             for h in handles:
                 _close_handle(h)
             return None
-    return _Loaded(buffer, handles[0], handles[1])
+    return _Loaded(buffer, named, handles[0], handles[1])
 
 
 def _close_handle(handle: Any) -> None:

@@ -528,24 +528,34 @@ class Reduction:
                 return None
         return frozenset(found)
 
-    def pieces(self, hits: frozenset[int] = frozenset()) -> list[bytes | memoryview]:
-        """The compiled database without the left-out blocks not in ``hits``, in pieces
-        (its header, runs of entries, the named blocks) to be joined."""
+    def first_set(self, hits: frozenset[int] = frozenset()) -> list[bytes | memoryview]:
+        """A compiled database of the blocks libmagic walks, without the left-out ones not
+        in ``hits``, in pieces to be joined (its header, runs of entries)."""
         view = memoryview(self._data)
         runs = [
             view[(1 + start) * ENTRY_SIZE : (1 + stop) * ENTRY_SIZE]
             for bid, start, stop in self._segments
             if bid < 0 or bid in hits
         ]
-        first = sum(len(p) for p in runs) // ENTRY_SIZE
+        return [self._header(sum(len(r) for r in runs) // ENTRY_SIZE, 0), *runs]
+
+    def named_set(self) -> list[bytes | memoryview]:
+        """A compiled database of the named blocks alone, in pieces. libmagic loads it
+        beside a first set (it walks the first sets of all, and finds a named block in
+        any): every copy shares it."""
         n0, n1 = self._sets
-        header = bytearray(view[:ENTRY_SIZE])
-        struct.pack_into(self._order + "II", header, 8, first, n1)
-        return [bytes(header), *runs, view[(1 + n0) * ENTRY_SIZE :]]
+        return [self._header(0, n1), memoryview(self._data)[(1 + n0) * ENTRY_SIZE :]]
 
     def database(self, hits: frozenset[int] = frozenset()) -> bytes:
-        """The compiled database without the left-out blocks not in ``hits``."""
-        return b"".join(self.pieces(hits))
+        """The compiled database without the left-out blocks not in ``hits``, in one."""
+        first, named = self.first_set(hits), self.named_set()
+        count = sum(len(p) for p in first[1:]) // ENTRY_SIZE
+        return b"".join([self._header(count, self._sets[1]), *first[1:], *named[1:]])
+
+    def _header(self, first: int, named: int) -> bytes:
+        header = bytearray(self._data[:ENTRY_SIZE])
+        struct.pack_into(self._order + "II", header, 8, first, named)
+        return bytes(header)
 
 
 #: A guard that asks for the whole database (a block that may reach an ``indirect``).

@@ -359,6 +359,10 @@ def test_binary_blocks_with_a_guard_are_left_out_until_a_buffer_passes_it(order:
     assert magicdb.byte_order(smallest) == order
     assert descriptions(reduction.database(frozenset({1}))) == [b"Regex", b"Markup", b"Gamma", b"Epsilon", b"", b"zed"]
     assert reduction.database(frozenset({0, 1})) == data  # every block: the database itself
+    # What a copy loads: its first set, and the named blocks every copy shares.
+    first, named = b"".join(reduction.first_set(frozenset({1}))), b"".join(reduction.named_set())
+    assert sets_of(first, order) == (4, 0) and descriptions(first) == [b"Regex", b"Markup", b"Gamma", b"Epsilon"]
+    assert sets_of(named, order) == (0, 2) and descriptions(named) == [b"", b"zed"]
 
 
 def test_a_block_that_may_reach_an_indirect_entry_asks_for_the_whole_database() -> None:
@@ -453,13 +457,14 @@ def test_smaller_databases_answer_as_the_whole_one() -> None:
     """Each buffer typed with the copy made for the left-out blocks it passes (as the
     detector does), against libmagic with its whole database."""
     reduction = _reduction()
+    named = filetype._buffer(reduction.named_set())
     copies = 0
     for head in _guard_buffers(reduction, 120, seed=5):
         hits = reduction.hits(head)
         if hits is None:
             assert filetype._detector.detect(head) == _libmagic_twice(head)
             continue
-        loaded = filetype._load_database(reduction.pieces(hits))
+        loaded = filetype._load_database(reduction.first_set(hits), named)
         assert loaded is not None
         try:
             got = (loaded.mime.from_buffer(head), loaded.desc.from_buffer(head))
@@ -532,7 +537,7 @@ def test_copies_are_made_for_the_blocks_needed_most(monkeypatch: pytest.MonkeyPa
 
 def test_a_copy_libmagic_will_not_load_means_the_whole_database(monkeypatch: pytest.MonkeyPatch) -> None:
     _reduction()
-    monkeypatch.setattr(filetype, "_load_database", lambda pieces: None)
+    monkeypatch.setattr(filetype, "_load_database", lambda first, named: None)
     detector = _reducing_detector()
     noise = random.Random(2).randbytes(900)
     assert detector.detect(noise) == _libmagic_twice(noise)
@@ -557,7 +562,7 @@ def test_no_memory_for_a_copy_means_the_whole_database_for_that_buffer(monkeypat
     """Under --memory-limit a copy may not fit: the buffer is typed as before, not failed."""
     _reduction()
 
-    def no_memory(pieces: object) -> None:
+    def no_memory(first: object, named: object) -> None:
         raise MemoryError
 
     monkeypatch.setattr(filetype, "_load_database", no_memory)
