@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 #: The first batch holds this many entries, and each next one twice as many ...
 BATCH_FIRST = 16
-#: ... up to this many (fewer hand-offs for many small files: 128 took 5-8 % less time
+#: ... up to this many (fewer hand-offs for many small files: 128 took 5-10 % less time
 #: than 32 on 50,000 of them; the small first ones give every worker work early) ...
 BATCH_ENTRIES = 128
 #: ... and at most this many bytes of regular files (a bigger file travels alone).
