@@ -67,7 +67,7 @@ def main() -> int:
 
     from evidence_cli import filetype
 
-    guards = filetype._data_guards()
+    guards = filetype._data_guards(filetype._default_databases())
     if guards is None:
         print("this libmagic database gives no proof: every file gets both walks (nothing to check)")
         return 0
@@ -76,7 +76,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     paths = files_under(args.roots)
     rng.shuffle(paths)
-    reduction = filetype._database_reduction()
+    reduction = filetype._database_reduction(filetype._default_databases())
     print(
         "no smaller database: every buffer walks the whole one"
         if reduction is None

@@ -219,6 +219,8 @@ class MagicDetector:
         self._local = threading.local()
         self._data_guards: magicdb.GuardSet | None = None
         self._guards_read = False
+        self._databases: list[bytes] | None = None
+        self._databases_read = False
         self._reduction: magicdb.Reduction | None = None
         self._reduction_read = False
         self._whole_walks = 0
@@ -274,7 +276,7 @@ class MagicDetector:
             if self._whole_walks >= REDUCE_AFTER:
                 self._reduction_read = True
                 try:
-                    self._reduction = _database_reduction()
+                    self._reduction = _database_reduction(self._database_files())
                 except Exception:  # noqa: BLE001 - (MemoryError under --memory-limit): the whole database, as before
                     self._reduction = None
         return mime, desc
@@ -344,10 +346,19 @@ class MagicDetector:
         """True when no entry of libmagic's pattern database that could print a MIME type
         for a buffer described as ``data`` can match this one (see :mod:`magicdb`)."""
         if not self._guards_read:
-            self._data_guards = _data_guards()
+            self._data_guards = _data_guards(self._database_files())
             self._guards_read = True
         guards = self._data_guards
         return guards is not None and not guards.hit(head)
+
+    def _database_files(self) -> list[bytes] | None:
+        """The compiled databases libmagic loads, read once, beside its handles: the proof
+        and the smaller copies are of the database the handles use, even if the file is
+        replaced later in the scan (and a worker shares the fork server's copy)."""
+        if not self._databases_read:
+            self._databases = _default_databases()
+            self._databases_read = True
+        return self._databases
 
     def detect_text(self, head: bytes) -> tuple[str | None, str | None]:
         """(MIME, description) from libmagic's text classifier alone (see is_plain_text).
@@ -414,20 +425,24 @@ def _search_path() -> str | None:
     return os.fsdecode(search_path) if search_path else None
 
 
-def _data_guards() -> magicdb.GuardSet | None:
-    """The guards of the databases libmagic loads by default, or None."""
+def _default_databases() -> list[bytes] | None:
+    """The compiled databases libmagic loads by default, read now, or None (one we do not
+    read: see magicdb.database_files)."""
     search_path = _search_path()
-    return magicdb.octet_stream_guards(search_path) if search_path else None
+    return magicdb.database_files(search_path) if search_path else None
 
 
-def _database_reduction() -> magicdb.Reduction | None:
-    """The reduction of the one compiled database libmagic loads by default, or None
+def _data_guards(databases: list[bytes] | None) -> magicdb.GuardSet | None:
+    """The guards of these databases (see _default_databases), or None."""
+    return magicdb.databases_guards(databases)
+
+
+def _database_reduction(databases: list[bytes] | None) -> magicdb.Reduction | None:
+    """The reduction of these databases when they are one compiled database, or None
     (several databases, one in source form, or one we do not understand)."""
-    search_path = _search_path()
-    files = magicdb.database_files(search_path) if search_path else None
-    if files is None or len(files) != 1:
+    if databases is None or len(databases) != 1:
         return None
-    return magicdb.reduce(files[0])
+    return magicdb.reduce(databases[0])
 
 
 def _buffer(pieces: list[bytes | memoryview]) -> Any:

@@ -352,7 +352,11 @@ def database_files(search_path: str) -> list[bytes] | None:
 
 def octet_stream_guards(search_path: str) -> GuardSet | None:
     """Guards over every database of a libmagic search path, or None (no proof)."""
-    files = database_files(search_path)
+    return databases_guards(database_files(search_path))
+
+
+def databases_guards(files: list[bytes] | None) -> GuardSet | None:
+    """Guards over every one of these compiled databases (see database_files), or None."""
     if files is None:
         return None
     found: set[Guard] = set()

@@ -289,7 +289,7 @@ def test_detect_equals_libmagics_two_answers_for_any_bytes(head: bytes) -> None:
 
 
 def test_unknown_binary_costs_one_pattern_walk_when_the_database_is_proven(monkeypatch: pytest.MonkeyPatch) -> None:
-    if filetype._data_guards() is None:
+    if filetype._data_guards(filetype._default_databases()) is None:
         pytest.skip("this machine's libmagic database could not be read as proof")
     mime_h = filetype._detector._handles()[0]
     calls = []
@@ -424,7 +424,7 @@ def test_reduce_refuses_what_it_does_not_know() -> None:
 
 
 def _reduction() -> magicdb.Reduction:
-    reduction = filetype._database_reduction()
+    reduction = filetype._database_reduction(filetype._default_databases())
     if reduction is None:
         pytest.skip("this machine's libmagic database has no smaller copy")
     return reduction
@@ -631,7 +631,7 @@ def test_copies_that_cannot_be_made_leave_the_whole_database(monkeypatch: pytest
     """Making them may run out of memory under --memory-limit: the buffer that asked is
     still typed, with the whole database, and so are the next ones."""
 
-    def no_memory() -> None:
+    def no_memory(databases: object) -> None:
         raise MemoryError
 
     monkeypatch.setattr(filetype, "REDUCE_AFTER", 2)
