@@ -292,3 +292,96 @@ def test_an_alarm_outside_an_extractor_is_ignored() -> None:
     scanner._expired(0, None)  # between extractors: nothing to stop
     with pytest.raises(scanner.TimeLimitExceeded), scanner._LIMITED:
         scanner._expired(0, None)
+
+
+#: Run in a child interpreter: a pool whose task pipe is full (its one worker busy, a
+#: 300 KB task half written), whose manager thread then dies (what Python 3.11's does when
+#: it finds the pool broken with a task already cancelled), stopped by ``_stop_pool``.
+_FULL_PIPE_CHILD = r"""
+import fcntl, os, signal, struct, sys, termios, time
+from evidence_cli import engine
+from evidence_cli.scanner import ScanOptions
+
+pool = engine._new_pool(1, ScanOptions(workers=1))
+pool.submit(os.getpid).result(timeout=60)  # the worker runs
+futures = [pool.submit(time.sleep, 120)] + [pool.submit(len, b"x" * 300_000) for _ in range(3)]
+reader = pool._call_queue._reader.fileno()
+deadline = time.monotonic() + 30
+while True:  # until the feeder thread is blocked: the pipe holds 64 KB nobody reads
+    queued = struct.unpack("i", fcntl.ioctl(reader, termios.FIONREAD, b"\0" * 4))[0]
+    if queued >= 60_000 or time.monotonic() > deadline:
+        break
+    time.sleep(0.05)
+print("queued", queued, flush=True)
+for f in futures:
+    f.cancel()
+manager = pool._executor_manager_thread
+for p in list(pool._processes.values()):
+    os.kill(p.pid, signal.SIGKILL)
+manager.join(timeout=30)
+print("manager", "alive" if manager.is_alive() else "ended", flush=True)
+engine._stop_pool(pool)
+print("stopped", flush=True)
+"""
+
+
+def test_a_stopped_pool_never_holds_up_the_exit(tmp_path: Path) -> None:
+    """Once a pool is stopped, the interpreter must not wait at exit for the thread that
+    writes its tasks. With batches of 128 entries an interrupted scan hung at exit (6 of
+    150 interrupts): that thread was blocked in a write no worker would read, and
+    the pool's manager thread, which should have closed the pipe's other end, had died
+    (an already cancelled task; _stop_pool's docstring). Here the same state is made on
+    purpose, and the child process must end."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FULL_PIPE_CHILD],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the process did not exit after the pool was stopped: {out.decode()!r}")
+    lines = out.decode().split()
+    assert int(lines[lines.index("queued") + 1]) >= 60_000, "the task pipe never filled: nothing was tested"
+    # The state is the one of the hang: the manager thread gone (Python 3.11 ends it with
+    # InvalidStateError; a later Python may end it cleanly), the feeder blocked.
+    assert "ended" in lines and "stopped" in lines, (out, err[-2000:])
+    assert proc.returncode == 0, err[-2000:]
+
+
+def test_stopping_a_pass_never_cancels_its_tasks_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan's passes (run_pool, _rerun) leave the cancelling of their waiting tasks to
+    _stop_pool: a task cancelled by hand can kill the pool's manager thread (see there)."""
+    import concurrent.futures
+
+    root = tmp_path / "ev"
+    root.mkdir()
+    for i in range(400):
+        (root / f"f{i:03d}.txt").write_text(f"note {i}\n")
+    options = ScanOptions(workers=2)
+    entries = list(walk(resolve_roots([str(root)])))
+    by_hand: list[str] = []
+    real_cancel = concurrent.futures.Future.cancel
+
+    def recording_cancel(self: Any) -> bool:
+        import sys
+
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("evidence_cli"):
+            by_hand.append(caller)
+        return real_cancel(self)
+
+    monkeypatch.setattr(concurrent.futures.Future, "cancel", recording_cancel)
+    for run in (lambda: engine.run_pool(iter(entries), options, 2), lambda: engine._rerun(entries, options, 2)):
+        records = run()
+        for _ in range(3):
+            next(records)
+        records.close()  # stopped with tasks in flight: what an interrupt does
+    assert by_hand == []
