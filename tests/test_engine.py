@@ -46,6 +46,11 @@ def test_batches_keep_order_and_bounds() -> None:
     got = list(engine.batches(entries))
     assert [e for b in got for e in b] == entries
     assert all(1 <= len(b) <= engine.BATCH_ENTRIES for b in got)
+    # Small first (every worker gets work early), then larger (fewer hand-offs).
+    many = entries * 5
+    sizes = [len(b) for b in engine.batches(many)]
+    assert sizes[:4] == [engine.BATCH_FIRST, 2 * engine.BATCH_FIRST, 4 * engine.BATCH_FIRST, 8 * engine.BATCH_FIRST]
+    assert max(sizes) == engine.BATCH_ENTRIES and sum(sizes) == len(many)
 
 
 def test_same_records_for_any_worker_count(tmp_path: Path) -> None:
