@@ -307,7 +307,7 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             writer.close()
     # Let the manager thread finish here, not while the interpreter exits: there, its
     # closing of the pool's wake-up pipe races with the wake-up the interpreter sends it
-    # ("OSError: Bad file descriptor" printed at exit, seen once in 150 interrupts).
+    # ("OSError: Bad file descriptor" printed at exit, seen once in 120 interrupts).
     if manager is not None and manager is not threading.current_thread():
         manager.join(timeout=5)
 
