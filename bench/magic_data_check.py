@@ -66,8 +66,9 @@ def main() -> int:
     import magic
 
     from evidence_cli import filetype
+    from evidence_cli.formats import magicdb
 
-    guards = filetype._data_guards(filetype._default_databases())
+    guards = magicdb.databases_guards(filetype._default_databases())
     if guards is None:
         print("this libmagic database gives no proof: every file gets both walks (nothing to check)")
         return 0

@@ -346,7 +346,7 @@ class MagicDetector:
         """True when no entry of libmagic's pattern database that could print a MIME type
         for a buffer described as ``data`` can match this one (see :mod:`magicdb`)."""
         if not self._guards_read:
-            self._data_guards = _data_guards(self._database_files())
+            self._data_guards = magicdb.databases_guards(self._database_files())
             self._guards_read = True
         guards = self._data_guards
         return guards is not None and not guards.hit(head)
@@ -430,11 +430,6 @@ def _default_databases() -> list[bytes] | None:
     read: see magicdb.database_files)."""
     search_path = _search_path()
     return magicdb.database_files(search_path) if search_path else None
-
-
-def _data_guards(databases: list[bytes] | None) -> magicdb.GuardSet | None:
-    """The guards of these databases (see _default_databases), or None."""
-    return magicdb.databases_guards(databases)
 
 
 def _database_reduction(databases: list[bytes] | None) -> magicdb.Reduction | None:

@@ -350,11 +350,6 @@ def database_files(search_path: str) -> list[bytes] | None:
     return out or None
 
 
-def octet_stream_guards(search_path: str) -> GuardSet | None:
-    """Guards over every database of a libmagic search path, or None (no proof)."""
-    return databases_guards(database_files(search_path))
-
-
 def databases_guards(files: list[bytes] | None) -> GuardSet | None:
     """Guards over every one of these compiled databases (see database_files), or None."""
     if files is None:

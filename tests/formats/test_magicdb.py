@@ -232,8 +232,8 @@ def test_database_files_follow_libmagics_search_path(tmp_path: Path) -> None:
     assert magicdb.database_files(f"{tmp_path}/missing") is None
     assert magicdb.database_files(f"{tmp_path}/local") is None  # no database at all
     (tmp_path / "bad.mgc").write_bytes(b"not a database")
-    assert magicdb.octet_stream_guards(f"{tmp_path}/bad") is None
-    proven = magicdb.octet_stream_guards(f"{tmp_path}/sys")
+    assert magicdb.databases_guards(magicdb.database_files(f"{tmp_path}/bad")) is None
+    proven = magicdb.databases_guards(magicdb.database_files(f"{tmp_path}/sys"))
     assert proven is not None and proven.pairs == ()
 
 
@@ -289,7 +289,7 @@ def test_detect_equals_libmagics_two_answers_for_any_bytes(head: bytes) -> None:
 
 
 def test_unknown_binary_costs_one_pattern_walk_when_the_database_is_proven(monkeypatch: pytest.MonkeyPatch) -> None:
-    if filetype._data_guards(filetype._default_databases()) is None:
+    if magicdb.databases_guards(filetype._default_databases()) is None:
         pytest.skip("this machine's libmagic database could not be read as proof")
     mime_h = filetype._detector._handles()[0]
     calls = []
