@@ -3,8 +3,9 @@
 share those pages.
 
 Importing this module is its purpose: it loads the extractors (which register
-themselves), python-magic (whose import runs ``ldconfig`` twice), libmagic's database and
-what :mod:`evidence_cli.formats.magicdb` proves from it.
+themselves), python-magic (whose import runs ``ldconfig`` twice) and libmagic's database
+(what :mod:`evidence_cli.formats.magicdb` proves from it is left to each worker: see
+``MagicDetector.warm``).
 """
 
 from __future__ import annotations

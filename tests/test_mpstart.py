@@ -61,9 +61,10 @@ def test_run_order_does_not_depend_on_which_extractor_module_was_imported_first(
 
 
 def test_workers_start_with_libmagic_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fork server opens libmagic's handles and reads its database's guards once
-    (evidence_cli.preload): a worker has them before its first file. The smaller copies of
-    the database are not made there (they cost a scan of photos 0.3 s for nothing)."""
+    """The fork server opens libmagic's handles and reads its database files once
+    (evidence_cli.preload): a worker has them before its first file. Neither the guards of
+    the "data" proof nor the smaller copies of the database are made there: they held up
+    the start of every scan, and a scan of photos never needs them."""
     from evidence_cli import engine
     from evidence_cli.scanner import ScanOptions
 
@@ -71,16 +72,17 @@ def test_workers_start_with_libmagic_ready(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
     pool = engine._new_pool(1, ScanOptions(workers=1))
     try:
-        assert pool.submit(_libmagic_state).result(timeout=60) == (True, True, False, False)
+        assert pool.submit(_libmagic_state).result(timeout=60) == (True, True, False, False, False)
     finally:
         engine._stop_pool(pool)
 
 
-def _libmagic_state() -> tuple[bool, bool, bool, bool]:
+def _libmagic_state() -> tuple[bool, bool, bool, bool, bool]:
     from evidence_cli.filetype import _detector
 
     return (
         getattr(_detector._local, "handles", None) is not None,
+        _detector._databases_read and _detector._databases is not None,
         _detector._guards_read,
         _detector._reduction_read,
         frozenset() in getattr(getattr(_detector._local, "copies", None), "loaded", {}),
