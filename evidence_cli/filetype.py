@@ -351,8 +351,11 @@ class MagicDetector:
         """True when no entry of libmagic's pattern database that could print a MIME type
         for a buffer described as ``data`` can match this one (see :mod:`magicdb`)."""
         if not self._guards_read:
-            self._data_guards = magicdb.databases_guards(self._database_files())
-            self._guards_read = True
+            self._guards_read = True  # once: a failure is not retried for every buffer
+            try:
+                self._data_guards = magicdb.databases_guards(self._database_files())
+            except Exception:  # noqa: BLE001 - (MemoryError under --memory-limit): both walks, as --exact-magic
+                self._data_guards = None
         guards = self._data_guards
         return guards is not None and not guards.hit(head)
 

@@ -642,3 +642,23 @@ def test_copies_that_cannot_be_made_leave_the_whole_database(monkeypatch: pytest
         noise = rng.randbytes(400)
         assert detector.detect(noise) == _libmagic_twice(noise)
     assert detector._reduction_read and detector._reduction is None
+
+
+def test_guards_that_cannot_be_proved_leave_both_walks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker proves the guards itself, under --memory-limit, when it first meets a buffer
+    described as data: running out of memory there types that buffer (and the next ones)
+    with libmagic's two walks, as --exact-magic does, never as an error."""
+    calls = []
+
+    def no_memory(databases: object) -> None:
+        calls.append(1)
+        raise MemoryError
+
+    monkeypatch.setattr(magicdb, "databases_guards", no_memory)
+    detector = filetype.MagicDetector()
+    rng = random.Random(14)
+    for _ in range(3):
+        noise = rng.randbytes(400)
+        assert detector.detect(noise) == _libmagic_twice(noise)
+    assert detector._guards_read and detector._data_guards is None
+    assert calls == [1]  # tried once, not for every buffer
