@@ -54,6 +54,22 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
         raise click.BadParameter(str(exc)) from None
 
 
+#: The smallest --memory-limit (MiB) besides 0. A worker's own address space is about
+#: 240 MB here (Python, libmagic and its database, Pillow, its threads' stacks): under 200
+#: MiB workers died inside multiprocessing itself, receiving tasks or sending records back,
+#: with tracebacks on the terminal; more threads (and their memory arenas) need more.
+MIN_MEMORY_LIMIT = 512
+
+
+def _memory_limit_option(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if 0 < value < MIN_MEMORY_LIMIT:
+        raise click.BadParameter(
+            f"at least {MIN_MEMORY_LIMIT} (MiB), or 0 for none: a worker process itself takes "
+            "about 250 MiB of address space, and one with less dies before reading a file."
+        )
+    return value
+
+
 @cli.command("scan", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False, path_type=str))
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON export (the manifest) here; '-' for stdout.")
@@ -121,7 +137,11 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     type=click.IntRange(min=0),
     default=4096,
     show_default=True,
-    help="Address-space limit of each worker process in MiB (0: none); a memory bomb becomes an error on the record.",
+    callback=_memory_limit_option,
+    help=(
+        "Address-space limit of each worker process in MiB (0: none; else at least "
+        f"{MIN_MEMORY_LIMIT}); a memory bomb becomes an error on the record."
+    ),
 )
 @click.option(
     "--scheduler",

@@ -530,6 +530,21 @@ def test_an_absurd_number_of_workers_is_refused(tree: Path) -> None:
     expect(run("scan", tree, "--workers", str(max_workers())), 0)
 
 
+@pytest.mark.parametrize("limit", ["1", "150", "511"])
+def test_a_memory_limit_too_small_for_a_worker_is_refused(tree: Path, limit: str) -> None:
+    """--memory-limit 150 left a worker no room for itself (its own address space is about
+    240 MB): workers died receiving their tasks or sending their records back, the terminal
+    filled with tracebacks, and the scan stopped with an error (or, before 18fd14f, went on
+    with "munmap_chunk(): invalid pointer"). Below 512 MiB it is a usage error, before
+    anything starts; 0 (no limit) and 512 are taken."""
+    result = run("scan", tree, "--memory-limit", limit, ok=False)
+    expect(result, 2)
+    said = " ".join(result.output.split())
+    assert "--memory-limit" in said and "at least 512" in said and "Traceback" not in said
+    expect(run("scan", tree, "--memory-limit", "512"), 0)
+    expect(run("scan", tree, "--memory-limit", "0", "--workers", "1"), 0)
+
+
 @pytest.mark.parametrize("command", ["scan", "verify", "export"])
 def test_an_existing_export_or_report_is_not_replaced(tree: Path, tmp_path: Path, command: str) -> None:
     """A scan run again with the same command line replaced the earlier sealed manifest
