@@ -627,38 +627,30 @@ def test_smaller_copies_are_made_after_enough_walks_that_would_use_them(monkeypa
     assert not detector._reduction_read  # --exact-magic never makes them
 
 
-def test_copies_that_cannot_be_made_leave_the_whole_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Making them may run out of memory under --memory-limit: the buffer that asked is
-    still typed, with the whole database, and so are the next ones."""
-
-    def no_memory(databases: object) -> None:
-        raise MemoryError
-
-    monkeypatch.setattr(filetype, "REDUCE_AFTER", 2)
-    monkeypatch.setattr(filetype, "_database_reduction", no_memory)
-    detector = filetype.MagicDetector()
-    rng = random.Random(12)
-    for _ in range(4):
-        noise = rng.randbytes(400)
-        assert detector.detect(noise) == _libmagic_twice(noise)
-    assert detector._reduction_read and detector._reduction is None
-
-
-def test_guards_that_cannot_be_proved_leave_both_walks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker proves the guards itself, under --memory-limit, when it first meets a buffer
-    described as data: running out of memory there types that buffer (and the next ones)
-    with libmagic's two walks, as --exact-magic does, never as an error."""
+@pytest.mark.parametrize("part", ["copies", "guards"])
+def test_what_cannot_be_made_leaves_the_whole_database(monkeypatch: pytest.MonkeyPatch, part: str) -> None:
+    """Under --memory-limit a worker may run out of memory making the smaller copies, or
+    proving the guards (it does both itself, when first needed): the buffer that asked is
+    still typed, with the whole database and both of libmagic's walks (as --exact-magic),
+    never as an error, and so are the next ones; it is tried once, not for every buffer."""
     calls = []
 
     def no_memory(databases: object) -> None:
         calls.append(1)
         raise MemoryError
 
-    monkeypatch.setattr(magicdb, "databases_guards", no_memory)
+    if part == "copies":
+        monkeypatch.setattr(filetype, "REDUCE_AFTER", 2)
+        monkeypatch.setattr(filetype, "_database_reduction", no_memory)
+    else:
+        monkeypatch.setattr(magicdb, "databases_guards", no_memory)
     detector = filetype.MagicDetector()
-    rng = random.Random(14)
-    for _ in range(3):
+    rng = random.Random(12)
+    for _ in range(4):
         noise = rng.randbytes(400)
         assert detector.detect(noise) == _libmagic_twice(noise)
-    assert detector._guards_read and detector._data_guards is None
-    assert calls == [1]  # tried once, not for every buffer
+    assert calls == [1]
+    if part == "copies":
+        assert detector._reduction_read and detector._reduction is None
+    else:
+        assert detector._guards_read and detector._data_guards is None
