@@ -54,10 +54,11 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
         raise click.BadParameter(str(exc)) from None
 
 
-#: The smallest --memory-limit (MiB) besides 0. A worker's own address space is about
-#: 240 MB here (Python, libmagic and its database, Pillow, its threads' stacks): under 200
+#: The smallest --memory-limit (MiB) besides 0. A worker's own address space reaches about
+#: 240 MB here (Python, libmagic and its database, Pillow, its threads' stacks): with 150
 #: MiB workers died inside multiprocessing itself, receiving tasks or sending records back,
-#: with tracebacks on the terminal; more threads (and their memory arenas) need more.
+#: with tracebacks on the terminal (200 and 256 got through the benchmark's corpora); more
+#: threads, and their memory arenas, need more on larger machines.
 MIN_MEMORY_LIMIT = 512
 
 
@@ -65,7 +66,7 @@ def _memory_limit_option(ctx: click.Context, param: click.Parameter, value: int)
     if 0 < value < MIN_MEMORY_LIMIT:
         raise click.BadParameter(
             f"at least {MIN_MEMORY_LIMIT} (MiB), or 0 for none: a worker process itself takes "
-            "about 250 MiB of address space, and one with less dies before reading a file."
+            "about 240 MB of address space, and one with much less dies before reading a file."
         )
     return value
 
