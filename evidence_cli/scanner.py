@@ -394,6 +394,11 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         yield
 
 
+#: The longest time limit: the timer (``setitimer``) takes about 2**31 seconds at most, and
+#: raised OverflowError in every extractor past it. Longer limits are this one (an
+#: extractor busy for a day on one file is stuck); ``--timeout`` refuses them.
+MAX_TIMEOUT = 86400.0
+
 #: The extractors of one file share one timer, re-armed for the next extractor only when
 #: the ones before it used more than this share of the limit (at most 10 ms): each
 #: extractor gets at least 99 % of ``--timeout``, for two system calls per file instead
@@ -406,7 +411,7 @@ class ExtractorClock:
 
     def __init__(self, seconds: float | None) -> None:
         self.usable = _limit_usable(seconds)
-        self.seconds = float(seconds or 0)
+        self.seconds = min(float(seconds or 0), MAX_TIMEOUT)
         self.slack = min(0.01, self.seconds * REARM_SHARE)
         self.armed_at: float | None = None
 

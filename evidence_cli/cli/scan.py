@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sys
@@ -38,7 +39,7 @@ from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
 from evidence_cli.models import ScanInfo
-from evidence_cli.scanner import ScanOptions, scan
+from evidence_cli.scanner import MAX_TIMEOUT, ScanOptions, scan
 from evidence_cli.summary import Summary
 from evidence_cli.walker import RootLink, display_path, resolve_roots
 from evidence_cli.writers import OutputFormat, Writer, make_writer
@@ -68,6 +69,12 @@ def _memory_limit_option(ctx: click.Context, param: click.Parameter, value: int)
             f"at least {MIN_MEMORY_LIMIT} (MiB), or 0 for none: a worker process itself takes "
             "about 240 MB of address space, and one with much less dies before reading a file."
         )
+    return value
+
+
+def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # (a range check lets NaN through: every comparison is false)
+        raise click.BadParameter(f"not a number: give seconds, at most {MAX_TIMEOUT:g} (a day), or 0 for no limit.")
     return value
 
 
@@ -128,10 +135,14 @@ def _memory_limit_option(ctx: click.Context, param: click.Parameter, value: int)
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=MAX_TIMEOUT),
     default=5.0,
     show_default=True,
-    help="Seconds each metadata extractor may spend on one file (0: no limit); past it, an error on the record.",
+    callback=_timeout_option,
+    help=(
+        "Seconds each metadata extractor may spend on one file (0: no limit; at most "
+        f"{MAX_TIMEOUT:g}, a day); past it, an error on the record."
+    ),
 )
 @click.option(
     "--memory-limit",

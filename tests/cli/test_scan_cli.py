@@ -545,6 +545,18 @@ def test_a_memory_limit_too_small_for_a_worker_is_refused(tree: Path, limit: str
     expect(run("scan", tree, "--memory-limit", "0", "--workers", "1"), 0)
 
 
+@pytest.mark.parametrize("seconds", ["inf", "nan", "1e10", "86401"])
+def test_a_timeout_that_is_not_a_number_of_seconds_up_to_a_day_is_refused(tree: Path, seconds: str) -> None:
+    """--timeout inf or 1e10 made every extractor of every file fail (OverflowError from
+    the timer), and --timeout nan was taken and written as the scan's "timeout_s". A
+    limit is a finite number of seconds, at most a day (86400), or 0 for none."""
+    result = run("scan", tree, "--timeout", seconds, ok=False)
+    expect(result, 2)
+    said = " ".join(result.output.split())
+    assert "--timeout" in said and "86400" in said and "Traceback" not in said
+    expect(run("scan", tree, "--timeout", "86400", *FAST), 0)
+
+
 @pytest.mark.parametrize("command", ["scan", "verify", "export"])
 def test_an_existing_export_or_report_is_not_replaced(tree: Path, tmp_path: Path, command: str) -> None:
     """A scan run again with the same command line replaced the earlier sealed manifest

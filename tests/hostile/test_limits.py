@@ -51,6 +51,18 @@ def test_time_limit_stops_a_hanging_extractor_in_process(test_extractors: None, 
         assert records[name].metadata["test-sleeper"] == {"ran": True}
 
 
+@pytest.mark.parametrize("seconds", [float("inf"), 1e10, 1e308])
+def test_a_limit_beyond_the_timer_is_no_limit_not_an_error(tmp_path: Path, seconds: float) -> None:
+    """The timer (setitimer) takes at most about 2**31 seconds: a longer limit, or an
+    infinite one, raised OverflowError in every extractor of every file, and each record
+    lost its metadata to an error. Beyond a day it is the same as a day."""
+    root = tmp_path / "evidence"
+    make_tree(root, ["a.txt", "b.txt"])
+    records = list(scan([str(root)], ScanOptions(workers=0, timeout=seconds)))
+    assert [r.errors for r in records] == [(), ()]
+    assert all(r.metadata["filesystem"] for r in records)
+
+
 def test_memory_bomb_in_process_is_an_error_when_the_allocation_fails(test_extractors: None, tmp_path: Path) -> None:
     """A failed allocation (MemoryError) inside an extractor is an error on that record.
     (16 GiB is more than this machine lets one allocation have only under a limit: run
