@@ -49,6 +49,14 @@ BATCH_BYTES = 32 * 1024 * 1024
 WINDOW_PER_WORKER = 4
 
 
+#: The smallest --memory-limit (MiB) besides 0. A worker's own address space reaches about
+#: 240 MB here (Python, libmagic and its database, Pillow, its threads' stacks): with 150
+#: MiB workers died inside multiprocessing itself, receiving tasks or sending records back,
+#: with tracebacks on the terminal (200 and 256 got through the benchmark's corpora); more
+#: threads, and their memory arenas, need more on larger machines.
+MIN_MEMORY_LIMIT = 512
+
+
 def default_workers() -> int:
     """All the cores this process may use."""
     try:

@@ -22,6 +22,12 @@ ALGORITHMS: dict[str, Callable[..., Any]] = {
     "blake2b": hashlib.blake2b,
 }
 DEFAULT_ALGORITHMS: tuple[str, ...] = ("md5", "sha1", "sha256")
+#: Read size: a small file's first read, and the chunks of a large file's digest threads.
+#: Small enough that a chunk is still in the cache when the digests read it (the reading
+#: thread's own digests on its core, MD5 on the other); the 8 MiB chunks large files had
+#: until dc9fe78 made every digest read memory: one 4 GiB file, a thread per digest, on a
+#: 2-core Xeon with SHA extensions: 503 MB/s with 8 MiB, 580 with 4, 682-729 with 1 or 2
+#: (one thread doing all three: 396). Smaller gains nothing more here.
 CHUNK = 1024 * 1024
 
 _O_NOATIME = getattr(os, "O_NOATIME", 0)
@@ -80,12 +86,6 @@ class HashResult:
 #: Files at least this large get one thread per digest (hashlib releases the GIL on
 #: large updates), so a single huge file uses every core.
 THREADED_MIN = 64 * 1024 * 1024
-#: Read size of the threaded pipeline for large files: small enough that a chunk is still
-#: in the cache when the digests read it (the reading thread's own digests on its core, MD5
-#: on the other). 8 MiB chunks made every digest read memory: one 4 GiB file, a thread per
-#: digest, on a 2-core Xeon with SHA extensions: 503 MB/s with 8 MiB, 580 with 4, 682-729
-#: with 1 or 2 (one thread doing all three: 396). Smaller gains nothing more here.
-BIG_CHUNK = 1024 * 1024
 
 
 def hash_fd(
@@ -103,7 +103,7 @@ def hash_fd(
     Args:
         fd: an open file descriptor, positioned at the start.
         algorithms: digest names from ``ALGORITHMS``.
-        chunk_size: read size for small files.
+        chunk_size: read size (see CHUNK).
         head_size: how many leading bytes to return for type detection.
         keep_limit: keep the whole content in memory when it is at most this size.
         expected_size: the size from ``stat`` (chooses the strategy; never trusted for reads).
@@ -119,8 +119,6 @@ def hash_fd(
         counted = True
     elif threaded:
         threads = usable_cores()
-    if big:
-        chunk_size = max(chunk_size, BIG_CHUNK)
     head = bytearray()
     kept: list[bytes] | None = [] if keep_limit > 0 else None
     total = 0

@@ -25,7 +25,6 @@ def _two_core_gate(monkeypatch: pytest.MonkeyPatch, count: int, grow_after_s: fl
     gate = hashing.BigFileGate(multiprocessing.get_context("spawn").Value("i", count))
     monkeypatch.setattr(hashing, "gate", gate)
     monkeypatch.setattr(hashing, "THREADED_MIN", 1024)
-    monkeypatch.setattr(hashing, "BIG_CHUNK", 64 * 1024)
     monkeypatch.setattr(hashing, "GROW_AFTER_S", grow_after_s)
     return gate
 

@@ -34,7 +34,7 @@ from evidence_cli.cli.common import (
 )
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import evidence_path_column, make_consoles, safe_text
-from evidence_cli.engine import default_workers, max_workers, pool_unavailable
+from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
@@ -53,14 +53,6 @@ def _hash_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
         return normalise_algorithms(n for v in value for n in v.split(","))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-#: The smallest --memory-limit (MiB) besides 0. A worker's own address space reaches about
-#: 240 MB here (Python, libmagic and its database, Pillow, its threads' stacks): with 150
-#: MiB workers died inside multiprocessing itself, receiving tasks or sending records back,
-#: with tracebacks on the terminal (200 and 256 got through the benchmark's corpora); more
-#: threads, and their memory arenas, need more on larger machines.
-MIN_MEMORY_LIMIT = 512
 
 
 def _memory_limit_option(ctx: click.Context, param: click.Parameter, value: int) -> int:
