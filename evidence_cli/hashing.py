@@ -80,7 +80,8 @@ class HashResult:
     head: bytes
     """The first bytes (up to ``head_size``) for type detection."""
     content: bytes | None
-    """The whole content if it was no larger than ``keep_limit``; else None."""
+    """The whole content if it was no larger than ``keep_limit`` and ``stat`` said it would
+    fit (``expected_size``); else None."""
 
 
 #: Files at least this large get one thread per digest (hashlib releases the GIL on
@@ -105,7 +106,9 @@ def hash_fd(
         algorithms: digest names from ``ALGORITHMS``.
         chunk_size: read size (see CHUNK).
         head_size: how many leading bytes to return for type detection.
-        keep_limit: keep the whole content in memory when it is at most this size.
+        keep_limit: keep the whole content in memory when it is at most this size (and
+            ``expected_size``, when given, is too: a file that ``stat`` says is larger is
+            never copied, even if it shrinks while read).
         expected_size: the size from ``stat`` (chooses the strategy; never trusted for reads).
         threaded: force (True) or forbid (False) one thread per digest; None decides by size.
     """
@@ -120,7 +123,10 @@ def hash_fd(
     elif threaded:
         threads = usable_cores()
     head = bytearray()
-    kept: list[bytes] | None = [] if keep_limit > 0 else None
+    # A file larger than keep_limit is not copied piece by piece only to drop the copies
+    # at the limit (64 MiB of copies per large file, about 35 ms here).
+    fits = expected_size is None or expected_size <= keep_limit
+    kept: list[bytes] | None = [] if keep_limit > 0 and fits else None
     total = 0
 
     def consume(buf: bytes | memoryview) -> None:

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import tempfile
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,8 @@ def test_a_wrong_expected_size_never_changes_the_digests(
     assert result.digests == {a: ALGORITHMS[a](data).hexdigest() for a in ALGORITHMS}
     assert result.size == len(data)
     assert result.head == data[: 64 * 1024]
-    assert result.content == (data if 0 < keep_limit and len(data) <= keep_limit else None)
+    fits = len(data) <= keep_limit and expected_size <= keep_limit
+    assert result.content == (data if keep_limit > 0 and fits else None)
 
 
 @pytest.mark.parametrize("threaded", [False, True])
@@ -148,6 +150,31 @@ def test_no_data_for_now_is_an_error_not_the_end(threaded: bool) -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_a_file_stat_says_is_too_large_to_keep_is_not_copied(tmp_path: Path) -> None:
+    """Its pieces were copied up to the limit and then dropped: 64 MiB of copies a large
+    file in a scan. Only reads of the usual size are held now; a file that shrank below
+    the limit while read is read as the large file stat said it was."""
+    limit = 6 * 1024 * 1024
+    data = os.urandom(8 * 1024 * 1024)
+    p = tmp_path / "large.bin"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    tracemalloc.start()
+    try:
+        result = hash_fd(fd, ("md5", "sha1", "sha256"), keep_limit=limit, expected_size=len(data), threaded=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        os.close(fd)
+    assert result.digests == {a: ALGORITHMS[a](data).hexdigest() for a in ("md5", "sha1", "sha256")}
+    assert result.content is None
+    assert peak < 2 * 1024 * 1024, peak
+    shrunk = _hash_data(b"z" * 100, keep_limit=1000, expected_size=5000)
+    assert shrunk.content is None and shrunk.size == 100
+    grew = _hash_data(b"z" * 900, keep_limit=1000, expected_size=500)
+    assert grew.content == b"z" * 900
 
 
 def test_keep_limit_boundaries() -> None:
