@@ -299,12 +299,20 @@ def test_unknown_binary_costs_one_pattern_walk_when_the_database_is_proven(monke
             calls.append(head)
             return str(mime_h.from_buffer(head))
 
+    monkeypatch.setattr(filetype, "GUARDS_AFTER", 2)
     det = filetype.MagicDetector()
     handles = det._handles()
     det._local.handles = (Counting(), *handles[1:])
-    noise = random.Random(3).randbytes(3000)
+    rng = random.Random(3)
+    for n in range(1, 3):  # the first GUARDS_AFTER get both walks: the proof is not made yet
+        early = rng.randbytes(3000)
+        assert det.detect(early) == ("application/octet-stream", "data")
+        assert len(calls) == n and not det._guards_read
+    calls.clear()
+    noise = rng.randbytes(3000)
     assert det.detect(noise) == ("application/octet-stream", "data")
     assert calls == []  # libmagic's pattern walk ran once, for the description
+    assert det._guards_read and det._data_guards is not None
     assert det.detect(noise, exact=True) == ("application/octet-stream", "data")
     assert len(calls) == 1
     lzh = b"\x00\x00-lh5-" + noise
@@ -643,6 +651,7 @@ def test_what_cannot_be_made_leaves_the_whole_database(monkeypatch: pytest.Monke
         monkeypatch.setattr(filetype, "REDUCE_AFTER", 2)
         monkeypatch.setattr(filetype, "_database_reduction", no_memory)
     else:
+        monkeypatch.setattr(filetype, "GUARDS_AFTER", 1)
         monkeypatch.setattr(magicdb, "databases_guards", no_memory)
     detector = filetype.MagicDetector()
     rng = random.Random(12)
