@@ -288,9 +288,10 @@ class MagicDetector:
 
         What is proved from the database is left to the workers, where it pays: the guards
         of the "data" proof (about 70 ms here) once a worker has met
-        :data:`GUARDS_AFTER` buffers described as data, which a scan of photos, videos or large files never does (computed in the fork
-        server, they held up the start of every scan, before its workers could begin); the
-        smaller copies later still (see detect)."""
+        :data:`GUARDS_AFTER` buffers described as data, which a scan of photos, videos or
+        a few large files never does (computed in the fork server, they held up the start
+        of every scan, before its workers could begin); the smaller copies later still
+        (see detect)."""
         self._handles()
         self._database_files()
 
