@@ -95,9 +95,11 @@ def test_stopping_the_report_early_stops_hashing_ahead(tmp_path: Path, monkeypat
     monkeypatch.setattr(hashing, "usable_cores", lambda: 2)
     hashed: list[bytes] = []
     held = threading.Event()  # holds every file but the first until the report has stopped
+    holding = threading.Semaphore(0)  # a thread has taken a file and is held
 
     def slow(path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> Any:
         if not path.endswith(b"/00.bin"):
+            holding.release()
             held.wait(30)
         hashed.append(path)
         return REAL_HASH(path, st, algorithms)
@@ -105,6 +107,9 @@ def test_stopping_the_report_early_stops_hashing_ahead(tmp_path: Path, monkeypat
     monkeypatch.setattr(verify_mod, "_hash", slow)
     report = verify(read_manifest(str(manifest)))
     assert next(report).path == "00.bin"
+    # Both threads hold a file before the report stops (on a loaded machine the second
+    # may not have taken one yet when the first file is reported).
+    assert holding.acquire(timeout=30) and holding.acquire(timeout=30)
     threading.Timer(0.3, held.set).start()  # lets the files being read finish, after close() began
     report.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("verify-hash")]
