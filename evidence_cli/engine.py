@@ -309,16 +309,10 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     # this process holds the pipe's last write end: closing it turns that wait into an end
     # of file, and the thread marks the pool broken and ends. (ProcessPoolExecutor has no
     # public way to do this; without the attribute, nothing changes.)
-    #
-    # Likewise the task pipe: a manager thread that found the pool broken waits for the
-    # thread writing tasks, which may be blocked in a write no worker will read (the pipe
-    # full). Python 3.11.4+ closes the pipe's read end there (cpython issue 94777); 3.11.2
-    # (Debian 12's) does not, and the process waited for the manager at exit forever.
-    # Closing this process's read end, the last one, makes that write fail and the thread end.
     if procs and not any(p.is_alive() for p in procs):
-        for conn in (getattr(results, "_writer", None), getattr(tasks, "_reader", None)):
-            if conn is not None:
-                conn.close()
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            writer.close()
     # Let the manager thread finish here, not while the interpreter exits: there, its
     # closing of the pool's wake-up pipe races with the wake-up the interpreter sends it
     # ("OSError: Bad file descriptor" printed at exit, seen once in 120 interrupts).
