@@ -318,6 +318,37 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     # ("OSError: Bad file descriptor" printed at exit, seen once in 120 interrupts).
     if manager is not None and manager is not threading.current_thread():
         manager.join(timeout=5)
+        if manager.is_alive() and procs and not any(p.is_alive() for p in procs):
+            _drain_tasks(tasks, manager)
+
+
+def _drain_tasks(tasks: Any, manager: threading.Thread, limit_s: float = 10.0) -> None:
+    """Read and drop what the task pipe of a stopped pool holds, until its manager thread ends.
+
+    A manager thread that found the pool broken waits for the thread writing tasks, and
+    that thread may be blocked in a write no worker will read (the pipe full, the workers
+    gone). Python 3.11.4+ closes the pipe's read end there (cpython issue 94777); 3.11.2
+    (Debian 12's) does not, and the interpreter waited for the manager at exit forever.
+    Only then, with both threads blocked, is the read end left alone by them: it is read
+    through a descriptor of its own (closing the pipe's own could close it twice, racing
+    the writing thread, which closes it at its end), and the tasks go nowhere: every
+    worker is gone."""
+    reader = getattr(tasks, "_reader", None)
+    if reader is None or reader.closed:
+        return
+    try:
+        fd = os.dup(reader.fileno())
+    except OSError:
+        return
+    try:
+        deadline = time.monotonic() + limit_s
+        while manager.is_alive() and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.05)[0] and not os.read(fd, 1 << 16):
+                break  # every write end is closed: nothing more can come
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _rerun(entries: list[Entry], options: ScanOptions, workers: int) -> Iterator[FileRecord]:

@@ -318,30 +318,36 @@ while True:  # until the feeder thread is blocked: the pipe holds 64 KB nobody r
         break
     time.sleep(0.05)
 print("queued", queued, flush=True)
-for f in futures:
-    f.cancel()
+if sys.argv[1] == "cancel":
+    for f in futures:
+        f.cancel()
 manager = pool._executor_manager_thread
 for p in list(pool._processes.values()):
     os.kill(p.pid, signal.SIGKILL)
-manager.join(timeout=30)
+manager.join(timeout=30 if sys.argv[1] == "cancel" else 5)  # (kept tasks: it may wait for good)
 print("manager", "alive" if manager.is_alive() else "ended", flush=True)
 engine._stop_pool(pool)
 print("stopped", flush=True)
 """
 
 
-def test_a_stopped_pool_never_holds_up_the_exit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cancel", ["cancel", "keep"])
+def test_a_stopped_pool_never_holds_up_the_exit(tmp_path: Path, cancel: str) -> None:
     """Once a pool is stopped, the interpreter must not wait at exit for the thread that
     writes its tasks. With batches of 128 entries an interrupted scan hung at exit (6 of
     150 interrupts): that thread was blocked in a write no worker would read, and
     the pool's manager thread, which should have closed the pipe's other end, had died
     (an already cancelled task; _stop_pool's docstring). Here the same state is made on
-    purpose, and the child process must end."""
+    purpose, and the child process must end.
+
+    Without a cancelled task ("keep"; also what a loaded machine gave once with them, the
+    tasks already handed on) the manager thread lives, waiting for that writer: Python
+    3.11.2 (Debian 12's) hung there at exit every time until _stop_pool closed the pipe."""
     import subprocess
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", _FULL_PIPE_CHILD],
+        [sys.executable, "-c", _FULL_PIPE_CHILD, cancel],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -355,9 +361,10 @@ def test_a_stopped_pool_never_holds_up_the_exit(tmp_path: Path) -> None:
         pytest.fail(f"the process did not exit after the pool was stopped: {out.decode()!r}")
     lines = out.decode().split()
     assert int(lines[lines.index("queued") + 1]) >= 60_000, "the task pipe never filled: nothing was tested"
-    # The state is the one of the hang: the manager thread gone (Python 3.11 ends it with
-    # InvalidStateError; a later Python may end it cleanly), the feeder blocked.
-    assert "ended" in lines and "stopped" in lines, (out, err[-2000:])
+    # With a cancelled task, the state of the hang: the manager thread gone (Python 3.11
+    # ends it with InvalidStateError; a later Python may end it cleanly), the feeder blocked.
+    # Without, the manager ends (3.11.4+) or waits for the feeder (3.11.2) until the pool stops.
+    assert "stopped" in lines and ("ended" in lines or cancel == "keep"), (out, err[-2000:])
     assert proc.returncode == 0, err[-2000:]
 
 
