@@ -24,7 +24,6 @@ no content digest. A file the scan could not read (no digest) is left out and co
 
 from __future__ import annotations
 
-import csv
 import enum
 import io
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from evidence_cli.errors import EvidenceError
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.manifest import Manifest, ManifestEntry, Sealer
 from evidence_cli.models import FileRecord, ScanInfo, VerifyEntry
-from evidence_cli.writers.csv_out import CsvWriter, neutralise
+from evidence_cli.writers.csv_out import CsvWriter, csv_line, neutralise
 from evidence_cli.writers.json_out import dumps
 
 #: Schema of the ``evidence verify --json`` report.
@@ -290,10 +289,9 @@ class VerifyReportCsv:
     def __init__(self, stream: IO[str], *, neutralise_cells: bool = True) -> None:
         self.stream = stream
         self.neutralise = neutralise_cells
-        self.writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
 
     def begin(self) -> None:
-        self.writer.writerow(VERIFY_CSV_COLUMNS)
+        self.stream.write(csv_line(list(VERIFY_CSV_COLUMNS)))
 
     def row(self, e: VerifyEntry) -> list[str]:
         exp_h = e.expected.get("hashes") or {}
@@ -327,7 +325,7 @@ class VerifyReportCsv:
         return out
 
     def write(self, entry: VerifyEntry) -> None:
-        self.writer.writerow(self.row(entry))
+        self.stream.write(csv_line(self.row(entry)))
 
     def end(self) -> None:
         self.stream.flush()

@@ -276,3 +276,21 @@ def test_verify_csv_report_columns_and_formula_neutralising() -> None:
     assert (mod["expected_size"], mod["actual_size"]) == ("3", "4")
     assert (mod["expected_md5"], mod["actual_md5"]) == ("0" * 32, "1" * 32)
     assert rows[2]["moved_to"] == "'-c"
+
+
+def test_verify_csv_report_writes_nul_without_the_csv_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A manifest is a JSON file anyone can edit: its text may hold NUL, which Python 3.10's
+    # csv module refused ("need to escape, but no escapechar set"), ending the report.
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise csv.Error("need to escape, but no escapechar set")
+
+    monkeypatch.setattr(csv, "writer", refuse)
+    buf = io.StringIO()
+    w = VerifyReportCsv(buf)
+    w.begin()
+    w.write(VerifyEntry(path="=a\x00b", path_bytes=None, status="missing", in_manifest=True, kind="file", note="x\x00"))
+    w.end()
+    lines = buf.getvalue().split("\r\n")
+    assert lines[0] == ",".join(VERIFY_CSV_COLUMNS)
+    assert lines[1].startswith("missing,true,'=a\x00b,,file,")
+    assert lines[1].endswith(",x\x00") and lines[2] == ""

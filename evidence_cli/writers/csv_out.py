@@ -10,8 +10,6 @@ this off for machine consumers.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from typing import IO, Any, Callable
@@ -106,22 +104,24 @@ _NEEDS_QUOTES = re.compile('[,"\r\n]').search
 
 
 def csv_line(cells: list[str]) -> str:
-    """One row as ``csv.writer(lineterminator="\\r\\n", quoting=QUOTE_MINIMAL)`` writes it
-    (a test checks the two agree on any cells).
+    """One row as ``csv.writer(lineterminator="\\r\\n", quoting=QUOTE_MINIMAL)`` writes it on
+    Python 3.11 and later (a test checks the two agree on any cells there).
 
     A cell holding a comma, a double quote, CR or LF is quoted, its quotes doubled;
-    others are written as they are. Rows with a NUL, and rows of one cell, are left to
-    the csv module itself.
+    others are written as they are, NUL included. A row of one empty cell is ``""``
+    (an empty line would read back as no cell at all).
+
+    The csv module is not used: up to Python 3.10 it refuses a cell holding NUL ("need
+    to escape, but no escapechar set"), which stopped a scan at the first file whose
+    metadata held one; the same row must be written whatever Python runs the tool.
     """
+    if len(cells) == 1 and not cells[0]:
+        return '""\r\n'
     line = ",".join(cells)
-    if "\x00" not in line and len(cells) > 1:
-        if line.count(",") == len(cells) - 1 and '"' not in line and "\r" not in line and "\n" not in line:
-            return line + "\r\n"
-        needs = _NEEDS_QUOTES
-        return ",".join([c if needs(c) is None else '"' + c.replace('"', '""') + '"' for c in cells]) + "\r\n"
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
-    return buf.getvalue()
+    if line.count(",") == len(cells) - 1 and '"' not in line and "\r" not in line and "\n" not in line:
+        return line + "\r\n"
+    needs = _NEEDS_QUOTES
+    return ",".join([c if needs(c) is None else '"' + c.replace('"', '""') + '"' for c in cells]) + "\r\n"
 
 
 class CsvWriter:
