@@ -159,11 +159,15 @@ def parse_iso(value: str) -> datetime:
         v += "-01-01"
     elif re.match(r"^\d{4}-\d{2}$", v):
         v += "-01"
-    # fromisoformat handles up to 6 fraction digits on 3.10; trim longer ones.
-    m = re.match(r"^(.*?\.\d{6})\d+(.*)$", v)
+    # Python 3.10's fromisoformat reads exactly 3 or 6 fraction digits (3.11+ any number):
+    # always give it 6, padded, or cut to microseconds (a datetime holds no finer).
+    m = _FRACTION.match(v)
     if m:
-        v = m.group(1) + m.group(2)
+        v = m.group(1) + (m.group(2) + "00000")[:6] + m.group(3)
     return datetime.fromisoformat(v)
+
+
+_FRACTION = re.compile(r"^(.*?\.)(\d+)(.*)$")
 
 
 def infer_offset(local: Timestamp, utc_ref: datetime, *, tolerance_s: int = 120) -> Timestamp:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evidence_cli import timeparse
 from evidence_cli.timeparse import (
     TimeParseError,
     clean_text,
@@ -221,6 +222,30 @@ def test_parse_iso_accepts_nanoseconds_and_z() -> None:
     )
     assert parse_iso("2019-05-01T11:45:10Z") == datetime(2019, 5, 1, 11, 45, 10, tzinfo=timezone.utc)
     assert parse_iso("2019-05-01T13:45:10") == datetime(2019, 5, 1, 13, 45, 10)
+
+
+class _Python310Datetime(datetime):
+    """datetime as Python 3.10 parses ISO text: a fraction of exactly 3 or 6 digits."""
+
+    @classmethod
+    def fromisoformat(cls, text: str) -> datetime:  # type: ignore[override]
+        m = re.search(r"\.(\d+)", text)
+        if m and len(m.group(1)) not in (3, 6):
+            raise ValueError(f"Invalid isoformat string: {text!r}")
+        return datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize("digits", ["2", "25", "2500", "25000", "250000", "2500000", "250000000"])
+def test_parse_iso_reads_any_fraction_as_python_3_10_would(monkeypatch: pytest.MonkeyPatch, digits: str) -> None:
+    # Values keep the fraction digits stored (EXIF SubSecTime "25"); on 3.10 they made
+    # ValueError, and the extractor that compared or placed them lost its tags.
+    monkeypatch.setattr(timeparse, "datetime", _Python310Datetime)
+    want = datetime(2019, 5, 1, 13, 45, 10, int((digits + "00000")[:6]), tzinfo=timezone(timedelta(hours=2)))
+    assert parse_iso(f"2019-05-01T13:45:10.{digits}+02:00") == want
+    assert parse_iso(f"2019-05-01T11:45:10.{digits}Z") == want
+    t0 = make_timestamp("DateTimeOriginal", "exif", "2019:05:01 13:45:10", subsec=digits)
+    assert t0 is not None
+    assert infer_offset(t0, utc(2019, 5, 1, 11, 45, 10)).offset_origin == "gps-inferred"
 
 
 def test_iso_utc_keeps_the_stored_precision() -> None:
