@@ -186,6 +186,19 @@ def crashed_record(entry: Entry, reason: str) -> FileRecord:
     )
 
 
+def _send(pool: ProcessPoolExecutor, batch: list[Entry], options: ScanOptions) -> Future[list[FileRecord]]:
+    """Send a batch to ``pool``. A pool that a worker's death has already broken refuses
+    it (BrokenProcessPool from ``submit``): the batch then gets a future holding that
+    error, as a batch the pool had taken does, so that it is re-run like theirs. (Raised
+    here, it stopped the whole scan, when a crash came between two batches sent.)"""
+    try:
+        return pool.submit(process_batch, batch, options)
+    except BrokenProcessPool as exc:
+        refused: Future[list[FileRecord]] = Future()
+        refused.set_exception(exc)
+        return refused
+
+
 def _top_up(
     inflight: deque[tuple[list[Entry], Any]],
     source: Iterator[list[Entry]],
@@ -231,7 +244,7 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
     source = batches(entries)
 
     def submit(batch: list[Entry]) -> Future[list[FileRecord]]:
-        return pool.submit(process_batch, batch, options)  # the current pool, after a restart too
+        return _send(pool, batch, options)  # the current pool, after a restart too
 
     try:
         more = True
@@ -287,7 +300,8 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     the interpreter waits for it at exit: an interrupted scan that never ended (with
     batches of 128 entries: 6 of 150 interrupts here, 3 scans at once on 2 cores)."""
     # Terminate workers that are still busy (an interrupt must not wait for a huge file).
-    procs = list(getattr(pool, "_processes", {}).values())
+    # (A pool already stopped has no processes left: shutdown drops them.)
+    procs = list((getattr(pool, "_processes", None) or {}).values())
     results = getattr(pool, "_result_queue", None)  # shutdown() drops it (see below)
     tasks = getattr(pool, "_call_queue", None)
     manager = getattr(pool, "_executor_manager_thread", None)
@@ -359,7 +373,7 @@ def _rerun(entries: list[Entry], options: ScanOptions, workers: int) -> Iterator
     rest = list(entries)
     while rest:
         pool = _new_pool(workers, options)
-        futures = [pool.submit(process_batch, [e], options) for e in rest]
+        futures = [_send(pool, [e], options) for e in rest]
         done = 0
         try:
             for fut in futures:
