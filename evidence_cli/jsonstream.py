@@ -26,6 +26,19 @@ _MARGIN = 64
 _WS = re.compile(r"[ \t\n\r]*")
 
 
+def _names_trailing_comma() -> bool:
+    """Does this Python's json say "Illegal trailing comma" (3.13 and later), where earlier
+    ones expect a value or a property name? Errors here are worded as :mod:`json` words them."""
+    try:
+        json.loads("[1,]")
+    except json.JSONDecodeError as exc:
+        return exc.msg.startswith("Illegal trailing comma")
+    return False
+
+
+_NAMES_TRAILING_COMMA = _names_trailing_comma()
+
+
 class JsonStreamError(ValueError):
     """The text is not valid JSON (``msg``, ``lineno``, ``colno`` as in JSONDecodeError)."""
 
@@ -122,7 +135,10 @@ class ObjectReader:
                 return None
             if c != ",":
                 raise self._error("Expecting ',' delimiter", self._pos)
+            comma = self._pos
             self._pos += 1
+            if _NAMES_TRAILING_COMMA and self.peek() == "}":
+                raise self._error("Illegal trailing comma before end of object", comma)
         else:
             raise ValueError("the object is already read")
         self._compact()
@@ -183,11 +199,14 @@ class ObjectReader:
         while True:
             yield self.value()
             c = self.peek()
+            comma = self._pos
             self._pos += 1
             if c == "]":
                 return
             if c != ",":
                 raise self._error("Expecting ',' delimiter", self._pos - 1)
+            if _NAMES_TRAILING_COMMA and self.peek() == "]":
+                raise self._error("Illegal trailing comma before end of array", comma)
             self._compact()
 
     # --- the buffer -----------------------------------------------------------------------

@@ -126,6 +126,46 @@ def test_errors_are_those_json_loads_gives(text: str, size: int) -> None:
     )
 
 
+TRAILING_COMMAS = [
+    # text, as json before Python 3.13 words it, as 3.13 and later do (at the comma)
+    (
+        '{"a": 1,}',
+        ("Expecting property name enclosed in double quotes", 1, 9),
+        ("Illegal trailing comma before end of object", 1, 8),
+    ),
+    ('{"files": [1, 2,\n  ]}', ("Expecting value", 2, 3), ("Illegal trailing comma before end of array", 1, 16)),
+    (
+        '{"a": 1 ,\n }',
+        ("Expecting property name enclosed in double quotes", 2, 2),
+        ("Illegal trailing comma before end of object", 1, 9),
+    ),
+]
+
+
+@pytest.mark.parametrize("names_it", [False, True])
+@pytest.mark.parametrize(("text", "before_313", "from_313"), TRAILING_COMMAS)
+def test_a_trailing_comma_is_worded_as_this_pythons_json_words_it(
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    before_313: tuple[str, int, int],
+    from_313: tuple[str, int, int],
+    names_it: bool,
+) -> None:
+    # Python 3.13's json names the trailing comma (at the comma); the object and the list
+    # read here said what earlier versions say, so a manifest's error differed from json's.
+    monkeypatch.setattr(jsonstream, "_NAMES_TRAILING_COMMA", names_it)
+    for size in (1, 3, 100):
+        with pytest.raises(JsonStreamError) as got:
+            read_all(text, size)
+        assert (got.value.msg, got.value.lineno, got.value.colno) == (from_313 if names_it else before_313)
+
+
+def test_the_trailing_comma_wording_is_this_pythons() -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads("[1,]")
+    assert jsonstream._NAMES_TRAILING_COMMA == expected.value.msg.startswith("Illegal trailing comma")
+
+
 def test_only_an_object_is_read() -> None:
     with pytest.raises(JsonStreamError) as got:
         read_all(" [1]", 1)
