@@ -170,8 +170,8 @@ def test_a_rerun_pool_broken_while_entries_are_sent_costs_one_record(
     # After a crash the pending entries are sent, one task each, to a fresh pool; one of
     # them may kill its worker before the rest are all sent. Stand-in: the re-run pool
     # refuses every entry after its third, as a broken pool does. The refusal escaped, and
-    # stopping the first pool a second time on the way out (on Python 3.10 its processes
-    # are gone: AttributeError) hid it. Seen once in the whole suite on 3.10.
+    # stopping the first pool a second time on the way out raised AttributeError (its
+    # processes are gone), which hid it: that AttributeError ended one full run on 3.10.
     real_new_pool = engine._new_pool
     made: list[Any] = []
 
@@ -202,7 +202,7 @@ def test_a_rerun_pool_broken_while_entries_are_sent_costs_one_record(
     assert len(made) >= 3, "the re-run pool was the one that refused"
 
 
-def test_stopping_a_stopped_pool_does_nothing(tmp_path: Path) -> None:
+def test_stopping_a_stopped_pool_does_nothing() -> None:
     pool = engine._new_pool(1, ScanOptions(workers=1))
     pool.submit(sum, [1, 2]).result()
     engine._stop_pool(pool)
