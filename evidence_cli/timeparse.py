@@ -18,6 +18,8 @@ _EXIF_DT = re.compile(
 )
 _OFFSET = re.compile(r"^\s*(?:(Z)|([+\-])(\d{2}):?(\d{2}))\s*$")
 _DIGITS = re.compile(r"^\s*(\d+)\s*$")
+#: A value's fraction of a second (see parse_iso).
+_FRACTION = re.compile(r"^(.*?\.)(\d+)(.*)$")
 
 
 class TimeParseError(ValueError):
@@ -165,9 +167,6 @@ def parse_iso(value: str) -> datetime:
     if m:
         v = m.group(1) + (m.group(2) + "00000")[:6] + m.group(3)
     return datetime.fromisoformat(v)
-
-
-_FRACTION = re.compile(r"^(.*?\.)(\d+)(.*)$")
 
 
 def infer_offset(local: Timestamp, utc_ref: datetime, *, tolerance_s: int = 120) -> Timestamp:
