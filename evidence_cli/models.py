@@ -279,8 +279,10 @@ class FileRecord:
 class ScanInfo:
     """The header of a scan export (and manifest)."""
 
-    tool: Mapping[str, str]
-    """``{"name": "evidence-cli", "version": ...}``."""
+    tool: Mapping[str, Any]
+    """``{"name": "evidence-cli", "version": ..., "components": {...}}``: the versions of
+    what decides the answers besides evidence-cli (see :mod:`evidence_cli.components`);
+    headers written before they were recorded have none."""
     case: Mapping[str, str | None]
     """``{"case": ..., "examiner": ..., "evidence_id": ...}`` as given on the command line."""
     roots: tuple[str, ...]

@@ -67,10 +67,15 @@ def _start_helpers_outside_cwd() -> None:
         os.chdir(old)
 
 
+def is_scan(argv: list[str]) -> bool:
+    """Does this command line start a scan (as far as a quick look at the arguments tells)?"""
+    return bool(argv) and argv[0] == "scan" and not any(a in ("-h", "--help") for a in argv)
+
+
 def wants_pool(argv: list[str]) -> bool:
     """Does this command line start a scan with worker processes (as far as a quick look
     at the arguments tells)? A wrong guess costs only an idle helper process."""
-    if not argv or argv[0] != "scan" or any(a in ("-h", "--help") for a in argv):
+    if not is_scan(argv):
         return False
     for i, a in enumerate(argv):
         if a.startswith("--scheduler"):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
+from evidence_cli import components
 from evidence_cli.errors import ScanError
 from evidence_cli.jsonstream import strict_loads
 from evidence_cli.models import SCHEMA_VERSION, FileRecord
@@ -101,8 +102,13 @@ def truncate(state: ResumeState) -> None:
         os.fsync(fh.fileno())
 
 
-def check_compatible(state: ResumeState, roots: list[str], options: dict[str, Any]) -> None:
-    """A resumed scan must cover the same roots with the same options."""
+def check_compatible(
+    state: ResumeState, roots: list[str], options: dict[str, Any], tool: Mapping[str, Any] | None = None
+) -> None:
+    """A resumed scan must cover the same roots with the same options, and (given this
+    run's ``tool``) be made by the same evidence-cli with the same components."""
+    if tool is not None:
+        _check_tool(state, tool)
     scan = state.header.get("scan", {})
     if scan.get("roots") != roots:
         raise ScanError(
@@ -116,3 +122,27 @@ def check_compatible(state: ResumeState, roots: list[str], options: dict[str, An
                 f"cannot resume: option {key!r} was {old.get(key)!r}, now {options.get(key)!r}; "
                 "use the same options or scan to a new file"
             )
+
+
+def _check_tool(state: ResumeState, tool: Mapping[str, Any]) -> None:
+    """The records already in the file and the new ones must come from the same code and
+    components: otherwise one export would mix two versions' answers."""
+    old = state.header.get("tool")
+    old = old if isinstance(old, dict) else {}
+    if old.get("version") != tool.get("version"):
+        raise ScanError(
+            f"cannot resume: {state.path!r} was written by evidence-cli {components.shown(old.get('version'))}, "
+            f"this is {components.shown(tool.get('version'))}; one export would mix both versions' answers: "
+            "scan to a new file"
+        )
+    recorded = old.get("components")
+    if recorded is None:
+        return  # written before headers named the components: only the version can be compared
+    if not isinstance(recorded, dict):
+        raise ScanError(f"cannot resume from {state.path!r}: its header's tool components are not an object")
+    differ = components.differences(recorded, tool.get("components") or {})
+    if differ:
+        raise ScanError(
+            f"cannot resume: {state.path!r} was scanned with other components ({'; '.join(differ)}); "
+            "one export would mix their answers: scan to a new file"
+        )

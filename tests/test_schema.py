@@ -350,6 +350,25 @@ def test_invalid_exports_are_refused(doc_change: dict[str, Any]) -> None:
     assert errors_of({**export([]), **doc_change})
 
 
+def test_tool_components_are_checked_when_given() -> None:
+    """Headers written before components were recorded have none; a header that has them
+    names each one (null when unknown), the database hash as lowercase SHA-256 hex."""
+    from evidence_cli import components
+
+    assert errors_of(export([])) == []
+    good = {"name": "evidence-cli", "version": "0.1.0", "components": components.current()}
+    assert errors_of({**export([]), "tool": good}) == []
+    unknown = {**good, "components": dict.fromkeys(components.NAMES)}
+    assert errors_of({**export([]), "tool": unknown}) == []
+    for bad in (
+        {**good["components"], "magic_database_sha256": "ABC"},
+        {**good["components"], "libmagic": 5.44},
+        {k: v for k, v in good["components"].items() if k != "pillow"},
+        [],
+    ):
+        assert errors_of({**export([]), "tool": {**good, "components": bad}}), bad
+
+
 def test_export_scan_part_is_checked() -> None:
     doc = export([])
     doc["scan"]["started_utc"] = "yesterday"

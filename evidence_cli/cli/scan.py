@@ -14,7 +14,7 @@ import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from evidence_cli import __version__
+from evidence_cli import __version__, components
 from evidence_cli import resume as resume_mod
 from evidence_cli.cli.common import (
     CONTEXT,
@@ -230,9 +230,10 @@ def scan_cmd(
     )
     root_texts = [safe_path(r) for r in roots.roots]
     base_text, base_b64 = display_path(roots.base)
-    state = _resume_state(resume, jsonl_path, root_texts, options)
+    tool = {"name": "evidence-cli", "version": __version__, "components": components.current()}
+    state = _resume_state(resume, jsonl_path, root_texts, options, tool)
     info = ScanInfo(
-        tool={"name": "evidence-cli", "version": __version__},
+        tool=tool,
         case={"case": case_id, "examiner": examiner, "evidence_id": evidence_id},
         roots=tuple(root_texts),
         started_utc=utc_now(),
@@ -366,7 +367,7 @@ def _open_exports(
 
 
 def _resume_state(
-    resume: bool, jsonl_path: str | None, roots: list[str], options: ScanOptions
+    resume: bool, jsonl_path: str | None, roots: list[str], options: ScanOptions, tool: dict[str, Any]
 ) -> resume_mod.ResumeState | None:
     if not resume:
         return None
@@ -376,7 +377,7 @@ def _resume_state(
         raise Failure(f"cannot resume: {jsonl_path!r} does not exist (run the scan without --resume first)")
     try:
         state = resume_mod.load(jsonl_path)
-        resume_mod.check_compatible(state, roots, options.to_dict())
+        resume_mod.check_compatible(state, roots, options.to_dict(), tool)
     except ScanError as exc:
         raise Failure(safe_text(str(exc))) from None  # (it may quote the file's text)
     return state

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from jsonschema import Draft202012Validator
 
-from evidence_cli import __version__
+from evidence_cli import __version__, components
 from evidence_cli.cli import cli
 from evidence_cli.hashing import hash_bytes
 from evidence_cli.schema import definition_schema, load_schema
@@ -129,7 +129,7 @@ def test_case_fields_in_the_header(tree: Path) -> None:
     expect(r, 0)
     header = json.loads(r.stdout.splitlines()[0])
     assert header["case"] == {"case": "2026-041", "examiner": "J. Doe", "evidence_id": "EV-7"}
-    assert header["tool"] == {"name": "evidence-cli", "version": __version__}
+    assert header["tool"] == {"name": "evidence-cli", "version": __version__, "components": components.current()}
     assert header["scan"]["roots"] == [str(tree)]
 
 
@@ -588,6 +588,48 @@ def test_a_resumed_scan_continues_its_own_exports(tree: Path, tmp_path: Path) ->
     jsonl, csv_out = tmp_path / "s.jsonl", tmp_path / "s.csv"
     expect(run("scan", tree, "--jsonl", jsonl, "--csv", csv_out, *FAST), 0)
     expect(run("scan", tree, "--jsonl", jsonl, "--csv", csv_out, "--resume", *FAST), 0)
+
+
+def _edit_header(jsonl: Path, edit: Any) -> None:
+    header, rest = jsonl.read_bytes().split(b"\n", 1)
+    obj = json.loads(header)
+    edit(obj["tool"])
+    jsonl.write_bytes(json.dumps(obj).encode() + b"\n" + rest)
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda t: t["components"].update(libmagic="5.41"), "libmagic '5.41', not '"),
+        (lambda t: t["components"].update(magic_database_sha256="0" * 64), "magic_database_sha256 '000"),
+        (lambda t: t["components"].pop("exifread"), "exifread None, not '"),
+        (lambda t: t.update(version="0.0.9"), "written by evidence-cli '0.0.9', this is '"),
+        (lambda t: t.update(components=["x"]), "tool components are not an object"),
+    ],
+)
+def test_a_scan_made_with_other_components_is_not_resumed(tree: Path, tmp_path: Path, edit: Any, said: str) -> None:
+    """Resuming appended this machine's records to records another libmagic (database,
+    ExifRead, Pillow, Python, evidence-cli) made: one export with two versions' answers,
+    under a header naming one of them."""
+    jsonl = tmp_path / "s.jsonl"
+    expect(run("scan", tree, "--jsonl", jsonl, *FAST), 0)
+    _edit_header(jsonl, edit)
+    before = jsonl.read_bytes()
+    refused = run("scan", tree, "--jsonl", jsonl, "--resume", *FAST, ok=False)
+    expect(refused, 2)
+    text = " ".join(refused.output.split())
+    assert "cannot resume" in text and said in text, text
+    assert jsonl.read_bytes() == before
+
+
+def test_a_scan_from_before_components_were_recorded_is_resumed(tree: Path, tmp_path: Path) -> None:
+    """Its header names none (only the version can be compared): it resumes, and keeps
+    its header as it was."""
+    jsonl = tmp_path / "s.jsonl"
+    expect(run("scan", tree, "--jsonl", jsonl, *FAST), 0)
+    _edit_header(jsonl, lambda t: t.pop("components"))
+    expect(run("scan", tree, "--jsonl", jsonl, "--resume", *FAST), 0)
+    assert "components" not in json.loads(jsonl.read_bytes().split(b"\n", 1)[0])["tool"]
 
 
 def test_an_existing_json_lines_export_names_resume(tree: Path, tmp_path: Path) -> None:
