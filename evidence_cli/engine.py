@@ -28,7 +28,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from evidence_cli import mpstart
+from evidence_cli import components, mpstart
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path
 
@@ -404,7 +404,9 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
     """Process batches on a Dask cluster (workers must see the same paths).
 
     ``scheduler`` is an address (``tcp://host:8786``) or a ``distributed.Client``.
-    Records come back in input order.
+    Records come back in input order. Every worker must run the components this process
+    runs (:mod:`evidence_cli.components`): the scan does not start when one differs, and
+    a worker that joins later with other ones fails its batches (records with an error).
     """
     try:
         from distributed import Client
@@ -413,6 +415,8 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     own = client is not scheduler
     try:
+        expected = components.current()
+        _check_workers(client.run(_worker_components), expected)
         n = max(1, sum(client.nthreads().values()))
         window = max(2, n * WINDOW_PER_WORKER)
         inflight: deque[tuple[list[Entry], Any]] = deque()
@@ -420,7 +424,9 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
         more = True
         while True:
             if more:
-                more = _top_up(inflight, source, window, lambda b: client.submit(process_batch, b, options, pure=False))
+                more = _top_up(
+                    inflight, source, window, lambda b: client.submit(_dask_batch, b, options, expected, pure=False)
+                )
             if not inflight:
                 break
             b, fut = inflight.popleft()
@@ -432,3 +438,40 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
     finally:
         if own:
             client.close()
+
+
+class ComponentsDiffer(RuntimeError):
+    """A Dask worker runs other components than the machine that started the scan."""
+
+
+def _worker_components() -> dict[str, str | None]:
+    """Run on each Dask worker (by reference: the worker's own module answers)."""
+    from evidence_cli import __version__
+
+    return {"evidence-cli": __version__, **components.current()}
+
+
+def _expected_components(expected: dict[str, str | None]) -> dict[str, str | None]:
+    from evidence_cli import __version__
+
+    return {"evidence-cli": __version__, **expected}
+
+
+def _check_workers(found: dict[str, Any], expected: dict[str, str | None]) -> None:
+    want = _expected_components(expected)
+    for address, theirs in sorted(found.items()):
+        differ = components.differences(theirs if isinstance(theirs, dict) else {}, want)
+        if differ:
+            raise ComponentsDiffer(
+                f"Dask worker {address} runs other components than this machine ({'; '.join(differ)}): "
+                "its records would differ; install the same versions on every worker"
+            )
+
+
+def _dask_batch(batch: list[Entry], options: ScanOptions, expected: dict[str, str | None]) -> list[FileRecord]:
+    """process_batch on a Dask worker, once its components are checked (a worker may join
+    after the scan started)."""
+    differ = components.differences(_worker_components(), _expected_components(expected))
+    if differ:
+        raise ComponentsDiffer(f"this worker runs other components ({'; '.join(differ)})")
+    return process_batch(batch, options)

@@ -189,6 +189,50 @@ def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
     assert by_address == expected
 
 
+def test_a_dask_worker_with_other_components_stops_the_scan_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers with another libmagic (or database, ExifRead, Pillow, Python, evidence-cli)
+    gave other answers for the batches they happened to take: one scan, mixed answers."""
+    distributed = pytest.importorskip("distributed")
+    from evidence_cli import components
+
+    root = _tree(tmp_path / "ev")
+    here = components.current()
+    # This process says 5.01; the worker processes answer with their own (real) version.
+    monkeypatch.setattr(components, "current", lambda: {**here, "libmagic": "5.01"})
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        with pytest.raises(engine.ComponentsDiffer) as caught:
+            next(iter(scan([root], ScanOptions(), scheduler=client)))
+    said = str(caught.value)
+    assert f"libmagic {here['libmagic']!r}, not '5.01'" in said and "install the same versions" in said, said
+
+
+def test_a_dask_batch_on_a_worker_with_other_components_fails() -> None:
+    """A worker may join after the scan started: each batch checks its worker."""
+    from evidence_cli import components
+
+    entries = [Entry(path=b"/nonexistent/x", rel=b"x", kind="file", stat=None)]
+    with pytest.raises(engine.ComponentsDiffer, match="pillow '.*', not '0.1'"):
+        engine._dask_batch(entries, ScanOptions(workers=0), {**components.current(), "pillow": "0.1"})
+    [record] = engine._dask_batch(entries, ScanOptions(workers=0), components.current())
+    assert record.path == "x"
+
+
+def test_dask_workers_are_compared_with_this_process_including_evidence_clis_version() -> None:
+    from evidence_cli import __version__, components
+
+    mine = {"evidence-cli": __version__, **components.current()}
+    engine._check_workers({"tcp://a": mine, "tcp://b": dict(mine)}, components.current())
+    with pytest.raises(engine.ComponentsDiffer, match=r"tcp://b .*evidence-cli '0.0.1', not "):
+        engine._check_workers({"tcp://a": mine, "tcp://b": {**mine, "evidence-cli": "0.0.1"}}, components.current())
+    with pytest.raises(engine.ComponentsDiffer, match="tcp://c .*python None"):
+        engine._check_workers({"tcp://c": "not a mapping"}, components.current())
+
+
 def test_scan_from_inside_the_tree_keeps_access_times(tmp_path: Path) -> None:
     """`cd evidence && evidence scan .` with worker processes: no access time changes,
     not even the folder's (helper processes must not import from the working folder)."""
