@@ -404,12 +404,13 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
     """Process batches on a Dask cluster (workers must see the same paths).
 
     ``scheduler`` is an address (``tcp://host:8786``) or a ``distributed.Client``.
-    Records come back in input order. Every worker must run the components this process
-    runs (:mod:`evidence_cli.components`): the scan does not start when one differs, and
-    a worker that joins later with other ones fails its batches (records with an error).
+    Records come back in input order. A batch whose task fails (its worker died) is run
+    again an entry a task. Every worker must run the components this process runs
+    (:mod:`evidence_cli.components`): the scan does not start when one differs, and a
+    worker that joins later with other ones fails its tasks (records with an error).
     """
     try:
-        from distributed import Client
+        from distributed import Client, wait
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("Dask is not installed: pip install 'evidence-cli[dask]'") from exc
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
@@ -430,14 +431,39 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
             if not inflight:
                 break
             b, fut = inflight.popleft()
+            records: Iterable[FileRecord]
             try:
                 records = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker must not stop the scan
-                records = [crashed_record(e, f"the Dask task failed: {type(exc).__name__}: {exc}") for e in b]
+            except Exception:  # noqa: BLE001 - a lost worker must not stop the scan
+                # The batches still out finish first, so that the entries, run again alone,
+                # share no worker with them (see _dask_alone).
+                wait([f for _, f in inflight])
+                records = _dask_alone(client, b, options, expected)
             yield from records
     finally:
         if own:
             client.close()
+
+
+def _dask_alone(
+    client: Any, batch: list[Entry], options: ScanOptions, expected: dict[str, str | None]
+) -> Iterator[FileRecord]:
+    """A failed batch again, one task an entry, as :func:`_rerun` does for worker
+    processes: a file that kills its worker (a crash in a C library, the memory limit) gets
+    a record with an error, and the other entries of its batch their full records.
+
+    One task at a time: when a worker dies, Dask counts it against every task it was
+    running or holding, and fails a task after ``distributed.scheduler.allowed-failures``
+    deaths (3); the file that kills its worker at every try must not take the others
+    with it.
+    """
+    for entry in batch:
+        task = client.submit(_dask_batch, [entry], options, expected, pure=False)
+        try:
+            records = task.result()
+        except Exception as exc:  # noqa: BLE001 - as for a batch, for this entry alone
+            records = [crashed_record(entry, f"the Dask task failed: {type(exc).__name__}: {exc}")]
+        yield from records
 
 
 class ComponentsDiffer(RuntimeError):

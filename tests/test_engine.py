@@ -189,6 +189,69 @@ def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
     assert by_address == expected
 
 
+def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Path) -> None:
+    """The whole batch (up to 128 entries) got "the Dask task failed: KilledWorker" and no
+    hashes: every other file of it lost its record. It is now run again an entry a task,
+    as worker processes do."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    root = tmp_path / "ev"
+    root.mkdir()
+    for i in range(12):
+        (root / f"f{i:02d}.txt").write_text(f"file {i}\n")
+    (root / "f05-crash-exit.txt").write_text("kills the worker reading it\n")
+    # One death makes the task fail (the default retries it on 3 more workers first).
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            preload=["tests.hostile.crashers"],  # registers the test extractors in each worker
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        records = list(scan([root], ScanOptions(), scheduler=client))
+    assert [r.path for r in records] == sorted(p.name for p in root.iterdir())
+    failed = {r.path: [e.message for e in r.errors] for r in records if r.errors}
+    assert list(failed) == ["f05-crash-exit.txt"], failed
+    assert "the Dask task failed: KilledWorker" in failed["f05-crash-exit.txt"][0]
+    for r in records:
+        if r.path != "f05-crash-exit.txt":
+            assert r.hashes and r.metadata["test-crasher"] == {"ran": True}, r
+
+
+def test_a_failed_dask_batch_is_run_again_an_entry_a_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any failed task (here an exception, in worker threads of this process)."""
+    distributed = pytest.importorskip("distributed")
+    real = engine.process_batch
+    seen: list[list[str]] = []
+
+    def failing(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
+        names = [e.rel.decode() for e in batch]
+        seen.append(names)
+        if any("boom" in n for n in names):
+            raise RuntimeError("this batch holds a boom")
+        return real(batch, options)
+
+    root = _tree(tmp_path / "ev")
+    (root / "boom.txt").write_text("x")
+    expected = _comparable(list(scan([root], ScanOptions(workers=0))))
+    monkeypatch.setattr(engine, "process_batch", failing)
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        records = list(scan([root], ScanOptions(), scheduler=client))
+    assert [r.path for r in records] == [r["path"] for r in expected]
+    boom = [r for r in records if r.path == "boom.txt"]
+    assert [e.message for e in boom[0].errors] == ["the Dask task failed: RuntimeError: this batch holds a boom"]
+    assert _comparable([r for r in records if r.path != "boom.txt"]) == [r for r in expected if r["path"] != "boom.txt"]
+    assert ["boom.txt"] in seen and any(len(b) > 1 and "boom.txt" in b for b in seen)
+
+
 def test_a_dask_worker_with_other_components_stops_the_scan_before_it_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,6 +68,11 @@ def register_test_extractors() -> None:
         base._REGISTRY.setdefault(ex.name, ex)  # type: ignore[arg-type]
 
 
+def dask_setup(worker: object) -> None:
+    """Run by a Dask worker given this module as its preload (``LocalCluster(preload=...)``)."""
+    register_test_extractors()
+
+
 def batch_with_test_extractors(batch: list, options: object) -> list:  # type: ignore[type-arg]
     """``engine.process_batch``, with the test extractors registered in this process."""
     from evidence_cli.scanner import process_entry
