@@ -496,8 +496,13 @@ def _check_workers(found: dict[str, Any], expected: dict[str, str | None]) -> No
 
 def _dask_batch(batch: list[Entry], options: ScanOptions, expected: dict[str, str | None]) -> list[FileRecord]:
     """process_batch on a Dask worker, once its components are checked (a worker may join
-    after the scan started)."""
+    after the scan started), with each extractor's time limit."""
     differ = components.differences(_worker_components(), _expected_components(expected))
     if differ:
         raise ComponentsDiffer(f"this worker runs other components ({'; '.join(differ)})")
-    return process_batch(batch, options)
+    from evidence_cli import scanner, threadlimit
+
+    # Tasks run in worker threads, which SIGALRM does not reach: the watchdog limits each
+    # extractor, and ends this worker if one is stuck in C code (see threadlimit).
+    with threadlimit.watched(scanner.TimeLimitExceeded, kill=True):
+        return process_batch(batch, options)

@@ -15,7 +15,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from evidence_cli import extractors
+from evidence_cli import extractors, threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
 from evidence_cli.filetype import detect_type
@@ -141,6 +141,8 @@ def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extra
                     result = ex.extract(ctx)
                 out.append(result)
             except TimeLimitExceeded:
+                if clock.watch is not None:
+                    threadlimit.ended()  # (the raise may have arrived as the run ended)
                 out.append(
                     Extraction(
                         extractor=ex.name,
@@ -386,12 +388,19 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     """Raise TimeLimitExceeded in this thread after ``seconds`` (SIGALRM timer).
 
     Effective in a process's main thread on POSIX — where worker processes and the
-    in-process scan run extractors. Elsewhere (e.g. Dask worker threads) it cannot
-    interrupt Python code and runs without a limit. The handler is installed once per
-    process; each call only arms and disarms the timer (two system calls).
+    in-process scan run extractors — and, with a watchdog thread, in any thread inside
+    :func:`evidence_cli.threadlimit.watched` (Dask tasks); elsewhere it runs without a
+    limit. The handler is installed once per process; each call only arms and disarms the
+    timer (two system calls).
     """
-    with ExtractorClock(seconds) as clock, clock.running():
-        yield
+    with ExtractorClock(seconds) as clock:
+        try:
+            with clock.running():
+                yield
+        except TimeLimitExceeded:
+            if clock.watch is not None:
+                threadlimit.ended()
+            raise
 
 
 #: The longest time limit: the timer (``setitimer``) takes about 2**31 seconds at most, and
@@ -414,6 +423,8 @@ class ExtractorClock:
         self.seconds = min(float(seconds or 0), MAX_TIMEOUT)
         self.slack = min(0.01, self.seconds * REARM_SHARE)
         self.armed_at: float | None = None
+        # Outside a main thread, in threadlimit.watched() (Dask tasks): the watchdog.
+        self.watch = threadlimit.current() if not self.usable and self.seconds > 0 else None
 
     def __enter__(self) -> ExtractorClock:
         if self.usable:
@@ -427,6 +438,8 @@ class ExtractorClock:
 
     def running(self) -> Any:
         """Context for one extractor: its limit is (re-)armed if needed."""
+        if self.watch is not None:
+            return self.watch.limited(self.seconds)
         if not self.usable:
             return nullcontext()
         now = time.monotonic()

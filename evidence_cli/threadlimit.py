@@ -1,0 +1,160 @@
+"""Time limits for extractors that run outside a main thread (Dask worker threads).
+
+Worker processes and the in-process scan limit each extractor with SIGALRM, which only a
+main thread receives. In a Dask worker, tasks run in threads: an extractor caught in an
+endless loop by a crafted file held its worker, and the scan, for ever. Inside
+:func:`watched`, :class:`evidence_cli.scanner.ExtractorClock` limits the thread's
+extractors with a watchdog thread instead:
+
+* at the limit, the watchdog raises the limit's exception in the late thread (CPython's
+  ``PyThreadState_SetAsyncExc``). Like the alarm's, it arrives between two bytecodes: an
+  extractor running Python code stops there, and the record says so, as in a local scan;
+* an extractor stuck in C code (which no exception reaches) past twice its limit, and at
+  least :data:`KILL_GRACE` seconds, ends the process when ``kill`` is set: the Dask worker,
+  whose death Dask reports (after its retries) as a failed task, so the entry gets a record
+  with an error and the scan goes on.
+
+One exception at most is raised per extractor run, while it runs: a raise that has not
+arrived when the extractor returns is withdrawn. (An extractor that ends within a
+microsecond of its limit may still see it arrive just after it returned: the caller's
+handler for the limit's exception surrounds the run, and a Dask task failed by it is run
+again.)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+#: An extractor stuck in C code ends the process this long after its limit (or after
+#: twice the limit, if longer).
+KILL_GRACE = 5.0
+#: The exit status of a process ended that way.
+KILL_CODE = 75
+_KILL_MESSAGE = b"evidence-cli: an extractor is stuck in C code past its time limit; ending this worker\n"
+#: The watchdog looks at the running extractors at least this often (seconds): a limit is
+#: enforced at most this much late. It takes the interpreter lock only then: a thread
+#: entering or leaving a limited run takes no lock and wakes nobody.
+TICK = 0.1
+
+_local = threading.local()
+_slots: dict[int, _Slot] = {}
+_dog: threading.Thread | None = None
+_dog_lock = threading.Lock()
+
+
+def _set_async(thread_id: int, error: type[BaseException] | None) -> int:
+    """Raise ``error`` in that thread at its next bytecode; None withdraws a pending one."""
+    exc = ctypes.py_object(error) if error is not None else None
+    return int(ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc))
+
+
+def available() -> bool:
+    """Can this interpreter raise an exception in another thread (CPython can)?"""
+    return hasattr(ctypes, "pythonapi") and hasattr(ctypes.pythonapi, "PyThreadState_SetAsyncExc")
+
+
+class _Slot:
+    __slots__ = ("deadline", "kill_at", "error", "raised")
+
+    def __init__(self, deadline: float, kill_at: float | None, error: type[BaseException]) -> None:
+        self.deadline = deadline
+        self.kill_at = kill_at
+        self.error = error
+        self.raised = False
+
+
+class Watch:
+    """How this thread's extractors are limited (see :func:`watched`)."""
+
+    def __init__(self, error: type[BaseException], kill: bool) -> None:
+        self.error = error
+        self.kill = kill
+
+    def limited(self, seconds: float) -> _Limited:
+        """Context for one extractor run, limited to ``seconds``."""
+        return _Limited(self, seconds)
+
+
+class _Limited:
+    __slots__ = ("watch", "seconds")
+
+    def __init__(self, watch: Watch, seconds: float) -> None:
+        self.watch = watch
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        if _dog is None:
+            _start_dog()
+        now = time.monotonic()
+        kill_at = now + self.seconds + max(self.seconds, KILL_GRACE) if self.watch.kill else None
+        # No lock here or in ended(): a raise arriving while a lock is held would keep it.
+        _slots[threading.get_ident()] = _Slot(now + self.seconds, kill_at, self.watch.error)
+
+    def __exit__(self, *exc: object) -> None:
+        # If the raise arrives in here, it still comes from this extractor's run: the
+        # caller's handler for the limit's exception then calls ended().
+        ended()
+
+
+def ended() -> None:
+    """The thread's extractor run is over: forget it, and withdraw a raise that has not
+    arrived yet."""
+    thread_id = threading.get_ident()
+    slot = _slots.pop(thread_id, None)
+    if slot is not None and slot.raised:
+        _set_async(thread_id, None)
+
+
+def _start_dog() -> None:
+    global _dog
+    with _dog_lock:  # (no extractor of this thread runs yet: nothing can be raised here)
+        if _dog is None:
+            dog = threading.Thread(target=_watch_loop, name="evidence-time-limits", daemon=True)
+            dog.start()
+            _dog = dog
+
+
+def _watch_loop() -> None:
+    while True:
+        now = time.monotonic()
+        soonest = now + TICK
+        for thread_id, slot in list(_slots.items()):
+            if not slot.raised:
+                if now < slot.deadline:
+                    soonest = min(soonest, slot.deadline)
+                elif _slots.get(thread_id) is slot:  # still running
+                    slot.raised = True
+                    if _set_async(thread_id, slot.error) != 1:
+                        _slots.pop(thread_id, None)  # that thread is gone
+                        continue
+            if slot.raised and slot.kill_at is not None:
+                if now >= slot.kill_at and _slots.get(thread_id) is slot:
+                    os.write(
+                        2, b"evidence-cli: an extractor is stuck in C code past its time limit; ending this worker\n"
+                    )
+                    os._exit(KILL_CODE)
+                soonest = min(soonest, slot.kill_at)
+        time.sleep(max(0.0, soonest - now))
+
+
+def current() -> Watch | None:
+    """This thread's watch, inside :func:`watched`; else None."""
+    return getattr(_local, "watch", None)
+
+
+@contextmanager
+def watched(error: type[BaseException], *, kill: bool) -> Iterator[None]:
+    """Within: this thread's extractors are limited by the watchdog, raising ``error``
+    (and, with ``kill``, ending the process when one is stuck in C code). Without
+    :func:`available`, they run without a limit, as before."""
+    old = current()
+    _local.watch = Watch(error, kill) if available() else None
+    try:
+        yield
+    finally:
+        _local.watch = old

@@ -1,0 +1,171 @@
+"""Extractors' time limits outside a main thread (Dask worker threads), by a watchdog.
+
+Before, an extractor caught in an endless loop by a crafted file held its Dask worker, and
+the scan, for ever: SIGALRM reaches only a main thread."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from evidence_cli import scanner, threadlimit
+from evidence_cli.models import Extraction
+from evidence_cli.scanner import ScanOptions, TimeLimitExceeded, scan
+
+pytestmark = pytest.mark.skipif(not threadlimit.available(), reason="needs CPython's PyThreadState_SetAsyncExc")
+
+
+def _in_thread(work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a new thread; its result, or the exception it raised."""
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the limited code was not stopped"
+    return out[0]
+
+
+def _spin() -> None:
+    while True:  # a pure-Python endless loop, as a parser fooled by a crafted file
+        pass
+
+
+def test_outside_a_main_thread_and_without_a_watch_there_is_no_limit() -> None:
+    assert _in_thread(lambda: scanner.ExtractorClock(1.0).running()).__class__.__name__ == "nullcontext"
+
+
+def test_a_watched_thread_stops_an_endless_loop_at_its_limit() -> None:
+    def work() -> str:
+        with threadlimit.watched(TimeLimitExceeded, kill=False):
+            try:
+                with scanner.time_limit(0.3):
+                    _spin()
+            except TimeLimitExceeded:
+                return "stopped"
+        return "not stopped"
+
+    assert _in_thread(work) == "stopped"
+    assert threadlimit._slots == {}
+
+
+def test_runs_inside_their_limit_see_nothing_and_leave_nothing() -> None:
+    def work() -> int:
+        with threadlimit.watched(TimeLimitExceeded, kill=True):
+            for _ in range(2000):
+                with scanner.time_limit(5.0):
+                    sum(range(100))
+            return len(threadlimit._slots)
+
+    assert _in_thread(work) == 0
+
+
+def test_a_raise_that_has_not_arrived_is_withdrawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog marks the run and raises; if the run returned before the raise arrived,
+    leaving withdraws it (PyThreadState_SetAsyncExc with NULL)."""
+    calls: list[tuple[int, object]] = []
+    monkeypatch.setattr(threadlimit, "_set_async", lambda tid, error: calls.append((tid, error)) or 1)
+    watch = threadlimit.Watch(TimeLimitExceeded, kill=False)
+    with watch.limited(60.0):
+        me = threading.get_ident()
+        threadlimit._slots[me].raised = True  # as the watchdog does before it raises
+    assert calls == [(me, None)]
+    assert me not in threadlimit._slots
+    with watch.limited(60.0):
+        pass
+    assert calls == [(me, None)], "nothing to withdraw for a run that was not late"
+
+
+def test_the_scan_record_says_which_extractor_ran_out_of_time_as_in_a_local_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """process_entry in a watched thread gives the record a scan in a main thread gives:
+    the late extractor named, the other extractors' results and the hashes kept."""
+
+    class Spinner:
+        name = "spinner"
+        description = "spins for ever"
+        mime_types: frozenset[str] = frozenset()
+
+        def extract(self, ctx: Any) -> Extraction:
+            _spin()
+            raise AssertionError("unreachable")
+
+    real = scanner.extractors.for_type
+    monkeypatch.setattr(scanner.extractors, "for_type", lambda mime: (*real(mime), Spinner()))
+    (tmp_path / "a.txt").write_text("hello\n")
+    options = ScanOptions(workers=0, timeout=0.3)
+    [local] = list(scan([tmp_path], options))
+
+    def work() -> Any:
+        with threadlimit.watched(TimeLimitExceeded, kill=True):
+            return list(scan([tmp_path], options))
+
+    [threaded] = _in_thread(work)
+    assert [(e.stage, e.type) for e in threaded.errors] == [("metadata:spinner", "TimeLimitExceeded")]
+    strip = lambda r: {k: v for k, v in r.to_dict().items() if k != "filesystem"}  # noqa: E731 - (access times)
+    assert strip(threaded) == strip(local)
+
+
+def test_an_extractor_stuck_in_c_code_ends_the_process(tmp_path: Path) -> None:
+    """No exception reaches C code (here a sleep): past twice its limit, at least the
+    grace, the watchdog ends the process (a Dask worker: Dask then fails the task)."""
+    code = """
+import threading, time
+from evidence_cli import scanner, threadlimit
+threadlimit.KILL_GRACE = 0.5
+def work():
+    with threadlimit.watched(scanner.TimeLimitExceeded, kill=True):
+        with scanner.time_limit(0.2):
+            time.sleep(600)
+t = threading.Thread(target=work)
+t.start()
+t.join()
+print("not ended")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == threadlimit.KILL_CODE, done
+    assert b"stuck in C code past its time limit; ending this worker" in done.stderr
+    assert b"not ended" not in done.stdout
+
+
+def test_a_dask_task_limits_its_extractors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --scheduler, the endless loop ran for ever (here: worker threads of this process)."""
+    distributed = pytest.importorskip("distributed")
+
+    class Spinner:
+        name = "spinner"
+        description = "spins for ever on files named *spin*"
+        mime_types: frozenset[str] = frozenset()
+
+        def extract(self, ctx: Any) -> Extraction:
+            if "spin" in ctx.rel_path:
+                _spin()
+            return Extraction(extractor=self.name, group=self.name, tags={"ran": True})
+
+    real = scanner.extractors.for_type
+    monkeypatch.setattr(scanner.extractors, "for_type", lambda mime: (*real(mime), Spinner()))
+    for name in ("a.txt", "spin.txt", "z.txt"):
+        (tmp_path / name).write_text(name)
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        records = list(scan([tmp_path], ScanOptions(timeout=0.3), scheduler=client))
+    assert {r.path: [(e.stage, e.type) for e in r.errors] for r in records} == {
+        "a.txt": [],
+        "spin.txt": [("metadata:spinner", "TimeLimitExceeded")],
+        "z.txt": [],
+    }
+    assert all(r.hashes for r in records)
