@@ -50,7 +50,7 @@ import tempfile
 import time
 import traceback
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Sequence
 
@@ -285,6 +285,8 @@ class Failure:
     where: str
     """The innermost frame in evidence_cli (file:line), for de-duplication."""
     trace: str = ""
+    pipeline: bool = False
+    """Seen through the whole pipeline from disk (then re-checked that way to minimise)."""
 
     @property
     def signature(self) -> str:
@@ -433,7 +435,15 @@ def check_pipeline(data: bytes, name: str, folder: Path, timeout: float = 5.0, k
             record = process_entry(entry, options)
         except Exception as exc:  # noqa: BLE001 - process_entry must never raise
             return [
-                Failure("process_entry", "exception", type(exc).__name__, str(exc)[:300], _where(exc.__traceback__))
+                Failure(
+                    "process_entry",
+                    "exception",
+                    type(exc).__name__,
+                    str(exc)[:300],
+                    _where(exc.__traceback__),
+                    traceback.format_exc(),
+                    pipeline=True,
+                )
             ]
         for e in record.errors:
             if e.type == "TimeLimitExceeded":
@@ -441,6 +451,7 @@ def check_pipeline(data: bytes, name: str, folder: Path, timeout: float = 5.0, k
         reason = json_check(record.to_dict())
         if reason:
             sink.append(Failure("record", "not-json", "Serialisation", reason, "record"))
+        return [replace(f, pipeline=True) for f in sink]
     finally:
         base._REGISTRY.clear()
         base._REGISTRY.update(saved)
@@ -448,7 +459,6 @@ def check_pipeline(data: bytes, name: str, folder: Path, timeout: float = 5.0, k
             path.unlink()
         except OSError:
             pass
-    return sink
 
 
 def check_input(data: bytes, name: str = "fuzz.bin", timeout: float = 5.0, folder: Path | None = None) -> list[Failure]:
@@ -517,9 +527,15 @@ def minimise(data: bytes, still_fails: Callable[[bytes], bool], budget_s: float 
     return best
 
 
-def same_failure(signature: str, name: str, timeout: float) -> Callable[[bytes], bool]:
+def same_failure(signature: str, name: str, timeout: float, pipeline: bool = False) -> Callable[[bytes], bool]:
+    """Does an input still fail this way? Checked as the failure was seen: in memory, or
+    through the pipeline from disk (a failure seen only there never shrank before)."""
+
     def check(data: bytes) -> bool:
-        return any(f.signature == signature for f in check_extractors(data, name, timeout))
+        if not pipeline:
+            return any(f.signature == signature for f in check_extractors(data, name, timeout))
+        with tempfile.TemporaryDirectory(prefix="evidence-fuzz-minimise-") as tmp:
+            return any(f.signature == signature for f in check_pipeline(data, name, Path(tmp), timeout))
 
     return check
 
@@ -534,7 +550,7 @@ def save_failure(out: Path, data: bytes, name: str, failure: Failure, minimise_f
     if target.exists():
         return target
     if minimise_found and failure.kind in ("exception", "not-json"):
-        data = minimise(data, same_failure(failure.signature, name, timeout), budget_s=60)
+        data = minimise(data, same_failure(failure.signature, name, timeout, failure.pipeline), budget_s=60)
     target.write_bytes(data)
     target.with_suffix(target.suffix + ".txt").write_text(
         f"{failure.signature}\n{failure.message}\n\n{failure.trace}", encoding="utf-8", errors="backslashreplace"
@@ -748,13 +764,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.minimise:
         data = Path(args.minimise).read_bytes()
         name = seed_name(args.minimise)
-        failures = check_extractors(data, name, args.timeout)
+        with tempfile.TemporaryDirectory(prefix="evidence-fuzz-minimise-") as tmp:
+            failures = check_input(data, name, args.timeout, Path(tmp))  # in memory, then from disk
         if not failures:
             print("this input does not fail")
             return 0
-        small = minimise(data, same_failure(failures[0].signature, name, args.timeout), budget_s=300)
+        first = failures[0]
+        small = minimise(data, same_failure(first.signature, name, args.timeout, first.pipeline), budget_s=300)
         Path(args.minimise + ".min").write_bytes(small)
-        print(f"{failures[0].signature}: {len(data)} -> {len(small)} bytes in {args.minimise}.min")
+        print(f"{first.signature}: {len(data)} -> {len(small)} bytes in {args.minimise}.min")
         return 1
     if args.child:
         return child_loop(args)

@@ -108,6 +108,31 @@ def test_minimise_keeps_the_failure_and_shrinks() -> None:
     assert small == b"BUG"
 
 
+def test_a_failure_seen_only_through_the_pipeline_is_minimised_through_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was re-checked in memory only, where it never fails: kept whole."""
+
+    def process_entry(entry: object, options: object) -> object:
+        if b"BOOM" in Path(entry.path.decode()).read_bytes():  # type: ignore[attr-defined]
+            raise ValueError("boom")
+        return real(entry, options)
+
+    real = fz.process_entry
+    monkeypatch.setattr(fz, "process_entry", process_entry)
+    data = b"A" * 300 + b"BOOM" + b"C" * 300
+    [failure] = fz.check_input(data, "fuzz.bin", TIMEOUT, tmp_path)
+    assert (failure.extractor, failure.type, failure.pipeline) == ("process_entry", "ValueError", True)
+    assert fz.check_extractors(data, "fuzz.bin", TIMEOUT) == []
+    saved = fz.save_failure(tmp_path / "out", data, "fuzz.bin", failure, True, TIMEOUT)
+    assert saved.read_bytes() == b"BOOM"
+    # The same from the command line (it said "this input does not fail").
+    found = tmp_path / "found.bin"
+    found.write_bytes(data)
+    assert fz.main(["--minimise", str(found), "--timeout", str(TIMEOUT)]) == 1
+    assert (tmp_path / "found.bin.min").read_bytes() == b"BOOM"
+
+
 REGRESSION_FILES = sorted(p for p in REGRESSIONS.glob("*") if p.is_file() and p.suffix not in (".md", ".txt"))
 
 
