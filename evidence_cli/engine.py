@@ -28,7 +28,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from evidence_cli import components, mpstart
+from evidence_cli import __version__, components, mpstart
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path
 
@@ -470,21 +470,18 @@ class ComponentsDiffer(RuntimeError):
     """A Dask worker runs other components than the machine that started the scan."""
 
 
+def _with_version(found: dict[str, str | None]) -> dict[str, str | None]:
+    """Components, with the evidence-cli version beside them (compared too)."""
+    return {"evidence-cli": __version__, **found}
+
+
 def _worker_components() -> dict[str, str | None]:
-    """Run on each Dask worker (by reference: the worker's own module answers)."""
-    from evidence_cli import __version__
-
-    return {"evidence-cli": __version__, **components.current()}
-
-
-def _expected_components(expected: dict[str, str | None]) -> dict[str, str | None]:
-    from evidence_cli import __version__
-
-    return {"evidence-cli": __version__, **expected}
+    """Run on each Dask worker (sent by reference: the worker's own modules answer)."""
+    return _with_version(components.current())
 
 
 def _check_workers(found: dict[str, Any], expected: dict[str, str | None]) -> None:
-    want = _expected_components(expected)
+    want = _with_version(expected)
     for address, theirs in sorted(found.items()):
         differ = components.differences(theirs if isinstance(theirs, dict) else {}, want)
         if differ:
@@ -497,7 +494,7 @@ def _check_workers(found: dict[str, Any], expected: dict[str, str | None]) -> No
 def _dask_batch(batch: list[Entry], options: ScanOptions, expected: dict[str, str | None]) -> list[FileRecord]:
     """process_batch on a Dask worker, once its components are checked (a worker may join
     after the scan started), with each extractor's time limit."""
-    differ = components.differences(_worker_components(), _expected_components(expected))
+    differ = components.differences(_worker_components(), _with_version(expected))
     if differ:
         raise ComponentsDiffer(f"this worker runs other components ({'; '.join(differ)})")
     from evidence_cli import scanner, threadlimit
