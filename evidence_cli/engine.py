@@ -16,21 +16,23 @@ exhausting the machine.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import select
 import signal
+import stat
 import sys
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli import __version__, components, mpstart
 from evidence_cli.models import FileRecord, Problem
-from evidence_cli.walker import Entry, display_path
+from evidence_cli.walker import Entry, display_path, folder_names
 
 if TYPE_CHECKING:
     from evidence_cli.scanner import ScanOptions
@@ -400,14 +402,17 @@ def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
         _stop_pool(pool)
 
 
-def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> Iterator[FileRecord]:
+def run_dask(
+    entries: Iterable[Entry], options: ScanOptions, scheduler: Any, roots: Sequence[bytes] = ()
+) -> Iterator[FileRecord]:
     """Process batches on a Dask cluster (workers must see the same paths).
 
     ``scheduler`` is an address (``tcp://host:8786``) or a ``distributed.Client``.
     Records come back in input order. A batch whose task fails (its worker died) is run
     again an entry a task. Every worker must run the components this process runs
     (:mod:`evidence_cli.components`): the scan does not start when one differs, and a
-    worker that joins later with other ones fails its tasks (records with an error).
+    worker that joins later with other ones fails its tasks (records with an error). Every
+    worker must also see the ``roots`` as this process does (see :func:`root_views`).
     """
     try:
         from distributed import Client, wait
@@ -418,6 +423,7 @@ def run_dask(entries: Iterable[Entry], options: ScanOptions, scheduler: Any) -> 
     try:
         expected = components.current()
         _check_workers(client.run(_worker_components), expected)
+        _check_views(client.run(_worker_root_views, list(roots)), root_views(list(roots)))
         n = max(1, sum(client.nthreads().values()))
         window = max(2, n * WINDOW_PER_WORKER)
         inflight: deque[tuple[list[Entry], Any]] = deque()
@@ -468,6 +474,54 @@ def _dask_alone(
 
 class ComponentsDiffer(RuntimeError):
     """A Dask worker runs other components than the machine that started the scan."""
+
+
+class ViewDiffers(RuntimeError):
+    """A Dask worker does not see the scan roots as the machine that started the scan."""
+
+
+def root_views(roots: list[bytes]) -> list[str]:
+    """What each root is here: missing, a file of its size, a folder of its entries (their
+    count and a hash of their sorted names; listed as the walk lists, keeping its access
+    time), or other. Run on each Dask worker too: a share that is not mounted there leaves
+    an empty folder, or none, at the same path, and every file read there would fail."""
+    views = []
+    for root in roots:
+        try:
+            st = os.lstat(root)
+        except OSError:
+            views.append("missing")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            try:
+                names = folder_names(root)
+            except OSError as exc:
+                views.append(f"folder that cannot be listed ({exc.strerror})")
+                continue
+            digest = hashlib.sha256(b"\0".join(names)).hexdigest()
+            views.append(f"folder of {len(names)} entries {digest[:16]}")
+        elif stat.S_ISREG(st.st_mode):
+            views.append(f"file of {st.st_size} bytes")
+        else:
+            views.append("other")
+    return views
+
+
+def _worker_root_views(roots: list[bytes]) -> list[str]:
+    """Run on each Dask worker (sent by reference: the worker's own modules answer)."""
+    return root_views(roots)
+
+
+def _check_views(found: dict[str, Any], here: list[str]) -> None:
+    for address, theirs in sorted(found.items()):
+        if theirs == here:
+            continue
+        pairs = zip(theirs, here) if isinstance(theirs, list) and len(theirs) == len(here) else []
+        said = [f"{i + 1}: {a}, not {b}" for i, (a, b) in enumerate(pairs) if a != b] or ["unknown"]
+        raise ViewDiffers(
+            f"Dask worker {address} does not see the scan roots as this machine does (root {'; '.join(said)}): "
+            "mount the evidence at the same path on every worker"
+        )
 
 
 def _with_version(found: dict[str, str | None]) -> dict[str, str | None]:

@@ -329,7 +329,7 @@ def scan(
         e for e in walk(roots) if e.path not in options.exclude and not (skip is not None and skip(e))
     )
     if scheduler is not None:
-        yield from engine.run_dask(entries, options, scheduler)
+        yield from engine.run_dask(entries, options, scheduler, roots.roots)
     elif options.workers >= 1:
         yield from engine.run_pool(entries, options, options.workers)
     else:

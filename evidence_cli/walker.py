@@ -397,14 +397,31 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Iterator[Child]:
         return iter(_lstat_children(d, names))
     fd, opened = _open_folder(d, expected)
     try:
-        with os.scandir(fd) as it:
-            names = sorted(os.fsencode(e.name) for e in it)
+        names = _names(fd)
         first = _stat_children(d, fd, opened.st_dev, names[:STAT_CHUNK])
     finally:
         os.close(fd)
     if len(names) <= STAT_CHUNK:
         return iter(first)
     return _first_then(first, _later_children(d, opened, names))
+
+
+def _names(fd: int) -> list[bytes]:
+    with os.scandir(fd) as it:
+        return sorted(os.fsencode(e.name) for e in it)
+
+
+def folder_names(d: bytes) -> list[bytes]:
+    """The names in folder ``d``, sorted, listed as the walk lists them (its access time
+    is kept where the walk keeps it)."""
+    if not _AT_CALLS:  # pragma: no cover - not on Linux/macOS
+        with os.scandir(d) as it:
+            return sorted(os.fsencode(e.name) for e in it)
+    fd, _ = _open_folder(d, None)
+    try:
+        return _names(fd)
+    finally:
+        os.close(fd)
 
 
 def _first_then(first: list[Child], rest: Iterator[Child]) -> Iterator[Child]:

@@ -274,6 +274,48 @@ def test_a_dask_worker_with_other_components_stops_the_scan_before_it_starts(
     assert f"libmagic {here['libmagic']!r}, not '5.01'" in said and "install the same versions" in said, said
 
 
+def test_a_dask_worker_that_does_not_see_the_evidence_stops_the_scan_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A share not mounted on a worker leaves an empty folder (or none) at the same path:
+    every file read there got an error, after a scan's worth of time."""
+    distributed = pytest.importorskip("distributed")
+    root = _tree(tmp_path / "ev")
+    real = engine.root_views
+    # This process sees another folder; the worker processes see the real one.
+    monkeypatch.setattr(engine, "root_views", lambda roots: [f"{v} elsewhere" for v in real(roots)])
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        with pytest.raises(engine.ViewDiffers) as caught:
+            next(iter(scan([root], ScanOptions(), scheduler=client)))
+    said = str(caught.value)
+    view = real([bytes(root)])[0]
+    assert f"does not see the scan roots as this machine does (root 1: {view}, not {view} elsewhere)" in said, said
+    assert view.startswith("folder of 4 entries") and "mount the evidence at the same path" in said, said
+
+
+def test_root_views_tell_a_missing_an_empty_and_a_full_folder_apart(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.txt").write_text("a")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "f.bin").write_bytes(b"12345")
+    os.mkfifo(tmp_path / "pipe")
+    views = engine.root_views([bytes(tmp_path / n) for n in ("full", "empty", "gone", "f.bin", "pipe")])
+    assert views[0].startswith("folder of 1 entries ") and views[1].startswith("folder of 0 entries ")
+    assert views[2:] == ["missing", "file of 5 bytes", "other"]
+    past = 978307200
+    os.utime(tmp_path / "full", (past, past))
+    engine.root_views([bytes(tmp_path / "full")])
+    assert os.stat(tmp_path / "full").st_atime == past, "listed without changing its access time"
+    engine._check_views({"tcp://a": views}, views)
+    with pytest.raises(engine.ViewDiffers, match="tcp://b .*root 2: missing, not folder of 0 entries"):
+        engine._check_views({"tcp://a": views, "tcp://b": [views[0], "missing", *views[2:]]}, views)
+    with pytest.raises(engine.ViewDiffers, match=r"tcp://c .*\(root unknown\)"):
+        engine._check_views({"tcp://c": None}, views)
+
+
 def test_a_dask_batch_on_a_worker_with_other_components_fails() -> None:
     """A worker may join after the scan started: each batch checks its worker."""
     from evidence_cli import components
