@@ -4,6 +4,7 @@ the database hash one anyone can check with sha256sum."""
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 from pathlib import Path
 
@@ -25,6 +26,37 @@ def test_every_component_is_the_running_ones() -> None:
     assert found["exifread"] == exifread.__version__
     assert found["pillow"] == PIL.__version__
     assert found["magic_database"] == _search_path()
+
+
+def test_the_code_hash_follows_its_documented_recipe_and_sees_any_change(tmp_path: Path) -> None:
+    """Version 0.1.0 names every state of the code before a release: the hash tells them apart."""
+    package = components.PACKAGE
+    files = sorted(
+        (p.relative_to(package).as_posix(), p)
+        for p in package.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    assert any(rel == "schema/scan-record.schema.json" for rel, _ in files)
+    expected = hashlib.sha256()
+    for rel, p in files:
+        data = p.read_bytes()
+        expected.update(f"{len(rel)}:{rel}:{len(data)}:".encode() + data)
+    assert components.current()["code_sha256"] == components.code_sha256() == expected.hexdigest()
+
+    import shutil
+
+    copy = tmp_path / "evidence_cli"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert components.code_sha256(copy) == expected.hexdigest()
+    (copy / "__pycache__").mkdir(exist_ok=True)
+    (copy / "__pycache__" / "x.pyc").write_bytes(b"compiled")
+    assert components.code_sha256(copy) == expected.hexdigest(), "compiled files are not the code"
+    with open(copy / "timeparse.py", "a") as fh:
+        fh.write("# one more line\n")
+    assert components.code_sha256(copy) != expected.hexdigest()
+    (copy / "timeparse.py").chmod(0)
+    if not os.access(copy / "timeparse.py", os.R_OK):  # (root reads it anyway)
+        assert components.code_sha256(copy) is None
 
 
 def test_the_database_hash_is_sha256sum_of_the_compiled_file_libmagic_loads() -> None:

@@ -601,6 +601,7 @@ def _edit_header(jsonl: Path, edit: Any) -> None:
     ("edit", "said"),
     [
         (lambda t: t["components"].update(libmagic="5.41"), "libmagic '5.41', not '"),
+        (lambda t: t["components"].update(code_sha256="1" * 64), "code_sha256 '111"),
         (lambda t: t["components"].update(magic_database_sha256="0" * 64), "magic_database_sha256 '000"),
         (lambda t: t["components"].pop("exifread"), "exifread None, not '"),
         (lambda t: t.update(version="0.0.9"), "written by evidence-cli '0.0.9', this is '"),
