@@ -9,10 +9,10 @@ extractors with a watchdog thread instead:
 * at the limit, the watchdog raises the limit's exception in the late thread (CPython's
   ``PyThreadState_SetAsyncExc``). Like the alarm's, it arrives between two bytecodes: an
   extractor running Python code stops there, and the record says so, as in a local scan;
-* an extractor stuck in C code (which no exception reaches) past twice its limit, and at
-  least :data:`KILL_GRACE` seconds, ends the process when ``kill`` is set: the Dask worker,
-  whose death Dask reports (after its retries) as a failed task, so the entry gets a record
-  with an error and the scan goes on.
+* an extractor stuck in C code (which no exception reaches) at twice its limit, or
+  :data:`KILL_GRACE` seconds after it if later, ends the process when ``kill`` is set: the
+  Dask worker, whose death Dask reports (after its retries) as a failed task, so the entry
+  gets a record with an error and the scan goes on.
 
 One exception at most is raised per extractor run, while it runs: a raise that has not
 arrived when the extractor returns is withdrawn. (An extractor that ends within a
