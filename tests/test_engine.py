@@ -252,6 +252,17 @@ def test_a_failed_dask_batch_is_run_again_an_entry_a_task(tmp_path: Path, monkey
     assert ["boom.txt"] in seen and any(len(b) > 1 and "boom.txt" in b for b in seen)
 
 
+def _refused_by_a_worker_process(distributed: Any, root: Path, error: type[Exception]) -> str:
+    """What a scan on a one-worker LocalCluster (a worker process) raised before any record."""
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        with pytest.raises(error) as caught:
+            next(iter(scan([root], ScanOptions(), scheduler=client)))
+    return str(caught.value)
+
+
 def test_a_dask_worker_with_other_components_stops_the_scan_before_it_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -264,13 +275,7 @@ def test_a_dask_worker_with_other_components_stops_the_scan_before_it_starts(
     here = components.current()
     # This process says 5.01; the worker processes answer with their own (real) version.
     monkeypatch.setattr(components, "current", lambda: {**here, "libmagic": "5.01"})
-    with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        with pytest.raises(engine.ComponentsDiffer) as caught:
-            next(iter(scan([root], ScanOptions(), scheduler=client)))
-    said = str(caught.value)
+    said = _refused_by_a_worker_process(distributed, root, engine.ComponentsDiffer)
     assert f"libmagic {here['libmagic']!r}, not '5.01'" in said and "install the same versions" in said, said
 
 
@@ -284,13 +289,7 @@ def test_a_dask_worker_that_does_not_see_the_evidence_stops_the_scan_before_it_s
     real = engine.root_views
     # This process sees another folder; the worker processes see the real one.
     monkeypatch.setattr(engine, "root_views", lambda roots: [f"{v} elsewhere" for v in real(roots)])
-    with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        with pytest.raises(engine.ViewDiffers) as caught:
-            next(iter(scan([root], ScanOptions(), scheduler=client)))
-    said = str(caught.value)
+    said = _refused_by_a_worker_process(distributed, root, engine.ViewDiffers)
     view = real([bytes(root)])[0]
     assert f"does not see the scan roots as this machine does (root 1: {view}, not {view} elsewhere)" in said, said
     assert view.startswith("folder of 4 entries") and "mount the evidence at the same path" in said, said
