@@ -134,9 +134,7 @@ def _watch_loop() -> None:
                         continue
             if slot.raised and slot.kill_at is not None:
                 if now >= slot.kill_at and _slots.get(thread_id) is slot:
-                    os.write(
-                        2, b"evidence-cli: an extractor is stuck in C code past its time limit; ending this worker\n"
-                    )
+                    os.write(2, _KILL_MESSAGE)
                     os._exit(KILL_CODE)
                 soonest = min(soonest, slot.kill_at)
         time.sleep(max(0.0, soonest - now))

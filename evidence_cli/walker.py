@@ -392,9 +392,7 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Iterator[Child]:
     # Listed through a descriptor opened like a file (no final symlink followed,
     # O_NOATIME): listing a folder by path would update its access time.
     if not _AT_CALLS:  # pragma: no cover - not on Linux/macOS
-        with os.scandir(d) as it:
-            names = sorted(os.fsencode(e.name) for e in it)
-        return iter(_lstat_children(d, names))
+        return iter(_lstat_children(d, _names(d)))
     fd, opened = _open_folder(d, expected)
     try:
         names = _names(fd)
@@ -406,8 +404,9 @@ def _list(d: bytes, expected: os.stat_result | None = None) -> Iterator[Child]:
     return _first_then(first, _later_children(d, opened, names))
 
 
-def _names(fd: int) -> list[bytes]:
-    with os.scandir(fd) as it:
+def _names(folder: int | bytes) -> list[bytes]:
+    """The names in a folder (a descriptor or a path), sorted."""
+    with os.scandir(folder) as it:
         return sorted(os.fsencode(e.name) for e in it)
 
 
@@ -415,8 +414,7 @@ def folder_names(d: bytes) -> list[bytes]:
     """The names in folder ``d``, sorted, listed as the walk lists them (its access time
     is kept where the walk keeps it)."""
     if not _AT_CALLS:  # pragma: no cover - not on Linux/macOS
-        with os.scandir(d) as it:
-            return sorted(os.fsencode(e.name) for e in it)
+        return _names(d)
     fd, _ = _open_folder(d, None)
     try:
         return _names(fd)
