@@ -391,15 +391,38 @@ def _rerun(entries: list[Entry], options: ScanOptions, workers: int) -> Iterator
         rest = rest[done + 1 :]
 
 
+def salvage_batch(batch: list[Entry], options: ScanOptions, reason: str, libmagic: bool) -> list[FileRecord]:
+    """The entries of a batch that killed its worker, read again for their identity alone
+    (runs in a worker; see :func:`evidence_cli.scanner.salvage_entry`)."""
+    from evidence_cli.scanner import salvage_entry
+
+    return [salvage_entry(e, options, reason, libmagic=libmagic) for e in batch]
+
+
+#: The reason a local entry's record gives when it killed its single-use worker.
+CRASHED = "the worker process died while reading this entry (crash or memory limit)"
+
+
 def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
-    """Process one entry in a single-use worker; a crash becomes an error record."""
-    pool = _new_pool(1, options)
-    try:
-        return pool.submit(process_batch, [entry], options).result()[0]
-    except BrokenProcessPool:
-        return crashed_record(entry, "the worker process died while reading this entry (crash or memory limit)")
-    finally:
-        _stop_pool(pool)
+    """Process one entry in a single-use worker. When it kills that worker too, its
+    identity is read again in another, without the metadata readers (where crashes in C
+    libraries and memory bombs come from), then if need be without libmagic: the record
+    keeps the file's hashes. Only an entry that kills even the last gets a record without
+    them."""
+    attempts: list[tuple[Callable[..., list[FileRecord]], tuple[Any, ...]]] = [
+        (process_batch, ()),
+        (salvage_batch, (CRASHED, True)),
+        (salvage_batch, (CRASHED, False)),
+    ]
+    for work, extra in attempts:
+        pool = _new_pool(1, options)
+        try:
+            return pool.submit(work, [entry], options, *extra).result()[0]
+        except BrokenProcessPool:
+            continue
+        finally:
+            _stop_pool(pool)
+    return crashed_record(entry, CRASHED)
 
 
 def run_dask(
@@ -468,8 +491,27 @@ def _dask_alone(
         try:
             records = task.result()
         except Exception as exc:  # noqa: BLE001 - as for a batch, for this entry alone
-            records = [crashed_record(entry, f"the Dask task failed: {type(exc).__name__}: {exc}")]
+            records = [_dask_salvage(client, entry, options, expected, f"the Dask task failed: {_shown(exc)}")]
         yield from records
+
+
+def _dask_salvage(
+    client: Any, entry: Entry, options: ScanOptions, expected: dict[str, str | None], reason: str
+) -> FileRecord:
+    """An entry whose task failed alone, read again for its identity, as
+    :func:`_isolated` does: without the metadata readers (an extractor stuck in C code,
+    which ends its worker, is one of them), then without libmagic."""
+    for libmagic in (True, False):
+        task = client.submit(_dask_batch, [entry], options, expected, salvage_batch, (reason, libmagic), pure=False)
+        try:
+            return task.result()[0]
+        except Exception:  # noqa: BLE001 - as for the entry's own task
+            continue
+    return crashed_record(entry, reason)
+
+
+def _shown(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 class ComponentsDiffer(RuntimeError):
@@ -545,9 +587,16 @@ def _check_workers(found: dict[str, Any], expected: dict[str, str | None]) -> No
             )
 
 
-def _dask_batch(batch: list[Entry], options: ScanOptions, expected: dict[str, str | None]) -> list[FileRecord]:
-    """process_batch on a Dask worker, once its components are checked (a worker may join
-    after the scan started), with each extractor's time limit."""
+def _dask_batch(
+    batch: list[Entry],
+    options: ScanOptions,
+    expected: dict[str, str | None],
+    work: Callable[..., list[FileRecord]] | None = None,
+    extra: tuple[Any, ...] = (),
+) -> list[FileRecord]:
+    """process_batch (or ``work``, given ``extra`` arguments) on a Dask worker, once its
+    components are checked (a worker may join after the scan started), with each
+    extractor's time limit."""
     differ = components.differences(_worker_components(), _with_version(expected))
     if differ:
         raise ComponentsDiffer(f"this worker runs other components ({'; '.join(differ)})")
@@ -556,4 +605,4 @@ def _dask_batch(batch: list[Entry], options: ScanOptions, expected: dict[str, st
     # Tasks run in worker threads, which SIGALRM does not reach: the watchdog limits each
     # extractor, and ends this worker if one is stuck in C code (see threadlimit).
     with threadlimit.watched(scanner.TimeLimitExceeded, kill=True):
-        return process_batch(batch, options)
+        return (work or process_batch)(batch, options, *extra)

@@ -624,6 +624,15 @@ _COMMON: tuple[tuple[bytes, str, str], ...] = (
 _REPLACEABLE = {None, "application/octet-stream", "image/tiff", "text/plain", "text/xml", "application/xml"}
 
 
+def signature_type(name: str, head: bytes) -> FileType:
+    """The type from our own signature check alone (no libmagic): for a file read again
+    after its worker died, when libmagic itself may have been what killed it."""
+    sig = signature(head)
+    if sig is None:
+        return FileType(mime=None, description=None, extension_ok=None, decided_by="none")
+    return FileType(mime=sig[0], description=sig[1], extension_ok=extension_fits(name, sig[0]), decided_by="signature")
+
+
 def detect_type(name: str, head: bytes, *, exact: bool = False) -> FileType:
     """Detect the content type of a file from its first bytes and check its name.
 

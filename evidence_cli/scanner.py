@@ -12,13 +12,13 @@ import signal
 import threading
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli import extractors, threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
-from evidence_cli.filetype import detect_type
+from evidence_cli.filetype import detect_type, signature_type
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import from_stat_ns
@@ -168,16 +168,31 @@ def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extra
     return out
 
 
-def process_entry(entry: Entry, options: ScanOptions) -> FileRecord:
-    """Build the record of one walked entry. Never raises for a file-level problem."""
+def process_entry(entry: Entry, options: ScanOptions, *, libmagic: bool = True) -> FileRecord:
+    """Build the record of one walked entry. Never raises for a file-level problem.
+
+    ``libmagic=False``: the type comes from our own signature check only (see
+    :func:`salvage_entry`)."""
     if len(entry.path) < PATH_LIMIT:
-        return _process_entry(entry, options)
+        return _process_entry(entry, options, libmagic)
     # A path deeper than a system call takes goes through a short one (see reachable).
     with reachable_entry(entry) as reached:
-        return _process_entry(reached, options)
+        return _process_entry(reached, options, libmagic)
 
 
-def _process_entry(entry: Entry, options: ScanOptions) -> FileRecord:
+def salvage_entry(entry: Entry, options: ScanOptions, reason: str, *, libmagic: bool = True) -> FileRecord:
+    """The record of an entry whose worker died reading it, read again for its identity
+    alone: hashes, filesystem times, and its type (from libmagic, or with ``libmagic=False``
+    from our signature check only), never the metadata readers. The file that crashes a
+    parser is the one an examiner must still be able to prove unchanged. The record
+    carries a ``WorkerCrashed`` error: ``reason``, and what was read again."""
+    record = process_entry(entry, replace(options, metadata=False), libmagic=libmagic)
+    again = "type, hashes and times" if libmagic else "hashes and times (type by signature only, without libmagic)"
+    note = f"{reason}; read again for its {again} alone, without the metadata readers"
+    return replace(record, errors=(Problem("worker", "error", "WorkerCrashed", note), *record.errors))
+
+
+def _process_entry(entry: Entry, options: ScanOptions, libmagic: bool = True) -> FileRecord:
     path_text, path_b64 = display_path(entry.rel)
     base: dict[str, Any] = {"path": path_text, "path_bytes": path_b64}
     st = entry.stat
@@ -208,11 +223,16 @@ def _process_entry(entry: Entry, options: ScanOptions) -> FileRecord:
             filesystem=times,
             errors=(Problem("walk", "warning", "SpecialFile", f"{what}: recorded, not opened"),),
         )
-    return _process_file(entry, st, times, base, options)
+    return _process_file(entry, st, times, base, options, libmagic)
 
 
 def _process_file(
-    entry: Entry, st: os.stat_result, times: dict[str, str | None], base: dict[str, Any], options: ScanOptions
+    entry: Entry,
+    st: os.stat_result,
+    times: dict[str, str | None],
+    base: dict[str, Any],
+    options: ScanOptions,
+    libmagic: bool = True,
 ) -> FileRecord:
     errors: list[Problem] = []
     findings: list[Finding] = []
@@ -247,7 +267,10 @@ def _process_file(
         )
     # 3. What is it really?
     try:
-        ftype = detect_type(path_name(entry.rel), result.head, exact=options.exact_magic)
+        if libmagic:
+            ftype = detect_type(path_name(entry.rel), result.head, exact=options.exact_magic)
+        else:
+            ftype = signature_type(path_name(entry.rel), result.head)
     except Exception as exc:  # noqa: BLE001 - libmagic errors are per-file
         errors.append(_err("type", exc))
         ftype = FileType(mime=None, description=None, extension_ok=None, decided_by="none")

@@ -192,7 +192,9 @@ def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
 def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Path) -> None:
     """The whole batch (up to 128 entries) got "the Dask task failed: KilledWorker" and no
     hashes: every other file of it lost its record. It is now run again an entry a task,
-    as worker processes do."""
+    as worker processes do. The file that kills its worker (here a crash, and an extractor
+    stuck in C code past its limit, which ends its worker) got a record without hashes; it
+    is now read again without the metadata readers, and keeps them."""
     distributed = pytest.importorskip("distributed")
     import dask
 
@@ -201,6 +203,8 @@ def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Pat
     for i in range(12):
         (root / f"f{i:02d}.txt").write_text(f"file {i}\n")
     (root / "f05-crash-exit.txt").write_text("kills the worker reading it\n")
+    (root / "f08-slow-sleep.txt").write_text("sleeps in C code\n")
+    expected = {r.path: r for r in scan([root], ScanOptions(workers=0, metadata=False))}
     # One death makes the task fail (the default retries it on 3 more workers first).
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
@@ -213,13 +217,17 @@ def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Pat
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        records = list(scan([root], ScanOptions(), scheduler=client))
+        records = list(scan([root], ScanOptions(timeout=0.2), scheduler=client))
     assert [r.path for r in records] == sorted(p.name for p in root.iterdir())
     failed = {r.path: [e.message for e in r.errors] for r in records if r.errors}
-    assert list(failed) == ["f05-crash-exit.txt"], failed
-    assert "the Dask task failed: KilledWorker" in failed["f05-crash-exit.txt"][0]
+    assert list(failed) == ["f05-crash-exit.txt", "f08-slow-sleep.txt"], failed
     for r in records:
-        if r.path != "f05-crash-exit.txt":
+        if r.path in failed:
+            (message,) = failed[r.path]
+            assert message.startswith("the Dask task failed: KilledWorker"), message
+            assert message.endswith("; read again for its type, hashes and times alone, without the metadata readers")
+            assert r.hashes == expected[r.path].hashes and r.mime == expected[r.path].mime == "text/plain"
+        else:
             assert r.hashes and r.metadata["test-crasher"] == {"ran": True}, r
 
 
@@ -247,7 +255,13 @@ def test_a_failed_dask_batch_is_run_again_an_entry_a_task(tmp_path: Path, monkey
         records = list(scan([root], ScanOptions(), scheduler=client))
     assert [r.path for r in records] == [r["path"] for r in expected]
     boom = [r for r in records if r.path == "boom.txt"]
-    assert [e.message for e in boom[0].errors] == ["the Dask task failed: RuntimeError: this batch holds a boom"]
+    assert [e.message for e in boom[0].errors] == [
+        "the Dask task failed: RuntimeError: this batch holds a boom; "
+        "read again for its type, hashes and times alone, without the metadata readers"
+    ]
+    # Read again alone, the file keeps its identity: hashes, type and times.
+    (want,) = [r for r in expected if r["path"] == "boom.txt"]
+    assert boom[0].hashes == want["hashes"] and boom[0].mime == want["mime"] and boom[0].hashes
     assert _comparable([r for r in records if r.path != "boom.txt"]) == [r for r in expected if r["path"] != "boom.txt"]
     assert ["boom.txt"] in seen and any(len(b) > 1 and "boom.txt" in b for b in seen)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from typing import Any, Callable
 
 from evidence_cli.extractors import base
 from evidence_cli.models import Extraction
@@ -104,3 +105,40 @@ def batch_truncating_under_map(batch: list, options: object) -> list:  # type: i
     with open(log, "a") as fh:
         fh.write(f"{hashing.mapped_reads} {os.getpid()} {' '.join(os.fsdecode(e.rel) for e in batch)}\n")
     return [process_entry(e, options) for e in batch]  # type: ignore[arg-type]
+
+
+def _crash_on(word: str, real: Callable[..., Any]) -> Callable[..., Any]:
+    """``real``, except that it kills its process when the file's name holds ``word``
+    (its first argument is a name or a path)."""
+
+    def crashing(first: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if word in os.fsdecode(first):
+            os._exit(3)
+        return real(first, *args, **kwargs)
+
+    return crashing
+
+
+def _with_crashing_stages() -> None:
+    """In this worker: libmagic's stage kills it on *crash-magic* files, the read pass on
+    *crash-read* files, at every attempt."""
+    from evidence_cli import scanner
+
+    if not getattr(scanner.detect_type, "crashing", False):
+        scanner.detect_type = _crash_on("crash-magic", scanner.detect_type)
+        scanner.detect_type.crashing = True  # type: ignore[attr-defined]
+        scanner.hash_entry = _crash_on("crash-read", scanner.hash_entry)
+
+
+def batch_with_crashing_stages(batch: list, options: object) -> list:  # type: ignore[type-arg]
+    """``engine.process_batch`` with :func:`_with_crashing_stages` and the test extractors."""
+    _with_crashing_stages()
+    return batch_with_test_extractors(batch, options)
+
+
+def salvage_with_crashing_stages(batch: list, options: object, reason: str, libmagic: bool) -> list:  # type: ignore[type-arg]
+    """``engine.salvage_batch`` with :func:`_with_crashing_stages`."""
+    from evidence_cli import engine
+
+    _with_crashing_stages()
+    return engine.salvage_batch(batch, options, reason, libmagic)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ extractor costs one record an error entry; the scan goes on."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -14,6 +15,7 @@ from evidence_cli import engine, walker
 from evidence_cli.extractors import base
 from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
+from evidence_cli.timeparse import from_stat_ns
 from tests.hostile import crashers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +111,14 @@ def test_worker_crashes_hangs_and_memory_bombs_cost_one_record_each(worker_extra
     assert sorted(records) == sorted(names), "one record per entry, in order, nothing lost"
     assert errors_of(records["crash-exit.txt"]) == [("worker", "WorkerCrashed")]
     assert errors_of(records["crash-segv.txt"]) == [("worker", "WorkerCrashed")]
+    for name in ("crash-exit.txt", "crash-segv.txt"):
+        # The file that kills a parser keeps its identity: read again without the
+        # metadata readers, it has its hashes, its type and its times.
+        _check_identity(records[name], root / name, "text/plain", "libmagic-text")
+        assert records[name].errors[0].message == (
+            f"{engine.CRASHED}; read again for its type, hashes and times alone, without the metadata readers"
+        )
+        assert "test-crasher" not in records[name].metadata
     assert errors_of(records["hog.txt"]) == [("metadata:test-hog", "MemoryError")]
     assert errors_of(records["slow-spin.txt"]) == [("metadata:test-sleeper", "TimeLimitExceeded")]
     for name in names:
@@ -117,6 +127,49 @@ def test_worker_crashes_hangs_and_memory_bombs_cost_one_record_each(worker_extra
             assert r.errors == (), name
             assert r.metadata["test-crasher"] == {"ran": True}, "the test extractors ran in the worker"
             assert r.hashes["sha256"]
+
+
+def _check_identity(r: FileRecord, path: Path, mime: str | None, decided_by: str) -> None:
+    data = path.read_bytes()
+    assert r.size == len(data)
+    assert r.hashes == {
+        "md5": hashlib.md5(data).hexdigest(),
+        "sha1": hashlib.sha1(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    assert (r.mime, r.type_decided_by) == (mime, decided_by)
+    assert r.filesystem["modified"] == from_stat_ns(path.stat().st_mtime_ns)
+
+
+def test_a_file_that_crashes_libmagic_or_every_read_keeps_what_can_be_read(
+    worker_extractors: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A worker killed in libmagic's stage: read again with it, the file kills the worker
+    once more; then read without it, the record keeps its hashes, and its type where our
+    own signature check knows the format. A file whose every read kills its worker gets
+    a record without hashes (it has its size and an error), and the scan goes on."""
+    monkeypatch.setattr(engine, "process_batch", crashers.batch_with_crashing_stages)
+    monkeypatch.setattr(engine, "salvage_batch", crashers.salvage_with_crashing_stages)
+    root = tmp_path / "evidence"
+    root.mkdir()
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    (root / "a-crash-magic.png").write_bytes(png)
+    (root / "b-crash-magic.txt").write_bytes(b"no signature of ours\n")
+    (root / "c-crash-read.txt").write_bytes(b"never read to the end\n")
+    (root / "d.txt").write_bytes(b"a control\n")
+    records = {r.path: r for r in scan([str(root)], ScanOptions(workers=2))}
+    assert sorted(records) == ["a-crash-magic.png", "b-crash-magic.txt", "c-crash-read.txt", "d.txt"]
+    without = "read again for its hashes and times (type by signature only, without libmagic) alone"
+    _check_identity(records["a-crash-magic.png"], root / "a-crash-magic.png", "image/png", "signature")
+    assert records["a-crash-magic.png"].extension_ok is True
+    _check_identity(records["b-crash-magic.txt"], root / "b-crash-magic.txt", None, "none")
+    for name in ("a-crash-magic.png", "b-crash-magic.txt"):
+        assert errors_of(records[name]) == [("worker", "WorkerCrashed")]
+        assert records[name].errors[0].message == f"{engine.CRASHED}; {without}, without the metadata readers"
+    crashed = records["c-crash-read.txt"]
+    assert (crashed.size, crashed.hashes, crashed.mime) == (len(b"never read to the end\n"), {}, None)
+    assert [e.message for e in crashed.errors] == [engine.CRASHED]
+    assert records["d.txt"].errors == () and records["d.txt"].hashes
 
 
 def test_records_come_back_in_walk_order_after_a_crash(worker_extractors: None, tmp_path: Path) -> None:
