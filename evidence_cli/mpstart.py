@@ -74,7 +74,10 @@ def is_scan(argv: list[str]) -> bool:
 
 def wants_pool(argv: list[str]) -> bool:
     """Does this command line start a scan with worker processes (as far as a quick look
-    at the arguments tells)? A wrong guess costs only an idle helper process."""
+    at the arguments tells), or a ``show`` (which reads its file in one worker)? A wrong
+    guess costs only an idle helper process."""
+    if argv[:1] == ["show"]:
+        return not any(a in ("-h", "--help") for a in argv)
     if not is_scan(argv):
         return False
     for i, a in enumerate(argv):

@@ -22,10 +22,12 @@ from evidence_cli.mpstart import wants_pool
         (["scan", "case", "--scheduler", "tcp://h:8786"], False),
         (["scan", "--help"], False),
         (["verify", "m.json"], False),
+        (["show", "IMG_0001.jpg"], True),  # read in one worker
+        (["show", "--help"], False),
         ([], False),
     ],
 )
-def test_only_a_pooled_scan_prestarts(argv: list[str], expected: bool) -> None:
+def test_only_a_pooled_scan_or_a_show_prestarts(argv: list[str], expected: bool) -> None:
     assert wants_pool(argv) is expected
 
 

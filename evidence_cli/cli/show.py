@@ -10,9 +10,11 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli
-from evidence_cli.console import evidence_text, make_consoles
+from evidence_cli.console import evidence_text, make_consoles, safe_text
+from evidence_cli.engine import pool_unavailable
 from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.models import FileRecord
@@ -108,8 +110,9 @@ def render(console: Console, rec: FileRecord) -> None:
 def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> None:
     """Show every piece of metadata of one file, grouped, for a human.
 
-    Reads the file exactly as `evidence scan` does (read-only, one hashing pass)
-    and prints its identity, all timestamps with their sources and offsets, GPS,
+    Reads the file exactly as `evidence scan` does (read-only, one hashing pass,
+    in a worker process with its memory limit: a file that crashes a parser gets
+    an error, and keeps its hashes) and prints its identity, all timestamps with their sources and offsets, GPS,
     device, findings, errors and every raw tag of every extractor. Control
     characters and markup in the file's strings are shown escaped.
 
@@ -118,7 +121,7 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
       evidence show samples/IMG_0001.jpg
       evidence show suspicious.pdf --json > suspicious.json
     """
-    out, _ = make_consoles(width)
+    out, err = make_consoles(width)
     problem = check_libmagic()
     if problem:
         raise Failure(problem)
@@ -128,7 +131,21 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
         roots = resolve_roots([path])
     except ScanError as exc:
         raise Failure(str(exc)) from None
-    records = list(scan(roots, ScanOptions(workers=0, timeout=timeout or None)))
+    # In a worker process, as a scan reads: `show` is what an examiner runs on the one
+    # suspicious file, and a crash in a C library or a memory bomb there must cost an
+    # error on the record (its hashes kept: see engine._isolated), not the command.
+    why = pool_unavailable()
+    if why is not None:
+        err.print(
+            Text(
+                safe_text(
+                    f"Warning: worker processes cannot start here ({why}); reading the file in this "
+                    "process instead: a file that crashes a C library would end this command."
+                ),
+                style="bold yellow",
+            )
+        )
+    records = list(scan(roots, ScanOptions(workers=0 if why else 1, timeout=timeout or None)))
     rec = records[0]
     if as_json:
         click.echo(dumps(rec.to_dict(), indent=2))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from evidence_cli import engine
 from evidence_cli.cli import cli
+from tests.hostile import crashers
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
 
 
 def _sample_jpeg_with_gps() -> Path:
@@ -54,3 +59,38 @@ def test_show_refuses_a_folder_and_a_missing_file(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["show", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "does not exist" in r.output
     assert "Traceback" not in r.output
+
+
+def test_show_survives_a_file_that_crashes_its_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`show` read the file in its own process: a file that crashed a parser (a C library,
+    here a test extractor reading address 0) ended the command with a segmentation
+    fault and printed nothing. It now reads it in a worker, as a scan does: the record
+    has the crash as an error, and the file's hashes."""
+    monkeypatch.chdir(tmp_path)  # (workers drop the working folder from their import path)
+    monkeypatch.syspath_prepend(str(REPO))
+    monkeypatch.setattr(engine, "process_batch", crashers.batch_with_test_extractors)
+    target = tmp_path / "crash-segv.txt"
+    target.write_bytes(b"a file its reader dies on\n")
+    result = CliRunner().invoke(cli, ["show", str(target), "--json"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # the record has an error
+    rec = json.loads(result.stdout)
+    assert [(e["stage"], e["type"]) for e in rec["errors"]] == [("worker", "WorkerCrashed")]
+    assert rec["hashes"]["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert rec["mime"] == "text/plain"
+    control = tmp_path / "control.txt"
+    control.write_bytes(b"read by the test extractors in a worker\n")
+    rec = json.loads(CliRunner().invoke(cli, ["show", str(control), "--json"], catch_exceptions=False).stdout)
+    assert rec["errors"] == [] and rec["metadata"]["test-crasher"] == {"ran": True}
+
+
+def test_show_reads_in_this_process_where_workers_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidence_cli.cli import show
+
+    monkeypatch.setattr(show, "pool_unavailable", lambda: "no /dev/shm")
+    target = tmp_path / "a.txt"
+    target.write_bytes(b"plain\n")
+    result = CliRunner().invoke(cli, ["show", str(target), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.stderr.split())
+    assert "worker processes cannot start here (no /dev/shm); reading the file in this process" in warning
+    assert json.loads(result.stdout)["hashes"]["sha256"] == hashlib.sha256(b"plain\n").hexdigest()
