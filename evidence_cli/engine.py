@@ -399,8 +399,20 @@ def salvage_batch(batch: list[Entry], options: ScanOptions, reason: str, libmagi
     return [salvage_entry(e, options, reason, libmagic=libmagic) for e in batch]
 
 
-#: The reason a local entry's record gives when it killed its single-use worker.
-CRASHED = "the worker process died while reading this entry (crash or memory limit)"
+def died(exitcode: int | None) -> str:
+    """What a local entry's record says of the single-use worker it killed: the signal
+    (SIGSEGV: a crash in a C library; SIGKILL: often the system, short of memory) or the
+    exit status, as the examiner may need it to tell an attack on a parser from a bug."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f" (signal {signal.Signals(-exitcode).name})"
+        except ValueError:
+            how = f" (signal {-exitcode})"
+    elif exitcode is not None:
+        how = f" (exit status {exitcode})"
+    else:
+        how = ""
+    return f"the worker process died{how} while reading this entry: a crash, or its memory limit"
 
 
 def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
@@ -408,21 +420,49 @@ def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
     identity is read again in another, without the metadata readers (where crashes in C
     libraries and memory bombs come from), then if need be without libmagic: the record
     keeps the file's hashes. Only an entry that kills even the last gets a record without
-    them."""
-    attempts: list[tuple[Callable[..., list[FileRecord]], tuple[Any, ...]]] = [
-        (process_batch, ()),
-        (salvage_batch, (CRASHED, True)),
-        (salvage_batch, (CRASHED, False)),
-    ]
-    for work, extra in attempts:
-        pool = _new_pool(1, options)
+    them. The record names how the first of them died."""
+    record, exitcode = _alone(process_batch, entry, options)
+    if record is not None:
+        return record
+    reason = died(exitcode)
+    for libmagic in (True, False):
+        record, _ = _alone(salvage_batch, entry, options, reason, libmagic)
+        if record is not None:
+            return record
+    return crashed_record(entry, reason)
+
+
+def _alone(
+    work: Callable[..., list[FileRecord]], entry: Entry, options: ScanOptions, *extra: Any
+) -> tuple[FileRecord | None, int | None]:
+    """``work`` for one entry in a process of its own, set up as a pool's worker: its
+    record, or None and the process's exit code when it died first. (A process, not a
+    one-worker pool: a pool tells only that a worker died, not how.)"""
+    ctx = _mp_context()
+    reader, writer = ctx.Pipe(duplex=False)
+    initargs = (options.memory_limit, None, os.getpid(), False)
+    process = ctx.Process(target=_run_alone, args=(writer, initargs, work, [entry], options, extra), daemon=True)
+    process.start()
+    writer.close()  # (only the worker's copy is left: its death ends the read below)
+    try:
         try:
-            return pool.submit(work, [entry], options, *extra).result()[0]
-        except BrokenProcessPool:
-            continue
-        finally:
-            _stop_pool(pool)
-    return crashed_record(entry, CRASHED)
+            records = reader.recv()
+        except EOFError:
+            records = None
+        process.join()
+        return (records[0] if records else None), process.exitcode
+    finally:
+        reader.close()
+        if process.is_alive():  # interrupted (Ctrl-C, a stop signal)
+            process.kill()
+            process.join()
+
+
+def _run_alone(writer: Any, initargs: tuple[Any, ...], work: Any, batch: list[Entry], options: Any, extra: Any) -> None:
+    """The body of :func:`_alone`'s process."""
+    _init_worker(*initargs)
+    writer.send(work(batch, options, *extra))
+    writer.close()
 
 
 def run_dask(

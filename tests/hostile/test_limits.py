@@ -111,12 +111,14 @@ def test_worker_crashes_hangs_and_memory_bombs_cost_one_record_each(worker_extra
     assert sorted(records) == sorted(names), "one record per entry, in order, nothing lost"
     assert errors_of(records["crash-exit.txt"]) == [("worker", "WorkerCrashed")]
     assert errors_of(records["crash-segv.txt"]) == [("worker", "WorkerCrashed")]
-    for name in ("crash-exit.txt", "crash-segv.txt"):
+    for name, how in (("crash-exit.txt", "exit status 3"), ("crash-segv.txt", "signal SIGSEGV")):
         # The file that kills a parser keeps its identity: read again without the
-        # metadata readers, it has its hashes, its type and its times.
+        # metadata readers, it has its hashes, its type and its times; and the record
+        # says how its reader died.
         _check_identity(records[name], root / name, "text/plain", "libmagic-text")
         assert records[name].errors[0].message == (
-            f"{engine.CRASHED}; read again for its type, hashes and times alone, without the metadata readers"
+            f"the worker process died ({how}) while reading this entry: a crash, or its memory limit; "
+            "read again for its type, hashes and times alone, without the metadata readers"
         )
         assert "test-crasher" not in records[name].metadata
     assert errors_of(records["hog.txt"]) == [("metadata:test-hog", "MemoryError")]
@@ -165,11 +167,26 @@ def test_a_file_that_crashes_libmagic_or_every_read_keeps_what_can_be_read(
     _check_identity(records["b-crash-magic.txt"], root / "b-crash-magic.txt", None, "none")
     for name in ("a-crash-magic.png", "b-crash-magic.txt"):
         assert errors_of(records[name]) == [("worker", "WorkerCrashed")]
-        assert records[name].errors[0].message == f"{engine.CRASHED}; {without}, without the metadata readers"
+        assert records[name].errors[0].message == f"{engine.died(3)}; {without}, without the metadata readers"
     crashed = records["c-crash-read.txt"]
     assert (crashed.size, crashed.hashes, crashed.mime) == (len(b"never read to the end\n"), {}, None)
-    assert [e.message for e in crashed.errors] == [engine.CRASHED]
+    assert [e.message for e in crashed.errors] == [engine.died(3)]
     assert records["d.txt"].errors == () and records["d.txt"].hashes
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "said"),
+    [
+        (-11, " (signal SIGSEGV)"),
+        (-9, " (signal SIGKILL)"),
+        (-200, " (signal 200)"),
+        (3, " (exit status 3)"),
+        (None, ""),
+    ],
+)
+def test_how_a_worker_died_is_named(exitcode: int | None, said: str) -> None:
+    want = f"the worker process died{said} while reading this entry: a crash, or its memory limit"
+    assert engine.died(exitcode) == want
 
 
 def test_records_come_back_in_walk_order_after_a_crash(worker_extractors: None, tmp_path: Path) -> None:
