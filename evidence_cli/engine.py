@@ -551,6 +551,10 @@ def _dask_salvage(
 
 
 def _shown(exc: BaseException) -> str:
+    """A failed task's exception, for the record. Dask's KilledWorker names a random task
+    key and the worker's port: the same file would get another record at every scan."""
+    if type(exc).__name__ == "KilledWorker":
+        return "KilledWorker: every Dask worker that ran this entry died (see the workers' logs)"
     return f"{type(exc).__name__}: {exc}"
 
 
