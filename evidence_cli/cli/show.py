@@ -112,9 +112,10 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
 
     Reads the file exactly as `evidence scan` does (read-only, one hashing pass,
     in a worker process with its memory limit: a file that crashes a parser gets
-    an error, and keeps its hashes) and prints its identity, all timestamps with their sources and offsets, GPS,
-    device, findings, errors and every raw tag of every extractor. Control
-    characters and markup in the file's strings are shown escaped.
+    an error, and keeps its hashes) and prints its identity, all timestamps with
+    their sources and offsets, GPS, device, findings, errors and every raw tag of
+    every extractor. Control characters and markup in the file's strings are
+    shown escaped.
 
     \b
     Example:
