@@ -30,7 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from evidence_cli import __version__, components, mpstart
+from evidence_cli import __version__, components, mpstart, threadlimit
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path, folder_names
 
@@ -128,6 +128,8 @@ def _init_worker(
     # Large files hashed at the same time by this pool's workers share the cores.
     if big_files is not None:
         hashing.gate = hashing.BigFileGate(big_files)
+    # A reader stuck in C code past its time limit ends this worker (threadlimit.backstop).
+    threadlimit.backstops = True
     # Large files through memory maps: only in a first-pass pool, whose crashes are
     # re-run with ordinary reads (see run_pool and hashing.mapped_reads).
     hashing.mapped_reads = mapped
@@ -408,6 +410,11 @@ def died(exitcode: int | None) -> str:
             how = f" (signal {signal.Signals(-exitcode).name})"
         except ValueError:
             how = f" (signal {-exitcode})"
+    elif exitcode == threadlimit.KILL_CODE:
+        return (
+            "the worker process ended itself while reading this entry: a reader (libmagic or a "
+            "metadata reader) was stuck in C code past its time limit (--timeout)"
+        )
     elif exitcode is not None:
         how = f" (exit status {exitcode})"
     else:
@@ -644,7 +651,7 @@ def _dask_batch(
     differ = components.differences(_worker_components(), _with_version(expected))
     if differ:
         raise ComponentsDiffer(f"this worker runs other components ({'; '.join(differ)})")
-    from evidence_cli import scanner, threadlimit
+    from evidence_cli import scanner
 
     # Tasks run in worker threads, which SIGALRM does not reach: the watchdog limits each
     # extractor, and ends this worker if one is stuck in C code (see threadlimit).

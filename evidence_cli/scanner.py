@@ -268,7 +268,17 @@ def _process_file(
     # 3. What is it really?
     try:
         if libmagic:
-            ftype = detect_type(path_name(entry.rel), result.head, exact=options.exact_magic)
+            # libmagic is C: no exception reaches it. In a worker, one stuck on a crafted
+            # file past the time limit ends its process (see threadlimit.Backstop).
+            limit = options.timeout
+            stop = threadlimit.thread_backstop() if limit else None
+            if stop is not None and limit:
+                stop.arm(limit)
+            try:
+                ftype = detect_type(path_name(entry.rel), result.head, exact=options.exact_magic)
+            finally:
+                if stop is not None:
+                    stop.disarm()
         else:
             ftype = signature_type(path_name(entry.rel), result.head)
     except Exception as exc:  # noqa: BLE001 - libmagic errors are per-file
@@ -448,6 +458,9 @@ class ExtractorClock:
         self.armed_at: float | None = None
         # Outside a main thread, in threadlimit.watched() (Dask tasks): the watchdog.
         self.watch = threadlimit.current() if not self.usable and self.seconds > 0 else None
+        # In a worker process, the alarm's exception cannot reach an extractor stuck in C
+        # code: with the alarm, the backstop ends the worker then (threadlimit.Backstop).
+        self.backstop = threadlimit.thread_backstop() if self.usable and threadlimit.backstops else None
 
     def __enter__(self) -> ExtractorClock:
         if self.usable:
@@ -458,6 +471,8 @@ class ExtractorClock:
         if self.armed_at is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self.armed_at = None
+            if self.backstop is not None:
+                self.backstop.disarm()
 
     def running(self) -> Any:
         """Context for one extractor: its limit is (re-)armed if needed."""
@@ -470,4 +485,6 @@ class ExtractorClock:
         if self.armed_at is None or now - self.armed_at > self.slack:
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
             self.armed_at = now
+            if self.backstop is not None:
+                self.backstop.arm(self.seconds, now)
         return _LIMITED

@@ -1,4 +1,5 @@
-"""Time limits for extractors that run outside a main thread (Dask worker threads).
+"""Time limits for extractors that run outside a main thread (Dask worker threads), and
+the backstop that ends any worker stuck in C code (see :class:`Backstop`).
 
 Worker processes and the in-process scan limit each extractor with SIGALRM, which only a
 main thread receives. In a Dask worker, tasks run in threads: an extractor caught in an
@@ -35,7 +36,7 @@ from typing import Iterator
 KILL_GRACE = 5.0
 #: The exit status of a process ended that way.
 KILL_CODE = 75
-_KILL_MESSAGE = b"evidence-cli: an extractor is stuck in C code past its time limit; ending this worker\n"
+_KILL_MESSAGE = b"evidence-cli: a file reader is stuck in C code past its time limit; ending this worker\n"
 #: The watchdog looks at the running extractors at least this often (seconds): a limit is
 #: enforced at most this much late. It takes the interpreter lock only then: a thread
 #: entering or leaving a limited run takes no lock and wakes nobody.
@@ -91,7 +92,7 @@ class _Limited:
         if _dog is None:
             _start_dog()
         now = time.monotonic()
-        kill_at = now + self.seconds + max(self.seconds, KILL_GRACE) if self.watch.kill else None
+        kill_at = now + kill_after(self.seconds) if self.watch.kill else None
         # No lock here or in ended(): a raise arriving while a lock is held would keep it.
         _slots[threading.get_ident()] = _Slot(now + self.seconds, kill_at, self.watch.error)
 
@@ -137,6 +138,12 @@ def _watch_loop() -> None:
                     os.write(2, _KILL_MESSAGE)
                     os._exit(KILL_CODE)
                 soonest = min(soonest, slot.kill_at)
+        for stop in list(_backstops.values()):
+            if now >= stop.kill_at:
+                if stop.announce:  # (a local worker's record says it; its stderr is the terminal)
+                    os.write(2, _KILL_MESSAGE)
+                os._exit(KILL_CODE)
+            soonest = min(soonest, stop.kill_at)
         time.sleep(max(0.0, soonest - now))
 
 
@@ -156,3 +163,52 @@ def watched(error: type[BaseException], *, kill: bool) -> Iterator[None]:
         yield
     finally:
         _local.watch = old
+
+
+def kill_after(seconds: float) -> float:
+    """How long after its start a run limited to ``seconds`` ends a process stuck in C code."""
+    return seconds + max(seconds, KILL_GRACE)
+
+
+#: Set in a scan's worker processes (never in the scan's own process, which a kill would
+#: end): see :class:`Backstop`.
+backstops = False
+_backstops: dict[int, Backstop] = {}
+_NEVER = float("inf")
+
+
+class Backstop:
+    """One thread's backstop: while armed, the process ends once :func:`kill_after` the
+    limit has passed. Nothing is raised: it is for code that SIGALRM's exception (or the
+    watchdog's) cannot reach because it never returns to Python, such as a C library in an
+    endless loop on a crafted file, or blocked. The process's death is reported by its
+    pool (or by Dask), and the entry is read again without that reader. Arming stores one
+    number, so that every file can afford it."""
+
+    __slots__ = ("kill_at", "announce")
+
+    def __init__(self, announce: bool) -> None:
+        self.kill_at = _NEVER
+        self.announce = announce
+
+    def arm(self, seconds: float, now: float | None = None) -> None:
+        self.kill_at = (time.monotonic() if now is None else now) + kill_after(seconds)
+
+    def disarm(self) -> None:
+        self.kill_at = _NEVER
+
+
+def thread_backstop() -> Backstop | None:
+    """This thread's backstop in a scan's worker process, or in a Dask task watched with
+    ``kill``; elsewhere None."""
+    if not backstops:
+        watch = current()
+        if watch is None or not watch.kill:
+            return None
+    thread_id = threading.get_ident()
+    stop = _backstops.get(thread_id)
+    if stop is None:
+        stop = _backstops[thread_id] = Backstop(announce=not backstops)
+        if _dog is None:
+            _start_dog()
+    return stop

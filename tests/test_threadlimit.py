@@ -140,6 +140,48 @@ print("not ended")
     assert b"not ended" not in done.stdout
 
 
+def test_libmagic_stuck_in_a_dask_task_ends_the_process(tmp_path: Path) -> None:
+    """libmagic had no limit at all: stuck in it (here a blocked sleep stands in), a Dask
+    task held its worker for ever. The backstop ends the worker, and says so."""
+    code = """
+import os, threading, time
+from evidence_cli import filetype, scanner, threadlimit
+from evidence_cli.walker import resolve_roots, walk
+threadlimit.KILL_GRACE = 0.5
+scanner.detect_type = lambda *a, **k: time.sleep(600)
+[entry] = [e for e in walk(resolve_roots(["a.txt"]))]
+def work():
+    with threadlimit.watched(scanner.TimeLimitExceeded, kill=True):
+        scanner.process_entry(entry, scanner.ScanOptions(workers=0, timeout=0.2))
+t = threading.Thread(target=work)
+t.start()
+t.join()
+print("not ended")
+"""
+    (tmp_path / "a.txt").write_text("hello\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == threadlimit.KILL_CODE, done
+    assert b"a file reader is stuck in C code past its time limit; ending this worker" in done.stderr
+    assert b"not ended" not in done.stdout
+
+
+def test_the_backstop_is_only_where_a_kill_ends_a_worker() -> None:
+    """A scan's own process (`--workers 0`) has none: a kill would end the scan."""
+    assert threadlimit.thread_backstop() is None
+
+    def work() -> Any:
+        with threadlimit.watched(TimeLimitExceeded, kill=True):
+            inside = threadlimit.thread_backstop()
+        with threadlimit.watched(TimeLimitExceeded, kill=False):
+            unkilled = threadlimit.thread_backstop()
+        return inside, unkilled
+
+    inside, unkilled = _in_thread(work)
+    assert isinstance(inside, threadlimit.Backstop) and inside.announce  # (a Dask worker's log)
+    assert inside.kill_at == float("inf"), "not armed until a reader runs"
+    assert unkilled is None
+
+
 def test_a_dask_task_limits_its_extractors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With --scheduler, the endless loop ran for ever (here: worker threads of this process)."""
     distributed = pytest.importorskip("distributed")

@@ -133,7 +133,8 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
     callback=_timeout_option,
     help=(
         "Seconds each metadata extractor may spend on one file (0: no limit; at most "
-        f"{MAX_TIMEOUT:g}, a day); past it, an error on the record."
+        f"{MAX_TIMEOUT:g}, a day); past it, an error on the record. A reader stuck in C "
+        "code (libmagic too) ends its worker past twice the limit (5 s past it at least)."
     ),
 )
 @click.option(

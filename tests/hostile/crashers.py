@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import time
 from typing import Any, Callable
 
@@ -22,12 +23,21 @@ from evidence_cli.models import Extraction
 ALLOCATE = 16 * 1024**3
 
 
+def stuck_in_c() -> None:
+    """What a C library in an endless loop does to the limits, as far as they can tell:
+    SIGALRM's Python handler never runs (here the signal is blocked, then this sleeps)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(3600)
+
+
 class Sleeper:
     name = "test-sleeper"
-    description = "sleeps (or spins) on files named *slow*"
+    description = "sleeps (or spins) on files named *slow*; is stuck as in C on *stuck-c*"
     mime_types: frozenset[str] = frozenset()
 
     def extract(self, ctx: base.FileContext) -> Extraction:
+        if "stuck-c" in ctx.rel_path:
+            stuck_in_c()
         if "slow-sleep" in ctx.rel_path:
             time.sleep(3600)
         if "slow-spin" in ctx.rel_path:
@@ -119,13 +129,27 @@ def _crash_on(word: str, real: Callable[..., Any]) -> Callable[..., Any]:
     return crashing
 
 
-def _with_crashing_stages() -> None:
-    """In this worker: libmagic's stage kills it on *crash-magic* files, the read pass on
-    *crash-read* files, at every attempt."""
-    from evidence_cli import scanner
+def _stuck_on(word: str, real: Callable[..., Any]) -> Callable[..., Any]:
+    """``real``, except that it is stuck as in C code (:func:`stuck_in_c`) when the file's
+    name holds ``word``."""
 
+    def stuck(first: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if word in os.fsdecode(first):
+            stuck_in_c()
+        return real(first, *args, **kwargs)
+
+    return stuck
+
+
+def _with_crashing_stages() -> None:
+    """In this worker: libmagic's stage kills it on *crash-magic* files and is stuck as in
+    C code on *stuck-magic* files, the read pass kills it on *crash-read* files, at every
+    attempt. A stuck reader ends the worker 0.3 s after its limit."""
+    from evidence_cli import scanner, threadlimit
+
+    threadlimit.KILL_GRACE = 0.3
     if not getattr(scanner.detect_type, "crashing", False):
-        scanner.detect_type = _crash_on("crash-magic", scanner.detect_type)
+        scanner.detect_type = _stuck_on("stuck-magic", _crash_on("crash-magic", scanner.detect_type))
         scanner.detect_type.crashing = True  # type: ignore[attr-defined]
         scanner.hash_entry = _crash_on("crash-read", scanner.hash_entry)
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from evidence_cli import engine, walker
+from evidence_cli import engine, threadlimit, walker
 from evidence_cli.extractors import base
 from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
@@ -172,6 +172,45 @@ def test_a_file_that_crashes_libmagic_or_every_read_keeps_what_can_be_read(
     assert (crashed.size, crashed.hashes, crashed.mime) == (len(b"never read to the end\n"), {}, None)
     assert [e.message for e in crashed.errors] == [engine.died(3)]
     assert records["d.txt"].errors == () and records["d.txt"].hashes
+
+
+def test_a_reader_stuck_in_c_code_ends_its_worker_and_the_file_keeps_its_hashes(
+    worker_extractors: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SIGALRM's exception reaches Python code only: a reader stuck in C code on a crafted
+    file (libmagic, which had no limit at all, or an extractor's C library) held its
+    worker, and the scan, for ever. Past its limit (and a grace, here 0.3 s) it now ends
+    its worker; the file is read again without that reader and keeps its hashes."""
+    monkeypatch.setattr(engine, "process_batch", crashers.batch_with_crashing_stages)
+    monkeypatch.setattr(engine, "salvage_batch", crashers.salvage_with_crashing_stages)
+    root = tmp_path / "evidence"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"a control\n")
+    (root / "b-stuck-c.txt").write_bytes(b"an extractor never returns\n")
+    (root / "c-stuck-magic.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (root / "d.txt").write_bytes(b"another control\n")
+    start = time.monotonic()
+    records = {r.path: r for r in scan([str(root)], ScanOptions(workers=2, timeout=0.3))}
+    assert time.monotonic() - start < 60
+    assert sorted(records) == ["a.txt", "b-stuck-c.txt", "c-stuck-magic.png", "d.txt"]
+    ended = engine.died(threadlimit.KILL_CODE)
+    assert ended.startswith("the worker process ended itself while reading this entry: a reader")
+    _check_identity(records["b-stuck-c.txt"], root / "b-stuck-c.txt", "text/plain", "libmagic-text")
+    assert [e.message for e in records["b-stuck-c.txt"].errors] == [
+        f"{ended}; read again for its type, hashes and times alone, without the metadata readers"
+    ]
+    _check_identity(records["c-stuck-magic.png"], root / "c-stuck-magic.png", "image/png", "signature")
+    assert [e.message for e in records["c-stuck-magic.png"].errors] == [
+        f"{ended}; read again for its hashes and times (type by signature only, without libmagic) alone, "
+        "without the metadata readers"
+    ]
+    for name in ("a.txt", "d.txt"):
+        assert records[name].errors == () and records[name].metadata["test-sleeper"] == {"ran": True}
+
+
+def test_no_backstop_in_the_scans_own_process() -> None:
+    """A kill there would end the scan itself (`--workers 0`, `show` without workers)."""
+    assert threadlimit.thread_backstop() is None
 
 
 @pytest.mark.parametrize(
