@@ -91,7 +91,7 @@ class _Limited:
     def __enter__(self) -> None:
         if _dog is None:
             _start_dog()
-        now = time.monotonic()
+        now = clock()
         kill_at = now + kill_after(self.seconds) if self.watch.kill else None
         # No lock here or in ended(): a raise arriving while a lock is held would keep it.
         _slots[threading.get_ident()] = _Slot(now + self.seconds, kill_at, self.watch.error)
@@ -115,14 +115,35 @@ def _start_dog() -> None:
     global _dog
     with _dog_lock:  # (no extractor of this thread runs yet: nothing can be raised here)
         if _dog is None:
-            dog = threading.Thread(target=_watch_loop, name="evidence-time-limits", daemon=True)
+            started = time.monotonic()
+            dog = threading.Thread(target=_watch_loop, args=(started,), name="evidence-time-limits", daemon=True)
             dog.start()
             _dog = dog
 
 
-def _watch_loop() -> None:
+#: A watchdog that wakes this much later than it meant to was not running (the scan
+#: stopped with Ctrl-Z or SIGSTOP, the machine suspended or paused): the time is not
+#: counted against the runs it watches (see clock()).
+STALL = 1.0
+#: Seconds this process was not running, as the watchdog saw (only it writes this).
+_stalled = 0.0
+
+
+def clock() -> float:
+    """The watchdog's clock: monotonic time, less the time this process was not running.
+    (A scan stopped for an hour and continued found every run under way an hour late: the
+    file being read was said to be stuck.)"""
+    return time.monotonic() - _stalled
+
+
+def _watch_loop(due: float) -> None:
+    """``due``: when the loop was started (a stop before it first runs is a stall too)."""
+    global _stalled
     while True:
-        now = time.monotonic()
+        real = time.monotonic()
+        if real - due > STALL:
+            _stalled += real - due
+        now = real - _stalled
         soonest = now + TICK
         for thread_id, slot in list(_slots.items()):
             if not slot.raised:
@@ -144,7 +165,9 @@ def _watch_loop() -> None:
                     os.write(2, _KILL_MESSAGE)
                 os._exit(KILL_CODE)
             soonest = min(soonest, stop.kill_at)
-        time.sleep(max(0.0, soonest - now))
+        pause = max(0.0, soonest - now)
+        due = real + pause
+        time.sleep(pause)
 
 
 def current() -> Watch | None:
@@ -192,7 +215,8 @@ class Backstop:
         self.announce = announce
 
     def arm(self, seconds: float, now: float | None = None) -> None:
-        self.kill_at = (time.monotonic() if now is None else now) + kill_after(seconds)
+        """Armed for ``seconds`` from ``now`` (``time.monotonic()``'s, by default now)."""
+        self.kill_at = (time.monotonic() if now is None else now) - _stalled + kill_after(seconds)
 
     def disarm(self) -> None:
         self.kill_at = _NEVER

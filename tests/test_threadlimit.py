@@ -5,9 +5,11 @@ the scan, for ever: SIGALRM reaches only a main thread."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -163,6 +165,37 @@ print("not ended")
     assert done.returncode == threadlimit.KILL_CODE, done
     assert b"a file reader is stuck in C code past its time limit; ending this worker" in done.stderr
     assert b"not ended" not in done.stdout
+
+
+def test_time_the_process_is_stopped_does_not_count(tmp_path: Path) -> None:
+    """A scan stopped with Ctrl-Z (SIGSTOP) and continued later found every run under way
+    late by the whole pause, and its worker was ended for a reader "stuck in C code".
+    Here a run armed for 2 s (ended 4 s after it starts) is stopped for 3.5 s, and ends
+    1.5 s after it is continued: 5 s after it started, 1.5 s of them running."""
+    code = """
+import sys
+from evidence_cli import threadlimit
+threadlimit.backstops = True
+threadlimit.KILL_GRACE = 0.5
+stop = threadlimit.thread_backstop()
+stop.arm(2.0)
+print("armed", flush=True)
+sys.stdin.readline()
+stop.disarm()
+print("done", flush=True)
+"""
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path)
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline() == b"armed\n"
+        child.send_signal(signal.SIGSTOP)
+        time.sleep(3.5)
+        child.send_signal(signal.SIGCONT)
+        time.sleep(1.5)
+        out, _ = child.communicate(b"go\n", timeout=60)
+    finally:
+        child.kill()
+    assert (child.returncode, out) == (0, b"done\n")
 
 
 def test_the_backstop_is_only_where_a_kill_ends_a_worker() -> None:
