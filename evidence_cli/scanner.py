@@ -380,8 +380,22 @@ _alarm_installed = False
 _inside_limit = False
 
 
+#: The running limit (for the handler): its start on threadlimit.clock(), and its length.
+_limit_from = 0.0
+_limit_seconds = 0.0
+#: An alarm this much early (or less) is on time (clocks differ by a hair).
+_EARLY = 0.01
+
+
 def _expired(signum: int, frame: Any) -> None:
     if _inside_limit:
+        # In a worker, the alarm may come early by the time the process was stopped (Ctrl-Z,
+        # a paused machine): SIGALRM's timer counts it, and the extractor would be said to
+        # have run past its limit. Then the timer is set again for what is left.
+        left = threadlimit.time_left(_limit_from, _limit_seconds)
+        if left is not None and left > _EARLY:
+            signal.setitimer(signal.ITIMER_REAL, left)
+            return
         raise TimeLimitExceeded()
 
 
@@ -476,6 +490,7 @@ class ExtractorClock:
 
     def running(self) -> Any:
         """Context for one extractor: its limit is (re-)armed if needed."""
+        global _limit_from, _limit_seconds
         if self.watch is not None:
             return self.watch.limited(self.seconds)
         if not self.usable:
@@ -487,4 +502,5 @@ class ExtractorClock:
             self.armed_at = now
             if self.backstop is not None:
                 self.backstop.arm(self.seconds, now)
+                _limit_from, _limit_seconds = now - threadlimit.stalled(), self.seconds
         return _LIMITED

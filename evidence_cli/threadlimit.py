@@ -129,6 +129,11 @@ STALL = 1.0
 _stalled = 0.0
 
 
+def stalled() -> float:
+    """Seconds this process was not running, as the watchdog saw."""
+    return _stalled
+
+
 def clock() -> float:
     """The watchdog's clock: monotonic time, less the time this process was not running.
     (A scan stopped for an hour and continued found every run under way an hour late: the
@@ -136,9 +141,33 @@ def clock() -> float:
     return time.monotonic() - _stalled
 
 
+#: When the watchdog means to wake next (monotonic time; only it writes this).
+_due = 0.0
+
+
+def time_left(started: float, seconds: float) -> float | None:
+    """Of a limit of ``seconds`` from ``started`` (on :func:`clock`), how much is left;
+    None where no watchdog keeps count of the time this process was not running. For
+    SIGALRM's handler, whose timer counts that time too. A stall the watchdog has not
+    counted yet (it wakes late, and SIGALRM came first) gives it a moment to."""
+    if _dog is None or not _dog.is_alive():
+        return None
+    real = time.monotonic()
+    if real - _due > STALL:
+        return 2 * TICK
+    return seconds - (real - _stalled - started)
+
+
+def _say_killed() -> None:
+    try:
+        os.write(2, _KILL_MESSAGE)
+    except OSError:  # no stderr: the process ends all the same
+        pass
+
+
 def _watch_loop(due: float) -> None:
     """``due``: when the loop was started (a stop before it first runs is a stall too)."""
-    global _stalled
+    global _stalled, _due
     while True:
         real = time.monotonic()
         if real - due > STALL:
@@ -156,17 +185,17 @@ def _watch_loop(due: float) -> None:
                         continue
             if slot.raised and slot.kill_at is not None:
                 if now >= slot.kill_at and _slots.get(thread_id) is slot:
-                    os.write(2, _KILL_MESSAGE)
+                    _say_killed()
                     os._exit(KILL_CODE)
                 soonest = min(soonest, slot.kill_at)
         for stop in list(_backstops.values()):
             if now >= stop.kill_at:
                 if stop.announce:  # (a local worker's record says it; its stderr is the terminal)
-                    os.write(2, _KILL_MESSAGE)
+                    _say_killed()
                 os._exit(KILL_CODE)
             soonest = min(soonest, stop.kill_at)
         pause = max(0.0, soonest - now)
-        due = real + pause
+        due = _due = real + pause
         time.sleep(pause)
 
 

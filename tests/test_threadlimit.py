@@ -198,6 +198,50 @@ print("done", flush=True)
     assert (child.returncode, out) == (0, b"done\n")
 
 
+_ALARMED = """
+import sys
+from evidence_cli import scanner, threadlimit
+threadlimit.backstops = True  # as in a scan's worker process
+try:
+    with scanner.time_limit(float(sys.argv[1])):
+        print("armed", flush=True)
+        sys.stdin.readline()
+    print("done", flush=True)
+except scanner.TimeLimitExceeded:
+    print("limit", flush=True)
+"""
+
+
+def test_a_worker_stopped_and_continued_is_not_said_past_its_time_limit(tmp_path: Path) -> None:
+    """SIGALRM's timer counts the time a process is stopped: continued after Ctrl-Z, the
+    extractor under way got TimeLimitExceeded, and its record said it ran past --timeout.
+    In a worker, the alarm is now set again for what is left of the limit."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _ALARMED, "2.0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline() == b"armed\n"
+        child.send_signal(signal.SIGSTOP)
+        time.sleep(3.5)
+        child.send_signal(signal.SIGCONT)
+        time.sleep(0.5)
+        out, _ = child.communicate(b"go\n", timeout=60)
+    finally:
+        child.kill()
+    assert (child.returncode, out) == (0, b"done\n")
+    # And the limit still holds when nothing stops the worker.
+    with subprocess.Popen(
+        [sys.executable, "-c", _ALARMED, "0.3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path
+    ) as late:
+        try:
+            assert late.stdout is not None
+            assert late.stdout.readline() == b"armed\n"
+            assert late.stdout.readline() == b"limit\n"  # (stdin stays open: only the limit ends the read)
+        finally:
+            late.kill()
+
+
 def test_the_backstop_is_only_where_a_kill_ends_a_worker() -> None:
     """A scan's own process (`--workers 0`) has none: a kill would end the scan."""
     assert threadlimit.thread_backstop() is None
