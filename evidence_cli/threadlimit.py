@@ -112,10 +112,10 @@ def ended() -> None:
 
 
 def _start_dog() -> None:
-    global _dog
+    global _dog, _due
     with _dog_lock:  # (no extractor of this thread runs yet: nothing can be raised here)
         if _dog is None:
-            started = time.monotonic()
+            started = _due = time.monotonic()
             dog = threading.Thread(target=_watch_loop, args=(started,), name="evidence-time-limits", daemon=True)
             dog.start()
             _dog = dog
