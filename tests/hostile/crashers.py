@@ -117,28 +117,20 @@ def batch_truncating_under_map(batch: list, options: object) -> list:  # type: i
     return [process_entry(e, options) for e in batch]  # type: ignore[arg-type]
 
 
-def _crash_on(word: str, real: Callable[..., Any]) -> Callable[..., Any]:
-    """``real``, except that it kills its process when the file's name holds ``word``
-    (its first argument is a name or a path)."""
+def _crash() -> None:
+    os._exit(3)
 
-    def crashing(first: str | bytes, *args: Any, **kwargs: Any) -> Any:
+
+def _misbehaving(word: str, act: Callable[[], None], real: Callable[..., Any]) -> Callable[..., Any]:
+    """``real``, except that it does ``act`` (kill its process, be stuck as in C code) when
+    the file's name holds ``word`` (its first argument is a name or a path)."""
+
+    def wrapped(first: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if word in os.fsdecode(first):
-            os._exit(3)
+            act()
         return real(first, *args, **kwargs)
 
-    return crashing
-
-
-def _stuck_on(word: str, real: Callable[..., Any]) -> Callable[..., Any]:
-    """``real``, except that it is stuck as in C code (:func:`stuck_in_c`) when the file's
-    name holds ``word``."""
-
-    def stuck(first: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        if word in os.fsdecode(first):
-            stuck_in_c()
-        return real(first, *args, **kwargs)
-
-    return stuck
+    return wrapped
 
 
 def _with_crashing_stages() -> None:
@@ -149,9 +141,10 @@ def _with_crashing_stages() -> None:
 
     threadlimit.KILL_GRACE = 0.3
     if not getattr(scanner.detect_type, "crashing", False):
-        scanner.detect_type = _stuck_on("stuck-magic", _crash_on("crash-magic", scanner.detect_type))
+        crashing = _misbehaving("crash-magic", _crash, scanner.detect_type)
+        scanner.detect_type = _misbehaving("stuck-magic", stuck_in_c, crashing)
         scanner.detect_type.crashing = True  # type: ignore[attr-defined]
-        scanner.hash_entry = _crash_on("crash-read", scanner.hash_entry)
+        scanner.hash_entry = _misbehaving("crash-read", _crash, scanner.hash_entry)
 
 
 def batch_with_crashing_stages(batch: list, options: object) -> list:  # type: ignore[type-arg]
