@@ -538,11 +538,27 @@ class _Source:
         }
 
 
+def _bom_whole(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The pieces, the first ones joined until they hold a whole byte-order mark or
+    cannot start one. A read may return fewer bytes than asked (a network or FUSE file
+    system): a mark split across two reads was decoded as text, and a manifest read
+    again by pieces of another size seemed to have changed since it was read."""
+    pieces = iter(chunks)
+    first = b""
+    for piece in pieces:
+        first += piece
+        if len(first) >= len(codecs.BOM_UTF8) or not codecs.BOM_UTF8.startswith(first):
+            break
+    if first:
+        yield first
+    yield from pieces
+
+
 def _texts(chunks: Iterable[bytes]) -> Iterator[str]:
     """UTF-8 text of the byte pieces (a leading byte-order mark dropped)."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     fed = 0
-    for chunk in chunks:
+    for chunk in _bom_whole(chunks):
         if not fed and chunk.startswith(codecs.BOM_UTF8):
             chunk = chunk[len(codecs.BOM_UTF8) :]
             fed = len(codecs.BOM_UTF8)
