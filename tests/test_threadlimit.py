@@ -184,18 +184,25 @@ sys.stdin.readline()
 stop.disarm()
 print("done", flush=True)
 """
-    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path)
-    try:
-        assert child.stdin is not None and child.stdout is not None
-        assert child.stdout.readline() == b"armed\n"
-        child.send_signal(signal.SIGSTOP)
-        time.sleep(3.5)
-        child.send_signal(signal.SIGCONT)
-        time.sleep(1.5)
-        out, _ = child.communicate(b"go\n", timeout=60)
-    finally:
-        child.kill()
-    assert (child.returncode, out) == (0, b"done\n")
+    assert _stopped_then_continued(tmp_path, [code], then=1.5) == (0, b"done\n")
+
+
+def _stopped_then_continued(cwd: Path, args: list[str], then: float) -> tuple[int, bytes]:
+    """Run ``python -c ARGS``; once it prints "armed", stop it for 3.5 s, continue it, and
+    ``then`` seconds later write a line to it. Its exit status and the rest of its output."""
+    command = [sys.executable, "-c", *args]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=cwd) as child:
+        try:
+            assert child.stdin is not None and child.stdout is not None
+            assert child.stdout.readline() == b"armed\n"
+            child.send_signal(signal.SIGSTOP)
+            time.sleep(3.5)
+            child.send_signal(signal.SIGCONT)
+            time.sleep(then)
+            out, _ = child.communicate(b"go\n", timeout=60)
+        finally:
+            child.kill()
+    return child.returncode, out
 
 
 _ALARMED = """
@@ -216,20 +223,7 @@ def test_a_worker_stopped_and_continued_is_not_said_past_its_time_limit(tmp_path
     """SIGALRM's timer counts the time a process is stopped: continued after Ctrl-Z, the
     extractor under way got TimeLimitExceeded, and its record said it ran past --timeout.
     In a worker, the alarm is now set again for what is left of the limit."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", _ALARMED, "2.0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path
-    )
-    try:
-        assert child.stdin is not None and child.stdout is not None
-        assert child.stdout.readline() == b"armed\n"
-        child.send_signal(signal.SIGSTOP)
-        time.sleep(3.5)
-        child.send_signal(signal.SIGCONT)
-        time.sleep(0.5)
-        out, _ = child.communicate(b"go\n", timeout=60)
-    finally:
-        child.kill()
-    assert (child.returncode, out) == (0, b"done\n")
+    assert _stopped_then_continued(tmp_path, [_ALARMED, "2.0"], then=0.5) == (0, b"done\n")
     # And the limit still holds when nothing stops the worker.
     with subprocess.Popen(
         [sys.executable, "-c", _ALARMED, "0.3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path
