@@ -288,8 +288,13 @@ def _new_pool(workers: int, options: ScanOptions, *, mapped: bool = False) -> Pr
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(options.memory_limit, big_files, os.getpid(), mapped),
+        initargs=_worker_setup(options, big_files, mapped),
     )
+
+
+def _worker_setup(options: ScanOptions, big_files: Any = None, mapped: bool = False) -> tuple[Any, ...]:
+    """The arguments of :func:`_init_worker` for a worker of this scan."""
+    return (options.memory_limit, big_files, os.getpid(), mapped)
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -405,16 +410,16 @@ def died(exitcode: int | None) -> str:
     """What a local entry's record says of the single-use worker it killed: the signal
     (SIGSEGV: a crash in a C library; SIGKILL: often the system, short of memory) or the
     exit status, as the examiner may need it to tell an attack on a parser from a bug."""
+    if exitcode == threadlimit.KILL_CODE:
+        return (
+            "the worker process ended itself while reading this entry: a reader (libmagic or a "
+            "metadata reader) was stuck in C code past its time limit (--timeout)"
+        )
     if exitcode is not None and exitcode < 0:
         try:
             how = f" (signal {signal.Signals(-exitcode).name})"
         except ValueError:
             how = f" (signal {-exitcode})"
-    elif exitcode == threadlimit.KILL_CODE:
-        return (
-            "the worker process ended itself while reading this entry: a reader (libmagic or a "
-            "metadata reader) was stuck in C code past its time limit (--timeout)"
-        )
     elif exitcode is not None:
         how = f" (exit status {exitcode})"
     else:
@@ -432,8 +437,15 @@ def _isolated(entry: Entry, options: ScanOptions) -> FileRecord:
     if record is not None:
         return record
     reason = died(exitcode)
+    return _salvaged(entry, reason, lambda libmagic: _alone(salvage_batch, entry, options, reason, libmagic)[0])
+
+
+def _salvaged(entry: Entry, reason: str, read_again: Callable[[bool], FileRecord | None]) -> FileRecord:
+    """The record of an entry that killed its worker, from ``read_again(libmagic)``: its
+    identity without the metadata readers, then also without libmagic; None from both
+    (the entry killed those workers too) gives a record with ``reason`` and no hashes."""
     for libmagic in (True, False):
-        record, _ = _alone(salvage_batch, entry, options, reason, libmagic)
+        record = read_again(libmagic)
         if record is not None:
             return record
     return crashed_record(entry, reason)
@@ -447,8 +459,8 @@ def _alone(
     one-worker pool: a pool tells only that a worker died, not how.)"""
     ctx = _mp_context()
     reader, writer = ctx.Pipe(duplex=False)
-    initargs = (options.memory_limit, None, os.getpid(), False)
-    process = ctx.Process(target=_run_alone, args=(writer, initargs, work, [entry], options, extra), daemon=True)
+    setup = _worker_setup(options)
+    process = ctx.Process(target=_run_alone, args=(writer, setup, work, [entry], options, extra), daemon=True)
     process.start()
     writer.close()  # (only the worker's copy is left: its death ends the read below)
     try:
@@ -465,9 +477,9 @@ def _alone(
             process.join()
 
 
-def _run_alone(writer: Any, initargs: tuple[Any, ...], work: Any, batch: list[Entry], options: Any, extra: Any) -> None:
+def _run_alone(writer: Any, setup: tuple[Any, ...], work: Any, batch: list[Entry], options: Any, extra: Any) -> None:
     """The body of :func:`_alone`'s process."""
-    _init_worker(*initargs)
+    _init_worker(*setup)
     writer.send(work(batch, options, *extra))
     writer.close()
 
@@ -548,13 +560,15 @@ def _dask_salvage(
     """An entry whose task failed alone, read again for its identity, as
     :func:`_isolated` does: without the metadata readers (an extractor stuck in C code,
     which ends its worker, is one of them), then without libmagic."""
-    for libmagic in (True, False):
+
+    def read_again(libmagic: bool) -> FileRecord | None:
         task = client.submit(_dask_batch, [entry], options, expected, salvage_batch, (reason, libmagic), pure=False)
         try:
             return task.result()[0]
         except Exception:  # noqa: BLE001 - as for the entry's own task
-            continue
-    return crashed_record(entry, reason)
+            return None
+
+    return _salvaged(entry, reason, read_again)
 
 
 def _shown(exc: BaseException) -> str:

@@ -67,17 +67,22 @@ def _start_helpers_outside_cwd() -> None:
         os.chdir(old)
 
 
+def _runs(argv: list[str], command: str) -> bool:
+    """Does this command line run ``command`` (not only ask for its help)?"""
+    return argv[:1] == [command] and not any(a in ("-h", "--help") for a in argv)
+
+
 def is_scan(argv: list[str]) -> bool:
     """Does this command line start a scan (as far as a quick look at the arguments tells)?"""
-    return bool(argv) and argv[0] == "scan" and not any(a in ("-h", "--help") for a in argv)
+    return _runs(argv, "scan")
 
 
 def wants_pool(argv: list[str]) -> bool:
     """Does this command line start a scan with worker processes (as far as a quick look
     at the arguments tells), or a ``show`` (which reads its file in one worker)? A wrong
     guess costs only an idle helper process."""
-    if argv[:1] == ["show"]:
-        return not any(a in ("-h", "--help") for a in argv)
+    if _runs(argv, "show"):
+        return True
     if not is_scan(argv):
         return False
     for i, a in enumerate(argv):

@@ -268,17 +268,7 @@ def _process_file(
     # 3. What is it really?
     try:
         if libmagic:
-            # libmagic is C: no exception reaches it. In a worker, one stuck on a crafted
-            # file past the time limit ends its process (see threadlimit.Backstop).
-            limit = options.timeout
-            stop = threadlimit.thread_backstop() if limit else None
-            if stop is not None and limit:
-                stop.arm(limit)
-            try:
-                ftype = detect_type(path_name(entry.rel), result.head, exact=options.exact_magic)
-            finally:
-                if stop is not None:
-                    stop.disarm()
+            ftype = _libmagic_type(path_name(entry.rel), result.head, options)
         else:
             ftype = signature_type(path_name(entry.rel), result.head)
     except Exception as exc:  # noqa: BLE001 - libmagic errors are per-file
@@ -333,6 +323,20 @@ def _process_file(
         findings=tuple(findings),
         errors=tuple(errors),
     )
+
+
+def _libmagic_type(name: str, head: bytes, options: ScanOptions) -> FileType:
+    """detect_type. libmagic is C: no exception reaches it. In a worker, one stuck on a
+    crafted file past the time limit ends its process (see threadlimit.Backstop)."""
+    limit = options.timeout
+    stop = threadlimit.thread_backstop() if limit else None
+    if stop is None or not limit:
+        return detect_type(name, head, exact=options.exact_magic)
+    stop.arm(limit)
+    try:
+        return detect_type(name, head, exact=options.exact_magic)
+    finally:
+        stop.disarm()
 
 
 def path_name(rel: bytes) -> str:
@@ -474,7 +478,7 @@ class ExtractorClock:
         self.watch = threadlimit.current() if not self.usable and self.seconds > 0 else None
         # In a worker process, the alarm's exception cannot reach an extractor stuck in C
         # code: with the alarm, the backstop ends the worker then (threadlimit.Backstop).
-        self.backstop = threadlimit.thread_backstop() if self.usable and threadlimit.backstops else None
+        self.backstop = threadlimit.thread_backstop() if self.usable else None
 
     def __enter__(self) -> ExtractorClock:
         if self.usable:

@@ -11,9 +11,10 @@ extractors with a watchdog thread instead:
   ``PyThreadState_SetAsyncExc``). Like the alarm's, it arrives between two bytecodes: an
   extractor running Python code stops there, and the record says so, as in a local scan;
 * an extractor stuck in C code (which no exception reaches) at twice its limit, or
-  :data:`KILL_GRACE` seconds after it if later, ends the process when ``kill`` is set: the
-  Dask worker, whose death Dask reports (after its retries) as a failed task, so the entry
-  gets a record with an error and the scan goes on.
+  :data:`KILL_GRACE` seconds after it if later, ends the process when ``kill`` is set
+  (through the thread's :class:`Backstop`): the Dask worker, whose death Dask reports
+  (after its retries) as a failed task, so the entry is read again without it and the
+  scan goes on.
 
 One exception at most is raised per extractor run, while it runs: a raise that has not
 arrived when the extractor returns is withdrawn. (An extractor that ends within a
@@ -60,11 +61,10 @@ def available() -> bool:
 
 
 class _Slot:
-    __slots__ = ("deadline", "kill_at", "error", "raised")
+    __slots__ = ("deadline", "error", "raised")
 
-    def __init__(self, deadline: float, kill_at: float | None, error: type[BaseException]) -> None:
+    def __init__(self, deadline: float, error: type[BaseException]) -> None:
         self.deadline = deadline
-        self.kill_at = kill_at
         self.error = error
         self.raised = False
 
@@ -91,10 +91,11 @@ class _Limited:
     def __enter__(self) -> None:
         if _dog is None:
             _start_dog()
-        now = clock()
-        kill_at = now + kill_after(self.seconds) if self.watch.kill else None
+        stop = thread_backstop() if self.watch.kill else None
+        if stop is not None:
+            stop.arm(self.seconds)
         # No lock here or in ended(): a raise arriving while a lock is held would keep it.
-        _slots[threading.get_ident()] = _Slot(now + self.seconds, kill_at, self.watch.error)
+        _slots[threading.get_ident()] = _Slot(clock() + self.seconds, self.watch.error)
 
     def __exit__(self, *exc: object) -> None:
         # If the raise arrives in here, it still comes from this extractor's run: the
@@ -103,9 +104,12 @@ class _Limited:
 
 
 def ended() -> None:
-    """The thread's extractor run is over: forget it, and withdraw a raise that has not
-    arrived yet."""
+    """The thread's extractor run is over: forget it, disarm its backstop, and withdraw a
+    raise that has not arrived yet."""
     thread_id = threading.get_ident()
+    stop = _backstops.get(thread_id)
+    if stop is not None:
+        stop.disarm()
     slot = _slots.pop(thread_id, None)
     if slot is not None and slot.raised:
         _set_async(thread_id, None)
@@ -175,19 +179,17 @@ def _watch_loop(due: float) -> None:
         now = real - _stalled
         soonest = now + TICK
         for thread_id, slot in list(_slots.items()):
-            if not slot.raised:
-                if now < slot.deadline:
-                    soonest = min(soonest, slot.deadline)
-                elif _slots.get(thread_id) is slot:  # still running
-                    slot.raised = True
-                    if _set_async(thread_id, slot.error) != 1:
-                        _slots.pop(thread_id, None)  # that thread is gone
-                        continue
-            if slot.raised and slot.kill_at is not None:
-                if now >= slot.kill_at and _slots.get(thread_id) is slot:
-                    _say_killed()
-                    os._exit(KILL_CODE)
-                soonest = min(soonest, slot.kill_at)
+            if slot.raised:
+                continue
+            if now < slot.deadline:
+                soonest = min(soonest, slot.deadline)
+            elif _slots.get(thread_id) is slot:  # still running
+                slot.raised = True
+                if _set_async(thread_id, slot.error) != 1:  # that thread is gone
+                    _slots.pop(thread_id, None)
+                    gone = _backstops.pop(thread_id, None)
+                    if gone is not None:
+                        gone.disarm()
         for stop in list(_backstops.values()):
             if now >= stop.kill_at:
                 if stop.announce:  # (a local worker's record says it; its stderr is the terminal)
