@@ -89,8 +89,8 @@ class _Limited:
         self.seconds = seconds
 
     def __enter__(self) -> None:
-        if _dog is None:
-            _start_dog()
+        if _dog is None and not _start_dog():
+            return  # no watchdog (no thread could start): this run is not limited; the next tries again
         stop = thread_backstop() if self.watch.kill else None
         if stop is not None:
             stop.arm(self.seconds)
@@ -115,14 +115,22 @@ def ended() -> None:
         _set_async(thread_id, None)
 
 
-def _start_dog() -> None:
+def _start_dog() -> bool:
+    """Start the watchdog thread; False when no thread can start (a process at its limit of
+    threads or of memory): nothing is limited or backstopped then, and the next run tries
+    again. (Before, the failure reached the reader's caller once, as an error on that
+    file's record, and later runs of the thread went on without any backstop, unsaid.)"""
     global _dog, _due
     with _dog_lock:  # (no extractor of this thread runs yet: nothing can be raised here)
         if _dog is None:
             started = _due = time.monotonic()
             dog = threading.Thread(target=_watch_loop, args=(started,), name="evidence-time-limits", daemon=True)
-            dog.start()
+            try:
+                dog.start()
+            except RuntimeError:  # "can't start new thread"
+                return False
             _dog = dog
+    return True
 
 
 #: A watchdog that wakes this much later than it meant to was not running (the scan
@@ -255,15 +263,15 @@ class Backstop:
 
 def thread_backstop() -> Backstop | None:
     """This thread's backstop in a scan's worker process, or in a Dask task watched with
-    ``kill``; elsewhere None."""
+    ``kill``; elsewhere, or while no watchdog thread can start, None."""
     if not backstops:
         watch = current()
         if watch is None or not watch.kill:
             return None
+    if _dog is None and not _start_dog():
+        return None  # no watchdog to end the process: no backstop for this run
     thread_id = threading.get_ident()
     stop = _backstops.get(thread_id)
     if stop is None:
         stop = _backstops[thread_id] = Backstop(announce=not backstops)
-        if _dog is None:
-            _start_dog()
     return stop

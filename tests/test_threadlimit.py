@@ -5,6 +5,7 @@ the scan, for ever: SIGALRM reaches only a main thread."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -282,3 +283,38 @@ def test_a_dask_task_limits_its_extractors(tmp_path: Path, monkeypatch: pytest.M
         "z.txt": [],
     }
     assert all(r.hashes for r in records)
+
+
+def test_a_watchdog_that_cannot_start_costs_no_record_anything(tmp_path: Path) -> None:
+    """A worker that could not start the watchdog thread (at its limit of threads or of
+    memory) gave the file under way a type error ("can't start new thread"), and every
+    later file of that worker an armed backstop that nothing watched. Now a run without a
+    watchdog has no backstop (nor, in a Dask task, a time limit) and no error, and the next
+    run starts the watchdog."""
+    code = """
+import json, threading
+from evidence_cli import threadlimit
+from evidence_cli.scanner import ScanOptions, process_entry
+from evidence_cli.walker import resolve_roots, walk
+threadlimit.backstops = True  # as in a scan's worker process
+start = threading.Thread.start
+def refused(self):
+    if self.name == "evidence-time-limits":
+        raise RuntimeError("can't start new thread")
+    start(self)
+threading.Thread.start = refused
+[entry] = walk(resolve_roots(["a.txt"]))
+out = []
+for _ in range(2):
+    record = process_entry(entry, ScanOptions(workers=0))
+    out.append([record.mime, [p.message for p in record.errors], threadlimit.thread_backstop() is None])
+with threadlimit.Watch(ValueError, kill=True).limited(1.0):  # (a Dask task's extractor)
+    out.append("ran")
+threading.Thread.start = start
+out.append(threadlimit.thread_backstop() is not None and threadlimit._dog is not None)
+print(json.dumps(out))
+"""
+    (tmp_path / "a.txt").write_text("hello\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done
+    assert json.loads(done.stdout) == [["text/plain", [], True], ["text/plain", [], True], "ran", True]
