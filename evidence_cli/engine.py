@@ -98,7 +98,11 @@ def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
 
 
 def _init_worker(
-    memory_limit: int | None, big_files: Any = None, scan_pid: int | None = None, mapped: bool = False
+    memory_limit: int | None,
+    big_files: Any = None,
+    scan_pid: int | None = None,
+    mapped: bool = False,
+    meter: Any = None,
 ) -> None:
     # The parent handles Ctrl-C, SIGTERM and a terminal hang-up, and then stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -133,6 +137,8 @@ def _init_worker(
     # Large files through memory maps: only in a first-pass pool, whose crashes are
     # re-run with ordinary reads (see run_pool and hashing.mapped_reads).
     hashing.mapped_reads = mapped
+    # What this worker reads counts on the scan's progress display (meter.WorkerMeter).
+    hashing.meter = meter
     # The extractors, before the first task (already there when the fork server preloaded them).
     from evidence_cli import extractors
 
@@ -293,8 +299,14 @@ def _new_pool(workers: int, options: ScanOptions, *, mapped: bool = False) -> Pr
 
 
 def _worker_setup(options: ScanOptions, big_files: Any = None, mapped: bool = False) -> tuple[Any, ...]:
-    """The arguments of :func:`_init_worker` for a worker of this scan."""
-    return (options.memory_limit, big_files, os.getpid(), mapped)
+    """The arguments of :func:`_init_worker` for a worker of this scan (counting what it
+    reads on the scan's meter, when the scan counts: see meter.counting)."""
+    from evidence_cli import hashing
+    from evidence_cli.meter import ReadMeter
+
+    counted = hashing.meter
+    shared = counted.for_workers(_mp_context()) if isinstance(counted, ReadMeter) else None
+    return (options.memory_limit, big_files, os.getpid(), mapped, shared)
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -20,6 +20,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
 from evidence_cli.filetype import detect_type, signature_type
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, changed_while_read, hash_entry
+from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import from_stat_ns
 from evidence_cli.walker import (
@@ -349,6 +350,7 @@ def scan(
     *,
     skip: Callable[[Entry], bool] | None = None,
     scheduler: Any = None,
+    meter: ReadMeter | None = None,
 ) -> Iterator[FileRecord]:
     """Scan files and folders; yield one record per entry, sorted by path.
 
@@ -357,7 +359,19 @@ def scan(
         options: what to compute and how many workers to use.
         skip: entries for which this returns True are not processed (``--resume``).
         scheduler: a Dask scheduler address or ``distributed.Client`` to run on.
+        meter: counts the bytes read, here and in the worker processes, as they are
+            read (for a progress display; a Dask cluster's workers do not count).
     """
+    with counting(meter):
+        yield from _scan(paths, options, skip, scheduler)
+
+
+def _scan(
+    paths: Sequence[str | bytes] | Roots,
+    options: ScanOptions | None,
+    skip: Callable[[Entry], bool] | None,
+    scheduler: Any,
+) -> Iterator[FileRecord]:
     from evidence_cli import engine
 
     options = options or ScanOptions()

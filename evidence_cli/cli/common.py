@@ -6,15 +6,20 @@ import io
 import os
 import stat
 import sys
+import time
+from collections import deque
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from typing import IO, Any, Callable, Sequence
 
 import click
+from rich.progress import ProgressColumn
+from rich.text import Text
 
 from evidence_cli import __version__
 from evidence_cli.errors import EvidenceError, OutputFailed
 from evidence_cli.walker import Roots
+from evidence_cli.writers.table import human_size
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -253,3 +258,32 @@ def drop_stdout(stream: Any = None) -> None:
 def safe_path(b: bytes) -> str:
     """An OS path as text for headers (undecodable bytes as \\xNN)."""
     return b.decode("utf-8", "backslashreplace")
+
+
+#: Seconds of reading the progress display's rate is measured over.
+RATE_WINDOW_S = 5.0
+
+
+class ReadColumn(ProgressColumn):
+    """The progress display's bytes read so far (the file being read included: see
+    :mod:`evidence_cli.meter`) and the rate over the last :data:`RATE_WINDOW_S` seconds.
+    ``read`` gives the count; rich calls :meth:`render` several times a second, from its
+    refresh thread, even while no entry is finished."""
+
+    def __init__(self, read: Callable[[], int], clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._read = read
+        self._clock = clock
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def render(self, task: Any) -> Text:
+        now, total = self._clock(), self._read()
+        samples = self._samples
+        samples.append((now, total))
+        while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
+            samples.popleft()
+        text = f"{human_size(total)} read"
+        then, before = samples[0]
+        if now - then >= 0.5:
+            text += f", {human_size(int((total - before) / (now - then)))}/s"
+        return Text(text)

@@ -8,7 +8,7 @@ import socket
 import sys
 from contextlib import ExitStack
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -22,6 +22,7 @@ from evidence_cli.cli.common import (
     EXIT_PROBLEMS,
     Failure,
     GuardedOutput,
+    ReadColumn,
     case_options,
     check_outputs_distinct,
     check_outputs_new,
@@ -38,6 +39,7 @@ from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, 
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
+from evidence_cli.meter import ReadMeter
 from evidence_cli.models import ScanInfo
 from evidence_cli.scanner import MAX_TIMEOUT, ScanOptions, scan
 from evidence_cli.summary import Summary
@@ -280,13 +282,20 @@ def scan_cmd(
                             w.write(rec)
             except OutputFailed:
                 interrupted = "stopped: an export could not be written"
-            progress = _progress(err_console) if interrupted is None else None
+            # The bytes read so far, the file being read included (a Dask cluster's
+            # workers do not count: there, the files finished).
+            meter, finished = ReadMeter(), [0]
+            progress = _progress(err_console, lambda: max(meter.total, finished[0])) if interrupted is None else None
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 with progress or ExitStack():
                     task = progress.add_task("scanning", total=None, path="") if progress else None
                     skip = (lambda e: e.rel in state.done) if state is not None else None
-                    records = scan(roots, options, skip=skip, scheduler=scheduler) if interrupted is None else ()
+                    records = (
+                        scan(roots, options, skip=skip, scheduler=scheduler, meter=meter if progress else None)
+                        if interrupted is None
+                        else ()
+                    )
                     for rec in records:
                         # Ctrl-C/SIGTERM/SIGHUP wait until this record is in every export and the
                         # summary, so a partial scan's exports all hold the same records.
@@ -295,6 +304,8 @@ def scan_cmd(
                             for w in all_writers:
                                 w.write(rec)
                         if progress is not None and task is not None:
+                            if rec.hashes:
+                                finished[0] += rec.size or 0
                             progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
             except KeyboardInterrupt:
                 interrupted = "interrupted"
@@ -388,12 +399,15 @@ def _finish(info: ScanInfo) -> ScanInfo:
     return replace(info, finished_utc=utc_now())
 
 
-def _progress(err_console: Any) -> Progress | None:
+def _progress(err_console: Any, read: Callable[[], int]) -> Progress | None:
+    """The progress display on a terminal: entries done, bytes read (``read``) and their
+    rate, time, the last path; None elsewhere."""
     if not err_console.is_terminal:
         return None
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.completed} entries"),
+        ReadColumn(read),
         BarColumn(bar_width=None),
         TimeElapsedColumn(),
         evidence_path_column(),

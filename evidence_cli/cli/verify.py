@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, Callable
 
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -20,6 +20,7 @@ from evidence_cli.cli.common import (
     EXIT_USAGE,
     Failure,
     GuardedOutput,
+    ReadColumn,
     case_options,
     check_outputs_distinct,
     check_outputs_new,
@@ -35,6 +36,7 @@ from evidence_cli.console import evidence_path_column, make_consoles, safe_text
 from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
+from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import VerifyEntry
 from evidence_cli.verify import VerifySummary, verification_roots, verify
 from evidence_cli.walker import Roots, display_path
@@ -142,10 +144,11 @@ def verify_cmd(
                     csv_w.begin()
             except OutputFailed:
                 stopped = _REPORT_FAILED
-            progress = _progress(err) if stopped is None else None
+            meter = ReadMeter()  # the bytes re-hashed so far, the file under way included
+            progress = _progress(err, lambda: meter.total) if stopped is None else None
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
-                with progress or ExitStack():
+                with progress or ExitStack(), counting(meter if progress else None):
                     task = progress.add_task("verifying", total=None, path="") if progress else None
                     entries = (
                         verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude)
@@ -346,12 +349,15 @@ def _print_summary(
     _say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")
 
 
-def _progress(err_console: Any) -> Progress | None:
+def _progress(err_console: Any, read: Callable[[], int]) -> Progress | None:
+    """The progress display on a terminal: entries done, bytes re-hashed (``read``) and
+    their rate, time, the last path; None elsewhere."""
     if not err_console.is_terminal:
         return None
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.completed} entries"),
+        ReadColumn(read),
         TimeElapsedColumn(),
         evidence_path_column(),
         console=err_console,

@@ -1,0 +1,71 @@
+"""How many bytes a scan or a verification has read so far, for the progress display.
+
+A scan of a disk export runs for hours, and one large file (a disk image, a video) is
+read for minutes: the display counted entries only, so it stood still until that file
+was done, as a hung scan would. Every piece the hashing reads is now counted
+(:data:`evidence_cli.hashing.meter`), in the scan's own process (``--workers 0``,
+``verify``'s threads) and in its worker processes (one counter they share), and the
+display reads the count.
+
+The count is for the screen only: no record, export or exit status depends on it. A
+file read again (after its worker died, or after a large file's memory map failed) is
+counted again: it is what was read, not the size of the evidence.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+
+class ReadMeter:
+    """The count, as the scan's own process keeps it: what it reads itself, plus what
+    its worker processes add to the counter :meth:`for_workers` shares with them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._here = 0
+        self._shared: Any = None
+
+    def add(self, n: int) -> None:
+        with self._lock:  # (verify hashes in several threads)
+            self._here += n
+
+    @property
+    def total(self) -> int:
+        shared = self._shared
+        return self._here + (shared.value if shared is not None else 0)
+
+    def for_workers(self, ctx: Any) -> WorkerMeter:
+        """A counter for worker processes of the multiprocessing context ``ctx`` (handed to
+        them when they start), the same one for every pool of the scan."""
+        if self._shared is None:
+            self._shared = ctx.Value("Q", 0)
+        return WorkerMeter(self._shared)
+
+
+class WorkerMeter:
+    """The count as a worker process adds to it (a shared 64-bit counter)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def add(self, n: int) -> None:
+        value = self._value
+        with value.get_lock():
+            value.value += n
+
+
+@contextmanager
+def counting(meter: ReadMeter | None) -> Iterator[None]:
+    """Within: what this process hashes is counted on ``meter`` (None: not counted), and
+    the worker processes started for a scan count on it too."""
+    from evidence_cli import hashing
+
+    old = hashing.meter
+    hashing.meter = meter
+    try:
+        yield
+    finally:
+        hashing.meter = old

@@ -1,0 +1,155 @@
+"""The bytes read so far, for the progress display of `scan` and `verify`.
+
+Before, the display counted entries only: while one large file (a disk image) was read,
+for minutes, nothing on the screen moved, as if the scan had hung."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from rich.progress import Task
+
+from evidence_cli import hashing
+from evidence_cli.cli.common import ReadColumn
+from evidence_cli.meter import ReadMeter, counting
+from evidence_cli.scanner import ScanOptions, scan
+from tests.hostile.run import evidence_cmd
+
+
+def _tree(root: Path) -> int:
+    """A tree to scan: a file of several read pieces, two small ones, an empty one. Its
+    total size."""
+    root.mkdir()
+    (root / "big.bin").write_bytes(os.urandom(3 * hashing.CHUNK + 12345))
+    (root / "a.txt").write_text("hello\n")
+    (root / "b.json").write_text('{"a": 1}\n')
+    (root / "empty").write_bytes(b"")
+    return sum(p.stat().st_size for p in root.iterdir())
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_scan_counts_every_byte_it_reads_in_every_process(tmp_path: Path, workers: int) -> None:
+    total = _tree(tmp_path / "t")
+    meter = ReadMeter()
+    records = list(scan([tmp_path / "t"], ScanOptions(workers=workers), meter=meter))
+    assert len(records) == 4 and all(r.hashes for r in records if r.size)
+    assert meter.total == total
+    assert hashing.meter is None, "counting ends with the scan"
+
+
+def test_nothing_is_counted_without_a_meter(tmp_path: Path) -> None:
+    _tree(tmp_path / "t")
+    meter = ReadMeter()
+    with counting(meter):
+        pass
+    list(scan([tmp_path / "t"], ScanOptions(workers=0)))
+    assert meter.total == 0 and hashing.meter is None
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_the_file_being_read_counts_before_its_read_ends(threaded: bool) -> None:
+    """What the display is for: here the pass reads a pipe whose second half is only
+    written once the first half has been counted."""
+    half = 2 * hashing.CHUNK
+    meter = ReadMeter()
+    rfd, wfd = os.pipe()
+    seen: list[int] = []
+
+    def feed() -> None:
+        try:
+            os.write(wfd, b"a" * half)
+            deadline = time.monotonic() + 30
+            while meter.total < half and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.append(meter.total)
+            os.write(wfd, b"b" * half)
+        finally:
+            os.close(wfd)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        with counting(meter):
+            result = hashing.hash_fd(rfd, threaded=threaded)
+    finally:
+        feeder.join()
+        os.close(rfd)
+    assert seen == [half], "the first half was not counted while the pass went on"
+    assert result.size == meter.total == 2 * half
+
+
+def test_the_column_shows_the_bytes_read_and_the_rate_over_the_last_seconds() -> None:
+    now, read = [0.0], [0]
+    column = ReadColumn(lambda: read[0], clock=lambda: now[0])
+    task = Task(0, "scanning", None, 0, _get_time=lambda: now[0])
+
+    def at(t: float, n: int) -> str:
+        now[0], read[0] = t, n
+        return column.render(task).plain
+
+    assert at(0.0, 0) == "0 B read"
+    assert at(0.2, 1000) == "1000 B read"  # too soon for a rate
+    assert at(2.0, 20 * 2**20) == "20.0 MiB read, 10.0 MiB/s"
+    for t in range(3, 10):
+        at(float(t), 20 * 2**20)  # a pause in reading (a slow extractor, a network share)
+    assert at(10.0, 20 * 2**20) == "20.0 MiB read, 0 B/s"
+    assert at(12.0, 30 * 2**20).endswith(", 2.0 MiB/s")  # 10 MiB in the last 5 s
+    assert len(column._samples) <= 10
+
+
+def _in_a_terminal(cmd: list[str], cwd: Path) -> str:
+    """Run ``cmd`` with a pseudo-terminal for stdout and stderr; what the terminal got,
+    without its control sequences."""
+    try:
+        pid, fd = pty.fork()
+    except OSError as exc:  # no pseudo-terminal left on this machine
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    if pid == 0:  # pragma: no cover - the child execs at once
+        try:
+            os.chdir(cwd)
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    out = b""
+    try:
+        while True:
+            try:
+                got = os.read(fd, 65536)
+            except OSError:  # the child ended: the terminal is gone
+                break
+            if not got:
+                break
+            out += got
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out.decode(errors="replace")[-2000:]
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
+
+
+@pytest.mark.skipif(not hasattr(os, "forkpty"), reason="no pseudo-terminals here")
+def test_scan_and_verify_show_the_bytes_read_on_a_terminal(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    total = _tree(root)
+    shown = f"{total / 2**20:.1f} MiB read"
+    scanned = _in_a_terminal(evidence_cmd("scan", root, "--json", tmp_path / "m.json", "--width", "160"), tmp_path)
+    assert re.search(rf"4 entries {re.escape(shown)}", scanned), scanned[-3000:]
+    verified = _in_a_terminal(evidence_cmd("verify", tmp_path / "m.json"), tmp_path)
+    assert re.search(rf"4 entries {re.escape(shown)}", verified), verified[-3000:]
+
+
+def test_the_count_is_not_in_any_export(tmp_path: Path) -> None:
+    """It is for the screen: records, exports and the exit status never depend on it."""
+    _tree(tmp_path / "t")
+    with_meter = [r.to_dict() for r in scan([tmp_path / "t"], ScanOptions(workers=0), meter=ReadMeter())]
+    without = [r.to_dict() for r in scan([tmp_path / "t"], ScanOptions(workers=0))]
+    for a, b in zip(with_meter, without):
+        a["filesystem"].pop("accessed", None)
+        b["filesystem"].pop("accessed", None)
+    assert with_meter == without
