@@ -21,12 +21,12 @@ from typing import Any, Iterator
 
 class ReadMeter:
     """The count, as the scan's own process keeps it: what it reads itself, plus what
-    its worker processes add to the counter :meth:`for_workers` shares with them."""
+    its worker processes add to the counters :meth:`for_workers` shares with them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._here = 0
-        self._shared: Any = None
+        self._shared: list[Any] = []
 
     def add(self, n: int) -> None:
         with self._lock:  # (verify hashes in several threads)
@@ -34,15 +34,20 @@ class ReadMeter:
 
     @property
     def total(self) -> int:
-        shared = self._shared
-        return self._here + (shared.value if shared is not None else 0)
+        # Read without the counters' locks: a worker killed while it held one (the
+        # out-of-memory killer, a user's kill) must not stop the display. (An aligned
+        # 64-bit number is read whole.)
+        return self._here + sum(value.get_obj().value for value in list(self._shared))
 
     def for_workers(self, ctx: Any) -> WorkerMeter:
-        """A counter for worker processes of the multiprocessing context ``ctx`` (handed to
-        them when they start), the same one for every pool of the scan."""
-        if self._shared is None:
-            self._shared = ctx.Value("Q", 0)
-        return WorkerMeter(self._shared)
+        """A new counter for the worker processes of one pool (or one single-use process)
+        of the multiprocessing context ``ctx``, handed to them when they start. A new one
+        for every pool: the workers of a pool add to theirs under its lock, and a worker
+        killed while it held that lock would have stopped every later worker of the scan
+        (a pool whose worker dies is replaced, and its other workers are ended)."""
+        value = ctx.Value("Q", 0)
+        self._shared.append(value)
+        return WorkerMeter(value)
 
 
 class WorkerMeter:

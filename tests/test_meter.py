@@ -153,3 +153,39 @@ def test_the_count_is_not_in_any_export(tmp_path: Path) -> None:
         a["filesystem"].pop("accessed", None)
         b["filesystem"].pop("accessed", None)
     assert with_meter == without
+
+
+def test_a_worker_killed_holding_its_counter_stops_neither_the_display_nor_later_workers() -> None:
+    """The out-of-memory killer or a user's kill may end a worker in the microsecond it
+    holds its pool's counter: the display still reads, and the next pool counts."""
+    from evidence_cli import mpstart
+
+    meter = ReadMeter()
+    first = meter.for_workers(mpstart.context())
+    first.add(10)
+    assert first._value.get_lock().acquire(timeout=1)  # held for ever, as by a killed worker
+    second = meter.for_workers(mpstart.context())
+    second.add(5)  # would wait for ever on the first pool's lock
+    assert meter.total == 15
+
+
+def test_a_scan_whose_worker_dies_holding_its_counter_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same in a real scan: the dead worker's pool is replaced, the file read again."""
+    from evidence_cli import engine
+    from tests.hostile import crashers
+
+    monkeypatch.chdir(tmp_path)  # (workers leave the working folder off their import path)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    monkeypatch.setattr(engine, "process_batch", crashers.batch_with_test_extractors)
+    root = tmp_path / "t"
+    root.mkdir()
+    names = [f"f{i:03d}.txt" for i in range(60)] + ["crash-holding-meter.txt"]
+    for name in names:
+        (root / name).write_text(f"text of {name}\n")
+    meter = ReadMeter()
+    start = time.monotonic()
+    records = {r.path: r for r in scan([root], ScanOptions(workers=2, timeout=5.0), meter=meter)}
+    assert time.monotonic() - start < 120
+    assert sorted(records) == sorted(names) and all(r.hashes for r in records.values())
+    assert [e.type for e in records["crash-holding-meter.txt"].errors] == ["WorkerCrashed"]
+    assert meter.total >= sum((root / n).stat().st_size for n in names)

@@ -60,7 +60,7 @@ class Hog:
 
 class Crasher:
     name = "test-crasher"
-    description = "kills its process on files named *crash-exit* / *crash-segv*"
+    description = "kills its process on files named *crash-exit* / *crash-segv* / *crash-holding-meter*"
     mime_types: frozenset[str] = frozenset()
 
     def extract(self, ctx: base.FileContext) -> Extraction:
@@ -68,6 +68,13 @@ class Crasher:
             os._exit(3)
         if "crash-segv" in ctx.rel_path:
             ctypes.string_at(0)  # reads address 0: SIGSEGV
+        if "crash-holding-meter" in ctx.rel_path:  # killed in the microsecond it counts a read
+            from evidence_cli import hashing
+
+            held = getattr(hashing.meter, "_value", None)
+            if held is not None:
+                held.get_lock().acquire()
+            os._exit(3)
         return Extraction(extractor=self.name, group=self.name, tags={"ran": True})
 
 
