@@ -290,12 +290,26 @@ def _new_pool(workers: int, options: ScanOptions, *, mapped: bool = False) -> Pr
     ctx = _mp_context()
     # A new count with every pool: a worker killed while hashing cannot leave it wrong.
     big_files = ctx.Value("i", 0)
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=_worker_setup(options, big_files, mapped),
-    )
+    setup = _worker_setup(options, big_files, mapped)
+    return _Pool(setup[-1], max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=setup)
+
+
+class _Pool(ProcessPoolExecutor):
+    """A pool of the scan's workers, and the counter of bytes read they were handed (see
+    meter.ReadMeter.for_workers; let go by _stop_pool)."""
+
+    def __init__(self, counter: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.counter = counter
+
+
+def _retire(counter: Any) -> None:
+    """The pool or process handed ``counter`` has ended (see meter.ReadMeter.retire)."""
+    from evidence_cli import hashing
+    from evidence_cli.meter import ReadMeter
+
+    if isinstance(hashing.meter, ReadMeter):
+        hashing.meter.retire(counter)
 
 
 def _worker_setup(options: ScanOptions, big_files: Any = None, mapped: bool = False) -> tuple[Any, ...]:
@@ -355,6 +369,7 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         manager.join(timeout=5)
         if manager.is_alive() and procs and not any(p.is_alive() for p in procs):
             _drain_tasks(tasks, manager)
+    _retire(getattr(pool, "counter", None))
 
 
 def _drain_tasks(tasks: Any, manager: threading.Thread, limit_s: float = 10.0) -> None:
@@ -487,6 +502,7 @@ def _alone(
         if process.is_alive():  # interrupted (Ctrl-C, a stop signal)
             process.kill()
             process.join()
+        _retire(setup[-1])
 
 
 def _run_alone(writer: Any, setup: tuple[Any, ...], work: Any, batch: list[Entry], options: Any, extra: Any) -> None:

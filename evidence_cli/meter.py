@@ -49,9 +49,25 @@ class ReadMeter:
         self._shared.append(value)
         return WorkerMeter(value)
 
+    def retire(self, counter: WorkerMeter | None) -> None:
+        """The pool (or process) ``counter`` was handed to has ended: its count is kept,
+        and the counter (a lock, a page of shared memory) let go. Without this, a tree of
+        files that each kill their worker (two pools and up to three processes each)
+        would have held thousands of them to the end of the scan."""
+        if counter is None:
+            return
+        value = counter._value
+        with self._lock:
+            for i, held in enumerate(self._shared):
+                if held is value:
+                    del self._shared[i]
+                    self._here += value.get_obj().value
+                    break
+
 
 class WorkerMeter:
-    """The count as a worker process adds to it (a shared 64-bit counter)."""
+    """The count as a worker process adds to it (a shared 64-bit counter; the scan's
+    process keeps it as long as the pool it was handed to runs: see ReadMeter.retire)."""
 
     def __init__(self, value: Any) -> None:
         self._value = value

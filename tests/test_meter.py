@@ -189,3 +189,31 @@ def test_a_scan_whose_worker_dies_holding_its_counter_goes_on(tmp_path: Path, mo
     assert sorted(records) == sorted(names) and all(r.hashes for r in records.values())
     assert [e.type for e in records["crash-holding-meter.txt"].errors] == ["WorkerCrashed"]
     assert meter.total >= sum((root / n).stat().st_size for n in names)
+
+
+def test_the_counters_of_ended_pools_are_let_go_and_their_counts_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each crash costs a new pool and single-use processes, each with a counter (a lock
+    and shared memory): kept to the end of the scan, a tree of files that each kill their
+    worker held thousands."""
+    from evidence_cli import engine
+    from tests.hostile import crashers
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    monkeypatch.setattr(engine, "process_batch", crashers.batch_with_test_extractors)
+    root = tmp_path / "t"
+    root.mkdir()
+    names = [f"{i:02d}-crash-exit.txt" for i in range(4)] + ["ok.txt"]
+    for name in names:
+        (root / name).write_text(f"text of {name}\n")
+    meter = ReadMeter()
+    made: list[object] = []
+    real = meter.for_workers
+    monkeypatch.setattr(meter, "for_workers", lambda ctx: made.append(real(ctx)) or made[-1])
+    records = list(scan([root], ScanOptions(workers=2), meter=meter))
+    assert len(records) == 5 and all(r.hashes for r in records)
+    assert len(made) >= 5, "a pool for every crash, a single-use process for every crashing file"
+    assert meter._shared == [], "every counter let go once its pool or process ended"
+    assert meter.total >= sum((root / n).stat().st_size for n in names)
