@@ -34,10 +34,12 @@ class ReadMeter:
 
     @property
     def total(self) -> int:
-        # Read without the counters' locks: a worker killed while it held one (the
-        # out-of-memory killer, a user's kill) must not stop the display. (An aligned
-        # 64-bit number is read whole.)
-        return self._here + sum(value.get_obj().value for value in list(self._shared))
+        # The counters are read without their locks: a worker killed while it held one
+        # (the out-of-memory killer, a user's kill) must not stop the display. (An aligned
+        # 64-bit number is read whole.) This process's own lock keeps a counter being let
+        # go from being counted twice, or not at all, for a moment (see retire).
+        with self._lock:
+            return self._here + sum(value.get_obj().value for value in self._shared)
 
     def for_workers(self, ctx: Any) -> WorkerMeter:
         """A new counter for the worker processes of one pool (or one single-use process)
