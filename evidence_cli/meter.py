@@ -27,6 +27,11 @@ class ReadMeter:
         self._lock = threading.Lock()
         self._here = 0
         self._shared: list[Any] = []
+        #: The entry (its path relative to its root, as walked) the scan is waiting for,
+        #: when it is known to be reading that one alone (a large file travels alone, and
+        #: a scan in one process reads one entry at a time); else None. The progress
+        #: line shows it instead of the last entry done.
+        self.reading: bytes | None = None
 
     def add(self, n: int) -> None:
         with self._lock:  # (verify hashes in several threads)
@@ -78,6 +83,16 @@ class WorkerMeter:
         value = self._value
         with value.get_lock():
             value.value += n
+
+
+def waiting_for(entries: list[Any] | None) -> None:
+    """The scan now waits for these entries (None: for nothing): the meter being counted
+    on (see counting) notes the entry when it is one."""
+    from evidence_cli import hashing
+
+    meter = hashing.meter
+    if isinstance(meter, ReadMeter):
+        meter.reading = entries[0].rel if entries is not None and len(entries) == 1 else None
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import pytest
 from rich.progress import Task
 
 from evidence_cli import hashing
-from evidence_cli.cli.common import ReadColumn
+from evidence_cli.cli.common import PathColumn, ReadColumn
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.scanner import ScanOptions, scan
 from tests.hostile.run import evidence_cmd
@@ -217,3 +217,49 @@ def test_the_counters_of_ended_pools_are_let_go_and_their_counts_kept(
     assert len(made) >= 5, "a pool for every crash, a single-use process for every crashing file"
     assert meter._shared == [], "every counter let go once its pool or process ended"
     assert meter.total >= sum((root / n).stat().st_size for n in names)
+
+
+def test_the_line_names_the_entry_being_read_when_the_scan_knows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It named the last entry done: while a disk image was read for minutes, the line
+    showed the file before it. A large file travels alone to its worker: the scan,
+    waiting for it, knows which it is (and in one process, every entry)."""
+    from evidence_cli import engine
+
+    root = tmp_path / "t"
+    root.mkdir()
+    for name in ("a.txt", "b.txt", "y.txt", "z.txt"):
+        (root / name).write_text(f"{name}\n")
+    with open(root / "big.img", "wb") as fh:
+        fh.truncate(engine.BATCH_BYTES + 1)  # (sparse: read as zeros, quickly)
+    meter = ReadMeter()
+    seen: set[bytes | None] = set()
+    real = hashing.hash_fd
+
+    def noting(*args: object, **kwargs: object) -> object:
+        seen.add(meter.reading)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "hash_fd", noting)
+    list(scan([root], ScanOptions(workers=0), meter=meter))
+    assert seen == {b"a.txt", b"b.txt", b"big.img", b"y.txt", b"z.txt"} and meter.reading is None
+
+    # With workers: the scan's process notes it while it waits for the large file.
+    seen_waiting: list[bytes | None] = []
+    real_waiting = engine.waiting_for
+
+    def waiting(entries: list[object] | None) -> None:
+        real_waiting(entries)  # type: ignore[arg-type]
+        seen_waiting.append(meter.reading)
+
+    monkeypatch.setattr(engine, "waiting_for", waiting)
+    list(scan([root], ScanOptions(workers=2), meter=meter))
+    assert set(seen_waiting) == {None, b"big.img"}, "the large file alone; batches of small files are not named"
+    assert meter.reading is None
+
+    column = PathColumn(lambda: meter.reading)
+    task = Task(0, "scanning", None, 0, _get_time=time.monotonic, fields={"path": "a.txt"})
+    assert column.render(task).plain == "a.txt"
+    meter.reading = b"[link=x]\x1b[31mbig\xff.img"
+    assert column.render(task).plain == "[link=x]\\x1b[31mbig\\xff.img"

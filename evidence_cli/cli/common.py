@@ -17,8 +17,9 @@ from rich.progress import ProgressColumn
 from rich.text import Text
 
 from evidence_cli import __version__
+from evidence_cli.console import safe_text
 from evidence_cli.errors import EvidenceError, OutputFailed
-from evidence_cli.walker import Roots
+from evidence_cli.walker import Roots, display_path
 from evidence_cli.writers.table import human_size
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -287,3 +288,20 @@ class ReadColumn(ProgressColumn):
         if now - then >= 0.5:
             text += f", {human_size(int((total - before) / (now - then)))}/s"
         return Text(text)
+
+
+class PathColumn(ProgressColumn):
+    """The progress display's path: of the entry being read when the scan knows it
+    (``reading``: a large file, which travels alone; see meter.ReadMeter.reading), else
+    of the last entry done (the task's ``path`` field). Plain text, escaped: a file named
+    ``[link=...]x[/link]`` shows as it is (see console.evidence_path_column)."""
+
+    def __init__(self, reading: Callable[[], bytes | None]) -> None:
+        super().__init__()
+        self._reading = reading
+
+    def render(self, task: Any) -> Text:
+        rel = self._reading()
+        if rel is None:
+            return Text(str(task.fields.get("path", "")))
+        return Text(safe_text(display_path(rel)[0])[-60:])

@@ -22,6 +22,7 @@ from evidence_cli.cli.common import (
     EXIT_PROBLEMS,
     Failure,
     GuardedOutput,
+    PathColumn,
     ReadColumn,
     case_options,
     check_outputs_distinct,
@@ -34,7 +35,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import evidence_path_column, make_consoles, safe_text
+from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
@@ -285,7 +286,11 @@ def scan_cmd(
             # The bytes read so far, the file being read included (a Dask cluster's
             # workers do not count: there, the files finished).
             meter, finished = ReadMeter(), [0]
-            progress = _progress(err_console, lambda: max(meter.total, finished[0])) if interrupted is None else None
+            progress = (
+                _progress(err_console, lambda: max(meter.total, finished[0]), lambda: meter.reading)
+                if interrupted is None
+                else None
+            )
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 with progress or ExitStack():
@@ -399,9 +404,9 @@ def _finish(info: ScanInfo) -> ScanInfo:
     return replace(info, finished_utc=utc_now())
 
 
-def _progress(err_console: Any, read: Callable[[], int]) -> Progress | None:
+def _progress(err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None]) -> Progress | None:
     """The progress display on a terminal: entries done, bytes read (``read``) and their
-    rate, time, the last path; None elsewhere."""
+    rate, time, the path being read (``reading``) or else the last one done; None elsewhere."""
     if not err_console.is_terminal:
         return None
     return Progress(
@@ -410,7 +415,7 @@ def _progress(err_console: Any, read: Callable[[], int]) -> Progress | None:
         ReadColumn(read),
         BarColumn(bar_width=None),
         TimeElapsedColumn(),
-        evidence_path_column(),
+        PathColumn(reading),
         console=err_console,
         transient=True,
     )
