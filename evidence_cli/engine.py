@@ -31,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli import __version__, components, mpstart, threadlimit
-from evidence_cli.meter import waiting_for
+from evidence_cli.meter import ReadMeter, waiting_for
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path, folder_names
 
@@ -313,7 +313,6 @@ class _Pool(ProcessPoolExecutor):
 def _retire(counter: Any) -> None:
     """The pool or process handed ``counter`` has ended (see meter.ReadMeter.retire)."""
     from evidence_cli import hashing
-    from evidence_cli.meter import ReadMeter
 
     if isinstance(hashing.meter, ReadMeter):
         hashing.meter.retire(counter)
@@ -323,7 +322,6 @@ def _worker_setup(options: ScanOptions, big_files: Any = None, mapped: bool = Fa
     """The arguments of :func:`_init_worker` for a worker of this scan (counting what it
     reads on the scan's meter, when the scan counts: see meter.counting)."""
     from evidence_cli import hashing
-    from evidence_cli.meter import ReadMeter
 
     counted = hashing.meter
     shared = counted.for_workers(_mp_context()) if isinstance(counted, ReadMeter) else None

@@ -4,8 +4,8 @@ A scan of a disk export runs for hours, and one large file (a disk image, a vide
 read for minutes: the display counted entries only, so it stood still until that file
 was done, as a hung scan would. Every piece the hashing reads is now counted
 (:data:`evidence_cli.hashing.meter`), in the scan's own process (``--workers 0``,
-``verify``'s threads) and in its worker processes (one counter they share), and the
-display reads the count.
+``verify``'s threads) and in its worker processes (on counters in shared memory, one
+for each pool), and the display reads the count.
 
 The count is for the screen only: no record, export or exit status depends on it. A
 file read again (after its worker died, or after a large file's memory map failed) is
