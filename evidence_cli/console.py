@@ -13,7 +13,6 @@ import sys
 import unicodedata
 
 from rich.console import Console
-from rich.progress import TextColumn
 from rich.text import Text
 
 # C0/C1 controls, DEL, and Unicode format characters (bidi overrides, zero-width, BOM ...).
@@ -52,10 +51,3 @@ def make_consoles(width: int | None = None) -> tuple[Console, Console]:
     out = Console(file=sys.stdout, **common)  # type: ignore[arg-type]
     err = Console(file=sys.stderr, stderr=True, **common)  # type: ignore[arg-type]
     return out, err
-
-
-def evidence_path_column() -> TextColumn:
-    """The progress display's current-path column. rich's ``TextColumn`` parses its text
-    as markup by default whatever the console says, so a file named ``[link=...]x[/link]``
-    would emit a terminal hyperlink; this column shows the (escaped) name as it is."""
-    return TextColumn("{task.fields[path]}", markup=False)

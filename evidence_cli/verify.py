@@ -41,6 +41,7 @@ from evidence_cli import hashing
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
+from evidence_cli.meter import waiting_for
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
 
@@ -214,10 +215,11 @@ class _Verifier:
                 for entry in walk(self.roots):
                     ahead.append((entry, self._hash_ahead(pool, entry) if threads > 1 else None))
                     while len(ahead) > window:
-                        yield from self._one(*ahead.popleft())
+                        yield from self._reported(*ahead.popleft())
                 while ahead:
-                    yield from self._one(*ahead.popleft())
+                    yield from self._reported(*ahead.popleft())
             finally:
+                waiting_for(None)
                 for _, fut in ahead:  # stopped early (an error, Ctrl-C): nothing more is read
                     if fut is not None:
                         fut.cancel()
@@ -247,6 +249,14 @@ class _Verifier:
             return None
         algs = self._algorithms_for(entry)
         return pool.submit(_hash, entry.path, st, algs) if algs else None
+
+    def _reported(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
+        """:meth:`_one`, the entry noted as the one the report waits for (a progress
+        display names it: see meter.waiting_for)."""
+        waiting_for([entry])
+        items = list(self._one(entry, ahead))
+        waiting_for(None)
+        yield from items
 
     def _one(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
         if len(entry.path) < PATH_LIMIT:

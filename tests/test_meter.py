@@ -263,3 +263,30 @@ def test_the_line_names_the_entry_being_read_when_the_scan_knows_it(
     assert column.render(task).plain == "a.txt"
     meter.reading = b"[link=x]\x1b[31mbig\xff.img"
     assert column.render(task).plain == "[link=x]\\x1b[31mbig\\xff.img"
+
+
+def test_verify_names_the_entry_its_report_waits_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidence_cli.manifest import read_manifest
+    from evidence_cli.verify import verify
+    from tests.custody import write_manifest
+
+    root = tmp_path / "t"
+    _tree(root)
+    manifest = tmp_path / "m.json"
+    write_manifest(root, manifest)
+    from evidence_cli import verify as verify_mod
+
+    meter = ReadMeter()
+    seen: list[bytes | None] = []
+    real = verify_mod.waiting_for
+
+    def noting(entries: list[object] | None) -> None:
+        real(entries)  # type: ignore[arg-type]
+        seen.append(meter.reading)
+
+    monkeypatch.setattr(verify_mod, "waiting_for", noting)
+    with counting(meter):
+        statuses = [e.status for e in verify(read_manifest(str(manifest)), str(root))]
+    assert statuses == ["ok"] * 4
+    assert [s for s in seen if s is not None] == [b"a.txt", b"b.json", b"big.bin", b"empty"]
+    assert meter.reading is None and meter.total == sum(p.stat().st_size for p in root.iterdir())

@@ -293,8 +293,10 @@ class ReadColumn(ProgressColumn):
 class PathColumn(ProgressColumn):
     """The progress display's path: of the entry being read when the scan knows it
     (``reading``: a large file, which travels alone; see meter.ReadMeter.reading), else
-    of the last entry done (the task's ``path`` field). Plain text, escaped: a file named
-    ``[link=...]x[/link]`` shows as it is (see console.evidence_path_column)."""
+    of the last entry done (the task's ``path`` field, escaped by the caller). Plain
+    text, never markup: rich's ``TextColumn`` parses its text as markup by default
+    whatever the console says, and a file named ``[link=...]x[/link]`` made a terminal
+    hyperlink."""
 
     def __init__(self, reading: Callable[[], bytes | None]) -> None:
         super().__init__()

@@ -20,6 +20,7 @@ from evidence_cli.cli.common import (
     EXIT_USAGE,
     Failure,
     GuardedOutput,
+    PathColumn,
     ReadColumn,
     case_options,
     check_outputs_distinct,
@@ -32,7 +33,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import evidence_path_column, make_consoles, safe_text
+from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
@@ -145,7 +146,7 @@ def verify_cmd(
             except OutputFailed:
                 stopped = _REPORT_FAILED
             meter = ReadMeter()  # the bytes re-hashed so far, the file under way included
-            progress = _progress(err, lambda: meter.total) if stopped is None else None
+            progress = _progress(err, lambda: meter.total, lambda: meter.reading) if stopped is None else None
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 with progress or ExitStack(), counting(meter if progress else None):
@@ -349,9 +350,10 @@ def _print_summary(
     _say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")
 
 
-def _progress(err_console: Any, read: Callable[[], int]) -> Progress | None:
+def _progress(err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None]) -> Progress | None:
     """The progress display on a terminal: entries done, bytes re-hashed (``read``) and
-    their rate, time, the last path; None elsewhere."""
+    their rate, time, the path the report waits for (``reading``) or else the last one
+    done; None elsewhere."""
     if not err_console.is_terminal:
         return None
     return Progress(
@@ -359,7 +361,7 @@ def _progress(err_console: Any, read: Callable[[], int]) -> Progress | None:
         TextColumn("{task.completed} entries"),
         ReadColumn(read),
         TimeElapsedColumn(),
-        evidence_path_column(),
+        PathColumn(reading),
         console=err_console,
         transient=True,
     )
