@@ -6,7 +6,6 @@ for minutes, nothing on the screen moved, as if the scan had hung."""
 from __future__ import annotations
 
 import os
-import pty
 import re
 import threading
 import time
@@ -19,7 +18,7 @@ from evidence_cli import hashing
 from evidence_cli.cli.common import PathColumn, ReadColumn
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.scanner import ScanOptions, scan
-from tests.hostile.run import evidence_cmd
+from tests.hostile.run import evidence_cmd, fork_in_terminal
 
 
 def _tree(root: Path) -> int:
@@ -106,16 +105,12 @@ def test_the_column_shows_the_bytes_read_and_the_rate_over_the_last_seconds() ->
 def _in_a_terminal(cmd: list[str], cwd: Path) -> str:
     """Run ``cmd`` with a pseudo-terminal for stdout and stderr; what the terminal got,
     without its control sequences."""
-    try:
-        pid, fd = pty.fork()
-    except OSError as exc:  # no pseudo-terminal left on this machine
-        pytest.skip(f"no pseudo-terminal: {exc}")
-    if pid == 0:  # pragma: no cover - the child execs at once
-        try:
-            os.chdir(cwd)
-            os.execv(cmd[0], cmd)
-        finally:
-            os._exit(127)
+
+    def child() -> None:
+        os.chdir(cwd)
+        os.execv(cmd[0], cmd)
+
+    pid, fd = fork_in_terminal(child)
     out = b""
     try:
         while True:
@@ -169,8 +164,9 @@ def test_a_worker_killed_holding_its_counter_stops_neither_the_display_nor_later
     assert meter.total == 15
 
 
-def test_a_scan_whose_worker_dies_holding_its_counter_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same in a real scan: the dead worker's pool is replaced, the file read again."""
+def _with_crashers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: list[str]) -> Path:
+    """A tree of these text files, whose scan's workers run the misbehaving test
+    extractors (tests.hostile.crashers: a name says what each does)."""
     from evidence_cli import engine
     from tests.hostile import crashers
 
@@ -179,9 +175,15 @@ def test_a_scan_whose_worker_dies_holding_its_counter_goes_on(tmp_path: Path, mo
     monkeypatch.setattr(engine, "process_batch", crashers.batch_with_test_extractors)
     root = tmp_path / "t"
     root.mkdir()
-    names = [f"f{i:03d}.txt" for i in range(60)] + ["crash-holding-meter.txt"]
     for name in names:
         (root / name).write_text(f"text of {name}\n")
+    return root
+
+
+def test_a_scan_whose_worker_dies_holding_its_counter_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same in a real scan: the dead worker's pool is replaced, the file read again."""
+    names = [f"f{i:03d}.txt" for i in range(60)] + ["crash-holding-meter.txt"]
+    root = _with_crashers(tmp_path, monkeypatch, names)
     meter = ReadMeter()
     start = time.monotonic()
     records = {r.path: r for r in scan([root], ScanOptions(workers=2, timeout=5.0), meter=meter)}
@@ -197,17 +199,8 @@ def test_the_counters_of_ended_pools_are_let_go_and_their_counts_kept(
     """Each crash costs a new pool and single-use processes, each with a counter (a lock
     and shared memory): kept to the end of the scan, a tree of files that each kill their
     worker held thousands."""
-    from evidence_cli import engine
-    from tests.hostile import crashers
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
-    monkeypatch.setattr(engine, "process_batch", crashers.batch_with_test_extractors)
-    root = tmp_path / "t"
-    root.mkdir()
     names = [f"{i:02d}-crash-exit.txt" for i in range(4)] + ["ok.txt"]
-    for name in names:
-        (root / name).write_text(f"text of {name}\n")
+    root = _with_crashers(tmp_path, monkeypatch, names)
     meter = ReadMeter()
     made: list[object] = []
     real = meter.for_workers
@@ -246,14 +239,7 @@ def test_the_line_names_the_entry_being_read_when_the_scan_knows_it(
     assert seen == {b"a.txt", b"b.txt", b"big.img", b"y.txt", b"z.txt"} and meter.reading is None
 
     # With workers: the scan's process notes it while it waits for the large file.
-    seen_waiting: list[bytes | None] = []
-    real_waiting = engine.waiting_for
-
-    def waiting(entries: list[object] | None) -> None:
-        real_waiting(entries)  # type: ignore[arg-type]
-        seen_waiting.append(meter.reading)
-
-    monkeypatch.setattr(engine, "waiting_for", waiting)
+    seen_waiting = _noted(monkeypatch, engine, meter)
     list(scan([root], ScanOptions(workers=2), meter=meter))
     assert set(seen_waiting) == {None, b"big.img"}, "the large file alone; batches of small files are not named"
     assert meter.reading is None
@@ -265,28 +251,32 @@ def test_the_line_names_the_entry_being_read_when_the_scan_knows_it(
     assert column.render(task).plain == "[link=x]\\x1b[31mbig\\xff.img"
 
 
+def _noted(monkeypatch: pytest.MonkeyPatch, module: object, meter: ReadMeter) -> list[bytes | None]:
+    """What ``meter`` says is being read each time ``module`` notes what it waits for."""
+    seen: list[bytes | None] = []
+    real = module.waiting_for  # type: ignore[attr-defined]
+
+    def noting(entries: list[object] | None) -> None:
+        real(entries)
+        seen.append(meter.reading)
+
+    monkeypatch.setattr(module, "waiting_for", noting)
+    return seen
+
+
 def test_verify_names_the_entry_its_report_waits_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidence_cli import verify as verify_mod
     from evidence_cli.manifest import read_manifest
-    from evidence_cli.verify import verify
     from tests.custody import write_manifest
 
     root = tmp_path / "t"
     _tree(root)
     manifest = tmp_path / "m.json"
     write_manifest(root, manifest)
-    from evidence_cli import verify as verify_mod
-
     meter = ReadMeter()
-    seen: list[bytes | None] = []
-    real = verify_mod.waiting_for
-
-    def noting(entries: list[object] | None) -> None:
-        real(entries)  # type: ignore[arg-type]
-        seen.append(meter.reading)
-
-    monkeypatch.setattr(verify_mod, "waiting_for", noting)
+    seen = _noted(monkeypatch, verify_mod, meter)
     with counting(meter):
-        statuses = [e.status for e in verify(read_manifest(str(manifest)), str(root))]
+        statuses = [e.status for e in verify_mod.verify(read_manifest(str(manifest)), str(root))]
     assert statuses == ["ok"] * 4
     assert [s for s in seen if s is not None] == [b"a.txt", b"b.json", b"big.bin", b"empty"]
     assert meter.reading is None and meter.total == sum(p.stat().st_size for p in root.iterdir())

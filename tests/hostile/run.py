@@ -155,3 +155,23 @@ def tree_digests(root: Path) -> dict[bytes, str]:
             os.close(fd)
         out[os.path.relpath(p, base)] = h.hexdigest()
     return out
+
+
+def fork_in_terminal(child: Any) -> tuple[int, int]:
+    """Fork with a new pseudo-terminal as the child's controlling terminal, stdin, stdout
+    and stderr; the child runs ``child()`` (which should exec) and exits. (pid, the
+    terminal's descriptor) in the parent; the test is skipped when no terminal is left."""
+    import pty
+
+    import pytest
+
+    try:
+        pid, fd = pty.fork()
+    except OSError as exc:  # no pseudo-terminal left on this machine
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    if pid == 0:  # pragma: no cover - the child execs at once
+        try:
+            child()
+        finally:
+            os._exit(127)
+    return pid, fd

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import os
-import pty
 import signal
 import subprocess
 import time
@@ -18,7 +17,14 @@ from typing import Any
 import pytest
 
 from tests.hostile import corpus
-from tests.hostile.run import evidence_cmd, load_json_export, load_jsonl_export, record_bytes, run_evidence
+from tests.hostile.run import (
+    evidence_cmd,
+    fork_in_terminal,
+    load_json_export,
+    load_jsonl_export,
+    record_bytes,
+    run_evidence,
+)
 
 N_FILES = 1200
 
@@ -172,15 +178,7 @@ def test_the_terminal_going_away_stops_the_scan_with_valid_partial_exports(
     whose default killed the scan mid-record (a JSON manifest that did not parse, no seal,
     the workers left running)."""
     root, names = big_tree
-    try:
-        pid, fd = pty.fork()
-    except OSError as exc:  # no pseudo-terminal left on this machine
-        pytest.skip(f"no pseudo-terminal: {exc}")
-    if pid == 0:  # pragma: no cover - the child execs at once
-        try:
-            _scan_in_a_terminal(root, tmp_path)
-        finally:
-            os._exit(127)
+    pid, fd = fork_in_terminal(lambda: _scan_in_a_terminal(root, tmp_path))
     try:
         deadline = time.monotonic() + 120
         jsonl = tmp_path / "scan.jsonl"
