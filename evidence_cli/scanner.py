@@ -143,7 +143,7 @@ def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extra
                 out.append(result)
             except TimeLimitExceeded:
                 if clock.watch is not None:
-                    threadlimit.ended()  # (the raise may have arrived as the run ended)
+                    threadlimit.ended(arrived=True)  # (the raise may have arrived as the run ended)
                 out.append(
                     Extraction(
                         extractor=ex.name,
@@ -464,7 +464,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
                 yield
         except TimeLimitExceeded:
             if clock.watch is not None:
-                threadlimit.ended()
+                threadlimit.ended(arrived=True)
             raise
 
 
