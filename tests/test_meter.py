@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from evidence_cli import hashing
 from evidence_cli.cli.common import PathColumn, ReadColumn
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.scanner import ScanOptions, scan
-from tests.hostile.run import evidence_cmd, fork_in_terminal
+from tests.hostile.run import evidence_cmd
 
 
 def _tree(root: Path) -> int:
@@ -103,32 +104,35 @@ def test_the_column_shows_the_bytes_read_and_the_rate_over_the_last_seconds() ->
 
 
 def _in_a_terminal(cmd: list[str], cwd: Path) -> str:
-    """Run ``cmd`` with a pseudo-terminal for stdout and stderr; what the terminal got,
-    without its control sequences."""
-
-    def child() -> None:
-        os.chdir(cwd)
-        os.execv(cmd[0], cmd)
-
-    pid, fd = fork_in_terminal(child)
+    """Run ``cmd`` with a pseudo-terminal for stdin, stdout and stderr; what the terminal
+    got, without its control sequences. (Started by subprocess, not a fork of this
+    process, which may have threads by now.)"""
+    try:
+        master, slave = os.openpty()
+    except OSError as exc:  # no pseudo-terminal left on this machine
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    try:
+        child = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, start_new_session=True)
+    finally:
+        os.close(slave)
     out = b""
     try:
         while True:
             try:
-                got = os.read(fd, 65536)
+                got = os.read(master, 65536)
             except OSError:  # the child ended: the terminal is gone
                 break
             if not got:
                 break
             out += got
     finally:
-        os.close(fd)
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out.decode(errors="replace")[-2000:]
+        os.close(master)
+        status = child.wait(timeout=120)
+    assert status == 0, out.decode(errors="replace")[-2000:]
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
 
 
-@pytest.mark.skipif(not hasattr(os, "forkpty"), reason="no pseudo-terminals here")
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 def test_scan_and_verify_show_the_bytes_read_on_a_terminal(tmp_path: Path) -> None:
     root = tmp_path / "t"
     total = _tree(root)
