@@ -98,7 +98,9 @@ def waiting_for(entries: list[Any] | None) -> None:
 @contextmanager
 def counting(meter: ReadMeter | None) -> Iterator[None]:
     """Within: what this process hashes is counted on ``meter`` (None: not counted), and
-    the worker processes started for a scan count on it too."""
+    the worker processes started for a scan count on it too. Process-wide (the hashing
+    reads one setting): for one command's display, not for scans run side by side in
+    threads of one program, which would count on each other's meters."""
     from evidence_cli import hashing
 
     old = hashing.meter
