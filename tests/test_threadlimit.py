@@ -49,17 +49,19 @@ def test_outside_a_main_thread_and_without_a_watch_there_is_no_limit() -> None:
     assert _in_thread(lambda: scanner.ExtractorClock(1.0).running()).__class__.__name__ == "nullcontext"
 
 
-def test_a_watched_thread_stops_an_endless_loop_at_its_limit() -> None:
-    def work() -> str:
-        with threadlimit.watched(TimeLimitExceeded, kill=False):
-            try:
-                with scanner.time_limit(0.3):
-                    _spin()
-            except TimeLimitExceeded:
-                return "stopped"
-        return "not stopped"
+def _limited_spin(seconds: float = 0.3) -> str:
+    """An endless loop limited to ``seconds`` in a watched thread: "stopped" when stopped."""
+    with threadlimit.watched(TimeLimitExceeded, kill=False):
+        try:
+            with scanner.time_limit(seconds):
+                _spin()
+        except TimeLimitExceeded:
+            return "stopped"
+    return "not stopped"
 
-    assert _in_thread(work) == "stopped"
+
+def test_a_watched_thread_stops_an_endless_loop_at_its_limit() -> None:
+    assert _in_thread(_limited_spin) == "stopped"
     assert threadlimit._slots == {}
 
 
@@ -328,17 +330,7 @@ def test_a_raise_that_arrived_is_not_withdrawn(monkeypatch: pytest.MonkeyPatch) 
     calls: list[tuple[int, Any]] = []
     real = threadlimit._set_async
     monkeypatch.setattr(threadlimit, "_set_async", lambda tid, error: calls.append((tid, error)) or real(tid, error))
-
-    def work() -> str:
-        with threadlimit.watched(TimeLimitExceeded, kill=False):
-            try:
-                with scanner.time_limit(0.2):
-                    _spin()
-            except TimeLimitExceeded:
-                return "stopped"
-        return "not stopped"
-
-    assert _in_thread(work) == "stopped"
+    assert _in_thread(_limited_spin) == "stopped"
     assert [error for _, error in calls] == [TimeLimitExceeded], "raised once, never withdrawn"
 
 
