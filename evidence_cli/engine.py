@@ -30,8 +30,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from evidence_cli import __version__, components, mpstart, threadlimit
-from evidence_cli.meter import ReadMeter, waiting_for
+from evidence_cli import __version__, components, meter, mpstart, threadlimit
+from evidence_cli.meter import waiting_for
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path, folder_names
 
@@ -310,22 +310,10 @@ class _Pool(ProcessPoolExecutor):
         self.counter = counter
 
 
-def _retire(counter: Any) -> None:
-    """The pool or process handed ``counter`` has ended (see meter.ReadMeter.retire)."""
-    from evidence_cli import hashing
-
-    if isinstance(hashing.meter, ReadMeter):
-        hashing.meter.retire(counter)
-
-
 def _worker_setup(options: ScanOptions, big_files: Any = None, mapped: bool = False) -> tuple[Any, ...]:
     """The arguments of :func:`_init_worker` for a worker of this scan (counting what it
     reads on the scan's meter, when the scan counts: see meter.counting)."""
-    from evidence_cli import hashing
-
-    counted = hashing.meter
-    shared = counted.for_workers(_mp_context()) if isinstance(counted, ReadMeter) else None
-    return (options.memory_limit, big_files, os.getpid(), mapped, shared)
+    return (options.memory_limit, big_files, os.getpid(), mapped, meter.shared_counter(_mp_context()))
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -374,7 +362,7 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         manager.join(timeout=5)
         if manager.is_alive() and procs and not any(p.is_alive() for p in procs):
             _drain_tasks(tasks, manager)
-    _retire(getattr(pool, "counter", None))
+    meter.retire(getattr(pool, "counter", None))
 
 
 def _drain_tasks(tasks: Any, manager: threading.Thread, limit_s: float = 10.0) -> None:
@@ -514,7 +502,7 @@ def _alone(
         if process.is_alive():  # interrupted (Ctrl-C, a stop signal)
             process.kill()
             process.join()
-        _retire(setup[-1])
+        meter.retire(setup[-1])
 
 
 def _run_alone(writer: Any, setup: tuple[Any, ...], work: Any, batch: list[Entry], options: Any, extra: Any) -> None:

@@ -18,6 +18,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from evidence_cli import hashing
+
 
 class ReadMeter:
     """The count, as the scan's own process keeps it: what it reads itself, plus what
@@ -85,14 +87,32 @@ class WorkerMeter:
             value.value += n
 
 
+def _counted() -> ReadMeter | None:
+    """The meter this process counts on (see counting), if any."""
+    meter = hashing.meter
+    return meter if isinstance(meter, ReadMeter) else None
+
+
 def waiting_for(entries: list[Any] | None) -> None:
     """The scan now waits for these entries (None: for nothing): the meter being counted
     on (see counting) notes the entry when it is one."""
-    from evidence_cli import hashing
-
-    meter = hashing.meter
-    if isinstance(meter, ReadMeter):
+    meter = _counted()
+    if meter is not None:
         meter.reading = entries[0].rel if entries is not None and len(entries) == 1 else None
+
+
+def shared_counter(ctx: Any) -> WorkerMeter | None:
+    """A counter for a new pool or single-use process of the context ``ctx`` when this
+    process counts (see ReadMeter.for_workers); else None, and its workers do not count."""
+    meter = _counted()
+    return meter.for_workers(ctx) if meter is not None else None
+
+
+def retire(counter: WorkerMeter | None) -> None:
+    """The pool or process handed ``counter`` has ended (see ReadMeter.retire)."""
+    meter = _counted()
+    if meter is not None:
+        meter.retire(counter)
 
 
 @contextmanager
@@ -101,8 +121,6 @@ def counting(meter: ReadMeter | None) -> Iterator[None]:
     the worker processes started for a scan count on it too. Process-wide (the hashing
     reads one setting): for one command's display, not for scans run side by side in
     threads of one program, which would count on each other's meters."""
-    from evidence_cli import hashing
-
     old = hashing.meter
     hashing.meter = meter
     try:
