@@ -6,6 +6,7 @@ Each command lives in its own module and registers itself on the ``cli`` group o
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
@@ -104,3 +105,31 @@ def _tolerant_console() -> None:
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
             except (AttributeError, ValueError, OSError):  # not a TextIOWrapper, or closed
                 pass
+    _buffered_stdout()
+
+
+def _buffered_stdout() -> None:
+    """Buffer stdout when Python was told not to (``python -u``, ``PYTHONUNBUFFERED=1``, which
+    many container images set) and it is not a terminal: every record of ``-f jsonl``
+    was otherwise a system call of its own. Records reach a pipe or a file in blocks, as
+    they do without that setting; a terminal keeps it (nothing long is printed there).
+
+    The new stream has its own buffer and file object on the same descriptor, which it
+    never closes; the interpreter's original stdout is left untouched, and empty."""
+    old = sys.stdout
+    raw = getattr(old, "buffer", None)
+    if not isinstance(raw, io.RawIOBase):  # buffered already, or not a real stream
+        return
+    try:
+        fd = old.fileno()
+        if os.isatty(fd):
+            return
+        stream = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(fd, "w", closefd=False)),
+            encoding=old.encoding,
+            errors=old.errors,
+            newline=None,
+        )
+    except (OSError, ValueError, AttributeError):  # closed, or no descriptor: as it is
+        return
+    sys.stdout = stream

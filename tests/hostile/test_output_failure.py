@@ -99,11 +99,19 @@ def _no_traceback(stderr: bytes) -> str:
     return " ".join(text.split())  # (the console wraps its lines at 80 columns off a terminal)
 
 
-def run_to_full_stdout(args: list[Any], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def run_to_full_stdout(
+    args: list[Any], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """The command with its stdout on /dev/full (every write fails with ENOSPC)."""
     with open(FULL, "wb") as full:
         return subprocess.run(
-            evidence_cmd(*args), stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, cwd=cwd, timeout=180
+            evidence_cmd(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            timeout=180,
         )
 
 
@@ -124,9 +132,14 @@ def test_scan_names_the_export_it_cannot_write_and_closes_the_others(tree: Path,
 
 
 @needs_dev_full
-def test_scan_to_a_full_stdout(tree: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "default"])
+def test_scan_to_a_full_stdout(tree: Path, tmp_path: Path, unbuffered: bool) -> None:
+    """Also when Python was told not to buffer stdout (the scan buffers it itself then)."""
     good = tmp_path / "scan.json"
-    proc = run_to_full_stdout(["scan", tree, "--workers", "0", "--json", good, "-f", "jsonl"], tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    proc = run_to_full_stdout(["scan", tree, "--workers", "0", "--json", good, "-f", "jsonl"], tmp_path, env)
     assert proc.returncode == 1
     err = _no_traceback(proc.stderr)
     assert "cannot write 'stdout': No space left on device" in err

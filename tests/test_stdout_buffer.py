@@ -1,0 +1,134 @@
+"""Records on stdout go out in blocks even when Python was told not to buffer it
+(``python -u``, ``PYTHONUNBUFFERED=1``, set by many container images): one system call a
+record otherwise. The same bytes reach the reader either way, a reader that goes away
+(``| head``) still ends the scan quietly, and a terminal keeps its unbuffered stdout."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from evidence_cli.cli import _buffered_stdout
+from evidence_cli.cli.common import EXIT_PROBLEMS
+from tests.hostile.run import evidence_cmd
+
+
+def _unbuffered(fd: int) -> io.TextIOWrapper:
+    """A stdout as ``python -u`` makes it: text written straight through to the descriptor."""
+    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", write_through=True)
+
+
+@pytest.fixture
+def stdout(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Gives ``install(stream)``: that stream becomes sys.stdout for the test."""
+
+    def install(stream: Any) -> None:
+        monkeypatch.setattr(sys, "stdout", stream)
+
+    yield install
+
+
+def test_an_unbuffered_stdout_is_written_in_blocks(stdout: Any, tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        original = _unbuffered(fd)
+        stdout(original)
+        original.write("before\n")  # (what an unbuffered stream wrote is already there)
+        _buffered_stdout()
+        assert sys.stdout is not original
+        assert isinstance(sys.stdout.buffer, io.BufferedWriter)
+        assert sys.stdout.encoding == "utf-8"
+        sys.stdout.write('{"path": "a"}\n')
+        assert target.read_bytes() == b"before\n", "a record was written on its own"
+        sys.stdout.flush()
+        assert target.read_bytes() == b'before\n{"path": "a"}\n'
+        # The new stream never closes the descriptor, nor the interpreter's own stdout.
+        sys.stdout = original
+        gc.collect()
+        original.write("after\n")
+        assert target.read_bytes().endswith(b"after\n")
+    finally:
+        os.close(fd)
+
+
+def test_a_terminal_and_a_buffered_stdout_are_left_as_they_are(stdout: Any) -> None:
+    main, other = os.openpty()
+    try:
+        terminal = _unbuffered(other)
+        stdout(terminal)
+        _buffered_stdout()
+        assert sys.stdout is terminal
+    finally:
+        os.close(main)
+        os.close(other)
+    buffered = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    stdout(buffered)
+    _buffered_stdout()
+    assert sys.stdout is buffered
+    closed = _unbuffered(os.open(os.devnull, os.O_WRONLY))
+    os.close(closed.fileno())
+    closed.buffer.close()
+    stdout(closed)
+    _buffered_stdout()  # no descriptor left: as it is, no error
+    assert sys.stdout is closed
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """More records than a pipe holds (64 KiB), so that a reader that goes away early
+    leaves the scan writing."""
+    root = tmp_path_factory.mktemp("stdout") / "evidence"
+    root.mkdir()
+    for i in range(400):
+        (root / f"note-{i:03d}.txt").write_text(f"note {i}\n")
+    return root
+
+
+def _env(unbuffered: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _records(out: bytes) -> list[dict[str, Any]]:
+    """The JSON Lines records, without the values that differ between two scans."""
+    rows = [json.loads(line) for line in out.decode("utf-8").splitlines()]
+    for r in rows:
+        r.pop("scan", None)
+        if "filesystem" in r:
+            r["filesystem"].pop("accessed", None)
+    return rows
+
+
+def test_the_same_records_reach_a_pipe_either_way(tree: Path) -> None:
+    outs = []
+    for unbuffered in (True, False):
+        argv = evidence_cmd("scan", tree, "--workers", "0", "--no-metadata", "-f", "jsonl")
+        proc = subprocess.run(argv, capture_output=True, env=_env(unbuffered), timeout=180)
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        outs.append(_records(proc.stdout))
+    assert len(outs[0]) == 402  # the header, one record a file, the trailer
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "default"])
+def test_a_reader_that_goes_away_ends_the_scan_quietly(tree: Path, unbuffered: bool) -> None:
+    argv = evidence_cmd("scan", tree, "--workers", "0", "--no-metadata", "-f", "jsonl")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(unbuffered))
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # `| head -1`
+    err = proc.stderr.read().decode("utf-8", "replace")
+    assert proc.wait(timeout=180) == EXIT_PROBLEMS
+    assert json.loads(first)["schema"].startswith("evidence-cli/scan/")
+    assert "Traceback" not in err and "Exception ignored" not in err, err[-3000:]
