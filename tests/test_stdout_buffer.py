@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from evidence_cli.cli import _buffered_stdout
-from evidence_cli.cli.common import EXIT_PROBLEMS
+from evidence_cli.cli.common import EXIT_PROBLEMS, GuardedOutput
 from tests.hostile.run import evidence_cmd
 
 
@@ -84,12 +84,12 @@ def test_a_terminal_and_a_buffered_stdout_are_left_as_they_are(stdout: Any) -> N
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """More records than a pipe holds (64 KiB), so that a reader that goes away early
-    leaves the scan writing."""
+    """More of every output than a pipe holds (64 KiB: 1,500 lines of a sha256sum list),
+    so that a reader that goes away early leaves the command writing."""
     root = tmp_path_factory.mktemp("stdout") / "evidence"
     root.mkdir()
-    for i in range(400):
-        (root / f"note-{i:03d}.txt").write_text(f"note {i}\n")
+    for i in range(1500):
+        (root / f"note-{i:04d}.txt").write_text(f"note {i}\n")
     return root
 
 
@@ -117,18 +117,59 @@ def test_the_same_records_reach_a_pipe_either_way(tree: Path) -> None:
         proc = subprocess.run(argv, capture_output=True, env=_env(unbuffered), timeout=180)
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         outs.append(_records(proc.stdout))
-    assert len(outs[0]) == 402  # the header, one record a file, the trailer
+    assert len(outs[0]) == 1502  # the header, one record a file, the trailer
     assert outs[0] == outs[1]
 
 
+@pytest.fixture(scope="module")
+def manifest(tree: Path) -> Path:
+    out = tree.parent / "scan.json"
+    argv = evidence_cmd("scan", tree, "--workers", "0", "--no-metadata", "--json", out, "-f", "csv")
+    subprocess.run(argv, capture_output=True, check=True, timeout=180)
+    return out
+
+
 @pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "default"])
-def test_a_reader_that_goes_away_ends_the_scan_quietly(tree: Path, unbuffered: bool) -> None:
-    argv = evidence_cmd("scan", tree, "--workers", "0", "--no-metadata", "-f", "jsonl")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(unbuffered))
+@pytest.mark.parametrize("command", ["scan", "verify", "export"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    tree: Path, manifest: Path, command: str, unbuffered: bool
+) -> None:
+    """`| head -1`: exit status 1 and nothing on stderr (Python 3.13 reported each stream
+    still holding records as an ignored BrokenPipeError when it was finalised)."""
+    args = {
+        "scan": ["scan", tree, "--workers", "0", "--no-metadata", "-f", "jsonl"],
+        "verify": ["verify", manifest, "--csv", "-"],
+        "export": ["export", manifest, "--format", "sha256sum", "-o", "-"],
+    }[command]
+    proc = subprocess.Popen(evidence_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(unbuffered))
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
     proc.stdout.close()  # `| head -1`
     err = proc.stderr.read().decode("utf-8", "replace")
-    assert proc.wait(timeout=180) == EXIT_PROBLEMS
-    assert json.loads(first)["schema"].startswith("evidence-cli/scan/")
+    assert proc.wait(timeout=180) == EXIT_PROBLEMS, err[-3000:]
+    assert first.strip()
     assert "Traceback" not in err and "Exception ignored" not in err, err[-3000:]
+
+
+def test_a_stream_whose_reader_went_away_is_released_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What stdout's stream still holds when its reader has gone goes to the null device as
+    it is detached, instead of failing again (an unraisable error at exit on 3.13)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        text = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(write_end, "w", closefd=False)), encoding="utf-8", write_through=True
+        )
+        monkeypatch.setattr(sys, "stdout", text)  # (the descriptor drop_stdout redirects)
+        out = GuardedOutput(text, "-")
+        with pytest.raises(BrokenPipeError):
+            for _ in range(1000):
+                out.write("x" * 100)
+        with pytest.raises(BrokenPipeError):
+            out.flush()  # as before: the command ends as click ends it
+        out.detach()
+        with pytest.raises(ValueError, match="detached"):
+            text.write("x")  # detached: nothing is left to fail when it is finalised
+        assert out.failed is None  # a reader that went away is not a failed export
+    finally:
+        os.close(write_end)

@@ -177,11 +177,13 @@ class GuardedOutput:
         self.stream = stream
         self.path = path
         self.failed: OutputFailed | None = None
+        self.broken = False  # its reader went away
 
     def _call(self, step: Callable[..., Any], *args: Any) -> Any:
         try:
             return step(*args)
         except BrokenPipeError:
+            self.broken = True
             raise
         except OSError as exc:
             self.failed = OutputFailed("stdout" if self.path == "-" else self.path, exc.strerror or str(exc))
@@ -197,7 +199,13 @@ class GuardedOutput:
     def detach(self) -> None:
         """Detach the wrapper of stdout (stdout itself stays open). Detaching flushes; after
         a failure what stdout still holds cannot be written, and is dropped (stdout pointed
-        at the null device) instead of failing again, unreported, on the way out."""
+        at the null device) instead of failing again, unreported, on the way out; so is
+        what it holds when its reader went away (``| head``), which Python 3.13 would
+        otherwise report as an ignored BrokenPipeError when the stream is finalised."""
+        if self.broken:
+            drop_stdout()
+            self.stream.detach()  # type: ignore[attr-defined]
+            return
         if self.failed is None:
             self._call(self.stream.detach)  # type: ignore[attr-defined]
             return

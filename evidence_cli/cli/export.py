@@ -20,6 +20,7 @@ from evidence_cli.cli.common import (
     check_outputs_new,
     check_outputs_outside,
     cli,
+    drop_stdout,
     overwrite_option,
     safe_path,
 )
@@ -94,7 +95,10 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
                 manifest, export_format, stream, neutralise_csv=not csv_raw, check_first=output == "-"
             )
     except BrokenPipeError:
-        raise  # stdout closed early (`| head`): click ends quietly
+        # stdout closed early (`| head`): click ends quietly. What is still buffered for it
+        # goes nowhere (Python 3.13 reports a failing flush when the stream is finalised).
+        drop_stdout()
+        raise
     except (OSError, KeyboardInterrupt, ManifestError, ExportRefused) as exc:
         # A list cut short would check "OK" for the files it still names and say nothing
         # of the rest: never leave one behind.
