@@ -80,6 +80,13 @@ def run_evidence(
             ) from None
         seconds = time.monotonic() - start
         rss = int(rss_file.read_text()) / 1024 if rss_file.exists() else float("nan")
+    # An error Python could not raise (a stream failing as it is finalised, a thread's
+    # exception at exit) is printed raw on the terminal: never, whatever the test.
+    if b"Exception ignored" in err:
+        raise AssertionError(
+            f"evidence {' '.join(map(str, args))} printed an unraisable error\n"
+            + err.decode("utf-8", "backslashreplace")[-3000:]
+        )
     return Run(proc.returncode, out, err, seconds, rss)
 
 
