@@ -170,8 +170,9 @@ class GuardedOutput:
     """A text stream of one export or report whose write errors (a full disk, an I/O error)
     become :class:`OutputFailed`, naming the file, instead of a traceback. After the first
     failure it drops what is written to it, so that the command can still close its other
-    outputs validly and say which one is incomplete. A broken pipe on stdout is left to
-    click (``evidence scan DIR -f jsonl | head`` ends quietly)."""
+    outputs validly and say which one is incomplete. A reader of stdout that went away
+    (``evidence scan DIR -f jsonl | head``) raises BrokenPipeError once, for the command
+    to stop and close its other outputs validly; what is written after it is dropped."""
 
     def __init__(self, stream: IO[str], path: str) -> None:
         self.stream = stream
@@ -182,18 +183,22 @@ class GuardedOutput:
     def _call(self, step: Callable[..., Any], *args: Any) -> Any:
         try:
             return step(*args)
-        except BrokenPipeError:
-            self.broken = True
-            raise
         except OSError as exc:
+            if isinstance(exc, BrokenPipeError) and self.path == "-":
+                # The reader went away (`| head`): the command stops and closes its
+                # other outputs; what it still writes here is dropped.
+                self.broken = True
+                raise
             self.failed = OutputFailed("stdout" if self.path == "-" else self.path, exc.strerror or str(exc))
             raise self.failed from None
 
     def write(self, text: str) -> int:
-        return self._call(self.stream.write, text) if self.failed is None else len(text)  # type: ignore[no-any-return]
+        if self.failed is not None or self.broken:
+            return len(text)
+        return self._call(self.stream.write, text)  # type: ignore[no-any-return]
 
     def flush(self) -> None:
-        if self.failed is None:
+        if self.failed is None and not self.broken:
             self._call(self.stream.flush)
 
     def detach(self) -> None:

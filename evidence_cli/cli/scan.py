@@ -283,6 +283,8 @@ def scan_cmd(
                             w.write(rec)
             except OutputFailed:
                 interrupted = "stopped: an export could not be written"
+            except BrokenPipeError:
+                interrupted = _READER_GONE
             # The bytes read so far, the file being read included (a Dask cluster's
             # workers do not count: there, the files finished).
             meter, finished = ReadMeter(), [0]
@@ -316,6 +318,8 @@ def scan_cmd(
                 interrupted = "interrupted"
             except OutputFailed:
                 interrupted = "stopped: an export could not be written"
+            except BrokenPipeError:  # (`| head`: stdout's stream drops what follows)
+                interrupted = _READER_GONE
             except Exception as exc:  # noqa: BLE001 - e.g. the Dask scheduler is unreachable
                 if summary.entries == 0 and state is None:
                     raise Failure(safe_text(f"the scan could not run: {type(exc).__name__}: {exc}")) from None
@@ -352,6 +356,10 @@ def scan_cmd(
         err_console.print(Text("The scan ran to its end; the other exports are complete."))
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_PROBLEMS if summary.with_errors else EXIT_OK)
+
+
+#: Why a scan stopped when the reader of its stdout went away (``| head``).
+_READER_GONE = "stopped: the reader of stdout went away"
 
 
 def _open_exports(

@@ -145,6 +145,8 @@ def verify_cmd(
                     csv_w.begin()
             except OutputFailed:
                 stopped = _REPORT_FAILED
+            except BrokenPipeError:
+                stopped = _READER_GONE
             meter = ReadMeter()  # the bytes re-hashed so far, the file under way included
             progress = _progress(err, lambda: meter.total, lambda: meter.reading) if stopped is None else None
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
@@ -173,6 +175,8 @@ def verify_cmd(
                 stopped = "interrupted"
             except OutputFailed:
                 stopped = _REPORT_FAILED
+            except BrokenPipeError:  # (`| head`: stdout's report drops what follows)
+                stopped = _READER_GONE
             # Closing the reports is not interrupted: a signal now would leave them invalid.
             stops.holding = True
             code = EXIT_PROBLEMS if stopped is not None or not summary.all_ok else EXIT_OK
@@ -292,6 +296,7 @@ def _manifest_inode(path: str) -> tuple[tuple[int, int], ...]:
 
 
 _REPORT_FAILED = "stopped because a report could not be written"
+_READER_GONE = "stopped because the reader of stdout went away"
 
 
 def _result(summary: VerifySummary, stopped: str | None, code: int) -> dict[str, Any]:
