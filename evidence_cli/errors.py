@@ -25,4 +25,5 @@ class OutputFailed(EvidenceError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"cannot write {path!r}: {reason}; that file is incomplete")
+        what = "what reached stdout" if path == "stdout" else "that file"
+        super().__init__(f"cannot write {path!r}: {reason}; {what} is incomplete")

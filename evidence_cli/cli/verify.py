@@ -27,6 +27,7 @@ from evidence_cli.cli.common import (
     check_outputs_new,
     check_outputs_outside,
     cli,
+    drop_stdout,
     open_output,
     overwrite_option,
     safe_path,
@@ -131,13 +132,19 @@ def verify_cmd(
     exclude = _manifest_inode(manifest_path)
     summary = VerifySummary(len(manifest.entries))
     stopped: str | None = None  # why not every entry was checked, if so
-    stdout_taken = "-" in outputs
     reports: list[GuardedOutput] = []  # each knows if it could not be written
+    # The entries listed on stdout (none when a report goes there). Written as it is, not
+    # flushed line by line; flushed before the summary (`2>&1` keeps the order). A stdout
+    # that cannot take it stops the run as a report would, the reports closed validly.
+    listing = None if "-" in outputs else GuardedOutput(sys.stdout, "-")
     result: dict[str, Any] = {}
     code = EXIT_PROBLEMS
     try:
         with ExitStack() as stack:
             json_w, csv_w = _open_reports(stack, json_path, csv_path, reports)
+            if listing is not None:
+                reports.append(listing)
+                stack.callback(listing.flush)
             try:
                 if json_w is not None:
                     json_w.begin(context.tool, context.case, manifest.describe())
@@ -167,8 +174,8 @@ def verify_cmd(
                                 json_w.write(entry)
                             if csv_w is not None:
                                 csv_w.write(entry)
-                            if not stdout_taken and (show_all or entry.status != "ok"):
-                                click.echo(entry_line(entry))
+                            if listing is not None and (show_all or entry.status != "ok"):
+                                listing.write(entry_line(entry) + "\n")
                         if progress is not None and task is not None:
                             progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
             except KeyboardInterrupt:
@@ -179,7 +186,13 @@ def verify_cmd(
                 stopped = _READER_GONE
             # Closing the reports is not interrupted: a signal now would leave them invalid.
             stops.holding = True
-            code = EXIT_PROBLEMS if stopped is not None or not summary.all_ok else EXIT_OK
+            if listing is not None:
+                try:
+                    listing.flush()  # before the result, which a lost listing makes exit 1
+                except (OutputFailed, BrokenPipeError):
+                    pass  # (said below)
+            lost = listing is not None and (listing.failed is not None or listing.broken)
+            code = EXIT_PROBLEMS if stopped is not None or lost or not summary.all_ok else EXIT_OK
             result = _result(summary, stopped, code)
             try:
                 if json_w is not None:
@@ -193,6 +206,8 @@ def verify_cmd(
                 pass
     except OutputFailed:
         pass  # a report failed as it was closed (said below; both were closed)
+    if listing is not None and (listing.failed is not None or listing.broken):
+        drop_stdout()  # what stdout still holds cannot be written: not again at exit
     failed = [r.failed for r in reports if r.failed is not None]
     if failed:
         code = EXIT_PROBLEMS

@@ -167,6 +167,40 @@ def test_verify_names_the_report_it_cannot_write_and_closes_the_other(manifest: 
 
 
 @needs_dev_full
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "default"])
+def test_verify_listing_to_a_full_stdout_leaves_a_valid_report(
+    manifest: Path, tmp_path: Path, unbuffered: bool
+) -> None:
+    """The entries listed on stdout (--all) cannot be written: the JSON report is still
+    closed validly (it was left cut short), and its exit code is the command's."""
+    report = tmp_path / "verify.json"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    proc = run_to_full_stdout(["verify", manifest, "--all", "--json", report], tmp_path, env)
+    assert proc.returncode == 1
+    err = _no_traceback(proc.stderr)
+    assert "cannot write 'stdout': No space left on device" in err
+    result = load_json_export(report)["result"]
+    assert result["exit_code"] == proc.returncode
+    assert result["outcome"] in ("interrupted", "all-ok")  # (stdout failed during the run, or at its end)
+
+
+def test_verify_listing_comes_before_the_summary_in_one_file(manifest: Path, tmp_path: Path) -> None:
+    """`2>&1`: the listing is written in blocks, and all of it before the summary."""
+    both = tmp_path / "both.txt"
+    with open(both, "wb") as out:
+        proc = subprocess.run(
+            evidence_cmd("verify", manifest, "--all"), stdout=out, stderr=subprocess.STDOUT, timeout=180
+        )
+    assert proc.returncode == 0
+    lines = both.read_text(encoding="utf-8").splitlines()
+    listed = [i for i, line in enumerate(lines) if line.startswith("OK ")]
+    assert len(listed) == len(list(load_json_export(manifest)["files"]))
+    assert max(listed) < next(i for i, line in enumerate(lines) if line.startswith("Result: "))
+
+
+@needs_dev_full
 def test_export_to_a_full_disk_is_a_clear_error(manifest: Path) -> None:
     run = run_evidence(["export", manifest, "--format", "sha256sum", "-o", FULL])
     assert run.returncode == 2
@@ -229,7 +263,10 @@ def test_a_full_stdout_is_a_clear_error(tree: Path, manifest: Path, tmp_path: Pa
     proc = run_to_full_stdout(argv, tmp_path)
     err = _no_traceback(proc.stderr)
     assert "Exception ignored" not in err
-    assert "cannot write the output: No space left on device" in err
+    if args[0] == "verify":  # (its listing is named like stdout's report: see the test above)
+        assert "cannot write 'stdout': No space left on device; what reached stdout is incomplete" in err
+    else:
+        assert "cannot write the output: No space left on device" in err
     assert proc.returncode == 1
 
 
