@@ -186,24 +186,27 @@ def verify_cmd(
                 stopped = _READER_GONE
             # Closing the reports is not interrupted: a signal now would leave them invalid.
             stops.holding = True
-            if listing is not None:
-                try:
-                    listing.flush()  # before the result, which a lost listing makes exit 1
-                except (OutputFailed, BrokenPipeError):
-                    pass  # (said below)
-            lost = listing is not None and (listing.failed is not None or listing.broken)
+            # The listing and the CSV report are finished before the result is decided: one
+            # that cannot be written even then makes the run exit 1, and the JSON report,
+            # closed last, gives that exit code (it said 0).
+            try:
+                if listing is not None:
+                    listing.flush()
+            except (OutputFailed, BrokenPipeError):
+                pass  # (said below)
+            try:
+                if csv_w is not None:
+                    csv_w.end()
+            except (OutputFailed, BrokenPipeError):
+                pass  # (said below; the other report is still closed)
+            lost = any(r.failed is not None or r.broken for r in reports)
             code = EXIT_PROBLEMS if stopped is not None or lost or not summary.all_ok else EXIT_OK
             result = _result(summary, stopped, code)
             try:
                 if json_w is not None:
                     json_w.end(context.verify_section(roots.base, root is not None), summary.to_dict(), result)
             except OutputFailed:
-                pass  # (said below; the other report is still closed)
-            try:
-                if csv_w is not None:
-                    csv_w.end()
-            except OutputFailed:
-                pass
+                pass  # (said below; the other report is closed)
     except OutputFailed:
         pass  # a report failed as it was closed (said below; both were closed)
     if listing is not None and (listing.failed is not None or listing.broken):

@@ -186,6 +186,27 @@ def test_verify_listing_to_a_full_stdout_leaves_a_valid_report(
     assert result["outcome"] in ("interrupted", "all-ok")  # (stdout failed during the run, or at its end)
 
 
+@needs_dev_full
+def test_a_report_lost_at_its_end_gives_the_json_report_the_commands_exit_code(tmp_path: Path) -> None:
+    """A CSV report of two rows fails only as it is finished (its first write is then):
+    every entry was checked, and the JSON report, closed after it, says exit code 1 as
+    the command does (it said 0)."""
+    tree = tmp_path / "two"
+    tree.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tree / name).write_text(name)
+    manifest = tmp_path / "m.json"
+    scan = run_evidence(["scan", tree, "--workers", "0", "--no-metadata", "--json", manifest, "-f", "csv"])
+    assert scan.returncode == 0, scan.text()[-2000:]
+    report = tmp_path / "verify.json"
+    run = run_evidence(["verify", manifest, "--json", report, "--csv", FULL])
+    assert run.returncode == 1, run.text()[-3000:]
+    assert f"cannot write '{FULL}': No space left on device" in _no_traceback(run.stderr)
+    result = load_json_export(report)["result"]
+    assert result["outcome"] == "all-ok"  # every entry was checked
+    assert result["exit_code"] == 1
+
+
 def test_verify_listing_comes_before_the_summary_in_one_file(manifest: Path, tmp_path: Path) -> None:
     """`2>&1`: the listing is written in blocks, and all of it before the summary."""
     both = tmp_path / "both.txt"
