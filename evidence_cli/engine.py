@@ -31,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli import __version__, components, meter, mpstart, threadlimit
-from evidence_cli.meter import waiting_for
+from evidence_cli.meter import waiting
 from evidence_cli.models import FileRecord, Problem
 from evidence_cli.walker import Entry, display_path, folder_names
 
@@ -229,9 +229,8 @@ def run_inline(entries: Iterable[Entry], options: ScanOptions) -> Iterator[FileR
     from evidence_cli.scanner import process_entry
 
     for e in entries:
-        waiting_for([e])
-        record = process_entry(e, options)
-        waiting_for(None)
+        with waiting([e]):
+            record = process_entry(e, options)
         yield record
 
 
@@ -268,11 +267,10 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
             if not inflight:
                 break
             b, fut = inflight.popleft()
-            waiting_for(b)
             try:
-                records = fut.result()
+                with waiting(b):
+                    records = fut.result()
             except BrokenProcessPool:
-                waiting_for(None)
                 # A worker died (crash in a C library, out of memory, killed, a file
                 # truncated under a map). Redo the affected batches entry by entry, with
                 # ordinary reads; an entry that kills its worker again is recorded with
@@ -283,7 +281,6 @@ def run_pool(entries: Iterable[Entry], options: ScanOptions, workers: int) -> It
                 yield from _rerun(pending, options, workers)
                 pool = _new_pool(workers, options, mapped=True)
                 continue
-            waiting_for(None)
             yield from records
     finally:
         # (The batches still in flight are cancelled by _stop_pool's shutdown, in the
@@ -406,21 +403,18 @@ def _rerun(entries: list[Entry], options: ScanOptions, workers: int) -> Iterator
         done = 0
         try:
             for fut in futures:
-                waiting_for(rest[done : done + 1])
-                record = fut.result()[0]
-                waiting_for(None)
+                with waiting(rest[done : done + 1]):
+                    record = fut.result()[0]
                 yield record
                 done += 1
         except BrokenProcessPool:
             pass
         finally:
-            waiting_for(None)
             _stop_pool(pool)  # (cancels the rest: see there)
         if done == len(rest):
             return
-        waiting_for(rest[done : done + 1])
-        record = _isolated(rest[done], options)
-        waiting_for(None)
+        with waiting(rest[done : done + 1]):
+            record = _isolated(rest[done], options)
         yield record
         rest = rest[done + 1 :]
 

@@ -101,6 +101,25 @@ def waiting_for(entries: list[Any] | None) -> None:
         meter.reading = entries[0].rel if entries is not None and len(entries) == 1 else None
 
 
+class _Waiting:
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: list[Any]) -> None:
+        self.entries = entries
+
+    def __enter__(self) -> None:
+        waiting_for(self.entries)
+
+    def __exit__(self, *exc: object) -> None:
+        waiting_for(None)
+
+
+def waiting(entries: list[Any]) -> _Waiting:
+    """Within: the scan waits for these entries (see waiting_for), and then for nothing,
+    however the wait ends (a worker dying, Ctrl-C)."""
+    return _Waiting(entries)
+
+
 def shared_counter(ctx: Any) -> WorkerMeter | None:
     """A counter for a new pool or single-use process of the context ``ctx`` when this
     process counts (see ReadMeter.for_workers); else None, and its workers do not count."""

@@ -41,7 +41,7 @@ from evidence_cli import hashing
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
-from evidence_cli.meter import waiting_for
+from evidence_cli.meter import waiting
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
 
@@ -219,7 +219,6 @@ class _Verifier:
                 while ahead:
                     yield from self._reported(*ahead.popleft())
             finally:
-                waiting_for(None)
                 for _, fut in ahead:  # stopped early (an error, Ctrl-C): nothing more is read
                     if fut is not None:
                         fut.cancel()
@@ -252,10 +251,9 @@ class _Verifier:
 
     def _reported(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
         """:meth:`_one`, the entry noted as the one the report waits for (a progress
-        display names it: see meter.waiting_for)."""
-        waiting_for([entry])
-        items = list(self._one(entry, ahead))
-        waiting_for(None)
+        display names it: see meter.waiting)."""
+        with waiting([entry]):
+            items = list(self._one(entry, ahead))
         yield from items
 
     def _one(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:

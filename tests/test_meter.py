@@ -243,7 +243,7 @@ def test_the_line_names_the_entry_being_read_when_the_scan_knows_it(
     assert seen == {b"a.txt", b"b.txt", b"big.img", b"y.txt", b"z.txt"} and meter.reading is None
 
     # With workers: the scan's process notes it while it waits for the large file.
-    seen_waiting = _noted(monkeypatch, engine, meter)
+    seen_waiting = _noted(monkeypatch, meter)
     list(scan([root], ScanOptions(workers=2), meter=meter))
     assert set(seen_waiting) == {None, b"big.img"}, "the large file alone; batches of small files are not named"
     assert meter.reading is None
@@ -255,16 +255,18 @@ def test_the_line_names_the_entry_being_read_when_the_scan_knows_it(
     assert column.render(task).plain == "[link=x]\\x1b[31mbig\\xff.img"
 
 
-def _noted(monkeypatch: pytest.MonkeyPatch, module: object, meter: ReadMeter) -> list[bytes | None]:
-    """What ``meter`` says is being read each time ``module`` notes what it waits for."""
+def _noted(monkeypatch: pytest.MonkeyPatch, meter: ReadMeter) -> list[bytes | None]:
+    """What ``meter`` says is being read each time the scan notes what it waits for."""
+    from evidence_cli import meter as meter_mod
+
     seen: list[bytes | None] = []
-    real = module.waiting_for  # type: ignore[attr-defined]
+    real = meter_mod.waiting_for
 
     def noting(entries: list[object] | None) -> None:
         real(entries)
         seen.append(meter.reading)
 
-    monkeypatch.setattr(module, "waiting_for", noting)
+    monkeypatch.setattr(meter_mod, "waiting_for", noting)
     return seen
 
 
@@ -278,7 +280,7 @@ def test_verify_names_the_entry_its_report_waits_for(tmp_path: Path, monkeypatch
     manifest = tmp_path / "m.json"
     write_manifest(root, manifest)
     meter = ReadMeter()
-    seen = _noted(monkeypatch, verify_mod, meter)
+    seen = _noted(monkeypatch, meter)
     with counting(meter):
         statuses = [e.status for e in verify_mod.verify(read_manifest(str(manifest)), str(root))]
     assert statuses == ["ok"] * 4
