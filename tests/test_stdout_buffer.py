@@ -19,7 +19,7 @@ import pytest
 
 from evidence_cli.cli import _buffered_stdout
 from evidence_cli.cli.common import EXIT_PROBLEMS, GuardedOutput
-from tests.hostile.run import evidence_cmd
+from tests.hostile.run import evidence_cmd, stdout_env
 
 
 def _unbuffered(fd: int) -> io.TextIOWrapper:
@@ -94,13 +94,6 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _env(unbuffered: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _records(out: bytes) -> list[dict[str, Any]]:
     """The JSON Lines records, without the values that differ between two scans."""
     rows = [json.loads(line) for line in out.decode("utf-8").splitlines()]
@@ -115,7 +108,7 @@ def test_the_same_records_reach_a_pipe_either_way(tree: Path) -> None:
     outs = []
     for unbuffered in (True, False):
         argv = evidence_cmd("scan", tree, "--workers", "0", "--no-metadata", "-f", "jsonl")
-        proc = subprocess.run(argv, capture_output=True, env=_env(unbuffered), timeout=180)
+        proc = subprocess.run(argv, capture_output=True, env=stdout_env(unbuffered), timeout=180)
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         outs.append(_records(proc.stdout))
     assert len(outs[0]) == 1502  # the header, one record a file, the trailer
@@ -146,7 +139,9 @@ def test_a_reader_that_goes_away_stops_the_command_and_leaves_valid_exports(
         "verify-listing": ["verify", manifest, "--all", "--json", out],
         "export": ["export", manifest, "--format", "sha256sum", "-o", "-"],
     }[command]
-    proc = subprocess.Popen(evidence_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(unbuffered))
+    proc = subprocess.Popen(
+        evidence_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=stdout_env(unbuffered)
+    )
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
     proc.stdout.close()  # `| head -1`

@@ -46,6 +46,15 @@ def evidence_cmd(*args: str | os.PathLike[str], script: bool = False) -> list[st
     return [sys.executable, "-m", "evidence_cli", *(os.fspath(a) for a in args)]
 
 
+def stdout_env(unbuffered: bool) -> dict[str, str]:
+    """This environment, with Python told not to buffer stdout (``PYTHONUNBUFFERED=1``,
+    as many container images set) or not told so."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 def run_evidence(
     args: Sequence[str | os.PathLike[str]],
     *,

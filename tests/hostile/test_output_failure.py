@@ -21,7 +21,7 @@ from evidence_cli.cli import cli
 from evidence_cli.cli.common import GuardedOutput
 from evidence_cli.errors import OutputFailed
 from tests.hostile import corpus
-from tests.hostile.run import evidence_cmd, load_json_export, load_jsonl_export, run_evidence
+from tests.hostile.run import evidence_cmd, load_json_export, load_jsonl_export, run_evidence, stdout_env
 
 FULL = "/dev/full"
 needs_dev_full = pytest.mark.skipif(not os.path.exists(FULL), reason="no /dev/full on this system")
@@ -136,9 +136,7 @@ def test_scan_names_the_export_it_cannot_write_and_closes_the_others(tree: Path,
 def test_scan_to_a_full_stdout(tree: Path, tmp_path: Path, unbuffered: bool) -> None:
     """Also when Python was told not to buffer stdout (the scan buffers it itself then)."""
     good = tmp_path / "scan.json"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = "1"
+    env = stdout_env(unbuffered)
     proc = run_to_full_stdout(["scan", tree, "--workers", "0", "--json", good, "-f", "jsonl"], tmp_path, env)
     assert proc.returncode == 1
     err = _no_traceback(proc.stderr)
@@ -174,9 +172,7 @@ def test_verify_listing_to_a_full_stdout_leaves_a_valid_report(
     """The entries listed on stdout (--all) cannot be written: the JSON report is still
     closed validly (it was left cut short), and its exit code is the command's."""
     report = tmp_path / "verify.json"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = "1"
+    env = stdout_env(unbuffered)
     proc = run_to_full_stdout(["verify", manifest, "--all", "--json", report], tmp_path, env)
     assert proc.returncode == 1
     err = _no_traceback(proc.stderr)
