@@ -8,9 +8,11 @@ overrides and other invisible format characters are shown as visible escapes.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import unicodedata
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -51,3 +53,13 @@ def make_consoles(width: int | None = None) -> tuple[Console, Console]:
     out = Console(file=sys.stdout, **common)  # type: ignore[arg-type]
     err = Console(file=sys.stderr, stderr=True, **common)  # type: ignore[arg-type]
     return out, err
+
+
+def same_terminal(a: Any, b: Any) -> bool:
+    """Do two streams write to one terminal (stdout and stderr both on it)? What one
+    writes then lands in the middle of the other's progress line."""
+    try:
+        fa, fb = a.fileno(), b.fileno()
+        return os.isatty(fa) and os.isatty(fb) and os.path.samestat(os.fstat(fa), os.fstat(fb))
+    except (AttributeError, ValueError, OSError):  # (io.UnsupportedOperation is both)
+        return False

@@ -320,3 +320,45 @@ class PathColumn(ProgressColumn):
         if rel is None:
             return Text(str(task.fields.get("path", "")))
         return Text(safe_text(display_path(rel)[0])[-60:])
+
+
+class AboveProgress:
+    """Lines of stdout's listing (``out``), printed above the progress line where stdout is
+    the terminal that shows it (see :func:`evidence_cli.console.same_terminal`): written to
+    stdout, a line was glued to the end of the progress line's text. Each print redraws
+    that line (about 0.7 ms), so lines are gathered and printed at most every ``every``
+    seconds, and whatever is left when the context ends, while the progress display is
+    still shown. Lines are plain text, never markup. A print that fails is ``out``'s
+    failure (:class:`OutputFailed` naming stdout), and what follows is dropped."""
+
+    def __init__(
+        self, console: Any, out: GuardedOutput, every: float = 0.1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._console = console
+        self._out = out
+        self._every = every
+        self._clock = clock
+        self._lines: list[str] = []
+        self._last = clock()
+
+    def write(self, line: str) -> None:
+        """One line, without its newline."""
+        self._lines.append(line)
+        if self._clock() - self._last >= self._every:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = self._clock()
+        if not self._lines:
+            return
+        text = Text("\n".join(self._lines))
+        self._lines.clear()
+        out = self._out
+        if out.failed is None and not out.broken:
+            out._call(lambda: self._console.print(text, soft_wrap=True))
+
+    def __enter__(self) -> AboveProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()

@@ -35,7 +35,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import make_consoles, safe_text, same_terminal
 from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
@@ -288,9 +288,12 @@ def scan_cmd(
             # The bytes read so far, the file being read included (a Dask cluster's
             # workers do not count: there, the files finished).
             meter, finished = ReadMeter(), [0]
+            # Records that stream to the terminal which would show the progress line are
+            # their own progress: that line is not drawn (records were glued to its text).
+            streamed = stdout_taken or stdout_fmt not in (None, OutputFormat.TABLE)
             progress = (
                 _progress(err_console, lambda: max(meter.total, finished[0]), lambda: meter.reading)
-                if interrupted is None
+                if interrupted is None and not (streamed and same_terminal(sys.stdout, sys.stderr))
                 else None
             )
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))

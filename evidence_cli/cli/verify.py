@@ -18,6 +18,7 @@ from evidence_cli.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    AboveProgress,
     Failure,
     GuardedOutput,
     PathColumn,
@@ -34,7 +35,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import make_consoles, safe_text, same_terminal
 from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
@@ -156,9 +157,17 @@ def verify_cmd(
                 stopped = _READER_GONE
             meter = ReadMeter()  # the bytes re-hashed so far, the file under way included
             progress = _progress(err, lambda: meter.total, lambda: meter.reading) if stopped is None else None
+            # Where stdout is the terminal that shows the progress line, a listed entry is
+            # printed above that line (as the progress display prints): written to stdout,
+            # it was glued to the end of the line's text.
+            above = (
+                AboveProgress(progress.console, listing)
+                if progress is not None and listing is not None and same_terminal(sys.stdout, sys.stderr)
+                else None
+            )
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
-                with progress or ExitStack(), counting(meter if progress else None):
+                with progress or ExitStack(), counting(meter if progress else None), above or ExitStack():
                     task = progress.add_task("verifying", total=None, path="") if progress else None
                     entries = (
                         verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude)
@@ -175,7 +184,10 @@ def verify_cmd(
                             if csv_w is not None:
                                 csv_w.write(entry)
                             if listing is not None and (show_all or entry.status != "ok"):
-                                listing.write(entry_line(entry) + "\n")
+                                if above is not None:
+                                    above.write(entry_line(entry))
+                                else:
+                                    listing.write(entry_line(entry) + "\n")
                         if progress is not None and task is not None:
                             progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
             except KeyboardInterrupt:

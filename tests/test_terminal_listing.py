@@ -1,0 +1,230 @@
+"""What stdout shows on the terminal that also shows the progress line.
+
+Before, `evidence verify` on a terminal wrote its listed entries to stdout while the
+progress line stood on the same screen: each one was glued to the end of that line's text
+(``⠹ 0 entries 44.0 MiB read 0:00:00 big.binMODIFIED    f1500.txt ...``), the entries an
+examiner most needs to read. `scan -f jsonl` on a terminal did the same to its first record.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from evidence_cli.cli.common import AboveProgress, GuardedOutput
+from evidence_cli.console import same_terminal
+from evidence_cli.errors import OutputFailed
+from tests.hostile.run import evidence_cmd
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+
+#: The progress line's text (entries done, bytes read).
+_PROGRESS = re.compile(r"\d+ entries [\d.]+ [KMGT]?i?B read")
+_SEQUENCE = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")
+
+
+def _screen(raw: bytes) -> list[str]:
+    """The lines a terminal shows after ``raw``: carriage return, line feed, cursor up and
+    line erasing as a terminal does them (rich's progress display uses no others), colours
+    ignored; lines never wrap."""
+    lines: list[list[str]] = [[]]
+    row = col = 0
+    chars = raw.decode("utf-8", "replace")
+    i = 0
+    while i < len(chars):
+        c = chars[i]
+        if c == "\x1b":
+            m = _SEQUENCE.match(chars, i)
+            assert m is not None, f"a sequence the test does not know: {chars[i : i + 12]!r}"
+            params, op = m.group(1), m.group(2)
+            if op == "A":
+                row = max(0, row - int(params or 1))
+            elif op == "K":
+                line = lines[row]
+                del line[0 if params == "2" else col :]
+            elif op not in "mhl":
+                raise AssertionError(f"a sequence the test does not know: {m.group(0)!r}")
+            i = m.end()
+            continue
+        if c == "\r":
+            col = 0
+        elif c == "\n":
+            row += 1
+            while len(lines) <= row:
+                lines.append([])
+        else:
+            line = lines[row]
+            while len(line) < col:
+                line.append(" ")
+            if col < len(line):
+                line[col] = c
+            else:
+                line.append(c)
+            col += 1
+        i += 1
+    shown = ["".join(line).rstrip() for line in lines]
+    while shown and not shown[-1]:
+        shown.pop()
+    return shown
+
+
+def _in_a_terminal(cmd: list[str], cwd: Path) -> tuple[int, bytes]:
+    """Run ``cmd`` with one pseudo-terminal for stdin, stdout and stderr: its exit status
+    and what the terminal got."""
+    try:
+        master, slave = os.openpty()
+    except OSError as exc:  # no pseudo-terminal left on this machine
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    try:
+        child = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, start_new_session=True)
+    finally:
+        os.close(slave)
+    out = b""
+    try:
+        while True:
+            try:
+                got = os.read(master, 65536)
+            except OSError:  # the child ended: the terminal is gone
+                break
+            if not got:
+                break
+            out += got
+    finally:
+        os.close(master)
+        status = child.wait(timeout=120)
+    return status, out
+
+
+def _scanned_tree(tmp_path: Path, count: int = 300) -> Path:
+    root = tmp_path / "t"
+    root.mkdir()
+    for i in range(count):
+        (root / f"f{i:04d}.txt").write_text(f"note {i}\n")
+    status = subprocess.run(
+        evidence_cmd("scan", root, "--json", tmp_path / "m.json", "-f", "jsonl"), capture_output=True
+    ).returncode
+    assert status == 0
+    return root
+
+
+def test_verify_lists_each_entry_on_a_line_of_its_own_above_the_progress_line(tmp_path: Path) -> None:
+    root = _scanned_tree(tmp_path)
+    changed = ["f0003.txt", "f0150.txt", "f0299.txt"]
+    for name in changed:
+        (root / name).write_text("changed\n")
+    status, raw = _in_a_terminal(evidence_cmd("verify", tmp_path / "m.json"), tmp_path)
+    assert status == 1
+    assert b"entries" in raw  # the progress line was drawn
+    screen = _screen(raw)
+    listed = [line for line in screen if "MODIFIED" in line]
+    assert [line.split()[:2] for line in listed] == [["MODIFIED", name] for name in changed], screen
+    assert screen[-1].startswith("Result: FAILED")
+    assert not any(_PROGRESS.search(line) for line in screen)  # (the line went away)
+
+
+def test_verify_all_lists_every_entry_once_and_in_order_on_a_terminal(tmp_path: Path) -> None:
+    _scanned_tree(tmp_path, 2000)
+    status, raw = _in_a_terminal(evidence_cmd("verify", tmp_path / "m.json", "--all"), tmp_path)
+    assert status == 0
+    listed = [line for line in _screen(raw) if line.startswith("OK")]
+    assert [line.split()[1] for line in listed] == [f"f{i:04d}.txt" for i in range(2000)]
+
+
+def test_verify_listing_is_plain_stdout_where_stdout_is_not_that_terminal(tmp_path: Path) -> None:
+    root = _scanned_tree(tmp_path, 20)
+    (root / "f0005.txt").write_text("changed\n")
+    out = tmp_path / "listing.txt"
+    cmd = " ".join(f"'{a}'" for a in evidence_cmd("verify", tmp_path / "m.json")) + f" > '{out}'"
+    status, raw = _in_a_terminal(["sh", "-c", cmd], tmp_path)
+    assert status == 1
+    assert out.read_text().splitlines() == ["MODIFIED    f0005.txt  (changed: md5, sha1, sha256, size; size 7 -> 8)"]
+    assert b"MODIFIED" not in raw  # not on the terminal as well
+
+
+@pytest.mark.parametrize("how", [["-f", "jsonl"], ["-f", "csv"], ["--jsonl", "-"]])
+def test_scan_records_on_the_terminal_are_not_glued_to_a_progress_line(tmp_path: Path, how: list[str]) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    for i in range(50):
+        (root / f"f{i:02d}.txt").write_text(f"note {i}\n")
+    status, raw = _in_a_terminal(evidence_cmd("scan", root, *how), tmp_path)
+    assert status == 0, raw[-2000:]
+    screen = _screen(raw)
+    assert not any(_PROGRESS.search(line) for line in screen), screen[:3]
+    if how[-1] == "csv":
+        assert screen[0].startswith("path,")
+        assert sum(line.startswith("f") for line in screen) == 50
+    else:
+        records = [json.loads(line) for line in screen if line.startswith("{")]
+        assert sorted(r["path"] for r in records if "path" in r) == [f"f{i:02d}.txt" for i in range(50)]
+
+
+def test_a_scan_whose_records_go_elsewhere_still_shows_its_progress(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "a.txt").write_text("hello\n")
+    status, raw = _in_a_terminal(evidence_cmd("scan", root, "--jsonl", tmp_path / "r.jsonl"), tmp_path)
+    assert status == 0
+    assert b"1 entries" in raw
+
+
+def test_same_terminal_compares_the_devices() -> None:
+    try:
+        master, slave = os.openpty()
+        master2, slave2 = os.openpty()
+    except OSError as exc:
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    read_end, write_end = os.pipe()
+    try:
+        with open(slave, "w", closefd=False) as a, open(os.dup(slave), "w") as b, open(slave2, "w", closefd=False) as c:
+            assert same_terminal(a, b)
+            assert not same_terminal(a, c)
+            with open(write_end, "w", closefd=False) as pipe:
+                assert not same_terminal(pipe, pipe)  # one stream, but not a terminal
+            assert not same_terminal(a, io.StringIO())  # no descriptor (a test runner's stream)
+    finally:
+        for fd in (master, slave, master2, slave2, read_end, write_end):
+            os.close(fd)
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    sink = io.StringIO()
+    return Console(file=sink, width=20, markup=False, highlight=False, emoji=False), sink
+
+
+def test_lines_above_the_progress_are_gathered_and_printed_whole() -> None:
+    console, sink = _console()
+    now = [0.0]
+    above = AboveProgress(console, GuardedOutput(io.StringIO(), "-"), every=0.1, clock=lambda: now[0])
+    with above:
+        above.write("MODIFIED    a long name that is wider than the console")
+        assert sink.getvalue() == ""  # gathered
+        now[0] = 0.2
+        above.write("[bold]not markup[/bold] :smile:")
+        assert sink.getvalue().splitlines() == [
+            "MODIFIED    a long name that is wider than the console",
+            "[bold]not markup[/bold] :smile:",
+        ]
+        above.write("MISSING     last")
+    assert sink.getvalue().splitlines()[-1] == "MISSING     last"  # printed as the context ends
+
+
+def test_a_print_above_the_progress_that_fails_is_stdouts_failure() -> None:
+    class Full(io.StringIO):
+        def write(self, s: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    listing = GuardedOutput(io.StringIO(), "-")
+    above = AboveProgress(Console(file=Full()), listing, every=0.0)
+    with pytest.raises(OutputFailed, match="stdout"):
+        above.write("MODIFIED    a")
+    assert listing.failed is not None
+    above.write("MODIFIED    b")  # dropped, not raised again
+    above.flush()
