@@ -170,9 +170,21 @@ def _rel(base: bytes, path: bytes) -> bytes:
     return rel.replace(os.sep.encode(), b"/") if os.sep != "/" else rel
 
 
-def walk(roots: Roots) -> Iterator[Entry]:
-    """Yield every entry under the roots in sorted order (by path bytes)."""
+class TooDeep(Exception):
+    """Raised by a walk told to stay short (``walk(roots, shallow=True)``) at a folder whose
+    path is too long for a system call."""
+
+
+def walk(roots: Roots, *, shallow: bool = False) -> Iterator[Entry]:
+    """Yield every entry under the roots in sorted order (by path bytes).
+
+    ``shallow`` raises :class:`TooDeep` instead of listing a folder whose path is
+    :data:`PATH_LIMIT` bytes or more: such folders are reached through descriptors that the
+    walks of this process share (:class:`_Chain`), and a second walk (the progress line's
+    count) taking turns with the scan's own would undo its way down at every turn."""
     for root in roots.roots:
+        if shallow and len(root) >= PATH_LIMIT:
+            raise TooDeep(root)
         try:
             with reachable(root) as short:
                 st = os.lstat(short)
@@ -183,7 +195,7 @@ def walk(roots: Roots) -> Iterator[Entry]:
             # The root is what its path opens (lstat does not trigger an automount: a
             # root that is one, such as a NAS share mounted on first use, would look
             # replaced); the folders below are checked against their parent's listing.
-            yield from _walk_dir(roots.base, root)
+            yield from _walk_dir(roots.base, root, shallow=shallow)
         else:
             yield Entry(root, _rel(roots.base, root), kind_of(st), st)
 
@@ -514,7 +526,9 @@ def _lstat_children(d: bytes, names: list[bytes]) -> list[Child]:
     return out
 
 
-def _walk_dir(base: bytes, top: bytes, top_stat: os.stat_result | None = None) -> Iterator[Entry]:
+def _walk_dir(
+    base: bytes, top: bytes, top_stat: os.stat_result | None = None, *, shallow: bool = False
+) -> Iterator[Entry]:
     # An explicit stack of iterators (no recursion, so any depth is fine); a
     # sub-directory's entries come exactly where its name sorts among its siblings.
     try:
@@ -530,6 +544,8 @@ def _walk_dir(base: bytes, top: bytes, top_stat: os.stat_result | None = None) -
             continue
         p, st, err = item
         if st is not None and stat_mod.S_ISDIR(st.st_mode):
+            if shallow and len(p) >= PATH_LIMIT:
+                raise TooDeep(p)
             try:
                 stack.append(iter(_list(p, st)))
             except OSError as exc:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
+from evidence_cli.cli.common import Totals
 from evidence_cli.console import evidence_text, make_consoles, safe_text
 from evidence_cli.models import Device, FileRecord, ScanInfo
 from evidence_cli.summary import Summary
@@ -161,7 +162,7 @@ def test_progress_line_shows_a_markup_file_name_as_it_is(command: str, being_rea
     console = Console(file=buf, force_terminal=True, color_system="truecolor", width=200, markup=False)
     raw = b"[red]x[/red] [link=file:///etc/passwd]y[/link]\x1b]0;title\x07"
     module = scan if command == "scan" else verify
-    progress = module._progress(console, lambda: 0, lambda: raw if being_read else None)
+    progress = module._progress(console, lambda: 0, lambda: raw if being_read else None, Totals(2, 100))
     assert progress is not None
     name = safe_text(raw.decode())
     progress.add_task("scanning", total=None, path="" if being_read else name)

@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import sys
+import threading
 import time
 from collections import deque
 from contextlib import ExitStack
@@ -13,13 +14,15 @@ from datetime import datetime, timezone
 from typing import IO, Any, Callable, Sequence
 
 import click
-from rich.progress import ProgressColumn
+from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TimeElapsedColumn
+from rich.progress_bar import ProgressBar
+from rich.table import Column
 from rich.text import Text
 
 from evidence_cli import __version__
 from evidence_cli.console import safe_text
 from evidence_cli.errors import EvidenceError, OutputFailed
-from evidence_cli.walker import Roots, display_path
+from evidence_cli.walker import Entry, Roots, display_path, walk
 from evidence_cli.writers.table import human_size
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -278,29 +281,200 @@ def safe_path(b: bytes) -> str:
 RATE_WINDOW_S = 5.0
 
 
+class Totals:
+    """What the whole run will come to, for the progress display: its entries and the bytes
+    of its files; None while not known (see :class:`Tally`). A display total only: no
+    export or report holds it."""
+
+    def __init__(self, entries: int | None = None, size: int | None = None) -> None:
+        self.size = size
+        self.entries = entries  # (set last by a tally: once it is set, both are)
+
+
+class Tally:
+    """Counts, in a thread of its own, what a scan's walk will find (the same walk: the same
+    entries, in a tree that does not change meanwhile) into ``totals``, so that the progress
+    line can say how far the scan is and how long it may still take. ``skip`` leaves out
+    what the scan leaves out (a resumed scan's entries already recorded).
+
+    It gives up, leaving the totals unknown, on any error, and at a folder whose path is
+    too long for a system call (``walk(shallow=True)``: the walks of this process share
+    the way down to such folders, and two walks taking turns would undo each other's). :meth:`stop` (or
+    the end of its context, which starts it) lets it go when the scan ends first; the
+    thread is a daemon, and never holds the scan up."""
+
+    def __init__(self, roots: Roots, totals: Totals, skip: Callable[[Entry], bool] | None = None) -> None:
+        self._roots = roots
+        self._totals = totals
+        self._skip = skip
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="evidence-tally", daemon=True)
+
+    def __enter__(self) -> Tally:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        entries = size = 0
+        stopped, skip = self._stopped, self._skip
+        try:
+            for e in walk(self._roots, shallow=True):
+                if stopped.is_set():
+                    return
+                if skip is not None and skip(e):
+                    continue
+                entries += 1
+                if e.kind == "file" and e.stat is not None:
+                    size += e.stat.st_size
+        except Exception:  # noqa: BLE001 - the display goes without totals; the scan says what it meets
+            return
+        self._totals.size = size
+        self._totals.entries = entries
+
+
+#: How the progress line's columns give way on a narrow terminal: the counts keep their
+#: text (cut with an ellipsis only when nothing else is left to give), the bar shrinks
+#: first (to 4 cells), then the path (to 8).
+_FIXED = {"no_wrap": True, "overflow": "ellipsis"}
+
+
+class EntriesColumn(ProgressColumn):
+    """The progress display's entries done, and of how many once the total is known."""
+
+    def __init__(self, totals: Totals) -> None:
+        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
+        self._totals = totals
+
+    def render(self, task: Any) -> Text:
+        done, total = int(task.completed), self._totals.entries
+        if total is None or done > total:
+            return Text(f"{done} entries")
+        return Text(f"{done} of {total} entries")
+
+
 class ReadColumn(ProgressColumn):
     """The progress display's bytes read so far (the file being read included: see
-    :mod:`evidence_cli.meter`) and the rate over the last :data:`RATE_WINDOW_S` seconds.
-    ``read`` gives the count; rich calls :meth:`render` several times a second, from its
-    refresh thread, even while no entry is finished."""
+    :mod:`evidence_cli.meter`), of how many once the total is known (``totals``), and the
+    rate over the last :data:`RATE_WINDOW_S` seconds. ``read`` gives the count; rich calls
+    :meth:`render` several times a second, from its refresh thread, even while no entry is
+    finished. :attr:`left` is then the bytes still to read and :attr:`rate` that rate (for
+    :class:`TimeLeftColumn`), each None when not known.
 
-    def __init__(self, read: Callable[[], int], clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
+    A total the reading has passed (a file that grew, a tree that changed) is no longer
+    shown: the line says only what it knows."""
+
+    def __init__(
+        self, read: Callable[[], int], clock: Callable[[], float] = time.monotonic, totals: Totals | None = None
+    ) -> None:
+        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
         self._read = read
         self._clock = clock
+        self._totals = totals
+        self._samples: deque[tuple[float, int]] = deque()
+        self.left: int | None = None
+        self.rate: float | None = None
+
+    def render(self, task: Any) -> Text:
+        now, done = self._clock(), self._read()
+        samples = self._samples
+        samples.append((now, done))
+        while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
+            samples.popleft()
+        total = self._totals.size if self._totals is not None else None
+        if total is not None and (done > total or total == 0):
+            total = None
+        self.left = None if total is None else total - done
+        text = f"{human_size(done)} read" if total is None else f"{human_size(done)} of {human_size(total)}"
+        then, before = samples[0]
+        self.rate = None
+        if now - then >= 0.5:
+            self.rate = (done - before) / (now - then)
+            text += f", {human_size(int(self.rate))}/s"
+        return Text(text)
+
+
+def _duration(seconds: float) -> str:
+    """A time left, as roughly as it can be known: ``40 s``, ``12 min``, ``3 h 05 min``."""
+    s = int(seconds + 0.5)
+    if s < 60:
+        return f"{s} s"
+    m = (s + 30) // 60
+    if m < 60:
+        return f"{m} min"
+    return f"{m // 60} h {m % 60:02d} min"
+
+
+class TimeLeftColumn(ProgressColumn):
+    """The time left, once the totals are known: the bytes still to read at the rate of
+    the last :data:`RATE_WINDOW_S` seconds (from ``read``, the line's :class:`ReadColumn`,
+    drawn before it); once every byte is read, the entries still to do (small and empty
+    files, links) at their own rate over the same time. Nothing before, while nothing
+    moves (a pause is not a forecast), or under a second."""
+
+    def __init__(self, read: ReadColumn, totals: Totals) -> None:
+        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
+        self._read = read
+        self._totals = totals
         self._samples: deque[tuple[float, int]] = deque()
 
     def render(self, task: Any) -> Text:
-        now, total = self._clock(), self._read()
+        now, done = self._read._clock(), int(task.completed)
         samples = self._samples
-        samples.append((now, total))
+        samples.append((now, done))
         while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
             samples.popleft()
-        text = f"{human_size(total)} read"
-        then, before = samples[0]
-        if now - then >= 0.5:
-            text += f", {human_size(int((total - before) / (now - then)))}/s"
-        return Text(text)
+        left, rate, entries = self._read.left, self._read.rate, self._totals.entries
+        if left is None or entries is None or done > entries:
+            return Text("")
+        seconds = None
+        if left > 0:
+            if rate and rate > 0:
+                seconds = left / rate
+        else:
+            then, before = samples[0]
+            if now - then >= 0.5 and done > before:
+                seconds = (entries - done) / ((done - before) / (now - then))
+        if seconds is None or seconds < 1:
+            return Text("")
+        return Text(f"{_duration(seconds)} left")
+
+
+class BytesBar(BarColumn):
+    """A bar of the bytes read against their total (see :class:`ReadColumn`); it pulses
+    while the total is not known, or no longer holds."""
+
+    def __init__(self, read: Callable[[], int], totals: Totals, max_width: int | None = None) -> None:
+        super().__init__(bar_width=None, table_column=Column(min_width=4, max_width=max_width))
+        self._read = read
+        self._totals = totals
+
+    def render(self, task: Any) -> ProgressBar:
+        done, total = self._read(), self._totals.size
+        known = total is not None and 0 < total and done <= total
+        return ProgressBar(
+            total=total if known else None,
+            completed=done if known else 0,
+            width=None,
+            pulse=not known,
+            animation_time=task.get_time(),
+            style=self.style,
+            complete_style=self.complete_style,
+            finished_style=self.finished_style,
+            pulse_style=self.pulse_style,
+        )
+
+
+class ElapsedColumn(TimeElapsedColumn):
+    """rich's time elapsed, whose text is never cut."""
+
+    def __init__(self) -> None:
+        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
 
 
 class PathColumn(ProgressColumn):
@@ -309,17 +483,33 @@ class PathColumn(ProgressColumn):
     of the last entry done (the task's ``path`` field, escaped by the caller). Plain
     text, never markup: rich's ``TextColumn`` parses its text as markup by default
     whatever the console says, and a file named ``[link=...]x[/link]`` made a terminal
-    hyperlink."""
+    hyperlink. Never folded onto a second line: cut with an ellipsis where room is short."""
 
     def __init__(self, reading: Callable[[], bytes | None]) -> None:
-        super().__init__()
+        super().__init__(table_column=Column(min_width=8))
         self._reading = reading
 
     def render(self, task: Any) -> Text:
         rel = self._reading()
-        if rel is None:
-            return Text(str(task.fields.get("path", "")))
-        return Text(safe_text(display_path(rel)[0])[-60:])
+        shown = str(task.fields.get("path", "")) if rel is None else safe_text(display_path(rel)[0])[-60:]
+        return Text(shown, no_wrap=True, overflow="ellipsis")
+
+
+def progress_columns(
+    read: Callable[[], int], reading: Callable[[], bytes | None], totals: Totals, bar_width: int
+) -> list[ProgressColumn]:
+    """The progress line of `scan` and `verify`: spinner, entries, bytes read and their rate,
+    a bar of the bytes (at most ``bar_width`` cells), time elapsed, time left, path."""
+    counted = ReadColumn(read, totals=totals)
+    return [
+        SpinnerColumn(),
+        EntriesColumn(totals),
+        counted,
+        BytesBar(read, totals, max_width=bar_width),
+        ElapsedColumn(),
+        TimeLeftColumn(counted, totals),
+        PathColumn(reading),
+    ]
 
 
 class AboveProgress:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 import click
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.text import Text
 
 from evidence_cli import __version__, components
@@ -22,8 +22,8 @@ from evidence_cli.cli.common import (
     EXIT_PROBLEMS,
     Failure,
     GuardedOutput,
-    PathColumn,
-    ReadColumn,
+    Tally,
+    Totals,
     case_options,
     check_outputs_distinct,
     check_outputs_new,
@@ -31,6 +31,7 @@ from evidence_cli.cli.common import (
     cli,
     open_output,
     overwrite_option,
+    progress_columns,
     safe_path,
     utc_now,
 )
@@ -287,20 +288,21 @@ def scan_cmd(
                 interrupted = _READER_GONE
             # The bytes read so far, the file being read included (a Dask cluster's
             # workers do not count: there, the files finished).
-            meter, finished = ReadMeter(), [0]
+            meter, finished, totals = ReadMeter(), [0], Totals()
             # Records that stream to the terminal which would show the progress line are
             # their own progress: that line is not drawn (records were glued to its text).
             streamed = stdout_taken or stdout_fmt not in (None, OutputFormat.TABLE)
             progress = (
-                _progress(err_console, lambda: max(meter.total, finished[0]), lambda: meter.reading)
+                _progress(err_console, lambda: max(meter.total, finished[0]), lambda: meter.reading, totals)
                 if interrupted is None and not (streamed and same_terminal(sys.stdout, sys.stderr))
                 else None
             )
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
-                with progress or ExitStack():
+                skip = (lambda e: e.rel in state.done) if state is not None else None
+                # On the screen only, the totals come from a walk of its own, in a thread.
+                with progress or ExitStack(), Tally(roots, totals, skip) if progress else ExitStack():
                     task = progress.add_task("scanning", total=None, path="") if progress else None
-                    skip = (lambda e: e.rel in state.done) if state is not None else None
                     records = (
                         scan(roots, options, skip=skip, scheduler=scheduler, meter=meter if progress else None)
                         if interrupted is None
@@ -415,18 +417,16 @@ def _finish(info: ScanInfo) -> ScanInfo:
     return replace(info, finished_utc=utc_now())
 
 
-def _progress(err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None]) -> Progress | None:
+def _progress(
+    err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None], totals: Totals
+) -> Progress | None:
     """The progress display on a terminal: entries done, bytes read (``read``) and their
-    rate, time, the path being read (``reading``) or else the last one done; None elsewhere."""
+    rate, and once ``totals`` are known of how many and the time left at that rate; time,
+    the path being read (``reading``) or else the last one done; None elsewhere."""
     if not err_console.is_terminal:
         return None
     return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.completed} entries"),
-        ReadColumn(read),
-        BarColumn(bar_width=None),
-        TimeElapsedColumn(),
-        PathColumn(reading),
+        *progress_columns(read, reading, totals, bar_width=40),
         console=err_console,
         transient=True,
     )

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from typing import Any, Callable
 
 import click
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.text import Text
 
 from evidence_cli import __version__
@@ -21,8 +21,7 @@ from evidence_cli.cli.common import (
     AboveProgress,
     Failure,
     GuardedOutput,
-    PathColumn,
-    ReadColumn,
+    Totals,
     case_options,
     check_outputs_distinct,
     check_outputs_new,
@@ -31,6 +30,7 @@ from evidence_cli.cli.common import (
     drop_stdout,
     open_output,
     overwrite_option,
+    progress_columns,
     safe_path,
     utc_now,
 )
@@ -156,7 +156,9 @@ def verify_cmd(
             except BrokenPipeError:
                 stopped = _READER_GONE
             meter = ReadMeter()  # the bytes re-hashed so far, the file under way included
-            progress = _progress(err, lambda: meter.total, lambda: meter.reading) if stopped is None else None
+            # The totals are the manifest's (a new file adds to them: see ReadColumn).
+            totals = Totals(len(manifest.entries), sum(e.size or 0 for e in manifest.entries if e.kind == "file"))
+            progress = _progress(err, lambda: meter.total, lambda: meter.reading, totals) if stopped is None else None
             # Where stdout is the terminal that shows the progress line, a listed entry is
             # printed above that line (as the progress display prints): written to stdout,
             # it was glued to the end of the line's text.
@@ -385,18 +387,16 @@ def _print_summary(
     _say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")
 
 
-def _progress(err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None]) -> Progress | None:
+def _progress(
+    err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None], totals: Totals
+) -> Progress | None:
     """The progress display on a terminal: entries done, bytes re-hashed (``read``) and
-    their rate, time, the path the report waits for (``reading``) or else the last one
-    done; None elsewhere."""
+    their rate, of how many (``totals``) and the time left at that rate; time, the path
+    the report waits for (``reading``) or else the last one done; None elsewhere."""
     if not err_console.is_terminal:
         return None
     return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.completed} entries"),
-        ReadColumn(read),
-        TimeElapsedColumn(),
-        PathColumn(reading),
+        *progress_columns(read, reading, totals, bar_width=20),
         console=err_console,
         transient=True,
     )
