@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+import select
 import sys
+from typing import Any
 
 import click
 from rich.text import Text
@@ -106,6 +108,7 @@ def _tolerant_console() -> None:
             except (AttributeError, ValueError, OSError):  # not a TextIOWrapper, or closed
                 pass
     _buffered_stdout()
+    _quiet_stderr()
 
 
 def _buffered_stdout() -> None:
@@ -133,3 +136,60 @@ def _buffered_stdout() -> None:
     except (OSError, ValueError, AttributeError):  # closed, or no descriptor: as it is
         return
     sys.stdout = stream
+
+
+class _QuietWriter(io.RawIOBase):
+    """stderr's bytes, written to its descriptor in full. A write that fails (a full disk,
+    an I/O error, a reader gone) drops them and everything after: stderr carries the
+    summary and the messages, for a person; the exports and reports carry the results.
+    A stderr that cannot be written no longer turns a run that did all it had to (exit 0)
+    into exit 1, while the JSON report it wrote says 0 and ``all-ok``: the exit status is
+    the run's (see DESIGN.md), whatever became of its messages."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        size = len(view)
+        while view and not self.failed:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except BlockingIOError:  # a non-blocking stderr that is full for now: wait
+                select.select([], [self._fd], [], 1.0)
+            except OSError:
+                self.failed = True
+        return size
+
+
+def _quiet_stderr() -> None:
+    """stderr through :class:`_QuietWriter`, on the same descriptor, with the same encoding
+    and error handling, line by line as before. POSIX only (a Windows console is not written
+    as bytes), and only for a real stream, buffered or not (``python -u``); a test
+    runner's is left as it is."""
+    old = sys.stderr
+    if os.name != "posix" or not isinstance(getattr(old, "buffer", None), (io.BufferedWriter, io.FileIO)):
+        return
+    try:
+        fd = old.fileno()
+        old.flush()
+    except (OSError, ValueError, AttributeError):  # closed, or no descriptor: as it is
+        return
+    sys.stderr = io.TextIOWrapper(
+        _QuietWriter(fd),  # type: ignore[arg-type]
+        encoding=old.encoding,
+        errors=old.errors,
+        line_buffering=True,
+        write_through=True,
+    )

@@ -296,3 +296,57 @@ def test_a_full_stdout_for_the_table_still_closes_the_exports(tree: Path, tmp_pa
     lines = load_jsonl_export(good)
     assert lines[-1]["scan"]["complete"] is True  # the scan itself ran to its end
     assert len([x for x in lines if "path" in x]) == len(list(tree.iterdir()))
+
+
+def _with_stderr(cmd: list[str], stderr: Any, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, timeout=180)
+
+
+@needs_dev_full
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "default"])
+def test_a_full_stderr_leaves_the_exit_status_to_the_run(
+    manifest: Path, tree: Path, tmp_path: Path, unbuffered: bool
+) -> None:
+    """stderr carries the summary and the messages, for a person. One that cannot be written
+    (a full disk) made a run that did everything exit 1, while its JSON report said exit 0
+    and all-ok; the status is now the run's, and the report agrees with it."""
+    env = stdout_env(unbuffered)
+    report = tmp_path / "verify.json"
+    with open(FULL, "wb") as full:
+        run = _with_stderr(evidence_cmd("verify", manifest, "--json", report), full, env)
+        assert run.returncode == 0
+        assert load_json_export(report)["result"] == {
+            "outcome": "all-ok",
+            "exit_code": 0,
+            "message": "every entry matches the manifest and nothing was added",
+        }
+        out = tmp_path / "scan.json"
+        run = _with_stderr(evidence_cmd("scan", tree, "--workers", "0", "--json", out, "-f", "csv"), full, env)
+        scanned = load_json_export(out)
+        assert scanned["scan"]["complete"] is True
+        assert run.returncode == (1 if scanned["summary"]["entries_with_errors"] else 0)
+        assert run.stdout.count(b"\n") == len(scanned["files"]) + 1  # (the header)
+        # What the run found still decides: a changed entry, a usage error.
+        changed = tmp_path / "changed"
+        changed.mkdir()
+        (changed / "a.txt").write_text("a")
+        small = tmp_path / "small.json"
+        assert _with_stderr(evidence_cmd("scan", changed, "--json", small), full, env).returncode == 0
+        (changed / "a.txt").write_text("b")
+        assert _with_stderr(evidence_cmd("verify", small, "--json", report, "--overwrite"), full, env).returncode == 1
+        assert load_json_export(report)["result"]["exit_code"] == 1
+        assert _with_stderr(evidence_cmd("scan", tmp_path / "nowhere"), full, env).returncode == 2
+
+
+def test_a_stderr_whose_reader_went_away_leaves_the_exit_status_to_the_run(manifest: Path, tmp_path: Path) -> None:
+    """`evidence verify m.json 2>&1 >/dev/null | head -1`: the summary's later lines meet a
+    closed pipe; the verification itself was complete."""
+    report = tmp_path / "verify.json"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = _with_stderr(evidence_cmd("verify", manifest, "--json", report), write_end, dict(os.environ))
+    finally:
+        os.close(write_end)
+    assert run.returncode == 0
+    assert load_json_export(report)["result"]["exit_code"] == 0
