@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -201,30 +202,51 @@ def _console() -> tuple[Console, io.StringIO]:
 
 def test_lines_above_the_progress_are_gathered_and_printed_whole() -> None:
     console, sink = _console()
-    now = [0.0]
-    above = AboveProgress(console, GuardedOutput(io.StringIO(), "-"), every=0.1, clock=lambda: now[0])
-    with above:
+    with AboveProgress(console, GuardedOutput(io.StringIO(), "-"), every=3600) as above:
         above.write("MODIFIED    a long name that is wider than the console")
-        assert sink.getvalue() == ""  # gathered
-        now[0] = 0.2
         above.write("[bold]not markup[/bold] :smile:")
-        assert sink.getvalue().splitlines() == [
-            "MODIFIED    a long name that is wider than the console",
-            "[bold]not markup[/bold] :smile:",
-        ]
-        above.write("MISSING     last")
-    assert sink.getvalue().splitlines()[-1] == "MISSING     last"  # printed as the context ends
+        assert sink.getvalue() == ""  # gathered
+    assert sink.getvalue().splitlines() == [  # printed as the context ends, whole, as they are
+        "MODIFIED    a long name that is wider than the console",
+        "[bold]not markup[/bold] :smile:",
+    ]
+
+
+def test_a_line_above_the_progress_is_not_held_back_while_the_run_waits() -> None:
+    """The last line before a long wait (a disk image re-hashed for minutes) is printed
+    in its turn, not when the next line comes."""
+    console, sink = _console()
+    with AboveProgress(console, GuardedOutput(io.StringIO(), "-"), every=0.01) as above:
+        above.write("MISSING     before the wait")
+        deadline = time.monotonic() + 30
+        while "before the wait" not in sink.getvalue():
+            assert time.monotonic() < deadline, "the line was held back"
+            time.sleep(0.01)
+
+
+class _Full(io.StringIO):
+    def write(self, s: str) -> int:
+        raise OSError(28, "No space left on device")
 
 
 def test_a_print_above_the_progress_that_fails_is_stdouts_failure() -> None:
-    class Full(io.StringIO):
-        def write(self, s: str) -> int:
-            raise OSError(28, "No space left on device")
-
     listing = GuardedOutput(io.StringIO(), "-")
-    above = AboveProgress(Console(file=Full()), listing, every=0.0)
-    with pytest.raises(OutputFailed, match="stdout"):
+    with (
+        pytest.raises(OutputFailed, match="stdout"),
+        AboveProgress(Console(file=_Full()), listing, every=3600) as above,
+    ):
         above.write("MODIFIED    a")
     assert listing.failed is not None
-    above.write("MODIFIED    b")  # dropped, not raised again
-    above.flush()
+
+
+def test_a_failure_met_by_the_printing_thread_is_raised_by_the_next_line() -> None:
+    listing = GuardedOutput(io.StringIO(), "-")
+    with AboveProgress(Console(file=_Full()), listing, every=0.01) as above:
+        above.write("MODIFIED    a")
+        deadline = time.monotonic() + 30
+        while listing.failed is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(OutputFailed, match="stdout"):
+            above.write("MODIFIED    b")
+        above.write("MODIFIED    c")  # dropped, not raised again

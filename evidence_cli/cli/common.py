@@ -299,9 +299,9 @@ class Tally:
 
     It gives up, leaving the totals unknown, on any error, and at a folder whose path is
     too long for a system call (``walk(shallow=True)``: the walks of this process share
-    the way down to such folders, and two walks taking turns would undo each other's). :meth:`stop` (or
-    the end of its context, which starts it) lets it go when the scan ends first; the
-    thread is a daemon, and never holds the scan up."""
+    the way down to such folders, and two walks taking turns would undo each other's).
+    :meth:`stop` (or the end of its context, which starts it) lets it go when the scan
+    ends first; the thread is a daemon, and never holds the scan up."""
 
     def __init__(self, roots: Roots, totals: Totals, skip: Callable[[Entry], bool] | None = None) -> None:
         self._roots = roots
@@ -374,14 +374,14 @@ class ReadColumn(ProgressColumn):
     ) -> None:
         super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
         self._read = read
-        self._clock = clock
+        self.clock = clock
         self._totals = totals
         self._samples: deque[tuple[float, int]] = deque()
         self.left: int | None = None
         self.rate: float | None = None
 
     def render(self, task: Any) -> Text:
-        now, done = self._clock(), self._read()
+        now, done = self.clock(), self._read()
         samples = self._samples
         samples.append((now, done))
         while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
@@ -424,7 +424,7 @@ class TimeLeftColumn(ProgressColumn):
         self._samples: deque[tuple[float, int]] = deque()
 
     def render(self, task: Any) -> Text:
-        now, done = self._read._clock(), int(task.completed)
+        now, done = self._read.clock(), int(task.completed)
         samples = self._samples
         samples.append((now, done))
         while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
@@ -516,39 +516,56 @@ class AboveProgress:
     """Lines of stdout's listing (``out``), printed above the progress line where stdout is
     the terminal that shows it (see :func:`evidence_cli.console.same_terminal`): written to
     stdout, a line was glued to the end of the progress line's text. Each print redraws
-    that line (about 0.7 ms), so lines are gathered and printed at most every ``every``
-    seconds, and whatever is left when the context ends, while the progress display is
+    that line (about 0.7 ms), so the lines written are gathered and printed every ``every``
+    seconds by a thread of the context (a line is never held back while the run waits on
+    a large file), and what is left as the context ends, while the progress display is
     still shown. Lines are plain text, never markup. A print that fails is ``out``'s
-    failure (:class:`OutputFailed` naming stdout), and what follows is dropped."""
+    failure (:class:`OutputFailed` naming stdout), raised by the next :meth:`write` or by
+    the context's end; what follows is dropped."""
 
-    def __init__(
-        self, console: Any, out: GuardedOutput, every: float = 0.1, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, console: Any, out: GuardedOutput, every: float = 0.1) -> None:
         self._console = console
         self._out = out
         self._every = every
-        self._clock = clock
+        self._lock = threading.Lock()
         self._lines: list[str] = []
-        self._last = clock()
+        self._failure: Exception | None = None  # (OutputFailed, BrokenPipeError) met by the thread
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="evidence-listing", daemon=True)
 
     def write(self, line: str) -> None:
         """One line, without its newline."""
-        self._lines.append(line)
-        if self._clock() - self._last >= self._every:
-            self.flush()
+        with self._lock:
+            self._lines.append(line)
+        self._raise_failure()
 
-    def flush(self) -> None:
-        self._last = self._clock()
-        if not self._lines:
-            return
-        text = Text("\n".join(self._lines))
-        self._lines.clear()
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    def _print(self) -> None:
+        with self._lock:
+            lines, self._lines = self._lines, []
         out = self._out
-        if out.failed is None and not out.broken:
+        if lines and out.failed is None and not out.broken:
+            text = Text("\n".join(lines))
             out._call(lambda: self._console.print(text, soft_wrap=True))
 
+    def _run(self) -> None:
+        while not self._ended.wait(self._every):
+            try:
+                self._print()
+            except (OutputFailed, OSError) as exc:  # for the run's thread to raise
+                self._failure = exc
+                return
+
     def __enter__(self) -> AboveProgress:
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.flush()
+        self._ended.set()
+        self._thread.join()
+        self._raise_failure()
+        self._print()
