@@ -20,7 +20,7 @@ from rich.table import Column
 from rich.text import Text
 
 from evidence_cli import __version__
-from evidence_cli.console import safe_text
+from evidence_cli.console import TerminalText, safe_text
 from evidence_cli.errors import EvidenceError, OutputFailed
 from evidence_cli.walker import Entry, Roots, display_path, walk
 from evidence_cli.writers.table import human_size
@@ -234,16 +234,27 @@ class GuardedOutput:
 
 
 def open_output(
-    stack: ExitStack, path: str, *, append: bool = False, track: list[GuardedOutput] | None = None
+    stack: ExitStack,
+    path: str,
+    *,
+    append: bool = False,
+    track: list[GuardedOutput] | None = None,
+    json: bool = False,
 ) -> IO[str]:
     """A UTF-8 text stream for an export path, '-' meaning stdout (see GuardedOutput),
     added to ``track`` so that the command can name it if it could not be written.
-    ``append`` continues an existing file (a resumed JSON Lines export)."""
+    ``append`` continues an existing file (a resumed JSON Lines export). On a terminal,
+    stdout's control and invisible characters are escaped (:class:`TerminalText`; as JSON
+    escapes for ``json``)."""
     if path == "-":
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:
             return sys.stdout
-        wrapper = io.TextIOWrapper(buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
+        wrapper: Any = io.TextIOWrapper(
+            buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True
+        )
+        if stdout_is_terminal():
+            wrapper = TerminalText(wrapper, json=json)
         guarded = GuardedOutput(wrapper, path)
         # Detach (not close) at the end: stdout itself must stay open.
         stack.callback(guarded.detach)
@@ -258,6 +269,13 @@ def open_output(
     if track is not None:
         track.append(guarded)
     return guarded  # type: ignore[return-value]
+
+
+def stdout_is_terminal() -> bool:
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # no descriptor (a test runner's stream), closed
+        return False
 
 
 def drop_stdout(stream: Any = None) -> None:

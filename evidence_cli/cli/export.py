@@ -23,9 +23,10 @@ from evidence_cli.cli.common import (
     drop_stdout,
     overwrite_option,
     safe_path,
+    stdout_is_terminal,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import TerminalBytes, make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
 from evidence_cli.manifest import read_manifest, require_trusted
@@ -140,6 +141,11 @@ def _open_binary(stack: ExitStack, path: str) -> BinaryIO:
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:  # pragma: no cover - an embedding without a byte stdout
             raise Failure("stdout cannot take bytes here; use -o PATH")
+        if stdout_is_terminal():
+            # Names from the evidence, shown on a terminal: escaped (see TerminalText).
+            shown = TerminalBytes(buf)
+            stack.callback(shown.close)
+            return shown  # type: ignore[return-value]
         stack.callback(buf.flush)
         return buf  # type: ignore[no-any-return]
     try:

@@ -386,13 +386,15 @@ def _open_exports(
     for f, p in exports:
         if state is not None and f is OutputFormat.JSONL:
             resume_mod.truncate(state)
-            resumed_writer = make_writer(f, open_output(stack, p, append=True, track=outputs))
+            resumed_writer = make_writer(f, open_output(stack, p, append=True, track=outputs, json=True))
         else:
-            writers.append(make_writer(f, open_output(stack, p, track=outputs), csv_neutralise=not csv_raw))
+            stream = open_output(stack, p, track=outputs, json=f is not OutputFormat.CSV)
+            writers.append(make_writer(f, stream, csv_neutralise=not csv_raw))
     if stdout_fmt is OutputFormat.TABLE:
         writers.append(make_writer(stdout_fmt, sys.stdout, console=console, table_limit=table_limit))
     elif stdout_fmt is not None:
-        writers.append(make_writer(stdout_fmt, open_output(stack, "-", track=outputs), csv_neutralise=not csv_raw))
+        stream = open_output(stack, "-", track=outputs, json=stdout_fmt is not OutputFormat.CSV)
+        writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw))
     return writers, resumed_writer
 
 

@@ -271,7 +271,7 @@ def _open_reports(
     stack: ExitStack, json_path: str | None, csv_path: str | None, streams: list[GuardedOutput] | None = None
 ) -> tuple[VerifyReportJson | None, VerifyReportCsv | None]:
     """The reports' writers; their streams are added to ``streams`` (to name a failed one)."""
-    json_w = VerifyReportJson(open_output(stack, json_path, track=streams)) if json_path else None
+    json_w = VerifyReportJson(open_output(stack, json_path, track=streams, json=True)) if json_path else None
     csv_w = VerifyReportCsv(open_output(stack, csv_path, track=streams)) if csv_path else None
     return json_w, csv_w
 
