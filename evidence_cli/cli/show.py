@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli
-from evidence_cli.console import evidence_text, make_consoles, safe_text
+from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli, stdout_is_terminal
+from evidence_cli.console import evidence_text, make_consoles, safe_text, terminal_text
 from evidence_cli.engine import pool_unavailable
 from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
@@ -149,7 +149,9 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
     records = list(scan(roots, ScanOptions(workers=0 if why else 1, timeout=timeout or None)))
     rec = records[0]
     if as_json:
-        click.echo(dumps(rec.to_dict(), indent=2))
+        text = dumps(rec.to_dict(), indent=2)
+        # On a terminal, as JSON escapes (see TerminalText); exact when redirected.
+        click.echo(terminal_text(text, json=True) if stdout_is_terminal() else text)
     else:
         render(out, rec)
     sys.exit(EXIT_PROBLEMS if rec.errors else EXIT_OK)
