@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from evidence_cli.cli.common import AboveProgress, GuardedOutput
+from evidence_cli.cli.common import AboveProgress, GuardedOutput, LineRoute
 from evidence_cli.console import same_terminal
 from evidence_cli.errors import OutputFailed
 from tests.hostile.run import evidence_cmd
@@ -27,7 +27,7 @@ from tests.hostile.run import evidence_cmd
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 
 #: The progress line's text (entries done, bytes read).
-_PROGRESS = re.compile(r"\d+ entries [\d.]+ [KMGT]?i?B read")
+_PROGRESS = re.compile(r"\d+ (of \d+ )?entries [\d.]+ [KMGT]?i?B (read|of)")
 _SEQUENCE = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")
 
 
@@ -149,22 +149,32 @@ def test_verify_listing_is_plain_stdout_where_stdout_is_not_that_terminal(tmp_pa
     assert b"MODIFIED" not in raw  # not on the terminal as well
 
 
-@pytest.mark.parametrize("how", [["-f", "jsonl"], ["-f", "csv"], ["--jsonl", "-"]])
-def test_scan_records_on_the_terminal_are_not_glued_to_a_progress_line(tmp_path: Path, how: list[str]) -> None:
+@pytest.mark.parametrize("how", [["-f", "jsonl"], ["-f", "csv"], ["--jsonl", "-"], ["-f", "json"], ["--json", "-"]])
+def test_scan_records_on_the_terminal_are_printed_above_the_progress_line(tmp_path: Path, how: list[str]) -> None:
+    """Each record on a line of its own, the document whole (a JSON export still parses from
+    the screen), and the progress line drawn meanwhile (a large file's bytes go on moving)."""
     root = tmp_path / "t"
     root.mkdir()
+    (root / "big.bin").write_bytes(os.urandom(8 * 2**20))
     for i in range(50):
         (root / f"f{i:02d}.txt").write_text(f"note {i}\n")
     status, raw = _in_a_terminal(evidence_cmd("scan", root, *how), tmp_path)
     assert status == 0, raw[-2000:]
+    assert _PROGRESS.search(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace")))
     screen = _screen(raw)
-    assert not any(_PROGRESS.search(line) for line in screen), screen[:3]
+    assert not any(_PROGRESS.search(line) for line in screen), screen[:3]  # (gone at the end)
+    names = ["big.bin"] + [f"f{i:02d}.txt" for i in range(50)]
     if how[-1] == "csv":
         assert screen[0].startswith("path,")
-        assert sum(line.startswith("f") for line in screen) == 50
+        assert [line.split(",")[0] for line in screen[1:52]] == names
+    elif how in (["-f", "json"], ["--json", "-"]):
+        end = screen.index("}")
+        document = json.loads("\n".join(screen[: end + 1]))
+        assert [r["path"] for r in document["files"]] == names
     else:
         records = [json.loads(line) for line in screen if line.startswith("{")]
-        assert sorted(r["path"] for r in records if "path" in r) == [f"f{i:02d}.txt" for i in range(50)]
+        assert [r["path"] for r in records if "path" in r] == names
+        assert "schema" in records[0] and "summary" in records[-1]
 
 
 def test_a_scan_whose_records_go_elsewhere_still_shows_its_progress(tmp_path: Path) -> None:
@@ -250,3 +260,22 @@ def test_a_failure_met_by_the_printing_thread_is_raised_by_the_next_line() -> No
         with pytest.raises(OutputFailed, match="stdout"):
             above.write("MODIFIED    b")
         above.write("MODIFIED    c")  # dropped, not raised again
+
+
+def test_a_line_route_reprints_the_line_the_progress_line_erases_and_keeps_the_last() -> None:
+    class Lines:
+        def __init__(self) -> None:
+            self.got: list[str] = []
+
+        def write(self, line: str) -> None:
+            self.got.append(line)
+
+    sink, lines = io.StringIO(), Lines()
+    route = LineRoute(sink)
+    route.write('{\n  "files": [')  # unfinished as the progress line comes, which erases it
+    with route.above(lines):  # type: ignore[arg-type]
+        route.write('\n    {"a": 1},')
+        route.write('\n    {"b": 2}\r\n{"c"')
+    route.write(": 3}\n")
+    assert lines.got == ['  "files": [', '    {"a": 1},', '    {"b": 2}']
+    assert sink.getvalue() == '{\n  "files": [{"c": 3}\n'

@@ -9,9 +9,9 @@ import sys
 import threading
 import time
 from collections import deque
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 import click
 from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TimeElapsedColumn
@@ -182,6 +182,8 @@ class GuardedOutput:
         self.path = path
         self.failed: OutputFailed | None = None
         self.broken = False  # its reader went away
+        #: For stdout on a terminal: where its lines go while a progress line is shown there.
+        self.route: LineRoute | None = None
 
     def _call(self, step: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -253,9 +255,12 @@ def open_output(
         wrapper: Any = io.TextIOWrapper(
             buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True
         )
+        route = None
         if stdout_is_terminal():
-            wrapper = TerminalText(wrapper, json=json)
+            route = LineRoute(wrapper)
+            wrapper = TerminalText(route, json=json)
         guarded = GuardedOutput(wrapper, path)
+        guarded.route = route
         # Detach (not close) at the end: stdout itself must stay open.
         stack.callback(guarded.detach)
         stack.callback(guarded.flush)
@@ -269,6 +274,53 @@ def open_output(
     if track is not None:
         track.append(guarded)
     return guarded  # type: ignore[return-value]
+
+
+class LineRoute:
+    """stdout's data on a terminal (already escaped: see :class:`TerminalText`), sent on as
+    it is, or, while a progress line is shown on that terminal (:meth:`above`), line by
+    line above it (:class:`AboveProgress`): written as they are, records were glued to the
+    end of the progress line's text. A line not finished when the progress line comes
+    is erased by it: it is printed again, whole, above it; one not finished when the
+    progress line goes is written on as it is, after it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._above: AboveProgress | None = None
+        self._partial = ""  # the line not finished yet
+
+    def write(self, text: str) -> int:
+        above = self._above
+        if above is None:
+            cut = text.rfind("\n")
+            self._partial = self._partial + text if cut < 0 else text[cut + 1 :]
+            return self.stream.write(text)  # type: ignore[no-any-return]
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            above.write(line.removesuffix("\r"))
+        return len(text)
+
+    @contextmanager
+    def above(self, lines: AboveProgress) -> Iterator[None]:
+        """Lines go to ``lines`` within; enter it before the progress display starts, so
+        that what is left is written after that display is gone."""
+        self.stream.flush()
+        self._above = lines
+        try:
+            yield
+        finally:
+            self._above = None
+            if self._partial:
+                self.stream.write(self._partial)  # (still unfinished: kept)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def detach(self) -> Any:
+        return self.stream.detach()
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def stdout_is_terminal() -> bool:

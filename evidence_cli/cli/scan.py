@@ -20,6 +20,7 @@ from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
     EXIT_PROBLEMS,
+    AboveProgress,
     Failure,
     GuardedOutput,
     Tally,
@@ -289,19 +290,29 @@ def scan_cmd(
             # The bytes read so far, the file being read included (a Dask cluster's
             # workers do not count: there, the files finished).
             meter, finished, totals = ReadMeter(), [0], Totals()
-            # Records that stream to the terminal which would show the progress line are
-            # their own progress: that line is not drawn (records were glued to its text).
-            streamed = stdout_taken or stdout_fmt not in (None, OutputFormat.TABLE)
             progress = (
                 _progress(err_console, lambda: max(meter.total, finished[0]), lambda: meter.reading, totals)
-                if interrupted is None and not (streamed and same_terminal(sys.stdout, sys.stderr))
+                if interrupted is None
+                else None
+            )
+            # Records streamed to the terminal that shows the progress line are printed above
+            # that line (written as they were, each was glued to the end of its text).
+            shown = next((o for o in outputs if o.route is not None), None)
+            above = (
+                AboveProgress(progress.console, shown)
+                if progress is not None and shown is not None and same_terminal(sys.stdout, sys.stderr)
                 else None
             )
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 skip = (lambda e: e.rel in state.done) if state is not None else None
                 # On the screen only, the totals come from a walk of its own, in a thread.
-                with progress or ExitStack(), Tally(roots, totals, skip) if progress else ExitStack():
+                with (
+                    shown.route.above(above) if above is not None and shown and shown.route else ExitStack(),
+                    progress or ExitStack(),
+                    Tally(roots, totals, skip) if progress else ExitStack(),
+                    above or ExitStack(),
+                ):
                     task = progress.add_task("scanning", total=None, path="") if progress else None
                     records = (
                         scan(roots, options, skip=skip, scheduler=scheduler, meter=meter if progress else None)
