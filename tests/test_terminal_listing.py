@@ -279,3 +279,21 @@ def test_a_line_route_reprints_the_line_the_progress_line_erases_and_keeps_the_l
     route.write(": 3}\n")
     assert lines.got == ['  "files": [', '    {"a": 1},', '    {"b": 2}']
     assert sink.getvalue() == '{\n  "files": [{"c": 3}\n'
+
+
+@pytest.mark.parametrize("how", [["--csv", "-"], ["--json", "-"]])
+def test_verify_reports_on_the_terminal_are_printed_above_the_progress_line(tmp_path: Path, how: list[str]) -> None:
+    root = _scanned_tree(tmp_path, 40)
+    (root / "f0007.txt").write_text("changed\n")
+    status, raw = _in_a_terminal(evidence_cmd("verify", tmp_path / "m.json", *how), tmp_path)
+    assert status == 1
+    assert _PROGRESS.search(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace")))
+    screen = _screen(raw)
+    names = [f"f{i:04d}.txt" for i in range(40)]
+    if how[0] == "--csv":
+        rows = [line.split(",") for line in screen if line.startswith(("ok,", "modified,"))]
+        assert [r[2] for r in rows] == names
+    else:
+        document = json.loads("\n".join(screen[: screen.index("}") + 1]))
+        assert [e["path"] for e in document["entries"]] == names
+        assert document["result"]["exit_code"] == 1

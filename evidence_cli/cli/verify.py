@@ -159,17 +159,24 @@ def verify_cmd(
             # The totals are the manifest's (a new file adds to them: see ReadColumn).
             totals = Totals(len(manifest.entries), sum(e.size or 0 for e in manifest.entries if e.kind == "file"))
             progress = _progress(err, lambda: meter.total, lambda: meter.reading, totals) if stopped is None else None
-            # Where stdout is the terminal that shows the progress line, a listed entry is
-            # printed above that line (as the progress display prints): written to stdout,
-            # it was glued to the end of the line's text.
+            # Where stdout is the terminal that shows the progress line, a listed entry (or a
+            # report's line) is printed above that line (as the progress display prints):
+            # written to stdout, it was glued to the end of the line's text.
+            routed = next((r for r in reports if r.route is not None), None)  # a report there
+            shown = listing if listing is not None else routed
             above = (
-                AboveProgress(progress.console, listing)
-                if progress is not None and listing is not None and same_terminal(sys.stdout, sys.stderr)
+                AboveProgress(progress.console, shown)
+                if progress is not None and shown is not None and same_terminal(sys.stdout, sys.stderr)
                 else None
             )
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
-                with progress or ExitStack(), counting(meter if progress else None), above or ExitStack():
+                with (
+                    routed.route.above(above) if above is not None and routed and routed.route else ExitStack(),
+                    progress or ExitStack(),
+                    counting(meter if progress else None),
+                    above or ExitStack(),
+                ):
                     task = progress.add_task("verifying", total=None, path="") if progress else None
                     entries = (
                         verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude)
