@@ -303,12 +303,13 @@ def scan_cmd(
                 if progress is not None and shown is not None and same_terminal(sys.stdout, sys.stderr)
                 else None
             )
+            routed = shown.route.above(above) if above is not None and shown and shown.route else ExitStack()
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 skip = (lambda e: e.rel in state.done) if state is not None else None
                 # On the screen only, the totals come from a walk of its own, in a thread.
                 with (
-                    shown.route.above(above) if above is not None and shown and shown.route else ExitStack(),
+                    routed,  # (entered first: what is left is written once the progress line is gone)
                     progress or ExitStack(),
                     Tally(roots, totals, skip) if progress else ExitStack(),
                     above or ExitStack(),

@@ -169,10 +169,11 @@ def verify_cmd(
                 if progress is not None and shown is not None and same_terminal(sys.stdout, sys.stderr)
                 else None
             )
+            report_lines = routed.route.above(above) if above is not None and routed and routed.route else ExitStack()
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 with (
-                    routed.route.above(above) if above is not None and routed and routed.route else ExitStack(),
+                    report_lines,  # (entered first: what is left is written once the progress line is gone)
                     progress or ExitStack(),
                     counting(meter if progress else None),
                     above or ExitStack(),
