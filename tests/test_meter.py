@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from evidence_cli import hashing
 from evidence_cli.cli.common import PathColumn, ReadColumn
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.scanner import ScanOptions, scan
-from tests.hostile.run import evidence_cmd
+from tests.hostile.run import evidence_cmd, run_in_terminal
 
 
 def _tree(root: Path) -> int:
@@ -104,30 +103,8 @@ def test_the_column_shows_the_bytes_read_and_the_rate_over_the_last_seconds() ->
 
 
 def _in_a_terminal(cmd: list[str], cwd: Path) -> str:
-    """Run ``cmd`` with a pseudo-terminal for stdin, stdout and stderr; what the terminal
-    got, without its control sequences. (Started by subprocess, not a fork of this
-    process, which may have threads by now.)"""
-    try:
-        master, slave = os.openpty()
-    except OSError as exc:  # no pseudo-terminal left on this machine
-        pytest.skip(f"no pseudo-terminal: {exc}")
-    try:
-        child = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, start_new_session=True)
-    finally:
-        os.close(slave)
-    out = b""
-    try:
-        while True:
-            try:
-                got = os.read(master, 65536)
-            except OSError:  # the child ended: the terminal is gone
-                break
-            if not got:
-                break
-            out += got
-    finally:
-        os.close(master)
-        status = child.wait(timeout=120)
+    """What the terminal got from ``cmd`` (which must succeed), without its control sequences."""
+    status, out = run_in_terminal(cmd, cwd)
     assert status == 0, out.decode(errors="replace")[-2000:]
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
 

@@ -24,7 +24,7 @@ import pytest
 
 from evidence_cli import console
 from evidence_cli.console import TerminalBytes, TerminalText, terminal_text
-from tests.hostile.run import evidence_cmd
+from tests.hostile.run import evidence_cmd, run_in_terminal
 
 #: Names an attacker gives the files of a seized device.
 HOSTILE = {
@@ -103,30 +103,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def _stdout_on_a_terminal(cmd: list[str]) -> tuple[int, bytes]:
     """Run ``cmd`` with stdout on a pseudo-terminal (stderr elsewhere: rich's own colours
     are not in question); what the terminal got."""
-    try:
-        master, slave = os.openpty()
-    except OSError as exc:
-        pytest.skip(f"no pseudo-terminal: {exc}")
-    try:
-        child = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-    finally:
-        os.close(slave)
-    out = b""
-    try:
-        while True:
-            try:
-                got = os.read(master, 65536)
-            except OSError:
-                break
-            if not got:
-                break
-            out += got
-    finally:
-        os.close(master)
-        status = child.wait(timeout=120)
-    return status, out
+    return run_in_terminal(cmd, stderr_too=False)
 
 
 def _commands(root: Path, manifest: Path) -> list[list[str]]:

@@ -22,7 +22,7 @@ from rich.console import Console
 from evidence_cli.cli.common import AboveProgress, GuardedOutput, LineRoute
 from evidence_cli.console import same_terminal
 from evidence_cli.errors import OutputFailed
-from tests.hostile.run import evidence_cmd
+from tests.hostile.run import evidence_cmd, run_in_terminal
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 
@@ -79,28 +79,7 @@ def _screen(raw: bytes) -> list[str]:
 def _in_a_terminal(cmd: list[str], cwd: Path) -> tuple[int, bytes]:
     """Run ``cmd`` with one pseudo-terminal for stdin, stdout and stderr: its exit status
     and what the terminal got."""
-    try:
-        master, slave = os.openpty()
-    except OSError as exc:  # no pseudo-terminal left on this machine
-        pytest.skip(f"no pseudo-terminal: {exc}")
-    try:
-        child = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, start_new_session=True)
-    finally:
-        os.close(slave)
-    out = b""
-    try:
-        while True:
-            try:
-                got = os.read(master, 65536)
-            except OSError:  # the child ended: the terminal is gone
-                break
-            if not got:
-                break
-            out += got
-    finally:
-        os.close(master)
-        status = child.wait(timeout=120)
-    return status, out
+    return run_in_terminal(cmd, cwd)
 
 
 def _scanned_tree(tmp_path: Path, count: int = 300) -> Path:

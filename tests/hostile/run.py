@@ -191,3 +191,43 @@ def fork_in_terminal(child: Any) -> tuple[int, int]:
         finally:
             os._exit(127)
     return pid, fd
+
+
+def run_in_terminal(
+    cmd: list[str], cwd: str | os.PathLike[str] | None = None, *, stderr_too: bool = True
+) -> tuple[int, bytes]:
+    """Run ``cmd`` with a pseudo-terminal for stdin and stdout, and for stderr too unless
+    ``stderr_too`` is False (then stderr goes nowhere); its exit status and every byte the
+    terminal got. (Started by subprocess, not a fork of this process, which may have threads
+    by now.) The test is skipped when no pseudo-terminal is left."""
+    import pytest
+
+    try:
+        master, slave = os.openpty()
+    except OSError as exc:  # no pseudo-terminal left on this machine
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    try:
+        child = subprocess.Popen(
+            cmd,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave if stderr_too else subprocess.DEVNULL,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    finally:
+        os.close(slave)
+    out = b""
+    try:
+        while True:
+            try:
+                got = os.read(master, 65536)
+            except OSError:  # the child ended: the terminal is gone
+                break
+            if not got:
+                break
+            out += got
+    finally:
+        os.close(master)
+        status = child.wait(timeout=120)
+    return status, out
