@@ -148,7 +148,8 @@ class TerminalBytes(io.RawIOBase):
         super().__init__()
         self._buf = buf
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="backslashreplace")
-        self._text = TerminalText(_Utf8(buf))
+        shown = io.TextIOWrapper(buf, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
+        self._text = TerminalText(shown)
 
     def writable(self) -> bool:
         return True
@@ -164,20 +165,5 @@ class TerminalBytes(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._text.write(self._decoder.decode(b"", final=True))
-            self._text._release()
-            self._buf.flush()
+            self._text.detach()  # (flushed; the byte stream itself stays open)
         super().close()
-
-
-class _Utf8:
-    """Text written to a byte stream as UTF-8."""
-
-    def __init__(self, buf: Any) -> None:
-        self._buf = buf
-
-    def write(self, text: str) -> int:
-        self._buf.write(text.encode("utf-8", "backslashreplace"))
-        return len(text)
-
-    def flush(self) -> None:
-        self._buf.flush()

@@ -249,6 +249,12 @@ def test_a_line_route_reprints_the_line_the_progress_line_erases_and_keeps_the_l
         def write(self, line: str) -> None:
             self.got.append(line)
 
+        def __enter__(self) -> None:
+            pass
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
     sink, lines = io.StringIO(), Lines()
     route = LineRoute(sink)
     route.write('{\n  "files": [')  # unfinished as the progress line comes, which erases it

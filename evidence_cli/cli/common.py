@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections import deque
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import IO, Any, Callable, Iterator, Sequence
 
@@ -20,7 +20,7 @@ from rich.table import Column
 from rich.text import Text
 
 from evidence_cli import __version__
-from evidence_cli.console import TerminalText, safe_text
+from evidence_cli.console import TerminalText, safe_text, same_terminal
 from evidence_cli.errors import EvidenceError, OutputFailed
 from evidence_cli.walker import Entry, Roots, display_path, walk
 from evidence_cli.writers.table import human_size
@@ -302,14 +302,17 @@ class LineRoute:
 
     @contextmanager
     def above(self, lines: AboveProgress) -> Iterator[None]:
-        """Lines go to ``lines`` within; enter it before the progress display starts, so
-        that what is left is written after that display is gone."""
+        """Lines go to ``lines`` (entered here) within; enter this before the progress
+        display starts, so that what is left is written after that display is gone."""
         self.stream.flush()
-        self._above = lines
         try:
-            yield
+            with lines:
+                self._above = lines
+                try:
+                    yield
+                finally:
+                    self._above = None
         finally:
-            self._above = None
             if self._partial:
                 self.stream.write(self._partial)  # (still unfinished: kept)
 
@@ -321,6 +324,25 @@ class LineRoute:
 
     def close(self) -> None:
         self.stream.close()
+
+
+def stdout_lines() -> GuardedOutput:
+    """stdout for lines already escaped (verify's listing, see :class:`GuardedOutput`); on a
+    terminal, through a :class:`LineRoute`."""
+    route = LineRoute(sys.stdout) if stdout_is_terminal() else None
+    out = GuardedOutput(route or sys.stdout, "-")  # type: ignore[arg-type]
+    out.route = route
+    return out
+
+
+def lines_above(progress: Any, outputs: Sequence[GuardedOutput]) -> AbstractContextManager[Any]:
+    """Within: the lines of the output of ``outputs`` that goes to stdout on a terminal are
+    printed above the progress line (:class:`AboveProgress`), where that terminal shows it
+    (see :func:`evidence_cli.console.same_terminal`). Enter it before ``progress``."""
+    shown = next((o for o in outputs if o.route is not None), None)
+    if progress is None or shown is None or shown.route is None or not same_terminal(sys.stdout, sys.stderr):
+        return nullcontext()
+    return shown.route.above(AboveProgress(progress.console, shown))
 
 
 def stdout_is_terminal() -> bool:
@@ -408,17 +430,28 @@ class Tally:
         self._totals.entries = entries
 
 
-#: How the progress line's columns give way on a narrow terminal: the counts keep their
-#: text (cut with an ellipsis only when nothing else is left to give), the bar shrinks
-#: first (to 4 cells), then the path (to 8).
-_FIXED = {"no_wrap": True, "overflow": "ellipsis"}
+def _fixed() -> Column:
+    """How the progress line's columns give way on a narrow terminal: the counts keep their
+    text (cut with an ellipsis only when nothing else is left to give), the bar shrinks
+    first (to 4 cells), then the path (to 8)."""
+    return Column(no_wrap=True, overflow="ellipsis")
+
+
+def _recent_rate(samples: deque[tuple[float, int]], now: float, value: int) -> float | None:
+    """How fast ``value`` grew over the last :data:`RATE_WINDOW_S` seconds, ``samples``
+    keeping what it needs of the values before; None before half a second."""
+    samples.append((now, value))
+    while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
+        samples.popleft()
+    then, before = samples[0]
+    return (value - before) / (now - then) if now - then >= 0.5 else None
 
 
 class EntriesColumn(ProgressColumn):
     """The progress display's entries done, and of how many once the total is known."""
 
     def __init__(self, totals: Totals) -> None:
-        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
+        super().__init__(table_column=_fixed())
         self._totals = totals
 
     def render(self, task: Any) -> Text:
@@ -442,7 +475,7 @@ class ReadColumn(ProgressColumn):
     def __init__(
         self, read: Callable[[], int], clock: Callable[[], float] = time.monotonic, totals: Totals | None = None
     ) -> None:
-        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
+        super().__init__(table_column=_fixed())
         self._read = read
         self.clock = clock
         self._totals = totals
@@ -452,19 +485,13 @@ class ReadColumn(ProgressColumn):
 
     def render(self, task: Any) -> Text:
         now, done = self.clock(), self._read()
-        samples = self._samples
-        samples.append((now, done))
-        while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
-            samples.popleft()
+        self.rate = _recent_rate(self._samples, now, done)
         total = self._totals.size if self._totals is not None else None
         if total is not None and (done > total or total == 0):
             total = None
         self.left = None if total is None else total - done
         text = f"{human_size(done)} read" if total is None else f"{human_size(done)} of {human_size(total)}"
-        then, before = samples[0]
-        self.rate = None
-        if now - then >= 0.5:
-            self.rate = (done - before) / (now - then)
+        if self.rate is not None:
             text += f", {human_size(int(self.rate))}/s"
         return Text(text)
 
@@ -488,28 +515,20 @@ class TimeLeftColumn(ProgressColumn):
     moves (a pause is not a forecast), or under a second."""
 
     def __init__(self, read: ReadColumn, totals: Totals) -> None:
-        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
+        super().__init__(table_column=_fixed())
         self._read = read
         self._totals = totals
         self._samples: deque[tuple[float, int]] = deque()
 
     def render(self, task: Any) -> Text:
-        now, done = self._read.clock(), int(task.completed)
-        samples = self._samples
-        samples.append((now, done))
-        while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
-            samples.popleft()
-        left, rate, entries = self._read.left, self._read.rate, self._totals.entries
+        done = int(task.completed)
+        per_entry = _recent_rate(self._samples, self._read.clock(), done)
+        left, entries = self._read.left, self._totals.entries
         if left is None or entries is None or done > entries:
             return Text("")
-        seconds = None
-        if left > 0:
-            if rate and rate > 0:
-                seconds = left / rate
-        else:
-            then, before = samples[0]
-            if now - then >= 0.5 and done > before:
-                seconds = (entries - done) / ((done - before) / (now - then))
+        # Bytes while bytes remain, then entries: each at its own rate, while it moves.
+        rate, still = (self._read.rate, left) if left > 0 else (per_entry, entries - done)
+        seconds = still / rate if rate and rate > 0 else None
         if seconds is None or seconds < 1:
             return Text("")
         return Text(f"{_duration(seconds)} left")
@@ -538,13 +557,6 @@ class BytesBar(BarColumn):
             finished_style=self.finished_style,
             pulse_style=self.pulse_style,
         )
-
-
-class ElapsedColumn(TimeElapsedColumn):
-    """rich's time elapsed, whose text is never cut."""
-
-    def __init__(self) -> None:
-        super().__init__(table_column=Column(**_FIXED))  # type: ignore[arg-type]
 
 
 class PathColumn(ProgressColumn):
@@ -576,7 +588,7 @@ def progress_columns(
         EntriesColumn(totals),
         counted,
         BytesBar(read, totals, max_width=bar_width),
-        ElapsedColumn(),
+        TimeElapsedColumn(table_column=_fixed()),
         TimeLeftColumn(counted, totals),
         PathColumn(reading),
     ]
@@ -588,10 +600,9 @@ class AboveProgress:
     stdout, a line was glued to the end of the progress line's text. Each print redraws
     that line (about 0.7 ms), so the lines written are gathered and printed every ``every``
     seconds by a thread of the context (a line is never held back while the run waits on
-    a large file), and what is left as the context ends, while the progress display is
-    still shown. Lines are plain text, never markup. A print that fails is ``out``'s
-    failure (:class:`OutputFailed` naming stdout), raised by the next :meth:`write` or by
-    the context's end; what follows is dropped."""
+    a large file), and what is left as the context ends. Lines are plain text, never
+    markup. A print that fails is ``out``'s failure (:class:`OutputFailed` naming stdout),
+    raised by the next :meth:`write` or by the context's end; what follows is dropped."""
 
     def __init__(self, console: Any, out: GuardedOutput, every: float = 0.1) -> None:
         self._console = console

@@ -20,7 +20,6 @@ from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
     EXIT_PROBLEMS,
-    AboveProgress,
     Failure,
     GuardedOutput,
     Tally,
@@ -30,6 +29,7 @@ from evidence_cli.cli.common import (
     check_outputs_new,
     check_outputs_outside,
     cli,
+    lines_above,
     open_output,
     overwrite_option,
     progress_columns,
@@ -37,7 +37,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text, same_terminal
+from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
@@ -295,24 +295,16 @@ def scan_cmd(
                 if interrupted is None
                 else None
             )
-            # Records streamed to the terminal that shows the progress line are printed above
-            # that line (written as they were, each was glued to the end of its text).
-            shown = next((o for o in outputs if o.route is not None), None)
-            above = (
-                AboveProgress(progress.console, shown)
-                if progress is not None and shown is not None and same_terminal(sys.stdout, sys.stderr)
-                else None
-            )
-            routed = shown.route.above(above) if above is not None and shown and shown.route else ExitStack()
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 skip = (lambda e: e.rel in state.done) if state is not None else None
                 # On the screen only, the totals come from a walk of its own, in a thread.
                 with (
-                    routed,  # (entered first: what is left is written once the progress line is gone)
+                    # Records streamed to the terminal that shows the progress line go above
+                    # it (written as they were, each was glued to the end of its text).
+                    lines_above(progress, outputs),
                     progress or ExitStack(),
                     Tally(roots, totals, skip) if progress else ExitStack(),
-                    above or ExitStack(),
                 ):
                     task = progress.add_task("scanning", total=None, path="") if progress else None
                     records = (

@@ -18,7 +18,6 @@ from evidence_cli.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
-    AboveProgress,
     Failure,
     GuardedOutput,
     Totals,
@@ -28,14 +27,16 @@ from evidence_cli.cli.common import (
     check_outputs_outside,
     cli,
     drop_stdout,
+    lines_above,
     open_output,
     overwrite_option,
     progress_columns,
     safe_path,
+    stdout_lines,
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text, same_terminal
+from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
@@ -137,7 +138,7 @@ def verify_cmd(
     # The entries listed on stdout (none when a report goes there). Written as it is, not
     # flushed line by line; flushed before the summary (`2>&1` keeps the order). A stdout
     # that cannot take it stops the run as a report would, the reports closed validly.
-    listing = None if "-" in outputs else GuardedOutput(sys.stdout, "-")
+    listing = None if "-" in outputs else stdout_lines()
     result: dict[str, Any] = {}
     code = EXIT_PROBLEMS
     try:
@@ -159,24 +160,15 @@ def verify_cmd(
             # The totals are the manifest's (a new file adds to them: see ReadColumn).
             totals = Totals(len(manifest.entries), sum(e.size or 0 for e in manifest.entries if e.kind == "file"))
             progress = _progress(err, lambda: meter.total, lambda: meter.reading, totals) if stopped is None else None
-            # Where stdout is the terminal that shows the progress line, a listed entry (or a
-            # report's line) is printed above that line (as the progress display prints):
-            # written to stdout, it was glued to the end of the line's text.
-            routed = next((r for r in reports if r.route is not None), None)  # a report there
-            shown = listing if listing is not None else routed
-            above = (
-                AboveProgress(progress.console, shown)
-                if progress is not None and shown is not None and same_terminal(sys.stdout, sys.stderr)
-                else None
-            )
-            report_lines = routed.route.above(above) if above is not None and routed and routed.route else ExitStack()
             stops = stack.enter_context(StopSignals(ignore_after_stop=True))
             try:
                 with (
-                    report_lines,  # (entered first: what is left is written once the progress line is gone)
+                    # Where stdout is the terminal that shows the progress line, a listed entry
+                    # (or a report's line) goes above that line: written to stdout, it was
+                    # glued to the end of the line's text.
+                    lines_above(progress, reports),
                     progress or ExitStack(),
                     counting(meter if progress else None),
-                    above or ExitStack(),
                 ):
                     task = progress.add_task("verifying", total=None, path="") if progress else None
                     entries = (
@@ -194,10 +186,7 @@ def verify_cmd(
                             if csv_w is not None:
                                 csv_w.write(entry)
                             if listing is not None and (show_all or entry.status != "ok"):
-                                if above is not None:
-                                    above.write(entry_line(entry))
-                                else:
-                                    listing.write(entry_line(entry) + "\n")
+                                listing.write(entry_line(entry) + "\n")
                         if progress is not None and task is not None:
                             progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
             except KeyboardInterrupt:
