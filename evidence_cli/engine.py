@@ -1,7 +1,10 @@
 """Running the per-entry work: in-process, across worker processes, or on a Dask cluster.
 
 Whatever runs the work, records come back in walk order (sorted paths), so the output
-is identical for any number of workers. Entries are sent in batches (16 entries, then
+is identical for any number of workers. Workers (local or Dask) also convert each record
+to the text of the scan's exports (``ScanOptions.prerender``): the main process, which
+walks the folders and writes every record, then only writes it, and its work per record,
+which bounds how many workers it can keep busy, is about halved on small files. Entries are sent in batches (16 entries, then
 twice as many each time up to 128: few hand-offs for many small files, and work for
 every worker early; a large file travels alone) with a bounded number of batches in
 flight, so memory stays flat however many files there are.
@@ -92,10 +95,12 @@ def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
 
 
 def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
-    """The work of one batch (runs in a worker)."""
+    """The work of one batch (runs in a worker): the records, converted to the text of the
+    scan's exports (``options.prerender``: the main process then only writes them)."""
     from evidence_cli.scanner import process_entry
+    from evidence_cli.writers import prerender
 
-    return [process_entry(e, options) for e in batch]
+    return [prerender(process_entry(e, options), options.prerender) for e in batch]
 
 
 def _init_worker(
@@ -423,8 +428,9 @@ def salvage_batch(batch: list[Entry], options: ScanOptions, reason: str, libmagi
     """The entries of a batch that killed its worker, read again for their identity alone
     (runs in a worker; see :func:`evidence_cli.scanner.salvage_entry`)."""
     from evidence_cli.scanner import salvage_entry
+    from evidence_cli.writers import prerender
 
-    return [salvage_entry(e, options, reason, libmagic=libmagic) for e in batch]
+    return [prerender(salvage_entry(e, options, reason, libmagic=libmagic), options.prerender) for e in batch]
 
 
 def died(exitcode: int | None) -> str:

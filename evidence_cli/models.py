@@ -222,6 +222,12 @@ class FileRecord:
     metadata: Mapping[str, Mapping[str, JSONValue]] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     errors: tuple[Problem, ...] = ()
+    rendered: Mapping[str, str] | None = field(default=None, init=False, compare=False, repr=False)
+    """This record's text in the exports, by :data:`evidence_cli.writers.PRERENDER` kind,
+    made by the worker process that made the record (see ``writers.prerender``): the main
+    process, which writes every record of a scan, then only writes it. Not part of the
+    record's value: never compared, never in ``to_dict``, and gone from any copy made with
+    ``dataclasses.replace`` (a changed record is converted again where it is written)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -398,6 +404,13 @@ class VerifyEntry:
         )
 
 
+def _rendered_record(cls: type[_T], values: tuple[Any, ...], rendered: Mapping[str, str]) -> _T:
+    """Unpickle a record that carries its export text (see ``FileRecord.rendered``)."""
+    record = cls(*values)
+    object.__setattr__(record, "rendered", rendered)
+    return record
+
+
 def pickle_by_fields(cls: type[_T]) -> type[_T]:
     """Make a dataclass pickle as ``(class, field values)``.
 
@@ -405,16 +418,20 @@ def pickle_by_fields(cls: type[_T]) -> type[_T]:
     file. The generic state of a slotted dataclass costs a Python loop over ``fields()``
     on both sides; this is one C-level attribute read when pickling and one constructor
     call when unpickling (half the time for a typical record, measured). Every field must
-    be an ``__init__`` argument, which holds for every class here.
+    be an ``__init__`` argument, except ``FileRecord.rendered`` (set after the record is
+    made), which travels beside the values when it is set.
     """
-    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    if any(not f.init for f in fields(cls)):  # type: ignore[arg-type]
+    names = tuple(f.name for f in fields(cls) if f.init)  # type: ignore[arg-type]
+    later = [f.name for f in fields(cls) if not f.init]  # type: ignore[arg-type]
+    if later not in ([], ["rendered"]):
         raise TypeError(f"{cls.__name__}: a field outside __init__ cannot be pickled by value")
     get = operator.attrgetter(*names)
     single = len(names) == 1
 
-    def __reduce__(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
+    def __reduce__(self: _T) -> tuple[Any, tuple[Any, ...]]:
         values = get(self)
+        if later and self.rendered is not None:  # type: ignore[attr-defined]
+            return _rendered_record, (cls, values, self.rendered)  # type: ignore[attr-defined]
         return cls, ((values,) if single else values)
 
     cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]

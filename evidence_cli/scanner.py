@@ -79,6 +79,9 @@ class ScanOptions:
     """Address-space limit of each worker process in bytes (None: no limit)."""
     exact_magic: bool = False
     """Run libmagic's whole pattern database on plain text too (slower; see filetype)."""
+    prerender: tuple[str, ...] = ()
+    """The export text worker processes convert each record to (``writers.prerender``:
+    the same bytes, converted off the main process). Changes no record."""
 
     def to_dict(self) -> dict[str, Any]:
         # Only what changes the records: the worker count does not (a test proves it).

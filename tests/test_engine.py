@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from evidence_cli import engine
 from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.walker import Entry, resolve_roots, walk
+from evidence_cli.writers import PRERENDER, prerender
 
 
 def _tree(root: Path) -> Path:
@@ -184,9 +186,21 @@ def test_dask_local_cluster_gives_the_same_records(tmp_path: Path) -> None:
         distributed.Client(cluster) as client,
     ):
         by_client = _comparable(list(scan([root], ScanOptions(), scheduler=client)))
-        by_address = _comparable(list(scan([root], ScanOptions(), scheduler=cluster.scheduler_address)))
+        converted = list(scan([root], ScanOptions(prerender=PRERENDER), scheduler=cluster.scheduler_address))
     assert by_client == expected
-    assert by_address == expected
+    assert _comparable(converted) == expected
+    # Each record came converted to the exports' text by its Dask worker, as a local worker does.
+    for record in converted:
+        assert record.rendered == prerender(replace(record), PRERENDER).rendered
+
+
+def test_worker_processes_convert_their_records_to_the_exports_text(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "ev")
+    plain = list(scan([root], ScanOptions(workers=2)))
+    converted = list(scan([root], ScanOptions(workers=2, prerender=("json", "csv-raw"))))
+    assert _comparable(converted) == _comparable(plain) and all(r.rendered is None for r in plain)
+    for record in converted:
+        assert record.rendered == prerender(replace(record), ("json", "csv-raw")).rendered
 
 
 def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Path) -> None:

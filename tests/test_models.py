@@ -27,6 +27,7 @@ from evidence_cli.models import (
     pickle_by_fields,
 )
 from evidence_cli.schema import definition_schema
+from evidence_cli.writers import prerender
 
 T = TypeVar("T")
 
@@ -312,7 +313,22 @@ def test_records_pickle_by_field_values(r: FileRecord) -> None:
     back = pickle.loads(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL))
     assert back == r and back.to_dict() == r.to_dict()
     cls, values = r.__reduce__()
-    assert cls is FileRecord and values == tuple(getattr(r, f.name) for f in dataclasses.fields(r))
+    assert cls is FileRecord and values == tuple(getattr(r, f.name) for f in dataclasses.fields(r) if f.init)
+
+
+@settings(max_examples=60, deadline=None)
+@given(file_records())
+def test_a_records_export_text_travels_with_it_but_is_never_its_value(r: FileRecord) -> None:
+    """A worker converts its records to the exports' text (writers.prerender): the text
+    crosses to the main process with the record, and is no part of what the record says."""
+    assert r.rendered is None
+    done = prerender(dataclasses.replace(r), ("json", "csv"))
+    back = pickle.loads(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back.rendered == done.rendered and set(back.rendered or ()) == {"json", "csv"}
+    assert back == r and back.to_dict() == r.to_dict() and "rendered" not in back.to_dict()
+    assert "rendered" not in repr(back)
+    # A changed copy says something else: it is converted again where it is written.
+    assert dataclasses.replace(back, errors=back.errors).rendered is None
 
 
 def test_pickle_by_fields_refuses_fields_outside_init() -> None:
@@ -323,6 +339,8 @@ def test_pickle_by_fields_refuses_fields_outside_init() -> None:
 
     with pytest.raises(TypeError, match="outside __init__"):
         pickle_by_fields(Odd)
+    # (Only a record's export text is set after it is made: see the test above.)
+    assert [f.name for f in dataclasses.fields(FileRecord) if not f.init] == ["rendered"]
     assert pickle.loads(pickle.dumps(_One((1, 2)))) == _One((1, 2))  # one field: still a tuple of values
 
 

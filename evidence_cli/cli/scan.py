@@ -47,7 +47,7 @@ from evidence_cli.models import ScanInfo
 from evidence_cli.scanner import MAX_TIMEOUT, ScanOptions, scan
 from evidence_cli.summary import Summary
 from evidence_cli.walker import RootLink, display_path, resolve_roots
-from evidence_cli.writers import OutputFormat, Writer, make_writer
+from evidence_cli.writers import OutputFormat, Writer, make_writer, prerender_kinds
 from evidence_cli.writers.table import DEFAULT_LIMIT, human_size
 
 
@@ -233,6 +233,10 @@ def scan_cmd(
         timeout=timeout or None,
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
         exact_magic=exact_magic,
+        # What the exports write, converted by the workers (see writers.prerender).
+        prerender=prerender_kinds(
+            [f for f, _ in exports] + ([] if stdout_taken else [OutputFormat(fmt)]), csv_raw=csv_raw
+        ),
     )
     root_texts = [safe_path(r) for r in roots.roots]
     base_text, base_b64 = display_path(roots.base)

@@ -7,7 +7,7 @@ held in memory but what the format itself needs), then the final header and summ
 from __future__ import annotations
 
 import enum
-from typing import IO, Any, Protocol
+from typing import IO, Any, Iterable, Protocol
 
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
@@ -47,3 +47,47 @@ def make_writer(fmt: OutputFormat, stream: IO[str], **options: Any) -> Writer:
 
         return TableWriter(options["console"], limit=options.get("table_limit"))
     raise ValueError(f"no writer for {fmt!r}")  # pragma: no cover - exhaustiveness is tested
+
+
+#: What a worker can convert a record to for the exports (``FileRecord.rendered``): its
+#: JSON text (the JSON and JSON Lines exports write the same), and its CSV row with
+#: evidence text neutralised (the default) or raw (``--csv-raw``).
+PRERENDER = ("json", "csv", "csv-raw")
+
+
+def prerender_kinds(formats: Iterable[OutputFormat], *, csv_raw: bool) -> tuple[str, ...]:
+    """The conversions the exports in ``formats`` write (none for the table alone)."""
+    wanted = set(formats)
+    kinds = []
+    if wanted & {OutputFormat.JSON, OutputFormat.JSONL}:
+        kinds.append("json")
+    if OutputFormat.CSV in wanted:
+        kinds.append("csv-raw" if csv_raw else "csv")
+    return tuple(kinds)
+
+
+def prerender(record: FileRecord, kinds: tuple[str, ...]) -> FileRecord:
+    """Convert ``record`` to the export text of each kind, where the record is made.
+
+    The main process of a scan writes every record to every export, and its work per
+    record bounds how many worker processes a scan can keep busy: converting records
+    there was two thirds of it on a folder of small files. A worker converts them with the
+    same functions instead (the writers then only write the text: see ``record_json`` and
+    ``CsvWriter.write``), so the exports are the same bytes whoever converted them (a test
+    compares a scan in one process with a scan by workers, export by export).
+    """
+    if not kinds:
+        return record
+    from evidence_cli.writers.csv_out import CsvWriter, csv_line
+    from evidence_cli.writers.json_out import dumps
+
+    done: dict[str, str] = {}
+    for kind in kinds:
+        if kind == "json":
+            done[kind] = dumps(record.to_dict())
+        elif kind in ("csv", "csv-raw"):
+            done[kind] = csv_line(CsvWriter.cells(record, neutralise=kind == "csv"))
+        else:
+            raise ValueError(f"no conversion {kind!r}; choose from {', '.join(PRERENDER)}")
+    object.__setattr__(record, "rendered", done)
+    return record

@@ -133,10 +133,16 @@ class CsvWriter:
         self.stream.write(csv_line(COLUMN_NAMES))
 
     def row(self, record: FileRecord) -> list[str]:
+        """The cells of :data:`COLUMNS` for one record, as this writer writes them."""
+        return self.cells(record, neutralise=self.neutralise)
+
+    @staticmethod
+    def cells(record: FileRecord, *, neutralise: bool) -> list[str]:
         """The cells of :data:`COLUMNS` for one record (its getters are the one definition
-        of the columns); evidence text that starts like a formula is neutralised."""
+        of the columns); with ``neutralise``, evidence text that starts like a formula is
+        neutralised."""
         out = [v if v.__class__ is str else cell(v) for v in [get(record) for get in _GETTERS]]
-        if self.neutralise:
+        if neutralise:
             first = _FORMULA_FIRST
             for i in _EVIDENCE_AT:
                 text = out[i]
@@ -145,7 +151,10 @@ class CsvWriter:
         return out
 
     def write(self, record: FileRecord) -> None:
-        self.stream.write(csv_line(self.row(record)))
+        # Converted by the worker that made the record, when the scan asked it to.
+        done = record.rendered
+        line = done.get("csv" if self.neutralise else "csv-raw") if done is not None else None
+        self.stream.write(line if line is not None else csv_line(self.row(record)))
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         self.stream.flush()

@@ -48,12 +48,16 @@ _last: tuple[FileRecord | None, str] = (None, "")
 
 
 def record_json(record: FileRecord) -> str:
-    """``dumps(record.to_dict())``, computed once for consecutive writes of one record."""
+    """``dumps(record.to_dict())``, computed once for consecutive writes of one record, and
+    not at all when the worker that made the record converted it (``writers.prerender``)."""
     global _last
     cached = _last
     if cached[0] is record:
         return cached[1]
-    text = dumps(record.to_dict())
+    done = record.rendered
+    text = done.get("json") if done is not None else None
+    if text is None:
+        text = dumps(record.to_dict())
     _last = (record, text)
     return text
 

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from evidence_cli import __version__, components
 from evidence_cli.cli import cli
 from evidence_cli.hashing import hash_bytes
+from evidence_cli.models import FileRecord
 from evidence_cli.schema import definition_schema, load_schema
 from evidence_cli.writers.csv_out import COLUMN_NAMES
 
@@ -642,3 +643,67 @@ def test_an_existing_json_lines_export_names_resume(tree: Path, tmp_path: Path) 
     expect(refused, 2)
     said = " ".join(refused.output.split())
     assert "--resume to continue the scan it records" in said and "--overwrite" in said, said
+
+
+def test_every_export_is_the_same_bytes_whatever_the_number_of_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 6: byte for byte, export by export (the header's times and its seal apart).
+    With workers, the records come converted to the exports' text by the workers
+    (writers.prerender); in one process, the writers convert them: hostile names and
+    metadata text, damaged files and formula cells go through both ways.
+    (No symbolic link here: reading its target sets its access time, see the README.)"""
+    from tests.hostile.corpus import TEXT_PAYLOADS, name_payloads, seed_files
+
+    root = tmp_path / "evidence"
+    root.mkdir()
+    payloads = list(TEXT_PAYLOADS.values())
+    for i, name in enumerate(name_payloads()):
+        # Every hostile text in the metadata of some seed, and a name starting like a
+        # formula at the top (a spreadsheet's cell starts with the path).
+        folder = os.fsencode(root / f"d{i % 3}") if i % 4 else os.fsencode(root)
+        os.makedirs(folder, exist_ok=True)
+        kind, data = sorted(seed_files(payloads[i % len(payloads)]).items())[i % 12]
+        with open(os.path.join(folder, name + b"." + kind.encode()), "wb") as fh:
+            fh.write(data[: len(data) - (i % 5) * 7])  # some of them cut short
+    (root / "empty.dat").write_bytes(b"")
+    os.mkfifo(root / "pipe")
+
+    def exports(workers: str) -> dict[str, bytes]:
+        out = tmp_path / f"out{workers}"
+        out.mkdir()
+        first = run(
+            "scan", root, "--json", out / "a.json", "--jsonl", out / "a.jsonl", "--csv", out / "a.csv",
+            "-f", "csv", "--workers", workers,
+        )  # fmt: skip
+        second = run("scan", root, "--csv", out / "b.csv", "--csv-raw", "-f", "jsonl", "--workers", workers)
+        expect(first, 1)  # (the damaged files)
+        expect(second, 1)
+        whole = (out / "a.json").read_bytes()
+        return {
+            "json": whole[whole.index(b'\n  "files": [') : whole.index(b'\n  ],\n  "scan": ')],
+            "jsonl": b"\n".join((out / "a.jsonl").read_bytes().split(b"\n")[1:-2]),
+            "csv": (out / "a.csv").read_bytes(),
+            "csv-raw": (out / "b.csv").read_bytes(),
+            "stdout csv": first.stdout_bytes,
+            "stdout jsonl": b"\n".join(second.stdout_bytes.split(b"\n")[1:-2]),
+        }
+
+    # Which records this process converted (the workers' conversions are not seen here).
+    converted: list[str] = []
+    to_dict = FileRecord.to_dict
+
+    def counted(record: FileRecord) -> dict[str, Any]:
+        converted.append(record.path)
+        return to_dict(record)
+
+    monkeypatch.setattr(FileRecord, "to_dict", counted)
+    inline = exports("0")
+    assert len(converted) == 2 * (len(name_payloads()) + 2)  # each record, in each of the two runs
+    converted.clear()
+    pooled = exports("2")
+    assert converted == []  # every record came converted from its worker
+    for name, data in inline.items():
+        assert data == pooled[name], name
+    assert inline["csv"] == inline["stdout csv"] and inline["csv"] != inline["csv-raw"]
+    assert inline["jsonl"].count(b"\n") + 1 == len(name_payloads()) + 2 == inline["stdout jsonl"].count(b"\n") + 1
