@@ -14,20 +14,12 @@ import math
 import pytest
 from hypothesis import given, settings
 
-from evidence_cli.models import FileRecord, ScanInfo
+from evidence_cli.models import FileRecord
 from evidence_cli.summary import Summary
 from evidence_cli.writers import PRERENDER, OutputFormat, make_writer, prerender, prerender_kinds
 from tests.hostile.corpus import TEXT_PAYLOADS
 from tests.test_models import file_records
-
-INFO = ScanInfo(
-    tool={"name": "evidence-cli", "version": "0"},
-    case={"case": None, "examiner": None, "evidence_id": None},
-    roots=("/x",),
-    started_utc="2020-01-01T00:00:00Z",
-    finished_utc=None,
-    options={},
-)
+from tests.writers.test_csv import INFO
 
 
 def exports(records: list[FileRecord]) -> dict[str, str]:
