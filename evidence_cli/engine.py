@@ -4,10 +4,12 @@ Whatever runs the work, records come back in walk order (sorted paths), so the o
 is identical for any number of workers. Workers (local or Dask) also convert each record
 to the text of the scan's exports (``ScanOptions.prerender``): the main process, which
 walks the folders and writes every record, then only writes it, and its work per record,
-which bounds how many workers it can keep busy, is about halved on small files. Entries are sent in batches (16 entries, then
-twice as many each time up to 128: few hand-offs for many small files, and work for
-every worker early; a large file travels alone) with a bounded number of batches in
-flight, so memory stays flat however many files there are.
+which bounds how many workers it can keep busy, is about halved on small files.
+
+Entries are sent in batches (16 entries, then twice as many each time up to 128: few
+hand-offs for many small files, and work for every worker early; a large file travels
+alone) with a bounded number of batches in flight, so memory stays flat however many
+files there are.
 
 Worker processes isolate the scan from crashes in C libraries (libmagic, Pillow,
 zlib): if a worker dies, the batches it held are re-run one entry at a time in a fresh
