@@ -6,9 +6,11 @@ rich as ``Text``, so markup like ``[red]`` and ANSI escapes are shown, never obe
 
 from __future__ import annotations
 
+import threading
 from typing import Literal, NamedTuple
 
 from rich.console import Console
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
@@ -209,6 +211,41 @@ def column_widths(width: int, shown: list[int], rows: list[list[Text]], mins: li
     return widths
 
 
+class _Laid(NamedTuple):
+    """The table laid out for a console width: its renderable and the columns left out."""
+
+    width: int
+    table: Table
+    left_out: list[str]
+
+
+class _EarlyRender:
+    """The table rendered in a thread as soon as its last row is in (the scan's
+    ``limit``-th record), while the scan goes on. At 1,000 rows, rich takes about 0.3 s of
+    CPU to lay out the table; at the end of the scan, that was time added to every scan of
+    more files than the table shows (a tenth of a scan of 2,000 photos on 2 cores)."""
+
+    def __init__(self, console: Console, laid: _Laid) -> None:
+        self.console = console
+        self.laid = laid
+        self.options = console.options  # (read here, not in the thread)
+        self.segments: list[Segment] | None = None
+        self.thread = threading.Thread(target=self._run, name="table", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.segments = list(self.console.render(self.laid.table, self.options))
+        except Exception:  # noqa: BLE001 - rendered again at the end, where an error is reported
+            self.segments = None
+
+    def result(self) -> list[Segment] | None:
+        """The rendered table, or None (it failed, or the console's width changed since:
+        a terminal resized during the scan gets the table for its new width)."""
+        self.thread.join()
+        return self.segments if self.console.width == self.laid.width else None
+
+
 class TableWriter:
     def __init__(self, console: Console, *, limit: int | None = DEFAULT_LIMIT) -> None:
         self.console = console
@@ -216,6 +253,7 @@ class TableWriter:
         self.rows: list[list[Text]] = []
         self.hidden = 0
         self.clipped = False
+        self._early: _EarlyRender | None = None
 
     def begin(self, info: ScanInfo) -> None:
         pass
@@ -227,18 +265,33 @@ class TableWriter:
         cells, cut = row_and_clip(record)
         self.rows.append(cells)
         self.clipped = self.clipped or cut
+        if self.limit and len(self.rows) == self.limit:
+            # Its rows are all in (the rest of the scan is counted, not shown).
+            self._early = _EarlyRender(self.console, self._lay_out())
 
-    def end(self, info: ScanInfo, summary: Summary) -> None:
+    def _lay_out(self) -> _Laid:
+        width = self.console.width
         mins = min_widths(self.rows)
-        shown, left_out = choose_columns(self.console.width, mins)
-        widths = column_widths(self.console.width, shown, self.rows, mins)
+        shown, left_out = choose_columns(width, mins)
+        widths = column_widths(width, shown, self.rows, mins)
         table = Table(title="Evidence scan", show_lines=False, header_style="bold")
         for i, w in zip(shown, widths):
             col = COLUMNS[i]
             table.add_column(col.name, width=w, no_wrap=col.no_wrap, overflow="fold", justify=col.justify)
         for r in self.rows:
             table.add_row(*(r[i] for i in shown))
-        self.console.print(table)
+        return _Laid(width, table, left_out)
+
+    def end(self, info: ScanInfo, summary: Summary) -> None:
+        early = self._early
+        segments = early.result() if early is not None else None
+        if early is not None and segments is not None:
+            left_out = early.laid.left_out
+            self.console.print(Segments(segments))  # (the same output as printing the table: tested)
+        else:
+            laid = self._lay_out()
+            left_out = laid.left_out
+            self.console.print(laid.table)
         if self.hidden:
             self.console.print(
                 Text(f"… {self.hidden} more entries not shown in the table; the --json/--jsonl/--csv exports hold all.")

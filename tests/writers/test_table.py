@@ -10,6 +10,7 @@ from rich.console import Console
 from evidence_cli.models import Device, FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
 from evidence_cli.summary import Summary
 from evidence_cli.writers import OutputFormat, make_writer
+from evidence_cli.writers import table as table_mod
 from evidence_cli.writers.table import (
     COLUMNS,
     DEFAULT_LIMIT,
@@ -310,3 +311,76 @@ def test_a_huge_value_is_shown_cut_in_the_middle() -> None:
     assert "too long for the table" in text
     # Short values are untouched, and no note is printed for them.
     assert "too long for the table" not in render([rec("short.txt")], limit=None)
+
+
+def _hostile_rows(n: int) -> list[FileRecord]:
+    """Rows that make the layout work: wide and right-to-left characters, escapes, a value
+    cut in the middle, a path that folds, GPS and times."""
+    out = []
+    for i in range(n):
+        out.append(
+            rec(
+                f"d{i % 3}/日本語の名前-{i}\u202egpj.exe\x1b[2J-" + "x" * (i % 7) * 11,
+                mime="image/jpeg",
+                description="JPEG image data, Exif standard" if i % 4 else "y" * 900,
+                device=Device(make="Canon", model=f"EOS {i}"),
+                gps=GeoPoint(latitude=48.8584 + i, longitude=-2.2945, altitude=None, timestamp_utc=None, source="exif")
+                if i % 2
+                else None,
+                errors=(Problem("metadata:exif", "warning", "X", "damaged"),) if i % 5 == 0 else (),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+@pytest.mark.parametrize("width", [40, 80, 160])
+def test_a_full_table_is_rendered_while_the_scan_goes_on_and_prints_the_same(
+    terminal: bool, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the table's last row is in (the limit-th record), a thread renders it while
+    the scan goes on; the end of the scan prints what it rendered, the same bytes as laying
+    the table out there."""
+    records = _hostile_rows(12)
+
+    def output() -> tuple[str, TableWriter]:
+        buf = io.StringIO()
+        c = Console(
+            file=buf, width=width, markup=False, highlight=False, emoji=False, force_terminal=terminal,
+            color_system="truecolor" if terminal else None,
+        )  # fmt: skip
+        w = TableWriter(c, limit=9)
+        summary = Summary()
+        for r in records:
+            summary.add(r)
+            w.write(r)
+        w.end(INFO, summary)
+        return buf.getvalue(), w
+
+    early, writer = output()
+    assert writer._early is not None and writer._early.segments is not None  # (rendered in the thread)
+    monkeypatch.setattr(table_mod, "_EarlyRender", lambda console, laid: _NotRendered())
+    at_the_end, writer = output()
+    assert early == at_the_end
+    assert "… 3 more entries not shown" in " ".join(early.split())  # (a narrow console folds it)
+
+
+class _NotRendered:
+    """An early render that failed: the table is laid out at the end."""
+
+    def result(self) -> None:
+        return None
+
+
+def test_a_terminal_resized_during_the_scan_gets_the_table_for_its_new_width() -> None:
+    buf = io.StringIO()
+    c = Console(file=buf, width=160, markup=False, highlight=False, emoji=False, color_system=None)
+    w = TableWriter(c, limit=3)
+    for r in _hostile_rows(5):
+        w.write(r)
+    assert w._early is not None
+    c.width = 60  # after the early render started
+    w.end(INFO, Summary())
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert "Columns left out at this width (60)" in text
