@@ -112,6 +112,12 @@ def _as_read(obj: Any) -> Any:
     return json.loads(json.dumps(obj, ensure_ascii=False, allow_nan=False))
 
 
+def sealed_form(text: str) -> bytes:
+    """What the seal hashes of an item written as this JSON text: the canonical form of
+    the value a reader of that text gets."""
+    return canonical(json.loads(text))
+
+
 def seal_value(document: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical form of a whole document, its ``seal`` key left out."""
     body = {k: v for k, v in document.items() if k != "seal"}
@@ -151,14 +157,18 @@ class Sealer:
 
     def add_json(self, text: str) -> None:
         """Add one item given as the JSON text that was written (seals exactly that)."""
-        self.add_read(json.loads(text))
+        self.add_sealed(sealed_form(text))
 
     def add_read(self, value: Any) -> None:
+        self.add_sealed(canonical(value))
+
+    def add_sealed(self, form: bytes) -> None:
+        """Add one item given as its canonical form (:func:`sealed_form` of its text)."""
         if self._done:
             raise ValueError("the seal is already finished")
         if self._count:
             self._h.update(b",")
-        self._h.update(canonical(value))
+        self._h.update(form)
         self._count += 1
 
     def finish(self, tail: Mapping[str, Any]) -> dict[str, str]:

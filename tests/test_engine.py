@@ -576,3 +576,10 @@ def test_stopping_a_pass_never_cancels_its_tasks_by_hand(tmp_path: Path, monkeyp
             next(records)
         records.close()  # stopped with tasks in flight: what an interrupt does
     assert by_hand == []
+
+
+def test_workers_convert_the_records_only_where_the_main_process_would_be_the_limit() -> None:
+    # (On 2 workers it costs more CPU than it spares the main process: see workers_convert.)
+    assert not engine.workers_convert(0) and not engine.workers_convert(engine.CONVERT_FROM - 1)
+    assert engine.workers_convert(engine.CONVERT_FROM) and engine.workers_convert(32)
+    assert engine.workers_convert(0, scheduler="tcp://10.0.0.5:8786")

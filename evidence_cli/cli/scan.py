@@ -38,7 +38,7 @@ from evidence_cli.cli.common import (
 )
 from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import make_consoles, safe_text
-from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable
+from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable, workers_convert
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
@@ -226,17 +226,20 @@ def scan_cmd(
     check_outputs_distinct([p for _, p in exports])
     # A resumed scan continues its own exports: those files are expected to exist.
     check_outputs_new([p for _, p in exports], overwrite=overwrite or resume, resumable=jsonl_path)
+    worker_count = _worker_count(workers, local=scheduler is None, err_console=err_console)
     options = ScanOptions(
         algorithms=algorithms,
         metadata=not no_metadata,
-        workers=_worker_count(workers, local=scheduler is None, err_console=err_console),
+        workers=worker_count,
         timeout=timeout or None,
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
         exact_magic=exact_magic,
-        # What the exports write, converted by the workers (see writers.prerender).
+        # What the exports write, converted by the workers where that pays (see there).
         prerender=prerender_kinds(
             [f for f, _ in exports] + ([] if stdout_taken else [OutputFormat(fmt)]), csv_raw=csv_raw
-        ),
+        )
+        if workers_convert(worker_count, scheduler)
+        else (),
     )
     root_texts = [safe_path(r) for r in roots.roots]
     base_text, base_b64 = display_path(roots.base)

@@ -50,9 +50,10 @@ def make_writer(fmt: OutputFormat, stream: IO[str], **options: Any) -> Writer:
 
 
 #: What a worker can convert a record to for the exports (``FileRecord.rendered``): its
-#: JSON text (the JSON and JSON Lines exports write the same), and its CSV row with
-#: evidence text neutralised (the default) or raw (``--csv-raw``).
-PRERENDER = ("json", "csv", "csv-raw")
+#: JSON text (the JSON and JSON Lines exports write the same), what the JSON export's seal
+#: hashes of that text (``manifest.sealed_form``, ASCII), and its CSV row with evidence
+#: text neutralised (the default) or raw (``--csv-raw``).
+PRERENDER = ("json", "seal", "csv", "csv-raw")
 
 
 def prerender_kinds(formats: Iterable[OutputFormat], *, csv_raw: bool) -> tuple[str, ...]:
@@ -61,6 +62,8 @@ def prerender_kinds(formats: Iterable[OutputFormat], *, csv_raw: bool) -> tuple[
     kinds = []
     if wanted & {OutputFormat.JSON, OutputFormat.JSONL}:
         kinds.append("json")
+    if OutputFormat.JSON in wanted:
+        kinds.append("seal")
     if OutputFormat.CSV in wanted:
         kinds.append("csv-raw" if csv_raw else "csv")
     return tuple(kinds)
@@ -78,6 +81,7 @@ def prerender(record: FileRecord, kinds: tuple[str, ...]) -> FileRecord:
     """
     if not kinds:
         return record
+    from evidence_cli.manifest import sealed_form
     from evidence_cli.writers.csv_out import CsvWriter, csv_line
     from evidence_cli.writers.json_out import dumps
 
@@ -85,6 +89,9 @@ def prerender(record: FileRecord, kinds: tuple[str, ...]) -> FileRecord:
     for kind in kinds:
         if kind == "json":
             done[kind] = dumps(record.to_dict())
+        elif kind == "seal":
+            text = done.get("json") or dumps(record.to_dict())
+            done[kind] = sealed_form(text).decode("ascii")
         elif kind in ("csv", "csv-raw"):
             done[kind] = csv_line(CsvWriter.cells(record, neutralise=kind == "csv"))
         else:

@@ -98,8 +98,14 @@ class JsonWriter:
         sep = "," if self.count else ""
         text = record_json(record)
         self.stream.write(f"{sep}\n    {text}")
-        # Seal exactly what was written, as a reader will parse it.
-        self.sealer.add_json(text)
+        # Seal exactly what was written, as a reader will parse it (what the worker that
+        # converted this text found, if it did: see writers.prerender).
+        done = record.rendered
+        form = done.get("seal") if done is not None and text is done.get("json") else None
+        if form is not None:
+            self.sealer.add_sealed(form.encode("ascii"))
+        else:
+            self.sealer.add_json(text)
         self.count += 1
 
     def end(self, info: ScanInfo, summary: Summary) -> None:

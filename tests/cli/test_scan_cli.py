@@ -17,9 +17,10 @@ import pytest
 from click.testing import CliRunner, Result
 from jsonschema import Draft202012Validator
 
-from evidence_cli import __version__, components
+from evidence_cli import __version__, components, engine
 from evidence_cli.cli import cli
 from evidence_cli.hashing import hash_bytes
+from evidence_cli.manifest import check_seal
 from evidence_cli.models import FileRecord
 from evidence_cli.schema import definition_schema, load_schema
 from evidence_cli.writers.csv_out import COLUMN_NAMES
@@ -649,8 +650,8 @@ def test_every_export_is_the_same_bytes_whatever_the_number_of_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 6: byte for byte, export by export (the header's times and its seal apart).
-    With workers, the records come converted to the exports' text by the workers
-    (writers.prerender); in one process, the writers convert them: hostile names and
+    With 4 workers or more, the records come converted to the exports' text by the workers
+    (writers.prerender); with fewer, the writers convert them: hostile names and
     metadata text, damaged files and formula cells go through both ways.
     (No symbolic link here: reading its target sets its access time, see the README.)"""
     from tests.hostile.corpus import TEXT_PAYLOADS, name_payloads, seed_files
@@ -680,6 +681,7 @@ def test_every_export_is_the_same_bytes_whatever_the_number_of_workers(
         expect(first, 1)  # (the damaged files)
         expect(second, 1)
         whole = (out / "a.json").read_bytes()
+        assert check_seal(json.loads(whole)).status == "valid"  # (with workers: sealed from their forms)
         return {
             "json": whole[whole.index(b'\n  "files": [') : whole.index(b'\n  ],\n  "scan": ')],
             "jsonl": b"\n".join((out / "a.jsonl").read_bytes().split(b"\n")[1:-2]),
@@ -701,9 +703,12 @@ def test_every_export_is_the_same_bytes_whatever_the_number_of_workers(
     inline = exports("0")
     assert len(converted) == 2 * (len(name_payloads()) + 2)  # each record, in each of the two runs
     converted.clear()
-    pooled = exports("2")
+    two = exports("2")
+    assert len(converted) == 2 * (len(name_payloads()) + 2)  # (two workers: this process converts)
+    converted.clear()
+    many = exports(str(engine.CONVERT_FROM))
     assert converted == []  # every record came converted from its worker
     for name, data in inline.items():
-        assert data == pooled[name], name
+        assert data == two[name] == many[name], name
     assert inline["csv"] == inline["stdout csv"] and inline["csv"] != inline["csv-raw"]
     assert inline["jsonl"].count(b"\n") + 1 == len(name_payloads()) + 2 == inline["stdout jsonl"].count(b"\n") + 1

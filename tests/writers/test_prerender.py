@@ -84,6 +84,21 @@ def test_a_writer_writes_a_converted_record_as_it_was_converted() -> None:
     assert out["csv"].endswith("\r\nworker,row\r\n") and out["csv-raw"].endswith("\r\nraw,row\r\n")
 
 
+def test_the_seal_hashes_what_the_worker_found_for_the_text_it_converted() -> None:
+    """The seal of the JSON export hashes each record's canonical form: a converted record
+    brings it (so the main process does not parse its text again), but only beside the text
+    it was found for."""
+    record = FileRecord(path="a.txt", path_bytes=None, kind="file", size=1)
+    plain = exports([record])["json"]
+    (ours,) = converted([record], ("json", "seal"))
+    assert exports([ours])["json"] == plain
+    forged = dict(ours.rendered or {}, seal='{"another":"record"}')
+    object.__setattr__(ours, "rendered", forged)
+    assert exports([ours])["json"] != plain  # (it is used, not computed again)
+    del forged["json"]  # a form without its text: the writer converts and seals itself
+    assert exports([ours])["json"] == plain
+
+
 def test_a_conversion_the_writer_does_not_write_is_not_used() -> None:
     record = FileRecord(path="=cmd", path_bytes=None, kind="file", size=1)
     raw_only = converted([record], ("csv-raw",))
@@ -93,7 +108,11 @@ def test_a_conversion_the_writer_does_not_write_is_not_used() -> None:
 
 def test_which_conversions_the_exports_need() -> None:
     assert prerender_kinds([OutputFormat.TABLE], csv_raw=False) == ()
-    assert prerender_kinds([OutputFormat.JSON, OutputFormat.JSONL, OutputFormat.TABLE], csv_raw=False) == ("json",)
+    assert prerender_kinds([OutputFormat.JSON, OutputFormat.JSONL, OutputFormat.TABLE], csv_raw=False) == (
+        "json",
+        "seal",
+    )
+    assert prerender_kinds([OutputFormat.JSONL], csv_raw=False) == ("json",)  # (no seal in JSON Lines)
     assert prerender_kinds([OutputFormat.CSV], csv_raw=False) == ("csv",)
     assert prerender_kinds([OutputFormat.JSONL, OutputFormat.CSV], csv_raw=True) == ("json", "csv-raw")
     record = FileRecord(path="a", path_bytes=None, kind="file", size=1)
