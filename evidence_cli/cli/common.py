@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Callable, Iterator, Sequence
 
 import click
-from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Column
 from rich.text import Text
@@ -335,14 +335,33 @@ def stdout_lines() -> GuardedOutput:
     return out
 
 
-def lines_above(progress: Any, outputs: Sequence[GuardedOutput]) -> AbstractContextManager[Any]:
+def lines_above(progress: ProgressLine | None, outputs: Sequence[GuardedOutput]) -> AbstractContextManager[Any]:
     """Within: the lines of the output of ``outputs`` that goes to stdout on a terminal are
     printed above the progress line (:class:`AboveProgress`), where that terminal shows it
     (see :func:`evidence_cli.console.same_terminal`). Enter it before ``progress``."""
     shown = next((o for o in outputs if o.route is not None), None)
     if progress is None or shown is None or shown.route is None or not same_terminal(sys.stdout, sys.stderr):
         return nullcontext()
-    return shown.route.above(AboveProgress(progress.console, shown))
+    above = AboveProgress(progress.console, shown)
+    progress.before_stop(above.stop_printing)
+    return shown.route.above(above)
+
+
+class ProgressLine(Progress):
+    """rich's progress display, which runs given actions as it stops, before its line goes."""
+
+    def __init__(self, *columns: Any, **options: Any) -> None:
+        super().__init__(*columns, **options)
+        self._before_stop: list[Callable[[], None]] = []
+
+    def before_stop(self, action: Callable[[], None]) -> None:
+        self._before_stop.append(action)
+
+    def stop(self) -> None:
+        actions, self._before_stop = self._before_stop, []
+        for action in actions:
+            action()
+        super().stop()
 
 
 def stdout_is_terminal() -> bool:
@@ -645,8 +664,17 @@ class AboveProgress:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop_printing(self) -> None:
+        """End the thread that prints (its last print done). Done before the progress
+        display stops (:class:`ProgressLine`): each print draws the progress line again
+        under the lines, and a print that rich wrote after the display had erased its line
+        (the two threads write in turn) left that line on the screen for good, with the
+        next output glued to its end (seen on a loaded machine)."""
         self._ended.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_printing()
         self._raise_failure()
         self._print()

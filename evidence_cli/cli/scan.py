@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any, Callable
 
 import click
-from rich.progress import Progress
 from rich.text import Text
 
 from evidence_cli import __version__, components
@@ -22,6 +21,7 @@ from evidence_cli.cli.common import (
     EXIT_PROBLEMS,
     Failure,
     GuardedOutput,
+    ProgressLine,
     Tally,
     Totals,
     case_options,
@@ -432,13 +432,13 @@ def _finish(info: ScanInfo) -> ScanInfo:
 
 def _progress(
     err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None], totals: Totals
-) -> Progress | None:
+) -> ProgressLine | None:
     """The progress display on a terminal: entries done, bytes read (``read``) and their
     rate, and once ``totals`` are known of how many and the time left at that rate; time,
     the path being read (``reading``) or else the last one done; None elsewhere."""
     if not err_console.is_terminal:
         return None
-    return Progress(
+    return ProgressLine(
         *progress_columns(read, reading, totals, bar_width=40),
         console=err_console,
         transient=True,

@@ -9,7 +9,6 @@ from contextlib import ExitStack
 from typing import Any, Callable
 
 import click
-from rich.progress import Progress
 from rich.text import Text
 
 from evidence_cli import __version__
@@ -20,6 +19,7 @@ from evidence_cli.cli.common import (
     EXIT_USAGE,
     Failure,
     GuardedOutput,
+    ProgressLine,
     Totals,
     case_options,
     check_outputs_distinct,
@@ -386,13 +386,13 @@ def _print_summary(
 
 def _progress(
     err_console: Any, read: Callable[[], int], reading: Callable[[], bytes | None], totals: Totals
-) -> Progress | None:
+) -> ProgressLine | None:
     """The progress display on a terminal: entries done, bytes re-hashed (``read``) and
     their rate, of how many (``totals``) and the time left at that rate; time, the path
     the report waits for (``reading``) or else the last one done; None elsewhere."""
     if not err_console.is_terminal:
         return None
-    return Progress(
+    return ProgressLine(
         *progress_columns(read, reading, totals, bar_width=20),
         console=err_console,
         transient=True,
