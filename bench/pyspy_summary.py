@@ -38,7 +38,7 @@ STAGES: list[tuple[str, str]] = [
     ("record to_dict", r"to_dict \(evidence_cli/models"),
     ("summary", r"^add \(evidence_cli/summary"),
     ("progress / console", r"rich/"),
-    ("record building (process_entry rest)", r"^(process_entry|_process_file|process_batch) \("),
+    ("record building (process_entry rest)", r"^(_?process_entr(y|ies)|_begin|_\w+_file|process_batch) \("),
     ("IPC (pickle, pipes, queues)", r"multiprocessing/(connection|queues|reduction)|_pickle|loads|dumps"),
     ("pool management", r"concurrent/futures|multiprocessing/"),
 ]

@@ -121,10 +121,10 @@ def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
 def process_batch(batch: list[Entry], options: ScanOptions) -> list[FileRecord]:
     """The work of one batch (runs in a worker): the records, converted to the text of the
     scan's exports (``options.prerender``: the main process then only writes them)."""
-    from evidence_cli.scanner import process_entry
+    from evidence_cli.scanner import process_entries
     from evidence_cli.writers import prerender
 
-    return [prerender(process_entry(e, options), options.prerender) for e in batch]
+    return [prerender(r, options.prerender) for r in process_entries(batch, options)]
 
 
 def _init_worker(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from evidence_cli import hashing
+from evidence_cli import hashing, scanner
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors import base
 from evidence_cli.extractors.base import FileContext
@@ -24,6 +24,7 @@ from evidence_cli.scanner import (
     merge_device,
     merge_gps,
     pick_captured,
+    process_entries,
     process_entry,
     scan,
 )
@@ -368,3 +369,69 @@ def test_the_evidence_tree_is_unchanged_after_a_scan(tmp_path: Path) -> None:
     assert {r.path for r in recs} == {"DCIM/IMG_0001.jpg", "DCIM/sub/shot.png", "big.bin", "chat.txt", "empty", "link"}
     big = next(r for r in recs if r.path == "big.bin")
     assert big.hashes == hash_bytes(before_bytes["big.bin"])
+
+
+def _batch_tree(root: Path) -> list[Any]:
+    """Entries of every kind a batch may hold: seeds of each format (hostile metadata
+    text), cut-short copies, an empty file, a symlink, a FIFO, and a file past PATH_MAX."""
+    from tests.deep import make_chain
+    from tests.hostile.corpus import TEXT_PAYLOADS, seed_files
+
+    root.mkdir()
+    for name, data in seed_files(TEXT_PAYLOADS["formula"]).items():
+        (root / name).write_bytes(data)
+        (root / f"cut-{name}").write_bytes(data[: len(data) // 3])
+    (root / "empty.txt").write_bytes(b"")
+    (root / "link").symlink_to("seed.jpg")
+    os.mkfifo(root / "pipe")
+    if os.path.isdir("/proc/self/fd"):  # (how a path past PATH_MAX is reached: Linux)
+        (root / "deep").mkdir()
+        make_chain(root / "deep", 25, b"d" * 200, (b"leaf.txt", b"deep below PATH_MAX\n"), 0)
+    return list(walk(resolve_roots([root])))
+
+
+def _same(records: list[FileRecord]) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        d = r.to_dict()
+        d["filesystem"].pop("accessed", None)  # (reading a symlink's target sets its access time)
+        out.append(d)
+    return out
+
+
+def test_entries_processed_together_get_the_records_made_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = _batch_tree(tmp_path / "ev")
+    assert {e.kind for e in entries} == {"file", "symlink", "other"}
+    assert any(len(e.path) > 4096 for e in entries) or not os.path.isdir("/proc/self/fd")
+    options = ScanOptions()
+    one_by_one = _same([process_entry(e, options) for e in entries])
+    assert _same(process_entries(entries, options)) == one_by_one
+    monkeypatch.setattr(scanner, "GROUP_BYTES", 1)  # a group a file
+    assert _same(process_entries(entries, options)) == one_by_one
+
+
+def test_entries_processed_together_are_read_then_typed_then_described(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libmagic answers for a group of files in a row (its database stays in the caches)."""
+    root = tmp_path / "ev"
+    root.mkdir()
+    for i in range(5):
+        (root / f"n{i}.txt").write_text(f"note {i}\n")
+    entries = list(walk(resolve_roots([root])))
+    steps: list[str] = []
+
+    def noting(step: str, real: Any) -> Any:
+        return lambda *a, **k: steps.append(step) or real(*a, **k)
+
+    for name, step in (("hash_entry", "read"), ("_libmagic_type", "type"), ("run_extractors", "metadata")):
+        monkeypatch.setattr(scanner, name, noting(step, getattr(scanner, name)))
+    records = process_entries(entries, ScanOptions())
+    assert steps == ["read"] * 5 + ["type"] * 5 + ["metadata"] * 5
+    assert [r.mime for r in records] == ["text/plain"] * 5
+    steps.clear()
+    monkeypatch.setattr(scanner, "GROUP_BYTES", 1)  # past the bound: each file on its own
+    process_entries(entries, ScanOptions())
+    assert steps == ["read", "type", "metadata"] * 5
