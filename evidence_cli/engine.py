@@ -74,16 +74,16 @@ def workers_convert(workers: int, scheduler: Any = None) -> bool:
     """Do the workers convert the records to the exports' text (``writers.prerender``), or
     the main process? It depends on which of them limits the scan.
 
-    Measured on 50,000 small files (2-core Xeon): the main process spends about 70 µs of
-    CPU a file (the walk, the hand-offs, converting and writing), 35 when it only writes;
-    a worker about 190 µs a file, and 56 more when it converts (the same conversion took
-    the main process 25: in a worker it runs between libmagic and the readers, whose
-    memory has pushed its own out of the caches, and its text crosses a pipe). Converting
-    in the workers costs CPU in all, so it pays only where the main process is the limit:
-    on small files, a main process that converts keeps about 190 / 70 = 2.7 workers busy,
-    one that only writes about 246 / 35 = 7 (photos take a worker longer a file: more).
-    On 2 workers, converting there made a scan of those files 11 % slower. Dask workers
-    always convert: a cluster is many workers, one main process."""
+    Measured on 50,000 small files (2-core Xeon, 4 alternated pairs): the main process
+    spends about 54 µs of CPU a file (the walk, the hand-offs, converting and writing), 30
+    when it only writes; a worker about 130 µs a file, and about 30 more when it converts
+    (its text then also crosses a pipe). Converting in the workers costs a little more CPU
+    in all, so it pays only where the main process is the limit: one that converts keeps
+    about 130 / 54 = 2.4 workers busy, one that only writes about 160 / 30 = 5.3 (a worker
+    takes longer over a photo: more). On 2 workers, converting in them took as long (4.81 -
+    5.39 s against 4.79 - 5.11 s); before the workers typed their files together, it made
+    the scan 11 % slower. Dask workers always convert: a cluster is many workers, one main
+    process."""
     return scheduler is not None or workers >= CONVERT_FROM
 
 
