@@ -74,10 +74,11 @@ def prerender(record: FileRecord, kinds: tuple[str, ...]) -> FileRecord:
 
     The main process of a scan writes every record to every export, and its work per
     record bounds how many worker processes a scan can keep busy: converting records
-    there was two thirds of it on a folder of small files. A worker converts them with the
-    same functions instead (the writers then only write the text: see ``record_json`` and
-    ``CsvWriter.write``), so the exports are the same bytes whoever converted them (a test
-    compares a scan in one process with a scan by workers, export by export).
+    there was about half of it on a folder of small files. Where that limits the scan
+    (``engine.workers_convert``: 4 workers or more, Dask), the workers convert them with
+    the same functions instead (the writers then only write the text: see ``record_json``
+    and ``CsvWriter.write``), so the exports are the same bytes whoever converted them (a
+    test compares scans with 0, 2 and 4 workers, export by export).
     """
     if not kinds:
         return record
