@@ -133,42 +133,53 @@ def merge_gps(points: Sequence[GeoPoint]) -> GeoPoint | None:
     return min(points, key=lambda g: _rank(g.source)) if points else None
 
 
-def run_extractors(ctx: FileContext, timeout: float | None = None) -> list[Extraction]:
+def run_extractors(
+    ctx: FileContext, timeout: float | None = None, clock: ExtractorClock | None = None
+) -> list[Extraction]:
     """Every extractor for the type, each isolated: any exception, or running longer
-    than ``timeout`` seconds, becomes a problem naming the extractor."""
+    than ``timeout`` seconds, becomes a problem naming the extractor.
+
+    ``clock``: the time limit of a group of files (see :func:`process_entries`), entered
+    by the caller with the same ``timeout``; else this file's own."""
+    if clock is None:
+        with ExtractorClock(timeout) as own:
+            return _run_extractors(ctx, timeout, own)
+    return _run_extractors(ctx, timeout, clock)
+
+
+def _run_extractors(ctx: FileContext, timeout: float | None, clock: ExtractorClock) -> list[Extraction]:
     out: list[Extraction] = []
-    with ExtractorClock(timeout) as clock:
-        for ex in extractors.for_type(ctx.file_type.mime):
-            stage = f"metadata:{ex.name}"
-            try:
-                with clock.running():
-                    result = ex.extract(ctx)
-                out.append(result)
-            except TimeLimitExceeded:
-                if clock.watch is not None:
-                    threadlimit.ended(arrived=True)  # (the raise may have arrived as the run ended)
-                out.append(
-                    Extraction(
-                        extractor=ex.name,
-                        group=ex.name,
-                        problems=(
-                            Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
-                        ),
-                    )
+    for ex in extractors.for_type(ctx.file_type.mime):
+        stage = f"metadata:{ex.name}"
+        try:
+            with clock.running():
+                result = ex.extract(ctx)
+            out.append(result)
+        except TimeLimitExceeded:
+            if clock.watch is not None:
+                threadlimit.ended(arrived=True)  # (the raise may have arrived as the run ended)
+            out.append(
+                Extraction(
+                    extractor=ex.name,
+                    group=ex.name,
+                    problems=(
+                        Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
+                    ),
                 )
-            except UnsupportedFile as exc:
-                out.append(
-                    Extraction(
-                        extractor=ex.name,
-                        group=ex.name,
-                        problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
-                    )
+            )
+        except UnsupportedFile as exc:
+            out.append(
+                Extraction(
+                    extractor=ex.name,
+                    group=ex.name,
+                    problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
                 )
-            except MemoryError as exc:
-                out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
-            except Exception as exc:  # noqa: BLE001 - one file never stops the scan
-                log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
-                out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+            )
+        except MemoryError as exc:
+            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+        except Exception as exc:  # noqa: BLE001 - one file never stops the scan
+            log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
+            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
     return out
 
 
@@ -208,8 +219,11 @@ def process_entries(entries: Sequence[Entry], options: ScanOptions) -> list[File
 
     def finish_group() -> None:
         types = [_file_type(read, options) for _, read in group]
-        for (i, read), ftype in zip(group, types):
-            records[i] = _finish_file(read, ftype, options)
+        # One time limit for the group's readers: arming the alarm for every file cost
+        # more than many of them (see ExtractorClock.running).
+        with ExtractorClock(options.timeout) as clock:
+            for (i, read), ftype in zip(group, types):
+                records[i] = _finish_file(read, ftype, options, clock)
         group.clear()
 
     for i, entry in enumerate(entries):
@@ -351,7 +365,7 @@ def _file_type(read: _Read, options: ScanOptions, libmagic: bool = True) -> File
         return FileType(mime=None, description=None, extension_ok=None, decided_by="none")
 
 
-def _finish_file(read: _Read, ftype: FileType, options: ScanOptions) -> FileRecord:
+def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: ExtractorClock | None = None) -> FileRecord:
     entry, st, times, base, result = read.entry, read.st, read.times, read.base, read.result
     errors, findings = read.errors, read.findings
     if ftype.problem is not None:
@@ -376,7 +390,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions) -> FileReco
             head=result.head,
             content=result.content,
         )
-        extractions = run_extractors(ctx, options.timeout)
+        extractions = run_extractors(ctx, options.timeout, clock)
     timestamps = tuple(t for e in extractions for t in e.timestamps)
     devices = [e.device for e in extractions if e.device is not None]
     image = next((e.image for e in extractions if e.image is not None), None)
@@ -552,15 +566,18 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 #: extractor busy for a day on one file is stuck); ``--timeout`` refuses them.
 MAX_TIMEOUT = 86400.0
 
-#: The extractors of one file share one timer, re-armed for the next extractor only when
-#: the ones before it used more than this share of the limit (at most 10 ms): each
-#: extractor gets at least 99 % of ``--timeout``, for two system calls per file instead
-#: of two per extractor (most extractors take microseconds).
+#: The extractors of one file, or of a group of files (:func:`process_entries`), share one
+#: timer, re-armed for the next extractor only when the ones before it used more than this
+#: share of the limit (at most 10 ms): each extractor gets at least 99 % of ``--timeout``,
+#: for two system calls a group instead of two an extractor (most extractors take
+#: microseconds).
 REARM_SHARE = 0.01
 
 
 class ExtractorClock:
-    """The time limit of each extractor of one file (SIGALRM, as :func:`time_limit`)."""
+    """The time limit of each extractor of one file, or of a group of files (SIGALRM, as
+    :func:`time_limit`). Between extractors the timer may stay armed: an alarm outside
+    one is ignored, and the next extractor's run arms it again (see REARM_SHARE)."""
 
     def __init__(self, seconds: float | None) -> None:
         self.usable = _limit_usable(seconds)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -435,3 +437,38 @@ def test_entries_processed_together_are_read_then_typed_then_described(
     monkeypatch.setattr(scanner, "GROUP_BYTES", 1)  # past the bound: each file on its own
     process_entries(entries, ScanOptions())
     assert steps == ["read", "type", "metadata"] * 5
+
+
+def test_a_group_of_files_shares_one_timer_yet_each_reader_gets_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """process_entries times a group's readers with one timer, not one a file. Each reader
+    still gets the whole limit: one that runs out of time is stopped on its own file alone,
+    and the timer is off afterwards."""
+    root = tmp_path / "ev"
+    root.mkdir()
+    for name in ("a", "b", "c", "d"):
+        (root / f"{name}.txt").write_text(f"note {name}\n")
+    ran: list[str] = []
+    naps = {"a.txt": 0.25, "b.txt": 0.25, "c.txt": 5.0}  # b: past the limit if timed from a's start
+
+    class Sleepy:
+        name = "sleepy"
+        description = "takes its time"
+        mime_types: frozenset[str] = frozenset()
+
+        def extract(self, ctx: Any) -> Extraction:
+            ran.append(ctx.rel_path)
+            time.sleep(naps.get(ctx.rel_path, 0))
+            return Extraction(extractor=self.name, group=self.name, tags={"seen": ctx.rel_path})
+
+    real = scanner.extractors.for_type
+    monkeypatch.setattr(scanner.extractors, "for_type", lambda mime: (*real(mime), Sleepy()))
+    entries = list(walk(resolve_roots([root])))
+    records = process_entries(entries, ScanOptions(timeout=0.4))  # (in the main thread: SIGALRM)
+    assert ran == ["a.txt", "b.txt", "c.txt", "d.txt"]
+    late = {r.path: [(e.stage, e.type) for e in r.errors] for r in records}
+    assert late == {"a.txt": [], "b.txt": [], "c.txt": [("metadata:sleepy", "TimeLimitExceeded")], "d.txt": []}
+    seen = [r.metadata.get("sleepy") for r in records]
+    assert seen == [{"seen": "a.txt"}, {"seen": "b.txt"}, None, {"seen": "d.txt"}]
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
