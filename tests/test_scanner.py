@@ -450,7 +450,7 @@ def test_a_group_of_files_shares_one_timer_yet_each_reader_gets_its_limit(
     for name in ("a", "b", "c", "d"):
         (root / f"{name}.txt").write_text(f"note {name}\n")
     ran: list[str] = []
-    naps = {"a.txt": 0.25, "b.txt": 0.25, "c.txt": 5.0}  # b: past the limit if timed from a's start
+    naps = {"a.txt": 0.6, "b.txt": 0.6, "c.txt": 5.0}  # b: past the limit if timed from a's start
 
     class Sleepy:
         name = "sleepy"
@@ -465,7 +465,7 @@ def test_a_group_of_files_shares_one_timer_yet_each_reader_gets_its_limit(
     real = scanner.extractors.for_type
     monkeypatch.setattr(scanner.extractors, "for_type", lambda mime: (*real(mime), Sleepy()))
     entries = list(walk(resolve_roots([root])))
-    records = process_entries(entries, ScanOptions(timeout=0.4))  # (in the main thread: SIGALRM)
+    records = process_entries(entries, ScanOptions(timeout=1.0))  # (in the main thread: SIGALRM)
     assert ran == ["a.txt", "b.txt", "c.txt", "d.txt"]
     late = {r.path: [(e.stage, e.type) for e in r.errors] for r in records}
     assert late == {"a.txt": [], "b.txt": [], "c.txt": [("metadata:sleepy", "TimeLimitExceeded")], "d.txt": []}
