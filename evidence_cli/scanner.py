@@ -141,45 +141,39 @@ def run_extractors(
 
     ``clock``: the time limit of a group of files (see :func:`process_entries`), entered
     by the caller with the same ``timeout``; else this file's own."""
-    if clock is None:
-        with ExtractorClock(timeout) as own:
-            return _run_extractors(ctx, timeout, own)
-    return _run_extractors(ctx, timeout, clock)
-
-
-def _run_extractors(ctx: FileContext, timeout: float | None, clock: ExtractorClock) -> list[Extraction]:
     out: list[Extraction] = []
-    for ex in extractors.for_type(ctx.file_type.mime):
-        stage = f"metadata:{ex.name}"
-        try:
-            with clock.running():
-                result = ex.extract(ctx)
-            out.append(result)
-        except TimeLimitExceeded:
-            if clock.watch is not None:
-                threadlimit.ended(arrived=True)  # (the raise may have arrived as the run ended)
-            out.append(
-                Extraction(
-                    extractor=ex.name,
-                    group=ex.name,
-                    problems=(
-                        Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
-                    ),
+    with ExtractorClock(timeout) if clock is None else nullcontext(clock) as limits:
+        for ex in extractors.for_type(ctx.file_type.mime):
+            stage = f"metadata:{ex.name}"
+            try:
+                with limits.running():
+                    result = ex.extract(ctx)
+                out.append(result)
+            except TimeLimitExceeded:
+                if limits.watch is not None:
+                    threadlimit.ended(arrived=True)  # (the raise may have arrived as the run ended)
+                out.append(
+                    Extraction(
+                        extractor=ex.name,
+                        group=ex.name,
+                        problems=(
+                            Problem(stage, "error", "TimeLimitExceeded", f"stopped after {timeout:g} s (--timeout)"),
+                        ),
+                    )
                 )
-            )
-        except UnsupportedFile as exc:
-            out.append(
-                Extraction(
-                    extractor=ex.name,
-                    group=ex.name,
-                    problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
+            except UnsupportedFile as exc:
+                out.append(
+                    Extraction(
+                        extractor=ex.name,
+                        group=ex.name,
+                        problems=(Problem(stage, "warning", "UnsupportedFile", f"not readable as {ex.name}: {exc}"),),
+                    )
                 )
-            )
-        except MemoryError as exc:
-            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
-        except Exception as exc:  # noqa: BLE001 - one file never stops the scan
-            log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
-            out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+            except MemoryError as exc:
+                out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
+            except Exception as exc:  # noqa: BLE001 - one file never stops the scan
+                log.debug("extractor %s failed on %s", ex.name, ctx.rel_path, exc_info=True)
+                out.append(Extraction(extractor=ex.name, group=ex.name, problems=(_err(stage, exc),)))
     return out
 
 
@@ -218,6 +212,8 @@ def process_entries(entries: Sequence[Entry], options: ScanOptions) -> list[File
     held = 0
 
     def finish_group() -> None:
+        if not group:
+            return
         types = [_file_type(read, options) for _, read in group]
         # One timer for the group's readers: arming the alarm and the backstop for every
         # file cost about 3 µs, more than most readers of a small file take.

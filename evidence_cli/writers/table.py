@@ -284,8 +284,7 @@ class TableWriter:
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         early = self._early
-        segments = early.result() if early is not None else None
-        if early is not None and segments is not None:
+        if early is not None and (segments := early.result()) is not None:
             left_out = early.laid.left_out
             self.console.print(Segments(segments))  # (the same output as printing the table: tested)
         else:
