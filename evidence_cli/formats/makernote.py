@@ -29,8 +29,7 @@ it returns no serial (and a note when the structure is visibly broken).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from evidence_cli.formats.tiff import TYPE_SIZES
 
@@ -55,11 +54,13 @@ class Reader:
         return self.fh.read(min(n, self.cap))
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One IFD entry (a tuple: an IFD has dozens of them, and the walk makes each)."""
+
     tag: int
     type: int
-    count: int
+    values: int
+    """The entry's count of values (``count`` would hide the tuple's method)."""
     inline: bytes
     """The 4-byte value field as stored."""
     offset: int | None
@@ -67,7 +68,12 @@ class Entry:
 
     @property
     def size(self) -> int:
-        return TYPE_SIZES.get(self.type, 1) * self.count
+        return TYPE_SIZES.get(self.type, 1) * self.values
+
+
+#: An IFD entry as stored (tag, type, count, value field), and a 32-bit offset; by byte order.
+_ENTRY = {bo: struct.Struct(bo + "HHI4s") for bo in "<>"}
+_U32 = {bo: struct.Struct(bo + "I") for bo in "<>"}
 
 
 def read_ifd(r: Reader, off: int, bo: str, base: int) -> dict[int, Entry] | None:
@@ -79,16 +85,15 @@ def read_ifd(r: Reader, off: int, bo: str, base: int) -> dict[int, Entry] | None
     if not 0 < n <= MAX_ENTRIES:
         return None
     raw = r.at(off + 2, 12 * n)
-    n = len(raw) // 12
+    whole = len(raw) - len(raw) % 12
     out: dict[int, Entry] = {}
-    for i in range(n):
-        tag, typ, count = struct.unpack(bo + "HHI", raw[12 * i : 12 * i + 8])
-        if typ not in TYPE_SIZES:
+    sizes = TYPE_SIZES
+    offset_of = _U32[bo].unpack
+    for tag, typ, count, field in _ENTRY[bo].iter_unpack(raw[:whole] if whole < len(raw) else raw):
+        unit = sizes.get(typ)
+        if unit is None or tag in out:  # an unknown type is skipped; the first of a tag counts
             continue
-        field = raw[12 * i + 8 : 12 * i + 12]
-        size = TYPE_SIZES[typ] * count
-        offset = None if size <= 4 else base + struct.unpack(bo + "I", field)[0]
-        out.setdefault(tag, Entry(tag, typ, count, field, offset))
+        out[tag] = Entry(tag, typ, count, field, None if unit * count <= 4 else base + offset_of(field)[0])
     return out
 
 
@@ -140,7 +145,7 @@ def find_makernote(r: Reader) -> tuple[int, int, str] | None:
         return None
     ifd0 = read_ifd(r, struct.unpack(bo + "I", head[4:8])[0], bo, 0)
     ptr = ifd0.get(EXIF_IFD_POINTER) if ifd0 else None
-    if ptr is None or ptr.type not in (4, 13) or ptr.count != 1:
+    if ptr is None or ptr.type not in (4, 13) or ptr.values != 1:
         return None
     exif = read_ifd(r, struct.unpack(bo + "I", ptr.inline)[0], bo, 0)
     mn = exif.get(MAKERNOTE) if exif else None
@@ -152,7 +157,7 @@ def find_makernote(r: Reader) -> tuple[int, int, str] | None:
 def _olympus(r: Reader, ifd: dict[int, Entry] | None, bo: str, base: int) -> str | None:
     eq = ifd.get(0x2010) if ifd else None
     if eq is not None:
-        if eq.type in (4, 13) and eq.count == 1:
+        if eq.type in (4, 13) and eq.values == 1:
             sub = read_ifd(r, base + struct.unpack(bo + "I", eq.inline)[0], bo, base)
         elif eq.offset is not None:  # the sub-IFD stored as an undefined blob: it starts there
             sub = read_ifd(r, eq.offset, bo, base)
@@ -192,7 +197,7 @@ def serial_number(r: Reader, make: str | None) -> tuple[str | None, str | None]:
     if make_u.startswith("CANON"):
         ifd, order = _ifd_any_order(r, mn, bo, 0)
         e = ifd.get(0x000C) if ifd else None
-        if e is not None and e.type == 4 and e.count == 1:
+        if e is not None and e.type == 4 and e.values == 1:
             n = struct.unpack(order + "I", e.inline)[0]
             return (str(n) if n else None), "Canon 0x000C"
         return None, None
