@@ -9,8 +9,9 @@ An extractor reads one format's metadata from one file. It is a class with
 
 Rules (see STYLE.md): raise :class:`~evidence_cli.errors.UnsupportedFile` only when the
 content is not your format; damage inside your format becomes a ``Problem`` in the
-returned ``Extraction``. Read only through ``ctx.open()`` / ``ctx.head``, with bounded
-reads; never write, never print, no wall clock, no local time zone, no absolute paths.
+returned ``Extraction``. Read only through ``ctx.open()`` / ``ctx.head`` (a JPEG's
+segments: ``ctx.jpeg_walk``, walked once for all readers), with bounded reads; never
+write, never print, no wall clock, no local time zone, no absolute paths.
 The scanner wraps every call: any other exception becomes an ``error`` on the record.
 """
 
@@ -21,9 +22,10 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
+from evidence_cli.formats import jpeg
 from evidence_cli.models import Extraction, FileType, Problem
 
 #: Files up to this size are kept in memory by the hashing pass, so extractors read
@@ -46,6 +48,7 @@ class FileContext:
     """The first bytes of the file (the first chunk of the hashing pass)."""
     content: bytes | None = None
     """The whole content when the file is small enough to keep (see MEMORY_LIMIT)."""
+    _walks: dict[str, jpeg.JpegWalk] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:
         """A read-only binary stream over the file's content (the hashed bytes when kept)."""
@@ -54,6 +57,14 @@ class FileContext:
         from evidence_cli.hashing import open_readonly
 
         return os.fdopen(open_readonly(self.path), "rb")
+
+    def jpeg_walk(self, fh: BinaryIO) -> jpeg.JpegWalk:
+        """The segments of this JPEG (``fh``: a stream from :meth:`open`), walked once for
+        all the file's readers (EXIF, XMP and IPTC each need them). Read it, never change it."""
+        walked = self._walks.get("jpeg")
+        if walked is None:
+            walked = self._walks["jpeg"] = jpeg.walk(fh)
+        return walked
 
     @property
     def size(self) -> int:

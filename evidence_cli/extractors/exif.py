@@ -376,7 +376,7 @@ class ExifExtractor:
                 elif jpeg.is_jpeg(ctx.head):
                     # ExifRead looks for the APP1 Exif segment only within the first ~4 KB of
                     # segments (a large XMP or C2PA segment before it hides it): walk them here.
-                    walked = jpeg.walk(fh)
+                    walked = ctx.jpeg_walk(fh)
                     container_notes.extend(walked.notes)  # (they say "JPEG" themselves)
                     found = jpeg.exif_tiff_offset(walked)
                     if found is not None:

@@ -243,7 +243,7 @@ def find_iim(ctx: FileContext) -> tuple[bytes | None, bytes | None, list[str]]:
     res: photoshop.Resources | None = None
     with ctx.open() as fh:
         if jpeg.is_jpeg(head):
-            res = photoshop.from_jpeg(jpeg.walk(fh))
+            res = photoshop.from_jpeg(ctx.jpeg_walk(fh))
         elif head[:4] == b"8BPS":
             res = photoshop.from_psd(fh)
         elif tiff.is_tiff(head):

@@ -541,7 +541,7 @@ def find_packets(ctx: FileContext) -> tuple[bytes | None, bytes | None, list[str
         return _scan_for_packet(ctx, mime, notes)
     if jpeg.is_jpeg(head):
         with ctx.open() as fh:
-            walked = jpeg.walk(fh)
+            walked = ctx.jpeg_walk(fh)
         segs = walked.app(jpeg.APP1, jpeg.XMP_ID)
         main = (segs[0].payload or b"")[len(jpeg.XMP_ID) :] if segs else None
         if main is None:

@@ -1,0 +1,46 @@
+"""The segments of a JPEG are walked once for all its readers (FileContext.jpeg_walk)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from evidence_cli.formats import jpeg
+from evidence_cli.scanner import ScanOptions, process_entry
+from evidence_cli.walker import resolve_roots, walk
+from tests.builders import exif_tiff, jpeg_bytes
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="Walked Once 1.0"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+def _with_xmp(data: bytes) -> bytes:
+    """``data`` (a JPEG) with an XMP APP1 segment after its first segment."""
+    payload = jpeg.XMP_ID + XMP
+    seg = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    first_end = 4 + struct.unpack(">H", data[4:6])[0]
+    return data[:first_end] + seg + data[first_end:]
+
+
+def test_exif_xmp_and_iptc_share_one_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "photo.jpg").write_bytes(_with_xmp(jpeg_bytes(exif_tiff(make="WalkCam"))))
+    calls: list[int] = []
+    real = jpeg.walk
+
+    def counted(*args: object, **kwargs: object) -> jpeg.JpegWalk:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jpeg, "walk", counted)
+    (entry,) = list(walk(resolve_roots([str(tmp_path)])))
+    record = process_entry(entry, ScanOptions(workers=0))
+    assert record.mime == "image/jpeg"
+    assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader used the walk
+    assert "Walked Once 1.0" in repr(record.metadata["xmp"])  # so did the XMP reader
+    assert record.errors == ()  # the IPTC reader (which walks it too) found no damage
+    assert len(calls) == 1
