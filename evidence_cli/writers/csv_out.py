@@ -118,8 +118,12 @@ def csv_line(cells: list[str]) -> str:
     if len(cells) == 1 and not cells[0]:
         return '""\r\n'
     line = ",".join(cells)
-    if line.count(",") == len(cells) - 1 and '"' not in line and "\r" not in line and "\n" not in line:
-        return line + "\r\n"
+    if '"' not in line and "\r" not in line and "\n" not in line:
+        if line.count(",") == len(cells) - 1:
+            return line + "\r\n"
+        # Only commas: the cells that hold one are quoted (no quote to double). A
+        # description such as "ASCII text, with very long lines" sends most rows here.
+        return ",".join([c if "," not in c else '"' + c + '"' for c in cells]) + "\r\n"
     needs = _NEEDS_QUOTES
     return ",".join([c if needs(c) is None else '"' + c.replace('"', '""') + '"' for c in cells]) + "\r\n"
 

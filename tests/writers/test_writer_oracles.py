@@ -200,6 +200,7 @@ def test_csv_line_is_what_csv_writer_writes(cells: list[str]) -> None:
 def test_csv_line_quotes_exactly_the_cells_that_need_it() -> None:
     assert csv_line(["a", "b,c", 'say "hi"', "x\ny", "r\r", ""]) == 'a,"b,c","say ""hi""","x\ny","r\r",\r\n'
     assert csv_line(["", ""]) == ",\r\n"
+    assert csv_line(["a", "text, UTF-8", ",", ""]) == 'a,"text, UTF-8",",",\r\n'  # commas alone
     assert csv_line([""]) == '""\r\n'  # a row of one empty cell: the csv module's own rule
 
 
