@@ -86,15 +86,15 @@ COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("timestamps", lambda r: _timestamps(r), True),
 ]
 COLUMN_NAMES = [c[0] for c in COLUMNS]
-_NO_TIME = (None,) * 5
-_NO_GPS = (None,) * 5
+#: The five columns of a captured time, or of a GPS point, the record does not have.
+_ABSENT = (None,) * 5
 _DIGESTS = tuple(ALGORITHMS)
 
 
 def _values(r: FileRecord) -> list[Any]:
     """What the getters of :data:`COLUMNS` give for one record, in their order, in one call
     instead of one a column (a test compares the two on generated records: the getters
-    stay the definition). About 3 us less a record in a scan of small files."""
+    stay the definition). About 3 µs less a record in a scan of small files."""
     fs = r.filesystem
     c = r.captured
     g = r.gps
@@ -113,8 +113,8 @@ def _values(r: FileRecord) -> list[Any]:
         fs.get("accessed"),
         fs.get("changed"),
         fs.get("born"),
-        *((c.value, c.utc, c.name, c.source, c.offset_origin) if c else _NO_TIME),
-        *((g.latitude, g.longitude, g.altitude, g.timestamp_utc, g.source) if g else _NO_GPS),
+        *((c.value, c.utc, c.name, c.source, c.offset_origin) if c else _ABSENT),
+        *((g.latitude, g.longitude, g.altitude, g.timestamp_utc, g.source) if g else _ABSENT),
         d.make,
         d.model,
         d.serial,
