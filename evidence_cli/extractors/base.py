@@ -10,8 +10,9 @@ An extractor reads one format's metadata from one file. It is a class with
 Rules (see STYLE.md): raise :class:`~evidence_cli.errors.UnsupportedFile` only when the
 content is not your format; damage inside your format becomes a ``Problem`` in the
 returned ``Extraction``. Read only through ``ctx.open()`` / ``ctx.head`` (a JPEG's
-segments: ``ctx.jpeg_walk``, walked once for all readers), with bounded reads; never
-write, never print, no wall clock, no local time zone, no absolute paths.
+segments, a PNG's chunks: ``ctx.jpeg_walk``, ``ctx.png_walk``, walked once for all
+readers), with bounded reads; never write, never print, no wall clock, no local time
+zone, no absolute paths.
 The scanner wraps every call: any other exception becomes an ``error`` on the record.
 """
 
@@ -23,9 +24,10 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
+from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
 from evidence_cli.formats import jpeg
+from evidence_cli.formats import png as pngfmt
 from evidence_cli.models import Extraction, FileType, Problem
 
 #: Files up to this size are kept in memory by the hashing pass, so extractors read
@@ -48,7 +50,7 @@ class FileContext:
     """The first bytes of the file (the first chunk of the hashing pass)."""
     content: bytes | None = None
     """The whole content when the file is small enough to keep (see MEMORY_LIMIT)."""
-    _walks: dict[str, jpeg.JpegWalk] = field(default_factory=dict, repr=False, compare=False)
+    _walks: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:
         """A read-only binary stream over the file's content (the hashed bytes when kept)."""
@@ -61,9 +63,18 @@ class FileContext:
     def jpeg_walk(self, fh: BinaryIO) -> jpeg.JpegWalk:
         """The segments of this JPEG (``fh``: a stream from :meth:`open`), walked once for
         all the file's readers (EXIF, XMP and IPTC each need them). Read it, never change it."""
-        walked = self._walks.get("jpeg")
+        walked: jpeg.JpegWalk | None = self._walks.get("jpeg")
         if walked is None:
             walked = self._walks["jpeg"] = jpeg.walk(fh)
+        return walked
+
+    def png_walk(self, fh: BinaryIO) -> pngfmt.PngWalk:
+        """The chunks of this PNG, with the data of every chunk a reader needs
+        (``pngfmt.READERS_READ``), walked once for all the file's readers (png, EXIF and
+        XMP). Read it, never change it."""
+        walked: pngfmt.PngWalk | None = self._walks.get("png")
+        if walked is None:
+            walked = self._walks["png"] = pngfmt.walk(fh, read=pngfmt.READERS_READ)
         return walked
 
     @property

@@ -287,10 +287,10 @@ class _OffsetReader:
         return self.fh.tell() - self.base
 
 
-def png_exif(fh: BinaryIO) -> bytes | None:
-    """The TIFF block of a PNG: the ``eXIf`` chunk, else ImageMagick's hex ``Raw profile type
-    exif``/``APP1`` text chunk (as ExifTool reads). Chunk damage is the png extractor's to report."""
-    walked = pngfmt.walk(fh, read=frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"}))
+def png_exif(walked: pngfmt.PngWalk) -> bytes | None:
+    """The TIFF block of a PNG (its walk: ``FileContext.png_walk``): the ``eXIf`` chunk, else
+    ImageMagick's hex ``Raw profile type exif``/``APP1`` text chunk (as ExifTool reads).
+    Chunk damage is the png extractor's to report."""
     for c in walked.chunks:
         if c.ctype == b"eXIf" and c.data is not None:
             return c.data[6:] if c.data.startswith(b"Exif\x00\x00") else c.data
@@ -383,7 +383,7 @@ class ExifExtractor:
                         stream = _OffsetReader(fh, found[0])  # type: ignore[assignment]
                     no_exif = found is None
                 elif pngfmt.is_png(ctx.head):
-                    payload = png_exif(fh)
+                    payload = png_exif(ctx.png_walk(fh))
                     if payload is not None:
                         stream = io.BytesIO(payload)
                     no_exif = payload is None

@@ -24,8 +24,6 @@ from evidence_cli.models import Device, Extraction, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, format_offset, iso_utc, make_iso_timestamp
 
 NAME = "png"
-#: Chunks whose data we read (text and small facts); all others are only CRC-checked.
-READ = frozenset({b"IHDR", b"tEXt", b"zTXt", b"iTXt", b"tIME", b"pHYs", b"gAMA", b"sRGB", b"iCCP", b"acTL", b"eXIf"})
 MAX_TEXT = 8_192
 MAX_TEXT_CHUNKS = 1_000
 XMP_KEYWORD = "XML:com.adobe.xmp"
@@ -115,7 +113,7 @@ class PngExtractor:
         if not pngfmt.is_png(ctx.head):
             raise UnsupportedFile("no PNG signature")
         with ctx.open() as fh:
-            walked = pngfmt.walk(fh, read=READ)
+            walked = ctx.png_walk(fh)
         problems: list[Problem] = [problem(self.name, n) for n in walked.notes]
         tags: dict[str, Any] = {}
         timestamps: list[Timestamp] = []

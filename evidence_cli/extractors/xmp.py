@@ -553,7 +553,7 @@ def find_packets(ctx: FileContext) -> tuple[bytes | None, bytes | None, list[str
         return main, _extended_xmp(walked, guid, notes), notes
     if pngfmt.is_png(head):
         with ctx.open() as fh:
-            pw = pngfmt.walk(fh, read=frozenset({b"iTXt", b"tEXt", b"zTXt"}))
+            pw = ctx.png_walk(fh)
         budget = pngfmt.InflateBudget()
         for c in pw.chunks:
             t = pngfmt.decode_text(c, budget)

@@ -53,6 +53,14 @@ def is_png(head: bytes) -> bool:
     return head[:8] == SIGNATURE
 
 
+#: The chunks whose data a reader of a PNG needs: the png reader's, and the EXIF and XMP
+#: readers' (eXIf and the text chunks). One walk keeps them all for every reader (see
+#: ``FileContext.png_walk``): each walk reads the whole file and checks every CRC.
+READERS_READ = frozenset(
+    {b"IHDR", b"tEXt", b"zTXt", b"iTXt", b"tIME", b"pHYs", b"gAMA", b"sRGB", b"iCCP", b"acTL", b"eXIf"}
+)
+
+
 def walk(fh: BinaryIO, *, read: frozenset[bytes] = frozenset(), max_chunks: int = MAX_CHUNKS) -> PngWalk:
     """Walk the chunks; keep the data of the chunk types in ``read``."""
     out = PngWalk()

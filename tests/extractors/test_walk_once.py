@@ -1,4 +1,5 @@
-"""The segments of a JPEG are walked once for all its readers (FileContext.jpeg_walk)."""
+"""A JPEG's segments and a PNG's chunks are walked once for all the file's readers
+(FileContext.jpeg_walk, FileContext.png_walk)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from evidence_cli.formats import jpeg
+from evidence_cli.formats import png as pngfmt
 from evidence_cli.scanner import ScanOptions, process_entry
 from evidence_cli.walker import resolve_roots, walk
-from tests.builders import exif_tiff, jpeg_bytes
+from tests.builders import exif_tiff, jpeg_bytes, png_bytes
 
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -43,4 +45,26 @@ def test_exif_xmp_and_iptc_share_one_walk(tmp_path: Path, monkeypatch: pytest.Mo
     assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader used the walk
     assert "Walked Once 1.0" in repr(record.metadata["xmp"])  # so did the XMP reader
     assert record.errors == ()  # the IPTC reader (which walks it too) found no damage
+    assert len(calls) == 1
+
+
+def test_png_exif_xmp_and_png_readers_share_one_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + XMP
+    data = png_bytes(exif=exif_tiff(make="WalkCam"), chunks=[(b"tEXt", b"Comment\x00walked once"), (b"iTXt", itxt)])
+    (tmp_path / "screen.png").write_bytes(data)
+    calls: list[int] = []
+    real = pngfmt.walk
+
+    def counted(*args: object, **kwargs: object) -> pngfmt.PngWalk:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pngfmt, "walk", counted)
+    (entry,) = list(walk(resolve_roots([str(tmp_path)])))
+    record = process_entry(entry, ScanOptions(workers=0))
+    assert record.mime == "image/png"
+    assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader's eXIf chunk
+    assert "Walked Once 1.0" in repr(record.metadata["xmp"])  # the XMP reader's iTXt chunk
+    assert "walked once" in repr(record.metadata["png"])  # the png reader's tEXt chunk
+    assert record.errors == ()
     assert len(calls) == 1
