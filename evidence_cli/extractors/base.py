@@ -10,9 +10,9 @@ An extractor reads one format's metadata from one file. It is a class with
 Rules (see STYLE.md): raise :class:`~evidence_cli.errors.UnsupportedFile` only when the
 content is not your format; damage inside your format becomes a ``Problem`` in the
 returned ``Extraction``. Read only through ``ctx.open()`` / ``ctx.head`` (a JPEG's
-segments, a PNG's chunks: ``ctx.jpeg_walk``, ``ctx.png_walk``, walked once for all
-readers), with bounded reads; never write, never print, no wall clock, no local time
-zone, no absolute paths.
+segments, a PNG's chunks, a HEIF item list: ``ctx.jpeg_walk``, ``ctx.png_walk``,
+``ctx.heif_meta``, read once for all readers), with bounded reads; never write, never
+print, no wall clock, no local time zone, no absolute paths.
 The scanner wraps every call: any other exception becomes an ``error`` on the record.
 """
 
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
-from evidence_cli.formats import jpeg
+from evidence_cli.formats import isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.models import Extraction, FileType, Problem
 
@@ -76,6 +76,14 @@ class FileContext:
         if walked is None:
             walked = self._walks["png"] = pngfmt.walk(fh, read=pngfmt.READERS_READ)
         return walked
+
+    def heif_meta(self, fh: BinaryIO) -> isobmff.MetaRead:
+        """The item list (``meta``) of this HEIF/AVIF file, read once for its EXIF and
+        container readers (see ``isobmff.BoxReader.take_over``). Read it, never change it."""
+        read: isobmff.MetaRead | None = self._walks.get("heif")
+        if read is None:
+            read = self._walks["heif"] = isobmff.read_meta(fh)
+        return read
 
     @property
     def size(self) -> int:

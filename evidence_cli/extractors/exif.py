@@ -358,7 +358,7 @@ class ExifExtractor:
                     # boxes damaged and ExifRead would walk them too (a 64-bit box size of 0
                     # sends it round the same box for ever: found by fuzz/).
                     heif_notes: list[str] = []
-                    tiff = heif_exif_tiff(fh, heif_notes)
+                    tiff = heif_exif_tiff(fh, heif_notes, ctx.heif_meta(fh))
                     container_notes.extend(f"HEIF: {n}" for n in heif_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)

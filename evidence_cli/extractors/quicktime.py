@@ -38,6 +38,7 @@ from evidence_cli.formats.isobmff import (
     XMP_UUID,
     Box,
     BoxReader,
+    MetaRead,
     find_item,
     fourcc,
     full_box,
@@ -331,8 +332,10 @@ class _Movie:
 
 
 class _Parser:
-    def __init__(self, fh: BinaryIO, size: int) -> None:
+    def __init__(self, fh: BinaryIO, size: int, heif_meta: Callable[[], MetaRead] | None = None) -> None:
         self.r = BoxReader(fh, size)
+        #: The file's HEIF item list as another reader read it (FileContext.heif_meta).
+        self.heif_meta = heif_meta
         self.m = _Movie()
         self.track: _Track | None = None
         self.too_many_tracks = False
@@ -751,7 +754,8 @@ class _Parser:
     # -- HEIF ------------------------------------------------------------------------------
 
     def heif(self) -> None:
-        meta = read_heif_meta(self.r)
+        read = self.heif_meta() if self.heif_meta is not None else None
+        meta = read.meta if read is not None and self.r.take_over(read) else read_heif_meta(self.r)
         if meta is None:
             return
         types: dict[str, int] = {}
@@ -819,7 +823,7 @@ class QuickTimeExtractor:
         elif not (looks_isobmff(head) or plausible_box(head, ctx.size)):
             raise UnsupportedFile("does not start with an ISO base media / QuickTime box")
         with ctx.open() as fh:
-            parser = _Parser(fh, ctx.size)
+            parser = _Parser(fh, ctx.size, lambda: ctx.heif_meta(fh))
             movie = parser.run()
         problems = [problem(self.name, p) for p in parser.r.problems]
         problems += [problem(self.name, n) for n in movie.notes]

@@ -28,6 +28,8 @@ from typing import BinaryIO, Iterator
 MAX_DEPTH = 16
 #: Most boxes one reader looks at in one file (headers included, payloads or not).
 MAX_BOXES = 100_000
+#: Problems one reader records (the rest are dropped).
+MAX_PROBLEMS = 100
 #: Largest payload read into memory for a metadata box.
 META_CAP = 16 * 1024 * 1024
 #: Most HEIF items / extents we keep (more is damage or abuse, reported).
@@ -118,8 +120,31 @@ class BoxReader:
 
     def problem(self, message: str) -> None:
         """Record damage once (the same text twice is one problem)."""
-        if message not in self.problems and len(self.problems) < 100:
+        if message not in self.problems and len(self.problems) < MAX_PROBLEMS:
             self.problems.append(message)
+
+    def take_over(self, read: MetaRead) -> bool:
+        """Go on as if ``read_heif_meta(self)`` had just run, from a read of the same file
+        made by a fresh reader (see :func:`read_meta`): its problems and box count added to
+        this reader's. Only when that gives exactly what reading here would: the same
+        size and limits, and either a fresh reader here too, or one that neither reached
+        the box limit nor could have (this count plus the read's stays below it), with no
+        problem of the read dropped at the cap. False (nothing changed) otherwise."""
+        if (read.size, read.max_depth, read.max_boxes) != (self.size, self.max_depth, self.max_boxes):
+            return False
+        fresh = self.count == 0 and not self.problems and not self._exhausted
+        if not fresh and (
+            self._exhausted
+            or read.exhausted
+            or self.count + read.count >= self.max_boxes
+            or len(read.problems) >= MAX_PROBLEMS
+        ):
+            return False
+        for message in read.problems:
+            self.problem(message)
+        self.count += read.count
+        self._exhausted = self._exhausted or read.exhausted
+        return True
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (short at end of file). ``length`` must be bounded."""
@@ -530,6 +555,36 @@ def read_heif_meta(reader: BoxReader) -> HeifMeta | None:
     return meta
 
 
+@dataclass(frozen=True)
+class MetaRead:
+    """:func:`read_heif_meta` on a fresh reader, and the state it left that reader in: the
+    EXIF and container readers of a HEIF file share it (``FileContext.heif_meta``; see
+    :meth:`BoxReader.take_over`). Read it, never change it."""
+
+    meta: HeifMeta | None
+    problems: tuple[str, ...]
+    count: int
+    exhausted: bool
+    size: int
+    max_depth: int
+    max_boxes: int
+
+
+def read_meta(fh: BinaryIO) -> MetaRead:
+    """The top-level ``meta`` of a HEIF/AVIF stream, read by a fresh :class:`BoxReader`."""
+    reader = BoxReader(fh)
+    meta = read_heif_meta(reader)
+    return MetaRead(
+        meta,
+        tuple(reader.problems),
+        reader.count,
+        reader._exhausted,
+        reader.size,
+        reader.max_depth,
+        reader.max_boxes,
+    )
+
+
 def item_data(reader: BoxReader, meta: HeifMeta, item_id: int, cap: int = META_CAP) -> bytes | None:
     """The bytes of one item, its extents joined; None (with a problem) when they cannot be read."""
     loc = meta.locations.get(item_id)
@@ -591,16 +646,22 @@ def find_item(meta: HeifMeta, item_type: str, content_type: str | None = None) -
 
 
 def heif_item_payload(
-    fh: BinaryIO, item_type: str, *, content_type: str | None = None, problems: list[str] | None = None
+    fh: BinaryIO,
+    item_type: str,
+    *,
+    content_type: str | None = None,
+    problems: list[str] | None = None,
+    read: MetaRead | None = None,
 ) -> bytes | None:
     """The payload of the HEIF item of ``item_type`` (e.g. ``Exif``, ``mime``), or None.
 
     For ``mime`` items ``content_type`` selects which (``application/rdf+xml`` is XMP).
-    Damage found on the way is appended to ``problems`` (when given).
+    Damage found on the way is appended to ``problems`` (when given). ``read``: the file's
+    ``meta`` already read (:func:`read_meta`), instead of reading it again.
     """
     reader = BoxReader(fh)
     try:
-        meta = read_heif_meta(reader)
+        meta = read.meta if read is not None and reader.take_over(read) else read_heif_meta(reader)
         if meta is None:
             return None
         item = find_item(meta, item_type, content_type)
@@ -616,7 +677,7 @@ def heif_has_meta(fh: BinaryIO) -> bool:
     return any(b.type == "meta" for b in reader.boxes(0, reader.size))
 
 
-def heif_exif_tiff(fh: BinaryIO, problems: list[str] | None = None) -> bytes | None:
+def heif_exif_tiff(fh: BinaryIO, problems: list[str] | None = None, read: MetaRead | None = None) -> bytes | None:
     """The bare TIFF block (``II*\\0`` / ``MM\\0*``) of a HEIF ``Exif`` item, or None.
 
     The item starts with a 4-byte big-endian offset to the TIFF header, counted from
@@ -628,7 +689,7 @@ def heif_exif_tiff(fh: BinaryIO, problems: list[str] | None = None) -> bytes | N
     """
     probs: list[str] = [] if problems is None else problems
     container: list[str] = []
-    data = heif_item_payload(fh, "Exif", problems=container)
+    data = heif_item_payload(fh, "Exif", problems=container, read=read)
     if data is None:
         probs.extend(container)
         return None

@@ -1,5 +1,5 @@
-"""A JPEG's segments and a PNG's chunks are walked once for all the file's readers
-(FileContext.jpeg_walk, FileContext.png_walk)."""
+"""A JPEG's segments, a PNG's chunks and a HEIF file's item list are read once for all
+the file's readers (FileContext.jpeg_walk, png_walk, heif_meta)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from evidence_cli.formats import jpeg
+from evidence_cli.extractors import quicktime
+from evidence_cli.formats import isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.scanner import ScanOptions, process_entry
 from evidence_cli.walker import resolve_roots, walk
 from tests.builders import exif_tiff, jpeg_bytes, png_bytes
+from tests.formats.isobmff_builders import heif_file
 
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -67,4 +69,23 @@ def test_png_exif_xmp_and_png_readers_share_one_walk(tmp_path: Path, monkeypatch
     assert "Walked Once 1.0" in repr(record.metadata["xmp"])  # the XMP reader's iTXt chunk
     assert "walked once" in repr(record.metadata["png"])  # the png reader's tEXt chunk
     assert record.errors == ()
+    assert len(calls) == 1
+
+
+def test_heif_exif_and_container_readers_share_one_item_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "IMG_0001.HEIC").write_bytes(heif_file(exif_tiff(make="WalkCam")))
+    calls: list[int] = []
+    real = isobmff.read_heif_meta
+
+    def counted(*args: object, **kwargs: object) -> isobmff.HeifMeta | None:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(isobmff, "read_heif_meta", counted)
+    monkeypatch.setattr(quicktime, "read_heif_meta", counted)
+    (entry,) = list(walk(resolve_roots([str(tmp_path)])))
+    record = process_entry(entry, ScanOptions(workers=0))
+    assert record.mime == "image/heic"
+    assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader found the Exif item
+    assert record.metadata["quicktime"]["heif"]["item_types"] == {"Exif": 1, "hvc1": 1}  # the container reader
     assert len(calls) == 1
