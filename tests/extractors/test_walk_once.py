@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
 from evidence_cli.extractors import quicktime
 from evidence_cli.formats import isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
+from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, process_entry
 from evidence_cli.walker import resolve_roots, walk
 from tests.builders import exif_tiff, jpeg_bytes, png_bytes
@@ -31,18 +33,29 @@ def _with_xmp(data: bytes) -> bytes:
     return data[:first_end] + seg + data[first_end:]
 
 
-def test_exif_xmp_and_iptc_share_one_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "photo.jpg").write_bytes(_with_xmp(jpeg_bytes(exif_tiff(make="WalkCam"))))
+def _counted(monkeypatch: pytest.MonkeyPatch, real: Callable[..., Any], *where: tuple[object, str]) -> list[int]:
+    """Count the calls of ``real``, put in its place at each (module, name) of ``where``."""
     calls: list[int] = []
-    real = jpeg.walk
 
-    def counted(*args: object, **kwargs: object) -> jpeg.JpegWalk:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(jpeg, "walk", counted)
-    (entry,) = list(walk(resolve_roots([str(tmp_path)])))
-    record = process_entry(entry, ScanOptions(workers=0))
+    for module, name in where:
+        monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def _scan(folder: Path, name: str, data: bytes) -> FileRecord:
+    """The record of one file, every reader run in this process."""
+    (folder / name).write_bytes(data)
+    (entry,) = list(walk(resolve_roots([str(folder)])))
+    return process_entry(entry, ScanOptions(workers=0))
+
+
+def test_exif_xmp_and_iptc_share_one_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counted(monkeypatch, jpeg.walk, (jpeg, "walk"))
+    record = _scan(tmp_path, "photo.jpg", _with_xmp(jpeg_bytes(exif_tiff(make="WalkCam"))))
     assert record.mime == "image/jpeg"
     assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader used the walk
     assert "Walked Once 1.0" in repr(record.metadata["xmp"])  # so did the XMP reader
@@ -53,17 +66,8 @@ def test_exif_xmp_and_iptc_share_one_walk(tmp_path: Path, monkeypatch: pytest.Mo
 def test_png_exif_xmp_and_png_readers_share_one_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + XMP
     data = png_bytes(exif=exif_tiff(make="WalkCam"), chunks=[(b"tEXt", b"Comment\x00walked once"), (b"iTXt", itxt)])
-    (tmp_path / "screen.png").write_bytes(data)
-    calls: list[int] = []
-    real = pngfmt.walk
-
-    def counted(*args: object, **kwargs: object) -> pngfmt.PngWalk:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pngfmt, "walk", counted)
-    (entry,) = list(walk(resolve_roots([str(tmp_path)])))
-    record = process_entry(entry, ScanOptions(workers=0))
+    calls = _counted(monkeypatch, pngfmt.walk, (pngfmt, "walk"))
+    record = _scan(tmp_path, "screen.png", data)
     assert record.mime == "image/png"
     assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader's eXIf chunk
     assert "Walked Once 1.0" in repr(record.metadata["xmp"])  # the XMP reader's iTXt chunk
@@ -73,18 +77,9 @@ def test_png_exif_xmp_and_png_readers_share_one_walk(tmp_path: Path, monkeypatch
 
 
 def test_heif_exif_and_container_readers_share_one_item_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "IMG_0001.HEIC").write_bytes(heif_file(exif_tiff(make="WalkCam")))
-    calls: list[int] = []
-    real = isobmff.read_heif_meta
-
-    def counted(*args: object, **kwargs: object) -> isobmff.HeifMeta | None:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(isobmff, "read_heif_meta", counted)
-    monkeypatch.setattr(quicktime, "read_heif_meta", counted)
-    (entry,) = list(walk(resolve_roots([str(tmp_path)])))
-    record = process_entry(entry, ScanOptions(workers=0))
+    # The container reader imports read_heif_meta by name: count it there too.
+    calls = _counted(monkeypatch, isobmff.read_heif_meta, (isobmff, "read_heif_meta"), (quicktime, "read_heif_meta"))
+    record = _scan(tmp_path, "IMG_0001.HEIC", heif_file(exif_tiff(make="WalkCam")))
     assert record.mime == "image/heic"
     assert record.metadata["exif"]["Image Make"] == "WalkCam"  # the EXIF reader found the Exif item
     assert record.metadata["quicktime"]["heif"]["item_types"] == {"Exif": 1, "hvc1": 1}  # the container reader
