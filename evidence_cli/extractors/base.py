@@ -30,6 +30,8 @@ from evidence_cli.formats import isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.models import Extraction, FileType, Problem
 
+_T = TypeVar("_T")
+
 #: Files up to this size are kept in memory by the hashing pass, so extractors read
 #: the very bytes that were hashed and the file is read once.
 MEMORY_LIMIT = 64 * 1024 * 1024
@@ -50,7 +52,7 @@ class FileContext:
     """The first bytes of the file (the first chunk of the hashing pass)."""
     content: bytes | None = None
     """The whole content when the file is small enough to keep (see MEMORY_LIMIT)."""
-    _walks: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:
         """A read-only binary stream over the file's content (the hashed bytes when kept)."""
@@ -60,30 +62,28 @@ class FileContext:
 
         return os.fdopen(open_readonly(self.path), "rb")
 
+    def _once(self, key: str, make: Callable[[], _T]) -> _T:
+        """What ``make`` gives, made for the first reader that asks for ``key`` and kept
+        for the file's other readers."""
+        if key not in self._parsed:
+            self._parsed[key] = make()
+        return self._parsed[key]
+
     def jpeg_walk(self, fh: BinaryIO) -> jpeg.JpegWalk:
         """The segments of this JPEG (``fh``: a stream from :meth:`open`), walked once for
         all the file's readers (EXIF, XMP and IPTC each need them). Read it, never change it."""
-        walked: jpeg.JpegWalk | None = self._walks.get("jpeg")
-        if walked is None:
-            walked = self._walks["jpeg"] = jpeg.walk(fh)
-        return walked
+        return self._once("jpeg", lambda: jpeg.walk(fh))
 
     def png_walk(self, fh: BinaryIO) -> pngfmt.PngWalk:
         """The chunks of this PNG, with the data of every chunk a reader needs
         (``pngfmt.READERS_READ``), walked once for all the file's readers (png, EXIF and
         XMP). Read it, never change it."""
-        walked: pngfmt.PngWalk | None = self._walks.get("png")
-        if walked is None:
-            walked = self._walks["png"] = pngfmt.walk(fh, read=pngfmt.READERS_READ)
-        return walked
+        return self._once("png", lambda: pngfmt.walk(fh, read=pngfmt.READERS_READ))
 
     def heif_meta(self, fh: BinaryIO) -> isobmff.MetaRead:
         """The item list (``meta``) of this HEIF/AVIF file, read once for its EXIF and
         container readers (see ``isobmff.BoxReader.take_over``). Read it, never change it."""
-        read: isobmff.MetaRead | None = self._walks.get("heif")
-        if read is None:
-            read = self._walks["heif"] = isobmff.read_meta(fh)
-        return read
+        return self._once("heif", lambda: isobmff.read_meta(fh))
 
     @property
     def size(self) -> int:

@@ -25,7 +25,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import jpeg, makernote
 from evidence_cli.formats import png as pngfmt
-from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff, heif_has_meta, jxl_exif_tiff
+from evidence_cli.formats.isobmff import HEIF_MIME_TYPES, heif_exif_tiff, jxl_exif_tiff
 from evidence_cli.geo import GeoError, Rational, altitude_m, dms_to_degrees, signed
 from evidence_cli.models import Device, Extraction, GeoPoint, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, clean_text, infer_offset, iso_utc, make_timestamp
@@ -358,12 +358,13 @@ class ExifExtractor:
                     # boxes damaged and ExifRead would walk them too (a 64-bit box size of 0
                     # sends it round the same box for ever: found by fuzz/).
                     heif_notes: list[str] = []
-                    tiff = heif_exif_tiff(fh, heif_notes, ctx.heif_meta(fh))
+                    heif_read = ctx.heif_meta(fh)
+                    tiff = heif_exif_tiff(fh, heif_notes, heif_read)
                     container_notes.extend(f"HEIF: {n}" for n in heif_notes)
                     if tiff is not None:
                         stream = io.BytesIO(tiff)
                     damaged = bool(heif_notes) and ctx.head[4:12] in EXIFREAD_HEIC_HEADS
-                    no_exif = tiff is None and (damaged or heif_has_meta(fh))
+                    no_exif = tiff is None and (damaged or heif_read.meta is not None)
                 elif ctx.file_type.mime == "image/jxl":
                     # Our bounded walk finds the Exif box; ExifRead's would loop on a box
                     # whose 64-bit size is 0 (found while fixing the HEIF case above).

@@ -671,12 +671,6 @@ def heif_item_payload(
             problems.extend(reader.problems)
 
 
-def heif_has_meta(fh: BinaryIO) -> bool:
-    """Is there a top-level ``meta`` box (the HEIF item list) in this stream?"""
-    reader = BoxReader(fh)
-    return any(b.type == "meta" for b in reader.boxes(0, reader.size))
-
-
 def heif_exif_tiff(fh: BinaryIO, problems: list[str] | None = None, read: MetaRead | None = None) -> bytes | None:
     """The bare TIFF block (``II*\\0`` / ``MM\\0*``) of a HEIF ``Exif`` item, or None.
 
