@@ -17,6 +17,7 @@ from typing import IO, Any, Callable
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
+from evidence_cli.writers.json_out import compact_encode
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,11 +40,11 @@ def _digest(name: str) -> Callable[[FileRecord], Any]:
 
 
 #: ``json.dumps(..., ensure_ascii=False)`` with one encoder, not a new one per call.
-_TS_ENCODER = json.JSONEncoder(ensure_ascii=False)
+_TS_ENCODER = compact_encode(json.JSONEncoder(ensure_ascii=False))
 
 
 def _timestamps(r: FileRecord) -> str:
-    return _TS_ENCODER.encode([t.to_dict() for t in r.timestamps]) if r.timestamps else ""
+    return _TS_ENCODER([t.to_dict() for t in r.timestamps]) if r.timestamps else ""
 
 
 #: (column, getter, from_evidence). The order is the file's column order.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from evidence_cli.manifest import Sealer
 from evidence_cli.models import FileRecord, ScanInfo
@@ -22,6 +22,45 @@ from evidence_cli.summary import Summary
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
+def compact_encode(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` for an encoder without indent, without its cost per call:
+    ``JSONEncoder.encode`` makes a new C encoder for every object (with a new dict that
+    watches for circular references), about 1.5 µs of the 7.5 µs a small file's record
+    takes. This is that same C encoder, with the encoder's settings, made once.
+
+    Without the circular-reference check: what is dumped is built fresh by ``to_dict``
+    (a tree), and a cycle would end in RecursionError either way (the check's ValueError
+    sends ``dumps`` to ``_finite``, which recurses for ever). Without the C module (other
+    Pythons), or with an indent, the encoder's own ``encode``.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None or encoder.indent is not None:
+        return encoder.encode
+    strings = json.encoder.encode_basestring_ascii if encoder.ensure_ascii else json.encoder.encode_basestring
+    try:
+        chunks = make(
+            None,  # markers: no circular-reference check
+            encoder.default,
+            strings,  # what JSONEncoder.iterencode gives the C encoder
+            None,  # indent
+            encoder.key_separator,
+            encoder.item_separator,
+            encoder.sort_keys,
+            encoder.skipkeys,
+            encoder.allow_nan,
+        )
+    except Exception:  # noqa: BLE001 - a C module with another signature: the encoder's own
+        return encoder.encode
+
+    def encode(obj: Any) -> str:
+        return "".join(chunks(obj, 0))
+
+    return encode
+
+
+_encode = compact_encode(_ENCODER)
+
+
 def dumps(obj: Any, *, indent: int | None = None) -> str:
     """JSON text; non-ASCII kept readable (the stream must be UTF-8).
 
@@ -29,11 +68,11 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` — never invalid
     JSON, and never an exception that would stop the scan.
     """
-    enc = _ENCODER if indent is None else json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=indent)
+    encode = _encode if indent is None else json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=indent).encode
     try:
-        text = enc.encode(obj)
+        text = encode(obj)
     except ValueError:
-        text = enc.encode(_finite(obj))
+        text = encode(_finite(obj))
     # Line and paragraph separators (and NEL) are valid raw in JSON strings, but line-based
     # readers split a JSON Lines record there: always write them escaped.
     if "\u2028" in text or "\u2029" in text or "\x85" in text:

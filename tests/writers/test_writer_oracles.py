@@ -235,6 +235,34 @@ def test_dumps_is_byte_identical_to_json_dumps(obj: Any, indent: int | None) -> 
     assert dumps(obj, indent=indent) == oracle_dumps(obj, indent=indent)
 
 
+def test_dumps_without_the_c_encoder_writes_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The compact encoder is the C one, made once; a Python without it (or with another
+    # signature) uses the JSON encoder's own encode, which must write the same text.
+    gps = GeoPoint(math.inf, 1.5, None, None, "x")
+    r = FileRecord(path="é\u2028\x00", path_bytes=None, kind="file", size=1, gps=gps)
+    objects = [r.to_dict(), 's"\\', 1.0e-7, [math.nan, {"k": None, "n": 2**70}], {}]
+    made = [dumps(obj) for obj in objects]
+    assert made == [oracle_dumps(obj) for obj in objects]
+    for options in ({}, {"ensure_ascii": False}, {"sort_keys": True, "separators": (",", ":")}):
+        encode = json_out.compact_encode(json.JSONEncoder(**options))  # type: ignore[arg-type]
+        assert [encode(obj) for obj in objects] == [json.dumps(obj, **options) for obj in objects]  # type: ignore[arg-type]
+    indented = json.JSONEncoder(indent=1)
+    assert json_out.compact_encode(indented) == indented.encode
+    real = getattr(json.encoder, "c_make_encoder")  # noqa: B009 - (typeshed does not declare it)
+
+    def other_signature(markers: Any, *args: Any) -> Any:
+        if markers is None:  # (JSONEncoder itself passes a dict)
+            raise TypeError("markers must be a dict")
+        return real(markers, *args)
+
+    for c_module in (None, other_signature):
+        monkeypatch.setattr(json.encoder, "c_make_encoder", c_module)
+        encode = json_out.compact_encode(json_out._ENCODER)
+        assert encode == json_out._ENCODER.encode
+        monkeypatch.setattr(json_out, "_encode", encode)
+        assert [dumps(obj) for obj in objects] == made
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(records, max_size=4))
 def test_json_exports_are_byte_identical_and_sealed(recs: list[FileRecord]) -> None:
