@@ -17,7 +17,16 @@ from rich.progress import Task
 
 from evidence_cli import walker
 from evidence_cli.cli import common
-from evidence_cli.cli.common import BytesBar, EntriesColumn, ReadColumn, Tally, TimeLeftColumn, Totals, _duration
+from evidence_cli.cli.common import (
+    Advance,
+    BytesBar,
+    EntriesColumn,
+    ReadColumn,
+    Tally,
+    TimeLeftColumn,
+    Totals,
+    _duration,
+)
 from evidence_cli.scanner import ScanOptions, scan
 from tests.deep import make_chain, remove_deep
 from tests.hostile.run import evidence_cmd
@@ -26,6 +35,40 @@ from tests.test_terminal_listing import _in_a_terminal, _screen
 
 def _task(now: list[float]) -> Task:
     return Task(0, "scanning", None, 0, _get_time=lambda: now[0])
+
+
+class _Display:
+    """What a progress display is told (rich's Progress.add_task and update)."""
+
+    def __init__(self) -> None:
+        self.tasks: list[str] = []
+        self.told: list[tuple[int, str]] = []
+
+    def add_task(self, description: str, **fields: object) -> int:
+        self.tasks.append(description)
+        return len(self.tasks) - 1
+
+    def update(self, task: int, *, advance: int, path: str) -> None:
+        assert task == 0
+        self.told.append((advance, path))
+
+
+def test_the_entries_are_told_at_most_every_step_and_all_by_the_end() -> None:
+    display, now = _Display(), [100.0]
+    advance = Advance(display, "scanning", every=0.05, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert display.tasks == ["scanning"] and display.told == []
+    advance("a")  # the first at once
+    for name in ("b", "c", "d"):
+        advance(name)  # within the step: kept
+    assert display.told == [(1, "a")]
+    now[0] += 0.05
+    advance("e")  # the step is over: the four since, with the last path
+    assert display.told == [(1, "a"), (4, "e")]
+    advance("x" * 70 + "\x1b[2J")  # (a hostile name: escaped, its end kept)
+    advance.flush()
+    assert display.told[-1] == (1, "x" * 53 + "\\x1b[2J")
+    advance.flush()  # nothing untold: nothing said
+    assert sum(n for n, _ in display.told) == 6 and len(display.told) == 3
 
 
 def test_the_entries_say_of_how_many_once_the_total_is_known() -> None:

@@ -364,6 +364,41 @@ class ProgressLine(Progress):
         super().stop()
 
 
+class Advance:
+    """A task of a progress display (``description``), told of each entry done and of its
+    path at most every ``every`` seconds. rich's ``update`` takes a lock and keeps a speed
+    sample at each call, and the path must be escaped for it: about 8 µs an entry, 0.4 s
+    of CPU in the main process of a scan of 50,000 small files, beside its workers on the
+    same cores. The display is redrawn ten times a second from the task, so it shows the
+    same. :meth:`flush` tells it the entries still untold (at the end of the run, before
+    the display stops)."""
+
+    def __init__(
+        self, progress: Progress, description: str, every: float = 0.05, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._progress = progress
+        self._task = progress.add_task(description, total=None, path="")
+        self._every = every
+        self._clock = clock
+        self._untold = 0
+        self._last = ""
+        self._due = clock()  # the first entry is told at once
+
+    def __call__(self, path: str) -> None:
+        """One more entry done, ``path`` its path (raw: escaped here when it is shown)."""
+        self._untold += 1
+        self._last = path
+        now = self._clock()
+        if now >= self._due:
+            self._due = now + self._every
+            self.flush()
+
+    def flush(self) -> None:
+        if self._untold:
+            untold, self._untold = self._untold, 0
+            self._progress.update(self._task, advance=untold, path=safe_text(self._last)[-60:])
+
+
 def stdout_is_terminal() -> bool:
     try:
         return os.isatty(sys.stdout.fileno())

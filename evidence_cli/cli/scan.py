@@ -19,6 +19,7 @@ from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
     EXIT_PROBLEMS,
+    Advance,
     Failure,
     GuardedOutput,
     ProgressLine,
@@ -313,23 +314,27 @@ def scan_cmd(
                     progress or ExitStack(),
                     Tally(roots, totals, skip) if progress else ExitStack(),
                 ):
-                    task = progress.add_task("scanning", total=None, path="") if progress else None
+                    advance = Advance(progress, "scanning") if progress else None
                     records = (
                         scan(roots, options, skip=skip, scheduler=scheduler, meter=meter if progress else None)
                         if interrupted is None
                         else ()
                     )
-                    for rec in records:
-                        # Ctrl-C/SIGTERM/SIGHUP wait until this record is in every export and the
-                        # summary, so a partial scan's exports all hold the same records.
-                        with stops.held():
-                            summary.add(rec)
-                            for w in all_writers:
-                                w.write(rec)
-                        if progress is not None and task is not None:
-                            if rec.hashes:
-                                finished[0] += rec.size or 0
-                            progress.update(task, advance=1, path=safe_text(rec.path)[-60:])
+                    try:
+                        for rec in records:
+                            # Ctrl-C/SIGTERM/SIGHUP wait until this record is in every export and
+                            # the summary, so a partial scan's exports all hold the same records.
+                            with stops.held():
+                                summary.add(rec)
+                                for w in all_writers:
+                                    w.write(rec)
+                            if advance is not None:
+                                if rec.hashes:
+                                    finished[0] += rec.size or 0
+                                advance(rec.path)
+                    finally:
+                        if advance is not None:
+                            advance.flush()
             except KeyboardInterrupt:
                 interrupted = "interrupted"
             except OutputFailed:

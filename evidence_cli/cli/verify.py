@@ -17,6 +17,7 @@ from evidence_cli.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    Advance,
     Failure,
     GuardedOutput,
     ProgressLine,
@@ -170,25 +171,29 @@ def verify_cmd(
                     progress or ExitStack(),
                     counting(meter if progress else None),
                 ):
-                    task = progress.add_task("verifying", total=None, path="") if progress else None
+                    advance = Advance(progress, "verifying") if progress else None
                     entries = (
                         verify(manifest, roots.base, allow_unsealed=allow_unsealed, exclude=exclude)
                         if stopped is None
                         else ()
                     )
-                    for entry in entries:
-                        # Ctrl-C/SIGTERM/SIGHUP wait until this entry is in the summary and every
-                        # report, so an interrupted run's reports stay valid and agree.
-                        with stops.held():
-                            summary.add(entry)
-                            if json_w is not None:
-                                json_w.write(entry)
-                            if csv_w is not None:
-                                csv_w.write(entry)
-                            if listing is not None and (show_all or entry.status != "ok"):
-                                listing.write(entry_line(entry) + "\n")
-                        if progress is not None and task is not None:
-                            progress.update(task, advance=1, path=safe_text(entry.path)[-60:])
+                    try:
+                        for entry in entries:
+                            # Ctrl-C/SIGTERM/SIGHUP wait until this entry is in the summary and
+                            # every report, so an interrupted run's reports stay valid and agree.
+                            with stops.held():
+                                summary.add(entry)
+                                if json_w is not None:
+                                    json_w.write(entry)
+                                if csv_w is not None:
+                                    csv_w.write(entry)
+                                if listing is not None and (show_all or entry.status != "ok"):
+                                    listing.write(entry_line(entry) + "\n")
+                            if advance is not None:
+                                advance(entry.path)
+                    finally:
+                        if advance is not None:
+                            advance.flush()
             except KeyboardInterrupt:
                 stopped = "interrupted"
             except OutputFailed:
