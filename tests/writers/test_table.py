@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
+from rich.segment import Segment
+from rich.table import Table
+from rich.text import Text
 
 from evidence_cli.models import Device, FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
 from evidence_cli.summary import Summary
@@ -384,3 +390,95 @@ def test_a_terminal_resized_during_the_scan_gets_the_table_for_its_new_width() -
     text = buf.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 60
     assert "Columns left out at this width (60)" in text
+
+
+# --- Rows put together without rich's per-cell layout (table.render) ------------------------
+
+_TEXT = st.lists(
+    st.sampled_from(list("ab yz-./:_0129") + ["日", "本", "é", "e\u0301", "\u202e", "\x1b", "\t", "😀", "\u200b"]),
+    max_size=70,
+).map("".join)
+
+
+def _laid(records: list[FileRecord], c: Console) -> table_mod._Laid:
+    w = TableWriter(c, limit=None)
+    for r in records:
+        w.write(r)
+    return w._lay_out()
+
+
+def _rich_render(c: Console, laid: table_mod._Laid) -> list[Segment]:
+    return list(c.render(laid.table, c.options))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda path, mime, size, make, model, ext, errors, link: rec(
+                path,
+                kind="symlink" if link else "file",
+                link_target=path[::-1] if link else None,
+                mime=mime,
+                size=size,
+                device=Device(make=make or None, model=model or None),
+                extension_ok=ext,
+                errors=(Problem("hash", "error", "X", "e"),) if errors else (),
+                captured=Timestamp("DateTimeOriginal", "exif", "2015-07-03T21:59:53.488+10:00", None, "raw"),
+            ),
+            _TEXT,
+            _TEXT,
+            st.none() | st.integers(0, 2**62),
+            _TEXT,
+            _TEXT,
+            st.none() | st.booleans(),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=2,
+        max_size=12,
+    ),
+    st.integers(20, 260),
+    st.booleans(),
+)
+def test_rows_put_together_are_rich_s_own_segment_for_segment(
+    records: list[FileRecord], width: int, terminal: bool
+) -> None:
+    c = Console(
+        file=io.StringIO(), width=width, markup=False, highlight=False, emoji=False, force_terminal=terminal,
+        color_system="truecolor" if terminal else None,
+    )  # fmt: skip
+    laid = _laid(records, c)
+    assert table_mod.render(c, laid) == _rich_render(c, laid)
+
+
+@pytest.mark.parametrize("width", [30, 40, 60, 80, 100, 120, 160, 240])
+@pytest.mark.parametrize("safe_box", [False, True])
+def test_hostile_rows_put_together_are_rich_s_own_and_rich_lays_out_only_a_few(
+    width: int, safe_box: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = Console(
+        file=io.StringIO(), width=width, markup=False, highlight=False, emoji=False, force_terminal=True,
+        color_system="truecolor", safe_box=safe_box, legacy_windows=safe_box,
+    )  # fmt: skip
+    laid = _laid(_hostile_rows(40), c)
+    expected = _rich_render(c, laid)
+    tables: list[int] = []
+    real = Table._render
+
+    def counted(self: Table, *args: Any) -> Any:
+        tables.append(len(self.rows))
+        return real(self, *args)
+
+    monkeypatch.setattr(Table, "_render", counted)
+    assert table_mod.render(c, laid) == expected
+    assert len(tables) == 1 and tables[0] <= 4  # the check's rows, never the 40
+
+
+def test_cells_with_markup_spans_are_laid_out_by_rich() -> None:
+    # Evidence never has spans (it is escaped text); a table that had them is rich's alone.
+    c = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="truecolor")
+    laid = _laid([rec("a.txt"), rec("b.txt")], c)
+    laid.rows[1][0] = Text.from_markup("[bold]b[/bold].txt")
+    laid.table.columns[0]._cells[1] = laid.rows[1][0]
+    assert table_mod.render(c, laid) == _rich_render(c, laid)
