@@ -74,6 +74,7 @@ from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, cast
 
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.jsonenc import compact_encode
 from evidence_cli.jsonstream import JsonStreamError, NotPortable, ObjectReader, finite_float, no_constant
 from evidence_cli.models import SCHEMA_VERSION, Kind
 from evidence_cli.walker import display_path
@@ -102,9 +103,17 @@ class TamperedManifest(ManifestError):
 # --- canonical form and seal ----------------------------------------------------------
 
 
+#: ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+#: allow_nan=False)``, with its C encoder made once (a manifest's seal canonicalises
+#: every record: about 3 µs of 13 a small file's record, 18 of 60 a photo's).
+_canonical_text = compact_encode(
+    json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+)
+
+
 def canonical(obj: Any) -> bytes:
     """The canonical serialisation ``evidence-cli/c14n-json/1`` of a JSON value."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+    return _canonical_text(obj).encode("ascii")
 
 
 def _as_read(obj: Any) -> Any:

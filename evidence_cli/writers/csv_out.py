@@ -15,9 +15,9 @@ import re
 from typing import IO, Any, Callable
 
 from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.jsonenc import compact_encode
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
-from evidence_cli.writers.json_out import compact_encode
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -21,7 +21,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from evidence_cli.hashing import ALGORITHMS
-from evidence_cli.manifest import check_seal
+from evidence_cli.jsonenc import compact_encode
+from evidence_cli.manifest import canonical, check_seal
 from evidence_cli.models import Device, FileRecord, Finding, GeoPoint, Problem, ScanInfo, Timestamp
 from evidence_cli.summary import Summary
 from evidence_cli.writers import csv_out, json_out
@@ -235,6 +236,23 @@ def test_dumps_is_byte_identical_to_json_dumps(obj: Any, indent: int | None) -> 
     assert dumps(obj, indent=indent) == oracle_dumps(obj, indent=indent)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(json_value, records.map(lambda r: json.loads(dumps(r.to_dict())))))
+def test_the_canonical_form_is_json_dumps_with_the_c14n_settings(obj: Any) -> None:
+    # The seal hashes it: one byte apart and every manifest would fail to verify.
+    try:
+        expected: bytes | type[ValueError] = json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        ).encode("ascii")
+    except ValueError:
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            canonical(obj)
+    else:
+        assert canonical(obj) == expected
+
+
 def test_dumps_without_the_c_encoder_writes_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
     # The compact encoder is the C one, made once; a Python without it (or with another
     # signature) uses the JSON encoder's own encode, which must write the same text.
@@ -244,10 +262,10 @@ def test_dumps_without_the_c_encoder_writes_the_same_text(monkeypatch: pytest.Mo
     made = [dumps(obj) for obj in objects]
     assert made == [oracle_dumps(obj) for obj in objects]
     for options in ({}, {"ensure_ascii": False}, {"sort_keys": True, "separators": (",", ":")}):
-        encode = json_out.compact_encode(json.JSONEncoder(**options))  # type: ignore[arg-type]
+        encode = compact_encode(json.JSONEncoder(**options))  # type: ignore[arg-type]
         assert [encode(obj) for obj in objects] == [json.dumps(obj, **options) for obj in objects]  # type: ignore[arg-type]
     indented = json.JSONEncoder(indent=1)
-    assert json_out.compact_encode(indented) == indented.encode
+    assert compact_encode(indented) == indented.encode
     real = getattr(json.encoder, "c_make_encoder")  # noqa: B009 - (typeshed does not declare it)
 
     def other_signature(markers: Any, *args: Any) -> Any:
@@ -257,7 +275,7 @@ def test_dumps_without_the_c_encoder_writes_the_same_text(monkeypatch: pytest.Mo
 
     for c_module in (None, other_signature):
         monkeypatch.setattr(json.encoder, "c_make_encoder", c_module)
-        encode = json_out.compact_encode(json_out._ENCODER)
+        encode = compact_encode(json_out._ENCODER)
         assert encode == json_out._ENCODER.encode
         monkeypatch.setattr(json_out, "_encode", encode)
         assert [dumps(obj) for obj in objects] == made
