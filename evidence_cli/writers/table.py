@@ -222,6 +222,19 @@ class _Laid(NamedTuple):
     rows: list[list[Text]]
     """The cells shown, row by row (in the table's column order)."""
     widths: list[int]
+    shown: list[int]
+    """The indexes in COLUMNS of the columns shown."""
+
+
+def _table(shown: list[int], widths: list[int], rows: list[list[Text]]) -> Table:
+    """The table of these columns (indexes in COLUMNS), text widths and rows."""
+    table = Table(title="Evidence scan", show_lines=False, header_style="bold")
+    for i, w in zip(shown, widths):
+        col = COLUMNS[i]
+        table.add_column(col.name, width=w, no_wrap=col.no_wrap, overflow="fold", justify=col.justify)
+    for cells in rows:
+        table.add_row(*cells)
+    return table
 
 
 def render(console: Console, laid: _Laid, options: ConsoleOptions | None = None) -> list[Segment]:
@@ -234,13 +247,17 @@ def render(console: Console, laid: _Laid, options: ConsoleOptions | None = None)
     padded to the column's width, any other is wrapped by rich's own ``Text.wrap``, with
     the options rich's table gives it. rich still renders the title, the header, the
     bottom border and a few rows: the first, the first that takes more than one line and
-    the first with a styled cell. Put together here, those rows must come out as rich's
-    own, segment for segment (the same version, box characters and styles), else rich
-    renders the whole table, as it does for cells this does not know (markup spans)."""
+    the first with a styled cell, in a table made as the laid-out one (:func:`_table`).
+    Put together here, those rows must come out as rich's own, segment for segment (the
+    same version, box characters and styles), else rich renders the whole table, as it
+    does for cells this does not know (markup spans)."""
     options = console.options if options is None else options
     table, rows, widths = laid.table, laid.rows, laid.widths
     columns = table.columns
-    whole = lambda: list(console.render(table, options))  # noqa: E731
+
+    def whole() -> list[Segment]:
+        return list(console.render(table, options))
+
     if len(rows) < 2 or any(cell.spans or cell.end != "\n" for row in rows for cell in row):
         return whole()
     get_style = console.get_style
@@ -297,13 +314,7 @@ def render(console: Console, laid: _Laid, options: ConsoleOptions | None = None)
     for row in (rows[0], tall, styled):
         if row is not None and all(row is not kept for kept in sample):
             sample.append(row)
-    check = Table(title=table.title, show_lines=table.show_lines, header_style=table.header_style)
-    for column in columns:
-        check.add_column(
-            column.header, width=column.width, no_wrap=column.no_wrap, overflow=column.overflow, justify=column.justify
-        )
-    for row in ([Text("") for _ in columns], *sample):
-        check.add_row(*row)
+    check = _table(laid.shown, widths, [[Text("") for _ in columns], *sample])
     lines = list(Segment.split_lines(console.render(check, options)))
     heights = 0
     for row in sample:
@@ -400,14 +411,8 @@ class TableWriter:
         mins = min_widths(self.rows)
         shown, left_out = choose_columns(width, mins)
         widths = column_widths(width, shown, self.rows, mins)
-        table = Table(title="Evidence scan", show_lines=False, header_style="bold")
-        for i, w in zip(shown, widths):
-            col = COLUMNS[i]
-            table.add_column(col.name, width=w, no_wrap=col.no_wrap, overflow="fold", justify=col.justify)
         rows = [[r[i] for i in shown] for r in self.rows]
-        for cells in rows:
-            table.add_row(*cells)
-        return _Laid(width, table, left_out, rows, widths)
+        return _Laid(width, _table(shown, widths, rows), left_out, rows, widths, shown)
 
     def end(self, info: ScanInfo, summary: Summary) -> None:
         early = self._early
