@@ -34,7 +34,6 @@ CHUNK = 1024 * 1024
 meter: Any = None
 
 _O_NOATIME = getattr(os, "O_NOATIME", 0)
-_noatime_allowed = True
 #: Every open of evidence: read-only, no final symlink followed, no blocking on a FIFO,
 #: not inherited by a child process, binary where the OS has the flag (computed once:
 #: five lookups a file were a third of a small file's open).
@@ -45,7 +44,7 @@ _READ_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
-_FOLDER_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
+_LIST_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
 
 
 def open_readonly(path: bytes | str, *, directory: bool = False) -> int:
@@ -55,8 +54,8 @@ def open_readonly(path: bytes | str, *, directory: bool = False) -> int:
 
     Returns the raw file descriptor; the caller closes it.
     """
-    flags = _FOLDER_FLAGS if directory else _READ_FLAGS
-    if _O_NOATIME and _noatime_allowed:
+    flags = _LIST_FLAGS if directory else _READ_FLAGS
+    if _O_NOATIME:
         try:
             return os.open(path, flags | _O_NOATIME)
         except OSError as exc:

@@ -43,12 +43,12 @@ from evidence_cli.formats.isobmff import (
     fourcc,
     full_box,
     has_ftyp,
+    heif_meta_of,
     item_data,
     looks_isobmff,
     meta_is_full_box,
     parse_ftyp,
     plausible_box,
-    read_heif_meta,
 )
 from evidence_cli.geo import GeoError
 from evidence_cli.models import Device, Extraction, Finding, GeoPoint, Problem, Timestamp
@@ -754,8 +754,7 @@ class _Parser:
     # -- HEIF ------------------------------------------------------------------------------
 
     def heif(self) -> None:
-        read = self.heif_meta() if self.heif_meta is not None else None
-        meta = read.meta if read is not None and self.r.take_over(read) else read_heif_meta(self.r)
+        meta = heif_meta_of(self.r, self.heif_meta() if self.heif_meta is not None else None)
         if meta is None:
             return
         types: dict[str, int] = {}

@@ -585,6 +585,13 @@ def read_meta(fh: BinaryIO) -> MetaRead:
     )
 
 
+def heif_meta_of(reader: BoxReader, read: MetaRead | None) -> HeifMeta | None:
+    """``read_heif_meta(reader)``: from ``read`` (:func:`read_meta`, the file's item list as
+    another reader read it) when the reader can take it over (:meth:`BoxReader.take_over`),
+    else read here."""
+    return read.meta if read is not None and reader.take_over(read) else read_heif_meta(reader)
+
+
 def item_data(reader: BoxReader, meta: HeifMeta, item_id: int, cap: int = META_CAP) -> bytes | None:
     """The bytes of one item, its extents joined; None (with a problem) when they cannot be read."""
     loc = meta.locations.get(item_id)
@@ -661,7 +668,7 @@ def heif_item_payload(
     """
     reader = BoxReader(fh)
     try:
-        meta = read.meta if read is not None and reader.take_over(read) else read_heif_meta(reader)
+        meta = heif_meta_of(reader, read)
         if meta is None:
             return None
         item = find_item(meta, item_type, content_type)

@@ -19,10 +19,9 @@ from evidence_cli.manifest import Sealer
 from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
 
-#: One encoder for every compact dump (``json.dumps`` with arguments builds a new one per call).
+#: The settings of every compact dump, and its C encoder made once (``json.dumps`` with
+#: arguments builds a new encoder per call, and ``encode`` a new C encoder).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-
-
 _encode = compact_encode(_ENCODER)
 
 

@@ -286,15 +286,10 @@ def render(console: Console, laid: _Laid, options: ConsoleOptions | None = None)
         out = [Segment(line.plain, style) for line in wrapped]
         return out if out and all(cell_len(seg.text) == width for seg in out) else None
 
-    def row_lines(row: list[Text], edges: tuple[Segment, Segment, Segment, Segment]) -> list[list[Segment]] | None:
-        """The row's lines, between the borders (``edges``: left, padding, divider, right)."""
+    def row_lines(cells: list[list[Segment]], edges: tuple[Segment, Segment, Segment, Segment]) -> list[list[Segment]]:
+        """A row's lines from its cells' (:func:`cell_lines`), between the borders
+        (``edges``: left, padding, divider, right)."""
         left, pad, divider, right = edges
-        cells: list[list[Segment]] = []
-        for cell, width, column in zip(row, widths, columns):
-            made = cell_lines(cell, width, column)
-            if made is None:
-                return None
-            cells.append(made)
         out = []
         for k in range(max(len(c) for c in cells)):
             line = [left]
@@ -305,43 +300,34 @@ def render(console: Console, laid: _Laid, options: ConsoleOptions | None = None)
             out.append(line)
         return out
 
-    # rich renders the title, the header, an empty row (its borders and padding) and the
-    # rows to check against: the first, the first of several lines, the first with a
-    # styled cell.
-    tall = next((row for row in rows if any(not _fits(cell, w) for cell, w in zip(row, widths))), None)
-    styled = next((row for row in rows if any(cell.style for cell in row)), None)
-    sample: list[list[Text]] = []
-    for row in (rows[0], tall, styled):
-        if row is not None and all(row is not kept for kept in sample):
-            sample.append(row)
-    check = _table(laid.shown, widths, [[Text("") for _ in columns], *sample])
-    lines = list(Segment.split_lines(console.render(check, options)))
-    heights = 0
-    for row in sample:
-        cells = [cell_lines(cell, width, column) for cell, width, column in zip(row, widths, columns)]
-        if any(c is None for c in cells):
+    laid_out: list[list[list[Segment]]] = []  # each row's cells' lines
+    for row in rows:
+        made = [cell_lines(cell, width, column) for cell, width, column in zip(row, widths, columns)]
+        if any(c is None for c in made):
             return whole()
-        heights += max(len(c or ()) for c in cells)
-    at = len(lines) - 2 - heights  # the empty row
+        laid_out.append([c for c in made if c is not None])
+    # rich renders the title, the header, an empty row (its borders and padding) and the
+    # rows to check against: the first, the first that does not fit on one line, the
+    # first with a styled cell.
+    tall = next((i for i, row in enumerate(rows) if any(not _fits(cell, w) for cell, w in zip(row, widths))), 0)
+    styled = next((i for i, row in enumerate(rows) if any(cell.style for cell in row)), 0)
+    sample = sorted({0, tall, styled})
+    check = _table(laid.shown, widths, [[Text("") for _ in columns], *(rows[i] for i in sample)])
+    lines = list(Segment.split_lines(console.render(check, options)))
+    at = len(lines) - 2 - sum(max(len(c) for c in laid_out[i]) for i in sample)  # the empty row
     empty = lines[at] if at >= 0 else []
     if len(empty) != 1 + 4 * len(columns):  # left border, and per cell: padding, text, padding, divider
         return whole()
     edges = (empty[0], empty[1], empty[4], empty[-1])
-    ours: list[list[Segment]] = []
-    for row in sample:
-        ours += row_lines(row, edges) or []
-    if lines[at + 1 : -1] != ours:
+    if lines[at + 1 : -1] != [line for i in sample for line in row_lines(laid_out[i], edges)]:
         return whole()
     new_line = Segment.line()
     out: list[Segment] = []
     for line in lines[:at]:
         out += line
         out.append(new_line)
-    for row in rows:
-        made = row_lines(row, edges)
-        if made is None:
-            return whole()
-        for line in made:
+    for cells in laid_out:
+        for line in row_lines(cells, edges):
             out += line
             out.append(new_line)
     out += lines[-1]
