@@ -170,9 +170,10 @@ def _init_worker(
     # What this worker reads counts on the scan's progress display (meter.WorkerMeter).
     hashing.meter = meter
     # The extractors, before the first task (already there when the fork server preloaded them).
-    from evidence_cli import extractors
+    from evidence_cli import extractors, gcsettings
 
     extractors.load()
+    gcsettings.settle()  # (again: a worker not forked by the preloaded fork server)
 
 
 def _no_core_dumps() -> None:

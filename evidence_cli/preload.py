@@ -10,7 +10,7 @@ themselves), python-magic (whose import runs ``ldconfig`` twice) and libmagic's 
 
 from __future__ import annotations
 
-from evidence_cli import engine, extractors, scanner  # noqa: F401  (the pipeline)
+from evidence_cli import engine, extractors, gcsettings, scanner  # noqa: F401  (the pipeline)
 
 extractors.load()
 
@@ -20,3 +20,6 @@ try:
     _detector.warm()
 except Exception:  # noqa: BLE001 - libmagic missing or broken: the scan itself reports it, with what to install
     pass
+
+# What the workers are forked with is kept out of their collections (see gcsettings).
+gcsettings.settle()
