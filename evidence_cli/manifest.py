@@ -333,6 +333,22 @@ class Digests(Mapping[str, str]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The algorithms held, in ``ALGORITHMS`` order."""
+        return self._names
+
+    def as_dict(self) -> dict[str, str]:
+        """``dict(self)``, made in one pass (`verify` makes one for every entry)."""
+        out = {}
+        start = 0
+        raw = self._raw
+        for a in self._names:
+            end = start + _DIGEST_SIZE[a]
+            out[a] = raw[start:end].hex()
+            start = end
+        return out
+
     def __len__(self) -> int:
         return len(self._names)
 

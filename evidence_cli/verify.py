@@ -35,12 +35,12 @@ import stat as stat_mod
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from evidence_cli import hashing
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, changed_while_read, hash_entry
-from evidence_cli.manifest import Manifest, ManifestEntry, require_trusted
+from evidence_cli.manifest import Digests, Manifest, ManifestEntry, require_trusted
 from evidence_cli.meter import waiting
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
@@ -177,7 +177,7 @@ def _names(rel: bytes) -> dict[str, Any]:
 def _expected(m: ManifestEntry) -> dict[str, Any]:
     d: dict[str, Any] = {"kind": m.kind, "size": m.size}
     if m.kind == "file":
-        d["hashes"] = dict(m.hashes)
+        d["hashes"] = _hex_digests(m.hashes)
     elif m.kind == "symlink":
         d["link_target"] = m.link_target
     elif m.kind == "other":
@@ -215,9 +215,13 @@ class _Verifier:
                 for entry in walk(self.roots):
                     ahead.append((entry, self._hash_ahead(pool, entry) if threads > 1 else None))
                     while len(ahead) > window:
-                        yield from self._reported(*ahead.popleft())
+                        got = self._reported(*ahead.popleft())
+                        if got is not None:
+                            yield got
                 while ahead:
-                    yield from self._reported(*ahead.popleft())
+                    got = self._reported(*ahead.popleft())
+                    if got is not None:
+                        yield got
             finally:
                 for _, fut in ahead:  # stopped early (an error, Ctrl-C): nothing more is read
                     if fut is not None:
@@ -249,31 +253,30 @@ class _Verifier:
         algs = self._algorithms_for(entry)
         return pool.submit(_hash, entry.path, st, algs) if algs else None
 
-    def _reported(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
+    def _reported(self, entry: Entry, ahead: Future[_Hashed] | None) -> VerifyEntry | None:
         """:meth:`_one`, the entry noted as the one the report waits for (a progress
         display names it: see meter.waiting)."""
         with waiting([entry]):
-            items = list(self._one(entry, ahead))
-        yield from items
+            return self._one(entry, ahead)
 
-    def _one(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
+    def _one(self, entry: Entry, ahead: Future[_Hashed] | None) -> VerifyEntry | None:
         if len(entry.path) < PATH_LIMIT:
-            yield from self._entry(entry, ahead)
-            return
+            return self._entry(entry, ahead)
         with reachable_entry(entry) as reached:  # deeper than PATH_MAX: see reachable
-            yield from self._entry(reached, ahead)
+            return self._entry(reached, ahead)
 
-    def _entry(self, entry: Entry, ahead: Future[_Hashed] | None) -> Iterator[VerifyEntry]:
-        """What one walked entry says (entries on disk only are kept in ``self.found`` for later)."""
+    def _entry(self, entry: Entry, ahead: Future[_Hashed] | None) -> VerifyEntry | None:
+        """What one walked entry says, if anything yet (entries on disk only are kept in
+        ``self.found`` for after the walk)."""
         st = entry.stat
         if st is not None and (st.st_dev, st.st_ino) in self.exclude and entry.kind == "file":
-            return
+            return None
         if entry.kind == "directory" and entry.problem is not None:
             self.unlistable.append(entry.rel)
         m = self.index.get(entry.rel)
         if m is None:
             if entry.kind == "directory":
-                yield VerifyEntry(
+                return VerifyEntry(
                     **_names(entry.rel),
                     status="unreadable",
                     in_manifest=False,
@@ -281,11 +284,10 @@ class _Verifier:
                     problems=(entry.problem,) if entry.problem else (),
                     note="a folder that cannot be listed: what it holds is not checked",
                 )
-            else:
-                self.found.append(self._found(entry, ahead))
-            return
+            self.found.append(self._found(entry, ahead))
+            return None
         self.seen.add(entry.rel)
-        yield self._compare(m, entry, ahead)
+        return self._compare(m, entry, ahead)
 
     # -- entries on disk and in the manifest --
 
@@ -317,7 +319,8 @@ class _Verifier:
             if hash_problem is not None:
                 return result("unreadable", {"kind": "file", "size": st.st_size}, problems=(hash_problem,))
             assert digests is not None
-            changed = [a for a in algs if digests[a] != m.hashes[a]]
+            recorded = expected["hashes"]
+            changed = [a for a in algs if digests[a] != recorded[a]]
             if m.size is not None and size != m.size:
                 changed.append("size")
             actual = {"kind": "file", "size": size, "hashes": digests}
@@ -480,7 +483,14 @@ AHEAD_MIN = 256 * 1024
 
 def _recorded_algorithms(m: ManifestEntry) -> tuple[str, ...]:
     """The digests a manifest entry holds, in ``ALGORITHMS`` order: what its file is checked with."""
+    if isinstance(m.hashes, Digests):
+        return m.hashes.names
     return tuple(a for a in ALGORITHMS if a in m.hashes)
+
+
+def _hex_digests(hashes: Mapping[str, str]) -> dict[str, str]:
+    """A manifest entry's digests as a new dict (made in one pass from what it holds)."""
+    return hashes.as_dict() if isinstance(hashes, Digests) else dict(hashes)
 
 
 def _hashed(ahead: Future[_Hashed] | None, path: bytes, st: os.stat_result, algorithms: tuple[str, ...]) -> _Hashed:

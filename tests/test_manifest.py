@@ -620,6 +620,7 @@ def test_digests_read_like_the_dict_they_hold(chosen: dict[str, bytes], upper: b
     order = ["md5", "sha1", "sha256", "sha512", "blake2b"]
     assert list(d) == [a for a in order if a in hexes]  # always in ALGORITHMS order
     assert dict(d) == hexes and d == hexes and len(d) == len(hexes) and bool(d) == bool(hexes)
+    assert d.as_dict() == hexes and list(d.as_dict()) == list(d) and d.names == tuple(d)
     assert all(d[a] == hexes[a] and a in d for a in hexes)
     assert "crc32" not in d and d.get("crc32") is None
     assert d == Digests(hexes) and hash(d) == hash(Digests(hexes))
