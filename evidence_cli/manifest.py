@@ -939,9 +939,20 @@ def _hex(value: Any, name: str, where: str) -> str:
     return value.lower()
 
 
-def _text_to_path(text: str) -> bytes:
+def _path_bytes(text: str, where: str) -> bytes:
+    """A path written as text, as bytes (undecodable bytes come back from their surrogate
+    escapes). A lone surrogate written as a JSON escape (``\\ud800``) is no path this tool
+    writes, and no path at all: refused, where encoding it raised UnicodeEncodeError and
+    `evidence verify` ended in a traceback."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise ManifestError(f"{where}: {text!r} is not a path (it holds a lone surrogate)") from None
+
+
+def _text_to_path(text: str, where: str) -> bytes:
     """Bytes of a path written as text; if that does not exist, undo ``\\xNN`` escapes."""
-    b = text.encode("utf-8", "surrogateescape")
+    b = _path_bytes(text, where)
     if not os.path.lexists(b) and b"\\x" in b:
         undone = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), b)
         if os.path.lexists(undone):
@@ -960,7 +971,7 @@ def _json_base(scan: Mapping[str, Any]) -> tuple[str | None, bytes | None]:
             return text, base64.b64decode(rb, validate=True)
         except (binascii.Error, ValueError):
             raise ManifestError("scan.root_bytes is not base64") from None
-    b = _text_to_path(text)
+    b = _text_to_path(text, "scan.root" if scan.get("root") == text else "scan.options.base")
     return text, b if os.path.isabs(b) else None
 
 
@@ -975,8 +986,7 @@ def _json_roots(scan: Mapping[str, Any], base_text: str | None) -> tuple[bytes, 
         rel = os.path.relpath(r, base_text).replace(os.sep, "/")
         if rel == ".":
             return (b".",)
-        b = rel.encode("utf-8", "surrogateescape")
-        out.append(check_relative(b, "scan.roots"))
+        out.append(check_relative(_path_bytes(rel, "scan.roots"), "scan.roots"))
     return tuple(sorted(set(out)))
 
 

@@ -632,3 +632,53 @@ def test_digests_read_like_the_dict_they_hold(chosen: dict[str, bytes], upper: b
             Digests({**hexes, a: hexes[a][:-2]})
     with pytest.raises(ValueError):
         Digests({**hexes, "crc32": "00"})
+
+
+@pytest.mark.parametrize("field", ["root", "roots", "base"])
+@pytest.mark.parametrize("resealed", [False, True])
+def test_a_root_with_a_lone_surrogate_is_refused_not_a_traceback(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path, field: str, resealed: bool
+) -> None:
+    # JSON can write "\ud800", which no path has: encoding it raised UnicodeEncodeError,
+    # and `evidence verify` of such a manifest ended in a traceback (found by fuzzing
+    # manifests). Tampered, the manifest is judged so; resealed, its root is refused.
+    _, doc = sealed
+    scan = doc["scan"]
+    if field == "root":
+        scan["root"] = scan["root"] + "/\ud800"
+        scan["root_bytes"] = None
+    elif field == "roots":
+        scan["roots"] = [scan["roots"][0] + "/\ud800"]
+    else:  # an old export: no root, the base among the options
+        scan.pop("root")
+        scan.pop("root_bytes")
+        scan["options"]["base"] = "/\ud800"
+    p = tmp_path / "surrogate.json"
+    p.write_text(json.dumps(_resealed(doc) if resealed else doc), encoding="ascii")  # (the escape as written)
+    if not resealed:
+        m = read_manifest(str(p))
+        assert m.seal.status == "invalid" and m.entries == ()
+        assert (m.base is None) == (field != "roots")  # (an untrusted root, kept only to refuse writing in it)
+        return
+    with pytest.raises(ManifestError, match="is not a path .it holds a lone surrogate"):
+        read_manifest(str(p))
+
+
+def test_verify_of_a_manifest_with_a_lone_surrogate_root_exits_2(
+    sealed: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+
+    for resealed in (False, True):
+        _, doc = sealed
+        doc = json.loads(json.dumps(doc))
+        doc["scan"]["root"] = "/\ud800"
+        doc["scan"]["root_bytes"] = None
+        p = tmp_path / f"s{resealed}.json"
+        p.write_text(json.dumps(_resealed(doc) if resealed else doc), encoding="ascii")
+        result = CliRunner().invoke(cli, ["verify", str(p)])
+        assert result.exit_code == 2, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output
