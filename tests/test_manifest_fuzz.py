@@ -1,0 +1,163 @@
+"""Hostile manifests: mutated sealed exports through ``read_manifest`` and ``verify``.
+
+A manifest comes from outside (a colleague, the other side's expert, a copy kept for
+months) and may be damaged or made up. Whatever it holds, reading and verifying it may
+end only in a :class:`ManifestError` (the command then exits 2 with a message), never in
+another exception (a traceback, exit 1).
+
+Two kinds of input:
+
+* the export's bytes mutated, drawn by hypothesis (derandomized: the suite stays
+  deterministic; ``EVIDENCE_MANIFEST_FUZZ_EXAMPLES`` for a longer run): truncated, bytes
+  changed or cut, JSON tokens and pieces of itself put in. Nearly all of these break the
+  seal, and are judged before any entry is used;
+* every value of the header and of three records (a file, a symlink, a special file)
+  replaced by every hostile value, and every key removed, one at a time, then
+  **resealed**: the seal holds, so every check behind it is reached, as by a manifest
+  made up with care.
+
+A first run of this kind, outside the suite, found a root written with a lone surrogate
+escape ending in a UnicodeEncodeError (see test_manifest's lone-surrogate tests); this
+file finds it again without that fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evidence_cli.errors import ManifestError
+from evidence_cli.manifest import read_manifest, seal_value
+from evidence_cli.verify import verify
+from tests.custody import make_tree, write_manifest
+
+FUZZ = dict(
+    max_examples=int(os.environ.get("EVIDENCE_MANIFEST_FUZZ_EXAMPLES", "120")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+TOKENS = [b'"', b"{", b"}", b"[", b"]", b",", b":", b"\\", b"\\u0000", b"\\ud800", b"1e999", b"-0", b"null"]
+TOKENS += [b"NaN", b"true", b'"path": "../x"', b"\x00", b"\xff", b'"kind": "file"', b'"size": -1']
+
+#: Values put in place of one value of a resealed export.
+HOSTILE: list[Any] = [None, True, 0, -1, 2**70, 1.5, "", ".", "..", "../x", "/etc", "a//b", "\ud800", "\udcff"]
+HOSTILE += ["\x00", "\u202e", "x" * 5000, [], {}, [None], {"md5": "0" * 32}, {"sha256": "zz"}, ["/"], "file"]
+HOSTILE += ["symlink", "other", "directory", "A" * 64, "=cmd|' /C calc'!A0", "\\x41", "==", "!!!"]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """A sealed export of the custody tree (awkward names, a symlink, special files)."""
+    base = tmp_path_factory.mktemp("manifest-fuzz")
+    out = base / "manifest.json"
+    write_manifest(make_tree(base / "evidence"), out)
+    return base, out.read_bytes()
+
+
+def _mutated(data: bytes, ops: list[tuple[int, int, int]]) -> bytes:
+    b = bytearray(data)
+    for op, at, n in ops:
+        if not b:
+            break
+        i = at % len(b)
+        if op == 0:  # truncate
+            del b[i:]
+        elif op == 1:  # change bytes
+            for k in range(1 + n % 8):
+                b[(i + k * 7919) % len(b)] = (n >> k) & 0xFF
+        elif op == 2:  # cut a piece
+            del b[i : i + 1 + n % 200]
+        elif op == 3:  # a JSON token
+            b[i:i] = TOKENS[n % len(TOKENS)]
+        else:  # a piece of itself elsewhere
+            j = n % len(b)
+            b[i:i] = b[j : j + 1 + (n >> 8) % 300]
+    return bytes(b)
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every value's place in a parsed export (its keys and indexes), the seal's excepted."""
+    out = [path] if path else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if path or k != "seal":
+                out += _places(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _places(v, (*path, i))
+    return out
+
+
+def _check(path: Path) -> None:
+    """Read and verify ``path`` as `evidence verify` does: only ManifestError may escape."""
+    for allow_unsealed in (False, True):
+        try:
+            m = read_manifest(str(path))
+            for _ in verify(m, allow_unsealed=allow_unsealed):
+                pass
+        except ManifestError:
+            pass
+
+
+@settings(**FUZZ)
+@given(ops=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**40), st.integers(0, 2**32)), min_size=1, max_size=6))
+def test_a_damaged_export_is_refused_or_verified(export: tuple[Path, bytes], ops: list[tuple[int, int, int]]) -> None:
+    base, data = export
+    p = base / "damaged.json"
+    p.write_bytes(_mutated(data, ops))
+    _check(p)
+
+
+def _made_up(doc: dict[str, Any], where: tuple[Any, ...], value: Any, remove: bool) -> dict[str, Any]:
+    """A copy of ``doc`` with the value at ``where`` replaced by ``value`` (or its key
+    removed), resealed."""
+    doc = json.loads(json.dumps(doc))
+    parent = doc
+    for key in where[:-1]:
+        parent = parent[key]
+    if remove:
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = value
+    doc["seal"]["value"] = seal_value(doc)
+    return doc
+
+
+@pytest.mark.parametrize("part", ["header", "first record", "symlink record", "other record"])
+def test_a_made_up_resealed_export_is_refused_or_verified(export: tuple[Path, bytes], part: str) -> None:
+    """Every value of the header, or of one record, replaced by every hostile value (and
+    every key of a mapping removed), one at a time, resealed."""
+    base, data = export
+    doc = json.loads(data)
+    kinds = {"first record": "file", "symlink record": "symlink", "other record": "other"}
+    if part == "header":
+        places = [w for w in _places(doc) if w[0] != "files"]
+    else:
+        index = next(i for i, r in enumerate(doc["files"]) if r["kind"] == kinds[part])
+        places = [w for w in _places(doc) if w[:2] == ("files", index)]
+    assert len(places) > 10
+    p = base / f"made-up-{part.replace(' ', '-')}.json"
+    failures = []
+    for where in places:
+        for value in [*HOSTILE, _REMOVE]:
+            if value is _REMOVE and not isinstance(where[-1], str):
+                continue
+            made = _made_up(doc, where, None, remove=True) if value is _REMOVE else _made_up(doc, where, value, False)
+            p.write_text(json.dumps(made), encoding="ascii")  # (lone surrogates as escapes, as JSON may hold them)
+            try:
+                _check(p)
+            except Exception as exc:  # noqa: BLE001 - collected: every case is tried
+                failures.append(f"{where} = {value!r:.40}: {type(exc).__name__}: {exc}")
+    assert not failures, f"{len(failures)} made-up exports ended in an exception:\n" + "\n".join(failures[:20])
+
+
+_REMOVE = object()
