@@ -55,7 +55,9 @@ line is an error (a list that does not parse is not evidence of anything).
 ``hashdeep`` files: ``%%%% HASHDEEP-1.0``, a ``%%%% size,<digests>,filename`` column
 line, ``##`` comments; ``## Invoked from: DIR`` gives the folder relative names start
 from. Absolute names are made relative to that folder (or, without it, to the deepest
-folder holding them all), so a list still verifies after the evidence has moved.
+folder holding them all), so a list still verifies after the evidence has moved. A
+name that is the root folder itself (``.``, or ``/`` alone) is refused: a line names a
+file, and ``/`` would have made the whole file system the root to walk.
 """
 
 from __future__ import annotations
@@ -1152,12 +1154,23 @@ def _relative_names(names: Sequence[tuple[bytes, str]], invoked: bytes | None) -
         for name, where in names:
             while name.startswith(b"./"):
                 name = name[2:].lstrip(b"/")
-            rels.append(check_relative(name, where))
+            rels.append(_file_name(name, where))
         return invoked, rels
     normed = [os.path.normpath(n) for n, _ in names]
+    for n, (_, where) in zip(normed, names):
+        if n.strip(b"/") == b"":
+            _file_name(b".", where)
     if invoked is not None and all(n.startswith(invoked.rstrip(b"/") + b"/") for n in normed):
         base = invoked.rstrip(b"/") or b"/"
     else:
         base = os.path.commonpath([os.path.dirname(n) for n in normed])
-    rels = [check_relative(os.path.relpath(n, base), where) for n, (_, where) in zip(normed, names)]
+    rels = [_file_name(os.path.relpath(n, base), where) for n, (_, where) in zip(normed, names)]
     return base, rels
+
+
+def _file_name(rel: bytes, where: str) -> bytes:
+    """A hash list's name, relative: never the root folder itself (``.``, or ``/`` alone,
+    which made a list of one such line verify the whole file system)."""
+    if rel == b".":
+        raise ManifestError(f"{where}: the name is the root folder itself, not a file")
+    return check_relative(rel, where)

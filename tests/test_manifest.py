@@ -398,6 +398,12 @@ def test_md5_lists_and_absolute_names(tmp_path: Path) -> None:
         (f"{'0' * 64}  ../up\n", "not a relative path"),
         (f"{'0' * 64}  a\n{'1' * 64}  a\n", "twice"),
         (f"{'0' * 63}  a\n", "not a hash-list line"),
+        # The root folder itself, not a file: "/" made verify walk the whole file system.
+        (f"{'0' * 64}  .\n", "root folder itself"),
+        (f"{'0' * 64}  /\n", "root folder itself"),
+        (f"{'0' * 64}  //\n", "root folder itself"),
+        (f"{'0' * 64}  /ev/a\n{'0' * 64}  /\n", "line 2: the name is the root folder itself"),
+        (f"SHA256 (.) = {'0' * 64}\n", "root folder itself"),
     ],
 )
 def test_bad_sum_lists(tmp_path: Path, content: str, message: str) -> None:
@@ -452,6 +458,7 @@ def test_hashdeep_file(tmp_path: Path) -> None:
         # More digits than any size (and than Python converts: 4,300): was a ValueError traceback.
         ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n" + "9" * 5000 + ",{md5},./a\n", "not a hashdeep line"),
         ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n" + "1" * 21 + ",{md5},./a\n", "not a hashdeep line"),
+        ("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n1,{md5},/\n", "root folder itself"),
     ],
 )
 def test_bad_hashdeep_files(tmp_path: Path, text: str, message: str) -> None:

@@ -16,6 +16,11 @@ Two kinds of input:
   **resealed**: the seal holds, so every check behind it is reached, as by a manifest
   made up with care.
 
+* hash lists (``sha256sum``, ``md5sum``, ``--tag`` lines, hashdeep), our own exports of
+  the tree and lists written by hand, mutated the same way and also with one line's name
+  replaced by hostile names (``/``, ``..``, escapes, NUL, very long, a path through a
+  file); verified against the tree (``--root``), as a list without a root is.
+
 A first run of this kind, outside the suite, found a root written with a lone surrogate
 escape ending in a UnicodeEncodeError (see test_manifest's lone-surrogate tests); this
 file finds it again without that fix.
@@ -23,16 +28,18 @@ file finds it again without that fix.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from evidence_cli.errors import ManifestError
+from evidence_cli.exports import ExportFormat, export_manifest
 from evidence_cli.manifest import read_manifest, seal_value
 from evidence_cli.verify import verify
 from tests.custody import make_tree, write_manifest
@@ -61,6 +68,90 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     out = base / "manifest.json"
     write_manifest(make_tree(base / "evidence"), out)
     return base, out.read_bytes()
+
+
+#: Names put in place of one hash-list line's name.
+NAMES = [b"/", b".", b"..", b"./", b"//x", b"/etc/passwd", b"a/../../b", b"plain.txt/x", b"x" * 300, b"y/" * 3000]
+NAMES += [b"\\n", b"\\", b"\\x41", b"\x00", b"\xff", b"\xed\xa0\x80", b" ", b"photos/", b"a-fifo", b"link-to-plain"]
+NAMES += [b"\r", b"dup/a.txt", b"=cmd|' /C calc'!A0", b"\xe2\x80\xae", b"C:\\x", b"a,b", b"MD5 (x) = 0"]
+NAMES += [b"gone.txt", b"photos/deep", b"photos/deep/er/note.txt/", b"./plain.txt", b"sub/./x", b"empty/x", b"%%%%"]
+
+
+@pytest.fixture(scope="module")
+def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
+    """Hash lists of the custody tree: our sha256sum and md5sum exports (escaped names),
+    our hashdeep export of the tree without the newline name, and --tag and absolute-name
+    lists written here."""
+    base, _ = export
+    lists = []
+    m = read_manifest(str(base / "manifest.json"))
+    for fmt in (ExportFormat.SHA256SUM, ExportFormat.MD5SUM):
+        out = io.BytesIO()
+        export_manifest(m, fmt, out)
+        lists.append(out.getvalue())
+    plain = base / "plain-tree"
+    write_manifest(make_tree(plain, newline=False, specials=False), base / "plain.json")
+    out = io.BytesIO()
+    export_manifest(read_manifest(str(base / "plain.json")), ExportFormat.HASHDEEP, out)
+    lists.append(out.getvalue())
+    files = [e for e in m.entries if e.kind == "file" and b"\n" not in e.rel]
+    lists.append(b"".join(b"SHA256 (" + e.rel + b") = " + e.hashes["sha256"].encode() + b"\n" for e in files))
+    evidence = os.fsencode(base / "evidence")
+    lists.append(b"".join(e.hashes["md5"].encode() + b" *" + os.path.join(evidence, e.rel) + b"\n" for e in files))
+    assert all(lists)
+    return base / "evidence", lists
+
+
+def _renamed(data: bytes, line: int, name: bytes, escaped: bool) -> bytes:
+    """``data`` with the name of one of its lines (any format) replaced."""
+    lines = data.split(b"\n")
+    k = line % len(lines)
+    ln = lines[k]
+    if ln.startswith(b"%%%%") or ln.startswith(b"##"):
+        return data
+    if b"," in ln:  # hashdeep: size,digests...,name
+        ln = b",".join(ln.split(b",", 2)[:2]) + b"," + name
+    elif b") = " in ln:
+        ln = ln.split(b" (", 1)[0] + b" (" + name + b") = " + ln.rsplit(b" = ", 1)[1]
+    else:
+        ln = ln.split(b" ", 1)[0] + b"  " + name
+    lines[k] = (b"\\" if escaped else b"") + ln.lstrip(b"\\")
+    return b"\n".join(lines)
+
+
+@settings(**FUZZ)
+@given(
+    which=st.integers(0, 4),
+    renames=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(NAMES), st.booleans()), max_size=3),
+    ops=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**40), st.integers(0, 2**32)), max_size=2),
+)
+def test_a_damaged_hash_list_is_refused_or_verified(
+    hash_lists: tuple[Path, list[bytes]],
+    which: int,
+    renames: list[tuple[int, bytes, bool]],
+    ops: list[tuple[int, int, int]],
+) -> None:
+    tree, lists = hash_lists
+    data = lists[which]
+    for line, name, escaped in renames:
+        data = _renamed(data, line, name, escaped)
+    p = tree.parent / "damaged.list"
+    p.write_bytes(_mutated(data, ops) if ops else data)
+    _check(p, tree)
+
+
+def test_hash_list_seeds_read_back(hash_lists: tuple[Path, list[bytes]]) -> None:
+    """The fuzz seeds are lists this tool reads and verifies whole (so the fuzz starts
+    from inputs that reach verify)."""
+    tree, lists = hash_lists
+    p = tree.parent / "seed.list"
+    for i, data in enumerate(lists):
+        p.write_bytes(data)
+        m = read_manifest(str(p))
+        root = tree.parent / "plain-tree" if m.format == "hashdeep" else tree
+        statuses = {e.status for e in verify(m, str(root)) if e.in_manifest}
+        assert statuses == {"ok"}, (i, statuses)
+        assert len(m.entries) >= 14
 
 
 def _mutated(data: bytes, ops: list[tuple[int, int, int]]) -> bytes:
@@ -97,16 +188,18 @@ def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def _check(path: Path) -> None:
-    """Read ``path`` once and verify it as `evidence verify` does, with and without
-    ``--allow-unsealed``: only ManifestError may escape."""
+def _check(path: Path, root: Path | None = None) -> None:
+    """Read ``path`` once and verify it as `evidence verify` does (against ``root`` when
+    given), with and without ``--allow-unsealed``: only ManifestError may escape."""
     try:
         m = read_manifest(str(path))
     except ManifestError:
+        event("refused by read_manifest")
         return
+    event("read, then verified")
     for allow_unsealed in (False, True):
         try:
-            for _ in verify(m, allow_unsealed=allow_unsealed):
+            for _ in verify(m, None if root is None else str(root), allow_unsealed=allow_unsealed):
                 pass
         except ManifestError:
             pass
