@@ -55,7 +55,9 @@ line is an error (a list that does not parse is not evidence of anything).
 ``hashdeep`` files: ``%%%% HASHDEEP-1.0``, a ``%%%% size,<digests>,filename`` column
 line, ``##`` comments; ``## Invoked from: DIR`` gives the folder relative names start
 from. Absolute names are made relative to that folder (or, without it, to the deepest
-folder holding them all), so a list still verifies after the evidence has moved. A
+folder holding them all), so a list still verifies after the evidence has moved; when
+that folder is ``/`` (names from all over the file system) no root is taken: verifying
+gives ``--root``, as for relative names (``--root /`` to walk the whole system). A
 name that is the root folder itself (``.``, or ``/`` alone) is refused: a line names a
 file, and ``/`` would have made the whole file system the root to walk.
 """
@@ -1063,7 +1065,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         items.append((name, _hex(hexd, alg, where), where))
     if algorithm is None:
         raise ManifestError("the file holds no hash line: not a manifest")
-    base, rels = _relative_names([(name, where) for name, _, where in items], None)
+    base, rels, notes = _relative_names([(name, where) for name, _, where in items], None)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
     ]
@@ -1073,6 +1075,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         seal=SealCheck("not-sealed", message=f"a {fmt} list has no seal"),
         base=base,
         entries=_unique(entries),
+        notes=notes,
         **src.identity(),
     )
 
@@ -1122,11 +1125,11 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         raw.append((parts[-1], int(parts[0]), hashes, where))
     if not raw:
         raise ManifestError("the hashdeep file holds no hash line")
-    base, rels = _relative_names([(name, where) for name, _, _, where in raw], invoked)
+    base, rels, notes = _relative_names([(name, where) for name, _, _, where in raw], invoked)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes) for rel, (_, size, hashes, _) in zip(rels, raw)
     ]
-    notes = [f"{c} digests are not checked (not computed by this tool)" for c in sorted(ignored)]
+    notes += tuple(f"{c} digests are not checked (not computed by this tool)" for c in sorted(ignored))
     return Manifest(
         format="hashdeep",
         seal=SealCheck("not-sealed", message="a hashdeep file has no seal"),
@@ -1144,8 +1147,16 @@ def _unique(entries: Iterable[ManifestEntry]) -> tuple[ManifestEntry, ...]:
     return index.entries()
 
 
-def _relative_names(names: Sequence[tuple[bytes, str]], invoked: bytes | None) -> tuple[bytes | None, list[bytes]]:
-    """(base, relative paths) of a hash list's names; see the module docstring."""
+#: The note of a list whose absolute names share no folder but ``/`` (and no ``## Invoked
+#: from: /`` says it was made there): its root is not taken to be ``/``, which would have
+#: `evidence verify` walk, and hash, the whole file system (``/proc`` and ``/dev`` too).
+NO_COMMON_FOLDER = "its absolute names share no folder but /; they are read as relative to /"
+
+
+def _relative_names(
+    names: Sequence[tuple[bytes, str]], invoked: bytes | None
+) -> tuple[bytes | None, list[bytes], tuple[str, ...]]:
+    """(base, relative paths, notes) of a hash list's names; see the module docstring."""
     absolute = [os.path.isabs(n) for n, _ in names]
     if any(absolute) and not all(absolute):
         raise ManifestError("the list mixes absolute and relative names; cannot tell what they are relative to")
@@ -1155,7 +1166,7 @@ def _relative_names(names: Sequence[tuple[bytes, str]], invoked: bytes | None) -
             while name.startswith(b"./"):
                 name = name[2:].lstrip(b"/")
             rels.append(_file_name(name, where))
-        return invoked, rels
+        return invoked, rels, ()
     normed = [os.path.normpath(n) for n, _ in names]
     for n, (_, where) in zip(normed, names):
         if n.strip(b"/") == b"":
@@ -1165,7 +1176,9 @@ def _relative_names(names: Sequence[tuple[bytes, str]], invoked: bytes | None) -
     else:
         base = os.path.commonpath([os.path.dirname(n) for n in normed])
     rels = [_file_name(os.path.relpath(n, base), where) for n, (_, where) in zip(normed, names)]
-    return base, rels
+    if base == b"/" and invoked != b"/":
+        return None, rels, (NO_COMMON_FOLDER,)
+    return base, rels, ()
 
 
 def _file_name(rel: bytes, where: str) -> bytes:

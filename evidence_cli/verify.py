@@ -40,7 +40,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from evidence_cli import hashing
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, changed_while_read, hash_entry
-from evidence_cli.manifest import Digests, Manifest, ManifestEntry, require_trusted
+from evidence_cli.manifest import NO_COMMON_FOLDER, Digests, Manifest, ManifestEntry, require_trusted
 from evidence_cli.meter import waiting
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
 from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
@@ -63,6 +63,12 @@ def verification_roots(manifest: Manifest, root: str | bytes | None = None) -> R
     elif manifest.base is not None:
         base = manifest.base
         origin = "root recorded in the manifest"
+    elif NO_COMMON_FOLDER in manifest.notes:
+        raise ManifestError(
+            f"the {manifest.format} list's absolute names share no folder but '/', and verifying from '/' "
+            "would walk and hash the whole file system: give --root DIR, the folder its names are relative "
+            "to once the leading '/' is dropped (--root / to check the whole system)"
+        )
     else:
         raise ManifestError(
             f"the {manifest.format} list records no root (its names are relative): "

@@ -20,6 +20,7 @@ from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, export_manifest
 from evidence_cli.manifest import (
     CANONICALIZATION,
+    NO_COMMON_FOLDER,
     Digests,
     Sealer,
     TamperedManifest,
@@ -32,6 +33,7 @@ from evidence_cli.manifest import (
     unescape_name,
 )
 from evidence_cli.models import ScanInfo, VerifyEntry
+from evidence_cli.verify import verify
 from tests.custody import AWKWARD, make_tree, write_manifest
 
 
@@ -387,6 +389,29 @@ def test_md5_lists_and_absolute_names(tmp_path: Path) -> None:
     assert m.format == "md5sum"
     assert m.base == b"/ev/case"
     assert [e.rel for e in m.entries] == [b"a.txt", b"sub/b.txt"]
+
+
+@pytest.mark.parametrize("hashdeep", [False, True])
+def test_absolute_names_sharing_only_the_system_root_give_no_root(tmp_path: Path, hashdeep: bool) -> None:
+    """Names from all over the file system: '/' was taken as the root, and verify walked
+    and hashed the whole system. Now no root is taken (as for relative names); a list made
+    from '/' by hashdeep says so, and keeps it."""
+    h = hashlib.md5(b"x").hexdigest()
+    p = tmp_path / "list"
+    if hashdeep:
+        head = "%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n"
+        p.write_text(f"{head}1,{h},/etc/x\n1,{h},/home/u/y\n")
+    else:
+        p.write_text(f"{h}  /etc/x\n{h}  /home/u/y\n")
+    m = read_manifest(str(p))
+    assert m.base is None and NO_COMMON_FOLDER in m.notes
+    assert [e.rel for e in m.entries] == [b"etc/x", b"home/u/y"]
+    with pytest.raises(ManifestError, match="share no folder but '/'.*--root"):
+        verify(m)
+    if hashdeep:
+        p.write_text(f"{head}## Invoked from: /\n1,{h},/etc/x\n1,{h},/home/u/y\n")
+        m = read_manifest(str(p))
+        assert m.base == b"/" and m.notes == ()
 
 
 @pytest.mark.parametrize(

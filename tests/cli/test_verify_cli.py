@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -202,6 +203,17 @@ def test_a_sha256sum_list_as_manifest(case: dict[str, Path]) -> None:
     doc = json.loads((case["case"] / "r.json").read_text(encoding="utf-8"))
     assert doc["manifest"]["seal"]["status"] == "not-sealed"
     assert statuses(doc) == {"a-fifo": "new", "link-outside": "new", "link-to-plain": "new"}
+
+
+def test_a_list_of_names_from_all_over_the_system_asks_for_a_root(case: dict[str, Path]) -> None:
+    """Absolute names whose only common folder is '/': verify walked and hashed the whole
+    file system; it now asks for --root (exit 2) and reads nothing."""
+    plain = case["tree"] / "plain.txt"
+    digest = hashlib.sha256(plain.read_bytes()).hexdigest()
+    lst = case["case"] / "SHA256SUMS"
+    lst.write_text(f"{digest}  {plain}\n{digest}  /evidence-cli-nowhere/x\n", encoding="utf-8")
+    result = invoke(["verify", str(lst)], 2)
+    assert "share no folder but '/'" in result.stderr and "--root" in result.stderr
 
 
 # --- export ------------------------------------------------------------------------------------
