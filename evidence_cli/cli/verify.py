@@ -217,7 +217,7 @@ def verify_cmd(
                 pass  # (said below; the other report is still closed)
             lost = any(r.failed is not None or r.broken for r in reports)
             code = EXIT_PROBLEMS if stopped is not None or lost or not summary.all_ok else EXIT_OK
-            result = _result(summary, stopped, code)
+            result = _result(summary, stopped, code, manifest.format)
             try:
                 if json_w is not None:
                     json_w.end(context.verify_section(roots.base, root is not None), summary.to_dict(), result)
@@ -333,13 +333,30 @@ _REPORT_FAILED = "stopped because a report could not be written"
 _READER_GONE = "stopped because the reader of stdout went away"
 
 
-def _result(summary: VerifySummary, stopped: str | None, code: int) -> dict[str, Any]:
+#: Other tools that write digests as long as a sum list's, without saying which they are.
+_SAME_LENGTH = {
+    "md5sum": "b2sum -l 128",
+    "sha1sum": "b2sum -l 160, RIPEMD-160",
+    "sha256sum": "b2sum -l 256, sha3-256, BLAKE3",
+    "sha512sum": "b2sum, sha3-512",
+}
+
+
+def _result(summary: VerifySummary, stopped: str | None, code: int, fmt: str = "evidence-json") -> dict[str, Any]:
     if stopped is not None:
         outcome, message = "interrupted", f"the verification was {stopped}: not every entry was checked"
     elif summary.all_ok:
         outcome, message = "all-ok", "every entry matches the manifest and nothing was added"
     else:
         outcome, message = "differences", "the evidence does not match the manifest"
+        by = summary.manifest_by_status
+        if fmt in _SAME_LENGTH and by["modified"] and not by["ok"]:
+            # A list only says how long its digests are: one of another algorithm reads as
+            # a list of every file modified. Said before anyone concludes that they were.
+            message += (
+                f"; not one listed file has its digest: if the list was not made with {fmt} "
+                f"(digests of that length also come from {_SAME_LENGTH[fmt]}), check it with the tool that made it"
+            )
     return {"outcome": outcome, "exit_code": code, "message": message}
 
 

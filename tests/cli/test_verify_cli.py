@@ -216,6 +216,27 @@ def test_a_list_of_names_from_all_over_the_system_asks_for_a_root(case: dict[str
     assert "share no folder but '/'" in result.stderr and "--root" in result.stderr
 
 
+def test_a_list_of_another_algorithm_is_said_to_be_possible(case: dict[str, Path]) -> None:
+    """A sum list only says how long its digests are: a b2sum -l 256 list read as SHA-256
+    makes every file 'modified'. The result says the list may be of another algorithm;
+    not when some file matches (then the others really differ)."""
+    names = ["plain.txt", "empty", "dup/a.txt"]
+    lst = case["case"] / "B2SUMS"
+
+    def write(digest: Any) -> None:
+        lst.write_text("".join(f"{digest((case['tree'] / n).read_bytes())}  {n}\n" for n in names), encoding="utf-8")
+
+    write(lambda data: hashlib.blake2b(data, digest_size=32).hexdigest())
+    report = case["case"] / "r.json"
+    result = invoke(["verify", str(lst), "--root", str(case["tree"]), "--json", str(report)], 1)
+    hint = "if the list was not made with sha256sum (digests of that length also come from b2sum -l 256"
+    assert hint in result.stderr
+    assert hint in json.loads(report.read_text(encoding="utf-8"))["result"]["message"]
+    write(lambda data: hashlib.sha256(data if data != b"" else b"changed").hexdigest())  # one differs
+    result = invoke(["verify", str(lst), "--root", str(case["tree"])], 1)
+    assert "2 ok, 1 modified" in result.stderr and "not one listed file" not in result.stderr
+
+
 # --- export ------------------------------------------------------------------------------------
 
 
