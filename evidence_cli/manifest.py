@@ -3,7 +3,7 @@
 ``evidence scan DIR --json manifest.json`` writes the manifest: the JSON export *is* the
 manifest, and it carries a seal. ``evidence verify`` and ``evidence export`` read it,
 and also read the hash lists other tools write (``sha256sum``/``md5sum``/``sha1sum``/
-``sha512sum`` lists and ``hashdeep`` files), which have no seal.
+``sha512sum`` lists, ``b2sum --tag`` lists and ``hashdeep`` files), which have no seal.
 
 The seal
 --------
@@ -87,14 +87,17 @@ SEAL_ALGORITHM = "sha256"
 CANONICALIZATION = "evidence-cli/c14n-json/1"
 
 #: Formats :func:`read_manifest` recognises.
-ManifestFormat = Literal["evidence-json", "md5sum", "sha1sum", "sha256sum", "sha512sum", "hashdeep"]
+ManifestFormat = Literal["evidence-json", "md5sum", "sha1sum", "sha256sum", "sha512sum", "b2sum", "hashdeep"]
 #: ``valid``/``invalid``: the seal matches / does not match; ``missing``: a JSON export
 #: without a seal (older version, or stripped); ``not-sealed``: the format has no seal.
 SealStatus = Literal["valid", "invalid", "missing", "not-sealed"]
 
 #: Digest length in hex -> algorithm, for ``*sum`` lists.
 _SUM_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
-_TAG_NAMES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+#: ``--tag`` line names. BLAKE2b is b2sum's full-length (512-bit) digest; an untagged b2sum
+#: line is as long as a SHA-512 one and cannot be told from it (verify says so when no
+#: file matches); ``BLAKE2b-256`` and other lengths are not digests this tool computes.
+_TAG_NAMES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512", "BLAKE2b": "blake2b"}
 #: hashdeep column names -> ours (tiger and whirlpool have no implementation here).
 _HASHDEEP_COLUMNS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "tiger": None, "whirlpool": None}
 _KINDS: dict[str, str] = {k: k for k in ("file", "symlink", "directory", "other")}
@@ -1034,8 +1037,16 @@ def unescape_name(name: bytes, where: str) -> bytes:
     return bytes(out)
 
 
+#: The format of a sum list of each algorithm.
+_SUM_FORMATS: dict[str, ManifestFormat] = {
+    "md5": "md5sum",
+    "sha1": "sha1sum",
+    "sha256": "sha256sum",
+    "sha512": "sha512sum",
+    "blake2b": "b2sum",
+}
 _SUM_LINE = re.compile(rb"([0-9a-fA-F]+) [ *](.*)", re.S)
-_TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512) \((.*)\) = ([0-9a-fA-F]+)", re.S)
+_TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512|BLAKE2b) \((.*)\) = ([0-9a-fA-F]+)", re.S)
 
 
 def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest:
@@ -1051,6 +1062,12 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         if m:
             alg, name, hexd = _TAG_NAMES[m.group(1).decode()], m.group(2), m.group(3).decode()
         else:
+            other = re.match(rb"BLAKE2b-(\d+) \(", body)
+            if other:
+                raise ManifestError(
+                    f"{where}: BLAKE2b-{other.group(1).decode()} digests (b2sum -l) are not computed by this tool; "
+                    "it checks b2sum's full-length digests (b2sum --tag without -l)"
+                )
             m = _SUM_LINE.fullmatch(body)
             if not m or len(m.group(1)) not in _SUM_BY_LENGTH or not m.group(2):
                 shown = line[:80].decode("utf-8", "backslashreplace")
@@ -1069,7 +1086,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
     entries = [
         ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
     ]
-    fmt: ManifestFormat = {"md5": "md5sum", "sha1": "sha1sum", "sha256": "sha256sum", "sha512": "sha512sum"}[algorithm]  # type: ignore[assignment]
+    fmt: ManifestFormat = _SUM_FORMATS[algorithm]
     return Manifest(
         format=fmt,
         seal=SealCheck("not-sealed", message=f"a {fmt} list has no seal"),

@@ -381,6 +381,27 @@ def test_gnu_sum_list_with_escapes_tag_lines_comments_and_crlf(tmp_path: Path) -
     assert {e.hashes["sha256"] for e in m.entries} == {h}
 
 
+def test_b2sum_tag_lists(tmp_path: Path) -> None:
+    """`b2sum --tag` names its digests: read as BLAKE2b and verified. Untagged, a b2sum line
+    is as long as a SHA-512 one (read as sha512sum: verify then says the list may be of
+    another algorithm); `b2sum -l 256 --tag` is a digest this tool does not compute."""
+    tree = tmp_path / "ev"
+    tree.mkdir()
+    (tree / "a").write_bytes(b"x")
+    digest = hashlib.blake2b(b"x").hexdigest()
+    p = tmp_path / "B2SUMS"
+    p.write_text(f"BLAKE2b (a) = {digest}\n")
+    m = read_manifest(str(p))
+    assert m.format == "b2sum" and m.seal.status == "not-sealed"
+    assert [(e.rel, dict(e.hashes)) for e in m.entries] == [(b"a", {"blake2b": digest})]
+    assert [e.status for e in verify(m, str(tree))] == ["ok"]
+    p.write_text(f"{digest}  a\n")
+    assert read_manifest(str(p)).format == "sha512sum"
+    p.write_text(f"BLAKE2b-256 (a) = {hashlib.blake2b(b'x', digest_size=32).hexdigest()}\n")
+    with pytest.raises(ManifestError, match=r"line 1: BLAKE2b-256 digests \(b2sum -l\) are not computed"):
+        read_manifest(str(p))
+
+
 def test_md5_lists_and_absolute_names(tmp_path: Path) -> None:
     h = hashlib.md5(b"x").hexdigest()
     p = tmp_path / "list.md5"

@@ -28,6 +28,7 @@ file finds it again without that fix.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -80,8 +81,8 @@ NAMES += [b"gone.txt", b"photos/deep", b"photos/deep/er/note.txt/", b"./plain.tx
 @pytest.fixture(scope="module")
 def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     """Hash lists of the custody tree: our sha256sum and md5sum exports (escaped names),
-    our hashdeep export of the tree without the newline name, and --tag and absolute-name
-    lists written here."""
+    our hashdeep export of the tree without the newline name, and --tag (SHA-256, BLAKE2b)
+    and absolute-name lists written here."""
     base, _ = export
     lists = []
     m = read_manifest(str(base / "manifest.json"))
@@ -98,6 +99,8 @@ def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     lists.append(b"".join(b"SHA256 (" + e.rel + b") = " + e.hashes["sha256"].encode() + b"\n" for e in files))
     evidence = os.fsencode(base / "evidence")
     lists.append(b"".join(e.hashes["md5"].encode() + b" *" + os.path.join(evidence, e.rel) + b"\n" for e in files))
+    blake = [hashlib.blake2b(Path(os.fsdecode(os.path.join(evidence, e.rel))).read_bytes()).hexdigest() for e in files]
+    lists.append(b"".join(b"BLAKE2b (" + e.rel + b") = " + h.encode() + b"\n" for e, h in zip(files, blake)))
     assert all(lists)
     return base / "evidence", lists
 
@@ -121,7 +124,7 @@ def _renamed(data: bytes, line: int, name: bytes, escaped: bool) -> bytes:
 
 @settings(**FUZZ)
 @given(
-    which=st.integers(0, 4),
+    which=st.integers(0, 5),
     renames=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(NAMES), st.booleans()), max_size=3),
     ops=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**40), st.integers(0, 2**32)), max_size=2),
 )
