@@ -1083,6 +1083,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
     if algorithm is None:
         raise ManifestError("the file holds no hash line: not a manifest")
     base, rels, notes = _relative_names([(name, where) for name, _, where in items], None)
+    notes += _windows_names(rels)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
     ]
@@ -1143,6 +1144,7 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
     if not raw:
         raise ManifestError("the hashdeep file holds no hash line")
     base, rels, notes = _relative_names([(name, where) for name, _, _, where in raw], invoked)
+    notes += _windows_names(rels)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes) for rel, (_, size, hashes, _) in zip(rels, raw)
     ]
@@ -1196,6 +1198,18 @@ def _relative_names(
     if base == b"/" and invoked != b"/":
         return None, rels, (NO_COMMON_FOLDER,)
     return base, rels, ()
+
+
+def _windows_names(rels: Sequence[bytes]) -> tuple[str, ...]:
+    """A note when the names look like a list made on Windows: backslashes in names and
+    no ``/`` anywhere. They stay part of the names (a Linux or macOS name may hold one),
+    so such files are reported missing, or moved to the path with ``/``; the note says why."""
+    if any(b"\\" in r for r in rels) and not any(b"/" in r for r in rels):
+        return (
+            "names hold backslashes and no '/': if the list was made on Windows, its folders are "
+            "written with '\\' and are read here as part of the names (files then show as missing or moved)",
+        )
+    return ()
 
 
 def _file_name(rel: bytes, where: str) -> bytes:

@@ -402,6 +402,20 @@ def test_b2sum_tag_lists(tmp_path: Path) -> None:
         read_manifest(str(p))
 
 
+def test_a_list_with_windows_folder_separators_says_so(tmp_path: Path) -> None:
+    """Backslashes stay part of the names (a Linux name may hold one); a list whose names
+    have backslashes and no '/' gets a note, which verify prints, saying why its files
+    show as missing or moved."""
+    h = hashlib.sha256(b"x").hexdigest()
+    p = tmp_path / "list"
+    p.write_text(f"\\{h}  photos\\\\IMG_1.jpg\n{h}  notes.txt\n")
+    m = read_manifest(str(p))
+    assert [e.rel for e in m.entries] == [b"photos\\IMG_1.jpg", b"notes.txt"]
+    assert len(m.notes) == 1 and "made on Windows" in m.notes[0]
+    p.write_text(f"\\{h}  photos\\\\IMG_1.jpg\n{h}  sub/notes.txt\n")  # a '/' too: a name of its own
+    assert read_manifest(str(p)).notes == ()
+
+
 def test_md5_lists_and_absolute_names(tmp_path: Path) -> None:
     h = hashlib.md5(b"x").hexdigest()
     p = tmp_path / "list.md5"
