@@ -1062,14 +1062,14 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         if m:
             alg, name, hexd = _TAG_NAMES[m.group(1).decode()], m.group(2), m.group(3).decode()
         else:
-            other = re.match(rb"BLAKE2b-(\d+) \(", body)
-            if other:
-                raise ManifestError(
-                    f"{where}: BLAKE2b-{other.group(1).decode()} digests (b2sum -l) are not computed by this tool; "
-                    "it checks b2sum's full-length digests (b2sum --tag without -l)"
-                )
             m = _SUM_LINE.fullmatch(body)
             if not m or len(m.group(1)) not in _SUM_BY_LENGTH or not m.group(2):
+                other = re.match(rb"BLAKE2b-(\d+) \(", body)
+                if other:
+                    raise ManifestError(
+                        f"{where}: BLAKE2b-{other.group(1).decode()} digests (b2sum -l) are not computed by this "
+                        "tool; it checks b2sum's full-length digests (b2sum --tag without -l)"
+                    )
                 shown = line[:80].decode("utf-8", "backslashreplace")
                 raise ManifestError(f"{where} is not a hash-list line ({shown!r}): not a manifest this tool reads")
             alg, name, hexd = _SUM_BY_LENGTH[len(m.group(1))], m.group(2), m.group(1).decode()
@@ -1083,7 +1083,6 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
     if algorithm is None:
         raise ManifestError("the file holds no hash line: not a manifest")
     base, rels, notes = _relative_names([(name, where) for name, _, where in items], None)
-    notes += _windows_names(rels)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
     ]
@@ -1144,7 +1143,6 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
     if not raw:
         raise ManifestError("the hashdeep file holds no hash line")
     base, rels, notes = _relative_names([(name, where) for name, _, _, where in raw], invoked)
-    notes += _windows_names(rels)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes) for rel, (_, size, hashes, _) in zip(rels, raw)
     ]
@@ -1176,6 +1174,14 @@ def _relative_names(
     names: Sequence[tuple[bytes, str]], invoked: bytes | None
 ) -> tuple[bytes | None, list[bytes], tuple[str, ...]]:
     """(base, relative paths, notes) of a hash list's names; see the module docstring."""
+    base, rels, notes = _relative_to_root(names, invoked)
+    return base, rels, notes + _windows_names(rels)
+
+
+def _relative_to_root(
+    names: Sequence[tuple[bytes, str]], invoked: bytes | None
+) -> tuple[bytes | None, list[bytes], tuple[str, ...]]:
+    """(base, relative paths, the note of a list with no common folder but ``/``)."""
     absolute = [os.path.isabs(n) for n, _ in names]
     if any(absolute) and not all(absolute):
         raise ManifestError("the list mixes absolute and relative names; cannot tell what they are relative to")
@@ -1187,9 +1193,6 @@ def _relative_names(
             rels.append(_file_name(name, where))
         return invoked, rels, ()
     normed = [os.path.normpath(n) for n, _ in names]
-    for n, (_, where) in zip(normed, names):
-        if n.strip(b"/") == b"":
-            _file_name(b".", where)
     if invoked is not None and all(n.startswith(invoked.rstrip(b"/") + b"/") for n in normed):
         base = invoked.rstrip(b"/") or b"/"
     else:

@@ -343,7 +343,7 @@ _SAME_LENGTH = {
 }
 
 
-def _result(summary: VerifySummary, stopped: str | None, code: int, fmt: str = "evidence-json") -> dict[str, Any]:
+def _result(summary: VerifySummary, stopped: str | None, code: int, fmt: str) -> dict[str, Any]:
     if stopped is not None:
         outcome, message = "interrupted", f"the verification was {stopped}: not every entry was checked"
     elif summary.all_ok:
