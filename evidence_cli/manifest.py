@@ -94,9 +94,14 @@ SealStatus = Literal["valid", "invalid", "missing", "not-sealed"]
 
 #: Digest length in hex -> algorithm, for ``*sum`` lists.
 _SUM_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+#: Algorithm of a sum list -> the length of its digests in hex: what an untagged line
+#: may be read as when the examiner names its algorithm (``read_manifest(algorithm=)``):
+#: a ``b2sum`` list without ``--tag`` is as long as a ``sha512sum`` one.
+SUM_ALGORITHMS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b": 128}
 #: ``--tag`` line names. BLAKE2b is b2sum's full-length (512-bit) digest; an untagged b2sum
 #: line is as long as a SHA-512 one and cannot be told from it (verify says so when no
-#: file matches); ``BLAKE2b-256`` and other lengths are not digests this tool computes.
+#: file matches; the examiner names it: ``read_manifest(algorithm="blake2b")``);
+#: ``BLAKE2b-256`` and other lengths are not digests this tool computes.
 _TAG_NAMES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512", "BLAKE2b": "blake2b"}
 #: hashdeep column names -> ours (tiger and whirlpool have no implementation here).
 _HASHDEEP_COLUMNS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "tiger": None, "whirlpool": None}
@@ -490,8 +495,13 @@ _LEAD = b"\xef\xbb\xbf \t\r\n"
 _HASHDEEP_MAGIC = b"%%%% HASHDEEP"
 
 
-def read_manifest(path: str | bytes) -> Manifest:
+def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifest:
     """Read a manifest of any supported format. Never re-hashes evidence.
+
+    ``algorithm`` (a name of :data:`SUM_ALGORITHMS`) says what the digests of a sum
+    list's untagged lines are, which the list itself does not say (see
+    :func:`_read_sum_list`); a JSON export or a hashdeep file names its own digests, and
+    is refused with it.
 
     The seal of a JSON export is checked first; when it fails, no entry is parsed or
     trusted (``entries`` is empty and ``seal.status`` is ``invalid``; ``base`` is kept
@@ -513,11 +523,22 @@ def read_manifest(path: str | bytes) -> Manifest:
                 break
         head = first.lstrip(_LEAD)
         data = itertools.chain((first,), chunks)
+        named = (
+            "a JSON export"
+            if head.startswith(b"{")
+            else "a hashdeep file"
+            if head.startswith(_HASHDEEP_MAGIC)
+            else None
+        )
+        if algorithm is not None and named is not None:
+            raise ManifestError(
+                f"the manifest is {named}, which names its digests: an algorithm is given only for a sum list"
+            )
         if head.startswith(b"{"):
             return _read_json(data, src)
         if head.startswith(_HASHDEEP_MAGIC):
             return _read_hashdeep(_lines(data), src)
-        return _read_sum_list(_lines(data), src)
+        return _read_sum_list(_lines(data), src, algorithm)
 
 
 def file_sha256(path: str | bytes) -> str | None:
@@ -1049,8 +1070,14 @@ _SUM_LINE = re.compile(rb"([0-9a-fA-F]+) [ *](.*)", re.S)
 _TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512|BLAKE2b) \((.*)\) = ([0-9a-fA-F]+)", re.S)
 
 
-def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest:
-    algorithm: str | None = None
+def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str | None = None) -> Manifest:
+    """A sum list: ``--tag`` lines name their algorithm; an untagged line's digest is read
+    by its length (:data:`_SUM_BY_LENGTH`), or as ``given`` when the examiner names the
+    algorithm (then it must be that algorithm's length, and tagged lines that one too)."""
+    if given is not None and given not in SUM_ALGORITHMS:
+        raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
+    algorithm: str | None = given
+    untagged = False  # a line read as ``given``
     items: list[tuple[bytes, str, str]] = []
     for n, line in lines:
         where = f"line {n}"
@@ -1063,6 +1090,11 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
             alg, name, hexd = _TAG_NAMES[m.group(1).decode()], m.group(2), m.group(3).decode()
         else:
             m = _SUM_LINE.fullmatch(body)
+            if m and m.group(2) and given is not None and len(m.group(1)) != SUM_ALGORITHMS[given]:
+                raise ManifestError(
+                    f"{where}: a digest of {len(m.group(1))} hex digits, where {given} digests have "
+                    f"{SUM_ALGORITHMS[given]}"
+                )
             if not m or len(m.group(1)) not in _SUM_BY_LENGTH or not m.group(2):
                 other = re.match(rb"BLAKE2b-(\d+) \(", body)
                 if other:
@@ -1072,17 +1104,24 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
                     )
                 shown = line[:80].decode("utf-8", "backslashreplace")
                 raise ManifestError(f"{where} is not a hash-list line ({shown!r}): not a manifest this tool reads")
-            alg, name, hexd = _SUM_BY_LENGTH[len(m.group(1))], m.group(2), m.group(1).decode()
+            alg, name, hexd = given or _SUM_BY_LENGTH[len(m.group(1))], m.group(2), m.group(1).decode()
+            untagged = True
         if algorithm is None:
             algorithm = alg
         elif alg != algorithm:
-            raise ManifestError(f"{where}: a {alg} digest in a list of {algorithm} digests")
+            said = ", as the examiner said" if algorithm == given else ""
+            raise ManifestError(f"{where}: a {alg} digest in a list of {algorithm} digests{said}")
         if escaped:
             name = unescape_name(name, where)
         items.append((name, _hex(hexd, alg, where), where))
-    if algorithm is None:
+    if algorithm is None or not items:
         raise ManifestError("the file holds no hash line: not a manifest")
     base, rels, notes = _relative_names([(name, where) for name, _, where in items], None)
+    if given is not None and untagged:
+        notes = (
+            f"its lines do not name their algorithm: their digests are read as {given}, as the examiner said",
+            *notes,
+        )
     entries = [
         ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
     ]

@@ -402,6 +402,43 @@ def test_b2sum_tag_lists(tmp_path: Path) -> None:
         read_manifest(str(p))
 
 
+def test_the_examiner_names_the_algorithm_of_an_untagged_list(tmp_path: Path) -> None:
+    """``algorithm=`` reads untagged lines as that algorithm (b2sum's default output), with
+    a note saying the examiner named it; their digests must have its length, tagged lines
+    must agree, and a JSON export or hashdeep file (which name their digests) refuse it."""
+    tree = tmp_path / "ev"
+    tree.mkdir()
+    (tree / "a").write_bytes(b"x")
+    (tree / "b").write_bytes(b"yy")
+    b2 = {n: hashlib.blake2b((tree / n).read_bytes()).hexdigest() for n in "ab"}
+    p = tmp_path / "B2SUMS"
+    p.write_text(f"{b2['a']}  a\nBLAKE2b (b) = {b2['b']}\n")
+    m = read_manifest(str(p), algorithm="blake2b")
+    assert m.format == "b2sum"
+    assert [(e.rel, dict(e.hashes)) for e in m.entries] == [(b"a", {"blake2b": b2["a"]}), (b"b", {"blake2b": b2["b"]})]
+    said = "its lines do not name their algorithm: their digests are read as blake2b, as the examiner said"
+    assert m.notes == (said,)
+    assert [e.status for e in verify(m, str(tree))] == ["ok", "ok"]
+    assert read_manifest(str(p), algorithm="blake2b").describe()["notes"] == list(m.notes)
+    # Tagged lines alone: no note (they named it themselves).
+    p.write_text(f"BLAKE2b (b) = {b2['b']}\n")
+    assert read_manifest(str(p), algorithm="blake2b").notes == ()
+    with pytest.raises(ManifestError, match=r"line 1: a blake2b digest in a list of sha512 digests, as the examiner"):
+        read_manifest(str(p), algorithm="sha512")
+    p.write_text(f"{hashlib.md5(b'x').hexdigest()}  a\n")
+    with pytest.raises(ManifestError, match=r"line 1: a digest of 32 hex digits, where blake2b digests have 128"):
+        read_manifest(str(p), algorithm="blake2b")
+    assert dict(read_manifest(str(p), algorithm="md5").entries[0].hashes) == {"md5": hashlib.md5(b"x").hexdigest()}
+    with pytest.raises(ManifestError, match=r"unknown digest 'sha3_256'"):
+        read_manifest(str(p), algorithm="sha3_256")
+    p.write_text("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n1,{},a\n".format(hashlib.md5(b"x").hexdigest()))
+    with pytest.raises(ManifestError, match=r"is a hashdeep file, which names its digests"):
+        read_manifest(str(p), algorithm="md5")
+    p.write_text("{}")
+    with pytest.raises(ManifestError, match=r"is a JSON export, which names its digests"):
+        read_manifest(str(p), algorithm="md5")
+
+
 def test_a_list_with_windows_folder_separators_says_so(tmp_path: Path) -> None:
     """Backslashes stay part of the names (a Linux name may hold one); a list whose names
     have backslashes and no '/' gets a note, which verify prints, saying why its files

@@ -81,8 +81,8 @@ NAMES += [b"gone.txt", b"photos/deep", b"photos/deep/er/note.txt/", b"./plain.tx
 @pytest.fixture(scope="module")
 def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     """Hash lists of the custody tree: our sha256sum and md5sum exports (escaped names),
-    our hashdeep export of the tree without the newline name, and --tag (SHA-256, BLAKE2b)
-    and absolute-name lists written here."""
+    our hashdeep export of the tree without the newline name, and --tag (SHA-256, BLAKE2b),
+    absolute-name and untagged BLAKE2b lists written here."""
     base, _ = export
     lists = []
     m = read_manifest(str(base / "manifest.json"))
@@ -101,6 +101,8 @@ def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     lists.append(b"".join(e.hashes["md5"].encode() + b" *" + os.path.join(evidence, e.rel) + b"\n" for e in files))
     blake = [hashlib.blake2b(Path(os.fsdecode(os.path.join(evidence, e.rel))).read_bytes()).hexdigest() for e in files]
     lists.append(b"".join(b"BLAKE2b (" + e.rel + b") = " + h.encode() + b"\n" for e, h in zip(files, blake)))
+    # b2sum's own (untagged) form: read with the algorithm named (UNTAGGED_BLAKE2B).
+    lists.append(b"".join(h.encode() + b"  " + e.rel + b"\n" for e, h in zip(files, blake)))
     assert all(lists)
     return base / "evidence", lists
 
@@ -122,9 +124,14 @@ def _renamed(data: bytes, line: int, name: bytes, escaped: bool) -> bytes:
     return b"\n".join(lines)
 
 
+#: The seed of :func:`hash_lists` in b2sum's untagged form (read as ``algorithm="blake2b"``).
+UNTAGGED_BLAKE2B = 6
+
+
 @settings(**FUZZ)
 @given(
-    which=st.integers(0, 5),
+    which=st.integers(0, 6),
+    algorithm=st.sampled_from([None, None, "blake2b", "sha512", "md5", "sha256"]),
     renames=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(NAMES), st.booleans()), max_size=3),
     ops=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**40), st.integers(0, 2**32)), max_size=2),
 )
@@ -133,6 +140,7 @@ def test_a_damaged_hash_list_is_refused_or_verified(
     which: int,
     renames: list[tuple[int, bytes, bool]],
     ops: list[tuple[int, int, int]],
+    algorithm: str | None,
 ) -> None:
     tree, lists = hash_lists
     data = lists[which]
@@ -140,7 +148,7 @@ def test_a_damaged_hash_list_is_refused_or_verified(
         data = _renamed(data, line, name, escaped)
     p = tree.parent / "damaged.list"
     p.write_bytes(_mutated(data, ops) if ops else data)
-    _check(p, tree, events=True)
+    _check(p, tree, events=True, algorithm=algorithm)
 
 
 def test_hash_list_seeds_read_back(hash_lists: tuple[Path, list[bytes]]) -> None:
@@ -150,7 +158,7 @@ def test_hash_list_seeds_read_back(hash_lists: tuple[Path, list[bytes]]) -> None
     p = tree.parent / "seed.list"
     for i, data in enumerate(lists):
         p.write_bytes(data)
-        m = read_manifest(str(p))
+        m = read_manifest(str(p), algorithm="blake2b" if i == UNTAGGED_BLAKE2B else None)
         root = tree.parent / "plain-tree" if m.format == "hashdeep" else tree
         statuses = {e.status for e in verify(m, str(root)) if e.in_manifest}
         assert statuses == {"ok"}, (i, statuses)
@@ -191,12 +199,13 @@ def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def _check(path: Path, root: Path | None = None, *, events: bool = False) -> None:
-    """Read ``path`` once and verify it as `evidence verify` does (against ``root`` when
-    given), with and without ``--allow-unsealed``: only ManifestError may escape.
-    ``events``: tell hypothesis which it was (``--hypothesis-show-statistics``)."""
+def _check(path: Path, root: Path | None = None, *, events: bool = False, algorithm: str | None = None) -> None:
+    """Read ``path`` once (with ``--algorithm``'s value when given) and verify it as
+    `evidence verify` does (against ``root`` when given), with and without
+    ``--allow-unsealed``: only ManifestError may escape. ``events``: tell hypothesis which
+    it was (``--hypothesis-show-statistics``)."""
     try:
-        m = read_manifest(str(path))
+        m = read_manifest(str(path), algorithm=algorithm)
     except ManifestError:
         if events:
             event("refused by read_manifest")

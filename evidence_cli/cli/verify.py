@@ -40,7 +40,14 @@ from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import make_consoles, safe_text
 from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
-from evidence_cli.manifest import Manifest, TamperedManifest, file_sha256, read_manifest, require_trusted
+from evidence_cli.manifest import (
+    SUM_ALGORITHMS,
+    Manifest,
+    TamperedManifest,
+    file_sha256,
+    read_manifest,
+    require_trusted,
+)
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import VerifyEntry
 from evidence_cli.verify import VerifySummary, verification_roots, verify
@@ -66,6 +73,13 @@ from evidence_cli.walker import Roots, display_path
     is_flag=True,
     help="Accept a JSON manifest that has no seal (the report then says it is not sealed).",
 )
+@click.option(
+    "--algorithm",
+    type=click.Choice(list(SUM_ALGORITHMS)),
+    help="The digest algorithm of a sum list whose lines do not name it: b2sum without --tag "
+    "writes digests as long as sha512sum's, so give blake2b for such a list (by default their "
+    "length decides: md5, sha1, sha256 or sha512). Sum lists only.",
+)
 @overwrite_option
 @case_options
 def verify_cmd(
@@ -75,6 +89,7 @@ def verify_cmd(
     csv_path: str | None,
     show_all: bool,
     allow_unsealed: bool,
+    algorithm: str | None,
     overwrite: bool,
     case_id: str | None,
     examiner: str | None,
@@ -83,8 +98,8 @@ def verify_cmd(
     """Re-hash the evidence a manifest lists and report every difference.
 
     MANIFEST is the JSON export of `evidence scan` (sealed), or a sha256sum,
-    md5sum, sha1sum, sha512sum, b2sum --tag or hashdeep list (no seal: the
-    report says so).
+    md5sum, sha1sum, sha512sum, b2sum or hashdeep list (no seal: the report
+    says so; a b2sum list without --tag needs --algorithm blake2b).
     The seal is checked before anything is re-hashed: a tampered manifest stops
     there. Then the root is walked read-only (symlinks never followed, special
     files never opened, nothing written inside it) and every path gets one
@@ -102,6 +117,7 @@ def verify_cmd(
       evidence verify manifest.json --root /mnt/copy/collected \\
           --json verify-report.json --examiner "J. Doe"
       evidence verify SHA256SUMS --root ./collected --csv verify.csv
+      evidence verify B2SUMS --algorithm blake2b --root ./collected
     """
     out, err = make_consoles()
     started = utc_now()
@@ -117,7 +133,7 @@ def verify_cmd(
 
     # 1. The manifest, and its seal, before anything is re-hashed.
     try:
-        manifest = read_manifest(manifest_path)
+        manifest = read_manifest(manifest_path, algorithm=algorithm)
     except ManifestError as exc:
         _refuse(context, outputs, json_path, csv_path, _unreadable_manifest(manifest_path, str(exc)), err, exc)
         return
@@ -341,6 +357,8 @@ _SAME_LENGTH = {
     "sha256sum": "b2sum -l 256, sha3-256, BLAKE3",
     "sha512sum": "b2sum, sha3-512",
 }
+#: What to do about it, where this tool computes the other algorithm.
+_OTHER_ALGORITHM = {"sha512sum": "; for a b2sum list, give --algorithm blake2b"}
 
 
 def _result(summary: VerifySummary, stopped: str | None, code: int, fmt: str) -> dict[str, Any]:
@@ -357,6 +375,7 @@ def _result(summary: VerifySummary, stopped: str | None, code: int, fmt: str) ->
             message += (
                 f"; not one listed file has its digest: if the list was not made with {fmt} "
                 f"(digests of that length also come from {_SAME_LENGTH[fmt]}), check it with the tool that made it"
+                + _OTHER_ALGORITHM.get(fmt, "")
             )
     return {"outcome": outcome, "exit_code": code, "message": message}
 

@@ -237,6 +237,40 @@ def test_a_list_of_another_algorithm_is_said_to_be_possible(case: dict[str, Path
     assert "2 ok, 1 modified" in result.stderr and "not one listed file" not in result.stderr
 
 
+def test_an_untagged_b2sum_list_is_verified_with_its_algorithm_named(case: dict[str, Path]) -> None:
+    """b2sum writes its digests without naming them, as long as sha512sum's: read by their
+    length, every file is 'modified', and the result says to give --algorithm blake2b.
+    With it, the list is verified as BLAKE2b, and the report keeps that the examiner named
+    the algorithm. A list made by b2sum itself when it is installed."""
+    names = ["plain.txt", "empty", "dup/a.txt"]
+    lst = case["case"] / "B2SUMS"
+    if shutil.which("b2sum"):
+        made = subprocess.run(["b2sum", *names], cwd=case["tree"], capture_output=True, check=True)
+        lst.write_bytes(made.stdout)
+    else:
+        lst.write_text(
+            "".join(f"{hashlib.blake2b((case['tree'] / n).read_bytes()).hexdigest()}  {n}\n" for n in names),
+            encoding="utf-8",
+        )
+    result = invoke(["verify", str(lst), "--root", str(case["tree"])], 1)
+    assert "3 manifest entries: 0 ok, 3 modified" in result.stderr
+    assert "for a b2sum list, give --algorithm blake2b" in result.stderr
+    report = case["case"] / "r.json"
+    result = invoke(
+        ["verify", str(lst), "--root", str(case["tree"]), "--algorithm", "blake2b", "--json", str(report)], 1
+    )  # 1: the tree holds files the list does not name
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert {e["path"]: e["status"] for e in doc["entries"] if e["path"] in names} == dict.fromkeys(names, "ok")
+    assert doc["manifest"]["format"] == "b2sum"
+    said = "their digests are read as blake2b, as the examiner said"
+    assert said in result.stderr and any(said in n for n in doc["manifest"]["notes"])
+    # A digest of another length, or a JSON export, is refused (exit 2), naming why.
+    result = invoke(["verify", str(lst), "--root", str(case["tree"]), "--algorithm", "sha256"], 2)
+    assert "line 1: a digest of 128 hex digits, where sha256 digests have 64" in result.stderr
+    result = invoke(["verify", str(case["manifest"]), "--algorithm", "blake2b"], 2)
+    assert "an algorithm is given only for a sum list" in result.stderr
+
+
 # --- export ------------------------------------------------------------------------------------
 
 
