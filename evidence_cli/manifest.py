@@ -1117,11 +1117,10 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
     if algorithm is None or not items:
         raise ManifestError("the file holds no hash line: not a manifest")
     base, rels, notes = _relative_names([(name, where) for name, _, where in items], None)
-    if given is not None and untagged:
-        notes = (
-            f"its lines do not name their algorithm: their digests are read as {given}, as the examiner said",
-            *notes,
-        )
+    if untagged:
+        # An assumption the report must state: other tools write digests of the same length.
+        how = "as the examiner said" if given is not None else "by their length"
+        notes = (f"its lines do not name their algorithm: their digests are read as {algorithm}, {how}", *notes)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
     ]

@@ -396,7 +396,9 @@ def test_b2sum_tag_lists(tmp_path: Path) -> None:
     assert [(e.rel, dict(e.hashes)) for e in m.entries] == [(b"a", {"blake2b": digest})]
     assert [e.status for e in verify(m, str(tree))] == ["ok"]
     p.write_text(f"{digest}  a\n")
-    assert read_manifest(str(p)).format == "sha512sum"
+    m = read_manifest(str(p))
+    assert m.format == "sha512sum"  # the assumption is stated:
+    assert m.notes == ("its lines do not name their algorithm: their digests are read as sha512, by their length",)
     p.write_text(f"BLAKE2b-256 (a) = {hashlib.blake2b(b'x', digest_size=32).hexdigest()}\n")
     with pytest.raises(ManifestError, match=r"line 1: BLAKE2b-256 digests \(b2sum -l\) are not computed"):
         read_manifest(str(p))
@@ -448,9 +450,10 @@ def test_a_list_with_windows_folder_separators_says_so(tmp_path: Path) -> None:
     p.write_text(f"\\{h}  photos\\\\IMG_1.jpg\n{h}  notes.txt\n")
     m = read_manifest(str(p))
     assert [e.rel for e in m.entries] == [b"photos\\IMG_1.jpg", b"notes.txt"]
-    assert len(m.notes) == 1 and "made on Windows" in m.notes[0]
+    by_length = "its lines do not name their algorithm: their digests are read as sha256, by their length"
+    assert len(m.notes) == 2 and m.notes[0] == by_length and "made on Windows" in m.notes[1]
     p.write_text(f"\\{h}  photos\\\\IMG_1.jpg\n{h}  sub/notes.txt\n")  # a '/' too: a name of its own
-    assert read_manifest(str(p)).notes == ()
+    assert read_manifest(str(p)).notes == (by_length,)
 
 
 def test_md5_lists_and_absolute_names(tmp_path: Path) -> None:

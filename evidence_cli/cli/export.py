@@ -29,7 +29,7 @@ from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import TerminalBytes, make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
-from evidence_cli.manifest import read_manifest, require_trusted
+from evidence_cli.manifest import SUM_ALGORITHMS, read_manifest, require_trusted
 from evidence_cli.walker import Roots
 
 _CHECK_WITH = {
@@ -52,11 +52,28 @@ _CHECK_WITH = {
 @click.option("-o", "--output", metavar="PATH", default="-", show_default=True, help="Write here ('-': stdout).")
 @click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
 @click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
+@click.option(
+    "--algorithm",
+    type=click.Choice(list(SUM_ALGORITHMS)),
+    help="The digest algorithm of a sum list whose lines do not name it (give blake2b for a "
+    "b2sum list without --tag; by default their length decides). Sum lists only.",
+)
 @overwrite_option
-def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, csv_raw: bool, overwrite: bool) -> None:
+def export_cmd(
+    manifest_path: str,
+    fmt: str,
+    output: str,
+    allow_unsealed: bool,
+    csv_raw: bool,
+    algorithm: str | None,
+    overwrite: bool,
+) -> None:
     """Write a manifest in the hash-list formats other tools check, or as CSV.
 
     The manifest's seal is checked first: a tampered manifest is never exported.
+    MANIFEST may also be a sum or hashdeep list (see `evidence verify`): what
+    was assumed in reading it (e.g. a sum list's algorithm, from the length of
+    its digests) is printed as a note.
     sha256sum and md5sum lists are accepted by `sha256sum -c` / `md5sum -c` run
     from the evidence root (GNU escaping for names with a backslash, newline or
     carriage return; other names as raw bytes, UTF-8 or not). hashdeep files
@@ -79,7 +96,7 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
     check_outputs_distinct([output], [manifest_path])
     check_outputs_new([output], overwrite=overwrite)
     try:
-        manifest = read_manifest(manifest_path)
+        manifest = read_manifest(manifest_path, algorithm=algorithm)
         require_trusted(manifest, allow_unsealed=allow_unsealed)
         check_exportable(manifest, export_format)
     except (ManifestError, ExportRefused) as exc:
@@ -112,6 +129,8 @@ def export_cmd(manifest_path: str, fmt: str, output: str, allow_unsealed: bool, 
         raise Failure(safe_text(f"cannot write {output!r}: {why}; {_remove_partial(output)}")) from None
     where = "stdout" if output == "-" else output
     _say(err, f"Wrote {result.written} entries ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
+    for note in manifest.notes:
+        _say(err, f"Note: {safe_text(note)}")
     if result.not_files:
         _say(err, f"{result.not_files} symlinks, special files or unreadable folders are not listed (no content).")
     for path, reason in result.skipped:

@@ -274,6 +274,31 @@ def test_an_untagged_b2sum_list_is_verified_with_its_algorithm_named(case: dict[
 # --- export ------------------------------------------------------------------------------------
 
 
+def test_export_of_a_sum_list_states_its_algorithm(case: dict[str, Path]) -> None:
+    """Exported to CSV, an untagged b2sum list's digests went into the sha512 column without
+    a word: export now prints what it assumed (the algorithm read from the digests'
+    length), and --algorithm blake2b puts them in the blake2b column."""
+    blake = hashlib.blake2b((case["tree"] / "plain.txt").read_bytes()).hexdigest()
+    lst = case["case"] / "B2SUMS"
+    lst.write_text(f"{blake}  plain.txt\n", encoding="utf-8")
+
+    def column(result: Result) -> str:
+        rows = list(csv.DictReader(result.stdout.splitlines()))
+        assert len(rows) == 1 and rows[0]["path"] == "plain.txt"
+        return next(k for k, v in rows[0].items() if v == blake)
+
+    result = invoke(["export", str(lst), "-f", "csv"], 0)
+    assert column(result) == "sha512"
+    assert "Note: its lines do not name their algorithm: their digests are read as sha512, by their length" in (
+        result.stderr
+    )
+    result = invoke(["export", str(lst), "-f", "csv", "--algorithm", "blake2b"], 0)
+    assert column(result) == "blake2b"
+    assert "their digests are read as blake2b, as the examiner said" in result.stderr
+    result = invoke(["export", str(case["manifest"]), "-f", "csv", "--algorithm", "md5"], 2)
+    assert "an algorithm is given only for a sum list" in result.stderr
+
+
 def test_export_to_stdout_and_file(case: dict[str, Path]) -> None:
     result = invoke(["export", str(case["manifest"]), "-f", "md5sum"], 0)
     assert result.stdout_bytes.count(b"\n") == len(AWKWARD) + len(AWKWARD_NEWLINE)
