@@ -387,7 +387,11 @@ def verify_compare(root: Path, out: Path, repeat: int, cache: str, log: Callable
     return result
 
 
-def find_tools(evidence_extra: list[str]) -> dict[str, Tool]:
+#: The scan without libmagic (``--without-libmagic``), run after the real one.
+NO_LIBMAGIC = "evidence-no-libmagic"
+
+
+def find_tools(evidence_extra: list[str], *, without_libmagic: bool = False) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     ev = evidence_argv()
     try:
@@ -412,6 +416,26 @@ def find_tools(evidence_extra: list[str]) -> dict[str, Tool]:
         ],
         os.devnull,
     )
+    if without_libmagic:
+        wrapper = [sys.executable, str(Path(__file__).resolve().parent / "without_libmagic.py")]
+        tools[NO_LIBMAGIC] = Tool(
+            NO_LIBMAGIC,
+            "the same, types from our signature check alone",
+            lambda roots, out: [
+                *wrapper,
+                "scan",
+                *map(str, roots),
+                "--jsonl",
+                str(out / "no-libmagic.jsonl"),
+                "--csv",
+                str(out / "no-libmagic.csv"),
+                "--overwrite",
+                "-f",
+                "jsonl",
+                *evidence_extra,
+            ],
+            os.devnull,
+        )
     if shutil.which("hashdeep"):
         v = _version(["hashdeep", "-V"])
         tools["hashdeep"] = Tool(
@@ -681,8 +705,9 @@ def fmt_ratio(x: float | None) -> str:
 
 
 def print_table(summaries: list[Summary], sizes: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    tw = max([10, *(len(s.tool) for s in summaries)])  # the tool column's width
     head = (
-        f"{'corpus':<8} {'tool':<10} {'runs':>4} {'median s':>9} {'min s':>8} {'MB/s':>8} {'files/s':>9} "
+        f"{'corpus':<8} {'tool':<{tw}} {'runs':>4} {'median s':>9} {'min s':>8} {'MB/s':>8} {'files/s':>9} "
         f"{'/hashdeep':>9} {'/exiftool':>9} {'CPU s':>7} {'CPU/hd':>6} {'maxRSS MB':>9} {'treePSS MB':>10} "
         f"{'other%':>6} {'exit':>4}"
     )
@@ -718,7 +743,7 @@ def print_table(summaries: list[Summary], sizes: dict[str, tuple[int, int]]) -> 
         }
         rows.append(row)
         print(
-            f"{s.corpus:<8} {s.tool:<10} {row['runs']:>4} {row['median_wall_s']:>9.2f} {row['min_wall_s']:>8.2f} "
+            f"{s.corpus:<8} {s.tool:<{tw}} {row['runs']:>4} {row['median_wall_s']:>9.2f} {row['min_wall_s']:>8.2f} "
             f"{row['mb_s']:>8.1f} {row['files_s']:>9.0f} {fmt_ratio(row['vs_hashdeep']):>9} "
             f"{fmt_ratio(row['vs_exiftool']):>9} {row['median_cpu_s']:>7.2f} {fmt_ratio(row['cpu_vs_hashdeep']):>6} "
             f"{row['peak_max_rss'] / MB:>9.1f} "
@@ -847,6 +872,16 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
             f"    ({bare['cpu_s'] / n * 1e6:.0f} µs CPU a file, {bare['type_cpu_s'] / n * 1e6:.0f} of it the type;"
             f" {best:.2f} s on {bare['cores']} cores)"
         )
+    for corpus in ("photos", "camera", "small", "mixed"):
+        # The scan with libmagic taken out (--without-libmagic): the most our own type
+        # descriptions could gain, before what they would cost themselves.
+        nl = get.get((corpus, NO_LIBMAGIC))
+        if nl is None or nl.get("vs_hashdeep") is None:
+            continue
+        what = f"{corpus}: the scan without libmagic / hashdeep (wall)"
+        more = f", / exiftool {nl['vs_exiftool']:.2f}" if nl.get("vs_exiftool") is not None else ""
+        cpu_nl = fmt_ratio(nl.get("cpu_vs_hashdeep"))
+        lines.append(f"  {what:<66} {nl['vs_hashdeep']:>10.2f}    (CPU-time ratio {cpu_nl}{more}; types left out)")
     hf = extra.get("single_hash_fd")
     best = ""
     if floor:
@@ -892,6 +927,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="Drop the page cache before every timed run (root; affects everyone on the machine). Default: warm cache",
     )
+    ap.add_argument(
+        "--without-libmagic",
+        action="store_true",
+        help="Also time the scan with every type from our signature check alone (bench/without_libmagic.py): "
+        "what issue 6's 'own type descriptions' could gain at most",
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Processes generating the corpora")
     ap.add_argument("--json-out", type=Path, help="Save every figure here as JSON")
     ap.add_argument("--generate-only", action="store_true", help="Generate the selected corpora, then stop")
@@ -929,7 +970,7 @@ def main(argv: list[str] | None = None) -> int:
         single_size=args.single_size * MiB,
     )
     compiled = byte_compile_evidence()
-    tools = find_tools(shlex.split(args.evidence_args))
+    tools = find_tools(shlex.split(args.evidence_args), without_libmagic=args.without_libmagic)
     if args.tools:
         keep = {t.strip() for t in args.tools.split(",")}
         tools = {k: v for k, v in tools.items() if k in keep}
@@ -985,7 +1026,7 @@ def main(argv: list[str] | None = None) -> int:
     for corpus in [c for c in ALL_SELECTIONS if c in args.only and c not in ("memory", "verify")]:
         root = corpora.ensure(corpus, args.workdir, params, args.jobs, log)
         sizes[corpus] = corpora.tree_stats(root)
-        names = [t for t in DEFAULT_TOOLS[corpus] if t in tools]
+        names = [t for t in (*DEFAULT_TOOLS[corpus][:1], NO_LIBMAGIC, *DEFAULT_TOOLS[corpus][1:]) if t in tools]
         out = out_root / corpus
         out.mkdir(parents=True, exist_ok=True)
         if not args.drop_caches:
