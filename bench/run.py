@@ -387,11 +387,15 @@ def verify_compare(root: Path, out: Path, repeat: int, cache: str, log: Callable
     return result
 
 
-#: The scan without libmagic (``--without-libmagic``), run after the real one.
+#: The scan without libmagic (``--without-libmagic``), and without the EXIF reader too
+#: (``--without-exif``, photo corpora only), run after the real one.
 NO_LIBMAGIC = "evidence-no-libmagic"
+NO_LIBMAGIC_EXIF = "evidence-no-libmagic-exif"
 
 
-def find_tools(evidence_extra: list[str], *, without_libmagic: bool = False) -> dict[str, Tool]:
+def find_tools(
+    evidence_extra: list[str], *, without_libmagic: bool = False, without_exif: bool = False
+) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     ev = evidence_argv()
     try:
@@ -416,24 +420,25 @@ def find_tools(evidence_extra: list[str], *, without_libmagic: bool = False) -> 
         ],
         os.devnull,
     )
+    wrapper = [sys.executable, str(Path(__file__).resolve().parent / "without_libmagic.py")]
+
+    def scan_without(name: str, left_out: str) -> Callable[[list[Path], Path], str]:
+        def command(roots: list[Path], out: Path) -> str:
+            argv = [*wrapper, "scan", *map(str, roots), "--jsonl", str(out / f"{name}.jsonl")]
+            argv += ["--csv", str(out / f"{name}.csv"), "--overwrite", "-f", "jsonl", *evidence_extra]
+            return f"EVIDENCE_BENCH_WITHOUT={left_out} exec " + shlex.join(argv)
+
+        return command
+
     if without_libmagic:
-        wrapper = [sys.executable, str(Path(__file__).resolve().parent / "without_libmagic.py")]
         tools[NO_LIBMAGIC] = Tool(
-            NO_LIBMAGIC,
-            "the same, types from our signature check alone",
-            lambda roots, out: [
-                *wrapper,
-                "scan",
-                *map(str, roots),
-                "--jsonl",
-                str(out / "no-libmagic.jsonl"),
-                "--csv",
-                str(out / "no-libmagic.csv"),
-                "--overwrite",
-                "-f",
-                "jsonl",
-                *evidence_extra,
-            ],
+            NO_LIBMAGIC, "the same, types from our signature check alone", scan_without(NO_LIBMAGIC, ""), os.devnull
+        )
+    if without_exif:
+        tools[NO_LIBMAGIC_EXIF] = Tool(
+            NO_LIBMAGIC_EXIF,
+            "the same, types from our signature check alone, no EXIF reader",
+            scan_without(NO_LIBMAGIC_EXIF, "exif"),
             os.devnull,
         )
     if shutil.which("hashdeep"):
@@ -875,13 +880,14 @@ def target_lines(rows: list[dict[str, Any]], extra: dict[str, Any], ncpu: int) -
     for corpus in ("photos", "camera", "small", "mixed"):
         # The scan with libmagic taken out (--without-libmagic): the most our own type
         # descriptions could gain, before what they would cost themselves.
-        nl = get.get((corpus, NO_LIBMAGIC))
-        if nl is None or nl.get("vs_hashdeep") is None:
-            continue
-        what = f"{corpus}: the scan without libmagic / hashdeep (wall)"
-        more = f", / exiftool {nl['vs_exiftool']:.2f}" if nl.get("vs_exiftool") is not None else ""
-        cpu_nl = fmt_ratio(nl.get("cpu_vs_hashdeep"))
-        lines.append(f"  {what:<66} {nl['vs_hashdeep']:>10.2f}    (CPU-time ratio {cpu_nl}{more}; types left out)")
+        for tool, without in ((NO_LIBMAGIC, "libmagic"), (NO_LIBMAGIC_EXIF, "libmagic and EXIF")):
+            nl = get.get((corpus, tool))
+            if nl is None or nl.get("vs_hashdeep") is None:
+                continue
+            what = f"{corpus}: the scan without {without} / hashdeep (wall)"
+            more = f", / exiftool {nl['vs_exiftool']:.2f}" if nl.get("vs_exiftool") is not None else ""
+            cpu_nl = fmt_ratio(nl.get("cpu_vs_hashdeep"))
+            lines.append(f"  {what:<66} {nl['vs_hashdeep']:>10.2f}    (CPU-time ratio {cpu_nl}{more}; left out)")
     hf = extra.get("single_hash_fd")
     best = ""
     if floor:
@@ -933,6 +939,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Also time the scan with every type from our signature check alone (bench/without_libmagic.py): "
         "what issue 6's 'own type descriptions' could gain at most",
     )
+    ap.add_argument(
+        "--without-exif",
+        action="store_true",
+        help="On photos and camera, also time the scan without libmagic and without the EXIF reader "
+        "(ExifRead and ours): what our own EXIF reader could gain at most, besides",
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Processes generating the corpora")
     ap.add_argument("--json-out", type=Path, help="Save every figure here as JSON")
     ap.add_argument("--generate-only", action="store_true", help="Generate the selected corpora, then stop")
@@ -970,7 +982,9 @@ def main(argv: list[str] | None = None) -> int:
         single_size=args.single_size * MiB,
     )
     compiled = byte_compile_evidence()
-    tools = find_tools(shlex.split(args.evidence_args), without_libmagic=args.without_libmagic)
+    tools = find_tools(
+        shlex.split(args.evidence_args), without_libmagic=args.without_libmagic, without_exif=args.without_exif
+    )
     if args.tools:
         keep = {t.strip() for t in args.tools.split(",")}
         tools = {k: v for k, v in tools.items() if k in keep}
@@ -1026,7 +1040,8 @@ def main(argv: list[str] | None = None) -> int:
     for corpus in [c for c in ALL_SELECTIONS if c in args.only and c not in ("memory", "verify")]:
         root = corpora.ensure(corpus, args.workdir, params, args.jobs, log)
         sizes[corpus] = corpora.tree_stats(root)
-        names = [t for t in (*DEFAULT_TOOLS[corpus][:1], NO_LIBMAGIC, *DEFAULT_TOOLS[corpus][1:]) if t in tools]
+        ours = (NO_LIBMAGIC, NO_LIBMAGIC_EXIF) if corpus in PHOTO_CORPORA else (NO_LIBMAGIC,)
+        names = [t for t in (*DEFAULT_TOOLS[corpus][:1], *ours, *DEFAULT_TOOLS[corpus][1:]) if t in tools]
         out = out_root / corpus
         out.mkdir(parents=True, exist_ok=True)
         if not args.drop_caches:

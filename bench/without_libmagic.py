@@ -13,13 +13,19 @@ tools, on the same corpora, in the same alternated rounds.
 The replacement is made when this file is imported: in this process, and in every
 worker process, which runs the main script again as it starts (multiprocessing's
 fork server does so for the script that started the scan).
+
+``EVIDENCE_BENCH_WITHOUT=exif`` (a comma list of extractor names, ``evidence
+extractors`` lists them) also leaves those metadata readers out: with ``exif``, what an
+EXIF reader of our own could gain at most, besides (``bench/run.py --without-exif``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from evidence_cli import filetype, scanner
+from evidence_cli import extractors, filetype, scanner
+from evidence_cli.extractors import base
 
 
 def _signature_only(name: str, head: bytes, options: Any) -> Any:
@@ -28,6 +34,14 @@ def _signature_only(name: str, head: bytes, options: Any) -> Any:
 
 
 scanner._libmagic_type = _signature_only  # type: ignore[assignment]
+
+_left_out = [n for n in os.environ.get("EVIDENCE_BENCH_WITHOUT", "").split(",") if n]
+if _left_out:
+    extractors.load()
+    for _name in _left_out:
+        if _name not in base._REGISTRY:
+            raise SystemExit(f"EVIDENCE_BENCH_WITHOUT: no extractor {_name!r}")
+        del base._REGISTRY[_name]
 
 
 if __name__ == "__main__":

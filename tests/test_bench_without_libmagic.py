@@ -7,23 +7,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.builders import jpeg_bytes
+from tests.builders import exif_tiff, jpeg_bytes
 
 WRAPPER = Path(__file__).resolve().parent.parent / "bench" / "without_libmagic.py"
 
 
-def _records(tree: Path, *args: str) -> dict[str, dict[str, object]]:
+def _records(tree: Path, *args: str, without: str = "") -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, str(WRAPPER), "scan", str(tree), "-f", "jsonl", *args],
         capture_output=True,
         check=False,
         timeout=300,
+        env={**os.environ, "EVIDENCE_BENCH_WITHOUT": without},
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     lines = [json.loads(x) for x in done.stdout.splitlines()]
@@ -58,3 +61,18 @@ def test_no_type_comes_from_libmagic(tmp_path: Path, workers: str) -> None:
         assert r["hashes"] == real_records[path]["hashes"]
         assert r["filesystem"]["modified"] == real_records[path]["filesystem"]["modified"]
     assert records["photo.jpg"]["metadata"] == real_records["photo.jpg"]["metadata"]
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_extractors_named_in_the_environment_are_left_out(tmp_path: Path, workers: str) -> None:
+    """EVIDENCE_BENCH_WITHOUT=exif: no EXIF group, capture time or device from EXIF, in
+    the workers too; the other readers still run (Pillow's image facts)."""
+    tree = tmp_path / "ev"
+    tree.mkdir()
+    exif = exif_tiff(make="Canon", model="EOS 5D", date_original="2021:06:01 10:00:00")
+    (tree / "photo.jpg").write_bytes(jpeg_bytes(exif))
+    with_exif = _records(tree, "--workers", workers)["photo.jpg"]
+    without = _records(tree, "--workers", workers, without="exif")["photo.jpg"]
+    assert "exif" in with_exif["metadata"] and with_exif["captured"] is not None
+    assert "exif" not in without["metadata"] and without["captured"] is None
+    assert without["image"] == with_exif["image"] and without["hashes"] == with_exif["hashes"]
