@@ -523,14 +523,8 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
                 break
         head = first.lstrip(_LEAD)
         data = itertools.chain((first,), chunks)
-        named = (
-            "a JSON export"
-            if head.startswith(b"{")
-            else "a hashdeep file"
-            if head.startswith(_HASHDEEP_MAGIC)
-            else None
-        )
-        if algorithm is not None and named is not None:
+        if algorithm is not None and (head.startswith(b"{") or head.startswith(_HASHDEEP_MAGIC)):
+            named = "a JSON export" if head.startswith(b"{") else "a hashdeep file"
             raise ManifestError(
                 f"the manifest is {named}, which names its digests: an algorithm is given only for a sum list"
             )
@@ -1077,7 +1071,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
     if given is not None and given not in SUM_ALGORITHMS:
         raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
     algorithm: str | None = given
-    untagged = False  # a line read as ``given``
+    untagged = False  # a line that does not name its algorithm was read
     items: list[tuple[bytes, str, str]] = []
     for n, line in lines:
         where = f"line {n}"
