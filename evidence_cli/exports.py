@@ -32,7 +32,7 @@ from typing import IO, Any, BinaryIO, Iterable, Mapping
 from evidence_cli import __version__
 from evidence_cli.errors import EvidenceError
 from evidence_cli.hashing import ALGORITHMS
-from evidence_cli.manifest import Manifest, ManifestEntry, Sealer
+from evidence_cli.manifest import Manifest, ManifestEntry, Sealer, with_article
 from evidence_cli.models import FileRecord, ScanInfo, VerifyEntry
 from evidence_cli.writers.csv_out import CsvWriter, csv_line, neutralise
 from evidence_cli.writers.json_out import dumps
@@ -106,7 +106,7 @@ def check_exportable(manifest: Manifest, fmt: ExportFormat) -> tuple[str, ...]:
                 f"hashdeep needs md5, sha1 or sha256 digests; the manifest has {', '.join(manifest.algorithms())}"
             )
         if any(e.size is None for e in files):
-            raise ExportRefused(f"hashdeep lists need file sizes; a {manifest.format} list records none")
+            raise ExportRefused(f"hashdeep lists need file sizes; {with_article(manifest.format)} list records none")
         bad = [e.rel for e in files if hashdeep_unsafe(e.rel)]
         if bad:
             shown = ", ".join(_shown(r) for r in bad[:20]) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")

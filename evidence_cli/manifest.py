@@ -108,6 +108,12 @@ _HASHDEEP_COLUMNS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "tiger": 
 _KINDS: dict[str, str] = {k: k for k in ("file", "symlink", "directory", "other")}
 
 
+def with_article(name: str) -> str:
+    """``a sha256sum``, ``an md5sum``: the article a digest or format name takes when read
+    aloud (md5 is "em-dee-five")."""
+    return ("an " if name[:1].lower() in "aeiou" or name.lower().startswith("md5") else "a ") + name
+
+
 class TamperedManifest(ManifestError):
     """The manifest's seal does not match its content: it was edited after the scan."""
 
@@ -1104,7 +1110,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
             algorithm = alg
         elif alg != algorithm:
             said = ", as the examiner said" if algorithm == given else ""
-            raise ManifestError(f"{where}: a {alg} digest in a list of {algorithm} digests{said}")
+            raise ManifestError(f"{where}: {with_article(alg)} digest in a list of {algorithm} digests{said}")
         if escaped:
             name = unescape_name(name, where)
         items.append((name, _hex(hexd, alg, where), where))
@@ -1121,7 +1127,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
     fmt: ManifestFormat = _SUM_FORMATS[algorithm]
     return Manifest(
         format=fmt,
-        seal=SealCheck("not-sealed", message=f"a {fmt} list has no seal"),
+        seal=SealCheck("not-sealed", message=f"{with_article(fmt)} list has no seal"),
         base=base,
         entries=_unique(entries),
         notes=notes,

@@ -31,6 +31,7 @@ from evidence_cli.manifest import (
     require_trusted,
     seal_value,
     unescape_name,
+    with_article,
 )
 from evidence_cli.models import ScanInfo, VerifyEntry
 from evidence_cli.verify import verify
@@ -789,3 +790,21 @@ def test_verify_of_a_manifest_with_a_lone_surrogate_root_exits_2(
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
         assert "Traceback" not in result.output
+
+
+def test_names_take_the_article_they_are_read_with(tmp_path: Path) -> None:
+    """ "an md5sum list", "a sha256 digest": what verify prints reads as English."""
+    assert [with_article(n) for n in ("md5sum", "md5", "sha256sum", "blake2b", "hashdeep", "evidence-json")] == [
+        "an md5sum",
+        "an md5",
+        "a sha256sum",
+        "a blake2b",
+        "a hashdeep",
+        "an evidence-json",
+    ]
+    p = tmp_path / "list"
+    p.write_text(f"{hashlib.md5(b'x').hexdigest()}  a\n")
+    assert read_manifest(str(p)).seal.message == "an md5sum list has no seal"
+    p.write_text(f"{hashlib.sha1(b'x').hexdigest()}  a\nMD5 (b) = {hashlib.md5(b'x').hexdigest()}\n")
+    with pytest.raises(ManifestError, match=r"line 2: an md5 digest in a list of sha1 digests"):
+        read_manifest(str(p))

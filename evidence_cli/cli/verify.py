@@ -47,6 +47,7 @@ from evidence_cli.manifest import (
     file_sha256,
     read_manifest,
     require_trusted,
+    with_article,
 )
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import VerifyEntry
@@ -407,7 +408,7 @@ def _print_summary(
     seal = {
         "valid": "valid",
         "missing": "NOT SEALED (accepted with --allow-unsealed)",
-        "not-sealed": f"not sealed (a {m.format} list has no seal)",
+        "not-sealed": f"not sealed ({with_article(m.format)} list has no seal)",
     }.get(m.seal.status, m.seal.status)
     _say(err, f"Manifest: {safe_text(m.path)} ({m.format}, {len(m.entries)} entries, sha256 {m.sha256})")
     _say(err, f"Seal: {seal}")
