@@ -1068,6 +1068,20 @@ _SUM_FORMATS: dict[str, ManifestFormat] = {
 }
 _SUM_LINE = re.compile(rb"([0-9a-fA-F]+) [ *](.*)", re.S)
 _TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512|BLAKE2b) \((.*)\) = ([0-9a-fA-F]+)", re.S)
+#: ``openssl dgst`` (and ``openssl sha256`` ...): ``SHA2-256(name)= digest`` (OpenSSL 3),
+#: ``SHA256(name)= digest`` (1.1). The name is what lies before the last ``)= ``: a digest
+#: holds none. Its algorithm names -> ours; any other is a digest this tool does not compute.
+_OPENSSL_LINE = re.compile(rb"([A-Za-z0-9-]{2,20})\((.*)\)= ([0-9a-fA-F]+)", re.S)
+_OPENSSL_NAMES = {
+    "MD5": "md5",
+    "SHA1": "sha1",
+    "SHA256": "sha256",
+    "SHA2-256": "sha256",
+    "SHA512": "sha512",
+    "SHA2-512": "sha512",
+    "BLAKE2b512": "blake2b",
+    "BLAKE2B-512": "blake2b",
+}
 
 
 def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str | None = None) -> Manifest:
@@ -1086,8 +1100,17 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         escaped = line.startswith(b"\\")
         body = line[1:] if escaped else line
         m = _TAG_LINE.fullmatch(body)
+        o = None if m or escaped else _OPENSSL_LINE.fullmatch(body)
         if m:
             alg, name, hexd = _TAG_NAMES[m.group(1).decode()], m.group(2), m.group(3).decode()
+        elif o:
+            tool_name = o.group(1).decode("ascii")
+            if tool_name not in _OPENSSL_NAMES:
+                raise ManifestError(
+                    f"{where}: {tool_name} digests (openssl dgst) are not computed by this tool; it checks "
+                    f"{', '.join(sorted(set(_OPENSSL_NAMES)))}"
+                )
+            alg, name, hexd = _OPENSSL_NAMES[tool_name], o.group(2), o.group(3).decode()
         else:
             m = _SUM_LINE.fullmatch(body)
             if m and m.group(2) and given is not None and len(m.group(1)) != SUM_ALGORITHMS[given]:

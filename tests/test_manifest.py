@@ -808,3 +808,32 @@ def test_names_take_the_article_they_are_read_with(tmp_path: Path) -> None:
     p.write_text(f"{hashlib.sha1(b'x').hexdigest()}  a\nMD5 (b) = {hashlib.md5(b'x').hexdigest()}\n")
     with pytest.raises(ManifestError, match=r"line 2: an md5 digest in a list of sha1 digests"):
         read_manifest(str(p))
+
+
+def test_openssl_dgst_lists(tmp_path: Path) -> None:
+    """``openssl dgst`` output names its algorithm (``SHA2-256(name)= digest`` from OpenSSL
+    3, ``SHA256(name)= digest`` from 1.1): read and verified; the name runs to the last
+    ``)= ``; an algorithm this tool does not compute is refused, naming it."""
+    tree = tmp_path / "ev"
+    tree.mkdir()
+    names = {"a": b"x", "we ird)= name": b"y", "b(1)": b"z"}
+    for n, data in names.items():
+        (tree / n).write_bytes(data)
+    p = tmp_path / "list"
+    for sha256, md5 in (("SHA2-256", "MD5"), ("SHA256", "MD5")):
+        lines = [f"{sha256}({n})= {hashlib.sha256(d).hexdigest()}" for n, d in names.items()]
+        p.write_text("\n".join(lines) + "\n")
+        m = read_manifest(str(p))
+        assert m.format == "sha256sum" and m.notes == ()  # (they name their algorithm)
+        assert sorted(e.rel for e in m.entries) == sorted(n.encode() for n in names)
+        assert {e.status for e in verify(m, str(tree))} == {"ok"}
+        p.write_text(f"{md5}(a)= {hashlib.md5(b'x').hexdigest()}\n{hashlib.md5(b'y').hexdigest()}  we ird)= name\n")
+        assert {e.status for e in verify(read_manifest(str(p)), str(tree)) if e.in_manifest} == {"ok"}
+    p.write_text(f"BLAKE2B-512(a)= {hashlib.blake2b(b'x').hexdigest()}\n")
+    assert dict(read_manifest(str(p)).entries[0].hashes) == {"blake2b": hashlib.blake2b(b"x").hexdigest()}
+    p.write_text(f"SHA3-256(a)= {hashlib.sha3_256(b'x').hexdigest()}\n")
+    with pytest.raises(ManifestError, match=r"line 1: SHA3-256 digests \(openssl dgst\) are not computed"):
+        read_manifest(str(p))
+    p.write_text(f"SHA2-256(a)= {hashlib.sha256(b'x').hexdigest()}\nSHA1(a)= {hashlib.sha1(b'x').hexdigest()}\n")
+    with pytest.raises(ManifestError, match=r"line 2: a sha1 digest in a list of sha256 digests"):
+        read_manifest(str(p))

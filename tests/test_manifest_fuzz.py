@@ -82,7 +82,7 @@ NAMES += [b"gone.txt", b"photos/deep", b"photos/deep/er/note.txt/", b"./plain.tx
 def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     """Hash lists of the custody tree: our sha256sum and md5sum exports (escaped names),
     our hashdeep export of the tree without the newline name, and --tag (SHA-256, BLAKE2b),
-    absolute-name and untagged BLAKE2b lists written here."""
+    absolute-name, untagged BLAKE2b and openssl dgst lists written here."""
     base, _ = export
     lists = []
     m = read_manifest(str(base / "manifest.json"))
@@ -103,6 +103,7 @@ def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     lists.append(b"".join(b"BLAKE2b (" + e.rel + b") = " + h.encode() + b"\n" for e, h in zip(files, blake)))
     # b2sum's own (untagged) form: read with the algorithm named (UNTAGGED_BLAKE2B).
     lists.append(b"".join(h.encode() + b"  " + e.rel + b"\n" for e, h in zip(files, blake)))
+    lists.append(b"".join(b"SHA2-256(" + e.rel + b")= " + e.hashes["sha256"].encode() + b"\n" for e in files))
     assert all(lists)
     return base / "evidence", lists
 
@@ -118,6 +119,8 @@ def _renamed(data: bytes, line: int, name: bytes, escaped: bool) -> bytes:
         ln = b",".join(ln.split(b",", 2)[:2]) + b"," + name
     elif b") = " in ln:
         ln = ln.split(b" (", 1)[0] + b" (" + name + b") = " + ln.rsplit(b" = ", 1)[1]
+    elif b")= " in ln:  # openssl dgst
+        ln = ln.split(b"(", 1)[0] + b"(" + name + b")= " + ln.rsplit(b")= ", 1)[1]
     else:
         ln = ln.split(b" ", 1)[0] + b"  " + name
     lines[k] = (b"\\" if escaped else b"") + ln.lstrip(b"\\")
@@ -130,7 +133,7 @@ UNTAGGED_BLAKE2B = 6
 
 @settings(**FUZZ)
 @given(
-    which=st.integers(0, 6),
+    which=st.integers(0, 7),
     algorithm=st.sampled_from([None, None, "blake2b", "sha512", "md5", "sha256"]),
     renames=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(NAMES), st.booleans()), max_size=3),
     ops=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**40), st.integers(0, 2**32)), max_size=2),

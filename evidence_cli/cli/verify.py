@@ -99,8 +99,9 @@ def verify_cmd(
     """Re-hash the evidence a manifest lists and report every difference.
 
     MANIFEST is the JSON export of `evidence scan` (sealed), or a sha256sum,
-    md5sum, sha1sum, sha512sum, b2sum or hashdeep list (no seal: the report
-    says so; a b2sum list without --tag needs --algorithm blake2b).
+    md5sum, sha1sum, sha512sum, b2sum, `openssl dgst` or hashdeep list (no
+    seal: the report says so; a b2sum list without --tag needs --algorithm
+    blake2b).
     The seal is checked before anything is re-hashed: a tampered manifest stops
     there. Then the root is walked read-only (symlinks never followed, special
     files never opened, nothing written inside it) and every path gets one

@@ -274,6 +274,17 @@ def test_an_untagged_b2sum_list_is_verified_with_its_algorithm_named(case: dict[
 # --- export ------------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_list_made_by_openssl_dgst_is_verified(case: dict[str, Path]) -> None:
+    """`openssl dgst -sha256 FILES > list`, as examiners often make one: read and verified."""
+    names = ["plain.txt", "empty", "dup/a.txt"]
+    made = subprocess.run(["openssl", "dgst", "-sha256", *names], cwd=case["tree"], capture_output=True, check=True)
+    lst = case["case"] / "list.openssl"
+    lst.write_bytes(made.stdout)
+    result = invoke(["verify", str(lst), "--root", str(case["tree"])], 1)  # 1: the tree holds other files
+    assert "3 manifest entries: 3 ok, 0 modified" in result.stderr
+
+
 def test_export_of_a_sum_list_states_its_algorithm(case: dict[str, Path]) -> None:
     """Exported to CSV, an untagged b2sum list's digests went into the sha512 column without
     a word: export now prints what it assumed (the algorithm read from the digests'
