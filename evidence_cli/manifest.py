@@ -92,12 +92,13 @@ ManifestFormat = Literal["evidence-json", "md5sum", "sha1sum", "sha256sum", "sha
 #: without a seal (older version, or stripped); ``not-sealed``: the format has no seal.
 SealStatus = Literal["valid", "invalid", "missing", "not-sealed"]
 
-#: Digest length in hex -> algorithm, for ``*sum`` lists.
-_SUM_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
-#: Algorithm of a sum list -> the length of its digests in hex: what an untagged line
-#: may be read as when the examiner names its algorithm (``read_manifest(algorithm=)``):
-#: a ``b2sum`` list without ``--tag`` is as long as a ``sha512sum`` one.
-SUM_ALGORITHMS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b": 128}
+#: Algorithm -> the length of its digests in hex (every digest this tool computes): what
+#: an untagged line of a sum list may be read as when the examiner names its algorithm
+#: (``read_manifest(algorithm=)``): a ``b2sum`` list without ``--tag`` is as long as a
+#: ``sha512sum`` one.
+SUM_ALGORITHMS = {name: 2 * new().digest_size for name, new in ALGORITHMS.items()}
+#: Digest length in hex -> algorithm, for ``*sum`` lists whose algorithm nobody named.
+_SUM_BY_LENGTH = {SUM_ALGORITHMS[a]: a for a in ("md5", "sha1", "sha256", "sha512")}
 #: ``--tag`` line names. BLAKE2b is b2sum's full-length (512-bit) digest; an untagged b2sum
 #: line is as long as a SHA-512 one and cannot be told from it (verify says so when no
 #: file matches; the examiner names it: ``read_manifest(algorithm="blake2b")``);
@@ -1100,7 +1101,8 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         escaped = line.startswith(b"\\")
         body = line[1:] if escaped else line
         m = _TAG_LINE.fullmatch(body)
-        o = None if m or escaped else _OPENSSL_LINE.fullmatch(body)
+        # (The openssl form only where its separator is: not a regex more on every GNU line.)
+        o = _OPENSSL_LINE.fullmatch(body) if not m and not escaped and b")= " in body else None
         if m:
             alg, name, hexd = _TAG_NAMES[m.group(1).decode()], m.group(2), m.group(3).decode()
         elif o:
