@@ -3,7 +3,8 @@
 ``evidence scan DIR --json manifest.json`` writes the manifest: the JSON export *is* the
 manifest, and it carries a seal. ``evidence verify`` and ``evidence export`` read it,
 and also read the hash lists other tools write (``sha256sum``/``md5sum``/``sha1sum``/
-``sha512sum`` lists, ``b2sum --tag`` lists and ``hashdeep`` files), which have no seal.
+``sha512sum`` lists, ``b2sum`` lists, ``openssl dgst`` output, ``hashdeep`` files and
+PowerShell's ``Get-FileHash`` CSV), which have no seal.
 
 The seal
 --------
@@ -60,6 +61,11 @@ that folder is ``/`` (names from all over the file system) no root is taken: ver
 gives ``--root``, as for relative names (``--root /`` to walk the whole system). A
 name that is the root folder itself (``.``, or ``/`` alone) is refused: a line names a
 file, and ``/`` would have made the whole file system the root to walk.
+PowerShell's ``Get-FileHash | Export-Csv`` (``"Algorithm","Hash","Path"``, with or without
+Windows PowerShell's ``#TYPE`` line): Windows paths are made relative to the deepest folder
+holding them all (compared without regard to case), which is no folder of this machine
+(``Manifest.foreign_base``); see :func:`_powershell_names`. Any list may start with a
+UTF-8 byte-order mark, or be UTF-16 with one (``ConvertTo-Csv > file``).
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import csv
 import hashlib
 import itertools
 import json
@@ -87,7 +94,9 @@ SEAL_ALGORITHM = "sha256"
 CANONICALIZATION = "evidence-cli/c14n-json/1"
 
 #: Formats :func:`read_manifest` recognises.
-ManifestFormat = Literal["evidence-json", "md5sum", "sha1sum", "sha256sum", "sha512sum", "b2sum", "hashdeep"]
+ManifestFormat = Literal[
+    "evidence-json", "md5sum", "sha1sum", "sha256sum", "sha512sum", "b2sum", "hashdeep", "get-filehash"
+]
 #: ``valid``/``invalid``: the seal matches / does not match; ``missing``: a JSON export
 #: without a seal (older version, or stripped); ``not-sealed``: the format has no seal.
 SealStatus = Literal["valid", "invalid", "missing", "not-sealed"]
@@ -434,6 +443,10 @@ class Manifest:
     notes: tuple[str, ...] = ()
     complete: bool = True
     """False for the manifest of an interrupted scan (it lists only part of the tree)."""
+    foreign_base: str | None = None
+    """The folder a list's names were relative to on the machine that made it, when that
+    is no folder of this one (a Windows path, ``C:\\Cases\\Evidence``): ``base`` is then
+    None, and verifying needs ``--root``, the folder that holds a copy of it."""
 
     @property
     def sealed(self) -> bool:
@@ -500,6 +513,8 @@ _CHUNK = 1 << 20
 #: What may come before the first character that tells the format.
 _LEAD = b"\xef\xbb\xbf \t\r\n"
 _HASHDEEP_MAGIC = b"%%%% HASHDEEP"
+#: How far the first line is read to tell its format (a PowerShell CSV header is short).
+_SNIFF = 4096
 
 
 def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifest:
@@ -522,14 +537,27 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
         ManifestError: the file cannot be read or is not a manifest.
     """
     with _Source(os.path.abspath(os.fsencode(path))) as src:
-        chunks = src.chunks()
+        chunks: Iterator[bytes] = src.chunks()
         first = b""
         for chunk in chunks:
             first += chunk
-            if len(first.lstrip(_LEAD)) >= len(_HASHDEEP_MAGIC):
+            if len(first) >= 2:
+                break
+        utf16 = first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        if utf16:
+            # Windows PowerShell writes UTF-16 when a list is redirected to a file (``>``).
+            chunks = _from_utf16(itertools.chain((first,), chunks))
+            first = b""
+        for chunk in chunks:
+            first += chunk
+            head = first.lstrip(_LEAD)
+            # (Up to the end of the first line, to tell a PowerShell CSV by its header.)
+            if len(head) >= len(_HASHDEEP_MAGIC) and (head[:1] in b"{%" or b"\n" in head or len(head) > _SNIFF):
                 break
         head = first.lstrip(_LEAD)
         data = itertools.chain((first,), chunks)
+        if utf16 and head.startswith(b"{"):
+            raise ManifestError("the manifest is JSON in UTF-16: not an export this tool wrote (it writes UTF-8)")
         if algorithm is not None and (head.startswith(b"{") or head.startswith(_HASHDEEP_MAGIC)):
             named = "a JSON export" if head.startswith(b"{") else "a hashdeep file"
             raise ManifestError(
@@ -538,8 +566,10 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
         if head.startswith(b"{"):
             return _read_json(data, src)
         if head.startswith(_HASHDEEP_MAGIC):
-            return _read_hashdeep(_lines(data), src)
-        return _read_sum_list(_lines(data), src, algorithm)
+            return _read_hashdeep(_lines(_without_bom(data)), src)
+        if _is_powershell_csv(head):
+            return _read_powershell_csv(_lines(_without_bom(data)), src, algorithm)
+        return _read_sum_list(_lines(_without_bom(data)), src, algorithm)
 
 
 def file_sha256(path: str | bytes) -> str | None:
@@ -1218,6 +1248,222 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         notes=tuple(notes),
         **src.identity(),
     )
+
+
+def _from_utf16(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """UTF-8 bytes of UTF-16 pieces (after their byte-order mark, which says the order)."""
+    decoder = codecs.getincrementaldecoder("utf-16")("strict")
+    fed = 0
+    for chunk in chunks:
+        held = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"the manifest is not UTF-16 text (byte {fed - held + exc.start})") from None
+        fed += len(chunk)
+        try:
+            yield text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no name of any file system
+            lone = ord(exc.object[exc.start])
+            raise ManifestError(f"the manifest's UTF-16 holds a lone surrogate (U+{lone:04X})") from None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ManifestError("the manifest's UTF-16 text ends inside a character") from None
+
+
+def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The pieces without a leading UTF-8 byte-order mark (Notepad, and Windows
+    PowerShell's ``-Encoding UTF8``, write one): it was read as part of the first line,
+    and a list saved so was refused."""
+    pieces = _bom_whole(chunks)
+    for piece in pieces:
+        yield piece[len(codecs.BOM_UTF8) :] if piece.startswith(codecs.BOM_UTF8) else piece
+        break
+    yield from pieces
+
+
+# --- PowerShell: Get-FileHash | Export-Csv ------------------------------------------
+
+#: ``Get-FileHash -Algorithm`` names -> ours; the others it offers are not computed here.
+_POWERSHELL_ALGORITHMS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+_POWERSHELL_OTHERS = {"SHA384", "MACTRIPLEDES", "RIPEMD160"}
+_CSV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DRIVE = re.compile(r"[A-Za-z]:")
+_CONTROL = re.compile("[\x00-\x1f]")
+
+
+def _is_powershell_csv(head: bytes) -> bool:
+    """A first line ``#TYPE ...`` (Windows PowerShell's Export-Csv), or a CSV header of
+    property names holding ``Hash`` and ``Path`` (``"Algorithm","Hash","Path"``). No line of
+    a sum or hashdeep list is either: a sum line's first field holds its name after spaces."""
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if line.startswith(b"#TYPE "):
+        return True
+    try:
+        fields = _csv_fields(line, "line 1")
+    except ManifestError:
+        return False
+    return all(_CSV_NAME.fullmatch(f) for f in fields) and {"hash", "path"} <= {f.lower() for f in fields}
+
+
+def _csv_fields(line: bytes, where: str) -> list[str]:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{where} is not UTF-8 text (byte {exc.start + 1})") from None
+    try:
+        return next(csv.reader([text], strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise ManifestError(f"{where} is not a CSV line ({exc or 'empty'})") from None
+
+
+def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given: str | None) -> Manifest:
+    """``Get-FileHash | Export-Csv`` (or ``ConvertTo-Csv``): a header naming the columns
+    (``Algorithm``, ``Hash``, ``Path``; only Hash and Path are needed), one row a file,
+    the file's full path as the machine that hashed it wrote it (a Windows path, or a
+    POSIX one from PowerShell on Linux or macOS). See :func:`_powershell_names`."""
+    if given is not None and given not in SUM_ALGORITHMS:
+        raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
+    header: dict[str, int] | None = None
+    width = 0
+    algorithm: str | None = given
+    untagged = False
+    items: list[tuple[str, str, str]] = []  # (path text, hex digest, where)
+    for n, line in lines:
+        where = f"line {n}"
+        if not line.strip() or (header is None and line.startswith(b"#TYPE ")):
+            continue
+        fields = _csv_fields(line, where)
+        if header is None:
+            header = {f.lower(): i for i, f in enumerate(fields)}
+            width = len(fields)
+            if "hash" not in header or "path" not in header:
+                raise ManifestError(f"{where}: the CSV header names no Hash and Path columns: not a Get-FileHash list")
+            continue
+        if len(fields) != width:
+            raise ManifestError(f"{where}: {len(fields)} fields, where the header names {width}")
+        hexd, name = fields[header["hash"]], fields[header["path"]]
+        if "algorithm" in header:
+            said = fields[header["algorithm"]].upper()
+            if said in _POWERSHELL_OTHERS:
+                raise ManifestError(
+                    f"{where}: {said} digests (Get-FileHash -Algorithm {said}) are not computed by this tool; "
+                    f"it checks {', '.join(_POWERSHELL_ALGORITHMS)}"
+                )
+            if said not in _POWERSHELL_ALGORITHMS:
+                raise ManifestError(f"{where}: {said[:40]!r} is not an algorithm of Get-FileHash")
+            alg = _POWERSHELL_ALGORITHMS[said]
+        else:  # (Select-Object Hash, Path): the digest's length says, as in a sum list
+            alg = given or _SUM_BY_LENGTH.get(len(hexd), "")
+            if not alg:
+                raise ManifestError(f"{where}: a digest of {len(hexd)} characters is no digest this tool computes")
+            untagged = True
+        if algorithm is None:
+            algorithm = alg
+        elif alg != algorithm:
+            said_by = ", as the examiner said" if algorithm == given else ""
+            raise ManifestError(f"{where}: {with_article(alg)} digest in a list of {algorithm} digests{said_by}")
+        if not name:
+            raise ManifestError(f"{where}: the Path is empty")
+        items.append((name, _hex(hexd, alg, where), where))
+    if header is None or algorithm is None or not items:
+        raise ManifestError("the PowerShell CSV holds no hash row: not a manifest")
+    base, foreign, rels, notes = _powershell_names([(name, where) for name, _, where in items])
+    if untagged:
+        how = "as the examiner said" if given is not None else "by their length"
+        notes = (f"its rows do not name their algorithm: their digests are read as {algorithm}, {how}", *notes)
+    entries = [
+        ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
+    ]
+    return Manifest(
+        format="get-filehash",
+        seal=SealCheck("not-sealed", message="a get-filehash list has no seal"),
+        base=base,
+        entries=_unique(entries),
+        notes=notes,
+        foreign_base=foreign,
+        **src.identity(),
+    )
+
+
+def _powershell_names(
+    names: Sequence[tuple[str, str]],
+) -> tuple[bytes | None, str | None, list[bytes], tuple[str, ...]]:
+    """(base, foreign base, relative paths, notes) of Get-FileHash's full paths.
+
+    POSIX paths (PowerShell on Linux or macOS) are read as a sum list's absolute names.
+    Windows paths (``C:\\Cases\\x.jpg``, ``\\\\server\\share\\x.jpg``, with or without the
+    ``\\\\?\\`` prefix) are made relative to the deepest folder holding them all, compared
+    without regard to case as Windows does, their ``\\`` becoming ``/``; that folder is no
+    folder of this machine, so verifying needs ``--root``. They must all be on one drive
+    or share."""
+    windows = [_is_windows_path(name) for name, _ in names]
+    if not any(windows):
+        for name, where in names:
+            if not name.startswith("/"):
+                raise ManifestError(f"{where}: {name[:80]!r} is not a full path, as Get-FileHash writes them")
+        base, posix, said = _relative_names([(_path_bytes(name, where), where) for name, where in names], None)
+        return base, None, posix, said
+    if not all(windows):
+        where = names[windows.index(False)][1]
+        raise ManifestError(f"{where}: not a full Windows path, where the list's other paths are")
+    split = [_windows_parts(name, where) for name, where in names]
+    volumes = sorted({volume.casefold(): volume for volume, _ in split}.values())
+    if len(volumes) > 1:
+        raise ManifestError(
+            f"the list's paths are on more than one drive or share ({', '.join(volumes[:3])}): "
+            "verify each one's rows as a list of its own"
+        )
+    folded = [[p.casefold() for p in parts[:-1]] for _, parts in split]
+    depth = 0
+    while all(depth < len(f) for f in folded) and len({f[depth] for f in folded}) == 1:
+        depth += 1
+    volume, first = split[0]
+    foreign = "\\".join([volume, *first[:depth]]) + ("\\" if not depth and _DRIVE.fullmatch(volume) else "")
+    rels = [
+        _file_name(_path_bytes("/".join(parts[depth:]), where), where) for (_, parts), (_, where) in zip(split, names)
+    ]
+    notes = [
+        f"its names are Windows paths under {foreign}; they are read relative to that folder, "
+        "with '/' for '\\' (--root names the folder that holds a copy of it)"
+    ]
+    lost = sum("?" in "".join(parts) for _, parts in split)
+    if lost:
+        notes.append(
+            f"{lost} of its names hold '?', which no Windows name can: the list was written in an encoding that "
+            "lost their characters (Windows PowerShell 5.1's Export-Csv writes ASCII unless given -Encoding UTF8), "
+            "so those files show as missing"
+        )
+    return None, foreign, rels, tuple(notes)
+
+
+def _is_windows_path(name: str) -> bool:
+    return name.startswith("\\\\") or (_DRIVE.match(name) is not None and name[2:3] in ("\\", "/"))
+
+
+def _windows_parts(name: str, where: str) -> tuple[str, list[str]]:
+    """(drive or ``\\\\server\\share``, the folders and file name) of a full Windows path."""
+    text = name
+    if text.startswith(("\\\\?\\", "\\\\.\\")):
+        text = text[4:]
+        if text[:4].upper() == "UNC\\":
+            text = "\\\\" + text[4:]
+    if _CONTROL.search(text):
+        raise ManifestError(f"{where}: {name[:80]!r} holds a control character, which no Windows path can")
+    parts = re.split(r"[\\/]", text)
+    if _DRIVE.fullmatch(parts[0]) and len(parts) > 1:
+        volume, rest = parts[0].upper(), parts[1:]
+    elif text.startswith("\\\\") and len(parts) > 4 and parts[2] and parts[3]:
+        volume, rest = "\\\\" + parts[2] + "\\" + parts[3], parts[4:]
+    else:
+        raise ManifestError(f"{where}: {name[:80]!r} is not a full Windows path")
+    rest = [p for p in rest if p not in ("", ".")]
+    if ".." in rest:
+        raise ManifestError(f"{where}: {name[:80]!r} climbs out of a folder ('..'), which Get-FileHash never writes")
+    if not rest:
+        raise ManifestError(f"{where}: {name[:80]!r} names a drive or share, not a file")
+    return volume, rest
 
 
 def _unique(entries: Iterable[ManifestEntry]) -> tuple[ManifestEntry, ...]:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
 from evidence_cli import hashing
+from evidence_cli.console import safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, changed_while_read, hash_entry
 from evidence_cli.manifest import NO_COMMON_FOLDER, Digests, Manifest, ManifestEntry, require_trusted
@@ -63,6 +64,11 @@ def verification_roots(manifest: Manifest, root: str | bytes | None = None) -> R
     elif manifest.base is not None:
         base = manifest.base
         origin = "root recorded in the manifest"
+    elif manifest.foreign_base is not None:
+        raise ManifestError(
+            f"the {manifest.format} list's names are under {safe_text(manifest.foreign_base)}, a folder of the "
+            "machine that made it: give --root DIR, the folder that holds a copy of it here"
+        )
     elif NO_COMMON_FOLDER in manifest.notes:
         raise ManifestError(
             f"the {manifest.format} list's absolute names share no folder but '/', and verifying from '/' "

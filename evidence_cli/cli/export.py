@@ -56,7 +56,8 @@ _CHECK_WITH = {
     "--algorithm",
     type=click.Choice(list(SUM_ALGORITHMS)),
     help="The digest algorithm of a sum list whose lines do not name it (give blake2b for a "
-    "b2sum list without --tag; by default their length decides). Sum lists only.",
+    "b2sum list without --tag; by default their length decides). Sum lists, and Get-FileHash CSVs "
+    "without an Algorithm column, only.",
 )
 @overwrite_option
 def export_cmd(
@@ -71,9 +72,9 @@ def export_cmd(
     """Write a manifest in the hash-list formats other tools check, or as CSV.
 
     The manifest's seal is checked first: a tampered manifest is never exported.
-    MANIFEST may also be a sum or hashdeep list (see `evidence verify`): what
-    was assumed in reading it (e.g. a sum list's algorithm, from the length of
-    its digests) is printed as a note.
+    MANIFEST may also be a sum, hashdeep or Get-FileHash list (see `evidence
+    verify`): what was assumed in reading it (e.g. a sum list's algorithm, from
+    the length of its digests) is printed as a note.
     sha256sum and md5sum lists are accepted by `sha256sum -c` / `md5sum -c` run
     from the evidence root (GNU escaping for names with a backslash, newline or
     carriage return; other names as raw bytes, UTF-8 or not). hashdeep files

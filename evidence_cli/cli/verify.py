@@ -79,7 +79,8 @@ from evidence_cli.walker import Roots, display_path
     type=click.Choice(list(SUM_ALGORITHMS)),
     help="The digest algorithm of a sum list whose lines do not name it: b2sum without --tag "
     "writes digests as long as sha512sum's, so give blake2b for such a list (by default their "
-    "length decides: md5, sha1, sha256 or sha512). Sum lists only.",
+    "length decides: md5, sha1, sha256 or sha512). Sum lists, and Get-FileHash CSVs without an "
+    "Algorithm column, only.",
 )
 @overwrite_option
 @case_options
@@ -99,9 +100,10 @@ def verify_cmd(
     """Re-hash the evidence a manifest lists and report every difference.
 
     MANIFEST is the JSON export of `evidence scan` (sealed), or a sha256sum,
-    md5sum, sha1sum, sha512sum, b2sum, `openssl dgst` or hashdeep list (no
-    seal: the report says so; a b2sum list without --tag needs --algorithm
-    blake2b).
+    md5sum, sha1sum, sha512sum, b2sum, `openssl dgst` or hashdeep list, or
+    PowerShell's `Get-FileHash | Export-Csv` (no seal: the report says so; a
+    b2sum list without --tag needs --algorithm blake2b; a list made on Windows
+    needs --root, the folder that holds the copy of its common folder).
     The seal is checked before anything is re-hashed: a tampered manifest stops
     there. Then the root is walked read-only (symlinks never followed, special
     files never opened, nothing written inside it) and every path gets one
@@ -120,6 +122,7 @@ def verify_cmd(
           --json verify-report.json --examiner "J. Doe"
       evidence verify SHA256SUMS --root ./collected --csv verify.csv
       evidence verify B2SUMS --algorithm blake2b --root ./collected
+      evidence verify hashes.csv --root /mnt/usb/Evidence   # Get-FileHash
     """
     out, err = make_consoles()
     started = utc_now()
