@@ -994,7 +994,10 @@ _HEX = {name: (2 * size, re.compile(f"[0-9a-fA-F]{{{2 * size}}}")) for name, siz
 def _hex(value: Any, name: str, where: str) -> str:
     n, pattern = _HEX[name]
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ManifestError(f"{where}: {name} digest {value!r} is not {n} hex digits")
+        shown = repr(value)
+        if len(shown) > 160:  # (a hostile manifest's megabyte of "digest" is not echoed whole)
+            shown = f"{shown[:150]}... ({len(value) if isinstance(value, str | list | dict) else len(shown)} long)"
+        raise ManifestError(f"{where}: {name} digest {shown} is not {n} hex digits")
     return value.lower()
 
 
@@ -1326,20 +1329,26 @@ def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given
     if given is not None and given not in SUM_ALGORITHMS:
         raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
     header: dict[str, int] | None = None
+    names: list[str] = []
     width = 0
     algorithm: str | None = given
     untagged = False
     items: list[tuple[str, str, str]] = []  # (path text, hex digest, where)
     for n, line in lines:
         where = f"line {n}"
-        if not line.strip() or (header is None and line.startswith(b"#TYPE ")):
+        if not line.strip():
+            continue
+        if line.startswith(b"#TYPE "):  # (two exports joined: `type a.csv b.csv > all.csv`)
             continue
         fields = _csv_fields(line, where)
         if header is None:
             header = {f.lower(): i for i, f in enumerate(fields)}
+            names = [f.lower() for f in fields]
             width = len(fields)
             if "hash" not in header or "path" not in header:
                 raise ManifestError(f"{where}: the CSV header names no Hash and Path columns: not a Get-FileHash list")
+            continue
+        if [f.lower() for f in fields] == names:  # the header again, of a second export joined to the first
             continue
         if len(fields) != width:
             raise ManifestError(f"{where}: {len(fields)} fields, where the header names {width}")

@@ -182,6 +182,20 @@ def test_a_column_order_and_extra_columns_of_the_examiner(tmp_path: Path, tree: 
     all_ok(write(tmp_path, text), tree)
 
 
+def test_two_exports_joined_into_one_file(tmp_path: Path, tree: Path) -> None:
+    """``type a.csv b.csv > all.csv``: the second header (and #TYPE line) is not a row."""
+    lines = rows()
+    all_ok(write(tmp_path, ps51(lines[:1]) + ps51(lines[1:])), tree)
+    all_ok(write(tmp_path, ps7(lines[:2]) + ps7(lines[2:])), tree)
+
+
+def test_a_huge_hash_field_is_not_echoed_whole(tmp_path: Path) -> None:
+    p = write(tmp_path, '"Algorithm","Hash","Path"\n"SHA256","' + "Z" * 100_000 + '","C:\\x"\n')
+    with pytest.raises(ManifestError, match=r"line 2: sha256 digest 'ZZZ+\.\.\. \(100000 long\) is not 64") as info:
+        read_manifest(str(p))
+    assert len(str(info.value)) < 300
+
+
 def test_question_marks_say_the_list_lost_characters(tmp_path: Path) -> None:
     """Windows PowerShell 5.1's Export-Csv writes ASCII: a name with ``é`` becomes ``?``,
     which no Windows name can hold. The file then shows as missing; the note says why."""
