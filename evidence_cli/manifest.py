@@ -650,17 +650,23 @@ def _bom_whole(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def _texts(chunks: Iterable[bytes]) -> Iterator[str]:
     """UTF-8 text of the byte pieces (a leading byte-order mark dropped)."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    fed = 0
-    for chunk in _bom_whole(chunks):
-        if not fed and chunk.startswith(codecs.BOM_UTF8):
-            chunk = chunk[len(codecs.BOM_UTF8) :]
-            fed = len(codecs.BOM_UTF8)
+    pieces = _bom_whole(chunks)
+    first = next(pieces, b"")
+    skip = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
+    yield from _decoded(itertools.chain((first[skip:],), pieces), "utf-8", skip)
+
+
+def _decoded(chunks: Iterable[bytes], encoding: str, fed: int = 0) -> Iterator[str]:
+    """Text of the byte pieces; a bad character is refused with the number of the byte it
+    starts at (``fed``: the bytes of the file before the first piece)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    shown = encoding.upper()
+    for chunk in chunks:
         held = len(decoder.getstate()[0])
         try:
             text = decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise ManifestError(f"the manifest is not UTF-8 text (byte {fed - held + exc.start})") from None
+            raise ManifestError(f"the manifest is not {shown} text (byte {fed - held + exc.start})") from None
         fed += len(chunk)
         if text:
             yield text
@@ -668,7 +674,7 @@ def _texts(chunks: Iterable[bytes]) -> Iterator[str]:
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"the manifest is not UTF-8 text (byte {fed - held + exc.start})") from None
+        raise ManifestError(f"the manifest is not {shown} text (byte {fed - held + exc.start})") from None
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -1255,24 +1261,12 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
 
 def _from_utf16(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """UTF-8 bytes of UTF-16 pieces (after their byte-order mark, which says the order)."""
-    decoder = codecs.getincrementaldecoder("utf-16")("strict")
-    fed = 0
-    for chunk in chunks:
-        held = len(decoder.getstate()[0])
-        try:
-            text = decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            raise ManifestError(f"the manifest is not UTF-16 text (byte {fed - held + exc.start})") from None
-        fed += len(chunk)
+    for text in _decoded(chunks, "utf-16"):
         try:
             yield text.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate: no name of any file system
             lone = ord(exc.object[exc.start])
             raise ManifestError(f"the manifest's UTF-16 holds a lone surrogate (U+{lone:04X})") from None
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise ManifestError("the manifest's UTF-16 text ends inside a character") from None
 
 
 def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -231,7 +231,7 @@ def test_duplicate_keys_are_refused(sealed: tuple[Path, dict[str, Any]], tmp_pat
         (b'{"schema": "evidence-cli/scan/1"}\n{"path": "a"}\n', "JSON Lines"),
         (b"[1, 2]", "not a manifest|not an evidence-cli"),
         # (A UTF-16 byte-order mark, then half a character.)
-        (b"\xff\xfe{", "UTF-16 text ends inside a character"),
+        (b"\xff\xfe{", r"not UTF-16 text \(byte 2\)"),
         (b"\xff\xfe{\x00", "JSON in UTF-16"),
         (b"", "no hash line"),
         (b"hello world\n", "not a hash-list line"),
