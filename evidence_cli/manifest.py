@@ -1170,11 +1170,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
                 raise ManifestError(f"{where} is not a hash-list line ({shown!r}): not a manifest this tool reads")
             alg, name, hexd = given or _SUM_BY_LENGTH[len(m.group(1))], m.group(2), m.group(1).decode()
             untagged = True
-        if algorithm is None:
-            algorithm = alg
-        elif alg != algorithm:
-            said = ", as the examiner said" if algorithm == given else ""
-            raise ManifestError(f"{where}: {with_article(alg)} digest in a list of {algorithm} digests{said}")
+        algorithm = _same_algorithm(algorithm, alg, given, where)
         if escaped:
             name = unescape_name(name, where)
         items.append((name, _hex(hexd, alg, where), where))
@@ -1197,6 +1193,14 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         notes=notes,
         **src.identity(),
     )
+
+
+def _same_algorithm(listed: str | None, alg: str, given: str | None, where: str) -> str:
+    """The list's algorithm, once a line of ``alg`` is read: every line of a list has one."""
+    if listed is None or alg == listed:
+        return alg
+    said = ", as the examiner said" if listed == given else ""
+    raise ManifestError(f"{where}: {with_article(alg)} digest in a list of {listed} digests{said}")
 
 
 def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest:
@@ -1362,11 +1366,7 @@ def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given
             if not alg:
                 raise ManifestError(f"{where}: a digest of {len(hexd)} characters is no digest this tool computes")
             untagged = True
-        if algorithm is None:
-            algorithm = alg
-        elif alg != algorithm:
-            said_by = ", as the examiner said" if algorithm == given else ""
-            raise ManifestError(f"{where}: {with_article(alg)} digest in a list of {algorithm} digests{said_by}")
+        algorithm = _same_algorithm(algorithm, alg, given, where)
         if not name:
             raise ManifestError(f"{where}: the Path is empty")
         items.append((name, _hex(hexd, alg, where), where))
