@@ -64,7 +64,8 @@ file, and ``/`` would have made the whole file system the root to walk.
 PowerShell's ``Get-FileHash | Export-Csv`` (``"Algorithm","Hash","Path"``, with or without
 Windows PowerShell's ``#TYPE`` line): Windows paths are made relative to the deepest folder
 holding them all (compared without regard to case), which is no folder of this machine
-(``Manifest.foreign_base``); see :func:`_powershell_names`. Any list may start with a
+(``Manifest.foreign_base``); see :func:`_windows_relative`. A hashdeep file made on Windows
+(``## Invoked from: C:\\...``, or full Windows names) is read so too. Any list may start with a
 UTF-8 byte-order mark, or be UTF-16 with one (``ConvertTo-Csv > file``).
 """
 
@@ -1206,6 +1207,7 @@ def _same_algorithm(listed: str | None, alg: str, given: str | None, where: str)
 def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest:
     columns: list[str] | None = None
     invoked: bytes | None = None
+    invoked_on_windows: str | None = None  # (hashdeep run on Windows: its folder there)
     ignored: set[str] = set()
     raw: list[tuple[bytes, int, dict[str, str], str]] = []
     for n, line in lines:
@@ -1226,6 +1228,8 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
             m = re.match(rb"## Invoked from: (.*)", line)
             if m and os.path.isabs(m.group(1)):
                 invoked = m.group(1)
+            elif m and _is_windows_path(m.group(1).decode("utf-8", "surrogateescape")):
+                invoked_on_windows = m.group(1).decode("utf-8", "surrogateescape")
             continue
         if not line.strip():
             continue
@@ -1248,7 +1252,14 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         raw.append((parts[-1], int(parts[0]), hashes, where))
     if not raw:
         raise ManifestError("the hashdeep file holds no hash line")
-    base, rels, notes = _relative_names([(name, where) for name, _, _, where in raw], invoked)
+    texts = [(name.decode("utf-8", "surrogateescape"), where) for name, _, _, where in raw]
+    foreign: str | None = None
+    if invoked_on_windows is not None or all(_is_windows_path(name) for name, _ in texts):
+        # Made on Windows: its names are Windows paths, or relative to the folder it was run in there.
+        base = None
+        foreign, rels, notes = _windows_relative(texts, invoked_on_windows)
+    else:
+        base, rels, notes = _relative_names([(name, where) for name, _, _, where in raw], invoked)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes) for rel, (_, size, hashes, _) in zip(rels, raw)
     ]
@@ -1259,6 +1270,7 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         base=base,
         entries=_unique(entries),
         notes=tuple(notes),
+        foreign_base=foreign,
         **src.identity(),
     )
 
@@ -1323,7 +1335,7 @@ def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given
     """``Get-FileHash | Export-Csv`` (or ``ConvertTo-Csv``): a header naming the columns
     (``Algorithm``, ``Hash``, ``Path``; only Hash and Path are needed), one row a file,
     the file's full path as the machine that hashed it wrote it (a Windows path, or a
-    POSIX one from PowerShell on Linux or macOS). See :func:`_powershell_names`."""
+    POSIX one from PowerShell on Linux or macOS). See :func:`_windows_relative`."""
     if given is not None and given not in SUM_ALGORITHMS:
         raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
     header: dict[str, int] | None = None
@@ -1393,37 +1405,66 @@ def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given
 def _powershell_names(
     names: Sequence[tuple[str, str]],
 ) -> tuple[bytes | None, str | None, list[bytes], tuple[str, ...]]:
-    """(base, foreign base, relative paths, notes) of Get-FileHash's full paths.
+    """(base, foreign base, relative paths, notes) of Get-FileHash's full paths: POSIX
+    paths (PowerShell on Linux or macOS) are read as a sum list's absolute names, Windows
+    paths by :func:`_windows_relative`."""
+    if any(_is_windows_path(name) for name, _ in names):
+        foreign, rels, notes = _windows_relative(names, None)
+        return None, foreign, rels, notes
+    for name, where in names:
+        if not name.startswith("/"):
+            raise ManifestError(f"{where}: {name[:80]!r} is not a full path, as Get-FileHash writes them")
+    base, posix, said = _relative_names([(_path_bytes(name, where), where) for name, where in names], None)
+    return base, None, posix, said
 
-    POSIX paths (PowerShell on Linux or macOS) are read as a sum list's absolute names.
-    Windows paths (``C:\\Cases\\x.jpg``, ``\\\\server\\share\\x.jpg``, with or without the
-    ``\\\\?\\`` prefix) are made relative to the deepest folder holding them all, compared
-    without regard to case as Windows does, their ``\\`` becoming ``/``; that folder is no
-    folder of this machine, so verifying needs ``--root``. They must all be on one drive
-    or share."""
+
+def _windows_relative(
+    names: Sequence[tuple[str, str]], invoked: str | None
+) -> tuple[str, list[bytes], tuple[str, ...]]:
+    """(foreign base, relative paths, notes) of the names of a list made on Windows.
+
+    Full paths (``C:\\Cases\\x.jpg``, ``\\\\server\\share\\x.jpg``, with or without the
+    ``\\\\?\\`` prefix) are made relative to ``invoked`` (the folder a hashdeep list says it
+    was made in) when they are all in it, else to the deepest folder holding them all;
+    folders are compared without regard to case, as Windows does. They must all be on one
+    drive or share. Relative names (``sub\\x.jpg``, ``.\\x.jpg``) are relative to
+    ``invoked``, and need it. The ``\\`` between folders becomes ``/``. The base is no folder
+    of this machine: verifying needs ``--root``."""
     windows = [_is_windows_path(name) for name, _ in names]
-    if not any(windows):
-        for name, where in names:
-            if not name.startswith("/"):
-                raise ManifestError(f"{where}: {name[:80]!r} is not a full path, as Get-FileHash writes them")
-        base, posix, said = _relative_names([(_path_bytes(name, where), where) for name, where in names], None)
-        return base, None, posix, said
-    if not all(windows):
+    if not all(windows) and (any(windows) or invoked is None):
         where = names[windows.index(False)][1]
         raise ManifestError(f"{where}: not a full Windows path, where the list's other paths are")
-    split = [_windows_parts(name, where) for name, where in names]
-    volumes = sorted({volume.casefold(): volume for volume, _ in split}.values())
-    if len(volumes) > 1:
-        raise ManifestError(
-            f"the list's paths are on more than one drive or share ({', '.join(volumes[:3])}): "
-            "verify each one's rows as a list of its own"
-        )
-    folded = [[p.casefold() for p in parts[:-1]] for _, parts in split]
-    depth = 0
-    while all(depth < len(f) for f in folded) and len({f[depth] for f in folded}) == 1:
-        depth += 1
-    volume, first = split[0]
-    foreign = "\\".join([volume, *first[:depth]]) + ("\\" if not depth and _DRIVE.fullmatch(volume) else "")
+    if not any(windows):
+        assert invoked is not None
+        for name, where in names:
+            if name.startswith(("\\", "/")):
+                raise ManifestError(f"{where}: {name[:80]!r} is neither a full Windows path nor a relative one")
+        split = [(invoked, [p for p in re.split(r"[\\/]", name) if p not in ("", ".")]) for name, _ in names]
+        for (_, parts), (name, where) in zip(split, names):
+            _windows_checks(name, parts, where)
+        foreign, depth = invoked.rstrip("\\/") or invoked, 0
+    else:
+        split = [_windows_parts(name, where) for name, where in names]
+        volumes = sorted({volume.casefold(): volume for volume, _ in split}.values())
+        if len(volumes) > 1:
+            raise ManifestError(
+                f"the list's paths are on more than one drive or share ({', '.join(volumes[:3])}): "
+                "verify each one's rows as a list of its own"
+            )
+        folded = [[p.casefold() for p in parts[:-1]] for _, parts in split]
+        depth = 0
+        while all(depth < len(f) for f in folded) and len({f[depth] for f in folded}) == 1:
+            depth += 1
+        volume, first = split[0]
+        if invoked is not None and _is_windows_path(invoked):
+            home_volume, home = _windows_parts(invoked + "\\x", "## Invoked from")
+            if (
+                home_volume.casefold() == volume.casefold()
+                and [p.casefold() for p in home[:-1]] == [p.casefold() for p in first[: len(home) - 1]]
+                and len(home) - 1 <= depth
+            ):
+                depth = len(home) - 1
+        foreign = "\\".join([volume, *first[:depth]]) + ("\\" if not depth and _DRIVE.fullmatch(volume) else "")
     rels = [
         _file_name(_path_bytes("/".join(parts[depth:]), where), where) for (_, parts), (_, where) in zip(split, names)
     ]
@@ -1438,7 +1479,7 @@ def _powershell_names(
             "lost their characters (Windows PowerShell 5.1's Export-Csv writes ASCII unless given -Encoding UTF8), "
             "so those files show as missing"
         )
-    return None, foreign, rels, tuple(notes)
+    return foreign, rels, tuple(notes)
 
 
 def _is_windows_path(name: str) -> bool:
@@ -1452,8 +1493,6 @@ def _windows_parts(name: str, where: str) -> tuple[str, list[str]]:
         text = text[4:]
         if text[:4].upper() == "UNC\\":
             text = "\\\\" + text[4:]
-    if _CONTROL.search(text):
-        raise ManifestError(f"{where}: {name[:80]!r} holds a control character, which no Windows path can")
     parts = re.split(r"[\\/]", text)
     if _DRIVE.fullmatch(parts[0]) and len(parts) > 1:
         volume, rest = parts[0].upper(), parts[1:]
@@ -1462,11 +1501,20 @@ def _windows_parts(name: str, where: str) -> tuple[str, list[str]]:
     else:
         raise ManifestError(f"{where}: {name[:80]!r} is not a full Windows path")
     rest = [p for p in rest if p not in ("", ".")]
-    if ".." in rest:
-        raise ManifestError(f"{where}: {name[:80]!r} climbs out of a folder ('..'), which Get-FileHash never writes")
-    if not rest:
-        raise ManifestError(f"{where}: {name[:80]!r} names a drive or share, not a file")
+    _windows_checks(name, rest, where)
     return volume, rest
+
+
+def _windows_checks(name: str, parts: list[str], where: str) -> None:
+    """Refuse what no Windows hash tool writes: a control character, ``..``, no file name."""
+    if _CONTROL.search(name):
+        raise ManifestError(f"{where}: {name[:80]!r} holds a control character, which no Windows path can")
+    if any(":" in p for p in parts):
+        raise ManifestError(f"{where}: {name[:80]!r} holds ':' in a name, which no Windows name can")
+    if ".." in parts:
+        raise ManifestError(f"{where}: {name[:80]!r} climbs out of a folder ('..'), which no Windows hash tool writes")
+    if not parts:
+        raise ManifestError(f"{where}: {name[:80]!r} names a drive or share, not a file")
 
 
 def _unique(entries: Iterable[ManifestEntry]) -> tuple[ManifestEntry, ...]:

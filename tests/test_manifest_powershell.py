@@ -1,5 +1,6 @@
-"""PowerShell hash lists: ``Get-FileHash | Export-Csv`` (Windows PowerShell 5.1 and
-PowerShell 7), ``ConvertTo-Csv > file`` (UTF-16), and byte-order marks on any list."""
+"""Lists made on Windows: PowerShell's ``Get-FileHash | Export-Csv`` (Windows PowerShell
+5.1 and PowerShell 7), ``ConvertTo-Csv > file`` (UTF-16), hashdeep run on Windows, and
+byte-order marks on any list."""
 
 from __future__ import annotations
 
@@ -268,3 +269,52 @@ def test_verify_and_export_from_the_command_line(tmp_path: Path, tree: Path) -> 
     r = runner.invoke(cli, ["export", str(p), "-f", "sha256sum", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert out.read_text(encoding="utf-8").splitlines()[0] == f"{hashlib.sha256(b'hello').hexdigest()}  a.txt"
+
+
+def hashdeep_windows(invoked: str | None, folder: str) -> str:
+    """hashdeep run on Windows: its folder and names in Windows form, CRLF."""
+    out = "%%%% HASHDEEP-1.0\r\n%%%% size,md5,sha256,filename\r\n"
+    if invoked is not None:
+        out += f"## Invoked from: {invoked}\r\n## {invoked}> hashdeep -r .\r\n##\r\n"
+    return out + "".join(
+        f"{len(d)},{hashlib.md5(d).hexdigest()},{hashlib.sha256(d).hexdigest()},{folder}{rel.replace('/', chr(92))}\r\n"
+        for rel, d in FILES.items()
+    )
+
+
+@pytest.mark.parametrize(
+    ("invoked", "folder", "shown"),
+    [
+        ("C:\\Users\\Ann\\Evidence", "C:\\Users\\Ann\\Evidence\\", "C:\\Users\\Ann\\Evidence"),
+        ("C:\\Users\\Ann", "C:\\Users\\Ann\\Evidence\\", "C:\\Users\\Ann"),  # its folder, as on Linux
+        (None, "E:\\Evidence\\", "E:\\Evidence"),
+        ("C:\\Users\\Ann\\Evidence", "", "C:\\Users\\Ann\\Evidence"),  # hashdeep -l: relative names
+        ("C:\\Users\\Ann\\Evidence", ".\\", "C:\\Users\\Ann\\Evidence"),
+    ],
+)
+def test_hashdeep_run_on_windows(tmp_path: Path, tree: Path, invoked: str | None, folder: str, shown: str) -> None:
+    p = write(tmp_path, hashdeep_windows(invoked, folder), "list.hashdeep")
+    m = read_manifest(str(p))
+    assert m.format == "hashdeep" and m.base is None and m.foreign_base == shown
+    if shown == "C:\\Users\\Ann":
+        (tree.parent / "above").mkdir()
+        tree.rename(tree.parent / "above" / "Evidence")
+        tree = tree.parent / "above"
+        assert sorted(e.rel for e in m.entries)[0] == b"Evidence/a.txt"
+    results = list(verify(m, str(tree)))
+    assert {r.status for r in results} == {"ok"}, [(r.path, r.status) for r in results]
+
+
+@pytest.mark.parametrize(
+    ("invoked", "folder", "message"),
+    [
+        ("C:\\E", "\\Users\\", "neither a full Windows path nor a relative one"),
+        ("C:\\E", "D:x\\", "holds ':' in a name"),
+        ("C:\\E", "..\\", "climbs out of a folder"),
+    ],
+)
+def test_what_hashdeep_on_windows_never_writes_is_refused(
+    tmp_path: Path, invoked: str, folder: str, message: str
+) -> None:
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(write(tmp_path, hashdeep_windows(invoked, folder), "list.hashdeep")))
