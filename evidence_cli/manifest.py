@@ -1177,7 +1177,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         items.append((name, _hex(hexd, alg, where), where))
     if algorithm is None or not items:
         raise ManifestError("the file holds no hash line: not a manifest")
-    base, rels, notes = _relative_names([(name, where) for name, _, where in items], None)
+    base, foreign, rels, notes = _list_names([(name, where) for name, _, where in items])
     if untagged:
         # An assumption the report must state: other tools write digests of the same length.
         how = "as the examiner said" if given is not None else "by their length"
@@ -1192,6 +1192,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         base=base,
         entries=_unique(entries),
         notes=notes,
+        foreign_base=foreign,
         **src.identity(),
     )
 
@@ -1252,14 +1253,7 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
         raw.append((parts[-1], int(parts[0]), hashes, where))
     if not raw:
         raise ManifestError("the hashdeep file holds no hash line")
-    texts = [(name.decode("utf-8", "surrogateescape"), where) for name, _, _, where in raw]
-    foreign: str | None = None
-    if invoked_on_windows is not None or all(_is_windows_path(name) for name, _ in texts):
-        # Made on Windows: its names are Windows paths, or relative to the folder it was run in there.
-        base = None
-        foreign, rels, notes = _windows_relative(texts, invoked_on_windows)
-    else:
-        base, rels, notes = _relative_names([(name, where) for name, _, _, where in raw], invoked)
+    base, foreign, rels, notes = _list_names([(name, where) for name, _, _, where in raw], invoked, invoked_on_windows)
     entries = [
         ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes) for rel, (_, size, hashes, _) in zip(rels, raw)
     ]
@@ -1476,8 +1470,14 @@ def _windows_relative(
     if lost:
         notes.append(
             f"{lost} of its names hold '?', which no Windows name can: the list was written in an encoding that "
-            "lost their characters (Windows PowerShell 5.1's Export-Csv writes ASCII unless given -Encoding UTF8), "
-            "so those files show as missing"
+            "lost their characters (as Windows PowerShell 5.1's Export-Csv, which writes ASCII unless given "
+            "-Encoding UTF8), so those files show as missing"
+        )
+    undecoded = sum(any("\udc80" <= c <= "\udcff" for c in name) for name, _ in names)
+    if undecoded:
+        notes.append(
+            f"{undecoded} of its names are not UTF-8 (a Windows code page?): they are read as their bytes, so "
+            "those files show as missing where the copy's names are UTF-8"
         )
     return foreign, rels, tuple(notes)
 
@@ -1515,6 +1515,23 @@ def _windows_checks(name: str, parts: list[str], where: str) -> None:
         raise ManifestError(f"{where}: {name[:80]!r} climbs out of a folder ('..'), which no Windows hash tool writes")
     if not parts:
         raise ManifestError(f"{where}: {name[:80]!r} names a drive or share, not a file")
+
+
+def _list_names(
+    names: Sequence[tuple[bytes, str]], invoked: bytes | None = None, invoked_on_windows: str | None = None
+) -> tuple[bytes | None, str | None, list[bytes], tuple[str, ...]]:
+    """(base, foreign base, relative paths, notes) of a sum or hashdeep list's names.
+
+    A list made on Windows (hashdeep says it ran in a Windows folder, or every name is a
+    full Windows path: ``md5deep -r C:\\Case``, ``openssl dgst`` there) is read by
+    :func:`_windows_relative`; any other by :func:`_relative_names`, its backslashes part of
+    its names (a Linux name may hold one)."""
+    texts = [(name.decode("utf-8", "surrogateescape"), where) for name, where in names]
+    if invoked_on_windows is not None or all(_is_windows_path(name) for name, _ in texts):
+        foreign, rels, notes = _windows_relative(texts, invoked_on_windows)
+        return None, foreign, rels, notes
+    base, rels, notes = _relative_names(names, invoked)
+    return base, None, rels, notes
 
 
 def _unique(entries: Iterable[ManifestEntry]) -> tuple[ManifestEntry, ...]:

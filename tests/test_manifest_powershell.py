@@ -318,3 +318,41 @@ def test_what_hashdeep_on_windows_never_writes_is_refused(
 ) -> None:
     with pytest.raises(ManifestError, match=message):
         read_manifest(str(write(tmp_path, hashdeep_windows(invoked, folder), "list.hashdeep")))
+
+
+@pytest.mark.parametrize("style", ["md5deep", "gnu-escaped", "tag", "openssl"])
+def test_a_sum_list_of_full_windows_paths_is_read_as_made_on_windows(tmp_path: Path, tree: Path, style: str) -> None:
+    """``md5deep -r C:\\Case`` (``hash  C:\\Case\\x``), GNU md5sum there (backslashes escaped),
+    ``--tag`` and ``openssl dgst`` lines: every name a full Windows path."""
+    lines = []
+    for rel, data in FILES.items():
+        digest, name = hashlib.md5(data).hexdigest(), "C:\\Case\\" + rel.replace("/", "\\")
+        lines.append(
+            {
+                "md5deep": f"{digest}  {name}",
+                "gnu-escaped": "\\" + digest + "  " + name.replace("\\", "\\\\"),
+                "tag": f"MD5 ({name}) = {digest}",
+                "openssl": f"MD5({name})= {digest}",
+            }[style]
+        )
+    p = write(tmp_path, "\r\n".join(lines) + "\r\n", "MD5SUMS")
+    m = read_manifest(str(p))
+    assert m.format == "md5sum" and m.base is None and m.foreign_base == "C:\\Case"
+    assert not any("backslashes" in n for n in m.notes)
+    all_ok(p, tree)
+
+
+def test_relative_names_with_backslashes_stay_names(tmp_path: Path) -> None:
+    """Only full Windows paths say where a list was made: a relative name may hold a
+    backslash on Linux, and stays as it is (with the note that says so)."""
+    p = write(tmp_path, f"{hashlib.md5(b'').hexdigest()}  sub\\a.txt\n", "MD5SUMS")
+    m = read_manifest(str(p))
+    assert m.entries[0].rel == b"sub\\a.txt" and m.foreign_base is None
+    assert any("backslashes" in n for n in m.notes)
+
+
+def test_names_in_a_windows_code_page_are_noted(tmp_path: Path) -> None:
+    p = write(tmp_path, hashlib.md5(b"").hexdigest().encode() + b"  C:\\Case\\caf\xe9.jpg\r\n", "MD5SUMS")
+    m = read_manifest(str(p))
+    assert m.entries[0].rel == b"caf\xe9.jpg"
+    assert any(n.startswith("1 of its names are not UTF-8") for n in m.notes)
