@@ -1527,7 +1527,8 @@ def _list_names(
     :func:`_windows_relative`; any other by :func:`_relative_names`, its backslashes part of
     its names (a Linux name may hold one)."""
     texts = [(name.decode("utf-8", "surrogateescape"), where) for name, where in names]
-    if invoked_on_windows is not None or all(_is_windows_path(name) for name, _ in texts):
+    # (With backslashes: a Linux folder may be named "C:", as some tools export a drive.)
+    if invoked_on_windows is not None or all(_is_windows_path(name) and "\\" in name[:3] for name, _ in texts):
         foreign, rels, notes = _windows_relative(texts, invoked_on_windows)
         return None, foreign, rels, notes
     base, rels, notes = _relative_names(names, invoked)

@@ -344,11 +344,15 @@ def test_a_sum_list_of_full_windows_paths_is_read_as_made_on_windows(tmp_path: P
 
 def test_relative_names_with_backslashes_stay_names(tmp_path: Path) -> None:
     """Only full Windows paths say where a list was made: a relative name may hold a
-    backslash on Linux, and stays as it is (with the note that says so)."""
+    backslash on Linux, and stays as it is (with the note that says so); so does a
+    folder named ``C:`` (some tools export a drive so)."""
     p = write(tmp_path, f"{hashlib.md5(b'').hexdigest()}  sub\\a.txt\n", "MD5SUMS")
     m = read_manifest(str(p))
     assert m.entries[0].rel == b"sub\\a.txt" and m.foreign_base is None
     assert any("backslashes" in n for n in m.notes)
+    p = write(tmp_path, f"{hashlib.md5(b'').hexdigest()}  C:/Users/a.txt\n", "MD5SUMS")
+    m = read_manifest(str(p))
+    assert m.entries[0].rel == b"C:/Users/a.txt" and m.foreign_base is None
 
 
 def test_names_in_a_windows_code_page_are_noted(tmp_path: Path) -> None:
