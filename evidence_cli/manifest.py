@@ -552,8 +552,7 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
         for chunk in chunks:
             first += chunk
             head = first.lstrip(_LEAD)
-            # (Up to the end of the first line, to tell a PowerShell CSV by its header.)
-            if len(head) >= len(_HASHDEEP_MAGIC) and (head[:1] in b"{%" or b"\n" in head or len(head) > _SNIFF):
+            if _sniffed(head):
                 break
         head = first.lstrip(_LEAD)
         data = itertools.chain((first,), chunks)
@@ -568,9 +567,20 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
             return _read_json(data, src)
         if head.startswith(_HASHDEEP_MAGIC):
             return _read_hashdeep(_lines(_without_bom(data)), src)
-        if _is_powershell_csv(head):
-            return _read_powershell_csv(_lines(_without_bom(data)), src, algorithm)
+        delimiter = _powershell_delimiter(head)
+        if delimiter is not None:
+            return _read_powershell_csv(_lines(_without_bom(data)), src, algorithm, delimiter)
         return _read_sum_list(_lines(_without_bom(data)), src, algorithm)
+
+
+def _sniffed(head: bytes) -> bool:
+    """Enough of the start of a file to tell its format: a JSON or hashdeep start, else its
+    first line (a PowerShell CSV's header; its second after Windows PowerShell's #TYPE)."""
+    if len(head) > _SNIFF:
+        return True
+    if len(head) < len(_HASHDEEP_MAGIC):
+        return False
+    return head[:1] in b"{%" or head.count(b"\n") >= (2 if head.startswith(b"#TYPE ") else 1)
 
 
 def file_sha256(path: str | bytes) -> str | None:
@@ -1300,32 +1310,41 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 _CONTROL = re.compile("[\x00-\x1f]")
 
 
-def _is_powershell_csv(head: bytes) -> bool:
-    """A first line ``#TYPE ...`` (Windows PowerShell's Export-Csv), or a CSV header of
-    property names holding ``Hash`` and ``Path`` (``"Algorithm","Hash","Path"``). No line of
-    a sum or hashdeep list is either: a sum line's first field holds its name after spaces."""
-    line = head.split(b"\n", 1)[0].rstrip(b"\r")
-    if line.startswith(b"#TYPE "):
-        return True
-    try:
-        fields = _csv_fields(line, "line 1")
-    except ManifestError:
-        return False
-    return all(_CSV_NAME.fullmatch(f) for f in fields) and {"hash", "path"} <= {f.lower() for f in fields}
+def _powershell_delimiter(head: bytes) -> str | None:
+    """The delimiter of a PowerShell CSV, or None when the first line is not one: a line
+    ``#TYPE ...`` (Windows PowerShell's Export-Csv) or a header of property names holding
+    ``Hash`` and ``Path`` (``"Algorithm","Hash","Path"``; ``;`` between them with
+    ``-UseCulture`` in much of Europe, or another ``-Delimiter``). No line of a sum or
+    hashdeep list is either: a sum line's first field holds its name after spaces."""
+    lines = head.split(b"\n", 2)
+    line = lines[0].rstrip(b"\r")
+    typed = line.startswith(b"#TYPE ")
+    if typed:
+        line = lines[1].rstrip(b"\r") if len(lines) > 1 else b""
+    for delimiter in (",", ";", "\t", "|"):
+        try:
+            fields = _csv_fields(line, "line 1", delimiter)
+        except ManifestError:
+            continue
+        if all(_CSV_NAME.fullmatch(f) for f in fields) and {"hash", "path"} <= {f.lower() for f in fields}:
+            return delimiter
+    return "," if typed else None
 
 
-def _csv_fields(line: bytes, where: str) -> list[str]:
+def _csv_fields(line: bytes, where: str, delimiter: str) -> list[str]:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ManifestError(f"{where} is not UTF-8 text (byte {exc.start + 1})") from None
     try:
-        return next(csv.reader([text], strict=True))
+        return next(csv.reader([text], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as exc:
         raise ManifestError(f"{where} is not a CSV line ({exc or 'empty'})") from None
 
 
-def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given: str | None) -> Manifest:
+def _read_powershell_csv(
+    lines: Iterable[tuple[int, bytes]], src: _Source, given: str | None, delimiter: str = ","
+) -> Manifest:
     """``Get-FileHash | Export-Csv`` (or ``ConvertTo-Csv``): a header naming the columns
     (``Algorithm``, ``Hash``, ``Path``; only Hash and Path are needed), one row a file,
     the file's full path as the machine that hashed it wrote it (a Windows path, or a
@@ -1344,7 +1363,7 @@ def _read_powershell_csv(lines: Iterable[tuple[int, bytes]], src: _Source, given
             continue
         if line.startswith(b"#TYPE "):  # (two exports joined: `type a.csv b.csv > all.csv`)
             continue
-        fields = _csv_fields(line, where)
+        fields = _csv_fields(line, where, delimiter)
         if header is None:
             header = {f.lower(): i for i, f in enumerate(fields)}
             names = [f.lower() for f in fields]

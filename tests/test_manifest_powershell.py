@@ -183,6 +183,13 @@ def test_a_column_order_and_extra_columns_of_the_examiner(tmp_path: Path, tree: 
     all_ok(write(tmp_path, text), tree)
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_use_culture_and_other_delimiters(tmp_path: Path, tree: Path, delimiter: str) -> None:
+    """``Export-Csv -UseCulture`` writes ``;`` in much of Europe; ``-Delimiter`` any other."""
+    for text in (ps51(rows()), ps7(rows())):
+        all_ok(write(tmp_path, text.replace('","', '"' + delimiter + '"')), tree)
+
+
 def test_two_exports_joined_into_one_file(tmp_path: Path, tree: Path) -> None:
     """``type a.csv b.csv > all.csv``: the second header (and #TYPE line) is not a row."""
     lines = rows()
