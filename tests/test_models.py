@@ -326,7 +326,8 @@ def test_a_records_export_text_travels_with_it_but_is_never_its_value(r: FileRec
     back = pickle.loads(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
     assert back.rendered == done.rendered and set(back.rendered or ()) == {"json", "csv"}
     assert back == r and back.to_dict() == r.to_dict() and "rendered" not in back.to_dict()
-    assert "rendered" not in repr(back)
+    # (Its repr is the record's: a generated string may well say "rendered" itself.)
+    assert repr(back) == repr(r)
     # A changed copy says something else: it is converted again where it is written.
     assert dataclasses.replace(back, errors=back.errors).rendered is None
 
