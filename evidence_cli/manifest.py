@@ -1307,6 +1307,7 @@ _POWERSHELL_ALGORITHMS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA
 _POWERSHELL_OTHERS = {"SHA384", "MACTRIPLEDES", "RIPEMD160"}
 _CSV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DRIVE = re.compile(r"[A-Za-z]:")
+_DRIVE_ROOT = re.compile(r"[A-Za-z]:[\\/]")
 _CONTROL = re.compile("[\x00-\x1f]")
 
 
@@ -1455,7 +1456,7 @@ def _windows_relative(
         split = [(invoked, [p for p in re.split(r"[\\/]", name) if p not in ("", ".")]) for name, _ in names]
         for (_, parts), (name, where) in zip(split, names):
             _windows_checks(name, parts, where)
-        foreign, depth = invoked.rstrip("\\/") or invoked, 0
+        foreign, depth = (invoked if _DRIVE_ROOT.fullmatch(invoked) else invoked.rstrip("\\/")), 0
     else:
         split = [_windows_parts(name, where) for name, where in names]
         volumes = sorted({volume.casefold(): volume for volume, _ in split}.values())

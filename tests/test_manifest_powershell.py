@@ -297,6 +297,8 @@ def hashdeep_windows(invoked: str | None, folder: str) -> str:
         (None, "E:\\Evidence\\", "E:\\Evidence"),
         ("C:\\Users\\Ann\\Evidence", "", "C:\\Users\\Ann\\Evidence"),  # hashdeep -l: relative names
         ("C:\\Users\\Ann\\Evidence", ".\\", "C:\\Users\\Ann\\Evidence"),
+        ("E:\\", "", "E:\\"),  # run at the top of a drive, -l
+        ("\\\\nas\\case\\", "", "\\\\nas\\case"),
     ],
 )
 def test_hashdeep_run_on_windows(tmp_path: Path, tree: Path, invoked: str | None, folder: str, shown: str) -> None:
