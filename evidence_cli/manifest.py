@@ -1187,15 +1187,30 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         items.append((name, _hex(hexd, alg, where), where))
     if algorithm is None or not items:
         raise ManifestError("the file holds no hash line: not a manifest")
-    base, foreign, rels, notes = _list_names([(name, where) for name, _, where in items])
+    named = _list_names([(name, where) for name, _, where in items])
+    digests = [h for _, h, _ in items]
+    return _one_digest_list(_SUM_FORMATS[algorithm], algorithm, digests, named, src, untagged, given, "lines")
+
+
+def _one_digest_list(
+    fmt: ManifestFormat,
+    algorithm: str,
+    digests: Sequence[str],
+    named: tuple[bytes | None, str | None, list[bytes], tuple[str, ...]],
+    src: _Source,
+    untagged: bool,
+    given: str | None,
+    lines: str,
+) -> Manifest:
+    """A list of one digest a file (``named``: its base, foreign base, relative names and
+    notes). ``untagged``: its ``lines`` do not name their algorithm, a note says how it was
+    told."""
+    base, foreign, rels, notes = named
     if untagged:
         # An assumption the report must state: other tools write digests of the same length.
         how = "as the examiner said" if given is not None else "by their length"
-        notes = (f"its lines do not name their algorithm: their digests are read as {algorithm}, {how}", *notes)
-    entries = [
-        ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
-    ]
-    fmt: ManifestFormat = _SUM_FORMATS[algorithm]
+        notes = (f"its {lines} do not name their algorithm: their digests are read as {algorithm}, {how}", *notes)
+    entries = [ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, h in zip(rels, digests)]
     return Manifest(
         format=fmt,
         seal=SealCheck("not-sealed", message=f"{with_article(fmt)} list has no seal"),
@@ -1398,22 +1413,9 @@ def _read_powershell_csv(
         items.append((name, _hex(hexd, alg, where), where))
     if header is None or algorithm is None or not items:
         raise ManifestError("the PowerShell CSV holds no hash row: not a manifest")
-    base, foreign, rels, notes = _powershell_names([(name, where) for name, _, where in items])
-    if untagged:
-        how = "as the examiner said" if given is not None else "by their length"
-        notes = (f"its rows do not name their algorithm: their digests are read as {algorithm}, {how}", *notes)
-    entries = [
-        ManifestEntry(rel=rel, kind="file", size=None, hashes={algorithm: h}) for rel, (_, h, _) in zip(rels, items)
-    ]
-    return Manifest(
-        format="get-filehash",
-        seal=SealCheck("not-sealed", message="a get-filehash list has no seal"),
-        base=base,
-        entries=_unique(entries),
-        notes=notes,
-        foreign_base=foreign,
-        **src.identity(),
-    )
+    named = _powershell_names([(name, where) for name, _, where in items])
+    digests = [h for _, h, _ in items]
+    return _one_digest_list("get-filehash", algorithm, digests, named, src, untagged, given, "rows")
 
 
 def _powershell_names(
