@@ -514,6 +514,12 @@ _CHUNK = 1 << 20
 #: What may come before the first character that tells the format.
 _LEAD = b"\xef\xbb\xbf \t\r\n"
 _HASHDEEP_MAGIC = b"%%%% HASHDEEP"
+#: The first columns of this tool's own CSV reports (``writers.csv_out.COLUMNS``,
+#: ``exports.VERIFY_CSV_COLUMNS``), given to `evidence verify` for a manifest.
+_OWN_REPORTS = {
+    b"path,path_bytes,kind,": "the CSV report of `evidence scan` (or `evidence export -f csv`)",
+    b"status,in_manifest,path,": "the CSV report of `evidence verify`",
+}
 #: How far the first line is read to tell its format (a PowerShell CSV header is short).
 _SNIFF = 4096
 
@@ -567,6 +573,12 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
             return _read_json(data, src)
         if head.startswith(_HASHDEEP_MAGIC):
             return _read_hashdeep(_lines(_without_bom(data)), src)
+        for start, what in _OWN_REPORTS.items():
+            if head.startswith(start):
+                raise ManifestError(
+                    f"the file is {what}: a report, not a manifest (it has no seal, and cells a spreadsheet "
+                    "would run are neutralised); verify the scan's JSON export (evidence scan --json)"
+                )
         delimiter = _powershell_delimiter(head)
         if delimiter is not None:
             return _read_powershell_csv(_lines(_without_bom(data)), src, algorithm, delimiter)

@@ -399,3 +399,15 @@ def test_installed_entry_point_end_to_end(tmp_path: Path) -> None:
     manifest.write_text(manifest.read_text(encoding="utf-8").replace('"size": 6', '"size": 7', 1), encoding="utf-8")
     tampered = run("verify", "m.json", "--root", str(moved))
     assert tampered.returncode == 2 and b"TAMPERED MANIFEST" in tampered.stderr
+
+
+def test_a_csv_report_given_for_a_manifest_is_refused_with_what_to_give(case: dict[str, Path]) -> None:
+    """`evidence verify report.csv` (the scan's or verify's own CSV): a clear refusal that
+    names the JSON export, not "line 1 is not a hash-list line"."""
+    scan_csv = case["case"] / "report.csv"
+    invoke(["scan", str(case["tree"]), "--csv", str(scan_csv), "--workers", "0", "--no-metadata", "-f", "json"], 1)
+    verify_csv = case["case"] / "verify.csv"
+    invoke(["verify", str(case["manifest"]), "--csv", str(verify_csv)], 0)
+    for report, what in ((scan_csv, "the CSV report of `evidence scan`"), (verify_csv, "of `evidence verify`")):
+        result = invoke(["verify", str(report)], 2)
+        assert what in result.output and "verify the scan's JSON export" in result.output, result.output
