@@ -1189,6 +1189,10 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
                         f"{where}: BLAKE2b-{other.group(1).decode()} digests (b2sum -l) are not computed by this "
                         "tool; it checks b2sum's full-length digests (b2sum --tag without -l)"
                     )
+                if b"\x00" in line[:4096]:  # (a photo, a document: its bytes are no help to show)
+                    raise ManifestError(
+                        f"{where} holds NUL bytes: the file is not text, not a manifest this tool reads"
+                    )
                 shown = line[:80].decode("utf-8", "backslashreplace")
                 raise ManifestError(f"{where} is not a hash-list line ({shown!r}): not a manifest this tool reads")
             alg, name, hexd = given or _SUM_BY_LENGTH[len(m.group(1))], m.group(2), m.group(1).decode()

@@ -235,6 +235,7 @@ def test_duplicate_keys_are_refused(sealed: tuple[Path, dict[str, Any]], tmp_pat
         (b"\xff\xfe{\x00", "JSON in UTF-16"),
         (b"", "no hash line"),
         (b"hello world\n", "not a hash-list line"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01", "line 1 holds NUL bytes: the file is not text"),
     ],
 )
 def test_unreadable_manifests(tmp_path: Path, content: bytes, message: str) -> None:
