@@ -48,7 +48,8 @@ SHA-256 (every verify report states it) in the case notes, a custody log or a si
 Plain hash lists
 ----------------
 ``sha256sum``-style lists (GNU format ``<hex>  <name>``, or ``<hex> *<name>``, or the
-``--tag`` format ``SHA256 (<name>) = <hex>``): a line that starts with ``\\`` has an
+``--tag`` format ``SHA256 (<name>) = <hex>``, or BSD's ``md5 -r`` ``<hex> <name>``, told
+by the list's first untagged line): a line that starts with ``\\`` has an
 escaped name (``\\\\`` backslash, ``\\n`` newline, ``\\r`` carriage return); other names
 are raw bytes. One carriage return before the line end is dropped (lists written on
 Windows); lines starting with ``#`` and blank lines are skipped; any other malformed
@@ -1130,6 +1131,9 @@ _SUM_FORMATS: dict[str, ManifestFormat] = {
     "blake2b": "b2sum",
 }
 _SUM_LINE = re.compile(rb"([0-9a-fA-F]+) [ *](.*)", re.S)
+#: BSD's ``md5 -r``, ``sha256 -r`` (macOS, FreeBSD): one space, then the name, unescaped.
+_BSD_LINE = re.compile(rb"([0-9a-fA-F]+) (.*)", re.S)
+_BSD_FIRST = re.compile(rb"([0-9a-fA-F]+) ([^ *].*)", re.S)
 _TAG_LINE = re.compile(rb"(MD5|SHA1|SHA256|SHA512|BLAKE2b) \((.*)\) = ([0-9a-fA-F]+)", re.S)
 #: ``openssl dgst`` (and ``openssl sha256`` ...): ``SHA2-256(name)= digest`` (OpenSSL 3),
 #: ``SHA256(name)= digest`` (1.1). The name is what lies before the last ``)= ``: a digest
@@ -1147,6 +1151,21 @@ _OPENSSL_NAMES = {
 }
 
 
+def _untagged_line(body: bytes, style: str | None, escaped: bool) -> tuple[re.Match[bytes] | None, str | None]:
+    """(digest and name, the list's style) of a line that does not name its algorithm.
+
+    GNU's ``md5sum`` puts two characters before the name (two spaces, or `` *``); BSD's
+    ``md5 -r`` one space. The list's first such line tells which (a name after one space
+    that starts with a space or ``*`` reads as GNU there); every other line is read so."""
+    if style == "bsd":
+        return (None if escaped else _BSD_LINE.fullmatch(body)), style
+    m = _SUM_LINE.fullmatch(body)
+    if m or style == "gnu" or escaped:
+        return m, ("gnu" if m else style)
+    bsd = _BSD_FIRST.fullmatch(body)
+    return bsd, ("bsd" if bsd else style)
+
+
 def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str | None = None) -> Manifest:
     """A sum list: ``--tag`` lines name their algorithm; an untagged line's digest is read
     by its length (:data:`_SUM_BY_LENGTH`), or as ``given`` when the examiner names the
@@ -1155,6 +1174,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
         raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
     algorithm: str | None = given
     untagged = False  # a line that does not name its algorithm was read
+    style: str | None = None  # of its untagged lines: "gnu" (md5sum) or "bsd" (md5 -r)
     items: list[tuple[bytes, str, str]] = []
     for n, line in lines:
         where = f"line {n}"
@@ -1176,7 +1196,7 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
                 )
             alg, name, hexd = _OPENSSL_NAMES[tool_name], o.group(2), o.group(3).decode()
         else:
-            m = _SUM_LINE.fullmatch(body)
+            m, style = _untagged_line(body, style, escaped)
             if m and m.group(2) and given is not None and len(m.group(1)) != SUM_ALGORITHMS[given]:
                 raise ManifestError(
                     f"{where}: a digest of {len(m.group(1))} hex digits, where {given} digests have "
@@ -1188,6 +1208,11 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
                     raise ManifestError(
                         f"{where}: BLAKE2b-{other.group(1).decode()} digests (b2sum -l) are not computed by this "
                         "tool; it checks b2sum's full-length digests (b2sum --tag without -l)"
+                    )
+                if m is None and style == "gnu" and not escaped and _BSD_LINE.fullmatch(body):
+                    raise ManifestError(
+                        f"{where}: one space before the name (md5 -r form), in a list whose lines have two "
+                        "(md5sum form): not one list"
                     )
                 if b"\x00" in line[:4096]:  # (a photo, a document: its bytes are no help to show)
                     raise ManifestError(

@@ -385,6 +385,21 @@ def test_gnu_sum_list_with_escapes_tag_lines_comments_and_crlf(tmp_path: Path) -
     assert {e.hashes["sha256"] for e in m.entries} == {h}
 
 
+def test_bsd_md5_r_lists_one_space_before_the_name(tmp_path: Path) -> None:
+    """macOS and FreeBSD: ``md5 -r *``, ``sha256 -r *`` (``<hex> <name>``, unescaped). The
+    first untagged line tells the form; names may then start with a space or ``*``."""
+    h = hashlib.md5(b"x").hexdigest()
+    p = tmp_path / "MD5SUMS"
+    p.write_bytes(f"{h} IMG 1.jpg\n{h}  leading space\n{h} *star\nMD5 (tagged) = {h}\n{h} back\\slash\n".encode())
+    m = read_manifest(str(p))
+    assert m.format == "md5sum"
+    assert [e.rel for e in m.entries] == [b"IMG 1.jpg", b" leading space", b"*star", b"tagged", b"back\\slash"]
+    # A GNU list stays GNU: a line of the other form is refused, not read with a name cut.
+    p.write_bytes(f"{h}  a\n{h} b\n".encode())
+    with pytest.raises(ManifestError, match="line 2: one space before the name .md5 -r form., in a list whose"):
+        read_manifest(str(p))
+
+
 def test_b2sum_tag_lists(tmp_path: Path) -> None:
     """`b2sum --tag` names its digests: read as BLAKE2b and verified. Untagged, a b2sum line
     is as long as a SHA-512 one (read as sha512sum: verify then says the list may be of

@@ -82,7 +82,7 @@ NAMES += [b"gone.txt", b"photos/deep", b"photos/deep/er/note.txt/", b"./plain.tx
 def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     """Hash lists of the custody tree: our sha256sum and md5sum exports (escaped names),
     our hashdeep export of the tree without the newline name, and --tag (SHA-256, BLAKE2b),
-    absolute-name, untagged BLAKE2b and openssl dgst lists written here, and lists made on
+    absolute-name, untagged BLAKE2b, openssl dgst and BSD md5 -r lists written here, and lists made on
     Windows (Get-FileHash CSV in UTF-8 and UTF-16, hashdeep) of the names Windows can hold."""
     base, _ = export
     lists = []
@@ -105,6 +105,9 @@ def hash_lists(export: tuple[Path, bytes]) -> tuple[Path, list[bytes]]:
     # b2sum's own (untagged) form: read with the algorithm named (UNTAGGED_BLAKE2B).
     lists.append(b"".join(h.encode() + b"  " + e.rel + b"\n" for e, h in zip(files, blake)))
     lists.append(b"".join(b"SHA2-256(" + e.rel + b")= " + e.hashes["sha256"].encode() + b"\n" for e in files))
+    # BSD md5 -r (macOS, FreeBSD): one space, names unescaped (none with a line break).
+    bsd = sorted((e for e in files if b"\r" not in e.rel), key=lambda e: e.rel.startswith((b" ", b"*")))
+    lists.append(b"".join(e.hashes["md5"].encode() + b" " + e.rel + b"\n" for e in bsd))
     # Get-FileHash | Export-Csv of a copy on Windows (names Windows can hold): Windows
     # PowerShell 5.1's (UTF-8, #TYPE, CRLF) and ConvertTo-Csv > file (UTF-16).
     windows = [e for e in files if _windows_name(e.rel)]
@@ -162,7 +165,7 @@ UNTAGGED_BLAKE2B = 6
 
 @settings(**FUZZ)
 @given(
-    which=st.integers(0, 10),
+    which=st.integers(0, 11),
     algorithm=st.sampled_from([None, None, "blake2b", "sha512", "md5", "sha256"]),
     renames=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(NAMES), st.booleans()), max_size=3),
     ops=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**40), st.integers(0, 2**32)), max_size=2),
