@@ -100,8 +100,8 @@ def verify_cmd(
     """Re-hash the evidence a manifest lists and report every difference.
 
     MANIFEST is the JSON export of `evidence scan` (sealed), or a sha256sum,
-    md5sum, sha1sum, sha512sum, b2sum, `openssl dgst` or hashdeep list, or
-    PowerShell's `Get-FileHash | Export-Csv` (no seal: the report says so; a
+    md5sum, sha1sum, sha512sum, b2sum, BSD `md5 -r`, `openssl dgst` or hashdeep
+    list, or PowerShell's `Get-FileHash | Export-Csv` (no seal: the report says so; a
     b2sum list without --tag needs --algorithm blake2b; a list made on Windows
     needs --root, the folder that holds the copy of its common folder).
     The seal is checked before anything is re-hashed: a tampered manifest stops
