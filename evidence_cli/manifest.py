@@ -572,8 +572,9 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
             )
         if head.startswith(b"{"):
             return _read_json(data, src)
+        lines = _lines(_without_bom(data))
         if head.startswith(_HASHDEEP_MAGIC):
-            return _read_hashdeep(_lines(_without_bom(data)), src)
+            return _read_hashdeep(lines, src)
         for start, what in _OWN_REPORTS.items():
             if head.startswith(start):
                 raise ManifestError(
@@ -581,9 +582,11 @@ def read_manifest(path: str | bytes, *, algorithm: str | None = None) -> Manifes
                     "would run are neutralised); verify the scan's JSON export (evidence scan --json)"
                 )
         delimiter = _powershell_delimiter(head)
+        if algorithm is not None and algorithm not in SUM_ALGORITHMS:
+            raise ManifestError(f"unknown digest {algorithm!r}; choose from {', '.join(SUM_ALGORITHMS)}")
         if delimiter is not None:
-            return _read_powershell_csv(_lines(_without_bom(data)), src, algorithm, delimiter)
-        return _read_sum_list(_lines(_without_bom(data)), src, algorithm)
+            return _read_powershell_csv(lines, src, algorithm, delimiter)
+        return _read_sum_list(lines, src, algorithm)
 
 
 def _sniffed(head: bytes) -> bool:
@@ -1170,8 +1173,6 @@ def _read_sum_list(lines: Iterable[tuple[int, bytes]], src: _Source, given: str 
     """A sum list: ``--tag`` lines name their algorithm; an untagged line's digest is read
     by its length (:data:`_SUM_BY_LENGTH`), or as ``given`` when the examiner names the
     algorithm (then it must be that algorithm's length, and tagged lines that one too)."""
-    if given is not None and given not in SUM_ALGORITHMS:
-        raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
     algorithm: str | None = given
     untagged = False  # a line that does not name its algorithm was read
     style: str | None = None  # of its untagged lines: "gnu" (md5sum) or "bsd" (md5 -r)
@@ -1295,8 +1296,8 @@ def _read_hashdeep(lines: Iterable[tuple[int, bytes]], src: _Source) -> Manifest
             m = re.match(rb"## Invoked from: (.*)", line)
             if m and os.path.isabs(m.group(1)):
                 invoked = m.group(1)
-            elif m and _is_windows_path(m.group(1).decode("utf-8", "surrogateescape")):
-                invoked_on_windows = m.group(1).decode("utf-8", "surrogateescape")
+            elif m and _is_windows_path(folder := m.group(1).decode("utf-8", "surrogateescape")):
+                invoked_on_windows = folder
             continue
         if not line.strip():
             continue
@@ -1365,6 +1366,8 @@ _CSV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DRIVE = re.compile(r"[A-Za-z]:")
 _DRIVE_ROOT = re.compile(r"[A-Za-z]:[\\/]")
 _CONTROL = re.compile("[\x00-\x1f]")
+#: A full Windows path written with backslashes (a drive, or a share), as bytes.
+_WINDOWS_FULL = re.compile(rb"[A-Za-z]:\\|\\\\")
 
 
 def _powershell_delimiter(head: bytes) -> str | None:
@@ -1406,11 +1409,8 @@ def _read_powershell_csv(
     (``Algorithm``, ``Hash``, ``Path``; only Hash and Path are needed), one row a file,
     the file's full path as the machine that hashed it wrote it (a Windows path, or a
     POSIX one from PowerShell on Linux or macOS). See :func:`_windows_relative`."""
-    if given is not None and given not in SUM_ALGORITHMS:
-        raise ManifestError(f"unknown digest {given!r}; choose from {', '.join(SUM_ALGORITHMS)}")
     header: dict[str, int] | None = None
-    names: list[str] = []
-    width = 0
+    names: list[str] = []  # the header's column names, lowercase
     algorithm: str | None = given
     untagged = False
     items: list[tuple[str, str, str]] = []  # (path text, hex digest, where)
@@ -1422,16 +1422,15 @@ def _read_powershell_csv(
             continue
         fields = _csv_fields(line, where, delimiter)
         if header is None:
-            header = {f.lower(): i for i, f in enumerate(fields)}
             names = [f.lower() for f in fields]
-            width = len(fields)
+            header = {name: i for i, name in enumerate(names)}
             if "hash" not in header or "path" not in header:
                 raise ManifestError(f"{where}: the CSV header names no Hash and Path columns: not a Get-FileHash list")
             continue
         if [f.lower() for f in fields] == names:  # the header again, of a second export joined to the first
             continue
-        if len(fields) != width:
-            raise ManifestError(f"{where}: {len(fields)} fields, where the header names {width}")
+        if len(fields) != len(names):
+            raise ManifestError(f"{where}: {len(fields)} fields, where the header names {len(names)}")
         hexd, name = fields[header["hash"]], fields[header["path"]]
         if "algorithm" in header:
             said = fields[header["algorithm"]].upper()
@@ -1589,9 +1588,10 @@ def _list_names(
     full Windows path: ``md5deep -r C:\\Case``, ``openssl dgst`` there) is read by
     :func:`_windows_relative`; any other by :func:`_relative_names`, its backslashes part of
     its names (a Linux name may hold one)."""
-    texts = [(name.decode("utf-8", "surrogateescape"), where) for name, where in names]
-    # (With backslashes: a Linux folder may be named "C:", as some tools export a drive.)
-    if invoked_on_windows is not None or all(_is_windows_path(name) and "\\" in name[:3] for name, _ in texts):
+    # (With backslashes: a Linux folder may be named "C:", as some tools export a drive. The
+    # first name that is no such path ends the check, before any name is decoded.)
+    if invoked_on_windows is not None or all(_WINDOWS_FULL.match(name) for name, _ in names):
+        texts = [(name.decode("utf-8", "surrogateescape"), where) for name, where in names]
         foreign, rels, notes = _windows_relative(texts, invoked_on_windows)
         return None, foreign, rels, notes
     base, rels, notes = _relative_names(names, invoked)
