@@ -19,7 +19,12 @@ class Summary:
     directories: int = 0
     other: int = 0
     bytes: int = 0
+    #: Entries with any problem (an ``errors`` item of either severity): what the exit
+    #: status and ``entries_with_errors`` count ...
     with_errors: int = 0
+    #: ... and those of them whose every problem is a warning (damaged but read, a special
+    #: file recorded, not opened), for the terminal's summary line.
+    with_warnings_only: int = 0
     with_findings: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
 
@@ -37,6 +42,8 @@ class Summary:
             self.other += 1
         if rec.errors:
             self.with_errors += 1
+            if all(p.severity == "warning" for p in rec.errors):
+                self.with_warnings_only += 1
         if rec.findings:
             self.with_findings += 1
 

@@ -195,8 +195,9 @@ def scan_cmd(
     folder it leads to; FIFOs, sockets and devices recorded, never opened), hashes each
     regular file in one read pass, detects its real type with libmagic, reads
     its metadata and prints a table. Nothing inside the scanned tree is ever
-    written. Exit status: 0 all entries read, 1 some entries had errors, 2
-    nothing could be done (bad path, bad option, output inside the tree).
+    written. Exit status: 0 all entries read, 1 some entries had errors or
+    warnings (the summary counts each), 2 nothing could be done (bad path, bad
+    option, output inside the tree).
 
     \b
     Example:
@@ -455,7 +456,10 @@ def _print_summary(console: Any, s: Summary) -> None:
         Text(
             f"{s.entries} entries: {s.files} files ({human_size(s.bytes)}), {s.symlinks} symlinks, "
             f"{s.other} special, {s.directories} unreadable folders; "
-            f"{s.with_errors} with errors, {s.with_findings} with findings"
+            # Errors and warnings apart, as the table's ERR:n and WARN:n: "2 with errors" for
+            # two files holding only warnings read as if nothing was read from them.
+            f"{s.with_errors - s.with_warnings_only} with errors, {s.with_warnings_only} with warnings "
+            f"only, {s.with_findings} with findings"
         )
     )
     if s.by_type:

@@ -177,6 +177,35 @@ def test_exit_1_when_a_record_has_errors(tree: Path) -> None:
     assert [f["path"] for f in doc["files"] if f["errors"]] == ["pipe"]
 
 
+def test_summary_line_counts_warnings_apart_from_errors(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal's summary says how many entries hold an error and how many only
+    warnings (the table's ERR:n and WARN:n); the JSON summary and the exit status count
+    both, as before."""
+    os.mkfifo(tree / "pipe")  # a warning only: recorded, not opened
+    r = run("scan", tree, "--width", "200", *FAST)
+    expect(r, 1)
+    assert "0 with errors, 1 with warnings only, 0 with findings" in " ".join(r.stderr.split())
+
+    from evidence_cli.extractors.filesystem import FilesystemExtractor
+
+    def broken(self: Any, ctx: Any) -> Any:
+        if ctx.rel_path.endswith("a.txt"):
+            raise RuntimeError("reader failed")
+        return real(self, ctx)
+
+    real = FilesystemExtractor.extract
+    monkeypatch.setattr(FilesystemExtractor, "extract", broken)
+    r = run("scan", tree, "-f", "json", *FAST)
+    expect(r, 1)
+    doc = json.loads(r.stdout)
+    assert doc["summary"]["entries_with_errors"] == 2
+    assert [(f["path"], [e["severity"] for e in f["errors"]]) for f in doc["files"] if f["errors"]] == [
+        ("a.txt", ["error"]),
+        ("pipe", ["warning"]),
+    ]
+    assert "1 with errors, 1 with warnings only, 0 with findings" in " ".join(r.stderr.split())
+
+
 def test_exit_1_for_an_unreadable_file(tree: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root reads everything; the walker tests simulate this")
