@@ -135,6 +135,17 @@ def check_outputs_new(outputs: Sequence[str], *, overwrite: bool, resumable: str
             )
 
 
+def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Refuse an empty PATH, ADDRESS or name (``--json "$OUT"`` with OUT unset): click takes
+    ``""`` as a value, and a falsy one read as not given, so such a scan wrote no manifest
+    without a word, ``scan ""`` scanned the working folder and ``verify --root ""`` checked
+    it instead of the evidence."""
+    for v in value if isinstance(value, tuple) else (value,):
+        if v == "":
+            raise click.BadParameter("it is empty (an unset shell variable?)")
+    return value
+
+
 def overwrite_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--overwrite``: replace output files that exist already (refused by default)."""
     return click.option(

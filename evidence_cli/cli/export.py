@@ -21,6 +21,7 @@ from evidence_cli.cli.common import (
     check_outputs_outside,
     cli,
     drop_stdout,
+    not_empty,
     overwrite_option,
     safe_path,
     stdout_is_terminal,
@@ -40,7 +41,7 @@ _CHECK_WITH = {
 
 
 @cli.command("export", context_settings=CONTEXT)
-@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str), callback=not_empty)
 @click.option(
     "-f",
     "--format",
@@ -49,7 +50,15 @@ _CHECK_WITH = {
     required=True,
     help="sha256sum/md5sum: for `sha256sum -c`/`md5sum -c`; hashdeep: for `hashdeep -a -k`; csv: one row a record.",
 )
-@click.option("-o", "--output", metavar="PATH", default="-", show_default=True, help="Write here ('-': stdout).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    default="-",
+    show_default=True,
+    callback=not_empty,
+    help="Write here ('-': stdout).",
+)
 @click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
 @click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
 @click.option(

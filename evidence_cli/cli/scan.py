@@ -31,6 +31,7 @@ from evidence_cli.cli.common import (
     check_outputs_outside,
     cli,
     lines_above,
+    not_empty,
     open_output,
     overwrite_option,
     progress_columns,
@@ -77,10 +78,24 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
 
 
 @cli.command("scan", context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False, path_type=str))
-@click.option("--json", "json_path", metavar="PATH", help="Write the JSON export (the manifest) here; '-' for stdout.")
-@click.option("--jsonl", "jsonl_path", metavar="PATH", help="Write JSON Lines (header line, one record a line) here.")
-@click.option("--csv", "csv_path", metavar="PATH", help="Write the CSV export (one row a file) here.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False, path_type=str), callback=not_empty)
+@click.option(
+    "--json",
+    "json_path",
+    metavar="PATH",
+    callback=not_empty,
+    help="Write the JSON export (the manifest) here; '-' for stdout.",
+)
+@click.option(
+    "--jsonl",
+    "jsonl_path",
+    metavar="PATH",
+    callback=not_empty,
+    help="Write JSON Lines (header line, one record a line) here.",
+)
+@click.option(
+    "--csv", "csv_path", metavar="PATH", callback=not_empty, help="Write the CSV export (one row a file) here."
+)
 @click.option(
     "-f",
     "--format",
@@ -157,6 +172,7 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
+    callback=not_empty,
     help="Run on a Dask cluster (e.g. tcp://10.0.0.5:8786) whose workers see the same paths. Needs evidence-cli[dask].",
 )
 @click.option(

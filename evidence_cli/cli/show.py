@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli, stdout_is_terminal
+from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli, not_empty, stdout_is_terminal
 from evidence_cli.console import evidence_text, make_consoles, safe_text, terminal_text
 from evidence_cli.engine import pool_unavailable
 from evidence_cli.errors import ScanError
@@ -97,7 +97,7 @@ def render(console: Console, rec: FileRecord) -> None:
 
 
 @cli.command("show", context_settings=CONTEXT)
-@click.argument("path", type=click.Path(exists=False, path_type=str))
+@click.argument("path", type=click.Path(exists=False, path_type=str), callback=not_empty)
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON instead.")
 @click.option(
     "--timeout",

@@ -29,6 +29,7 @@ from evidence_cli.cli.common import (
     cli,
     drop_stdout,
     lines_above,
+    not_empty,
     open_output,
     overwrite_option,
     progress_columns,
@@ -56,18 +57,29 @@ from evidence_cli.walker import Roots, display_path
 
 
 @cli.command("verify", context_settings=CONTEXT)
-@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str), callback=not_empty)
 @click.option(
     "--root",
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=str),
+    callback=not_empty,
     help="Folder the manifest's paths are relative to, when the evidence has moved "
     "(default: the root recorded in the manifest).",
 )
 @click.option(
-    "--json", "json_path", metavar="PATH", help="Write the verify report (JSON, sealed) here; '-' for stdout."
+    "--json",
+    "json_path",
+    metavar="PATH",
+    callback=not_empty,
+    help="Write the verify report (JSON, sealed) here; '-' for stdout.",
 )
-@click.option("--csv", "csv_path", metavar="PATH", help="Write the verify report as CSV (one row an entry) here.")
+@click.option(
+    "--csv",
+    "csv_path",
+    metavar="PATH",
+    callback=not_empty,
+    help="Write the verify report as CSV (one row an entry) here.",
+)
 @click.option("-a", "--all", "show_all", is_flag=True, help="List ok entries on stdout too (default: only the others).")
 @click.option(
     "--allow-unsealed",

@@ -70,3 +70,39 @@ def test_two_exports_of_a_scan_are_never_one_file(case: tuple[Path, Path, bytes]
     if os.path.exists(os.devnull):
         code, _ = run(["scan", tree, "--workers", "0", "--json", os.devnull, "--csv", os.devnull, "-f", "json"])
         assert code in (0, 1)
+
+
+# --- empty paths ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", ""],
+        ["scan", "{tree}", ""],
+        ["scan", "{tree}", "--json", ""],
+        ["scan", "{tree}", "--jsonl", ""],
+        ["scan", "{tree}", "--csv", ""],
+        ["scan", "{tree}", "--scheduler", ""],
+        ["show", ""],
+        ["verify", ""],
+        ["verify", "{manifest}", "--root", ""],
+        ["verify", "{manifest}", "--json", ""],
+        ["verify", "{manifest}", "--csv", ""],
+        ["export", "", "-f", "sha256sum"],
+        ["export", "{manifest}", "-f", "sha256sum", "-o", ""],
+    ],
+)
+def test_an_empty_path_is_refused(
+    case: tuple[Path, Path, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """``--json "$OUT"`` with OUT unset wrote no manifest, without a word (exit 0); ``scan
+    ""`` scanned the working folder, ``show ""`` showed a file of it, and ``verify --root
+    ""`` checked the working folder instead of the evidence."""
+    tree, manifest, _ = case
+    monkeypatch.chdir(tree)  # what an empty path used to name
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out = run([a.format(tree=tree, manifest=manifest) for a in args])
+    assert code == 2, out
+    assert "is empty (an unset shell variable?)" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing written"
