@@ -17,6 +17,7 @@ import click
 from rich.text import Text
 
 from evidence_cli import extractors
+from evidence_cli.cli import common
 from evidence_cli.cli import export as _export  # noqa: F401  (registers `export`)
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
 from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)
@@ -97,8 +98,11 @@ def _tolerant_console() -> None:
     # Started with stdout or stderr closed (``>&-``, some service managers): Python sets it
     # to None, and the table, a message or the final flush raised AttributeError. What
     # would go there goes nowhere, as when it is sent to /dev/null.
+    # Data asked for on stdout (``-f jsonl``, ``--json -``, ``export`` without -o) is refused
+    # then (common.refuse_closed_stdout): it would be lost without a word.
     if sys.stdout is None:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's life
+        common.STDOUT_CLOSED = True
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     for stream in (sys.stdout, sys.stderr):

@@ -246,6 +246,23 @@ class GuardedOutput:
                 pass
 
 
+#: Was this process started with stdout closed (``>&-``)? What would be shown there (the
+#: table, a listing) goes to the null device; data asked for there is refused.
+STDOUT_CLOSED = False
+
+
+def refuse_closed_stdout(instead: str = "Give a file path instead, or run it with stdout open.") -> None:
+    """Data asked for on stdout (records, a report, a hash list) when the command was started
+    with stdout closed: refused before any work (exit 2), as an unwritable stdout ends other
+    tools (``sha256sum >&-``: "write error"); it went nowhere, the command saying it was
+    written."""
+    if STDOUT_CLOSED:
+        raise Failure(
+            "stdout is closed (the command was started with it closed, as `>&-` does): what was asked "
+            f"for on stdout cannot be written. {instead}"
+        )
+
+
 def open_output(
     stack: ExitStack,
     path: str,
@@ -260,6 +277,7 @@ def open_output(
     stdout's control and invisible characters are escaped (:class:`TerminalText`; as JSON
     escapes for ``json``)."""
     if path == "-":
+        refuse_closed_stdout()
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:
             return sys.stdout

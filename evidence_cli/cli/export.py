@@ -23,6 +23,7 @@ from evidence_cli.cli.common import (
     drop_stdout,
     not_empty,
     overwrite_option,
+    refuse_closed_stdout,
     safe_path,
     stdout_is_terminal,
 )
@@ -103,6 +104,8 @@ def export_cmd(
     """
     _, err = make_consoles()
     export_format = ExportFormat(fmt)
+    if output == "-":
+        refuse_closed_stdout()
     check_outputs_distinct([output], [manifest_path])
     check_outputs_new([output], overwrite=overwrite)
     try:
@@ -167,6 +170,7 @@ def _remove_partial(path: str) -> str:
 
 def _open_binary(stack: ExitStack, path: str) -> BinaryIO:
     if path == "-":
+        refuse_closed_stdout()
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:  # pragma: no cover - an embedding without a byte stdout
             raise Failure("stdout cannot take bytes here; use -o PATH")

@@ -35,6 +35,7 @@ from evidence_cli.cli.common import (
     open_output,
     overwrite_option,
     progress_columns,
+    refuse_closed_stdout,
     safe_path,
     utc_now,
 )
@@ -240,6 +241,8 @@ def scan_cmd(
     if sum(p == "-" for _, p in exports) > 1:
         raise click.UsageError("only one export can go to stdout ('-')")
     stdout_taken = any(p == "-" for _, p in exports)
+    if stdout_taken or fmt != OutputFormat.TABLE.value:
+        refuse_closed_stdout()  # before any export file is begun
     check_outputs_outside([p for _, p in exports], roots)
     check_outputs_distinct([p for _, p in exports])
     # A resumed scan continues its own exports: those files are expected to exist.

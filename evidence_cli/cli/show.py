@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evidence_cli.cli.common import CONTEXT, EXIT_OK, EXIT_PROBLEMS, Failure, cli, not_empty, stdout_is_terminal
+from evidence_cli.cli.common import (
+    CONTEXT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Failure,
+    cli,
+    not_empty,
+    refuse_closed_stdout,
+    stdout_is_terminal,
+)
 from evidence_cli.console import evidence_text, make_consoles, safe_text, terminal_text
 from evidence_cli.engine import pool_unavailable
 from evidence_cli.errors import ScanError
@@ -122,6 +131,7 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
       evidence show samples/IMG_0001.jpg
       evidence show suspicious.pdf --json > suspicious.json
     """
+    refuse_closed_stdout("Run it with stdout open.")  # what it shows is all it does
     out, err = make_consoles(width)
     problem = check_libmagic()
     if problem:

@@ -33,6 +33,7 @@ from evidence_cli.cli.common import (
     open_output,
     overwrite_option,
     progress_columns,
+    refuse_closed_stdout,
     safe_path,
     stdout_lines,
     utc_now,
@@ -141,6 +142,8 @@ def verify_cmd(
     if json_path == "-" and csv_path == "-":
         raise click.UsageError("only one report can go to stdout ('-')")
     outputs = [p for p in (json_path, csv_path) if p]
+    if "-" in outputs:
+        refuse_closed_stdout()
     check_outputs_distinct(outputs, [manifest_path])
     check_outputs_new(outputs, overwrite=overwrite)
     given_root = os.path.abspath(os.fsencode(root)) if root else None

@@ -480,6 +480,43 @@ def test_a_scan_started_with_its_output_closed(tmp_path: Path, closed: str) -> N
     assert len(lines) == 3 and json.loads(lines[1])["path"] == "a.txt"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", "{ev}", "-f", "jsonl"],
+        ["scan", "{ev}", "--json", "-"],
+        ["scan", "{ev}", "--csv", "-", "--jsonl", "{tmp}/x.jsonl"],
+        ["verify", "{manifest}", "--json", "-"],
+        ["verify", "{manifest}", "--csv", "-"],
+        ["export", "{manifest}", "-f", "sha256sum"],
+        ["show", "{ev}/a.txt"],
+        ["show", "{ev}/a.txt", "--json"],
+    ],
+)
+def test_data_asked_for_on_a_closed_stdout_is_refused(tmp_path: Path, args: list[str]) -> None:
+    """Records, a report or a hash list asked for on stdout, with stdout closed (``>&-``),
+    went nowhere: the scan exited 0, export said "Wrote 6 entries (sha256sum) to stdout".
+    Refused before any work, with exit 2, as ``sha256sum >&-`` fails; the table still goes
+    nowhere (the test above), and no export file is begun."""
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "a.txt").write_text("a")
+    manifest = tmp_path / "m.json"
+    assert run_evidence_in(tmp_path, ["scan", str(ev), "--json", str(manifest)]).returncode == 0
+    exe = str(Path(sys.executable).with_name("evidence"))
+    argv = [a.format(ev=ev, manifest=manifest, tmp=tmp_path) for a in args]
+    done = subprocess.run(
+        ["sh", "-c", '"$0" "$@" >&-; echo "status $?"', exe, *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+    )
+    report = done.stdout.decode() + done.stderr.decode()
+    assert "Traceback" not in report and "status 2" in report, report
+    assert "stdout is closed" in report, report
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 @pytest.mark.parametrize("command", ["scan", "verify", "export", "show", "extractors"])
 def test_a_working_folder_that_no_longer_exists(tmp_path: Path, command: str) -> None:
     """Run from a folder deleted meanwhile (in another terminal), the scan ended in "the
