@@ -34,7 +34,7 @@ from evidence_cli.errors import EvidenceError
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.manifest import Manifest, ManifestEntry, Sealer, with_article
 from evidence_cli.models import FileRecord, ScanInfo, VerifyEntry
-from evidence_cli.writers.csv_out import CsvWriter, csv_line, neutralise
+from evidence_cli.writers.csv_out import BOM, CsvWriter, csv_line, neutralise
 from evidence_cli.writers.json_out import dumps
 
 #: Schema of the ``evidence verify --json`` report.
@@ -120,7 +120,13 @@ def check_exportable(manifest: Manifest, fmt: ExportFormat) -> tuple[str, ...]:
 
 
 def export_manifest(
-    manifest: Manifest, fmt: ExportFormat, out: BinaryIO, *, neutralise_csv: bool = True, check_first: bool = True
+    manifest: Manifest,
+    fmt: ExportFormat,
+    out: BinaryIO,
+    *,
+    neutralise_csv: bool = True,
+    check_first: bool = True,
+    csv_bom: bool = False,
 ) -> ExportResult:
     """Write the manifest in ``fmt`` to a binary stream (checked first: nothing is written on refusal).
 
@@ -132,7 +138,7 @@ def export_manifest(
     columns = check_exportable(manifest, fmt)
     result = ExportResult()
     if fmt is ExportFormat.CSV:
-        _export_csv(manifest, out, result, neutralise_csv, check_first)
+        _export_csv(manifest, out, result, neutralise_csv, check_first, csv_bom)
         return result
     if fmt is ExportFormat.HASHDEEP:
         out.write(b"%%%% HASHDEEP-1.0\n")
@@ -166,7 +172,7 @@ def export_manifest(
 
 
 def _export_csv(
-    manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool, check_first: bool
+    manifest: Manifest, out: BinaryIO, result: ExportResult, neutralise_csv: bool, check_first: bool, bom: bool
 ) -> None:
     # Unless the caller removes its output on failure (check_first=False), every record
     # is read before anything is written: a manifest whose records this version cannot
@@ -182,7 +188,7 @@ def _export_csv(
         records = (_record_of(e) for e in manifest.entries)
     text = io.TextIOWrapper(out, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
     try:
-        writer = CsvWriter(text, neutralise=neutralise_csv)
+        writer = CsvWriter(text, neutralise=neutralise_csv, bom=bom)
         info = _scan_info(manifest)
         writer.begin(info)
         for i, rec in enumerate(records):
@@ -286,12 +292,13 @@ _FROM_EVIDENCE = {"path", "moved_to", "expected_link_target", "actual_link_targe
 class VerifyReportCsv:
     """The ``verify --csv`` report: one row an entry (see :data:`VERIFY_CSV_COLUMNS`)."""
 
-    def __init__(self, stream: IO[str], *, neutralise_cells: bool = True) -> None:
+    def __init__(self, stream: IO[str], *, neutralise_cells: bool = True, bom: bool = False) -> None:
         self.stream = stream
         self.neutralise = neutralise_cells
+        self.bom = bom
 
     def begin(self) -> None:
-        self.stream.write(csv_line(list(VERIFY_CSV_COLUMNS)))
+        self.stream.write((BOM if self.bom else "") + csv_line(list(VERIFY_CSV_COLUMNS)))
 
     def row(self, e: VerifyEntry) -> list[str]:
         exp_h = e.expected.get("hashes") or {}

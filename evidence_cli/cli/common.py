@@ -146,6 +146,16 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def csv_bom_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--csv-bom``: CSV output begins with a UTF-8 byte-order mark, for Excel."""
+    return click.option(
+        "--csv-bom",
+        is_flag=True,
+        help="Begin the CSV with a UTF-8 byte-order mark, for Excel on Windows (without it, Excel reads "
+        "the file in the local code page: Café.jpg shows as CafÃ©.jpg).",
+    )(f)
+
+
 def overwrite_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--overwrite``: replace output files that exist already (refused by default)."""
     return click.option(

@@ -20,6 +20,7 @@ from evidence_cli.cli.common import (
     check_outputs_new,
     check_outputs_outside,
     cli,
+    csv_bom_option,
     drop_stdout,
     not_empty,
     overwrite_option,
@@ -62,6 +63,7 @@ _CHECK_WITH = {
 )
 @click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
 @click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
+@csv_bom_option
 @click.option(
     "--algorithm",
     type=click.Choice(list(SUM_ALGORITHMS)),
@@ -76,6 +78,7 @@ def export_cmd(
     output: str,
     allow_unsealed: bool,
     csv_raw: bool,
+    csv_bom: bool,
     algorithm: str | None,
     overwrite: bool,
 ) -> None:
@@ -104,6 +107,8 @@ def export_cmd(
     """
     _, err = make_consoles()
     export_format = ExportFormat(fmt)
+    if csv_bom and export_format is not ExportFormat.CSV:
+        raise click.UsageError("--csv-bom applies to -f csv only")
     if output == "-":
         refuse_closed_stdout()
     check_outputs_distinct([output], [manifest_path])
@@ -123,7 +128,12 @@ def export_cmd(
             # A file is removed if a record turns out unreadable half-way (below); what
             # reached stdout cannot be taken back, so stdout gets records checked first.
             result = export_manifest(
-                manifest, export_format, stream, neutralise_csv=not csv_raw, check_first=output == "-"
+                manifest,
+                export_format,
+                stream,
+                neutralise_csv=not csv_raw,
+                check_first=output == "-",
+                csv_bom=csv_bom,
             )
     except BrokenPipeError:
         # stdout closed early (`| head`): click ends quietly. What is still buffered for it

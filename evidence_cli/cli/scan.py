@@ -30,6 +30,7 @@ from evidence_cli.cli.common import (
     check_outputs_new,
     check_outputs_outside,
     cli,
+    csv_bom_option,
     lines_above,
     not_empty,
     open_output,
@@ -121,6 +122,7 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
     is_flag=True,
     help="Do not neutralise CSV cells that start with = + - @ tab or CR (for machine consumers only).",
 )
+@csv_bom_option
 @click.option(
     "--table-limit",
     type=click.IntRange(min=0),
@@ -192,6 +194,7 @@ def scan_cmd(
     algorithms: tuple[str, ...],
     no_metadata: bool,
     csv_raw: bool,
+    csv_bom: bool,
     table_limit: int,
     width: int | None,
     exact_magic: bool,
@@ -241,6 +244,8 @@ def scan_cmd(
     if sum(p == "-" for _, p in exports) > 1:
         raise click.UsageError("only one export can go to stdout ('-')")
     stdout_taken = any(p == "-" for _, p in exports)
+    if csv_bom and csv_path is None and fmt != OutputFormat.CSV.value:
+        raise click.UsageError("--csv-bom applies to CSV output: give --csv PATH or -f csv")
     if stdout_taken or fmt != OutputFormat.TABLE.value:
         refuse_closed_stdout()  # before any export file is begun
     check_outputs_outside([p for _, p in exports], roots)
@@ -298,6 +303,7 @@ def scan_cmd(
                 stdout_fmt,
                 outputs,
                 csv_raw=csv_raw,
+                csv_bom=csv_bom,
                 console=out_console,
                 table_limit=table_limit,
             )
@@ -411,6 +417,7 @@ def _open_exports(
     outputs: list[GuardedOutput],
     *,
     csv_raw: bool,
+    csv_bom: bool,
     console: Any,
     table_limit: int,
 ) -> tuple[list[Writer], Writer | None]:
@@ -425,12 +432,12 @@ def _open_exports(
             resumed_writer = make_writer(f, open_output(stack, p, append=True, track=outputs, json=True))
         else:
             stream = open_output(stack, p, track=outputs, json=f is not OutputFormat.CSV)
-            writers.append(make_writer(f, stream, csv_neutralise=not csv_raw))
+            writers.append(make_writer(f, stream, csv_neutralise=not csv_raw, csv_bom=csv_bom))
     if stdout_fmt is OutputFormat.TABLE:
         writers.append(make_writer(stdout_fmt, sys.stdout, console=console, table_limit=table_limit))
     elif stdout_fmt is not None:
         stream = open_output(stack, "-", track=outputs, json=stdout_fmt is not OutputFormat.CSV)
-        writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw))
+        writers.append(make_writer(stdout_fmt, stream, csv_neutralise=not csv_raw, csv_bom=csv_bom))
     return writers, resumed_writer
 
 

@@ -27,6 +27,7 @@ from evidence_cli.cli.common import (
     check_outputs_new,
     check_outputs_outside,
     cli,
+    csv_bom_option,
     drop_stdout,
     lines_above,
     not_empty,
@@ -95,6 +96,7 @@ from evidence_cli.walker import Roots, display_path
     "length decides: md5, sha1, sha256 or sha512). Sum lists, and Get-FileHash CSVs without an "
     "Algorithm column, only.",
 )
+@csv_bom_option
 @overwrite_option
 @case_options
 def verify_cmd(
@@ -105,6 +107,7 @@ def verify_cmd(
     show_all: bool,
     allow_unsealed: bool,
     algorithm: str | None,
+    csv_bom: bool,
     overwrite: bool,
     case_id: str | None,
     examiner: str | None,
@@ -142,6 +145,8 @@ def verify_cmd(
     if json_path == "-" and csv_path == "-":
         raise click.UsageError("only one report can go to stdout ('-')")
     outputs = [p for p in (json_path, csv_path) if p]
+    if csv_bom and csv_path is None:
+        raise click.UsageError("--csv-bom applies to the CSV report: give --csv PATH")
     if "-" in outputs:
         refuse_closed_stdout()
     check_outputs_distinct(outputs, [manifest_path])
@@ -149,7 +154,7 @@ def verify_cmd(
     given_root = os.path.abspath(os.fsencode(root)) if root else None
     if given_root is not None:
         check_outputs_outside(outputs, Roots(base=given_root, roots=(given_root,)))
-    context = _Context(started, case_id, examiner, evidence_id, allow_unsealed, given_root)
+    context = _Context(started, case_id, examiner, evidence_id, allow_unsealed, given_root, csv_bom)
 
     # 1. The manifest, and its seal, before anything is re-hashed.
     try:
@@ -181,7 +186,7 @@ def verify_cmd(
     code = EXIT_PROBLEMS
     try:
         with ExitStack() as stack:
-            json_w, csv_w = _open_reports(stack, json_path, csv_path, reports)
+            json_w, csv_w = _open_reports(stack, json_path, csv_path, reports, csv_bom=csv_bom)
             if listing is not None:
                 reports.append(listing)
                 stack.callback(listing.flush)
@@ -285,8 +290,10 @@ class _Context:
         evidence_id: str | None,
         allow_unsealed: bool,
         given_root: bytes | None,
+        csv_bom: bool = False,
     ) -> None:
         self.started = started
+        self.csv_bom = csv_bom
         self.tool = {"name": "evidence-cli", "version": __version__}
         self.case = {"case": case_id, "examiner": examiner, "evidence_id": evidence_id}
         self.allow_unsealed = allow_unsealed
@@ -307,11 +314,16 @@ class _Context:
 
 
 def _open_reports(
-    stack: ExitStack, json_path: str | None, csv_path: str | None, streams: list[GuardedOutput] | None = None
+    stack: ExitStack,
+    json_path: str | None,
+    csv_path: str | None,
+    streams: list[GuardedOutput] | None = None,
+    *,
+    csv_bom: bool = False,
 ) -> tuple[VerifyReportJson | None, VerifyReportCsv | None]:
     """The reports' writers; their streams are added to ``streams`` (to name a failed one)."""
     json_w = VerifyReportJson(open_output(stack, json_path, track=streams, json=True)) if json_path else None
-    csv_w = VerifyReportCsv(open_output(stack, csv_path, track=streams)) if csv_path else None
+    csv_w = VerifyReportCsv(open_output(stack, csv_path, track=streams), bom=csv_bom) if csv_path else None
     return json_w, csv_w
 
 
@@ -335,7 +347,7 @@ def _refuse(
         outcome = "no-root"
     result = {"outcome": outcome, "exit_code": EXIT_USAGE, "message": str(exc)}
     with ExitStack() as stack:
-        json_w, csv_w = _open_reports(stack, json_path, csv_path)
+        json_w, csv_w = _open_reports(stack, json_path, csv_path, csv_bom=context.csv_bom)
         if json_w is not None:
             json_w.begin(context.tool, context.case, manifest_info)
             summary = VerifySummary(int(manifest_info.get("entries") or 0))

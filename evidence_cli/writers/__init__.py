@@ -41,7 +41,7 @@ def make_writer(fmt: OutputFormat, stream: IO[str], **options: Any) -> Writer:
     if fmt is OutputFormat.CSV:
         from evidence_cli.writers.csv_out import CsvWriter
 
-        return CsvWriter(stream, neutralise=options.get("csv_neutralise", True))
+        return CsvWriter(stream, neutralise=options.get("csv_neutralise", True), bom=options.get("csv_bom", False))
     if fmt is OutputFormat.TABLE:
         from evidence_cli.writers.table import TableWriter
 

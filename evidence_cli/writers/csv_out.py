@@ -6,6 +6,10 @@ text, libmagic's description) that starts with one of these is prefixed with a
 single quote ``'``, which spreadsheets show but do not run. Numbers we compute
 (sizes, coordinates) are never altered. ``neutralise=False`` (``--csv-raw``) turns
 this off for machine consumers.
+
+``bom=True`` (``--csv-bom``) begins the text with a UTF-8 byte-order mark: Excel on
+Windows reads a CSV without one in the local code page, so a name such as ``Café.jpg``
+shows as ``CafÃ©.jpg``. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from evidence_cli.models import FileRecord, ScanInfo
 from evidence_cli.summary import Summary
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What ``--csv-bom`` writes first (U+FEFF, in UTF-8 EF BB BF).
+BOM = "\ufeff"
 
 
 def neutralise(cell: str) -> str:
@@ -174,12 +180,13 @@ def csv_line(cells: list[str]) -> str:
 
 
 class CsvWriter:
-    def __init__(self, stream: IO[str], *, neutralise: bool = True) -> None:
+    def __init__(self, stream: IO[str], *, neutralise: bool = True, bom: bool = False) -> None:
         self.neutralise = neutralise
         self.stream = stream
+        self.bom = bom
 
     def begin(self, info: ScanInfo) -> None:
-        self.stream.write(csv_line(COLUMN_NAMES))
+        self.stream.write((BOM if self.bom else "") + csv_line(COLUMN_NAMES))
 
     def row(self, record: FileRecord) -> list[str]:
         """The cells of :data:`COLUMNS` for one record, as this writer writes them."""
