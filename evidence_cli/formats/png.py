@@ -57,7 +57,7 @@ def is_png(head: bytes) -> bool:
 #: readers' (eXIf and the text chunks). One walk keeps them all for every reader (see
 #: ``FileContext.png_walk``): each walk reads the whole file and checks every CRC.
 READERS_READ = frozenset(
-    {b"IHDR", b"tEXt", b"zTXt", b"iTXt", b"tIME", b"pHYs", b"gAMA", b"sRGB", b"iCCP", b"acTL", b"eXIf"}
+    {b"IHDR", b"tEXt", b"zTXt", b"iTXt", b"tIME", b"pHYs", b"gAMA", b"sRGB", b"iCCP", b"acTL", b"eXIf", b"caBX"}
 )
 
 

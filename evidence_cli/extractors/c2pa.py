@@ -1,0 +1,140 @@
+"""C2PA Content Credentials: what a file's manifest says about where it came from.
+
+A camera, an editor or an image generator may sign a C2PA manifest into the file: the
+software that made it, the actions taken (created, opened, edited, ...), the ingredients
+it was made from, the digital source type (a trained algorithm: generative AI), and the
+signer's certificate. In cases of fabricated intimate images this is what an examiner
+looks for first, so its presence is a finding, and so is a declared AI source.
+
+Read, never validated (:mod:`evidence_cli.formats.c2pa`): the record says
+``validated: false`` and the finding says the signature, the certificate and the
+content hashes were not checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence_cli.errors import UnsupportedFile
+from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.extractors.xmp import AI_SOURCE_TYPES, SYNTHETIC_SOURCE_TYPES
+from evidence_cli.formats import c2pa as c2pafmt
+from evidence_cli.formats import isobmff, jpeg, riff
+from evidence_cli.formats import png as pngfmt
+from evidence_cli.models import Extraction, Finding
+
+NAME = "c2pa"
+ISO_TYPES = frozenset(
+    {
+        "video/mp4",
+        "video/quicktime",
+        "video/3gpp",
+        "video/3gpp2",
+        "video/x-m4v",
+        "audio/mp4",
+        "audio/x-m4a",
+        "image/heic",
+        "image/heif",
+        "image/heic-sequence",
+        "image/heif-sequence",
+        "image/avif",
+        "image/avif-sequence",
+    }
+)
+#: Top-level boxes looked at in an ISO file (the C2PA box is one of the first few).
+MAX_TOP_BOXES = 1_000
+
+
+@register
+class C2paExtractor:
+    name = NAME
+    description = "C2PA Content Credentials: generator, actions, AI source, ingredients, signer (read, not validated)"
+    mime_types = frozenset({"image/jpeg", "image/png", "image/apng", "image/webp", *ISO_TYPES})
+
+    def extract(self, ctx: FileContext) -> Extraction:
+        notes: list[str] = []
+        with ctx.open() as fh:
+            if jpeg.is_jpeg(ctx.head):
+                segments = ctx.jpeg_walk(fh).segments
+                payloads = [s.payload for s in segments if s.marker == jpeg.APP11 and s.payload]
+                data = c2pafmt.from_jpeg_segments(payloads, notes) if payloads else None
+            elif pngfmt.is_png(ctx.head):
+                chunk = next((c for c in ctx.png_walk(fh).chunks if c.ctype == b"caBX"), None)
+                data = chunk.data if chunk is not None else None
+            elif riff.is_webp(ctx.head):
+                found = riff.walk(fh, read=frozenset({b"C2PA"})).first(b"C2PA")
+                data = found.data if found is not None else None
+            elif isobmff.looks_isobmff(ctx.head) or isobmff.has_ftyp(ctx.head):
+                data = _bmff_store(fh, notes)
+            else:
+                raise UnsupportedFile("not a JPEG, PNG, WebP or ISO media file")
+        if data is None:
+            return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
+        store = c2pafmt.parse_store(data[: c2pafmt.MAX_STORE], notes)
+        tags = c2pafmt.describe(store, notes) if store is not None else {"validated": False}
+        return Extraction(
+            extractor=NAME,
+            group=NAME,
+            tags=tags,
+            findings=tuple(_findings(tags)),
+            problems=tuple(problem(NAME, n) for n in notes),
+        )
+
+
+def _bmff_store(fh: Any, notes: list[str]) -> bytes | None:
+    reader = isobmff.BoxReader(fh)
+    for i, box in enumerate(reader.boxes(0, reader.size)):
+        if i >= MAX_TOP_BOXES:
+            break
+        if box.type == "uuid" and box.usertype == c2pafmt.BMFF_UUID:
+            payload = reader.payload(box, cap=c2pafmt.MAX_STORE)
+            notes.extend(reader.problems)
+            return c2pafmt.from_bmff_uuid(payload, notes) if payload is not None else None
+    return None
+
+
+def _findings(tags: dict[str, Any]) -> list[Finding]:
+    """A finding that Content Credentials are present (what they claim, and that they were
+    not validated), and one for each action that declares an AI or synthetic source."""
+    actions = [a for a in tags.get("actions") or [] if isinstance(a, dict)]
+    made_by = tags.get("claim_generator") or ", ".join(tags.get("claim_generator_info") or []) or "an unnamed generator"
+    signer = (tags.get("signer") or {}).get("subject")
+    listed = ", ".join(str(a.get("action")) for a in actions[:10]) or "none listed"
+    evidence: dict[str, Any] = {"manifests": tags.get("manifests"), "generator": made_by}
+    if signer:
+        evidence["signer"] = signer
+    out = [
+        Finding(
+            "c2pa-manifest",
+            "notice",
+            f"Content Credentials (C2PA): made with {made_by}"
+            + (f", signed by {signer}" if signer else "")
+            + f"; actions: {listed}. Not validated: signature, certificate and content hashes unchecked.",
+            evidence,
+        )
+    ]
+    for a in actions:
+        value = a.get("digitalSourceType")
+        if not isinstance(value, str):
+            continue
+        term = value.rstrip("/").rsplit("/", 1)[-1].strip().lower()
+        what = a.get("action")
+        if term in AI_SOURCE_TYPES:
+            out.append(
+                Finding(
+                    "ai-generated",
+                    "notice",
+                    f"C2PA action {what} declares media made by a trained algorithm (generative AI): {value}",
+                    {"property": "c2pa.actions digitalSourceType", "value": value},
+                )
+            )
+        elif term in SYNTHETIC_SOURCE_TYPES:
+            out.append(
+                Finding(
+                    "synthetic-media",
+                    "notice",
+                    f"C2PA action {what} declares algorithmic or synthetic media: {value}",
+                    {"property": "c2pa.actions digitalSourceType", "value": value},
+                )
+            )
+    return out

@@ -1,0 +1,300 @@
+"""C2PA Content Credentials: the manifest store found in JPEG, PNG, WebP and ISO files,
+its active manifest described (generator, actions, AI source, ingredients, authors,
+signer), findings for its presence and for an AI source, and damage that becomes
+problems, never a crash. The stores are built here, box by box, as C2PA lays them out."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_cli.extractors.c2pa import C2paExtractor
+from evidence_cli.formats import c2pa as c2pafmt
+from evidence_cli.models import Extraction
+from tests.builders import file_context, jpeg_bytes, png_bytes, scan_one
+
+# --- building a store -----------------------------------------------------------------
+
+
+def cbor(value: Any) -> bytes:
+    """A small CBOR encoder (definite lengths) for the test stores."""
+
+    def head(major: int, n: int) -> bytes:
+        if n < 24:
+            return bytes([major << 5 | n])
+        for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
+        raise ValueError(n)
+
+    if value is None:
+        return b"\xf6"
+    if value is True or value is False:
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        raw = value.encode()
+        return head(3, len(raw)) + raw
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(cbor(v) for v in value)
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
+    if isinstance(value, tuple) and value[0] == "tag":
+        return head(6, value[1]) + cbor(value[2])
+    raise TypeError(value)
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def superbox(code: bytes, label: str, *contents: bytes) -> bytes:
+    desc = code + bytes.fromhex("00110010800000AA00389B71") + b"\x03" + label.encode() + b"\x00"
+    return box(b"jumb", box(b"jumd", desc) + b"".join(contents))
+
+
+def der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x82]) + n.to_bytes(2, "big")
+    return bytes([tag]) + length + body
+
+
+def name(**parts: str) -> bytes:
+    oids = {"C": "550406", "O": "55040A", "OU": "55040B", "CN": "550403"}
+    return der(
+        0x30,
+        b"".join(
+            der(0x31, der(0x30, der(0x06, bytes.fromhex(oids[k])) + der(0x0C, v.encode()))) for k, v in parts.items()
+        ),
+    )
+
+
+def certificate(subject: bytes, issuer: bytes) -> bytes:
+    algorithm = der(0x30, der(0x06, bytes.fromhex("2A8648CE3D040302")))
+    validity = der(0x30, der(0x17, b"250101000000Z") + der(0x18, b"20350101000000Z"))
+    tbs = der(0x30, der(0xA0, der(0x02, b"\x02")) + der(0x02, b"\x01") + algorithm + issuer + validity + subject)
+    return der(0x30, tbs + algorithm + der(0x03, b"\x00sig"))
+
+
+SIGNER = certificate(name(C="NL", O="Example Camera Co", CN="Example Signer"), name(O="Example CA", CN="Root"))
+
+
+def manifest(
+    label: str,
+    *,
+    generator: str = "ExampleApp/1.0 c2pa-rs/0.40",
+    actions: list[dict[str, Any]] | None = None,
+    ingredient: dict[str, Any] | None = None,
+    author: str | None = "Jane Roe",
+    cert: bytes = SIGNER,
+    claim: bytes | None = None,
+) -> bytes:
+    assertions = [
+        superbox(b"cbor", "c2pa.actions", box(b"cbor", cbor({"actions": actions or [{"action": "c2pa.created"}]}))),
+        superbox(b"cbor", "c2pa.hash.data", box(b"cbor", cbor({"alg": "sha256", "hash": b"\x00" * 32}))),
+    ]
+    if ingredient is not None:
+        assertions.append(superbox(b"cbor", "c2pa.ingredient", box(b"cbor", cbor(ingredient))))
+    if author is not None:
+        work = b'{"@type": "CreativeWork", "author": [{"@type": "Person", "name": "%s"}]}' % author.encode()
+        assertions.append(superbox(b"json", "stds.schema-org.CreativeWork", box(b"json", work)))
+    if claim is None:
+        claim = cbor(
+            {
+                "claim_generator": generator,
+                "claim_generator_info": [{"name": "ExampleApp", "version": "1.0"}],
+                "dc:title": "IMG_0001.jpg",
+                "dc:format": "image/jpeg",
+                "instanceID": "xmp:iid:0001",
+                "signature": "self#jumbf=c2pa.signature",
+            }
+        )
+    protected = cbor({1: -7, 33: [cert]})
+    signature = cbor(("tag", 18, [protected, {}, None, b"\x00" * 64]))
+    return superbox(
+        b"c2ma",
+        label,
+        superbox(b"c2as", "c2pa.assertions", *assertions),
+        superbox(b"c2cl", "c2pa.claim", box(b"cbor", claim)),
+        superbox(b"c2cs", "c2pa.signature", box(b"cbor", signature)),
+    )
+
+
+def store(*manifests: bytes) -> bytes:
+    return superbox(b"c2pa", "c2pa", *(manifests or (manifest("urn:uuid:active"),)))
+
+
+def jpeg_with(data: bytes, *, piece: int = 30_000, order: list[int] | None = None) -> bytes:
+    """``data`` (a JUMBF box) in APP11 segments of ``piece`` bytes each, the box header
+    repeated in every segment after the first, as ISO 19566-5 lays them out."""
+    header, body = data[:8], data[8:]
+    parts = [body[i : i + piece] for i in range(0, len(body), piece)] or [b""]
+    segments = []
+    for seq, part in enumerate(parts, 1):
+        payload = b"JP" + struct.pack(">HI", 1, seq) + header + part
+        segments.append(b"\xff\xeb" + struct.pack(">H", len(payload) + 2) + payload)
+    if order is not None:
+        segments = [segments[i] for i in order]
+    plain = jpeg_bytes()
+    return plain[:2] + b"".join(segments) + plain[2:]
+
+
+def mp4_with(data: bytes, purpose: bytes = b"manifest") -> bytes:
+    ftyp = box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+    uuid = box(b"uuid", c2pafmt.BMFF_UUID + b"\x00\x00\x00\x00" + purpose + b"\x00" + b"\x00" * 8 + data)
+    mvhd = box(b"mvhd", b"\x00" * 100)
+    return ftyp + uuid + box(b"moov", mvhd) + box(b"mdat", b"\x00" * 64)
+
+
+def run(data: bytes, mime: str) -> Extraction:
+    return C2paExtractor().extract(file_context(data, mime=mime))
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def test_jpeg_store_across_segments_is_described() -> None:
+    ai = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    data = store(
+        manifest("urn:uuid:first", generator="OldApp/0.1"),
+        manifest(
+            "urn:uuid:active",
+            actions=[
+                {"action": "c2pa.created", "softwareAgent": {"name": "GenAI", "version": "2"}, "digitalSourceType": ai},
+                {"action": "c2pa.edited", "when": "2026-03-01T10:00:00Z"},
+            ],
+            ingredient={"dc:title": "source.png", "dc:format": "image/png", "relationship": "parentOf"},
+        ),
+    )
+    got = run(jpeg_with(data, piece=200), "image/jpeg")  # dozens of segments
+    assert got.problems == ()
+    tags = dict(got.tags)
+    assert tags["manifests"] == 2 and tags["validated"] is False
+    assert tags["active_manifest"] == "urn:uuid:active"
+    assert tags["claim_generator"] == "ExampleApp/1.0 c2pa-rs/0.40"
+    assert tags["claim_generator_info"] == ["ExampleApp 1.0"]
+    assert (tags["dc:title"], tags["dc:format"], tags["instanceID"]) == ("IMG_0001.jpg", "image/jpeg", "xmp:iid:0001")
+    assert tags["actions"] == [
+        {"action": "c2pa.created", "softwareAgent": "GenAI 2", "digitalSourceType": ai},
+        {"action": "c2pa.edited", "when": "2026-03-01T10:00:00Z"},
+    ]
+    assert tags["ingredients"] == [{"dc:title": "source.png", "dc:format": "image/png", "relationship": "parentOf"}]
+    assert tags["authors"] == ["Jane Roe"]
+    assert tags["assertions"] == ["c2pa.actions", "c2pa.hash.data", "c2pa.ingredient", "stds.schema-org.CreativeWork"]
+    assert tags["signature_algorithm"] == "ES256"
+    assert tags["signer"] == {
+        "subject": "C=NL, O=Example Camera Co, CN=Example Signer",
+        "issuer": "O=Example CA, CN=Root",
+        "not_before": "2025-01-01T00:00:00Z",
+        "not_after": "2035-01-01T00:00:00Z",
+    }
+    codes = [f.code for f in got.findings]
+    assert codes == ["c2pa-manifest", "ai-generated"]
+    assert "Not validated" in got.findings[0].message and "Example Signer" in got.findings[0].message
+    assert ai in got.findings[1].message
+
+
+def test_segments_out_of_order_are_joined_in_sequence() -> None:
+    data = store()
+    in_order = run(jpeg_with(data, piece=500), "image/jpeg")
+    count = -(-(len(data) - 8) // 500)
+    shuffled = run(jpeg_with(data, piece=500, order=list(reversed(range(count)))), "image/jpeg")
+    assert count > 2 and shuffled.tags == in_order.tags and shuffled.problems == ()
+
+
+def test_a_missing_segment_is_a_problem_not_a_crash() -> None:
+    data = store()
+    count = -(-(len(data) - 8) // 500)
+    got = run(jpeg_with(data, piece=500, order=[i for i in range(count) if i != 1]), "image/jpeg")
+    assert any("misses segments" in p.message for p in got.problems)
+    assert all(p.severity == "warning" for p in got.problems)
+
+
+def test_png_caBX_chunk() -> None:
+    got = run(png_bytes(chunks=[(b"caBX", store())]), "image/png")
+    assert got.tags["active_manifest"] == "urn:uuid:active" and got.problems == ()
+
+
+def test_webp_chunk() -> None:
+    data = store()
+    body = b"WEBP" + b"VP8L" + struct.pack("<I", 5) + b"\x2f\x00\x00\x00\x00" + b"\x00"
+    body += b"C2PA" + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+    got = run(b"RIFF" + struct.pack("<I", len(body)) + body, "image/webp")
+    assert got.tags["active_manifest"] == "urn:uuid:active"
+
+
+def test_iso_uuid_box() -> None:
+    got = run(mp4_with(store()), "video/mp4")
+    assert got.tags["active_manifest"] == "urn:uuid:active" and got.problems == ()
+    merkle = run(mp4_with(b"\x00" * 40, purpose=b"merkle"), "video/mp4")
+    assert merkle.tags == {} and merkle.findings == ()
+
+
+def test_no_store_no_tags() -> None:
+    for data, mime in ((jpeg_bytes(), "image/jpeg"), (png_bytes(), "image/png"), (mp4_with(b"")[:24], "video/mp4")):
+        got = run(data, mime)
+        assert got.tags == {} and got.findings == ()
+
+
+def test_a_claim_v2_with_generator_info_as_a_map() -> None:
+    claim = cbor({"claim_generator_info": {"name": "Phone Camera", "version": "7"}, "title": "shot"})
+    got = run(jpeg_with(store(manifest("urn:c2pa:x", claim=claim))), "image/jpeg")
+    assert got.tags["claim_generator_info"] == ["Phone Camera 7"] and got.tags["title"] == "shot"
+    assert "made with Phone Camera 7" in got.findings[0].message
+
+
+def test_synthetic_source_is_its_own_finding() -> None:
+    kind = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
+    actions = [{"action": "c2pa.created", "digitalSourceType": kind}]
+    got = run(jpeg_with(store(manifest("m", actions=actions))), "image/jpeg")
+    assert [f.code for f in got.findings] == ["c2pa-manifest", "synthetic-media"]
+
+
+# --- damage ----------------------------------------------------------------------------
+
+
+def test_damaged_claim_and_signature_are_problems() -> None:
+    data = store(manifest("m", claim=b"\x5a\xff\xff\xff\xff", cert=b"\x30\x82\xff\xff"))
+    got = run(jpeg_with(data), "image/jpeg")
+    messages = " | ".join(p.message for p in got.problems)
+    assert "c2pa.claim" in messages and "damaged" in messages
+    assert "certificate could not be read" in messages
+    assert got.tags["actions"] == [{"action": "c2pa.created"}], "what could be read is kept"
+    assert [f.code for f in got.findings] == ["c2pa-manifest"]
+
+
+@pytest.mark.parametrize("keep", [20, 60, 200, 400, 900])
+def test_truncated_store_never_crashes(keep: int) -> None:
+    got = run(png_bytes(chunks=[(b"caBX", store()[:keep])]), "image/png")
+    assert all(p.severity == "warning" for p in got.problems)
+
+
+def test_deep_nesting_is_bounded() -> None:
+    inner = box(b"cbor", cbor({"x": 1}))
+    for _ in range(200):
+        inner = superbox(b"c2as", "deeper", inner)
+    got = run(png_bytes(chunks=[(b"caBX", superbox(b"c2pa", "c2pa", inner))]), "image/png")
+    assert any("deeper" in p.message for p in got.problems)
+
+
+def test_long_text_is_cut() -> None:
+    got = run(jpeg_with(store(manifest("m", generator="A" * 50_000))), "image/jpeg")
+    generator = got.tags["claim_generator"]
+    assert isinstance(generator, str) and len(generator) < 1_100 and generator.endswith("[50000 characters]")
+
+
+# --- through the scan -----------------------------------------------------------------
+
+
+def test_scan_record_carries_the_manifest(tmp_path: Path) -> None:
+    rec = scan_one(tmp_path / "ev", "shared.jpg", jpeg_with(store()))
+    assert rec.mime == "image/jpeg"
+    assert rec.metadata["c2pa"]["active_manifest"] == "urn:uuid:active"
+    assert "c2pa-manifest" in [f.code for f in rec.findings]
+    assert not [e for e in rec.errors if "c2pa" in e.stage]
