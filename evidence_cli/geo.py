@@ -67,7 +67,8 @@ def altitude_m(alt: Rational, ref: Any) -> float:
     if ref is not None:
         try:
             ref_i = int(ref[0] if isinstance(ref, (list, tuple, bytes)) else ref)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
+            # (A ref stored as a rational n/0, or an infinite float, fails int() these ways.)
             raise GeoError(f"GPSAltitudeRef: not a number: {ref!r}") from None
     if ref_i not in (0, 1):
         raise GeoError(f"GPSAltitudeRef: unknown value {ref_i}")

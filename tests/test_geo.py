@@ -140,7 +140,14 @@ def test_altitude_refs(ref: Any, expected: float) -> None:
     assert altitude_m(R(352, 10), ref) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("ref", [2, 255, -1, "x", "", [], b"", [None], 1.5j])
+class _ZeroDenominator:
+    """What ExifRead gives for a RATIONAL n/0: a ratio whose int() divides by zero."""
+
+    def __int__(self) -> int:
+        raise ZeroDivisionError("integer division or modulo by zero")
+
+
+@pytest.mark.parametrize("ref", [2, 255, -1, "x", "", [], b"", [None], 1.5j, [_ZeroDenominator()], float("inf")])
 def test_bad_altitude_refs_raise(ref: Any) -> None:
     with pytest.raises(GeoError, match="GPSAltitudeRef"):
         altitude_m(R(352, 10), ref)
