@@ -135,6 +135,127 @@ def jpeg(bitstream: bytes, tiff_bytes: bytes | None) -> bytes:
     return bitstream[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + bitstream[2:]
 
 
+# --- C2PA Content Credentials ------------------------------------------------------------
+#
+# A manifest store (JUMBF boxes holding CBOR and JSON) in a JPEG APP11 segment, as C2PA
+# lays it out. Its signature bytes are zeros and its certificate is made up: it shows
+# what evidence-cli reads from a manifest (it does not validate one).
+
+CborValue = Union[None, bool, int, str, bytes, list, dict, tuple]
+
+
+def cbor(value: CborValue) -> bytes:
+    """Definite-length CBOR; a tuple ``(tag, value)`` is a tagged item."""
+
+    def head(major: int, n: int) -> bytes:
+        if n < 24:
+            return bytes([major << 5 | n])
+        size = 1 if n < 0x100 else 2 if n < 0x10000 else 4
+        return bytes([major << 5 | {1: 24, 2: 25, 4: 26}[size]]) + n.to_bytes(size, "big")
+
+    if value is None:
+        return b"\xf6"
+    if isinstance(value, bool):
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        return head(3, len(value.encode())) + value.encode()
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(cbor(v) for v in value)
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
+    return head(6, value[0]) + cbor(value[1])
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def superbox(code: bytes, label: str, *contents: bytes) -> bytes:
+    """A JUMBF superbox: its description (type ``code`` + the JUMBF suffix, a label), then contents."""
+    desc = code + bytes.fromhex("00110010800000AA00389B71") + b"\x03" + label.encode() + b"\x00"
+    return box(b"jumb", box(b"jumd", desc) + b"".join(contents))
+
+
+def der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    return bytes([tag]) + (bytes([n]) if n < 0x80 else b"\x82" + n.to_bytes(2, "big")) + body
+
+
+def der_name(*parts: tuple[str, str]) -> bytes:
+    oids = {"C": "550406", "O": "55040A", "CN": "550403"}
+    rdns = (der(0x31, der(0x30, der(0x06, bytes.fromhex(oids[k])) + der(0x0C, v.encode()))) for k, v in parts)
+    return der(0x30, b"".join(rdns))
+
+
+def certificate(subject: bytes, issuer: bytes, not_before: bytes, not_after: bytes) -> bytes:
+    """An X.509 certificate's structure (DER) with made-up names, key and signature."""
+    ecdsa_sha256 = der(0x30, der(0x06, bytes.fromhex("2A8648CE3D040302")))
+    key = der(0x30, der(0x30, der(0x06, bytes.fromhex("2A8648CE3D0201"))) + der(0x03, b"\x00\x04" + b"\x00" * 64))
+    validity = der(0x30, der(0x17, not_before) + der(0x17, not_after))
+    version = der(0xA0, der(0x02, b"\x02"))
+    tbs = der(0x30, version + der(0x02, b"\x2a") + ecdsa_sha256 + issuer + validity + subject + key)
+    return der(0x30, tbs + ecdsa_sha256 + der(0x03, b"\x00" + b"\x00" * 64))
+
+
+def c2pa_store(generator: str, title: str, actions: list[dict[str, str]], signer: bytes) -> bytes:
+    """A store of one manifest: actions and hash assertions, the claim, the signature."""
+    label = "urn:c2pa:00000000-0000-4000-8000-000000000042"
+    assertions = superbox(
+        b"c2as",
+        "c2pa.assertions",
+        superbox(b"cbor", "c2pa.actions.v2", box(b"cbor", cbor({"actions": list(actions)}))),
+        superbox(b"cbor", "c2pa.hash.data", box(b"cbor", cbor({"alg": "sha256", "hash": bytes(32)}))),
+    )
+    claim = {
+        "claim_generator_info": [{"name": generator.split("/")[0], "version": generator.split("/")[1]}],
+        "dc:title": title,
+        "dc:format": "image/jpeg",
+        "instanceID": "xmp:iid:00000000-0000-4000-8000-000000000042",
+        "signature": "self#jumbf=c2pa.signature",
+        "alg": "sha256",
+    }
+    cose = (18, [cbor({1: -7, 33: [signer]}), {}, None, bytes(64)])  # COSE_Sign1, ES256
+    manifest = superbox(
+        b"c2ma",
+        label,
+        assertions,
+        superbox(b"c2cl", "c2pa.claim.v2", box(b"cbor", cbor(claim))),
+        superbox(b"c2cs", "c2pa.signature", box(b"cbor", cbor(cose))),
+    )
+    return superbox(b"c2pa", "c2pa", manifest)
+
+
+def c2pa_jpeg(bitstream: bytes, store: bytes) -> bytes:
+    """The bitstream with ``store`` in one APP11 JUMBF segment (box instance 1, sequence 1)."""
+    payload = b"JP" + struct.pack(">HI", 1, 1) + store
+    assert len(payload) + 2 <= 0xFFFF
+    return bitstream[:2] + b"\xff\xeb" + struct.pack(">H", len(payload) + 2) + payload + bitstream[2:]
+
+
+GENERATED = c2pa_store(
+    "ExampleGen/2.1",
+    "portrait_0042.jpg",
+    [
+        {
+            "action": "c2pa.created",
+            "softwareAgent": "ExampleGen 2.1",
+            "when": "2025-11-20T21:14:03Z",
+            "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+        }
+    ],
+    certificate(
+        der_name(("C", "XX"), ("O", "ExampleGen Ltd (fictional)"), ("CN", "ExampleGen Signing")),
+        der_name(("C", "XX"), ("O", "Example Trust (fictional)"), ("CN", "Example CA")),
+        b"250101000000Z",
+        b"300101000000Z",
+    ),
+)
+
+
 # --- EXIF field helpers --------------------------------------------------------------
 
 
@@ -416,6 +537,15 @@ def samples() -> list[Sample]:
             "under a .png name: the type comes from the content (image/jpeg), extension_ok is "
             "false and an extension-mismatch finding is raised; the metadata is still read.",
             exif_jpeg(PIXEL, "<"),
+        ),
+        Sample(
+            "jpeg_ai_generated_c2pa.jpg",
+            "A 32x24 JPEG without EXIF whose C2PA Content Credentials say it was created by a "
+            "trained algorithm (ExampleGen 2.1, generative AI) on 2025-11-20: metadata.c2pa gives "
+            "the generator, title, action, digital source type and the signer's certificate; "
+            "c2pa-manifest and ai-generated findings. The manifest is read, not validated (its "
+            "signature here is zeros).",
+            c2pa_jpeg(JPEG_32X24, GENERATED),
         ),
         Sample(
             "png_screenshot.png",

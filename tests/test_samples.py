@@ -120,6 +120,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "device": device("Google", "Pixel 7", None, "HDR+ 1.0.478925454zd", None),
         "image": image("JPEG", 32, 24, "RGB"),
     },
+    "jpeg_ai_generated_c2pa.jpg": {
+        "mime": "image/jpeg",
+        "extension_ok": True,
+        "times": [],
+        "gps": None,
+        "device": NO_DEVICE,
+        "image": image("JPEG", 32, 24, "RGB"),
+    },
     "png_screenshot.png": {
         "mime": "image/png",
         "extension_ok": True,
@@ -290,6 +298,25 @@ def test_sample_values(
 
     assert rec["device"] == want.get("device", NO_DEVICE)
     assert rec["image"] == want.get("image")
+
+
+def test_c2pa_sample(library_records: dict[str, dict[str, Any]]) -> None:
+    rec = library_records["jpeg_ai_generated_c2pa.jpg"]
+    c2pa = rec["metadata"]["c2pa"]
+    assert c2pa["validated"] is False and c2pa["manifests"] == 1
+    assert c2pa["claim_generator_info"] == ["ExampleGen 2.1"] and c2pa["dc:title"] == "portrait_0042.jpg"
+    assert c2pa["actions"] == [
+        {
+            "action": "c2pa.created",
+            "softwareAgent": "ExampleGen 2.1",
+            "when": "2025-11-20T21:14:03Z",
+            "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+        }
+    ]
+    assert c2pa["signer"]["subject"] == "C=XX, O=ExampleGen Ltd (fictional), CN=ExampleGen Signing"
+    assert c2pa["signer"]["not_after"] == "2030-01-01T00:00:00Z"
+    assert [f["code"] for f in rec["findings"]] == ["c2pa-manifest", "ai-generated"]
+    assert rec["errors"] == []
 
 
 def test_disguised_file_finding(library_records: dict[str, dict[str, Any]]) -> None:
