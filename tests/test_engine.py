@@ -203,7 +203,9 @@ def test_worker_processes_convert_their_records_to_the_exports_text(tmp_path: Pa
         assert record.rendered == prerender(replace(record), ("json", "csv-raw")).rendered
 
 
-def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Path) -> None:
+def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The whole batch (up to 128 entries) got "the Dask task failed: KilledWorker" and no
     hashes: every other file of it lost its record. It is now run again an entry a task,
     as worker processes do. The file that kills its worker (here a crash, and an extractor
@@ -219,6 +221,11 @@ def test_a_file_that_kills_a_dask_worker_costs_only_its_own_record(tmp_path: Pat
     (root / "f05-crash-exit.txt").write_text("kills the worker reading it\n")
     (root / "f08-slow-sleep.txt").write_text("sleeps in C code\n")
     expected = {r.path: r for r in scan([root], ScanOptions(workers=0, metadata=False))}
+    # The workers' preload must find ``tests``, so the repository root must be on the
+    # sys.path they are spawned with (this process's): the ``pytest`` command, unlike
+    # ``python -m pytest``, puts none of it there, and the test passed only after other
+    # tests had.
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
     # One death makes the task fail (the default retries it on 3 more workers first).
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
