@@ -72,6 +72,16 @@ def image(fmt: str, width: int, height: int, mode: str) -> dict[str, Any]:
     return {"format": fmt, "width": width, "height": height, "mode": mode}
 
 
+#: A 32x24 JPEG without EXIF.
+NO_EXIF_JPEG = {
+    "mime": "image/jpeg",
+    "extension_ok": True,
+    "times": [],
+    "gps": None,
+    "device": NO_DEVICE,
+    "image": image("JPEG", 32, 24, "RGB"),
+}
+
 #: path -> expected values. gps: (latitude, longitude, altitude, timestamp_utc).
 EXPECTED: dict[str, dict[str, Any]] = {
     "jpeg_gps_north_east_paris.jpg": {
@@ -104,14 +114,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "device": device("DJI", "FC3170", "3N3BJ9K00A0B1C", "v01.00.0590", None),
         "image": image("JPEG", 32, 24, "RGB"),
     },
-    "jpeg_no_exif.jpg": {
-        "mime": "image/jpeg",
-        "extension_ok": True,
-        "times": [],
-        "gps": None,
-        "device": NO_DEVICE,
-        "image": image("JPEG", 32, 24, "RGB"),
-    },
+    "jpeg_no_exif.jpg": NO_EXIF_JPEG,
     "jpeg_disguised_as.png": {
         "mime": "image/jpeg",
         "extension_ok": False,
@@ -120,14 +123,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "device": device("Google", "Pixel 7", None, "HDR+ 1.0.478925454zd", None),
         "image": image("JPEG", 32, 24, "RGB"),
     },
-    "jpeg_ai_generated_c2pa.jpg": {
-        "mime": "image/jpeg",
-        "extension_ok": True,
-        "times": [],
-        "gps": None,
-        "device": NO_DEVICE,
-        "image": image("JPEG", 32, 24, "RGB"),
-    },
+    "jpeg_ai_generated_c2pa.jpg": NO_EXIF_JPEG,  # (its C2PA manifest: test_c2pa_sample)
     "png_screenshot.png": {
         "mime": "image/png",
         "extension_ok": True,

@@ -5,8 +5,11 @@ problems, never a crash. The stores are built here, box by box, as C2PA lays the
 
 from __future__ import annotations
 
+import importlib.util
 import struct
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,72 +20,33 @@ from evidence_cli.models import Extraction
 from tests.builders import file_context, jpeg_bytes, png_bytes, scan_one
 
 # --- building a store -----------------------------------------------------------------
+#
+# The builders of samples/make_samples.py (standard library only): CBOR, JUMBF boxes and a
+# certificate's DER, as C2PA lays them out.
 
 
-def cbor(value: Any) -> bytes:
-    """A small CBOR encoder (definite lengths) for the test stores."""
-
-    def head(major: int, n: int) -> bytes:
-        if n < 24:
-            return bytes([major << 5 | n])
-        for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-            if n < 1 << (8 * size):
-                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
-        raise ValueError(n)
-
-    if value is None:
-        return b"\xf6"
-    if value is True or value is False:
-        return b"\xf5" if value else b"\xf4"
-    if isinstance(value, int):
-        return head(0, value) if value >= 0 else head(1, -1 - value)
-    if isinstance(value, bytes):
-        return head(2, len(value)) + value
-    if isinstance(value, str):
-        raw = value.encode()
-        return head(3, len(raw)) + raw
-    if isinstance(value, list):
-        return head(4, len(value)) + b"".join(cbor(v) for v in value)
-    if isinstance(value, dict):
-        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
-    if isinstance(value, tuple) and value[0] == "tag":
-        return head(6, value[1]) + cbor(value[2])
-    raise TypeError(value)
+def _generator() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "samples" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples_for_c2pa_tests", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (its dataclasses look their module up there)
+    spec.loader.exec_module(module)
+    return module
 
 
-def box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-
-def superbox(code: bytes, label: str, *contents: bytes) -> bytes:
-    desc = code + bytes.fromhex("00110010800000AA00389B71") + b"\x03" + label.encode() + b"\x00"
-    return box(b"jumb", box(b"jumd", desc) + b"".join(contents))
-
-
-def der(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    length = bytes([n]) if n < 0x80 else bytes([0x82]) + n.to_bytes(2, "big")
-    return bytes([tag]) + length + body
-
-
-def name(**parts: str) -> bytes:
-    oids = {"C": "550406", "O": "55040A", "OU": "55040B", "CN": "550403"}
-    return der(
-        0x30,
-        b"".join(
-            der(0x31, der(0x30, der(0x06, bytes.fromhex(oids[k])) + der(0x0C, v.encode()))) for k, v in parts.items()
-        ),
-    )
+_made = _generator()
+cbor, box, superbox, der, der_name = _made.cbor, _made.box, _made.superbox, _made.der, _made.der_name
 
 
 def certificate(subject: bytes, issuer: bytes) -> bytes:
-    algorithm = der(0x30, der(0x06, bytes.fromhex("2A8648CE3D040302")))
-    validity = der(0x30, der(0x17, b"250101000000Z") + der(0x18, b"20350101000000Z"))
-    tbs = der(0x30, der(0xA0, der(0x02, b"\x02")) + der(0x02, b"\x01") + algorithm + issuer + validity + subject)
-    return der(0x30, tbs + algorithm + der(0x03, b"\x00sig"))
+    return _made.certificate(subject, issuer, b"250101000000Z", b"350101000000Z")
 
 
-SIGNER = certificate(name(C="NL", O="Example Camera Co", CN="Example Signer"), name(O="Example CA", CN="Root"))
+SIGNER = certificate(
+    der_name(("C", "NL"), ("O", "Example Camera Co"), ("CN", "Example Signer")),
+    der_name(("O", "Example CA"), ("CN", "Root")),
+)
 
 
 def manifest(
@@ -116,7 +80,7 @@ def manifest(
             }
         )
     protected = cbor({1: -7, 33: [cert]})
-    signature = cbor(("tag", 18, [protected, {}, None, b"\x00" * 64]))
+    signature = cbor((18, [protected, {}, None, b"\x00" * 64]))
     return superbox(
         b"c2ma",
         label,
@@ -298,3 +262,14 @@ def test_scan_record_carries_the_manifest(tmp_path: Path) -> None:
     assert rec.metadata["c2pa"]["active_manifest"] == "urn:uuid:active"
     assert "c2pa-manifest" in [f.code for f in rec.findings]
     assert not [e for e in rec.errors if "c2pa" in e.stage]
+
+
+def test_certificate_times_in_both_forms() -> None:
+    """UTCTime (two-digit years: 50-99 are 19xx) and GeneralizedTime become ISO UTC; other
+    text is kept as it is."""
+    assert c2pafmt._time(b"491231235959Z", 0x17, 0, 13) == "2049-12-31T23:59:59Z"
+    assert c2pafmt._time(b"500101000000Z", 0x17, 0, 13) == "1950-01-01T00:00:00Z"
+    assert c2pafmt._time(b"20350101000000Z", 0x18, 0, 15) == "2035-01-01T00:00:00Z"
+    assert c2pafmt._time(b"20350101000000.5Z", 0x18, 0, 17) == "20350101000000.5Z"
+    assert c2pafmt.certificate(b"\x30\x03\x02\x01\x01") is None
+    assert c2pafmt.certificate(b"not DER at all") is None
