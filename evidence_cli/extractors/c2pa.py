@@ -87,8 +87,11 @@ def _bmff_store(fh: Any, notes: list[str]) -> bytes | None:
         if i >= MAX_TOP_BOXES:
             break
         if box.type == "uuid" and box.usertype == c2pafmt.BMFF_UUID:
+            # (Damage elsewhere in the file is the quicktime reader's to report; only this
+            # box's own is reported here.)
+            before = len(reader.problems)
             payload = reader.payload(box, cap=c2pafmt.MAX_STORE)
-            notes.extend(reader.problems)
+            notes.extend(reader.problems[before:])
             return c2pafmt.from_bmff_uuid(payload, notes) if payload is not None else None
     return None
 
