@@ -42,8 +42,17 @@ def flags(r: FileRecord) -> str:
         out.append("SPECIAL" if r.kind == "other" else r.kind.upper())
     if r.extension_ok is False:
         out.append("EXT")
-    if any(f.code == "changed-during-scan" for f in r.findings):
+    codes = {f.code for f in r.findings}
+    if "changed-during-scan" in codes:
         out.append("CHANGED")
+    # What the file says of its own making, for triage (the record's findings say where):
+    # C2PA Content Credentials; a declared generative-AI or synthetic source (XMP or C2PA).
+    if "c2pa-manifest" in codes:
+        out.append("C2PA")
+    if "ai-generated" in codes:
+        out.append("AI")
+    elif "synthetic-media" in codes:
+        out.append("SYNTH")
     if r.errors:
         sev = "ERR" if any(e.severity == "error" for e in r.errors) else "WARN"
         out.append(f"{sev}:{len(r.errors)}")
@@ -123,7 +132,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("GPS", 10, 26),  # 48.858400, 2.294500 35.2 m
     Column("Device", 10, 24),
     Column("SHA-256", 13, 13, no_wrap=True),
-    Column("Flags", 5, 20),  # SPECIAL ERR:1, EXT CHANGED WARN:2
+    Column("Flags", 5, 20),  # SPECIAL ERR:1, EXT CHANGED WARN:2, C2PA AI
 )
 #: Which columns stay when the terminal is too narrow for all of them, most needed first:
 #: the path always; then what flags trouble, what the file is, when, where, on which

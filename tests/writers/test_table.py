@@ -123,6 +123,16 @@ def test_flags() -> None:
     assert flags(rec("f")) == ""
 
 
+def test_flags_for_content_credentials_and_declared_ai() -> None:
+    def finding(code: str) -> Finding:
+        return Finding(code, "notice", "m")
+
+    c2pa_ai = rec("a", findings=(finding("c2pa-manifest"), finding("ai-generated"), finding("synthetic-media")))
+    assert flags(c2pa_ai) == "C2PA AI"
+    assert flags(rec("x", findings=(finding("synthetic-media"),))) == "SYNTH"
+    assert flags(rec("c", findings=(finding("c2pa-manifest"),), extension_ok=False)) == "EXT C2PA"
+
+
 @pytest.mark.parametrize(
     ("n", "text"),
     [
