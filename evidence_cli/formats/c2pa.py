@@ -63,9 +63,6 @@ class Superbox:
     content: list[tuple[str, bytes | None]] = field(default_factory=list)
     """Its content boxes: (box type, payload; None when too large to read)."""
 
-    def child(self, label: str) -> Superbox | None:
-        return next((c for c in self.children if c.label == label), None)
-
 
 def type_code(uuid: bytes) -> str:
     if len(uuid) == 16 and uuid[4:] == _TYPE_SUFFIX and uuid[:4].isascii():
@@ -226,9 +223,8 @@ def describe(store: Superbox, problems: list[str]) -> dict[str, Any]:
                 value = _decoded(a, problems)
                 if isinstance(value, dict) and len(ingredients) < MAX_LIST:
                     ingredients.append(_ingredient(value))
-            elif base in ("stds.schema-org.CreativeWork", "stds.schema-org.Photograph"):
-                value = _decoded(a, problems)
-                authors.extend(_authors(value))
+            elif base in ("stds.schema-org.CreativeWork", "stds.schema-org.Photograph") and len(authors) < MAX_LIST:
+                authors.extend(_authors(_decoded(a, problems)))
         _put(out, "actions", actions or None)
         _put(out, "ingredients", ingredients or None)
         _put(out, "authors", authors[:MAX_LIST] or None)
