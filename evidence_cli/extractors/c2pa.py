@@ -41,6 +41,8 @@ ISO_TYPES = frozenset(
         "image/avif-sequence",
     }
 )
+#: RIFF files (WebP, WAV, AVI), which keep the store in a top-level ``C2PA`` chunk.
+RIFF_TYPES = frozenset({"image/webp", "audio/x-wav", "audio/wav", "audio/vnd.wave", "video/x-msvideo", "video/avi"})
 #: Top-level boxes looked at in an ISO file (the C2PA box is one of the first few).
 MAX_TOP_BOXES = 1_000
 
@@ -48,8 +50,11 @@ MAX_TOP_BOXES = 1_000
 @register
 class C2paExtractor:
     name = NAME
-    description = "C2PA Content Credentials: generator, actions, AI source, ingredients, signer (read, not validated)"
-    mime_types = frozenset({"image/jpeg", "image/png", "image/apng", "image/webp", *ISO_TYPES})
+    description = (
+        "C2PA Content Credentials: generator, actions, AI source, ingredients, signer (read, not validated; "
+        "JPEG, PNG, WebP, WAV, AVI, MP4/MOV, HEIF/AVIF)"
+    )
+    mime_types = frozenset({"image/jpeg", "image/png", "image/apng", *RIFF_TYPES, *ISO_TYPES})
 
     def extract(self, ctx: FileContext) -> Extraction:
         notes: list[str] = []
@@ -61,13 +66,13 @@ class C2paExtractor:
             elif pngfmt.is_png(ctx.head):
                 chunk = next((c for c in ctx.png_walk(fh).chunks if c.ctype == b"caBX"), None)
                 data = chunk.data if chunk is not None else None
-            elif riff.is_webp(ctx.head):
+            elif ctx.head[:4] == b"RIFF":
                 found = riff.walk(fh, read=frozenset({b"C2PA"})).first(b"C2PA")
                 data = found.data if found is not None else None
             elif isobmff.looks_isobmff(ctx.head) or isobmff.has_ftyp(ctx.head):
                 data = _bmff_store(fh, notes)
             else:
-                raise UnsupportedFile("not a JPEG, PNG, WebP or ISO media file")
+                raise UnsupportedFile("not a JPEG, PNG, RIFF (WebP, WAV, AVI) or ISO media file")
         if data is None:
             return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
         store = c2pafmt.parse_store(data[: c2pafmt.MAX_STORE], notes)

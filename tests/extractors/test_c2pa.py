@@ -190,12 +190,28 @@ def test_png_caBX_chunk() -> None:
     assert got.tags["active_manifest"] == "urn:uuid:active" and got.problems == ()
 
 
+def riff_with(form: bytes, first: bytes, data: bytes) -> bytes:
+    """A RIFF file of ``form`` whose chunks are ``first`` then a ``C2PA`` chunk of ``data``."""
+    body = form + first + b"C2PA" + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def test_webp_chunk() -> None:
-    data = store()
-    body = b"WEBP" + b"VP8L" + struct.pack("<I", 5) + b"\x2f\x00\x00\x00\x00" + b"\x00"
-    body += b"C2PA" + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
-    got = run(b"RIFF" + struct.pack("<I", len(body)) + body, "image/webp")
+    vp8l = b"VP8L" + struct.pack("<I", 5) + b"\x2f\x00\x00\x00\x00" + b"\x00"
+    got = run(riff_with(b"WEBP", vp8l, store()), "image/webp")
     assert got.tags["active_manifest"] == "urn:uuid:active"
+
+
+def test_wav_chunk() -> None:
+    """Generated voices (a sextortion call's audio) can carry Content Credentials too."""
+    ai = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) + b"data" + struct.pack("<I", 4) + b"\x00" * 4
+    data = store(manifest("urn:uuid:voice", actions=[{"action": "c2pa.created", "digitalSourceType": ai}]))
+    wav = riff_with(b"WAVE", fmt, data)
+    assert file_context(wav, "call.wav").file_type.mime in C2paExtractor.mime_types
+    got = run(wav, "audio/x-wav")
+    assert got.tags["active_manifest"] == "urn:uuid:voice"
+    assert [f.code for f in got.findings] == ["c2pa-manifest", "ai-generated"]
 
 
 def test_iso_uuid_box() -> None:
