@@ -146,24 +146,22 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def csv_bom_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--csv-bom``: CSV output begins with a UTF-8 byte-order mark, for Excel."""
-    return click.option(
-        "--csv-bom",
-        is_flag=True,
-        help="Begin the CSV with a UTF-8 byte-order mark, for Excel on Windows (without it, Excel reads "
-        "the file in the local code page: Café.jpg shows as CafÃ©.jpg).",
-    )(f)
+#: ``--csv-bom``: CSV output begins with a UTF-8 byte-order mark, for Excel (a decorator:
+#: click makes a new option each time it is applied).
+csv_bom_option = click.option(
+    "--csv-bom",
+    is_flag=True,
+    help="Begin the CSV with a UTF-8 byte-order mark, for Excel on Windows (without it, Excel reads "
+    "the file in the local code page: Café.jpg shows as CafÃ©.jpg).",
+)
 
-
-def overwrite_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--overwrite``: replace output files that exist already (refused by default)."""
-    return click.option(
-        "--overwrite",
-        is_flag=True,
-        help="Replace output files that exist already (refused by default: an earlier export or report is "
-        "part of the record).",
-    )(f)
+#: ``--overwrite``: replace output files that exist already (refused by default).
+overwrite_option = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace output files that exist already (refused by default: an earlier export or report is "
+    "part of the record).",
+)
 
 
 def _file_key(path: str) -> tuple[Any, ...] | None:
@@ -265,7 +263,7 @@ def refuse_closed_stdout(instead: str = "Give a file path instead, or run it wit
     """Data asked for on stdout (records, a report, a hash list) when the command was started
     with stdout closed: refused before any work (exit 2), as an unwritable stdout ends other
     tools (``sha256sum >&-``: "write error"); it went nowhere, the command saying it was
-    written."""
+    written. Each command calls it with its options checked, before it opens any output."""
     if STDOUT_CLOSED:
         raise Failure(
             "stdout is closed (the command was started with it closed, as `>&-` does): what was asked "
@@ -287,7 +285,6 @@ def open_output(
     stdout's control and invisible characters are escaped (:class:`TerminalText`; as JSON
     escapes for ``json``)."""
     if path == "-":
-        refuse_closed_stdout()
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:
             return sys.stdout

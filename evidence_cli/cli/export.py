@@ -180,7 +180,6 @@ def _remove_partial(path: str) -> str:
 
 def _open_binary(stack: ExitStack, path: str) -> BinaryIO:
     if path == "-":
-        refuse_closed_stdout()
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:  # pragma: no cover - an embedding without a byte stdout
             raise Failure("stdout cannot take bytes here; use -o PATH")

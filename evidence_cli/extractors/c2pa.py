@@ -17,7 +17,7 @@ from typing import Any
 
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
-from evidence_cli.extractors.xmp import AI_SOURCE_TYPES, SYNTHETIC_SOURCE_TYPES
+from evidence_cli.extractors.xmp import source_type_finding
 from evidence_cli.formats import c2pa as c2pafmt
 from evidence_cli.formats import isobmff, jpeg, riff
 from evidence_cli.formats import png as pngfmt
@@ -75,7 +75,7 @@ class C2paExtractor:
                 raise UnsupportedFile("not a JPEG, PNG, RIFF (WebP, WAV, AVI) or ISO media file")
         if data is None:
             return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
-        store = c2pafmt.parse_store(data[: c2pafmt.MAX_STORE], notes)
+        store = c2pafmt.parse_store(data, notes)
         tags = c2pafmt.describe(store, notes) if store is not None else {"validated": False}
         return Extraction(
             extractor=NAME,
@@ -123,26 +123,11 @@ def _findings(tags: dict[str, Any]) -> list[Finding]:
     ]
     for a in actions:
         value = a.get("digitalSourceType")
-        if not isinstance(value, str):
-            continue
-        term = value.rstrip("/").rsplit("/", 1)[-1].strip().lower()
-        what = a.get("action")
-        if term in AI_SOURCE_TYPES:
-            out.append(
-                Finding(
-                    "ai-generated",
-                    "notice",
-                    f"C2PA action {what} declares media made by a trained algorithm (generative AI): {value}",
-                    {"property": "c2pa.actions digitalSourceType", "value": value},
-                )
-            )
-        elif term in SYNTHETIC_SOURCE_TYPES:
-            out.append(
-                Finding(
-                    "synthetic-media",
-                    "notice",
-                    f"C2PA action {what} declares algorithmic or synthetic media: {value}",
-                    {"property": "c2pa.actions digitalSourceType", "value": value},
-                )
-            )
+        found = (
+            source_type_finding(value, f"C2PA action {a.get('action')}", "c2pa.actions digitalSourceType")
+            if isinstance(value, str)
+            else None
+        )
+        if found is not None:
+            out.append(found)
     return out

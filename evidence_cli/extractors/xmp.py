@@ -378,32 +378,29 @@ def _gps(props: Mapping[str, Any], source: str) -> tuple[GeoPoint | None, list[s
     return point, notes, gps_ts
 
 
+def source_type_finding(value: str, said_by: str, prop: str) -> Finding | None:
+    """The finding for an IPTC digital source type (a term or its URL) that declares
+    AI-generated or synthetic media, else None. ``said_by`` begins the message (``XMP
+    Iptc4xmpExt:DigitalSourceType``, ``C2PA action c2pa.created``); ``prop`` names where
+    the value was, in the finding's evidence. XMP and C2PA both declare it."""
+    term = value.rstrip("/").rsplit("/", 1)[-1].strip().lower()
+    if term in AI_SOURCE_TYPES:
+        code, what = "ai-generated", "media made by a trained algorithm (generative AI)"
+    elif term in SYNTHETIC_SOURCE_TYPES:
+        code, what = "synthetic-media", "algorithmic or synthetic media"
+    else:
+        return None
+    return Finding(code, "notice", f"{said_by} declares {what}: {value}", {"property": prop, "value": value})
+
+
 def source_type_findings(props: Mapping[str, Any]) -> list[Finding]:
-    """A finding when the IPTC digital source type declares AI-generated or synthetic media."""
+    """A finding when the XMP's IPTC digital source type declares AI-generated or synthetic media."""
     out: list[Finding] = []
     for key in ("Iptc4xmpExt:DigitalSourceType", "plus:DigitalSourceType"):
         value = _text(props, key)
-        if not value:
-            continue
-        term = value.rstrip("/").rsplit("/", 1)[-1].strip().lower()
-        if term in AI_SOURCE_TYPES:
-            out.append(
-                Finding(
-                    "ai-generated",
-                    "notice",
-                    f"XMP {key} declares media made by a trained algorithm (generative AI): {value}",
-                    {"property": key, "value": value},
-                )
-            )
-        elif term in SYNTHETIC_SOURCE_TYPES:
-            out.append(
-                Finding(
-                    "synthetic-media",
-                    "notice",
-                    f"XMP {key} declares algorithmic or synthetic media: {value}",
-                    {"property": key, "value": value},
-                )
-            )
+        found = source_type_finding(value, f"XMP {key}", key) if value else None
+        if found is not None:
+            out.append(found)
     return out
 
 

@@ -71,8 +71,9 @@ def type_code(uuid: bytes) -> str:
 
 
 def parse_store(data: bytes, problems: list[str]) -> Superbox | None:
-    """The superbox ``data`` starts with (the manifest store); None with problems when it
-    is not a JUMBF superbox."""
+    """The superbox ``data`` starts with (the manifest store, read up to :data:`MAX_STORE`
+    bytes); None with problems when it is not a JUMBF superbox."""
+    data = data[:MAX_STORE]
     reader = BoxReader(io.BytesIO(data), len(data), max_depth=MAX_DEPTH, max_boxes=MAX_BOXES)
     first = next(reader.boxes(0, len(data), where="C2PA store"), None)
     store = None
@@ -148,7 +149,7 @@ def from_jpeg_segments(payloads: Iterable[bytes], problems: list[str]) -> bytes 
             _note(problems, f"JPEG APP11: box instance {number} misses segments of its sequence")
         data = first + b"".join(pieces[s][header:] for s in order[1:])
         if _is_c2pa_store(data):
-            return data[:MAX_STORE]
+            return data
     return None
 
 
@@ -192,9 +193,10 @@ def describe(store: Superbox, problems: list[str]) -> dict[str, Any]:
     active = manifests[-1]
     out["active_manifest"] = _text(active.label)
     claim_box = next((c for c in active.children if c.kind == "c2cl"), None)
-    claim = _decoded(claim_box, problems) if claim_box is not None else None
-    if isinstance(claim, dict):
-        out["claim_version"] = 2 if (claim_box is not None and claim_box.label == "c2pa.claim.v2") else 1
+    if claim_box is None:
+        _note(problems, f"C2PA manifest {_text(active.label)!r} has no claim")
+    elif isinstance(claim := _decoded(claim_box, problems), dict):
+        out["claim_version"] = 2 if claim_box.label == "c2pa.claim.v2" else 1
         _put(out, "claim_generator", _text(claim.get("claim_generator")))
         info = claim.get("claim_generator_info")
         infos = info if isinstance(info, list) else [info] if isinstance(info, dict) else []
@@ -202,8 +204,6 @@ def describe(store: Superbox, problems: list[str]) -> dict[str, Any]:
         _put(out, "claim_generator_info", [n for n in names if n] or None)
         for key in ("dc:title", "title", "dc:format", "format", "instanceID"):
             _put(out, key, _text(claim.get(key)))
-    elif claim_box is None:
-        _note(problems, f"C2PA manifest {_text(active.label)!r} has no claim")
     assertions = next((c for c in active.children if c.kind == "c2as"), None)
     if assertions is not None:
         labels = [a.label or "" for a in assertions.children]

@@ -102,7 +102,7 @@ class _Decoder:
         if major == 1:
             return -1 - self.definite(arg)
         if major in (2, 3):
-            raw = self.string(major, arg, depth)
+            raw = self.string(major, arg)
             if major == 2:
                 return raw
             try:
@@ -129,7 +129,7 @@ class _Decoder:
             raise CborError("indefinite length where a number belongs")
         return arg
 
-    def string(self, major: int, arg: int | None, depth: int) -> bytes:
+    def string(self, major: int, arg: int | None) -> bytes:
         if arg is not None:
             return self.take(arg)
         chunks: list[bytes] = []
