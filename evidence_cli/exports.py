@@ -282,6 +282,8 @@ VERIFY_CSV_COLUMNS: tuple[str, ...] = (
     *(f"actual_{a}" for a in ALGORITHMS),
     "expected_link_target",
     "actual_link_target",
+    "expected_fs_modified",
+    "actual_fs_modified",
     "problems",
     "note",
 )
@@ -316,6 +318,8 @@ class VerifyReportCsv:
             "actual_size": e.actual.get("size"),
             "expected_link_target": e.expected.get("link_target"),
             "actual_link_target": e.actual.get("link_target"),
+            "expected_fs_modified": e.expected.get("fs_modified"),
+            "actual_fs_modified": e.actual.get("fs_modified"),
             "problems": "; ".join(f"{p.stage}: {p.message}" for p in e.problems),
             "note": e.note,
         }

@@ -205,6 +205,7 @@ _STAT_MIN_S = -62_135_596_800
 _STAT_MAX_S = 253_402_300_799
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _date_text_cache: dict[int, str] = {}
+_DAY_CACHE_MAX = 4096
 _TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
 
 
@@ -213,7 +214,7 @@ def _date_text(days: int) -> str:
     share few days)."""
     text = _date_text_cache.get(days)
     if text is None:
-        if len(_date_text_cache) >= 4096:
+        if len(_date_text_cache) >= _DAY_CACHE_MAX:
             _date_text_cache.clear()
         # isoformat, not strftime: glibc's %Y does not pad years before 1000.
         text = _date_text_cache[days] = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
@@ -239,6 +240,37 @@ def from_stat_ns(ns: int | None) -> str | None:
     if rem:
         return f"{text}.{rem:09d}".rstrip("0") + "Z"
     return text + "Z"
+
+
+_STAT_TEXT = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z", re.ASCII)
+
+
+def to_stat_ns(text: str) -> int | None:
+    """The inverse of :func:`from_stat_ns`: integer nanoseconds from its text, None for
+    any other text (another form, a date or time that does not exist). Runs for every
+    file of a manifest that verify reads: the day numbers are cached as in from_stat_ns."""
+    m = _STAT_TEXT.match(text)
+    if m is None:
+        return None
+    hours, minutes, seconds = int(m[4]), int(m[5]), int(m[6])
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    day = text[:10]
+    days = _day_number_cache.get(day)
+    if days is None:
+        try:
+            days = date(int(m[1]), int(m[2]), int(m[3])).toordinal() - _EPOCH_ORDINAL
+        except ValueError:
+            return None
+        if len(_day_number_cache) >= _DAY_CACHE_MAX:
+            _day_number_cache.clear()
+        _day_number_cache[day] = days
+    secs = days * 86_400 + hours * 3600 + minutes * 60 + seconds
+    fraction = m[7]
+    return secs * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+
+
+_day_number_cache: dict[str, int] = {}
 
 
 _ISO_DT = re.compile(

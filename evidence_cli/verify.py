@@ -6,7 +6,9 @@ with the scanner's own walker (sorted, symlinks never followed, special files ne
 opened) and gives every path exactly one status:
 
 ``ok``          the entry is as the manifest says (files: every recorded digest and the
-                size match; symlinks: same target; special files: same type, never opened)
+                size match; symlinks: same target; special files: same type, never opened).
+                A file whose content matches but whose modification time is not the one the
+                scan recorded stays ``ok``, with a note (see :func:`other_mtime`)
 ``modified``    it differs; ``changed`` names what: digest names, ``size``, ``kind``,
                 ``link_target``, ``type``
 ``missing``     listed, not found, and its content is not found at a new path
@@ -17,6 +19,9 @@ opened) and gives every path exactly one status:
 ``new``         on disk, not in the manifest (and not the target of a move)
 ``unreadable``  it could not be checked (open/read error, a folder that cannot be
                 listed, a file that changed while it was read, or no digest recorded)
+
+A file's ``expected`` and ``actual`` also give its modification time (``fs_modified``)
+where known: the manifest's (JSON exports only) and the one on disk now.
 
 Every manifest entry gets exactly one status (``in_manifest`` is true); each path found
 only on disk is reported once more (``new``, or ``unreadable`` for a folder that cannot
@@ -44,12 +49,27 @@ from evidence_cli.hashing import ALGORITHMS, THREADED_MIN, EntryReplaced, change
 from evidence_cli.manifest import NO_COMMON_FOLDER, Digests, Manifest, ManifestEntry, require_trusted
 from evidence_cli.meter import waiting
 from evidence_cli.models import Kind, Problem, VerifyEntry, VerifyStatus
+from evidence_cli.timeparse import from_stat_ns
 from evidence_cli.walker import PATH_LIMIT, Entry, Roots, display_path, reachable, reachable_entry, special_name, walk
 
 STATUSES: tuple[VerifyStatus, ...] = ("ok", "modified", "missing", "moved", "new", "unreadable")
 #: Statuses a manifest entry can get, and those of a path found only on disk.
 MANIFEST_STATUSES: tuple[VerifyStatus, ...] = ("ok", "modified", "missing", "moved", "unreadable")
 DISK_ONLY_STATUSES: tuple[VerifyStatus, ...] = ("new", "unreadable")
+
+
+def other_mtime(entry: VerifyEntry) -> bool:
+    """True for an ``ok`` file whose modification time is not the one the manifest recorded.
+
+    Its bytes are the ones collected: it was written again with the same content,
+    touched, restored, or copied without its times (``cp`` without ``-p``, a download).
+    The content's integrity holds; the file's handling since the scan shows, and its
+    modification time is no longer the one the scan saw.
+    """
+    if entry.status != "ok" or entry.kind != "file":
+        return False
+    recorded = entry.expected.get("fs_modified")
+    return recorded is not None and recorded != entry.actual.get("fs_modified")
 
 
 def verification_roots(manifest: Manifest, root: str | bytes | None = None) -> Roots:
@@ -132,6 +152,8 @@ class VerifySummary:
     disk_only_by_status: Counter[str] = field(default_factory=Counter)
     """Paths found only on disk, by status (``new``, ``unreadable``)."""
     bytes_hashed: int = 0
+    ok_other_mtime: int = 0
+    """``ok`` files whose modification time is not the recorded one (:func:`other_mtime`)."""
 
     @property
     def in_manifest(self) -> int:
@@ -149,6 +171,8 @@ class VerifySummary:
             self.disk_only_by_status[entry.status] += 1
         if entry.actual.get("hashes") and isinstance(entry.actual.get("size"), int):
             self.bytes_hashed += entry.actual["size"]
+        if other_mtime(entry):
+            self.ok_other_mtime += 1
 
     @property
     def all_ok(self) -> bool:
@@ -163,6 +187,7 @@ class VerifySummary:
             "not_in_manifest": self.not_in_manifest,
             "not_in_manifest_by_status": {s: self.disk_only_by_status[s] for s in DISK_ONLY_STATUSES},
             "bytes_hashed": self.bytes_hashed,
+            "ok_with_other_fs_modified": self.ok_other_mtime,
             "all_ok": self.all_ok,
         }
 
@@ -190,6 +215,8 @@ def _expected(m: ManifestEntry) -> dict[str, Any]:
     d: dict[str, Any] = {"kind": m.kind, "size": m.size}
     if m.kind == "file":
         d["hashes"] = _hex_digests(m.hashes)
+        if m.modified_ns is not None:
+            d["fs_modified"] = from_stat_ns(m.modified_ns)
     elif m.kind == "symlink":
         d["link_target"] = m.link_target
     elif m.kind == "other":
@@ -335,8 +362,21 @@ class _Verifier:
             changed = [a for a in algs if digests[a] != recorded[a]]
             if m.size is not None and size != m.size:
                 changed.append("size")
-            actual = {"kind": "file", "size": size, "hashes": digests}
-            return result("modified" if changed else "ok", actual, changed=tuple(changed))
+            recorded = expected.get("fs_modified")
+            same_time = m.modified_ns == st.st_mtime_ns
+            now = recorded if same_time else from_stat_ns(st.st_mtime_ns)
+            actual = {"kind": "file", "size": size, "hashes": digests, "fs_modified": now}
+            if changed:
+                return result("modified", actual, changed=tuple(changed))
+            if recorded is not None and not same_time:
+                return result(
+                    "ok",
+                    actual,
+                    note=f"content unchanged, but its modification time is {now or 'out of range'} where the "
+                    f"manifest recorded {recorded}: written again with the same bytes, touched, or copied "
+                    "without its times",
+                )
+            return result("ok", actual)
         if m.kind == "symlink":
             try:
                 target = display_path(os.readlink(entry.path))[0]
@@ -366,7 +406,7 @@ class _Verifier:
             digests, size, hash_problem = _hashed(ahead, entry.path, st, self.algorithms)
             if hash_problem is not None:
                 return _Found(entry.rel, entry.kind, actual, (hash_problem,))
-            actual.update(size=size, hashes=digests)
+            actual.update(size=size, hashes=digests, fs_modified=from_stat_ns(st.st_mtime_ns))
         elif entry.kind == "symlink":
             try:
                 actual["link_target"] = display_path(os.readlink(entry.path))[0]

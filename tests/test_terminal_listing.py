@@ -122,11 +122,17 @@ def test_verify_all_lists_every_entry_once_and_in_order_on_a_terminal(tmp_path: 
 def test_verify_listing_is_plain_stdout_where_stdout_is_not_that_terminal(tmp_path: Path) -> None:
     root = _scanned_tree(tmp_path, 20)
     (root / "f0005.txt").write_text("changed\n")
+    os.utime(root / "f0005.txt", ns=(0, 1_700_000_000_000_000_000))
     out = tmp_path / "listing.txt"
     cmd = " ".join(f"'{a}'" for a in evidence_cmd("verify", tmp_path / "m.json")) + f" > '{out}'"
     status, raw = _in_a_terminal(["sh", "-c", cmd], tmp_path)
     assert status == 1
-    assert out.read_text().splitlines() == ["MODIFIED    f0005.txt  (changed: md5, sha1, sha256, size; size 7 -> 8)"]
+    [line] = out.read_text().splitlines()
+    assert re.fullmatch(
+        r"MODIFIED    f0005\.txt  \(changed: md5, sha1, sha256, size; size 7 -> 8; "
+        r"mtime 20\d\d-\d\d-\d\dT[0-9:.]+Z -> 2023-11-14T22:13:20Z\)",
+        line,
+    ), line
     assert b"MODIFIED" not in raw  # not on the terminal as well
 
 

@@ -99,3 +99,34 @@ def test_the_day_cache_is_bounded_and_stays_exact(monkeypatch: pytest.MonkeyPatc
         assert from_stat_ns(ns) == oracle(ns)
         assert len(cache) <= 4096
     assert cache, "the cache is used"
+
+
+# --- to_stat_ns: the inverse, for the times a manifest recorded ---------------------------
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(min_value=-62_135_596_800 * 10**9, max_value=253_402_300_799 * 10**9 + 999_999_999))
+def test_to_stat_ns_reads_back_every_time_from_stat_ns_writes(ns: int) -> None:
+    text = from_stat_ns(ns)
+    assert text is not None and timeparse.to_stat_ns(text) == ns
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020-02-30T00:00:00Z",  # no such day
+        "2020-01-01T24:00:00Z",
+        "2020-01-01T00:60:00Z",
+        "2020-01-01T00:00:60Z",
+        "0000-01-01T00:00:00Z",
+        "2020-01-01T00:00:00.Z",
+        "2020-01-01T00:00:00.1234567891Z",  # more than nanoseconds
+        "2020-01-01T00:00:00+00:00",  # another form
+        "2020-01-01 00:00:00Z",
+        "2020-01-01T00:00:00Z\n",
+        "\uff12\uff10\uff12\uff10-01-01T00:00:00Z",  # full-width digits are not ASCII digits
+        "",
+    ],
+)
+def test_to_stat_ns_refuses_other_text(text: str) -> None:
+    assert timeparse.to_stat_ns(text) is None

@@ -406,3 +406,79 @@ def test_thousands_of_identical_files_moved(tmp_path: Path) -> None:
         "unreadable": 0,
     }
     assert not any(e.status == "new" for e in entries)
+
+
+# --- modification times: content the same, handling shown -------------------------------
+
+
+def test_untouched_files_carry_their_recorded_and_current_mtime(case: tuple[Path, Path]) -> None:
+    tree, manifest = case
+    entries, summary = run(manifest)
+    plain = next(e for e in entries if e.path == "plain.txt")
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    rec = next(r for r in recorded["files"] if r["path"] == "plain.txt")
+    assert plain.expected["fs_modified"] == plain.actual["fs_modified"] == rec["filesystem"]["modified"]
+    assert plain.note is None and not verify_mod.other_mtime(plain)
+    assert summary.ok_other_mtime == 0 and summary.to_dict()["ok_with_other_fs_modified"] == 0
+
+
+def test_a_touched_file_stays_ok_with_its_two_mtimes_said(case: tuple[Path, Path]) -> None:
+    tree, manifest = case
+    os.utime(tree / "plain.txt", ns=(1_000_000_000, 1_600_000_000_123_000_000))
+    entries, summary = run(manifest)
+    e = next(e for e in entries if e.path == "plain.txt")
+    assert e.status == "ok" and e.changed == ()
+    assert e.actual["fs_modified"] == "2020-09-13T12:26:40.123Z"
+    assert e.expected["fs_modified"] != e.actual["fs_modified"]
+    assert verify_mod.other_mtime(e)
+    assert e.note is not None and "content unchanged" in e.note and "2020-09-13T12:26:40.123Z" in e.note
+    # The content's integrity holds: the verification passes, the count says what was seen.
+    assert summary.all_ok
+    assert summary.ok_other_mtime == 1 and summary.to_dict()["ok_with_other_fs_modified"] == 1
+    others = [x.path for x in entries if verify_mod.other_mtime(x)]
+    assert others == ["plain.txt"]
+
+
+def test_a_modified_or_new_file_gives_its_mtime_now(case: tuple[Path, Path]) -> None:
+    tree, manifest = case
+    (tree / "plain.txt").write_bytes(b"rewritten\n")
+    os.utime(tree / "plain.txt", ns=(0, 1_700_000_000_000_000_000))
+    (tree / "added.txt").write_bytes(b"new\n")
+    os.utime(tree / "added.txt", ns=(0, 1_700_000_001_000_000_000))
+    entries, summary = run(manifest)
+    bad = not_ok(entries)
+    assert bad["plain.txt"].status == "modified" and bad["plain.txt"].actual["fs_modified"] == "2023-11-14T22:13:20Z"
+    assert bad["added.txt"].status == "new" and bad["added.txt"].actual["fs_modified"] == "2023-11-14T22:13:21Z"
+    assert not any(verify_mod.other_mtime(e) for e in entries)  # only ok files count as such
+    assert summary.ok_other_mtime == 0
+
+
+def test_lists_without_times_compare_content_only(case: tuple[Path, Path], tmp_path: Path) -> None:
+    tree, manifest = case
+    lst = _export(manifest, ExportFormat.SHA256SUM, tmp_path / "SHA256SUMS")
+    os.utime(tree / "plain.txt", ns=(0, 1_600_000_000_000_000_000))
+    entries, summary = run(lst, tree)
+    plain = next(e for e in entries if e.path == "plain.txt")
+    assert plain.status == "ok" and "fs_modified" not in plain.expected and plain.note is None
+    assert summary.ok_other_mtime == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\x1b[31m2020-01-01T00:00:00Z", "2020-01-01 00:00:00", "2020-01-01T00:00:00+00:00", 1600000000, None, "9" * 5000],
+)
+def test_a_recorded_mtime_not_in_this_tools_form_is_not_compared(
+    case: tuple[Path, Path], tmp_path: Path, value: object
+) -> None:
+    """A hand-made or hostile manifest's time is never echoed nor taken for a change."""
+    tree, manifest = case
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    rec = next(r for r in doc["files"] if r["path"] == "plain.txt")
+    rec["filesystem"]["modified"] = value
+    doc["seal"]["value"] = seal_value(doc)
+    resealed = tmp_path / "m2.json"
+    resealed.write_text(json.dumps(doc), encoding="utf-8")
+    entries, summary = run(resealed)
+    plain = next(e for e in entries if e.path == "plain.txt")
+    assert plain.status == "ok" and "fs_modified" not in plain.expected and plain.note is None
+    assert summary.all_ok and summary.ok_other_mtime == 0

@@ -54,7 +54,7 @@ from evidence_cli.manifest import (
 )
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import VerifyEntry
-from evidence_cli.verify import VerifySummary, verification_roots, verify
+from evidence_cli.verify import VerifySummary, other_mtime, verification_roots, verify
 from evidence_cli.walker import Roots, display_path
 
 
@@ -126,6 +126,9 @@ def verify_cmd(
     status: ok, modified (which digests, old/new size), missing, moved (its
     exact content is at a path not in the manifest), new, unreadable. An
     identical copy that is itself in the manifest never hides a missing file.
+    A file whose bytes match but whose modification time is not the one the
+    scan recorded (touched, saved again, copied without its times) stays ok and
+    is listed with both times (JSON manifests only: sum lists hold no times).
     Entries that are not ok are listed on stdout (all with --all); the summary
     goes to stderr. Exit status: 0 everything ok and nothing new; 1 anything
     else; 2 the manifest cannot be read, is tampered, has no seal (without
@@ -229,7 +232,7 @@ def verify_cmd(
                                     json_w.write(entry)
                                 if csv_w is not None:
                                     csv_w.write(entry)
-                                if listing is not None and (show_all or entry.status != "ok"):
+                                if listing is not None and (show_all or entry.status != "ok" or other_mtime(entry)):
                                     listing.write(entry_line(entry) + "\n")
                             if advance is not None:
                                 advance(entry.path)
@@ -398,6 +401,12 @@ def _result(summary: VerifySummary, stopped: str | None, code: int, fmt: str) ->
         outcome, message = "interrupted", f"the verification was {stopped}: not every entry was checked"
     elif summary.all_ok:
         outcome, message = "all-ok", "every entry matches the manifest and nothing was added"
+        if summary.ok_other_mtime:
+            n = summary.ok_other_mtime
+            message += (
+                f"; {n} {'file has' if n == 1 else 'files have'} the recorded content but not the recorded "
+                "modification time"
+            )
     else:
         outcome, message = "differences", "the evidence does not match the manifest"
         by = summary.manifest_by_status
@@ -425,6 +434,11 @@ def entry_line(e: VerifyEntry) -> str:
         details.append(f"size {old} -> {new}")
     if e.status == "modified" and "kind" in e.changed:
         details.append(f"{e.expected.get('kind')} -> {e.actual.get('kind')}")
+    old_t, new_t = e.expected.get("fs_modified"), e.actual.get("fs_modified")
+    if e.status == "modified" and old_t is not None and new_t is not None and old_t != new_t:
+        details.append(f"mtime {old_t} -> {new_t}")
+    if other_mtime(e):
+        details.append(f"content unchanged; mtime {old_t} -> {new_t or 'out of range'}")
     if e.status == "new" and e.kind != "file":
         details.append(str(e.kind))
     details.extend(safe_text(p.message) for p in e.problems)
@@ -450,7 +464,9 @@ def _print_summary(
     c, d = s.manifest_by_status, s.disk_only_by_status
     _say(
         err,
-        f"{s.manifest_entries} manifest entries: {c['ok']} ok, {c['modified']} modified, {c['missing']} missing, "
+        f"{s.manifest_entries} manifest entries: {c['ok']} ok"
+        + (f" ({s.ok_other_mtime} with another mtime)" if s.ok_other_mtime else "")
+        + f", {c['modified']} modified, {c['missing']} missing, "
         f"{c['moved']} moved, {c['unreadable']} unreadable; not in the manifest: {d['new']} new"
         + (f", {d['unreadable']} unreadable folders" if d["unreadable"] else ""),
     )

@@ -113,6 +113,28 @@ def test_one_byte_changed_size_and_mtime_restored(case: dict[str, Path]) -> None
     assert doc["result"]["outcome"] == "differences"
 
 
+def test_a_touched_file_passes_and_is_listed_with_both_mtimes(case: dict[str, Path]) -> None:
+    """Same bytes, another modification time: integrity holds (exit 0), the handling shows."""
+    os.utime(case["tree"] / "plain.txt", ns=(0, 1_600_000_000_000_000_000))
+    csv_path = case["case"] / "r.csv"
+    result, doc = verify(case, "--csv", str(csv_path), expect=0)
+    [line] = result.stdout.splitlines()
+    entry = next(e for e in doc["entries"] if e["path"] == "plain.txt")
+    recorded = entry["expected"]["fs_modified"]
+    assert line == f"OK          plain.txt  (content unchanged; mtime {recorded} -> 2020-09-13T12:26:40Z)"
+    assert entry["status"] == "ok" and entry["actual"]["fs_modified"] == "2020-09-13T12:26:40Z"
+    assert "content unchanged" in entry["note"]
+    assert f"{N_ENTRIES} ok (1 with another mtime), 0 modified" in result.stderr
+    assert "Result: PASSED" in result.stderr and "1 file has the recorded content but not" in result.stderr
+    assert doc["summary"]["ok_with_other_fs_modified"] == 1 and doc["summary"]["all_ok"] is True
+    assert doc["result"]["outcome"] == "all-ok"
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    assert rows["plain.txt"]["expected_fs_modified"] == recorded
+    assert rows["plain.txt"]["actual_fs_modified"] == "2020-09-13T12:26:40Z"
+    assert rows["empty"]["expected_fs_modified"] == rows["empty"]["actual_fs_modified"] != ""
+
+
 def test_deleted_file_is_missing(case: dict[str, Path]) -> None:
     os.remove(case["tree"] / "-leading-dash.txt")
     result, doc = verify(case, expect=1)
