@@ -69,6 +69,12 @@ def safe_text(value: object) -> str:
     return s
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``"1 entry"``, ``"2 entries"``: a count and its noun in the right number
+    (``many`` defaults to ``one`` + ``s``). Summaries end up quoted in reports."""
+    return f"{n} {one if n == 1 else (many if many is not None else one + 's')}"
+
+
 def evidence_text(value: object, style: str | None = None) -> Text:
     """A rich Text of an evidence string: escaped, never interpreted as markup."""
     return Text(safe_text(value), style=style or "")

@@ -110,9 +110,10 @@ def check_exportable(manifest: Manifest, fmt: ExportFormat) -> tuple[str, ...]:
         bad = [e.rel for e in files if hashdeep_unsafe(e.rel)]
         if bad:
             shown = ", ".join(_shown(r) for r in bad[:20]) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")
+            have = "1 file has" if len(bad) == 1 else f"{len(bad)} files have"
             raise ExportRefused(
                 f"hashdeep's format cannot carry a newline in a file name (or a carriage return at its end); "
-                f"{len(bad)} file(s) have one: {shown}. Export --format sha256sum or csv instead "
+                f"{have} one: {shown}. Export --format sha256sum or csv instead "
                 "(they carry every name), or verify with `evidence verify`."
             )
         return columns

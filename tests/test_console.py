@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from evidence_cli.cli.common import Totals
-from evidence_cli.console import evidence_text, make_consoles, safe_text
+from evidence_cli.console import counted, evidence_text, make_consoles, safe_text
 from evidence_cli.models import Device, FileRecord, ScanInfo
 from evidence_cli.summary import Summary
 from evidence_cli.writers.table import TableWriter
@@ -172,3 +172,18 @@ def test_progress_line_shows_a_markup_file_name_as_it_is(command: str, being_rea
     assert "\x1b[31" not in out  # no red from the name's [red]
     plain = re.sub(r"\x1b\[[0-9;?]*[mAKGhlJ]", "", out)
     assert (name[-60:] if being_read else name) in plain  # (as the last entry done: its last 60)
+
+
+@pytest.mark.parametrize(
+    ("n", "one", "many", "text"),
+    [
+        (0, "file", None, "0 files"),
+        (1, "file", None, "1 file"),
+        (2, "file", None, "2 files"),
+        (1, "entry", "entries", "1 entry"),
+        (100_000, "entry", "entries", "100000 entries"),
+        (1, "manifest entry", "manifest entries", "1 manifest entry"),
+    ],
+)
+def test_counted_gives_the_noun_in_the_right_number(n: int, one: str, many: str | None, text: str) -> None:
+    assert counted(n, one, many) == text

@@ -170,7 +170,7 @@ def test_a_scan_whose_records_go_elsewhere_still_shows_its_progress(tmp_path: Pa
     (root / "a.txt").write_text("hello\n")
     status, raw = _in_a_terminal(evidence_cmd("scan", root, "--jsonl", tmp_path / "r.jsonl"), tmp_path)
     assert status == 0
-    assert b"1 entries" in raw
+    assert b"1 entry" in raw
 
 
 def test_same_terminal_compares_the_devices() -> None:

@@ -20,7 +20,7 @@ from rich.table import Column
 from rich.text import Text
 
 from evidence_cli import __version__
-from evidence_cli.console import TerminalText, safe_text, same_terminal
+from evidence_cli.console import TerminalText, counted, safe_text, same_terminal
 from evidence_cli.errors import EvidenceError, OutputFailed
 from evidence_cli.walker import Entry, Roots, display_path, walk
 from evidence_cli.writers.table import human_size
@@ -547,8 +547,8 @@ class EntriesColumn(ProgressColumn):
     def render(self, task: Any) -> Text:
         done, total = int(task.completed), self._totals.entries
         if total is None or done > total:
-            return Text(f"{done} entries")
-        return Text(f"{done} of {total} entries")
+            return Text(counted(done, "entry", "entries"))
+        return Text(f"{done} of {counted(total, 'entry', 'entries')}")
 
 
 class ReadColumn(ProgressColumn):

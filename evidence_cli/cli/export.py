@@ -29,7 +29,7 @@ from evidence_cli.cli.common import (
     stdout_is_terminal,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import TerminalBytes, make_consoles, safe_text
+from evidence_cli.console import TerminalBytes, counted, make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
 from evidence_cli.manifest import SUM_ALGORITHMS, read_manifest, require_trusted
@@ -151,11 +151,17 @@ def export_cmd(
             why = str(exc)
         raise Failure(safe_text(f"cannot write {output!r}: {why}; {_remove_partial(output)}")) from None
     where = "stdout" if output == "-" else output
-    _say(err, f"Wrote {result.written} entries ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
+    wrote = counted(result.written, "entry", "entries")
+    _say(err, f"Wrote {wrote} ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
     for note in manifest.notes:
         _say(err, f"Note: {safe_text(note)}")
     if result.not_files:
-        _say(err, f"{result.not_files} symlinks, special files or unreadable folders are not listed (no content).")
+        what = (
+            "symlink, special file or unreadable folder is"
+            if result.not_files == 1
+            else "symlinks, special files or unreadable folders are"
+        )
+        _say(err, f"{result.not_files} {what} not listed (no content).")
     for path, reason in result.skipped:
         _say(err, f"Left out: {safe_text(path)}: {reason}")
     check = _CHECK_WITH.get(export_format)

@@ -41,7 +41,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable, workers_convert
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
@@ -393,7 +393,7 @@ def scan_cmd(
     if interrupted:
         err_console.print(
             Text(
-                f"Scan {interrupted} after {summary.entries} entries: the "
+                f"Scan {interrupted} after {counted(summary.entries, 'entry', 'entries')}: the "
                 + ("other " if failed else "")
                 + 'exports are valid but partial ("complete": false). Re-run with --jsonl PATH --resume to continue.'
             )
@@ -480,8 +480,8 @@ def _progress(
 def _print_summary(console: Any, s: Summary) -> None:
     console.print(
         Text(
-            f"{s.entries} entries: {s.files} files ({human_size(s.bytes)}), {s.symlinks} symlinks, "
-            f"{s.other} special, {s.directories} unreadable folders; "
+            f"{counted(s.entries, 'entry', 'entries')}: {counted(s.files, 'file')} ({human_size(s.bytes)}), "
+            f"{counted(s.symlinks, 'symlink')}, {s.other} special, {counted(s.directories, 'unreadable folder')}; "
             # Errors and warnings apart, as the table's ERR:n and WARN:n: "2 with errors" for
             # two files holding only warnings read as if nothing was read from them.
             f"{s.with_errors - s.with_warnings_only} with errors, {s.with_warnings_only} with warnings "

@@ -40,7 +40,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import make_consoles, safe_text
+from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.errors import ManifestError, OutputFailed
 from evidence_cli.exports import VerifyReportCsv, VerifyReportJson
 from evidence_cli.manifest import (
@@ -455,7 +455,8 @@ def _print_summary(
         "missing": "NOT SEALED (accepted with --allow-unsealed)",
         "not-sealed": f"not sealed ({with_article(m.format)} list has no seal)",
     }.get(m.seal.status, m.seal.status)
-    _say(err, f"Manifest: {safe_text(m.path)} ({m.format}, {len(m.entries)} entries, sha256 {m.sha256})")
+    listed = counted(len(m.entries), "entry", "entries")
+    _say(err, f"Manifest: {safe_text(m.path)} ({m.format}, {listed}, sha256 {m.sha256})")
     _say(err, f"Seal: {seal}")
     origin = "given with --root" if root_given else "recorded in the manifest"
     _say(err, f"Root: {safe_text(safe_path(root))} ({origin})")
@@ -464,11 +465,11 @@ def _print_summary(
     c, d = s.manifest_by_status, s.disk_only_by_status
     _say(
         err,
-        f"{s.manifest_entries} manifest entries: {c['ok']} ok"
+        f"{counted(s.manifest_entries, 'manifest entry', 'manifest entries')}: {c['ok']} ok"
         + (f" ({s.ok_other_mtime} with another mtime)" if s.ok_other_mtime else "")
         + f", {c['modified']} modified, {c['missing']} missing, "
         f"{c['moved']} moved, {c['unreadable']} unreadable; not in the manifest: {d['new']} new"
-        + (f", {d['unreadable']} unreadable folders" if d["unreadable"] else ""),
+        + (f", {counted(d['unreadable'], 'unreadable folder')}" if d["unreadable"] else ""),
     )
     verdict = "PASSED" if result["outcome"] == "all-ok" else "FAILED"
     _say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")

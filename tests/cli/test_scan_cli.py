@@ -778,3 +778,28 @@ def test_every_export_is_the_same_bytes_whatever_the_number_of_workers(
         assert data == two[name] == many[name], name
     assert inline["csv"] == inline["stdout csv"] and inline["csv"] != inline["csv-raw"]
     assert inline["jsonl"].count(b"\n") + 1 == len(name_payloads()) + 2 == inline["stdout jsonl"].count(b"\n") + 1
+
+
+def test_one_file_is_summed_up_in_the_singular_by_scan_verify_and_export(tmp_path: Path) -> None:
+    """Summaries are quoted in reports: '1 entries: 1 files' read as a fault."""
+    root = tmp_path / "one"
+    root.mkdir()
+    (root / "a.txt").write_text("hi\n")
+    os.symlink("a.txt", root / "link")
+    manifest = tmp_path / "m.json"
+    r = run("scan", root, *FAST, "--json", manifest)
+    expect(r, 0)
+    assert "2 entries: 1 file (3 B), 1 symlink, 0 special, 0 unreadable folders;" in r.stderr
+    os.remove(root / "link")
+    v = run("verify", manifest, ok=False)
+    expect(v, 1)
+    assert "(evidence-json, 2 entries, sha256 " in v.stderr
+    (root / "link").symlink_to("a.txt")
+    one = tmp_path / "one.sha256"
+    e = run("export", manifest, "-f", "sha256sum", "-o", one)
+    expect(e, 0)
+    assert "Wrote 1 entry (sha256sum) to " in e.stderr
+    assert "1 symlink, special file or unreadable folder is not listed (no content)." in e.stderr
+    v = run("verify", one, "--root", root, ok=False)
+    expect(v, 1)  # the symlink is new to a sum list
+    assert "(sha256sum, 1 entry, sha256 " in v.stderr and "1 manifest entry: 1 ok," in v.stderr
