@@ -56,9 +56,10 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("png", "CreationTime"),
     ("pdf", "CreationDate"),
     ("office", "CreateDate"),
+    ("id3", "RecordingTime"),
 )
 #: Which extractor's GPS/device wins when several give one (earlier wins; others after).
-SOURCE_PRECEDENCE: tuple[str, ...] = ("exif", "quicktime", "xmp", "iptc", "png", "pdf", "office")
+SOURCE_PRECEDENCE: tuple[str, ...] = ("exif", "quicktime", "xmp", "iptc", "png", "pdf", "office", "id3")
 
 
 @dataclass(frozen=True)

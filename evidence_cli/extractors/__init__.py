@@ -37,9 +37,10 @@ def load() -> None:
     from evidence_cli.extractors import xmp
     from evidence_cli.extractors import iptc
     from evidence_cli.extractors import png
+    from evidence_cli.extractors import id3
     from evidence_cli.extractors import c2pa
 
-    _reorder([m.__name__ for m in (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, c2pa)])
+    _reorder([m.__name__ for m in (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, c2pa)])
     _loaded = True
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
-from evidence_cli.formats import isobmff, jpeg
+from evidence_cli.formats import id3, isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.models import Extraction, FileType, Problem
 
@@ -84,6 +84,16 @@ class FileContext:
         """The item list (``meta``) of this HEIF/AVIF file, read once for its EXIF and
         container readers (see ``isobmff.BoxReader.take_over``). Read it, never change it."""
         return self._once("heif", lambda: isobmff.read_meta(fh))
+
+    def id3_tag(self, fh: BinaryIO) -> tuple[id3.Tag | None, list[str]]:
+        """The ID3v2 tag at the start of this file and what was wrong with it, read once
+        for its ID3 and C2PA readers. Read it, never change it."""
+
+        def read() -> tuple[id3.Tag | None, list[str]]:
+            notes: list[str] = []
+            return id3.read_v2(fh, notes), notes
+
+        return self._once("id3", read)
 
     @property
     def size(self) -> int:

@@ -214,6 +214,34 @@ def test_wav_chunk() -> None:
     assert [f.code for f in got.findings] == ["c2pa-manifest", "ai-generated"]
 
 
+def _mp3_with(*geob: bytes, major: int = 3) -> bytes:
+    """An MP3: an ID3v2 tag holding these GEOB frames' data, then MPEG audio frames."""
+    frames = b""
+    for data in geob:
+        size = bytes([(len(data) >> s) & 0x7F for s in (21, 14, 7, 0)]) if major == 4 else struct.pack(">I", len(data))
+        frames += b"GEOB" + size + b"\x00\x00" + data
+    n = len(frames)
+    head = b"ID3" + bytes([major, 0, 0]) + bytes([(n >> s) & 0x7F for s in (21, 14, 7, 0)])
+    return head + frames + (b"\xff\xfb\x90\x64" + b"\x00" * 413) * 3
+
+
+def test_mp3_id3_geob_frame() -> None:
+    """An MP3 keeps its store as the object of an ID3 GEOB frame of the C2PA MIME type."""
+    ai = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    data = store(manifest("urn:uuid:voice", actions=[{"action": "c2pa.created", "digitalSourceType": ai}]))
+    other = b"\x00text/plain\x00a.txt\x00not it\x00hello"
+    for major in (3, 4):
+        mp3 = _mp3_with(other, b"\x00application/x-c2pa-manifest-store\x00\x00c2pa\x00" + data, major=major)
+        assert file_context(mp3, "call.mp3").file_type.mime in C2paExtractor.mime_types
+        got = run(mp3, "audio/mpeg")
+        assert got.tags["active_manifest"] == "urn:uuid:voice" and got.problems == ()
+        assert [f.code for f in got.findings] == ["c2pa-manifest", "ai-generated"]
+    # No store: an MP3 with other objects, or with no ID3 tag at all.
+    for mp3 in (_mp3_with(other), (b"\xff\xfb\x90\x64" + b"\x00" * 413) * 3):
+        got = run(mp3, "audio/mpeg")
+        assert got.tags == {} and got.findings == () and got.problems == ()
+
+
 def test_iso_uuid_box() -> None:
     got = run(mp4_with(store()), "video/mp4")
     assert got.tags["active_manifest"] == "urn:uuid:active" and got.problems == ()
