@@ -362,6 +362,23 @@ def grey_tiff(width: int, height: int, ifd0: list[Entry], exif: list[Entry]) -> 
     return tiff(">", image + ifd0, exif, strip=pixels)
 
 
+def syncsafe(n: int) -> bytes:
+    """An ID3v2 size: 28 bits, 7 a byte."""
+    return bytes((n >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def mp3(frames: Sequence[tuple[str, bytes]], audio_frames: int) -> bytes:
+    """An ID3v2.4 tag of these frames, then silent MPEG-1 layer III frames (128 kbit/s,
+    44.1 kHz, 417 bytes each; their side information all zeros: silence)."""
+    body = b"".join(name.encode("ascii") + syncsafe(len(data)) + b"\x00\x00" + data for name, data in frames)
+    return b"ID3\x04\x00\x00" + syncsafe(len(body)) + body + (b"\xff\xfb\x90\x64" + bytes(413)) * audio_frames
+
+
+def id3_text(value: str) -> bytes:
+    """A text frame's data: encoding 3 (UTF-8), the text."""
+    return b"\x03" + value.encode("utf-8")
+
+
 def png(width: int, height: int) -> bytes:
     """An RGB PNG (no metadata chunks), IDAT deflated with stored blocks (no compressor)."""
 
@@ -566,6 +583,22 @@ def samples() -> list[Sample]:
             "13:00:05.25), GPS south/east -33.8568, 151.2153, +3.7 m, GPSTimeStamp with "
             "fractional seconds, LensModel, no serial number.",
             exif_jpeg(SYDNEY, ">"),
+        ),
+        Sample(
+            "voice_note.mp3",
+            "An MP3 voice message (silent audio) with an ID3v2.4 tag: TDRC 2025-06-14T21:03:17, "
+            "the RecordingTime timestamp and the captured time (no offset stored, so no UTC); "
+            "TSSE Lavf60.16.100, the encoding software (FFmpeg's library), as device software; "
+            "a title and a comment in metadata.id3.",
+            mp3(
+                [
+                    ("TIT2", id3_text("Voice message")),
+                    ("TDRC", id3_text("2025-06-14T21:03:17")),
+                    ("TSSE", id3_text("Lavf60.16.100")),
+                    ("COMM", b"\x03eng\x00" + b"Sent from the chat app"),
+                ],
+                audio_frames=8,
+            ),
         ),
         Sample(
             "chat_export.txt",

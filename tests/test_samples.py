@@ -148,6 +148,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "device": device("Apple", "iPhone 12", None, "14.4", "iPhone 12 back dual wide camera 4.2mm f/1.6"),
         "image": image("JPEG", 24, 32, "RGB"),
     },
+    "voice_note.mp3": {
+        "mime": "audio/mpeg",
+        "extension_ok": True,
+        "source": "id3",
+        "times": [("RecordingTime", "2025-06-14T21:03:17", None, "none")],
+        "gps": None,
+        "device": {**NO_DEVICE, "software": "Lavf60.16.100", "source": "id3"},
+    },
     "chat_export.txt": {"mime": "text/plain", "extension_ok": True, "times": []},
     "README.md": {"mime": "text/plain", "extension_ok": True, "times": []},
     # libmagic names Python text differently across versions; any text type fits ".py".
@@ -273,7 +281,7 @@ def test_sample_values(
 
     times = [(t["name"], t["value"], t["utc"], t["offset_origin"]) for t in rec["timestamps"]]
     assert times == want["times"]
-    assert all(t["source"] == "exif" and t["raw"] for t in rec["timestamps"])
+    assert all(t["source"] == want.get("source", "exif") and t["raw"] for t in rec["timestamps"])
     if want["times"]:
         assert rec["captured"] is not None
         assert (rec["captured"]["name"], rec["captured"]["utc"]) == (want["times"][0][0], want["times"][0][2])
