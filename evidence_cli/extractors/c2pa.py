@@ -19,7 +19,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.extractors.xmp import source_type_finding
 from evidence_cli.formats import c2pa as c2pafmt
-from evidence_cli.formats import id3, isobmff, jpeg, riff
+from evidence_cli.formats import id3, isobmff, jpeg, riff, tiff
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.models import Extraction, Finding
 
@@ -43,6 +43,8 @@ ISO_TYPES = frozenset(
 )
 #: RIFF files (WebP, WAV, AVI), which keep the store in a top-level ``C2PA`` chunk.
 RIFF_TYPES = frozenset({"image/webp", "audio/x-wav", "audio/wav", "audio/vnd.wave", "video/x-msvideo", "video/avi"})
+#: TIFF and the raw formats built on it (DNG), which keep the store in IFD0's tag 0xCD41.
+TIFF_TYPES = frozenset({"image/tiff", "image/x-tiff-big", "image/x-adobe-dng", "image/x-canon-cr2"})
 #: MP3 files, which keep the store in an ID3 ``GEOB`` frame of this MIME type.
 ID3_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/x-mp3", "audio/x-mpeg"})
 ID3_STORE_MIME = b"application/x-c2pa-manifest-store"
@@ -55,9 +57,9 @@ class C2paExtractor:
     name = NAME
     description = (
         "C2PA Content Credentials: generator, actions, AI source, ingredients, signer (read, not validated; "
-        "JPEG, PNG, WebP, WAV, AVI, MP3, MP4/MOV, HEIF/AVIF)"
+        "JPEG, PNG, WebP, TIFF/DNG, WAV, AVI, MP3, MP4/MOV, HEIF/AVIF)"
     )
-    mime_types = frozenset({"image/jpeg", "image/png", "image/apng", *RIFF_TYPES, *ID3_TYPES, *ISO_TYPES})
+    mime_types = frozenset({"image/jpeg", "image/png", "image/apng", *RIFF_TYPES, *TIFF_TYPES, *ID3_TYPES, *ISO_TYPES})
 
     def extract(self, ctx: FileContext) -> Extraction:
         notes: list[str] = []
@@ -74,13 +76,17 @@ class C2paExtractor:
                 data = found.data if found is not None else None
             elif isobmff.looks_isobmff(ctx.head) or isobmff.has_ftyp(ctx.head):
                 data = _bmff_store(fh, notes)
+            elif tiff.is_tiff(ctx.head):
+                ifd = tiff.first_ifd(fh)  # (damage to IFD0 is the EXIF reader's to report)
+                entry = ifd.entries.get(tiff.TAG_C2PA)
+                data = tiff.read_value(fh, entry, notes, cap=c2pafmt.MAX_STORE) if entry is not None else None
             elif ctx.head[:3] == b"ID3":
                 # (Damage to the tag is the id3 reader's to report.)
                 data = _id3_store(ctx.id3_tag(fh)[0])
             elif ctx.file_type.mime in ID3_TYPES:
                 data = None  # an MP3 without an ID3v2 tag has no place for a store
             else:
-                raise UnsupportedFile("not a JPEG, PNG, RIFF (WebP, WAV, AVI), MP3 or ISO media file")
+                raise UnsupportedFile("not a JPEG, PNG, TIFF, RIFF (WebP, WAV, AVI), MP3 or ISO media file")
         if data is None:
             return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
         store = c2pafmt.parse_store(data, notes)

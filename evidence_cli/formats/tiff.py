@@ -1,7 +1,7 @@
 """TIFF: the entries of the first IFD, for the tags that hold other metadata blocks.
 
-Only what the XMP/IPTC readers need: tag 700 (XMP), 33723 (IPTC-NAA) and 34377
-(Photoshop image resources). Classic TIFF and BigTIFF, either byte order; every count
+Only what the XMP/IPTC/C2PA readers need: tag 700 (XMP), 33723 (IPTC-NAA), 34377
+(Photoshop image resources) and 52545 (a C2PA manifest store). Classic TIFF and BigTIFF, either byte order; every count
 and offset is checked against the file size before anything is read.
 """
 
@@ -14,6 +14,7 @@ from typing import BinaryIO
 TAG_XMP = 700
 TAG_IPTC = 33723
 TAG_PHOTOSHOP = 34377
+TAG_C2PA = 0xCD41
 
 #: Bytes per value of each TIFF field type.
 TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}

@@ -242,6 +242,23 @@ def test_mp3_id3_geob_frame() -> None:
         assert got.tags == {} and got.findings == () and got.problems == ()
 
 
+def test_tiff_and_dng_tag() -> None:
+    """A camera that signs its raw files (DNG: TIFF underneath) keeps the store in IFD0's
+    tag 0xCD41; either byte order, classic TIFF."""
+    for bo in ("<", ">"):
+        tif = _made.tiff(bo, [(0x010F, _made.ASCII, "Leica"), (0xCD41, _made.UNDEFINED, store())], strip=b"\x00" * 16)
+        assert file_context(tif, "raw.dng").file_type.mime in C2paExtractor.mime_types
+        got = run(tif, "image/tiff")
+        assert got.tags["active_manifest"] == "urn:uuid:active" and got.problems == ()
+    plain = _made.tiff("<", [(0x010F, _made.ASCII, "Scanner")])
+    got = run(plain, "image/tiff")
+    assert got.tags == {} and got.findings == () and got.problems == ()
+    # A tag that points past the end of the file: a problem, never a crash.
+    cut = _made.tiff("<", [(0xCD41, _made.UNDEFINED, store())])[:-100]
+    got = run(cut, "image/tiff")
+    assert got.tags == {} and [p.message for p in got.problems] == ["TIFF: tag 52545 points outside the file"]
+
+
 def test_iso_uuid_box() -> None:
     got = run(mp4_with(store()), "video/mp4")
     assert got.tags["active_manifest"] == "urn:uuid:active" and got.problems == ()
