@@ -56,10 +56,12 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("png", "CreationTime"),
     ("pdf", "CreationDate"),
     ("office", "CreateDate"),
+    ("riff", "DateTimeOriginal"),
+    ("riff", "DateCreated"),
     ("id3", "RecordingTime"),
 )
 #: Which extractor's GPS/device wins when several give one (earlier wins; others after).
-SOURCE_PRECEDENCE: tuple[str, ...] = ("exif", "quicktime", "xmp", "iptc", "png", "pdf", "office", "id3")
+SOURCE_PRECEDENCE: tuple[str, ...] = ("exif", "quicktime", "xmp", "iptc", "png", "pdf", "office", "riff", "id3")
 
 
 @dataclass(frozen=True)

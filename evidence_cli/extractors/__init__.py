@@ -38,9 +38,11 @@ def load() -> None:
     from evidence_cli.extractors import iptc
     from evidence_cli.extractors import png
     from evidence_cli.extractors import id3
+    from evidence_cli.extractors import wav
     from evidence_cli.extractors import c2pa
 
-    _reorder([m.__name__ for m in (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, c2pa)])
+    modules = (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, wav, c2pa)
+    _reorder([m.__name__ for m in modules])
     _loaded = True
 
 

@@ -1,0 +1,211 @@
+"""RIFF metadata of WAV and AVI files: the INFO list, the Broadcast Wave ``bext`` chunk and
+a WAV's audio format.
+
+Call recorders, dictaphones and field recorders save WAV files; their ``bext`` chunk
+(EBU Tech 3285) says which device or organisation made the recording (``Originator``)
+and when (``OriginationDate`` + ``OriginationTime``), and how the audio was processed
+since (``CodingHistory``). The ``LIST``/``INFO`` chunk, in WAV and AVI alike, holds the
+software (``ISFT``), a creation date (``ICRD``), a title, an artist and comments.
+The top-level chunks are listed too: a chunk an examiner does not expect (another
+program's, an ``id3 `` tag, data after the audio) shows there. Chunks are read with
+the bounded walk of :mod:`evidence_cli.formats.riff`; a list other than INFO (an AVI's
+whole ``movi`` stream) is never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from typing import Any, BinaryIO
+
+from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import riff
+from evidence_cli.models import Device, Extraction, Timestamp
+from evidence_cli.timeparse import TimeParseError, make_iso_timestamp
+
+NAME = "riff"
+WAV_TYPES = frozenset({"audio/x-wav", "audio/wav", "audio/vnd.wave"})
+AVI_TYPES = frozenset({"video/x-msvideo", "video/avi"})
+#: Bytes of an INFO list read (its texts are a few hundred bytes).
+MAX_INFO = 1024 * 1024
+#: Top-level chunks listed in the record.
+MAX_LISTED = 200
+#: Longest text kept from one INFO or bext field (CodingHistory can run long).
+MAX_TEXT = 4096
+#: WAVE format tags (RFC 2361) an examiner meets most.
+FORMATS = {
+    0x0001: "PCM",
+    0x0002: "Microsoft ADPCM",
+    0x0003: "IEEE float",
+    0x0006: "A-law",
+    0x0007: "mu-law",
+    0x0011: "IMA ADPCM",
+    0x0031: "GSM 6.10",
+    0x0055: "MPEG layer 3",
+    0xFFFE: "extensible",
+}
+
+
+@register
+class RiffExtractor:
+    name = NAME
+    description = (
+        "RIFF metadata of WAV and AVI: INFO list (software, creation date, title, comments), Broadcast Wave "
+        "bext (originator, origination time, coding history), a WAV's audio format and duration, the chunk list"
+    )
+    mime_types = WAV_TYPES | AVI_TYPES
+
+    def extract(self, ctx: FileContext) -> Extraction:
+        problems: list[str] = []
+        with ctx.open() as fh:
+            walked = riff.walk(fh, read=frozenset({b"bext", b"fmt "}))
+            problems.extend(walked.notes)
+            info = _info(fh, walked, problems)
+        tags: dict[str, Any] = {"form": walked.form.decode("latin-1")}
+        names = [c.fourcc.decode("latin-1") for c in walked.chunks[:MAX_LISTED]]
+        tags["chunks"] = names + (
+            [f"... {len(walked.chunks) - MAX_LISTED} more"] if len(walked.chunks) > MAX_LISTED else []
+        )
+        if info:
+            tags["INFO"] = info
+        timestamps: list[Timestamp] = []
+        bext_chunk = walked.first(b"bext")
+        if bext_chunk is not None and bext_chunk.data is not None:
+            tags["bext"] = _bext(bext_chunk.data, problems)
+            when = _origination(tags["bext"], problems)
+            if when is not None:
+                timestamps.append(when)
+        created = info.get("ICRD")
+        if isinstance(created, str) and created.strip():
+            try:
+                ts = make_iso_timestamp("DateCreated", NAME, created)
+            except TimeParseError:
+                ts = None  # free text ("Summer 2019"): kept as the tag, not a time
+            if ts is not None:
+                timestamps.append(ts)
+        media = None
+        fmt = walked.first(b"fmt ")
+        if walked.form == b"WAVE" and fmt is not None and fmt.data is not None:
+            tags["fmt"], media = _wave_format(fmt.data, walked, problems)
+        software = info.get("ISFT")
+        return Extraction(
+            extractor=NAME,
+            group=NAME,
+            tags=tags,
+            timestamps=tuple(timestamps),
+            device=Device(software=software, source=NAME) if isinstance(software, str) and software else None,
+            image=media,
+            problems=tuple(problem(NAME, p) for p in problems),
+        )
+
+
+def _text(raw: bytes) -> str:
+    """A stored text: up to its first NUL, UTF-8 when it is, else Latin-1; blanks cut."""
+    raw = raw.split(b"\x00", 1)[0]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return text.strip()[:MAX_TEXT]
+
+
+def _info(fh: BinaryIO, walked: riff.RiffWalk, problems: list[str]) -> dict[str, Any]:
+    """The sub-chunks of the first top-level ``LIST`` of type ``INFO``."""
+    for chunk in walked.chunks:
+        if chunk.fourcc != b"LIST" or chunk.size < 4:
+            continue
+        fh.seek(chunk.data_offset)
+        if fh.read(4) != b"INFO":
+            continue
+        data = fh.read(min(chunk.size - 4, MAX_INFO))
+        if chunk.size - 4 > MAX_INFO:
+            problems.append(f"RIFF: the INFO list holds {chunk.size - 4} bytes; the first {MAX_INFO} read")
+        out: dict[str, Any] = {}
+        pos = 0
+        while pos + 8 <= len(data):
+            fourcc, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+            if not all(0x20 <= c < 0x7F for c in fourcc):
+                problems.append(f"RIFF: no INFO item name at offset {pos} of the list; the rest not read")
+                break
+            value = data[pos + 8 : pos + 8 + size]
+            if len(value) < size:
+                problems.append(f"RIFF: INFO item {fourcc.decode('ascii')} declares {size} bytes, {len(value)} remain")
+            key, text = fourcc.decode("ascii"), _text(value)
+            if key in out:  # stored twice: both kept, in order
+                out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), text]
+            else:
+                out[key] = text
+            pos += 8 + size + (size & 1)
+        return out
+    return {}
+
+
+def _bext(data: bytes, problems: list[str]) -> dict[str, Any]:
+    """The Broadcast Wave extension chunk's fields (EBU Tech 3285, versions 0 to 2)."""
+    if len(data) < 346:
+        problems.append(f"RIFF: the bext chunk holds {len(data)} bytes, less than its 602-byte layout")
+        data = data.ljust(346, b"\x00")
+    out: dict[str, Any] = {
+        "Description": _text(data[0:256]),
+        "Originator": _text(data[256:288]),
+        "OriginatorReference": _text(data[288:320]),
+        "OriginationDate": _text(data[320:330]),
+        "OriginationTime": _text(data[330:338]),
+        "TimeReference": struct.unpack("<Q", data[338:346])[0],
+    }
+    if len(data) >= 348:
+        out["Version"] = struct.unpack("<H", data[346:348])[0]
+    if len(data) >= 412 and any(data[348:412]):
+        out["UMID"] = data[348:412].hex()
+    if len(data) > 602:
+        out["CodingHistory"] = _text(data[602:])
+    return {k: v for k, v in out.items() if v != ""}
+
+
+def _origination(bext: dict[str, Any], problems: list[str]) -> Timestamp | None:
+    """OriginationDate (``yyyy-mm-dd``, any separator) and OriginationTime (``hh:mm:ss``,
+    any separator) as one local time: the recorder's clock, no offset stored."""
+    date, clock = bext.get("OriginationDate"), bext.get("OriginationTime")
+    if not isinstance(date, str) or len(date) != 10:
+        return None
+    raw = date + (f" {clock}" if isinstance(clock, str) and clock else "")
+    iso = f"{date[:4]}-{date[5:7]}-{date[8:10]}"
+    if isinstance(clock, str) and len(clock) == 8:
+        iso += f"T{clock[:2]}:{clock[3:5]}:{clock[6:8]}"
+    try:
+        ts = make_iso_timestamp("DateTimeOriginal", NAME, iso)
+    except TimeParseError as exc:
+        problems.append(f"RIFF bext: {exc}")
+        return None
+    if ts is None:
+        return None
+    return dataclasses.replace(ts, raw=raw)
+
+
+def _wave_format(
+    data: bytes, walked: riff.RiffWalk, problems: list[str]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(the ``fmt `` chunk's fields, the media properties: format, channels, rate, bits, duration)."""
+    if len(data) < 16:
+        problems.append(f"RIFF: the fmt chunk holds {len(data)} bytes, less than 16")
+        return {"bytes": len(data)}, None
+    tag, channels, rate, per_second, align, bits = struct.unpack("<HHIIHH", data[:16])
+    fields: dict[str, Any] = {
+        "format_tag": tag,
+        "channels": channels,
+        "sample_rate": rate,
+        "bytes_per_second": per_second,
+        "block_align": align,
+        "bits_per_sample": bits,
+    }
+    media: dict[str, Any] = {
+        "format": "WAV",
+        "codec": FORMATS.get(tag, f"0x{tag:04X}"),
+        "channels": channels,
+        "sample_rate": rate,
+        "bits_per_sample": bits,
+    }
+    audio = walked.first(b"data")
+    if audio is not None and per_second:
+        media["duration_s"] = round(audio.size / per_second, 6)
+    return fields, media

@@ -1,0 +1,152 @@
+"""RIFF metadata of WAV and AVI: the INFO list, the Broadcast Wave bext chunk, a WAV's
+audio format and duration, the chunk list; damage becomes problems, never a crash. Files
+are built here chunk by chunk (RIFF, EBU Tech 3285)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence_cli.extractors.wav import RiffExtractor
+from evidence_cli.models import Extraction
+from tests.builders import file_context, scan_one
+
+
+def chunk(fourcc: bytes, data: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+
+
+def riff_file(form: bytes, *chunks: bytes) -> bytes:
+    body = form + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def info(*items: tuple[bytes, bytes]) -> bytes:
+    return chunk(b"LIST", b"INFO" + b"".join(chunk(k, v + b"\x00") for k, v in items))
+
+
+#: 8 kHz, mono, 16-bit PCM: 16,000 bytes a second.
+FMT = chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16))
+
+
+def bext(
+    *,
+    originator: bytes = b"ZOOM H5",
+    date: bytes = b"2024-05-06",
+    clock: bytes = b"21:30:05",
+    history: bytes = b"A=PCM,F=48000,W=24,M=stereo,T=ZOOM H5\r\n",
+) -> bytes:
+    data = b"Interview".ljust(256, b"\x00") + originator.ljust(32, b"\x00") + b"REF-0001".ljust(32, b"\x00")
+    data += date + clock + struct.pack("<QH", 1_234_567, 1) + b"\x00" * 64 + b"\x00" * 190
+    return chunk(b"bext", data + history)
+
+
+def wav(*extra: bytes, seconds: float = 2.0) -> bytes:
+    return riff_file(b"WAVE", FMT, *extra, chunk(b"data", b"\x00" * int(16000 * seconds)))
+
+
+def run(data: bytes, mime: str = "audio/x-wav") -> Extraction:
+    return RiffExtractor().extract(file_context(data, "call.wav", mime=mime))
+
+
+def test_bext_info_format_and_chunks() -> None:
+    got = run(wav(bext(), info((b"ISFT", b"Call Recorder 3.1"), (b"ICRD", b"2024-05-06"), (b"INAM", b"Call"))))
+    t = got.tags
+    assert t["form"] == "WAVE" and t["chunks"] == ["fmt ", "bext", "LIST", "data"]
+    assert t["INFO"] == {"ISFT": "Call Recorder 3.1", "ICRD": "2024-05-06", "INAM": "Call"}
+    assert t["bext"] == {
+        "Description": "Interview",
+        "Originator": "ZOOM H5",
+        "OriginatorReference": "REF-0001",
+        "OriginationDate": "2024-05-06",
+        "OriginationTime": "21:30:05",
+        "TimeReference": 1_234_567,
+        "Version": 1,
+        "CodingHistory": "A=PCM,F=48000,W=24,M=stereo,T=ZOOM H5",
+    }
+    assert t["fmt"]["sample_rate"] == 8000 and t["fmt"]["bits_per_sample"] == 16
+    assert got.image == {
+        "format": "WAV",
+        "codec": "PCM",
+        "channels": 1,
+        "sample_rate": 8000,
+        "bits_per_sample": 16,
+        "duration_s": 2.0,
+    }
+    assert [(x.name, x.value, x.raw) for x in got.timestamps] == [
+        ("DateTimeOriginal", "2024-05-06T21:30:05", "2024-05-06 21:30:05"),
+        ("DateCreated", "2024-05-06", "2024-05-06"),
+    ]
+    assert got.device is not None and got.device.software == "Call Recorder 3.1" and got.device.source == "riff"
+    assert got.problems == ()
+
+
+def test_bext_time_with_other_separators_as_the_standard_allows() -> None:
+    got = run(wav(bext(date=b"2024:05:06", clock=b"21-30-05")))
+    assert [(x.name, x.value) for x in got.timestamps] == [("DateTimeOriginal", "2024-05-06T21:30:05")]
+
+
+def test_an_avi_info_list_is_read_and_its_movi_list_is_not() -> None:
+    movi = chunk(b"LIST", b"movi" + b"\xff" * 5000)
+    got = run(
+        riff_file(b"AVI ", chunk(b"LIST", b"hdrl" + b"\x00" * 64), info((b"ISFT", b"Lavf58.76.100")), movi),
+        "video/x-msvideo",
+    )
+    assert got.tags["INFO"] == {"ISFT": "Lavf58.76.100"} and got.tags["form"] == "AVI "
+    assert got.image is None and got.problems == ()
+
+
+def test_free_text_creation_date_stays_a_tag() -> None:
+    got = run(wav(info((b"ICRD", b"summer of 2019"))))
+    assert got.tags["INFO"]["ICRD"] == "summer of 2019" and got.timestamps == () and got.problems == ()
+
+
+def test_repeated_info_items_are_all_kept() -> None:
+    got = run(wav(info((b"ICMT", b"first"), (b"ICMT", b"second"), (b"ICMT", b"third"))))
+    assert got.tags["INFO"]["ICMT"] == ["first", "second", "third"]
+
+
+def test_latin1_and_utf8_texts() -> None:
+    got = run(wav(info((b"IART", "Zoë".encode()), (b"ICMT", "café".encode("latin-1")))))
+    assert got.tags["INFO"] == {"IART": "Zoë", "ICMT": "café"}
+
+
+def test_damage_is_a_problem_never_a_crash() -> None:
+    short_bext = chunk(b"bext", b"too short")
+    bad_info = chunk(b"LIST", b"INFO" + b"\x01\x02\x03\x04" + b"\x00" * 8)
+    got = run(wav(short_bext, bad_info, chunk(b"fmt ", b"\x01\x00")))
+    said = [p.message for p in got.problems]
+    assert any("less than its 602-byte layout" in m for m in said)
+    assert any("no INFO item name" in m for m in said)
+    impossible = run(wav(bext(date=b"2024-13-45", clock=b"99:99:99")))
+    assert impossible.timestamps == () and any("RIFF bext" in p.message for p in impossible.problems)
+    cut = wav(bext(), info((b"ISFT", b"x" * 100)))
+    got = run(cut[: len(cut) - 32050])  # the file ends inside the INFO list
+    assert all(p.stage == "metadata:riff" and p.severity == "warning" for p in got.problems) and got.problems
+
+
+def test_the_shared_corpus_riff_bomb_shape() -> None:
+    """LIST inside INFO inside LIST, a thousand deep (c2pa-rs's riff_bomb_1000.wav): read flat."""
+    nested = b"\x00\x00\x00\x00"
+    for _ in range(1000):
+        nested = b"LIST" + struct.pack("<I", len(nested) + 4) + b"INFO" + nested
+    got = run(riff_file(b"WAVE", FMT, chunk(b"data", b""), nested))
+    assert list(got.tags["INFO"]) == ["LIST"] and got.image is not None and got.image["duration_s"] == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from([b"WAVE", b"AVI "]))
+def test_any_chunks_read_without_raising(body: bytes, form: bytes) -> None:
+    got = run(riff_file(form, FMT, chunk(b"LIST", b"INFO" + body), chunk(b"bext", body)))
+    assert all(p.stage == "metadata:riff" for p in got.problems)
+
+
+def test_scan_gives_the_origination_time_as_captured(tmp_path: Path) -> None:
+    rec = scan_one(tmp_path / "case", "recording.wav", wav(bext(), info((b"ISFT", b"Call Recorder 3.1"))))
+    assert rec.mime in RiffExtractor.mime_types
+    assert rec.captured is not None and (rec.captured.source, rec.captured.value) == ("riff", "2024-05-06T21:30:05")
+    assert rec.device.software == "Call Recorder 3.1" and rec.image is not None and rec.image["duration_s"] == 2.0
+    assert not rec.errors
