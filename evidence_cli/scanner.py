@@ -59,9 +59,23 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("riff", "DateTimeOriginal"),
     ("riff", "DateCreated"),
     ("id3", "RecordingTime"),
+    ("ogg", "RecordingTime"),
+    ("flac", "RecordingTime"),
 )
 #: Which extractor's GPS/device wins when several give one (earlier wins; others after).
-SOURCE_PRECEDENCE: tuple[str, ...] = ("exif", "quicktime", "xmp", "iptc", "png", "pdf", "office", "riff", "id3")
+SOURCE_PRECEDENCE: tuple[str, ...] = (
+    "exif",
+    "quicktime",
+    "xmp",
+    "iptc",
+    "png",
+    "pdf",
+    "office",
+    "riff",
+    "id3",
+    "ogg",
+    "flac",
+)
 
 
 @dataclass(frozen=True)
