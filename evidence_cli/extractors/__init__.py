@@ -40,9 +40,10 @@ def load() -> None:
     from evidence_cli.extractors import id3
     from evidence_cli.extractors import wav
     from evidence_cli.extractors import ogg
+    from evidence_cli.extractors import flac
     from evidence_cli.extractors import c2pa
 
-    modules = (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, wav, ogg, c2pa)
+    modules = (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, wav, ogg, flac, c2pa)
     _reorder([m.__name__ for m in modules])
     _loaded = True
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence_cli.extractors.ogg import FlacExtractor, OggExtractor
+from evidence_cli.extractors.flac import FlacExtractor
+from evidence_cli.extractors.ogg import OggExtractor
 from evidence_cli.formats import ogg as oggfmt
 from evidence_cli.models import Extraction
 from tests.builders import file_context, scan_one
