@@ -358,22 +358,22 @@ class _Verifier:
             if hash_problem is not None:
                 return result("unreadable", {"kind": "file", "size": st.st_size}, problems=(hash_problem,))
             assert digests is not None
-            recorded = expected["hashes"]
-            changed = [a for a in algs if digests[a] != recorded[a]]
+            recorded_hashes = expected["hashes"]
+            changed = [a for a in algs if digests[a] != recorded_hashes[a]]
             if m.size is not None and size != m.size:
                 changed.append("size")
-            recorded = expected.get("fs_modified")
+            recorded_time = expected.get("fs_modified")
             same_time = m.modified_ns == st.st_mtime_ns
-            now = recorded if same_time else from_stat_ns(st.st_mtime_ns)
+            now = recorded_time if same_time else from_stat_ns(st.st_mtime_ns)
             actual = {"kind": "file", "size": size, "hashes": digests, "fs_modified": now}
             if changed:
                 return result("modified", actual, changed=tuple(changed))
-            if recorded is not None and not same_time:
+            if recorded_time is not None and not same_time:
                 return result(
                     "ok",
                     actual,
                     note=f"content unchanged, but its modification time is {now or 'out of range'} where the "
-                    f"manifest recorded {recorded}: written again with the same bytes, touched, or copied "
+                    f"manifest recorded {recorded_time}: written again with the same bytes, touched, or copied "
                     "without its times",
                 )
             return result("ok", actual)

@@ -73,6 +73,7 @@ def resync(data: bytes) -> bytes:
 def read_v2(fh: BinaryIO, notes: list[str]) -> Tag | None:
     """The ID3v2 tag at the start of ``fh``, or None when it has none (or its header is
     unusable, with a note)."""
+    fh.seek(0)
     head = fh.read(10)
     if len(head) < 10 or head[:3] != b"ID3":
         return None

@@ -283,6 +283,13 @@ def test_read_v2_reads_only_the_tag() -> None:
     assert got is not None and [f.name for f in got.frames][:3] == ["TIT2", "TPE1", "TSSE"] and notes == []
 
 
+def test_read_v2_reads_from_the_start_wherever_the_handle_was_left() -> None:
+    fh = io.BytesIO(v23_tag() + AUDIO)
+    fh.seek(7)  # another reader (libmagic's sniff, a signature check) left it here
+    got = id3.read_v2(fh, [])
+    assert got is not None and [f.name for f in got.frames][:3] == ["TIT2", "TPE1", "TSSE"]
+
+
 # --- the whole scan -------------------------------------------------------------------
 
 
