@@ -106,11 +106,11 @@ def _value(frame: id3.Frame, data: bytes, problems: list[str]) -> Any:
     text = id3.decode
     if name == "TXXX":
         (desc,), rest = id3.split_encoded(data[1:], enc, 1)
-        values = id3.text_values(bytes([enc]) + rest)
+        values = id3.text_values(bytes([enc]) + rest, problems, where)
         joined = values[0] if len(values) == 1 else " / ".join(values)
         return {"description": text(desc, enc), "value": _bounded(joined, where, problems)}
     if name[0] == "T":
-        values = [_bounded(v, where, problems) for v in id3.text_values(data)]
+        values = [_bounded(v, where, problems) for v in id3.text_values(data, problems, where)]
         return values[0] if len(values) == 1 else (values or None)
     if name == "WXXX":
         (desc,), url = id3.split_encoded(data[1:], enc, 1)

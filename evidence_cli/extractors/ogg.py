@@ -24,6 +24,8 @@ def comment_tags(tags: oggfmt.Comments | None, out: dict[str, Any], problems: li
     """The vendor string and comments into the record's tags (a key given twice: a list)."""
     if tags is None:
         return
+    if len(tags.vendor) > MAX_TEXT:
+        problems.append(f"{where} vendor string: {len(tags.vendor)} characters; the first {MAX_TEXT} kept")
     out["vendor"] = tags.vendor[:MAX_TEXT]
     found: dict[str, Any] = {}
     for key, value in tags.comments:

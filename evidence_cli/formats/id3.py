@@ -219,18 +219,25 @@ def decode(raw: bytes, encoding: int) -> str:
     return raw.decode(codec, "replace").replace("\ufeff", "")
 
 
-def text_values(data: bytes) -> list[str]:
-    """A text frame's values (ID3v2.4 separates several with a terminator)."""
+#: Values read from one text frame.
+MAX_VALUES = 100
+
+
+def text_values(data: bytes, notes: list[str] | None = None, where: str = "") -> list[str]:
+    """A text frame's values (ID3v2.4 separates several with a terminator); past
+    :data:`MAX_VALUES`, a note in ``notes``."""
     if not data:
         return []
     encoding = data[0]
     body = data[1:]
     values: list[str] = []
     while body:
+        if len(values) >= MAX_VALUES:
+            if notes is not None:
+                notes.append(f"{where}: more than {MAX_VALUES} values; the first {MAX_VALUES} kept")
+            break
         (raw,), body = split_encoded(body, encoding, 1)
         values.append(decode(raw, encoding))
-        if len(values) >= 100:
-            break
     while values and not values[-1]:
         values.pop()
     return values

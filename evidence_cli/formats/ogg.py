@@ -18,6 +18,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from evidence_cli.formats import id3
+
 #: Bytes of the header packets (or FLAC metadata blocks) read: cover art aside, a few KB.
 MAX_HEADER = 4 * 1024 * 1024
 #: Pages read for the first two packets.
@@ -203,9 +205,19 @@ class Flac:
 
 
 def read_flac(fh: BinaryIO) -> Flac:
+    """The metadata blocks of a native FLAC file; an ID3v2 tag some encoders put in front
+    of the ``fLaC`` marker is stepped over (and noted: the standard has no place for it)."""
     out = Flac()
     fh.seek(0)
-    if fh.read(4) != b"fLaC":
+    marker = fh.read(4)
+    if marker[:3] == b"ID3":
+        head = marker + fh.read(6)
+        size = id3.syncsafe(head[6:10])
+        if len(head) == 10 and size is not None:
+            fh.seek(10 + size + (10 if head[5] & 0x10 else 0))
+            marker = fh.read(4)
+            out.notes.append(f"FLAC: an ID3v2 tag of {size} bytes stands before the fLaC marker")
+    if marker != b"fLaC":
         out.notes.append("FLAC: no fLaC marker")
         return out
     total = 0
@@ -257,4 +269,7 @@ def _flac_block(out: Flac, kind: int, data: bytes) -> None:
         except struct.error:
             out.notes.append("FLAC: a PICTURE block is truncated")
             return
-        out.pictures.append((ptype, mime, desc, data[pos + 4 : pos + 4 + length]))
+        picture = data[pos + 4 : pos + 4 + length]
+        if len(picture) < length:
+            out.notes.append(f"FLAC: a PICTURE declares {length} bytes, its block holds {len(picture)}")
+        out.pictures.append((ptype, mime, desc, picture))

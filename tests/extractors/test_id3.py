@@ -283,6 +283,13 @@ def test_read_v2_reads_only_the_tag() -> None:
     assert got is not None and [f.name for f in got.frames][:3] == ["TIT2", "TPE1", "TSSE"] and notes == []
 
 
+def test_text_values_past_the_cap_are_said() -> None:
+    notes: list[str] = []
+    values = id3.text_values(b"\x00" + b"\x00".join(b"v%d" % i for i in range(150)), notes, "ID3 frame TPE1")
+    assert values == [f"v{i}" for i in range(100)]
+    assert notes == ["ID3 frame TPE1: more than 100 values; the first 100 kept"]
+
+
 def test_read_v2_reads_from_the_start_wherever_the_handle_was_left() -> None:
     fh = io.BytesIO(v23_tag() + AUDIO)
     fh.seek(7)  # another reader (libmagic's sniff, a signature check) left it here

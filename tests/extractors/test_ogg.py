@@ -137,6 +137,26 @@ def test_flac_streaminfo_comments_and_picture() -> None:
     assert got.problems == ()
 
 
+def test_flac_behind_an_id3_tag_is_read_and_the_tag_noted() -> None:
+    tag = b"ID3\x04\x00\x00" + bytes([0, 0, 0, 20]) + b"\x00" * 20
+    got = run(tag + flac((0, streaminfo()), (4, vorbis_comments(b"Lavf60", b"ENCODER=Recorder 2"))), "audio/flac")
+    assert got.image is not None and got.image["duration_s"] == 10.0
+    assert got.device is not None and got.device.software == "Recorder 2"
+    assert [p.message for p in got.problems] == ["FLAC: an ID3v2 tag of 20 bytes stands before the fLaC marker"]
+
+
+def test_a_cut_picture_and_a_long_vendor_are_said() -> None:
+    cover = b"\x89PNG only part"
+    picture = struct.pack(">II", 3, 9) + b"image/png" + struct.pack(">I", 0) + b"\x00" * 16
+    picture += struct.pack(">I", 1000) + cover
+    got = run(flac((0, streaminfo()), (4, vorbis_comments(b"v" * 5000)), (6, picture)), "audio/flac")
+    assert got.tags["pictures"][0]["bytes"] == len(cover)
+    assert got.tags["vendor"] == "v" * 4096
+    said = [p.message for p in got.problems]
+    assert "FLAC: a PICTURE declares 1000 bytes, its block holds 14" in said
+    assert "FLAC comment vendor string: 5000 characters; the first 4096 kept" in said
+
+
 def test_damage_is_a_problem_never_a_crash() -> None:
     cases = [
         (b"OggS" + b"\x00" * 10, "audio/ogg", "truncated page header"),
