@@ -58,6 +58,7 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("office", "CreateDate"),
     ("riff", "DateTimeOriginal"),
     ("riff", "DateCreated"),
+    ("riff", "RecordingTime"),
     ("id3", "RecordingTime"),
     ("ogg", "RecordingTime"),
     ("flac", "RecordingTime"),

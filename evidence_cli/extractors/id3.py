@@ -52,14 +52,10 @@ class Id3Extractor:
             tag, notes = ctx.id3_tag(fh)
             v1 = id3.read_v1(fh, ctx.size)
         problems = list(notes)
-        tags: dict[str, Any] = {}
-        if tag is not None:
-            tags["version"] = f"ID3v{tag.version}"
-            for frame in tag.frames:
-                _add(tags, frame, problems)
+        tags = frame_tags(tag, problems) if tag is not None else {}
         if v1:
             tags["ID3v1"] = v1
-        timestamps = _timestamps(tags, problems)
+        timestamps = recorded(tags, problems, NAME)
         software = tags.get("TSSE")
         device = Device(software=software, source=NAME) if isinstance(software, str) and software else None
         return Extraction(
@@ -70,6 +66,15 @@ class Id3Extractor:
             device=device,
             problems=tuple(problem(NAME, p) for p in problems),
         )
+
+
+def frame_tags(tag: id3.Tag, problems: list[str]) -> dict[str, Any]:
+    """An ID3v2 tag's version and frames as the record keeps them (also for an ID3 tag
+    inside another container: a WAV's ``id3 `` chunk)."""
+    tags: dict[str, Any] = {"version": f"ID3v{tag.version}"}
+    for frame in tag.frames:
+        _add(tags, frame, problems)
+    return tags
 
 
 def _bounded(text: str, where: str, problems: list[str]) -> str:
@@ -145,12 +150,13 @@ def _value(frame: id3.Frame, data: bytes, problems: list[str]) -> Any:
     return {"hex": data[:BLOB_HEAD].hex(), **_blob(data)}
 
 
-def _timestamps(tags: dict[str, Any], problems: list[str]) -> list[Timestamp]:
+def recorded(tags: dict[str, Any], problems: list[str], source: str) -> list[Timestamp]:
+    """The times in the frames of :func:`frame_tags`, as timestamps of ``source``."""
     out: list[Timestamp] = []
 
     def add(name: str, value: str, raw: str | None = None) -> None:
         try:
-            ts = make_iso_timestamp(name, NAME, value)
+            ts = make_iso_timestamp(name, source, value)
         except TimeParseError as exc:
             problems.append(f"ID3 {name}: {exc}")
             return

@@ -5,7 +5,10 @@ Call recorders, dictaphones and field recorders save WAV files; their ``bext`` c
 (EBU Tech 3285) says which device or organisation made the recording (``Originator``)
 and when (``OriginationDate`` + ``OriginationTime``), and how the audio was processed
 since (``CodingHistory``). The ``LIST``/``INFO`` chunk, in WAV and AVI alike, holds the
-software (``ISFT``), a creation date (``ICRD``), a title, an artist and comments.
+software (``ISFT``), a creation date (``ICRD``), a title, an artist and comments. An AVI
+from a camera says when it was shot in the ``IDIT`` chunk of its header list (``hdrl``);
+some WAV writers add an ID3 tag as an ``id3 `` chunk (read as the ``id3`` reader reads an
+MP3's).
 The top-level chunks are listed too: a chunk an examiner does not expect (another
 program's, an ``id3 `` tag, data after the audio) shows there. Chunks are read with
 the bounded walk of :mod:`evidence_cli.formats.riff`; a list other than INFO (an AVI's
@@ -15,11 +18,14 @@ whole ``movi`` stream) is never read.
 from __future__ import annotations
 
 import dataclasses
+import io
+import re
 import struct
 from typing import Any, BinaryIO
 
+from evidence_cli.extractors import id3 as id3_reader
 from evidence_cli.extractors.base import FileContext, problem, register
-from evidence_cli.formats import riff
+from evidence_cli.formats import id3, riff
 from evidence_cli.models import Device, Extraction, Timestamp
 from evidence_cli.timeparse import TimeParseError, make_iso_timestamp
 
@@ -44,6 +50,13 @@ FORMATS = {
     0x0055: "MPEG layer 3",
     0xFFFE: "extensible",
 }
+#: Chunks that hold an ID3v2 tag in a WAV (writers differ in case).
+ID3_CHUNKS = (b"id3 ", b"ID3 ")
+MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
+#: ``THU OCT 26 16:46:04 2006`` (C's ctime, as most cameras write IDIT), weekday optional.
+_CTIME = re.compile(r"(?:[A-Za-z]{3}\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s+(\d{4})")
+#: ``2005:08:17 11:42:43``, ``2005/08/17/ 11:42``, ``2005-08-17``.
+_NUMERIC = re.compile(r"(\d{4})[-/:.](\d{1,2})[-/:.](\d{1,2})/?(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 @register
@@ -51,16 +64,18 @@ class RiffExtractor:
     name = NAME
     description = (
         "RIFF metadata of WAV and AVI: INFO list (software, creation date, title, comments), Broadcast Wave "
-        "bext (originator, origination time, coding history), a WAV's audio format and duration, the chunk list"
+        "bext (originator, origination time, coding history), an AVI camera's IDIT time, an ID3 tag in a WAV, "
+        "a WAV's audio format and duration, the chunk list"
     )
     mime_types = WAV_TYPES | AVI_TYPES
 
     def extract(self, ctx: FileContext) -> Extraction:
         problems: list[str] = []
         with ctx.open() as fh:
-            walked = riff.walk(fh, read=frozenset({b"bext", b"fmt "}))
+            walked = riff.walk(fh, read=frozenset({b"bext", b"fmt ", b"IDIT", *ID3_CHUNKS}))
             problems.extend(walked.notes)
             info = _info(fh, walked, problems)
+            shot = walked.first(b"IDIT") or _header_chunk(fh, walked, b"IDIT", problems)
         tags: dict[str, Any] = {"form": walked.form.decode("latin-1")}
         names = [c.fourcc.decode("latin-1") for c in walked.chunks[:MAX_LISTED]]
         tags["chunks"] = names + (
@@ -83,11 +98,28 @@ class RiffExtractor:
                 ts = None  # free text ("Summer 2019"): kept as the tag, not a time
             if ts is not None:
                 timestamps.append(ts)
+        if shot is not None and shot.data is not None:
+            tags["IDIT"] = _text(shot.data)
+            when = _camera_date(tags["IDIT"], problems)
+            if when is not None:
+                timestamps.append(when)
+        embedded = next((c for c in walked.chunks if c.fourcc in ID3_CHUNKS and c.data is not None), None)
+        if embedded is not None and embedded.data is not None:
+            notes: list[str] = []
+            tag = id3.read_v2(io.BytesIO(embedded.data), notes)
+            problems.extend(notes)
+            if tag is None:
+                problems.append(f"RIFF: the {embedded.fourcc.decode('latin-1')!r} chunk holds no ID3v2 tag")
+            else:
+                tags["id3"] = id3_reader.frame_tags(tag, problems)
+                timestamps.extend(id3_reader.recorded(tags["id3"], problems, NAME))
         media = None
         fmt = walked.first(b"fmt ")
         if walked.form == b"WAVE" and fmt is not None and fmt.data is not None:
             tags["fmt"], media = _wave_format(fmt.data, walked, problems)
         software = info.get("ISFT")
+        if not (isinstance(software, str) and software):
+            software = tags.get("id3", {}).get("TSSE")
         return Extraction(
             extractor=NAME,
             group=NAME,
@@ -138,6 +170,54 @@ def _info(fh: BinaryIO, walked: riff.RiffWalk, problems: list[str]) -> dict[str,
             pos += 8 + size + (size & 1)
         return out
     return {}
+
+
+def _header_chunk(fh: BinaryIO, walked: riff.RiffWalk, fourcc: bytes, problems: list[str]) -> riff.Chunk | None:
+    """The first ``fourcc`` chunk directly inside an AVI's header list (``LIST hdrl``)."""
+    for chunk in walked.chunks:
+        if chunk.fourcc != b"LIST" or chunk.size < 4:
+            continue
+        fh.seek(chunk.data_offset)
+        if fh.read(4) != b"hdrl":
+            continue
+        data = fh.read(min(chunk.size - 4, MAX_INFO))
+        if chunk.size - 4 > MAX_INFO:
+            problems.append(f"RIFF: the hdrl list holds {chunk.size - 4} bytes; the first {MAX_INFO} read")
+        pos = 0
+        while pos + 8 <= len(data):
+            name, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+            if name == fourcc:
+                value = data[pos + 8 : pos + 8 + size]
+                if len(value) < size:
+                    problems.append(f"RIFF: {fourcc.decode('latin-1')} declares {size} bytes, {len(value)} remain")
+                return riff.Chunk(fourcc, chunk.data_offset + 4 + pos, size, value)
+            pos += 8 + size + (size & 1)
+        return None
+    return None
+
+
+def _camera_date(text: str, problems: list[str]) -> Timestamp | None:
+    """An AVI's IDIT text (no offset: the camera's clock) as ``DateTimeOriginal``."""
+    iso = None
+    m = _CTIME.fullmatch(text)
+    if m and m.group(1).upper() in MONTHS:
+        mon, day, hh, mi, ss, year = m.groups()
+        iso = f"{year}-{MONTHS[mon.upper()]:02d}-{int(day):02d}T{int(hh):02d}:{mi}:{ss}"
+    elif m := _NUMERIC.fullmatch(text):
+        year, mon, day, hh, mi, ss = m.groups()
+        iso = f"{year}-{int(mon):02d}-{int(day):02d}"
+        if hh is not None:
+            iso += f"T{int(hh):02d}:{mi}" + (f":{ss}" if ss is not None else "")
+    if iso is None:
+        if text:
+            problems.append(f"RIFF IDIT: {text[:80]!r} is not a date this reader knows; kept as text")
+        return None
+    try:
+        ts = make_iso_timestamp("DateTimeOriginal", NAME, iso)
+    except TimeParseError as exc:
+        problems.append(f"RIFF IDIT: {exc}")
+        return None
+    return dataclasses.replace(ts, raw=text) if ts is not None else None
 
 
 def _bext(data: bytes, problems: list[str]) -> dict[str, Any]:

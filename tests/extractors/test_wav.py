@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from evidence_cli.extractors.wav import RiffExtractor
 from evidence_cli.models import Extraction
 from tests.builders import file_context, scan_one
+from tests.extractors.test_id3 import v23_tag
 
 
 def chunk(fourcc: bytes, data: bytes) -> bytes:
@@ -99,6 +100,59 @@ def test_an_avi_info_list_is_read_and_its_movi_list_is_not() -> None:
     assert got.image is None and got.problems == ()
 
 
+def avi(idit: bytes | None, *extra: bytes) -> bytes:
+    header = chunk(b"avih", b"\x00" * 56) + chunk(b"LIST", b"strl" + chunk(b"strh", b"\x00" * 56))
+    if idit is not None:
+        header += chunk(b"IDIT", idit)
+    return riff_file(b"AVI ", chunk(b"LIST", b"hdrl" + header), *extra, chunk(b"LIST", b"movi" + b"\x00" * 100))
+
+
+def test_an_avi_header_list_gives_the_camera_time() -> None:
+    got = run(avi(b"THU OCT 26 16:46:04 2006\n\x00", info((b"ISFT", b"CanonMVI06"))), "video/x-msvideo")
+    assert got.tags["IDIT"] == "THU OCT 26 16:46:04 2006"
+    assert [(x.name, x.source, x.value, x.utc, x.raw) for x in got.timestamps] == [
+        ("DateTimeOriginal", "riff", "2006-10-26T16:46:04", None, "THU OCT 26 16:46:04 2006")
+    ]
+    assert got.device is not None and got.device.software == "CanonMVI06" and got.problems == ()
+
+
+def test_camera_times_in_the_other_shapes_cameras_write() -> None:
+    for text, value in [
+        (b"Oct  6 09:05:00 2006", "2006-10-06T09:05:00"),
+        (b"2005:08:17 11:42:43", "2005-08-17T11:42:43"),
+        (b"2005/08/17/ 11:42", "2005-08-17T11:42"),
+        (b"2005-08-17", "2005-08-17"),
+    ]:
+        got = run(avi(text + b"\x00"), "video/x-msvideo")
+        assert [x.value for x in got.timestamps] == [value], text
+        assert got.problems == ()
+
+
+def test_a_camera_time_that_is_not_a_date_is_kept_and_said() -> None:
+    for text, said in [(b"yesterday", "not a date this reader knows"), (b"SUN FEB 30 10:00:00 2020", "impossible")]:
+        got = run(avi(text), "video/x-msvideo")
+        assert got.tags["IDIT"] == text.decode() and got.timestamps == ()
+        assert any(said in p.message for p in got.problems), got.problems
+    cut = avi(b"THU OCT 26 16:46:04 2006")
+    header_end = cut.index(b"IDIT") + 8
+    got = run(cut[: header_end + 5], "video/x-msvideo")
+    assert any("IDIT declares 24 bytes, 5 remain" in p.message for p in got.problems), got.problems
+
+
+def test_an_id3_chunk_in_a_wav_is_read_as_an_mp3_tag_is() -> None:
+    got = run(wav(chunk(b"id3 ", v23_tag())))
+    t = got.tags["id3"]
+    assert t["version"] == "ID3v2.3.0" and t["TSSE"] == "Lavf58.76.100" and t["TIT2"] == "Call with +44 7700 900123"
+    assert [(x.name, x.source, x.value) for x in got.timestamps] == [("RecordingTime", "riff", "2019-07-24T11:25")]
+    assert got.device is not None and got.device.software == "Lavf58.76.100" and got.problems == ()
+    with_info = run(wav(chunk(b"ID3 ", v23_tag()), info((b"ISFT", b"Recorder"))))
+    assert with_info.device is not None and with_info.device.software == "Recorder"
+    garbage = run(wav(chunk(b"id3 ", b"not a tag")))
+    assert "id3" not in garbage.tags and [p.message for p in garbage.problems] == [
+        "RIFF: the 'id3 ' chunk holds no ID3v2 tag"
+    ]
+
+
 def test_free_text_creation_date_stays_a_tag() -> None:
     got = run(wav(info((b"ICRD", b"summer of 2019"))))
     assert got.tags["INFO"]["ICRD"] == "summer of 2019" and got.timestamps == () and got.problems == ()
@@ -142,6 +196,18 @@ def test_the_shared_corpus_riff_bomb_shape() -> None:
 def test_any_chunks_read_without_raising(body: bytes, form: bytes) -> None:
     got = run(riff_file(form, FMT, chunk(b"LIST", b"INFO" + body), chunk(b"bext", body)))
     assert all(p.stage == "metadata:riff" for p in got.problems)
+    got = run(riff_file(form, chunk(b"LIST", b"hdrl" + body), chunk(b"id3 ", b"ID3" + body), chunk(b"IDIT", body)))
+    assert all(p.stage == "metadata:riff" for p in got.problems)
+
+
+def test_scan_gives_an_avi_camera_time_as_captured(tmp_path: Path) -> None:
+    rec = scan_one(tmp_path / "case", "MVI_0001.AVI", avi(b"THU OCT 26 16:46:04 2006\n\x00"))
+    assert rec.mime in RiffExtractor.mime_types
+    assert rec.captured is not None and (rec.captured.name, rec.captured.value) == (
+        "DateTimeOriginal",
+        "2006-10-26T16:46:04",
+    )
+    assert not rec.errors
 
 
 def test_scan_gives_the_origination_time_as_captured(tmp_path: Path) -> None:
