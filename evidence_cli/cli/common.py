@@ -11,7 +11,7 @@ import time
 from collections import deque
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import IO, Any, BinaryIO, Callable, Iterator, Sequence
 
 import click
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TimeElapsedColumn
@@ -20,7 +20,7 @@ from rich.table import Column
 from rich.text import Text
 
 from evidence_cli import __version__
-from evidence_cli.console import TerminalText, counted, safe_text, same_terminal
+from evidence_cli.console import TerminalBytes, TerminalText, counted, safe_text, same_terminal
 from evidence_cli.errors import EvidenceError, OutputFailed
 from evidence_cli.walker import Entry, Roots, display_path, walk
 from evidence_cli.writers.table import human_size
@@ -433,6 +433,37 @@ class Advance:
         if self._untold:
             untold, self._untold = self._untold, 0
             self._progress.update(self._task, advance=untold, path=safe_text(self._last)[-60:])
+
+
+def remove_partial(path: str) -> str:
+    """Remove the incomplete output this command created (a regular file); say what became of it."""
+    if path == "-":
+        return "what reached stdout is incomplete"
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+            return "the incomplete file was removed"
+    except OSError as exc:
+        return f"the incomplete file could not be removed ({exc.strerror}): do not use it"
+    return "what was written there is incomplete"
+
+
+def open_binary_output(stack: ExitStack, path: str) -> BinaryIO:
+    if path == "-":
+        buf = getattr(sys.stdout, "buffer", None)
+        if buf is None:  # pragma: no cover - an embedding without a byte stdout
+            raise Failure("stdout cannot take bytes here; use -o PATH")
+        if stdout_is_terminal():
+            # Names from the evidence, shown on a terminal: escaped (see TerminalText).
+            shown = TerminalBytes(buf)
+            stack.callback(shown.close)
+            return shown  # type: ignore[return-value]
+        stack.callback(buf.flush)
+        return buf  # type: ignore[no-any-return]
+    try:
+        return stack.enter_context(open(path, "wb"))
+    except OSError as exc:
+        raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
 
 
 def stdout_is_terminal() -> bool:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from contextlib import ExitStack
-from typing import Any, BinaryIO
+from typing import Any
 
 import click
 from rich.text import Text
@@ -23,13 +22,14 @@ from evidence_cli.cli.common import (
     csv_bom_option,
     drop_stdout,
     not_empty,
+    open_binary_output,
     overwrite_option,
     refuse_closed_stdout,
+    remove_partial,
     safe_path,
-    stdout_is_terminal,
 )
 from evidence_cli.cli.stopping import StopSignals
-from evidence_cli.console import TerminalBytes, counted, make_consoles, safe_text
+from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
 from evidence_cli.manifest import SUM_ALGORITHMS, read_manifest, require_trusted
@@ -124,7 +124,7 @@ def export_cmd(
     try:
         # SIGTERM and SIGHUP stop it like Ctrl-C: none may leave a list cut short behind.
         with StopSignals(), ExitStack() as stack:
-            stream = _open_binary(stack, output)
+            stream = open_binary_output(stack, output)
             # A file is removed if a record turns out unreadable half-way (below); what
             # reached stdout cannot be taken back, so stdout gets records checked first.
             result = export_manifest(
@@ -149,7 +149,7 @@ def export_cmd(
             why = exc.strerror or str(exc)
         else:
             why = str(exc)
-        raise Failure(safe_text(f"cannot write {output!r}: {why}; {_remove_partial(output)}")) from None
+        raise Failure(safe_text(f"cannot write {output!r}: {why}; {remove_partial(output)}")) from None
     where = "stdout" if output == "-" else output
     wrote = counted(result.written, "entry", "entries")
     _say(err, f"Wrote {wrote} ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
@@ -169,37 +169,6 @@ def export_cmd(
         target = os.path.abspath(output)
         _say(err, f"Check it: cd {safe_text(safe_path(manifest.base))} && {check.format(file=safe_text(target))}")
     sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
-
-
-def _remove_partial(path: str) -> str:
-    """Remove the incomplete export this command created (a regular file); say what became of it."""
-    if path == "-":
-        return "what reached stdout is incomplete"
-    try:
-        if stat.S_ISREG(os.lstat(path).st_mode):
-            os.unlink(path)
-            return "the incomplete file was removed"
-    except OSError as exc:
-        return f"the incomplete file could not be removed ({exc.strerror}): do not use it"
-    return "what was written there is incomplete"
-
-
-def _open_binary(stack: ExitStack, path: str) -> BinaryIO:
-    if path == "-":
-        buf = getattr(sys.stdout, "buffer", None)
-        if buf is None:  # pragma: no cover - an embedding without a byte stdout
-            raise Failure("stdout cannot take bytes here; use -o PATH")
-        if stdout_is_terminal():
-            # Names from the evidence, shown on a terminal: escaped (see TerminalText).
-            shown = TerminalBytes(buf)
-            stack.callback(shown.close)
-            return shown  # type: ignore[return-value]
-        stack.callback(buf.flush)
-        return buf  # type: ignore[no-any-return]
-    try:
-        return stack.enter_context(open(path, "wb"))
-    except OSError as exc:
-        raise Failure(f"cannot write {path!r}: {exc.strerror}") from None
 
 
 def _say(console: Any, text: str, style: str = "") -> None:
