@@ -1,0 +1,178 @@
+"""`evidence timeline`: every time of a scan in one chronological list (CSV or body file)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from contextlib import ExitStack
+from typing import Any, BinaryIO
+
+import click
+from rich.text import Text
+
+from evidence_cli.cli.common import (
+    CONTEXT,
+    EXIT_OK,
+    Failure,
+    check_outputs_distinct,
+    check_outputs_new,
+    check_outputs_outside,
+    cli,
+    csv_bom_option,
+    drop_stdout,
+    not_empty,
+    open_binary_output,
+    overwrite_option,
+    refuse_closed_stdout,
+    remove_partial,
+)
+from evidence_cli.cli.stopping import StopSignals
+from evidence_cli.console import counted, make_consoles, safe_text
+from evidence_cli.errors import ManifestError
+from evidence_cli.manifest import Manifest, read_manifest, require_trusted
+from evidence_cli.timeline import (
+    TimelineFormat,
+    TimelineRefused,
+    TimelineResult,
+    bodyfile_lines,
+    events_of,
+    ordered,
+    write_csv,
+)
+from evidence_cli.walker import Roots
+
+
+@cli.command("timeline", context_settings=CONTEXT)
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(dir_okay=False, path_type=str), callback=not_empty)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in TimelineFormat]),
+    default=TimelineFormat.CSV.value,
+    show_default=True,
+    help="csv: one row an event, in time order; bodyfile: The Sleuth Kit's body file, for `mactime -b`.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    default="-",
+    show_default=True,
+    callback=not_empty,
+    help="Write here ('-': stdout).",
+)
+@click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
+@click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
+@csv_bom_option
+@overwrite_option
+def timeline_cmd(
+    manifest_path: str, fmt: str, output: str, allow_unsealed: bool, csv_raw: bool, csv_bom: bool, overwrite: bool
+) -> None:
+    """List every time a scan found, oldest first: file-system and metadata times.
+
+    MANIFEST is the JSON export of `evidence scan` (its seal is checked first: a
+    tampered manifest gives no timeline). Each file gives its file-system times
+    (fs_modified, fs_accessed, fs_changed, fs_born: UTC, as the scanning machine's
+    file system had them) and every timestamp of its metadata (EXIF, XMP,
+    QuickTime, PDF, ID3, ...), each with its name and source; none is merged or
+    dropped. Events with a known UTC instant are ordered by it. A time stored
+    without an offset (a camera's clock) has no instant: it is ordered by its clock
+    reading as if it were UTC, and its `clock` column says "local, offset unknown"
+    (it may belong up to 14 hours either side). Ties keep the manifest's order.
+    The body file has a line a file with its file-system times, and a line a
+    metadata time with a UTC instant, named "path (source Name)" (times without an
+    offset cannot be placed there: they are counted). Exit status: 0 written;
+    2 refused (tampered or unsealed manifest, a hash list without times).
+
+    \b
+    Example:
+      evidence scan ./collected --json case.json
+      evidence timeline case.json -o timeline.csv
+      evidence timeline case.json -f bodyfile -o case.body && mactime -b case.body -d -z UTC
+    """
+    _, err = make_consoles()
+    timeline_format = TimelineFormat(fmt)
+    if timeline_format is TimelineFormat.BODYFILE and (csv_bom or csv_raw):
+        raise click.UsageError("--csv-bom and --csv-raw apply to -f csv only")
+    if output == "-":
+        refuse_closed_stdout()
+    check_outputs_distinct([output], [manifest_path])
+    check_outputs_new([output], overwrite=overwrite)
+    try:
+        manifest = read_manifest(manifest_path)
+        require_trusted(manifest, allow_unsealed=allow_unsealed)
+    except ManifestError as exc:
+        raise Failure(str(exc)) from None
+    if not manifest.has_records:
+        raise Failure(
+            f"{safe_text(manifest.path)} is a {manifest.format} list: it holds digests, no times. "
+            "Give the JSON export of `evidence scan` (--json)."
+        )
+    if manifest.base is not None:
+        check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
+    result = TimelineResult()
+    try:
+        with StopSignals(), ExitStack() as stack:
+            stream = open_binary_output(stack, output)
+            _write(manifest, timeline_format, stream, result, neutral=not csv_raw, bom=csv_bom)
+    except BrokenPipeError:
+        drop_stdout()
+        raise
+    except (OSError, KeyboardInterrupt, ManifestError, TimelineRefused) as exc:
+        # A timeline cut short would look like the whole story: never leave one behind.
+        if isinstance(exc, KeyboardInterrupt):
+            why = "interrupted"
+        elif isinstance(exc, OSError):
+            why = exc.strerror or str(exc)
+        else:
+            why = str(exc)
+        raise Failure(safe_text(f"cannot write {output!r}: {why}; {remove_partial(output)}")) from None
+    where = "stdout" if output == "-" else output
+    what = counted(result.events, "event", "events")
+    _say(err, f"Wrote {what} of {counted(result.records, 'record', 'records')} ({fmt}) to {safe_text(where)}.")
+    for note in manifest.notes:
+        _say(err, f"Note: {safe_text(note)}")
+    if result.unordered:
+        has = counted(result.unordered, "event has", "events have")
+        _say(err, f"{has} a time this version cannot order: listed last.")
+    if result.left_out:
+        _say(
+            err,
+            f"{counted(result.left_out, 'metadata time', 'metadata times')} without a UTC offset cannot be placed "
+            "in a body file and are not in it (the CSV timeline lists them).",
+        )
+    if result.escaped_names:
+        _say(
+            err,
+            f"{counted(result.escaped_names, 'line names', 'lines name')} a file whose name holds | % or a line "
+            "break, which a body file cannot carry: written as %7C %25 %0A %0D.",
+        )
+    sys.exit(EXIT_OK)
+
+
+def _write(
+    manifest: Manifest, fmt: TimelineFormat, out: BinaryIO, result: TimelineResult, *, neutral: bool, bom: bool
+) -> None:
+    text = io.TextIOWrapper(out, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
+    try:
+        if fmt is TimelineFormat.CSV:
+            write_csv(ordered(_events(manifest, result)), text, result, neutral=neutral, bom=bom)
+        else:
+            for i, record in enumerate(manifest.iter_records()):
+                text.writelines(bodyfile_lines(i, record, result))
+                result.records += 1
+        text.flush()
+    finally:
+        text.detach()
+
+
+def _events(manifest: Manifest, result: TimelineResult) -> Any:
+    for i, record in enumerate(manifest.iter_records()):
+        yield from events_of(i, record)
+        result.records += 1
+
+
+def _say(console: Any, text: str) -> None:
+    """One line on the stderr console, never wrapped (paths stay whole)."""
+    console.print(Text(text), soft_wrap=True)

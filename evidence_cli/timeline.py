@@ -1,0 +1,322 @@
+"""Every time a scan found, in one chronological list: the ``evidence timeline`` command.
+
+The events of a record are its file-system times (``modified``, ``accessed``,
+``changed``, ``born``: UTC, from the scanning machine's file system) and every
+timestamp its metadata holds (EXIF, XMP, QuickTime, PDF, ID3, ...), each with the name
+and the reader it came from. Nothing is merged or dropped: a photo's DateTimeOriginal
+from EXIF and from XMP are two events.
+
+Order. An event whose UTC instant is known (stored with an offset, given in UTC by its
+standard, or placed by the GPS clock: ``offset_origin`` says which) is ordered by that
+instant. An event stored without an offset (a camera's local clock) has no instant: it
+is ordered by its clock reading as if that were UTC, and its ``clock`` column says
+``local, offset unknown`` — it may belong up to fourteen hours either side. A date
+without a time (``2019``, ``2019-05-01``) is ordered at its first instant. Ties keep
+the manifest's order (record, then event), so the same manifest always gives the same
+list, byte for byte.
+
+Memory stays flat: events are sorted in runs of :data:`RUN` that spill to temporary
+files outside the evidence, then merged.
+
+Formats:
+
+``csv``
+    One row an event, in order (columns :data:`CSV_COLUMNS`); cells from the evidence
+    that would start a spreadsheet formula are neutralised as in the scan's CSV.
+``bodyfile``
+    The Sleuth Kit's body file (``MD5|name|inode|mode_as_string|UID|GID|size|atime|
+    mtime|ctime|crtime``, whole seconds since 1970 UTC), for ``mactime -b FILE``: a
+    line a record with its file-system times, then a line for each metadata time with a
+    known UTC instant, named ``path (source Name)``, its time in all four columns (mactime
+    shows it as ``macb``). Times without an offset cannot be placed there and are left
+    out, counted. ``|`` and line breaks, which the format cannot carry in a name, are
+    written ``%7C``, ``%0A``, ``%0D`` (and ``%`` as ``%25``), counted.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Any, Iterable, Iterator, Mapping
+
+from evidence_cli.errors import EvidenceError
+from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
+
+#: Events sorted in memory before a run spills to a temporary file.
+RUN = 200_000
+FS_TIMES = ("modified", "accessed", "changed", "born")
+UTC_CLOCK = "UTC"
+LOCAL_CLOCK = "local, offset unknown"
+CSV_COLUMNS = (
+    "time",
+    "clock",
+    "time_utc",
+    "value",
+    "offset_origin",
+    "event",
+    "source",
+    "path",
+    "sha256",
+    "mime",
+    "raw",
+)
+#: Columns whose text comes from the evidence (neutralised against formulas).
+_FROM_EVIDENCE = frozenset({"value", "event", "path", "mime", "raw"})
+_ISO = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?)?(Z|[+-]\d{2}:\d{2})?"
+)
+
+
+class TimelineFormat(str, enum.Enum):
+    CSV = "csv"
+    BODYFILE = "bodyfile"
+
+
+class TimelineRefused(EvidenceError):
+    """The manifest cannot give a timeline (nothing useful was written)."""
+
+
+def sort_key(text: str) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`` for an ISO time as the record stores it (any
+    precision; the offset, if any, ignored: pass a UTC time or a local clock reading),
+    so that keys compare as the instants they name. None when it is not such a time."""
+    m = _ISO.fullmatch(text)
+    if m is None:
+        return None
+    y, mo, d, hh, mi, ss, frac, _ = m.groups()
+    return f"{y}-{mo or '01'}-{d or '01'}T{hh or '00'}:{mi or '00'}:{ss or '00'}.{(frac or '').ljust(9, '0')}"
+
+
+@dataclass(frozen=True, order=True)
+class Event:
+    """One timeline row. Fields compare in order: the key, then the manifest's order."""
+
+    key: str
+    record: int
+    index: int
+    clock: str
+    time_utc: str
+    value: str
+    offset_origin: str
+    event: str
+    source: str
+    path: str
+    sha256: str
+    mime: str
+    raw: str
+
+    def to_list(self) -> list[Any]:
+        return [getattr(self, f) for f in Event.__dataclass_fields__]
+
+    @classmethod
+    def from_list(cls, values: list[Any]) -> Event:
+        return cls(*values)
+
+    def shown_time(self) -> str:
+        """The time an examiner reads first: the UTC instant, else the clock reading."""
+        return self.time_utc or self.value
+
+
+@dataclass
+class TimelineResult:
+    events: int = 0
+    records: int = 0
+    unordered: int = 0
+    """Events whose time is not an ISO time this version orders (listed last)."""
+    left_out: int = 0
+    """Bodyfile: metadata times without a UTC instant (the CSV has them)."""
+    escaped_names: int = 0
+    """Bodyfile: names holding ``|``, ``%`` or a line break, written percent-encoded."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def events_of(i: int, record: Any) -> list[Event]:
+    """The events of record ``i`` (a raw record of a JSON export), in the record's order.
+    Raises :class:`TimelineRefused` for a record this version cannot read."""
+    if not isinstance(record, Mapping) or not isinstance(record.get("path"), str):
+        raise TimelineRefused(f"record {i + 1} is not a record this version reads (no path)")
+    path = record["path"]
+    hashes = record.get("hashes")
+    sha256 = _text(hashes.get("sha256")) if isinstance(hashes, Mapping) else ""
+    mime = _text(record.get("mime"))
+    out: list[Event] = []
+
+    def add(value: str, utc: str, origin: str, name: str, source: str, raw: str) -> None:
+        key = sort_key(utc or value)  # a local value's own offset, if any, is not used
+        out.append(
+            Event(
+                key=key if key is not None else "~",  # after every digit: listed last
+                record=i,
+                index=len(out),
+                clock=UTC_CLOCK if utc else LOCAL_CLOCK,
+                time_utc=utc,
+                value=value,
+                offset_origin=origin,
+                event=name,
+                source=source,
+                path=path,
+                sha256=sha256,
+                mime=mime,
+                raw=raw,
+            )
+        )
+
+    fs = record.get("filesystem")
+    if isinstance(fs, Mapping):
+        for name in FS_TIMES:
+            when = fs.get(name)
+            if isinstance(when, str) and when:
+                add(when, when, "filesystem", f"fs_{name}", "filesystem", when)
+    stamps = record.get("timestamps")
+    if stamps is not None and not isinstance(stamps, list):
+        raise TimelineRefused(f"record {i + 1} is not a record this version reads (timestamps)")
+    for ts in stamps or ():
+        if not isinstance(ts, Mapping) or not isinstance(ts.get("value"), str):
+            raise TimelineRefused(f"record {i + 1} is not a record this version reads (a timestamp)")
+        add(
+            ts["value"],
+            _text(ts.get("utc")),
+            _text(ts.get("offset_origin")) or "none",
+            _text(ts.get("name")),
+            _text(ts.get("source")),
+            _text(ts.get("raw")),
+        )
+    return out
+
+
+# --- ordering ------------------------------------------------------------------------------
+
+
+def ordered(events: Iterable[Event], run: int = RUN) -> Iterator[Event]:
+    """``events`` sorted (by key, then manifest order), holding at most ``run`` in memory;
+    longer inputs are sorted in runs spilled to temporary files and merged."""
+    runs: list[IO[str]] = []
+    batch: list[Event] = []
+    try:
+        for e in events:
+            batch.append(e)
+            if len(batch) >= run:
+                runs.append(_spill(sorted(batch)))
+                batch = []
+        batch.sort()
+        if not runs:
+            yield from batch
+            return
+        yield from heapq.merge(batch, *(_read_run(f) for f in runs))
+    finally:
+        for f in runs:
+            f.close()
+
+
+def _spill(batch: list[Event]) -> IO[str]:
+    f = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogatepass")  # noqa: SIM115 - closed by ordered()
+    for e in batch:
+        f.write(json.dumps(e.to_list(), ensure_ascii=True) + "\n")
+    f.seek(0)
+    return f
+
+
+def _read_run(f: IO[str]) -> Iterator[Event]:
+    for line in f:
+        yield Event.from_list(json.loads(line))
+
+
+# --- writers -------------------------------------------------------------------------------
+
+
+def write_csv(events: Iterable[Event], out: IO[str], result: TimelineResult, *, neutral: bool, bom: bool) -> None:
+    if bom:
+        out.write(BOM)
+    out.write(csv_line(list(CSV_COLUMNS)))
+    for e in events:
+        cells = [
+            e.shown_time(),
+            e.clock,
+            e.time_utc,
+            e.value,
+            e.offset_origin,
+            e.event,
+            e.source,
+            e.path,
+            e.sha256,
+            e.mime,
+            e.raw,
+        ]
+        if neutral:
+            cells = [neutralise(c) if col in _FROM_EVIDENCE else c for col, c in zip(CSV_COLUMNS, cells)]
+        out.write(csv_line(cells))
+        result.events += 1
+        if e.key == "~":
+            result.unordered += 1
+
+
+_BODY_UNSAFE = re.compile(r"[%|\r\n]")
+
+
+def body_name(name: str) -> tuple[str, bool]:
+    """A name the body file can carry (``|`` separates its columns; a line is a record)."""
+    if _BODY_UNSAFE.search(name) is None:
+        return name, False
+    return _BODY_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", name), True
+
+
+def epoch(utc: str) -> int | None:
+    """Whole seconds since 1970 (floor) of a UTC ISO time, None if it is not one."""
+    key = sort_key(utc)
+    if key is None:
+        return None
+    try:
+        when = datetime.strptime(key[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return int(when.timestamp())
+
+
+def bodyfile_lines(i: int, record: Any, result: TimelineResult) -> Iterator[str]:
+    """The body-file lines of one record: its file-system times, then its metadata times."""
+    events = events_of(i, record)
+    hashes = record.get("hashes")
+    md5 = _text(hashes.get("md5")) if isinstance(hashes, Mapping) else ""
+    meta = record.get("metadata")
+    fsmeta = meta.get("filesystem") if isinstance(meta, Mapping) else None
+    fsmeta = fsmeta if isinstance(fsmeta, Mapping) else {}
+
+    def num(value: Any) -> str:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else "0"
+
+    inode, mode = num(fsmeta.get("inode")), _text(fsmeta.get("mode_text")) or "0"
+    uid, gid, size = num(fsmeta.get("uid")), num(fsmeta.get("gid")), num(record.get("size"))
+
+    def line(name: str, atime: int, mtime: int, ctime: int, crtime: int) -> str:
+        shown, escaped = body_name(name)
+        result.escaped_names += escaped
+        cols = [md5 or "0", shown, inode, mode, uid, gid, size, str(atime), str(mtime), str(ctime), str(crtime)]
+        return "|".join(cols) + "\n"
+
+    fs_times = {e.event[3:]: epoch(e.time_utc) or 0 for e in events if e.source == "filesystem"}
+    yield line(
+        record["path"],
+        fs_times.get("accessed", 0),
+        fs_times.get("modified", 0),
+        fs_times.get("changed", 0),
+        fs_times.get("born", 0),
+    )
+    result.events += len(fs_times)
+    for e in events:
+        if e.source == "filesystem":
+            continue
+        t = epoch(e.time_utc) if e.time_utc else None
+        if t is None:
+            result.left_out += 1
+            continue
+        result.events += 1
+        yield line(f"{e.path} ({e.source} {e.event})", t, t, t, t)
