@@ -48,7 +48,7 @@ from evidence_cli.errors import EvidenceError
 from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
 
 #: Events sorted in memory before a run spills to a temporary file.
-RUN = 200_000
+RUN = 100_000
 FS_TIMES = ("modified", "accessed", "changed", "born")
 UTC_CLOCK = "UTC"
 LOCAL_CLOCK = "local, offset unknown"
@@ -92,7 +92,7 @@ def sort_key(text: str) -> str | None:
     return f"{y}-{mo or '01'}-{d or '01'}T{hh or '00'}:{mi or '00'}:{ss or '00'}.{(frac or '').ljust(9, '0')}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Event:
     """One timeline row. Fields compare in order: the key, then the manifest's order."""
 
