@@ -1,0 +1,159 @@
+"""`evidence custody add|verify`: an append-only, hash-chained chain-of-custody log."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from rich.text import Text
+
+from evidence_cli.cli.common import (
+    CONTEXT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Failure,
+    cli,
+    not_empty,
+    utc_now,
+)
+from evidence_cli.console import counted, make_consoles, safe_text
+from evidence_cli.custody import CustodyError, add, check, hash_item, recheck_items
+
+
+@cli.group("custody", context_settings=CONTEXT)
+def custody() -> None:
+    """Keep a chain-of-custody log: who did what with which evidence, and when.
+
+    The log is a JSON Lines file; each entry holds the previous entry's hash, so an
+    entry changed, removed, inserted or moved breaks the chain from there on, and
+    `evidence custody verify` says where. Anyone who can write the file can rewrite
+    all of it: keep the head `add` prints outside the log (case notes, an email,
+    the signed custody form) and give it to `verify --head`.
+
+    \b
+    Example:
+      evidence custody add case.custody --by "J. Doe" --action "received from DC Smith" disk.E01
+      evidence custody add case.custody --by "J. Doe" --action scanned case.json
+      evidence custody verify case.custody --items --head 3b1f...
+    """
+
+
+@custody.command("add", context_settings=CONTEXT)
+@click.argument("log", type=click.Path(dir_okay=False, path_type=str), callback=not_empty)
+@click.argument("items", nargs=-1, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--by", required=True, callback=not_empty, metavar="NAME", help="Who acts (recorded as given).")
+@click.option(
+    "--action",
+    required=True,
+    callback=not_empty,
+    metavar="TEXT",
+    help="What was done: received, sealed, scanned, copied, handed to ...",
+)
+@click.option("--note", metavar="TEXT", help="Anything else to record (seal numbers, where it is kept).")
+@click.option("--case", "case_id", metavar="TEXT", help="Case number or name.")
+def add_cmd(log: str, items: tuple[str, ...], by: str, action: str, note: str | None, case_id: str | None) -> None:
+    """Add an entry to a custody log (created if missing), with the files it concerns.
+
+    Each ITEM (a disk image, a scan's manifest, an exported file) is recorded with
+    its absolute path, size, MD5, SHA-1 and SHA-256, read once, read-only. The whole
+    chain is checked first: nothing is added to a broken log. Exit status: 0 added;
+    2 nothing added (a broken or unreadable log, an item that cannot be read).
+
+    \b
+    Example:
+      evidence custody add case.custody --by "J. Doe" --action received disk.E01 --note "bag S-1234"
+    """
+    _, err = make_consoles()
+    hashed: list[dict[str, Any]] = []
+    for item in items:
+        if not item:
+            raise click.BadParameter("an empty item name", param_hint="ITEMS")
+        if os.path.abspath(item) == os.path.abspath(log):
+            raise Failure(f"{safe_text(item)} is the log itself")
+        try:
+            hashed.append(hash_item(item))
+        except CustodyError as exc:
+            raise Failure(safe_text(str(exc))) from None
+        except OSError as exc:
+            raise Failure(safe_text(f"cannot read {item!r}: {exc.strerror}; nothing was added")) from None
+    try:
+        entry = add(log, by=by, action=action, note=note, case=case_id, items=hashed, time_utc=utc_now())
+    except CustodyError as exc:
+        raise Failure(safe_text(str(exc))) from None
+    what = counted(len(hashed), "item")
+    _say(err, f"Entry {entry['seq']} added to {safe_text(log)} ({what}).")
+    for done in hashed:
+        _say(err, f"  {done['sha256']}  {safe_text(done['path'])}")
+    _say(err, f"Chain head: {entry['hash']}")
+    _say(err, "Keep the head outside the log (case notes, the custody form): `verify --head` checks it.")
+    sys.exit(EXIT_OK)
+
+
+@custody.command("verify", context_settings=CONTEXT)
+@click.argument("log", type=click.Path(dir_okay=False, path_type=str), callback=not_empty)
+@click.option(
+    "--head",
+    "heads",
+    multiple=True,
+    metavar="HASH",
+    help="A chain head kept outside the log: it must be the hash of one of its entries. Repeatable.",
+)
+@click.option("--items", "recheck", is_flag=True, help="Hash every item again where it is now.")
+def verify_cmd(log: str, heads: tuple[str, ...], recheck: bool) -> None:
+    """Check a custody log's chain and list its entries; with --items, re-hash the items.
+
+    Exit status: 0 the chain is whole (and every head given is in it, and with
+    --items every item is unchanged); 1 an item is modified, missing or unreadable;
+    2 the chain is broken, a head given is not in it, or the log cannot be read.
+    """
+    out, err = make_consoles()
+    try:
+        found = check(log)
+    except CustodyError as exc:
+        raise Failure(safe_text(str(exc))) from None
+    for e in found.entries:
+        line = f"{e['seq']:>4}  {e['time_utc']}  {e['by']}: {e['action']}"
+        if e["note"]:
+            line += f" ({e['note']})"
+        _say(out, safe_text(line))
+        for item in e["items"]:
+            _say(out, safe_text(f"      {item.get('sha256', '?')}  {item['path']}"))
+    for note in found.notes:
+        _say(err, f"Note: {safe_text(note)}")
+    status = EXIT_OK
+    if found.broken is not None:
+        _say(
+            err,
+            f"BROKEN at {safe_text(found.broken)}; the {counted(len(found.entries), 'entry', 'entries')} "
+            "above it hold their chain.",
+            "bold red",
+        )
+        status = EXIT_USAGE
+    else:
+        _say(err, f"Chain whole: {counted(len(found.entries), 'entry', 'entries')}; head {found.head}.")
+    known = {e["hash"] for e in found.entries}
+    for head in heads:
+        if head.strip().lower() in known:
+            _say(err, f"Head {safe_text(head)}: in the chain.")
+        else:
+            _say(err, f"Head {safe_text(head)}: NOT in the chain (rewritten, or another log).", "bold red")
+            status = EXIT_USAGE
+    if recheck:
+        bad = 0
+        for state in recheck_items(found.entries):
+            if state.status == "ok":
+                continue
+            bad += 1
+            detail = f" ({state.detail})" if state.detail else ""
+            _say(out, safe_text(f"{state.status.upper():<10}  entry {state.entry}  {state.path}{detail}"))
+        _say(err, "Items: every one unchanged." if not bad else f"Items: {counted(bad, 'problem')}.")
+        if bad and status == EXIT_OK:
+            status = EXIT_PROBLEMS
+    sys.exit(status)
+
+
+def _say(console: Any, text: str, style: str = "") -> None:
+    console.print(Text(text, style=style), soft_wrap=True)

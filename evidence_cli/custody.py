@@ -1,0 +1,292 @@
+"""A chain-of-custody log: append-only, each entry bound to the one before by its hash.
+
+The log is a JSON Lines file (UTF-8, one entry a line)::
+
+    {"schema": "evidence-cli/custody/1", "seq": 1, "time_utc": "...", "host": "...",
+     "tool": "evidence-cli 0.1.0", "case": null, "by": "J. Doe", "action": "received",
+     "note": "...", "items": [{"path": "/abs/path", "size": 123, "md5": "...",
+     "sha1": "...", "sha256": "..."}], "prev": "<64 hex>", "hash": "<64 hex>"}
+
+``hash`` is the SHA-256 of the entry's canonical form (``evidence-cli/c14n-json/1``, as
+the manifest's seal) without ``hash``; ``prev`` is the previous entry's ``hash`` (64
+zeros for the first); ``seq`` counts from 1. Changing, removing, inserting or
+reordering an entry breaks the chain from there on, and :func:`check` says where.
+
+What the chain does not prove: anyone who can write the file can rewrite the whole of
+it with new hashes. Keep the chain's head (the last ``hash``, printed after each entry)
+outside the log — case notes, an email, a signed custody form — and give it to
+``verify --head``: a log rewritten before that entry no longer holds it.
+
+Entries are added under an exclusive ``flock`` of the log, after the whole chain was
+checked (nothing is added to a broken chain), in one ``write`` on an ``O_APPEND``
+descriptor, then ``fsync``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import stat
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+from evidence_cli import __version__
+from evidence_cli.errors import EvidenceError
+from evidence_cli.hashing import DEFAULT_ALGORITHMS, hash_fd, open_readonly
+from evidence_cli.manifest import canonical
+
+SCHEMA = "evidence-cli/custody/1"
+GENESIS = "0" * 64
+#: Longest line read (a note can be long; a line past this is damage or an attack).
+MAX_LINE = 16 * 1024 * 1024
+#: Longest text kept in one field given on the command line.
+MAX_TEXT = 64 * 1024
+KEYS = ("schema", "seq", "time_utc", "host", "tool", "case", "by", "action", "note", "items", "prev", "hash")
+
+
+class CustodyError(EvidenceError):
+    """The log cannot be used (unreadable, or its chain is broken): nothing was added."""
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+
+
+@dataclass
+class Check:
+    """What :func:`check` found."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    """The entries up to the first break (all of them when the chain is whole)."""
+    broken: str | None = None
+    """Where and how the chain breaks (None: whole)."""
+    notes: list[str] = field(default_factory=list)
+    """What is odd but does not break it (a clock that went backwards)."""
+
+    @property
+    def head(self) -> str:
+        return self.entries[-1]["hash"] if self.entries else GENESIS
+
+
+def _lines(fd: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without the newline) of the log; a last line without a newline too."""
+    buf = b""
+    number = 0
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+        while True:
+            at = buf.find(b"\n")
+            if at < 0:
+                break
+            number += 1
+            yield number, buf[:at]
+            buf = buf[at + 1 :]
+        if len(buf) > MAX_LINE:
+            yield number + 1, buf  # checked below: too long
+            return
+    if buf:
+        yield number + 1, buf
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"key {k!r} given twice")
+        out[k] = v
+    return out
+
+
+def _wrong_types(entry: Mapping[str, Any]) -> str | None:
+    for key in ("time_utc", "host", "tool", "by", "action", "prev", "hash"):
+        if not isinstance(entry[key], str):
+            return f"{key} is not text"
+    for key in ("case", "note"):
+        if entry[key] is not None and not isinstance(entry[key], str):
+            return f"{key} is not text"
+    items = entry["items"]
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in items):
+        return "items is not a list of paths and digests"
+    return None
+
+
+def check_fd(fd: int) -> Check:
+    """Check the chain of the log open at ``fd`` (read from its start)."""
+    out = Check()
+    os.lseek(fd, 0, os.SEEK_SET)
+    prev = GENESIS
+    last_time = ""
+    for number, raw in _lines(fd):
+        where = f"line {number}"
+        if len(raw) > MAX_LINE:
+            out.broken = f"{where}: longer than {MAX_LINE} bytes"
+            return out
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            out.broken = f"{where}: starts with a byte-order mark (the log was re-saved by an editor)"
+            return out
+        try:
+            entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            out.broken = f"{where}: not a JSON entry ({type(exc).__name__})"
+            return out
+        if not isinstance(entry, dict) or tuple(sorted(entry)) != tuple(sorted(KEYS)):
+            out.broken = f"{where}: not a custody entry (its keys are not {', '.join(KEYS)})"
+            return out
+        if entry["schema"] != SCHEMA:
+            out.broken = f"{where}: schema {str(entry['schema'])[:80]!r}, not {SCHEMA}"
+            return out
+        if entry["seq"] != number or isinstance(entry["seq"], bool):
+            out.broken = f"{where}: numbered {str(entry['seq'])[:20]}, not {number} (an entry removed, added or moved)"
+            return out
+        odd = _wrong_types(entry)
+        if odd:
+            out.broken = f"{where}: not a custody entry ({odd})"
+            return out
+        if entry["prev"] != prev:
+            out.broken = f"{where}: does not follow entry {number - 1} (its prev is not that entry's hash)"
+            return out
+        if entry["hash"] != entry_hash(entry):
+            out.broken = f"{where}: its content does not match its hash (edited after it was written)"
+            return out
+        when = entry["time_utc"]
+        if when < last_time:
+            out.notes.append(f"line {number}: its time {when} is before the entry above ({last_time})")
+        last_time = when
+        prev = entry["hash"]
+        out.entries.append(entry)
+    return out
+
+
+def check(path: str | bytes) -> Check:
+    """Check a log's chain. Raises :class:`CustodyError` when it cannot be read."""
+    try:
+        fd = open_readonly(path)
+    except OSError as exc:
+        raise CustodyError(f"cannot read custody log {os.fsdecode(path)!r}: {exc.strerror}") from None
+    try:
+        return check_fd(fd)
+    except OSError as exc:
+        raise CustodyError(f"cannot read custody log {os.fsdecode(path)!r}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def hash_item(path: str) -> dict[str, Any]:
+    """An item's absolute path, size and digests (one read pass, read-only)."""
+    absolute = os.path.abspath(path)
+    fd = open_readonly(absolute)
+    try:
+        if not _is_regular(fd):
+            raise CustodyError(f"{path!r} is not a regular file (give a file: a folder's manifest, an image)")
+        result = hash_fd(fd, DEFAULT_ALGORITHMS, expected_size=os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    return {"path": absolute, "size": result.size, **result.digests}
+
+
+def _is_regular(fd: int) -> bool:
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+
+def _bounded(name: str, text: str | None) -> str | None:
+    if text is not None and len(text) > MAX_TEXT:
+        raise CustodyError(f"--{name} is {len(text)} characters; at most {MAX_TEXT}")
+    return text
+
+
+def add(
+    path: str,
+    *,
+    by: str,
+    action: str,
+    note: str | None,
+    case: str | None,
+    items: Sequence[dict[str, Any]],
+    time_utc: str,
+) -> dict[str, Any]:
+    """Append one entry to the log at ``path`` (created if missing) and return it.
+
+    The log is locked, its whole chain checked (a broken one is refused: nothing is added),
+    then the entry is written in one ``write`` and synced.
+    """
+    entry: dict[str, Any] = {
+        "schema": SCHEMA,
+        "seq": 0,
+        "time_utc": time_utc,
+        "host": socket.gethostname(),
+        "tool": f"evidence-cli {__version__}",
+        "case": _bounded("case", case),
+        "by": _bounded("by", by),
+        "action": _bounded("action", action),
+        "note": _bounded("note", note),
+        "items": list(items),
+        "prev": GENESIS,
+        "hash": "",
+    }
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise CustodyError(f"cannot open custody log {path!r}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        found = check_fd(fd)
+        if found.broken is not None:
+            raise CustodyError(f"custody log {path!r} is broken at {found.broken}: nothing was added")
+        size = os.fstat(fd).st_size
+        if size:
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                raise CustodyError(f"custody log {path!r} does not end with a line break: nothing was added")
+        entry["seq"] = len(found.entries) + 1
+        entry["prev"] = found.head
+        entry["hash"] = entry_hash(entry)
+        line = json.dumps(entry, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
+        written = os.write(fd, line)
+        if written != len(line):
+            raise CustodyError(f"custody log {path!r}: only {written} of {len(line)} bytes written; check it")
+        os.fsync(fd)
+    except OSError as exc:
+        raise CustodyError(f"cannot write custody log {path!r}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return entry
+
+
+@dataclass
+class ItemState:
+    entry: int
+    path: str
+    status: str
+    """``ok``, ``modified``, ``missing`` or ``unreadable``."""
+    detail: str = ""
+
+
+def recheck_items(entries: Sequence[Mapping[str, Any]]) -> Iterator[ItemState]:
+    """Each item of each entry against what is at its path now (each path read once)."""
+    seen: dict[str, dict[str, Any] | ItemState] = {}
+    for entry in entries:
+        for item in entry.get("items") or ():
+            path = item["path"]
+            if path not in seen:
+                try:
+                    seen[path] = hash_item(path)
+                except FileNotFoundError:
+                    seen[path] = ItemState(0, path, "missing")
+                except (OSError, CustodyError) as exc:
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    seen[path] = ItemState(0, path, "unreadable", why)
+            now = seen[path]
+            if isinstance(now, ItemState):
+                yield ItemState(entry["seq"], path, now.status, now.detail)
+                continue
+            changed = [k for k in ("size", *DEFAULT_ALGORITHMS) if k in item and item[k] != now[k]]
+            if changed:
+                yield ItemState(entry["seq"], path, "modified", ", ".join(changed))
+            else:
+                yield ItemState(entry["seq"], path, "ok")
