@@ -949,7 +949,7 @@ def _check_repeats(source: bytes, sha256: str, repeated: set[bytes]) -> None:
     """
     first: dict[bytes, bytes] = {}
     for i, record in enumerate(_records_again(source, sha256)):
-        rel = _record_path(record, f"record {i + 1}")
+        rel = record_path(record, f"record {i + 1}")
         if rel not in repeated:
             continue
         form = canonical(record)
@@ -961,7 +961,7 @@ def _entry_of_record(i: int, r: Any) -> ManifestEntry:
     where = f"record {i + 1}"
     if not isinstance(r, dict):
         raise ManifestError(f"{where} is not an object")
-    rel = _record_path(r, where)
+    rel = record_path(r, where)
     kind = r.get("kind")
     if not isinstance(kind, str) or kind not in _KINDS:  # (a list is not hashable: TypeError)
         raise ManifestError(f"{where}: unknown kind {kind!r}")
@@ -995,7 +995,7 @@ def _entry_of_record(i: int, r: Any) -> ManifestEntry:
     )
 
 
-def _record_path(r: Mapping[str, Any], where: str) -> bytes:
+def record_path(r: Mapping[str, Any], where: str) -> bytes:
     pb = r.get("path_bytes")
     if pb is not None:
         if not isinstance(pb, str):

@@ -1,0 +1,382 @@
+"""One self-contained HTML report of a scan: the ``evidence report`` command.
+
+It is written from the sealed manifest (never from a new look at the disk, but for the
+thumbnails, which are opt-in): the case and the scan, the manifest's identity and seal,
+the summary, the findings, the problems, a map of the GPS positions, the timeline of the
+metadata times and the table of files, each section bounded by ``limit`` rows and saying
+how many it leaves out.
+
+Every string from the evidence is made visible (control and bidi characters escaped, as
+on the terminal) and then HTML-escaped; the page carries no script and a Content Security
+Policy that forbids any script, frame or outside load, so a hostile file name or tag can
+neither run nor fetch anything in the reader's browser. The map is an SVG drawn here
+(no tiles are fetched); each position links to OpenStreetMap for the reader who chooses
+to go online.
+
+Thumbnails (``thumbnails=True``) are of the files as they are now, and only when their
+SHA-256 still matches the manifest; images are decoded by Pillow within its
+decompression-bomb limit, at most :data:`THUMB_MAX_BYTES` read per file, and re-encoded
+as small JPEGs without metadata. They show the evidence's content: in sexual-exploitation
+cases, leave them out of reports that travel.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterator, Mapping
+
+from evidence_cli import __version__
+from evidence_cli.console import counted, safe_text
+from evidence_cli.errors import EvidenceError
+from evidence_cli.hashing import open_readonly
+from evidence_cli.manifest import Manifest, ManifestError, record_path
+from evidence_cli.models import FileRecord
+from evidence_cli.timeline import events_of, ordered
+from evidence_cli.writers.table import flags, human_size
+
+DEFAULT_LIMIT = 10_000
+THUMB_SIZE = 160
+#: Files larger than this get no thumbnail (a photo is a few MB; a RAW tens).
+THUMB_MAX_BYTES = 64 * 1024 * 1024
+THUMB_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"})
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #999}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #bbb;padding:2px 6px;vertical-align:top;text-align:left}
+th{background:#eee}.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
+.flag{font-weight:bold;color:#8a5a00}.warn{background:#fff3cd;padding:.5em;border:1px solid #c90}
+.bad{background:#f8d7da;padding:.5em;border:1px solid #c00}.more{font-style:italic;color:#555}
+svg{border:1px solid #999;background:#eef4fb}
+"""
+
+
+class ReportRefused(EvidenceError):
+    """The manifest cannot give a report (nothing useful was written)."""
+
+
+def h(value: Any) -> str:
+    """An evidence value as HTML text: control and format characters made visible, then escaped."""
+    return html.escape(safe_text("" if value is None else value), quote=True)
+
+
+@dataclass
+class ReportResult:
+    records: int = 0
+    thumbnails: int = 0
+    no_thumbnail: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why) of image files that got no thumbnail."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Section -> rows beyond the limit."""
+
+
+def _records(manifest: Manifest) -> Iterator[tuple[int, Mapping[str, Any], FileRecord]]:
+    for i, raw in enumerate(manifest.iter_records()):
+        try:
+            yield i, raw, FileRecord.from_dict(raw)
+        except Exception as exc:  # noqa: BLE001 - any malformed field: KeyError, TypeError, ValueError ...
+            raise ReportRefused(f"record {i + 1} is not a record this version reads ({type(exc).__name__})") from None
+
+
+def _gps(r: FileRecord) -> str:
+    if not r.gps:
+        return ""
+    out = f"{r.gps.latitude:.6f}, {r.gps.longitude:.6f}"
+    return out + (f" {r.gps.altitude:.1f} m" if r.gps.altitude is not None else "")
+
+
+def _captured(r: FileRecord) -> str:
+    if not r.captured:
+        return ""
+    out = f"{r.captured.value} ({r.captured.source} {r.captured.name})"
+    if r.captured.offset_origin == "gps-inferred" and r.captured.utc:
+        out += f", UTC {r.captured.utc} inferred from GPS"
+    return out
+
+
+def _osm(lat: float, lon: float) -> str:
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&amp;mlon={lon:.6f}#map=16/{lat:.6f}/{lon:.6f}"
+
+
+def _kv_table(rows: list[tuple[str, Any]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows) + "</table>\n"
+
+
+def _more(n: int, what: str) -> str:
+    said = f"{counted(n, what)} more not shown here (limit reached): the manifest and its CSV hold them."
+    return f'<p class="more">{said}</p>\n'
+
+
+def write_report(
+    manifest: Manifest,
+    out: IO[str],
+    *,
+    generated_utc: str,
+    title: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    thumbnails: bool = False,
+) -> ReportResult:
+    """Write the report of ``manifest`` to ``out`` (text). Reads its records three times
+    from the manifest file (never held whole)."""
+    result = ReportResult()
+    header = manifest.header
+    case = header.get("case") if isinstance(header.get("case"), Mapping) else {}
+    scan = header.get("scan") if isinstance(header.get("scan"), Mapping) else {}
+    summary = header.get("summary") if isinstance(header.get("summary"), Mapping) else {}
+    tool = header.get("tool") if isinstance(header.get("tool"), Mapping) else {}
+    assert isinstance(case, Mapping) and isinstance(scan, Mapping) and isinstance(summary, Mapping)
+    assert isinstance(tool, Mapping)
+    heading = title or (f"Evidence report: case {case.get('case')}" if case.get("case") else "Evidence report")
+
+    w = out.write
+    w('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n')
+    w(f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n')
+    w('<meta name="referrer" content="no-referrer">\n')
+    w(f"<title>{h(heading)}</title><style>{STYLE}</style></head><body>\n")
+    w(f"<h1>{h(heading)}</h1>\n")
+    if manifest.seal.status != "valid":
+        w(
+            f'<p class="bad">The manifest is not sealed ({h(manifest.seal.status)}): edits made after the scan '
+            "cannot be ruled out.</p>\n"
+        )
+    if not manifest.complete:
+        w('<p class="bad">The scan was interrupted: the manifest lists only part of the evidence.</p>\n')
+
+    w("<h2>Case and scan</h2>\n")
+    w(
+        _kv_table(
+            [
+                ("Case", case.get("case")),
+                ("Examiner", case.get("examiner")),
+                ("Evidence ID", case.get("evidence_id")),
+                ("Scanned", ", ".join(str(x) for x in scan.get("roots") or ()) or scan.get("root")),
+                ("Started (UTC)", scan.get("started_utc")),
+                ("Finished (UTC)", scan.get("finished_utc")),
+                ("Host", scan.get("host")),
+                ("Complete", "yes" if scan.get("complete") else "no"),
+                ("Scanned with", f"{tool.get('name', '?')} {tool.get('version', '?')}"),
+                ("Manifest", manifest.path),
+                ("Manifest SHA-256", manifest.sha256),
+                ("Manifest size", f"{manifest.size} bytes"),
+                ("Seal", f"{manifest.seal.status}: {manifest.seal.message}"),
+                ("Report made (UTC)", generated_utc),
+                ("Report made with", f"evidence-cli {__version__}"),
+            ]
+        )
+    )
+    for note in manifest.notes:
+        w(f'<p class="warn">Note: {h(note)}</p>\n')
+
+    w("<h2>Summary</h2>\n")
+    w(
+        _kv_table(
+            [(k.replace("_", " ").capitalize(), v) for k, v in summary.items() if k != "by_type"]
+            + [("Bytes (readable)", human_size(summary.get("bytes")) if isinstance(summary.get("bytes"), int) else "")]
+        )
+    )
+    by_type = summary.get("by_type")
+    if isinstance(by_type, Mapping) and by_type:
+        w("<table><tr><th>Type</th><th>Entries</th></tr>")
+        w("".join(f"<tr><td>{h(k)}</td><td>{h(v)}</td></tr>" for k, v in by_type.items()))
+        w("</table>\n")
+
+    # Pass 1: findings, problems and GPS positions (bounded lists).
+    findings: list[str] = []
+    problems: list[str] = []
+    points: list[tuple[int, float, float, FileRecord]] = []
+    n_findings = n_problems = n_points = 0
+    for i, _, r in _records(manifest):
+        for f in r.findings:
+            n_findings += 1
+            if len(findings) < limit:
+                findings.append(
+                    f"<tr><td class=mono>{h(r.path)}</td><td>{h(f.severity)}</td><td>{h(f.code)}</td>"
+                    f"<td>{h(f.message)}</td></tr>"
+                )
+        for p in r.errors:
+            n_problems += 1
+            if len(problems) < limit:
+                problems.append(
+                    f"<tr><td class=mono>{h(r.path)}</td><td>{h(p.severity)}</td><td>{h(p.stage)}</td>"
+                    f"<td>{h(p.type)}</td><td>{h(p.message)}</td></tr>"
+                )
+        if r.gps is not None:
+            n_points += 1
+            if len(points) < limit:
+                points.append((i, r.gps.latitude, r.gps.longitude, r))
+    w(f"<h2>Findings ({n_findings})</h2>\n")
+    if findings:
+        w("<table><tr><th>Path</th><th>Severity</th><th>Code</th><th>What</th></tr>\n")
+        w("\n".join(findings) + "</table>\n")
+    else:
+        w("<p>None.</p>\n")
+    if n_findings > len(findings):
+        result.left_out["findings"] = n_findings - len(findings)
+        w(_more(n_findings - len(findings), "finding"))
+    w(f"<h2>Problems reading the evidence ({n_problems})</h2>\n")
+    if problems:
+        w("<table><tr><th>Path</th><th>Severity</th><th>Stage</th><th>Type</th><th>What</th></tr>\n")
+        w("\n".join(problems) + "</table>\n")
+    else:
+        w("<p>None.</p>\n")
+    if n_problems > len(problems):
+        result.left_out["problems"] = n_problems - len(problems)
+        w(_more(n_problems - len(problems), "problem"))
+
+    w(f"<h2>Map ({n_points} {'position' if n_points == 1 else 'positions'})</h2>\n")
+    if points:
+        w(_map(points))
+        w(
+            "<table><tr><th>#</th><th>Path</th><th>Latitude</th><th>Longitude</th><th>Altitude</th>"
+            "<th>Source</th><th>OpenStreetMap (online)</th></tr>\n"
+        )
+        for n, (_, lat, lon, r) in enumerate(points, 1):
+            alt = f"{r.gps.altitude:.1f} m" if r.gps is not None and r.gps.altitude is not None else ""
+            source = r.gps.source if r.gps is not None else ""
+            w(
+                f"<tr><td>{n}</td><td class=mono>{h(r.path)}</td><td>{lat:.6f}</td><td>{lon:.6f}</td>"
+                f"<td>{alt}</td><td>{h(source)}</td>"
+                f'<td><a href="{_osm(lat, lon)}" rel="noreferrer">open</a></td></tr>\n'
+            )
+        w("</table>\n")
+    else:
+        w("<p>No file holds a GPS position.</p>\n")
+    if n_points > len(points):
+        result.left_out["positions"] = n_points - len(points)
+        w(_more(n_points - len(points), "position"))
+
+    # Pass 2: the metadata times, in order (file-system times are in `evidence timeline`).
+    w("<h2>Timeline of metadata times</h2>\n")
+    w(
+        "<p>Times a file's metadata holds (EXIF, XMP, QuickTime, PDF, ...), oldest first; a time without an "
+        "offset is placed by its clock reading as if it were UTC and marked <em>local, offset unknown</em>. "
+        "File-system times and the CSV: <code>evidence timeline</code>.</p>\n"
+    )
+    events = ordered(e for i, raw, _ in _records(manifest) for e in events_of(i, raw) if e.source != "filesystem")
+    shown = total = 0
+    w("<table><tr><th>Time</th><th>Clock</th><th>Stored</th><th>Event</th><th>Source</th><th>Path</th></tr>\n")
+    for e in events:
+        total += 1
+        if shown < limit:
+            shown += 1
+            w(
+                f"<tr><td class=mono>{h(e.shown_time())}</td><td>{h(e.clock)}</td><td class=mono>{h(e.value)}</td>"
+                f"<td>{h(e.event)}</td><td>{h(e.source)}</td><td class=mono>{h(e.path)}</td></tr>\n"
+            )
+    w("</table>\n")
+    if total > shown:
+        result.left_out["times"] = total - shown
+        w(_more(total - shown, "time"))
+
+    # Pass 3: the files.
+    w(
+        "<h2>Files</h2>\n<table><tr><th>#</th><th>Path</th><th>Type</th><th>Size</th><th>Captured</th>"
+        "<th>GPS</th><th>Device</th><th>SHA-256</th><th>Flags</th>"
+        + ("<th>Thumbnail</th>" if thumbnails else "")
+        + "</tr>\n"
+    )
+    rows = 0
+    for i, raw, r in _records(manifest):
+        result.records += 1
+        if rows >= limit:
+            continue
+        rows += 1
+        kind = ("-> " + (r.link_target or "?")) if r.kind == "symlink" else (r.mime or r.description or "")
+        device = " ".join(x for x in (r.device.make, r.device.model) if x)
+        if r.device.software:
+            device += f" ({r.device.software})"
+        w(
+            f"<tr><td>{i + 1}</td><td class=mono>{h(r.path)}</td><td>{h(kind)}</td><td>{h(human_size(r.size))}</td>"
+            f"<td>{h(_captured(r))}</td><td>{h(_gps(r))}</td><td>{h(device)}</td>"
+            f"<td class=mono>{h(r.hashes.get('sha256', ''))}</td><td class=flag>{h(flags(r))}</td>"
+        )
+        if thumbnails:
+            w(f"<td>{_thumbnail(manifest, i, raw, r, result)}</td>")
+        w("</tr>\n")
+    w("</table>\n")
+    if result.records > rows:
+        result.left_out["files"] = result.records - rows
+        w(_more(result.records - rows, "file"))
+    w(f'<p class="more">End of report: {counted(result.records, "record")} in the manifest.</p>\n</body></html>\n')
+    return result
+
+
+def _map(points: list[tuple[int, float, float, FileRecord]]) -> str:
+    """An equirectangular SVG of the positions with a 30° graticule (no tiles, no outlines)."""
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="720" height="360" viewBox="0 0 720 360">']
+    for meridian in range(-180, 181, 30):
+        gx = (meridian + 180) * 2
+        width = 2 if meridian == 0 else 1
+        parts.append(f'<line x1="{gx}" y1="0" x2="{gx}" y2="360" stroke="#bcd" stroke-width="{width}"/>')
+    for parallel in range(-90, 91, 30):
+        gy = (90 - parallel) * 2
+        width = 2 if parallel == 0 else 1
+        parts.append(f'<line x1="0" y1="{gy}" x2="720" y2="{gy}" stroke="#bcd" stroke-width="{width}"/>')
+    for n, (_, lat, lon, r) in enumerate(points, 1):
+        x, y = (lon + 180) * 2, (90 - lat) * 2
+        parts.append(
+            f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="#c00" stroke="#fff"><title>{n}: {h(r.path)} '
+            f"({lat:.6f}, {lon:.6f})</title></circle>"
+            f'<text x="{x + 5:.2f}" y="{y - 5:.2f}" font-size="11" fill="#600">{n}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _thumbnail(manifest: Manifest, i: int, raw: Mapping[str, Any], r: FileRecord, result: ReportResult) -> str:
+    """A data-URI <img> of the file as it is now, when its SHA-256 still matches; else why not."""
+    if r.kind != "file" or r.mime not in THUMB_TYPES:
+        return ""
+
+    def none(why: str) -> str:
+        result.no_thumbnail.append((r.path, why))
+        return f'<span class="more">{h(why)}</span>'
+
+    if manifest.base is None:
+        return none("no thumbnail: the manifest does not say where the evidence is")
+    if r.size is None or r.size > THUMB_MAX_BYTES:
+        return none("no thumbnail: larger than 64 MiB")
+    try:
+        rel = record_path(raw, f"record {i + 1}")
+    except ManifestError as exc:
+        return none(f"no thumbnail: {exc}")
+    try:
+        fd = open_readonly(os.path.join(manifest.base, rel))
+        try:
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                data = fh.read(THUMB_MAX_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return none(f"no thumbnail: cannot read it now ({exc.strerror})")
+    if hashlib.sha256(data).hexdigest() != r.hashes.get("sha256"):
+        return none("no thumbnail: the file is not the one scanned (its SHA-256 differs)")
+    try:
+        picture = _small_jpeg(data)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure on hostile data is "no thumbnail"
+        return none(f"no thumbnail: {type(exc).__name__}")
+    result.thumbnails += 1
+    b64 = base64.b64encode(picture).decode("ascii")
+    return f'<img alt="thumbnail of record {i + 1}" src="data:image/jpeg;base64,{b64}">'
+
+
+def _small_jpeg(data: bytes) -> bytes:
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as img:
+            img.draft("RGB", (THUMB_SIZE, THUMB_SIZE))
+            img.thumbnail((THUMB_SIZE, THUMB_SIZE))
+            small = img.convert("RGB")
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=70)
+    return buf.getvalue()

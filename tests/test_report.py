@@ -1,0 +1,159 @@
+"""`evidence report`: the HTML report as a user makes it, what it holds, its limits, its
+thumbnails, and that nothing from the evidence can run or load anything in a browser."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from evidence_cli.cli import cli
+from evidence_cli.report import CSP, h
+from tests.builders import exif_tiff, gps_fields, jpeg_bytes, png_chunk
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>"\u202egpj.exe'
+
+
+def invoke(args: list[str], expect: int) -> Result:
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+class Tags(HTMLParser):
+    """Every start tag and its attributes, and the text, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parsed(page: str) -> Tags:
+    p = Tags()
+    p.feed(page)
+    p.close()
+    return p
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> dict[str, Path]:
+    tree = tmp_path / "evidence"
+    tree.mkdir()
+    paris = exif_tiff(
+        make="Canon",
+        model="EOS 5D",
+        date_original="2019:05:01 13:45:10",
+        offset_original="+02:00",
+        gps=gps_fields(48.8584, 2.2945, alt=35.2),
+    )
+    (tree / "IMG_0001.jpg").write_bytes(jpeg_bytes(paris))
+    (tree / (HOSTILE.replace("/", "_") + ".jpg")).write_bytes(jpeg_bytes(exif_tiff(make=HOSTILE.replace("\u202e", ""))))
+    (tree / "notes.txt").write_text("a chat log\n")
+    # A PNG header declaring a billion pixels over a few bytes: a decompression bomb.
+    bomb = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 40_000, 40_000, 8, 2, 0, 0, 0))
+    (tree / "bomb.png").write_bytes(bomb + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""))
+    manifest = tmp_path / "case.json"
+    invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "-f", "json", "--case", "2026-041"], 1)
+    return {"tree": tree, "manifest": manifest, "tmp": tmp_path}
+
+
+def report(case: dict[str, Path], *extra: str, expect: int = 0) -> tuple[str, Result]:
+    out = case["tmp"] / "report.html"
+    if out.exists():
+        out.unlink()
+    result = invoke(["report", str(case["manifest"]), "-o", str(out), *extra], expect)
+    return (out.read_text(encoding="utf-8") if out.exists() else ""), result
+
+
+def test_the_report_holds_the_case_the_summary_the_map_the_times_and_the_files(case: dict[str, Path]) -> None:
+    page, result = report(case)
+    assert "Wrote the report of 4 records" in result.stderr
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    assert "<title>Evidence report: case 2026-041</title>" in page
+    for section in ("Case and scan", "Summary", "Findings (", "Problems reading the evidence (", "Map (1 position)"):
+        assert f"<h2>{section}" in page, section
+    assert "Timeline of metadata times" in page and "<h2>Files</h2>" in page
+    for r in doc["files"]:
+        assert r["hashes"]["sha256"] in page
+    assert "2019-05-01T11:45:10Z" in page and "48.858400, 2.294500 35.2 m" in page
+    assert "https://www.openstreetmap.org/?mlat=48.858400&amp;mlon=2.294500#map=16/48.858400/2.294500" in page
+    circles = [a for t, a in parsed(page).tags if t == "circle"]
+    assert [(a["cx"], a["cy"]) for a in circles] == [("364.59", "82.28")]  # (lon + 180) * 2, (90 - lat) * 2
+    assert "valid: " in page and "End of report: 4 records in the manifest." in page
+
+
+def test_nothing_from_the_evidence_becomes_markup(case: dict[str, Path]) -> None:
+    page, _ = report(case)
+    tags = parsed(page)
+    names = {t for t, _ in tags.tags}
+    assert not names & {"script", "iframe", "object", "embed", "form", "base", "link", "frame"}, names
+    assert all(t != "img" for t, _ in tags.tags)  # no thumbnails asked for: no image at all
+    for tag, attrs in tags.tags:
+        assert not any(k.startswith("on") for k in attrs), (tag, attrs)
+        if tag == "a":
+            assert (attrs.get("href") or "").startswith("https://www.openstreetmap.org/?mlat=")
+    assert ("meta", {"http-equiv": "Content-Security-Policy", "content": CSP}) in tags.tags
+    assert "script-src" not in CSP and "default-src 'none'" in CSP
+    text = "".join(tags.text)
+    assert "<script>alert(1)</script>" in text  # shown as text, never as a tag
+    assert "\u202e" not in page and "\\u202e" in text  # the bidi override made visible
+
+
+def test_h_escapes_and_makes_controls_visible() -> None:
+    assert h('<a href="x">&\x1b[31m') == "&lt;a href=&quot;x&quot;&gt;&amp;\\x1b[31m"
+    assert h(None) == ""
+
+
+def test_limit_counts_what_it_leaves_out(case: dict[str, Path]) -> None:
+    page, result = report(case, "--limit", "1")
+    assert "3 files more not shown here (limit reached)" in page
+    assert "files: 3 beyond --limit 1" in result.stderr
+
+
+def test_thumbnails_only_of_the_files_scanned(case: dict[str, Path]) -> None:
+    page, result = report(case, "--thumbnails")
+    imgs = [a for t, a in parsed(page).tags if t == "img"]
+    assert len(imgs) == 2 and all((a.get("src") or "").startswith("data:image/jpeg;base64,") for a in imgs)
+    assert "2 thumbnails; 1 image files without one." in result.stderr
+    assert "bomb.png: no thumbnail: DecompressionBomb" in result.stderr
+    (case["tree"] / "IMG_0001.jpg").write_bytes(jpeg_bytes(None))
+    page, result = report(case, "--thumbnails")
+    assert "no thumbnail: the file is not the one scanned (its SHA-256 differs)" in page
+    assert "1 thumbnail; 2 image files without one." in result.stderr
+    (case["tree"] / "IMG_0001.jpg").unlink()
+    page, _ = report(case, "--thumbnails")
+    assert "no thumbnail: cannot read it now (No such file or directory)" in page
+
+
+def test_a_tampered_or_unsealed_manifest(case: dict[str, Path]) -> None:
+    text = case["manifest"].read_text(encoding="utf-8")
+    case["manifest"].write_text(text.replace("EOS 5D", "EOS 6D"), encoding="utf-8")
+    page, result = report(case, expect=2)
+    assert "tampered" in result.stderr and page == ""
+    doc = json.loads(text)
+    del doc["seal"]
+    case["manifest"].write_text(json.dumps(doc), encoding="utf-8")
+    report(case, expect=2)
+    page, _ = report(case, "--allow-unsealed")
+    assert "The manifest is not sealed (missing)" in page
+
+
+def test_refusals(case: dict[str, Path]) -> None:
+    sums = case["tmp"] / "list.sha256"
+    invoke(["export", str(case["manifest"]), "-f", "sha256sum", "-o", str(sums)], 0)
+    result = invoke(["report", str(sums), "-o", str(case["tmp"] / "r.html")], 2)
+    assert "holds digests only" in result.stderr
+    result = invoke(["report", str(case["manifest"]), "-o", str(case["tree"] / "r.html")], 2)
+    assert not (case["tree"] / "r.html").exists()
