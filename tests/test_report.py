@@ -3,6 +3,7 @@ thumbnails, and that nothing from the evidence can run or load anything in a bro
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import zlib
@@ -11,9 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evidence_cli.cli import cli
-from evidence_cli.report import CSP, h
+from evidence_cli.console import safe_text
+from evidence_cli.manifest import read_manifest
+from evidence_cli.report import CSP, h, write_report
 from tests.builders import exif_tiff, gps_fields, jpeg_bytes, png_chunk
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>"\u202egpj.exe'
@@ -157,3 +162,35 @@ def test_refusals(case: dict[str, Path]) -> None:
     assert "holds digests only" in result.stderr
     result = invoke(["report", str(case["manifest"]), "-o", str(case["tree"] / "r.html")], 2)
     assert not (case["tree"] / "r.html").exists()
+
+
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "table", "tr", "th", "td"}
+ALLOWED_TAGS |= {"svg", "line", "circle", "text", "a", "em", "code", "span"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.text(max_size=60).map(lambda t: "f" + t.replace("/", "_").replace("\x00", "_")),
+    st.text(max_size=60),
+    st.text(max_size=60),
+)
+def test_any_strings_in_a_manifest_stay_text(case: dict[str, Path], path: str, make: str, message: str) -> None:
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    doc.pop("seal", None)  # the fixture's manifest, re-written by each example
+    r = doc["files"][0]
+    r["path"], r["device"]["make"], r["mime"] = path, make, make
+    r["findings"] = [{"code": message, "severity": "notice", "message": message, "evidence": {}}]
+    r["errors"] = [{"stage": message, "severity": "warning", "type": make, "message": message}]
+    r["timestamps"] = [{"name": make, "source": message, "value": "2019", "utc": None, "raw": message}]
+    doc["case"]["case"] = message
+    case["manifest"].write_text(json.dumps(doc), encoding="utf-8")
+    manifest = read_manifest(str(case["manifest"]))
+    out = io.StringIO()
+    write_report(manifest, out, generated_utc="2026-01-01T00:00:00Z")
+    tags = parsed(out.getvalue())
+    assert {t for t, _ in tags.tags} <= ALLOWED_TAGS
+    for _, attrs in tags.tags:
+        assert not any(k.startswith("on") for k in attrs)
+    shown = "".join(tags.text)
+    for value in (path, make, message):
+        assert safe_text(value) in shown
