@@ -20,6 +20,13 @@ outside the log — case notes, an email, a signed custody form — and give it 
 Entries are added under an exclusive ``flock`` of the log, after the whole chain was
 checked (nothing is added to a broken chain), in one ``write`` on an ``O_APPEND``
 descriptor, then ``fsync``.
+
+Signatures (optional): an entry may hold ``signature``, an OpenSSH signature (``ssh-keygen
+-Y sign``, namespace :data:`NAMESPACE`) of the SHA-256 of its canonical form without
+``hash`` and ``signature`` (:func:`signed_digest`, as 64 hex characters). ``hash`` covers
+the signature too, so removing or swapping one breaks the chain. A signature says which
+key signed; :func:`check_signature` checks it against the key inside it, or against an
+``allowed_signers`` file (OpenSSH's format: ``principal key``), which names the signer.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ import json
 import os
 import socket
 import stat
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -44,6 +53,9 @@ GENESIS = "0" * 64
 MAX_LINE = 16 * 1024 * 1024
 #: Longest text kept in one field given on the command line.
 MAX_TEXT = 64 * 1024
+NAMESPACE = "evidence-cli-custody"
+#: ssh-keygen gets this long to sign or check (a passphrase typed at its prompt included).
+SSH_TIMEOUT = 300
 KEYS = ("schema", "seq", "time_utc", "host", "tool", "case", "by", "action", "note", "items", "prev", "hash")
 
 
@@ -53,6 +65,68 @@ class CustodyError(EvidenceError):
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+
+
+def signed_digest(entry: Mapping[str, Any]) -> str:
+    """What a signature signs: the SHA-256 of the entry without ``hash`` and ``signature``."""
+    return hashlib.sha256(canonical({k: v for k, v in entry.items() if k not in ("hash", "signature")})).hexdigest()
+
+
+def _ssh_keygen(args: list[str], message: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["ssh-keygen", *args], input=message, capture_output=True, timeout=SSH_TIMEOUT, check=False
+        )
+    except FileNotFoundError:
+        raise CustodyError("ssh-keygen (OpenSSH 8.2 or later) is not installed: signatures need it") from None
+    except subprocess.TimeoutExpired:
+        raise CustodyError(f"ssh-keygen did not finish within {SSH_TIMEOUT} s") from None
+
+
+def _said(proc: subprocess.CompletedProcess[bytes]) -> str:
+    lines = (proc.stderr + proc.stdout).decode("utf-8", "replace").strip().splitlines()
+    return " ".join(line for line in lines if not line.startswith("Signing data on standard input")) or (
+        f"exit {proc.returncode}"
+    )
+
+
+def sign(digest: str, key: str) -> str:
+    """An OpenSSH signature of ``digest`` with ``key`` (a private key file, or a public key
+    whose private half is in ssh-agent)."""
+    proc = _ssh_keygen(["-Y", "sign", "-f", key, "-n", NAMESPACE], digest.encode("ascii"))
+    text = proc.stdout.decode("ascii", "replace")
+    if proc.returncode != 0 or "BEGIN SSH SIGNATURE" not in text:
+        raise CustodyError(f"cannot sign with {key!r}: {_said(proc)}")
+    return text
+
+
+@dataclass
+class SignatureCheck:
+    good: bool
+    said: str
+    """ssh-keygen's verdict: ``Good "..." signature for PRINCIPAL with ED25519 key SHA256:...``."""
+    principal: str | None = None
+
+
+def check_signature(entry: Mapping[str, Any], allowed_signers: str | None = None) -> SignatureCheck:
+    """Check an entry's signature: against the key it names (``allowed_signers`` None: it
+    proves the entry unchanged since that key signed it, not whose key it is), or against
+    an OpenSSH ``allowed_signers`` file (it also names the signer)."""
+    message = signed_digest(entry).encode("ascii")
+    with tempfile.NamedTemporaryFile("w", suffix=".sig", encoding="ascii", errors="replace") as sig:
+        sig.write(entry["signature"])
+        sig.flush()
+        if allowed_signers is None:
+            proc = _ssh_keygen(["-Y", "check-novalidate", "-n", NAMESPACE, "-s", sig.name], message)
+            return SignatureCheck(proc.returncode == 0, _said(proc))
+        found = _ssh_keygen(["-Y", "find-principals", "-s", sig.name, "-f", allowed_signers], None)
+        principals = found.stdout.decode("utf-8", "replace").split()
+        if found.returncode != 0 or not principals:
+            return SignatureCheck(False, f"signed by a key that {allowed_signers} does not list")
+        proc = _ssh_keygen(
+            ["-Y", "verify", "-f", allowed_signers, "-I", principals[0], "-n", NAMESPACE, "-s", sig.name], message
+        )
+        return SignatureCheck(proc.returncode == 0, _said(proc), principals[0])
 
 
 @dataclass
@@ -110,6 +184,8 @@ def _wrong_types(entry: Mapping[str, Any]) -> str | None:
     for key in ("case", "note"):
         if entry[key] is not None and not isinstance(entry[key], str):
             return f"{key} is not text"
+    if "signature" in entry and not isinstance(entry["signature"], str):
+        return "signature is not text"
     items = entry["items"]
     if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in items):
         return "items is not a list of paths and digests"
@@ -135,7 +211,7 @@ def check_fd(fd: int) -> Check:
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             out.broken = f"{where}: not a JSON entry ({type(exc).__name__})"
             return out
-        if not isinstance(entry, dict) or tuple(sorted(entry)) != tuple(sorted(KEYS)):
+        if not isinstance(entry, dict) or tuple(sorted(set(entry) - {"signature"})) != tuple(sorted(KEYS)):
             out.broken = f"{where}: not a custody entry (its keys are not {', '.join(KEYS)})"
             return out
         if entry["schema"] != SCHEMA:
@@ -209,11 +285,13 @@ def add(
     case: str | None,
     items: Sequence[dict[str, Any]],
     time_utc: str,
+    sign_with: str | None = None,
 ) -> dict[str, Any]:
     """Append one entry to the log at ``path`` (created if missing) and return it.
 
     The log is locked, its whole chain checked (a broken one is refused: nothing is added),
-    then the entry is written in one ``write`` and synced.
+    then the entry is signed with ``sign_with`` (see :func:`sign`) if given, written in
+    one ``write`` and synced.
     """
     entry: dict[str, Any] = {
         "schema": SCHEMA,
@@ -245,6 +323,8 @@ def add(
                 raise CustodyError(f"custody log {path!r} does not end with a line break: nothing was added")
         entry["seq"] = len(found.entries) + 1
         entry["prev"] = found.head
+        if sign_with is not None:
+            entry["signature"] = sign(signed_digest(entry), sign_with)
         entry["hash"] = entry_hash(entry)
         line = json.dumps(entry, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
         written = os.write(fd, line)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -219,3 +221,73 @@ def test_an_unreadable_log(tmp_path: Path) -> None:
         check(str(tmp_path / "absent.custody"))
     result = invoke(["custody", "verify", str(tmp_path / "absent.custody")], 2)
     assert "cannot read custody log" in result.stderr
+
+
+# --- signatures (OpenSSH's ssh-keygen -Y) ---------------------------------------------------------
+
+needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) missing")
+
+
+def ssh_key(folder: Path, name: str, principal: str) -> tuple[Path, str]:
+    """(private key file, its allowed_signers line)."""
+    key = folder / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(key)], check=True)
+    kind, b64 = (folder / f"{name}.pub").read_text().split()[:2]
+    return key, f"{principal} {kind} {b64}\n"
+
+
+@needs_ssh_keygen
+def test_signed_entries_are_checked_against_their_key_and_the_allowed_signers(tmp_path: Path) -> None:
+    log = tmp_path / "case.custody"
+    jdoe, jdoe_line = ssh_key(tmp_path, "jdoe", "jdoe@lab.example")
+    eve, _ = ssh_key(tmp_path, "eve", "eve@elsewhere.example")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(jdoe_line)
+    added = invoke(["custody", "add", str(log), "--by", "J. Doe", "--action", "received", "--sign", str(jdoe)], 0)
+    assert "(0 items, signed)" in added.stderr
+    invoke(["custody", "add", str(log), "--by", "J. Doe", "--action", "checked"], 0)
+    entry = json.loads(lines(log)[0])
+    assert entry["signature"].startswith("-----BEGIN SSH SIGNATURE-----")
+    shown = invoke(["custody", "verify", str(log)], 0)
+    assert 'signature: good: Good "evidence-cli-custody" signature with ED25519 key SHA256:' in shown.stdout
+    shown = invoke(["custody", "verify", str(log), "--allowed-signers", str(allowed)], 0)
+    assert "signature for jdoe@lab.example with ED25519 key" in shown.stdout
+    result = invoke(["custody", "verify", str(log), "--require-signed"], 2)
+    assert "signature: NONE" in result.stdout and "1 entry has a bad or missing signature" in result.stderr
+    invoke(["custody", "add", str(log), "--by", "Eve", "--action", "swapped", "--sign", str(eve)], 0)
+    result = invoke(["custody", "verify", str(log), "--allowed-signers", str(allowed)], 2)
+    assert "signature: BAD: signed by a key that" in result.stdout
+
+
+@needs_ssh_keygen
+def test_a_signature_cannot_be_removed_swapped_or_kept_over_an_edit(tmp_path: Path) -> None:
+    log = tmp_path / "case.custody"
+    jdoe, _ = ssh_key(tmp_path, "jdoe", "jdoe@lab.example")
+    invoke(["custody", "add", str(log), "--by", "J. Doe", "--action", "received", "--sign", str(jdoe)], 0)
+    whole = log.read_bytes()
+    entry = json.loads(whole)
+    unsigned = dict(entry)
+    del unsigned["signature"]
+    rewrite(log, [json.dumps(unsigned).encode() + b"\n"])
+    assert check(str(log)).broken == "line 1: its content does not match its hash (edited after it was written)"
+    # An edit whose hash is recomputed keeps the chain but not the signature.
+    entry["action"] = "never received"
+    entry["hash"] = entry_hash(entry)
+    rewrite(log, [json.dumps(entry).encode() + b"\n"])
+    assert check(str(log)).broken is None
+    result = invoke(["custody", "verify", str(log)], 2)
+    assert "signature: BAD" in result.stdout
+
+
+def test_signing_with_a_key_that_does_not_exist_adds_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "case.custody"
+    invoke(["custody", "add", str(log), "--by", "x", "--action", "y"], 0)
+    before = log.read_bytes()
+    result = invoke(["custody", "add", str(log), "--by", "x", "--action", "y", "--sign", str(tmp_path / "nokey")], 2)
+    assert "cannot sign with" in result.stderr and log.read_bytes() == before
+
+
+def test_without_ssh_keygen_signing_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ssh-keygen there
+    with pytest.raises(CustodyError, match="ssh-keygen .* is not installed"):
+        custody.sign("00" * 32, str(tmp_path / "key"))

@@ -20,7 +20,7 @@ from evidence_cli.cli.common import (
     utc_now,
 )
 from evidence_cli.console import counted, make_consoles, safe_text
-from evidence_cli.custody import CustodyError, add, check, hash_item, recheck_items
+from evidence_cli.custody import CustodyError, add, check, check_signature, hash_item, recheck_items
 
 
 @cli.group("custody", context_settings=CONTEXT)
@@ -54,13 +54,30 @@ def custody() -> None:
 )
 @click.option("--note", metavar="TEXT", help="Anything else to record (seal numbers, where it is kept).")
 @click.option("--case", "case_id", metavar="TEXT", help="Case number or name.")
-def add_cmd(log: str, items: tuple[str, ...], by: str, action: str, note: str | None, case_id: str | None) -> None:
+@click.option(
+    "--sign",
+    "sign_with",
+    metavar="KEY",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Sign the entry with this SSH key (a private key file, or a public key held by ssh-agent), "
+    "with `ssh-keygen -Y sign`.",
+)
+def add_cmd(
+    log: str,
+    items: tuple[str, ...],
+    by: str,
+    action: str,
+    note: str | None,
+    case_id: str | None,
+    sign_with: str | None,
+) -> None:
     """Add an entry to a custody log (created if missing), with the files it concerns.
 
     Each ITEM (a disk image, a scan's manifest, an exported file) is recorded with
     its absolute path, size, MD5, SHA-1 and SHA-256, read once, read-only. The whole
-    chain is checked first: nothing is added to a broken log. Exit status: 0 added;
-    2 nothing added (a broken or unreadable log, an item that cannot be read).
+    chain is checked first: nothing is added to a broken log. With --sign, the entry
+    holds an OpenSSH signature (the chain covers it). Exit status: 0 added; 2 nothing
+    added (a broken or unreadable log, an item that cannot be read, a failed signature).
 
     \b
     Example:
@@ -80,11 +97,14 @@ def add_cmd(log: str, items: tuple[str, ...], by: str, action: str, note: str | 
         except OSError as exc:
             raise Failure(safe_text(f"cannot read {item!r}: {exc.strerror}; nothing was added")) from None
     try:
-        entry = add(log, by=by, action=action, note=note, case=case_id, items=hashed, time_utc=utc_now())
+        entry = add(
+            log, by=by, action=action, note=note, case=case_id, items=hashed, time_utc=utc_now(), sign_with=sign_with
+        )
     except CustodyError as exc:
         raise Failure(safe_text(str(exc))) from None
     what = counted(len(hashed), "item")
-    _say(err, f"Entry {entry['seq']} added to {safe_text(log)} ({what}).")
+    signed = ", signed" if "signature" in entry else ""
+    _say(err, f"Entry {entry['seq']} added to {safe_text(log)} ({what}{signed}).")
     for done in hashed:
         _say(err, f"  {done['sha256']}  {safe_text(done['path'])}")
     _say(err, f"Chain head: {entry['hash']}")
@@ -102,18 +122,31 @@ def add_cmd(log: str, items: tuple[str, ...], by: str, action: str, note: str | 
     help="A chain head kept outside the log: it must be the hash of one of its entries. Repeatable.",
 )
 @click.option("--items", "recheck", is_flag=True, help="Hash every item again where it is now.")
-def verify_cmd(log: str, heads: tuple[str, ...], recheck: bool) -> None:
+@click.option(
+    "--allowed-signers",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=str),
+    help="Check signatures against this OpenSSH allowed_signers file (lines 'principal key'), which names "
+    "each signer. Without it a signature is checked against the key it carries.",
+)
+@click.option("--require-signed", is_flag=True, help="An entry without a signature breaks the check.")
+def verify_cmd(
+    log: str, heads: tuple[str, ...], recheck: bool, allowed_signers: str | None, require_signed: bool
+) -> None:
     """Check a custody log's chain and list its entries; with --items, re-hash the items.
 
-    Exit status: 0 the chain is whole (and every head given is in it, and with
-    --items every item is unchanged); 1 an item is modified, missing or unreadable;
-    2 the chain is broken, a head given is not in it, or the log cannot be read.
+    Signatures are checked with `ssh-keygen -Y` (against --allowed-signers when
+    given). Exit status: 0 the chain is whole (and every head given is in it, every
+    signature good, and with --items every item unchanged); 1 an item is modified,
+    missing or unreadable; 2 the chain is broken, a signature is bad (or missing,
+    with --require-signed), a head given is not in it, or the log cannot be read.
     """
     out, err = make_consoles()
     try:
         found = check(log)
     except CustodyError as exc:
         raise Failure(safe_text(str(exc))) from None
+    bad_signatures = 0
     for e in found.entries:
         line = f"{e['seq']:>4}  {e['time_utc']}  {e['by']}: {e['action']}"
         if e["note"]:
@@ -121,6 +154,16 @@ def verify_cmd(log: str, heads: tuple[str, ...], recheck: bool) -> None:
         _say(out, safe_text(line))
         for item in e["items"]:
             _say(out, safe_text(f"      {item.get('sha256', '?')}  {item['path']}"))
+        if "signature" in e:
+            try:
+                verdict = check_signature(e, allowed_signers)
+            except CustodyError as exc:
+                raise Failure(safe_text(str(exc))) from None
+            bad_signatures += not verdict.good
+            _say(out, safe_text(f"      signature: {'good' if verdict.good else 'BAD'}: {verdict.said}"))
+        elif require_signed:
+            bad_signatures += 1
+            _say(out, "      signature: NONE")
     for note in found.notes:
         _say(err, f"Note: {safe_text(note)}")
     status = EXIT_OK
@@ -134,6 +177,12 @@ def verify_cmd(log: str, heads: tuple[str, ...], recheck: bool) -> None:
         status = EXIT_USAGE
     else:
         _say(err, f"Chain whole: {counted(len(found.entries), 'entry', 'entries')}; head {found.head}.")
+    if bad_signatures:
+        what = counted(
+            bad_signatures, "entry has a bad or missing signature", "entries have a bad or missing signature"
+        )
+        _say(err, f"{what}.", "bold red")
+        status = EXIT_USAGE
     known = {e["hash"] for e in found.entries}
     for head in heads:
         if head.strip().lower() in known:
