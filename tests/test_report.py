@@ -159,7 +159,7 @@ def test_refusals(case: dict[str, Path]) -> None:
     sums = case["tmp"] / "list.sha256"
     invoke(["export", str(case["manifest"]), "-f", "sha256sum", "-o", str(sums)], 0)
     result = invoke(["report", str(sums), "-o", str(case["tmp"] / "r.html")], 2)
-    assert "holds digests only" in result.stderr
+    assert "holds digests, no file records" in result.stderr
     result = invoke(["report", str(case["manifest"]), "-o", str(case["tree"] / "r.html")], 2)
     assert not (case["tree"] / "r.html").exists()
 

@@ -20,8 +20,10 @@ from rich.table import Column
 from rich.text import Text
 
 from evidence_cli import __version__
+from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import TerminalBytes, TerminalText, counted, safe_text, same_terminal
-from evidence_cli.errors import EvidenceError, OutputFailed
+from evidence_cli.errors import EvidenceError, ManifestError, OutputFailed
+from evidence_cli.manifest import Manifest, read_manifest, require_trusted
 from evidence_cli.walker import Entry, Roots, display_path, walk
 from evidence_cli.writers.table import human_size
 
@@ -433,6 +435,85 @@ class Advance:
         if self._untold:
             untold, self._untold = self._untold, 0
             self._progress.update(self._task, advance=untold, path=safe_text(self._last)[-60:])
+
+
+def say(console: Any, text: str, style: str = "") -> None:
+    """One line on a console, never wrapped (digests and paths stay whole)."""
+    console.print(Text(text, style=style), soft_wrap=True)
+
+
+def manifest_for_output(
+    manifest_path: str,
+    output: str,
+    *,
+    allow_unsealed: bool,
+    overwrite: bool,
+    algorithm: str | None = None,
+    check: Callable[[Manifest], object] | None = None,
+) -> Manifest:
+    """The trusted manifest a command writes a file from (export, timeline, report).
+
+    Refused first, before anything is read: stdout closed, an output that is the manifest
+    itself or exists already (without ``--overwrite``). Then the manifest is read and its
+    seal checked, ``check`` (which raises :class:`EvidenceError` or :class:`Failure`) is
+    run, and an output inside the evidence it describes is refused.
+    """
+    if output == "-":
+        refuse_closed_stdout()
+    check_outputs_distinct([output], [manifest_path])
+    check_outputs_new([output], overwrite=overwrite)
+    try:
+        manifest = read_manifest(manifest_path, algorithm=algorithm)
+        require_trusted(manifest, allow_unsealed=allow_unsealed)
+        if check is not None:
+            check(manifest)
+    except EvidenceError as exc:
+        raise Failure(str(exc)) from None
+    if manifest.base is not None:
+        check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
+    return manifest
+
+
+def needs_records(lacking: str) -> Callable[[Manifest], None]:
+    """A ``check`` for :func:`manifest_for_output`: the manifest must be a scan's JSON
+    export (a hash list holds digests only; ``lacking`` says what the command misses)."""
+
+    def check(manifest: Manifest) -> None:
+        if not manifest.has_records:
+            raise Failure(
+                f"{safe_text(manifest.path)} is a {manifest.format} list: it holds digests, {lacking}. "
+                "Give the JSON export of `evidence scan` (--json)."
+            )
+
+    return check
+
+
+@contextmanager
+def writing_from_manifest(output: str, refusals: tuple[type[Exception], ...] = ()) -> Iterator[BinaryIO]:
+    """The binary stream (stdout or a new file) a command writes from a manifest.
+
+    SIGTERM and SIGHUP stop it like Ctrl-C. A file cut short — a write error, an
+    interruption, the manifest changed while read, a record of ``refusals`` — is removed:
+    a list or a timeline cut short would look whole. stdout closed early (``| head``)
+    ends quietly.
+    """
+    caught: tuple[type[BaseException], ...] = (OSError, KeyboardInterrupt, ManifestError, *refusals)
+    try:
+        with StopSignals(), ExitStack() as stack:
+            yield open_binary_output(stack, output)
+    except BrokenPipeError:
+        # What is still buffered for stdout goes nowhere (Python 3.13 reports a failing
+        # flush when the stream is finalised).
+        drop_stdout()
+        raise
+    except caught as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            why = "interrupted"
+        elif isinstance(exc, OSError):
+            why = exc.strerror or str(exc)
+        else:
+            why = str(exc)
+        raise Failure(safe_text(f"cannot write {output!r}: {why}; {remove_partial(output)}")) from None
 
 
 def remove_partial(path: str) -> str:

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import click
-from rich.text import Text
 
 from evidence_cli.cli.common import (
     CONTEXT,
@@ -17,6 +16,7 @@ from evidence_cli.cli.common import (
     Failure,
     cli,
     not_empty,
+    say,
     utc_now,
 )
 from evidence_cli.console import counted, make_consoles, safe_text
@@ -104,11 +104,11 @@ def add_cmd(
         raise Failure(safe_text(str(exc))) from None
     what = counted(len(hashed), "item")
     signed = ", signed" if "signature" in entry else ""
-    _say(err, f"Entry {entry['seq']} added to {safe_text(log)} ({what}{signed}).")
+    say(err, f"Entry {entry['seq']} added to {safe_text(log)} ({what}{signed}).")
     for done in hashed:
-        _say(err, f"  {done['sha256']}  {safe_text(done['path'])}")
-    _say(err, f"Chain head: {entry['hash']}")
-    _say(err, "Keep the head outside the log (case notes, the custody form): `verify --head` checks it.")
+        say(err, f"  {done['sha256']}  {safe_text(done['path'])}")
+    say(err, f"Chain head: {entry['hash']}")
+    say(err, "Keep the head outside the log (case notes, the custody form): `verify --head` checks it.")
     sys.exit(EXIT_OK)
 
 
@@ -151,24 +151,24 @@ def verify_cmd(
         line = f"{e['seq']:>4}  {e['time_utc']}  {e['by']}: {e['action']}"
         if e["note"]:
             line += f" ({e['note']})"
-        _say(out, safe_text(line))
+        say(out, safe_text(line))
         for item in e["items"]:
-            _say(out, safe_text(f"      {item.get('sha256', '?')}  {item['path']}"))
+            say(out, safe_text(f"      {item.get('sha256', '?')}  {item['path']}"))
         if "signature" in e:
             try:
                 verdict = check_signature(e, allowed_signers)
             except CustodyError as exc:
                 raise Failure(safe_text(str(exc))) from None
             bad_signatures += not verdict.good
-            _say(out, safe_text(f"      signature: {'good' if verdict.good else 'BAD'}: {verdict.said}"))
+            say(out, safe_text(f"      signature: {'good' if verdict.good else 'BAD'}: {verdict.said}"))
         elif require_signed:
             bad_signatures += 1
-            _say(out, "      signature: NONE")
+            say(out, "      signature: NONE")
     for note in found.notes:
-        _say(err, f"Note: {safe_text(note)}")
+        say(err, f"Note: {safe_text(note)}")
     status = EXIT_OK
     if found.broken is not None:
-        _say(
+        say(
             err,
             f"BROKEN at {safe_text(found.broken)}; the {counted(len(found.entries), 'entry', 'entries')} "
             "above it hold their chain.",
@@ -176,19 +176,19 @@ def verify_cmd(
         )
         status = EXIT_USAGE
     else:
-        _say(err, f"Chain whole: {counted(len(found.entries), 'entry', 'entries')}; head {found.head}.")
+        say(err, f"Chain whole: {counted(len(found.entries), 'entry', 'entries')}; head {found.head}.")
     if bad_signatures:
         what = counted(
             bad_signatures, "entry has a bad or missing signature", "entries have a bad or missing signature"
         )
-        _say(err, f"{what}.", "bold red")
+        say(err, f"{what}.", "bold red")
         status = EXIT_USAGE
     known = {e["hash"] for e in found.entries}
     for head in heads:
         if head.strip().lower() in known:
-            _say(err, f"Head {safe_text(head)}: in the chain.")
+            say(err, f"Head {safe_text(head)}: in the chain.")
         else:
-            _say(err, f"Head {safe_text(head)}: NOT in the chain (rewritten, or another log).", "bold red")
+            say(err, f"Head {safe_text(head)}: NOT in the chain (rewritten, or another log).", "bold red")
             status = EXIT_USAGE
     if recheck:
         bad = 0
@@ -197,12 +197,8 @@ def verify_cmd(
                 continue
             bad += 1
             detail = f" ({state.detail})" if state.detail else ""
-            _say(out, safe_text(f"{state.status.upper():<10}  entry {state.entry}  {state.path}{detail}"))
-        _say(err, "Items: every one unchanged." if not bad else f"Items: {counted(bad, 'problem')}.")
+            say(out, safe_text(f"{state.status.upper():<10}  entry {state.entry}  {state.path}{detail}"))
+        say(err, "Items: every one unchanged." if not bad else f"Items: {counted(bad, 'problem')}.")
         if bad and status == EXIT_OK:
             status = EXIT_PROBLEMS
     sys.exit(status)
-
-
-def _say(console: Any, text: str, style: str = "") -> None:
-    console.print(Text(text, style=style), soft_wrap=True)

@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import ExitStack
-from typing import Any
 
 import click
-from rich.text import Text
 
 from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
     EXIT_PROBLEMS,
-    Failure,
-    check_outputs_distinct,
-    check_outputs_new,
-    check_outputs_outside,
     cli,
     csv_bom_option,
-    drop_stdout,
+    manifest_for_output,
     not_empty,
-    open_binary_output,
     overwrite_option,
-    refuse_closed_stdout,
-    remove_partial,
     safe_path,
+    say,
+    writing_from_manifest,
 )
-from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import counted, make_consoles, safe_text
-from evidence_cli.errors import ManifestError
 from evidence_cli.exports import ExportFormat, ExportRefused, check_exportable, export_manifest
-from evidence_cli.manifest import SUM_ALGORITHMS, read_manifest, require_trusted
-from evidence_cli.walker import Roots
+from evidence_cli.manifest import SUM_ALGORITHMS
 
 _CHECK_WITH = {
     ExportFormat.SHA256SUM: "sha256sum -c {file}",
@@ -109,68 +98,42 @@ def export_cmd(
     export_format = ExportFormat(fmt)
     if csv_bom and export_format is not ExportFormat.CSV:
         raise click.UsageError("--csv-bom applies to -f csv only")
-    if output == "-":
-        refuse_closed_stdout()
-    check_outputs_distinct([output], [manifest_path])
-    check_outputs_new([output], overwrite=overwrite)
-    try:
-        manifest = read_manifest(manifest_path, algorithm=algorithm)
-        require_trusted(manifest, allow_unsealed=allow_unsealed)
-        check_exportable(manifest, export_format)
-    except (ManifestError, ExportRefused) as exc:
-        raise Failure(str(exc)) from None
-    if manifest.base is not None:
-        check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
-    try:
-        # SIGTERM and SIGHUP stop it like Ctrl-C: none may leave a list cut short behind.
-        with StopSignals(), ExitStack() as stack:
-            stream = open_binary_output(stack, output)
-            # A file is removed if a record turns out unreadable half-way (below); what
-            # reached stdout cannot be taken back, so stdout gets records checked first.
-            result = export_manifest(
-                manifest,
-                export_format,
-                stream,
-                neutralise_csv=not csv_raw,
-                check_first=output == "-",
-                csv_bom=csv_bom,
-            )
-    except BrokenPipeError:
-        # stdout closed early (`| head`): click ends quietly. What is still buffered for it
-        # goes nowhere (Python 3.13 reports a failing flush when the stream is finalised).
-        drop_stdout()
-        raise
-    except (OSError, KeyboardInterrupt, ManifestError, ExportRefused) as exc:
-        # A list cut short would check "OK" for the files it still names and say nothing
-        # of the rest: never leave one behind.
-        if isinstance(exc, KeyboardInterrupt):
-            why = "interrupted"
-        elif isinstance(exc, OSError):
-            why = exc.strerror or str(exc)
-        else:
-            why = str(exc)
-        raise Failure(safe_text(f"cannot write {output!r}: {why}; {remove_partial(output)}")) from None
+    manifest = manifest_for_output(
+        manifest_path,
+        output,
+        allow_unsealed=allow_unsealed,
+        overwrite=overwrite,
+        algorithm=algorithm,
+        check=lambda m: check_exportable(m, export_format),
+    )
+    # A list cut short would check "OK" for the files it still names and say nothing of
+    # the rest: the file is removed if a record turns out unreadable half-way; what
+    # reached stdout cannot be taken back, so stdout gets records checked first.
+    with writing_from_manifest(output, (ExportRefused,)) as stream:
+        result = export_manifest(
+            manifest,
+            export_format,
+            stream,
+            neutralise_csv=not csv_raw,
+            check_first=output == "-",
+            csv_bom=csv_bom,
+        )
     where = "stdout" if output == "-" else output
     wrote = counted(result.written, "entry", "entries")
-    _say(err, f"Wrote {wrote} ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
+    say(err, f"Wrote {wrote} ({fmt}) to {safe_text(where)} from {safe_text(manifest.path)}.")
     for note in manifest.notes:
-        _say(err, f"Note: {safe_text(note)}")
+        say(err, f"Note: {safe_text(note)}")
     if result.not_files:
         what = (
             "symlink, special file or unreadable folder is"
             if result.not_files == 1
             else "symlinks, special files or unreadable folders are"
         )
-        _say(err, f"{result.not_files} {what} not listed (no content).")
+        say(err, f"{result.not_files} {what} not listed (no content).")
     for path, reason in result.skipped:
-        _say(err, f"Left out: {safe_text(path)}: {reason}")
+        say(err, f"Left out: {safe_text(path)}: {reason}")
     check = _CHECK_WITH.get(export_format)
     if check and output != "-" and manifest.base is not None:
         target = os.path.abspath(output)
-        _say(err, f"Check it: cd {safe_text(safe_path(manifest.base))} && {check.format(file=safe_text(target))}")
+        say(err, f"Check it: cd {safe_text(safe_path(manifest.base))} && {check.format(file=safe_text(target))}")
     sys.exit(EXIT_PROBLEMS if result.skipped else EXIT_OK)
-
-
-def _say(console: Any, text: str, style: str = "") -> None:
-    """One line on the stderr console, never wrapped (digests and paths stay whole)."""
-    console.print(Text(text, style=style), soft_wrap=True)

@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import io
 import sys
-from contextlib import ExitStack
-from typing import Any
 
 import click
-from rich.text import Text
 
 from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
-    Failure,
-    check_outputs_distinct,
-    check_outputs_new,
-    check_outputs_outside,
     cli,
-    drop_stdout,
+    manifest_for_output,
+    needs_records,
     not_empty,
-    open_binary_output,
     overwrite_option,
-    refuse_closed_stdout,
-    remove_partial,
+    say,
     utc_now,
+    writing_from_manifest,
 )
-from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import counted, make_consoles, safe_text
-from evidence_cli.errors import ManifestError
-from evidence_cli.manifest import read_manifest, require_trusted
 from evidence_cli.report import DEFAULT_LIMIT, ReportRefused, write_report
 from evidence_cli.timeline import TimelineRefused
-from evidence_cli.walker import Roots
 
 
 @cli.command("report", context_settings=CONTEXT)
@@ -83,58 +72,32 @@ def report_cmd(
       evidence report case.json -o case-report.html
     """
     _, err = make_consoles()
-    if output == "-":
-        refuse_closed_stdout()
-    check_outputs_distinct([output], [manifest_path])
-    check_outputs_new([output], overwrite=overwrite)
-    try:
-        manifest = read_manifest(manifest_path)
-        require_trusted(manifest, allow_unsealed=allow_unsealed)
-    except ManifestError as exc:
-        raise Failure(str(exc)) from None
-    if not manifest.has_records:
-        raise Failure(
-            f"{safe_text(manifest.path)} is a {manifest.format} list: it holds digests only. "
-            "Give the JSON export of `evidence scan` (--json)."
-        )
-    if manifest.base is not None:
-        check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
-    try:
-        with StopSignals(), ExitStack() as stack:
-            stream = open_binary_output(stack, output)
-            text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", newline="\n")
-            try:
-                result = write_report(
-                    manifest, text, generated_utc=utc_now(), title=title, limit=limit, thumbnails=thumbnails
-                )
-                text.flush()
-            finally:
-                text.detach()
-    except BrokenPipeError:
-        drop_stdout()
-        raise
-    except (OSError, KeyboardInterrupt, ManifestError, ReportRefused, TimelineRefused) as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            why = "interrupted"
-        elif isinstance(exc, OSError):
-            why = exc.strerror or str(exc)
-        else:
-            why = str(exc)
-        raise Failure(safe_text(f"cannot write {output!r}: {why}; {remove_partial(output)}")) from None
+    manifest = manifest_for_output(
+        manifest_path,
+        output,
+        allow_unsealed=allow_unsealed,
+        overwrite=overwrite,
+        check=needs_records("no file records"),
+    )
+    with writing_from_manifest(output, (ReportRefused, TimelineRefused)) as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", newline="\n")
+        try:
+            result = write_report(
+                manifest, text, generated_utc=utc_now(), title=title, limit=limit, thumbnails=thumbnails
+            )
+            text.flush()
+        finally:
+            text.detach()
     where = "stdout" if output == "-" else output
-    _say(err, f"Wrote the report of {counted(result.records, 'record')} to {safe_text(where)}.")
+    say(err, f"Wrote the report of {counted(result.records, 'record')} to {safe_text(where)}.")
     for section, n in result.left_out.items():
-        _say(err, f"{section}: {n} beyond --limit {limit}, counted in the report, not listed.")
+        say(err, f"{section}: {n} beyond --limit {limit}, counted in the report, not listed.")
     if thumbnails:
-        _say(err, f"{counted(result.thumbnails, 'thumbnail')}; {len(result.no_thumbnail)} image files without one.")
+        say(err, f"{counted(result.thumbnails, 'thumbnail')}; {len(result.no_thumbnail)} image files without one.")
         for path, why in result.no_thumbnail[:20]:
-            _say(err, f"  {safe_text(path)}: {safe_text(why)}")
+            say(err, f"  {safe_text(path)}: {safe_text(why)}")
         if len(result.no_thumbnail) > 20:
-            _say(err, f"  ... and {len(result.no_thumbnail) - 20} more (the report names each).")
+            say(err, f"  ... and {len(result.no_thumbnail) - 20} more (the report names each).")
     for note in manifest.notes:
-        _say(err, f"Note: {safe_text(note)}")
+        say(err, f"Note: {safe_text(note)}")
     sys.exit(EXIT_OK)
-
-
-def _say(console: Any, text: str) -> None:
-    console.print(Text(text), soft_wrap=True)

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import io
 import sys
-from contextlib import ExitStack
 from typing import Any, BinaryIO
 
 import click
-from rich.text import Text
 
 from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
-    Failure,
-    check_outputs_distinct,
-    check_outputs_new,
-    check_outputs_outside,
     cli,
     csv_bom_option,
-    drop_stdout,
+    manifest_for_output,
+    needs_records,
     not_empty,
-    open_binary_output,
     overwrite_option,
-    refuse_closed_stdout,
-    remove_partial,
+    say,
+    writing_from_manifest,
 )
-from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import counted, make_consoles, safe_text
-from evidence_cli.errors import ManifestError
-from evidence_cli.manifest import Manifest, read_manifest, require_trusted
+from evidence_cli.manifest import Manifest
 from evidence_cli.timeline import (
     TimelineFormat,
     TimelineRefused,
@@ -39,7 +31,6 @@ from evidence_cli.timeline import (
     ordered,
     write_csv,
 )
-from evidence_cli.walker import Roots
 
 
 @cli.command("timeline", context_settings=CONTEXT)
@@ -95,55 +86,29 @@ def timeline_cmd(
     timeline_format = TimelineFormat(fmt)
     if timeline_format is TimelineFormat.BODYFILE and (csv_bom or csv_raw):
         raise click.UsageError("--csv-bom and --csv-raw apply to -f csv only")
-    if output == "-":
-        refuse_closed_stdout()
-    check_outputs_distinct([output], [manifest_path])
-    check_outputs_new([output], overwrite=overwrite)
-    try:
-        manifest = read_manifest(manifest_path)
-        require_trusted(manifest, allow_unsealed=allow_unsealed)
-    except ManifestError as exc:
-        raise Failure(str(exc)) from None
-    if not manifest.has_records:
-        raise Failure(
-            f"{safe_text(manifest.path)} is a {manifest.format} list: it holds digests, no times. "
-            "Give the JSON export of `evidence scan` (--json)."
-        )
-    if manifest.base is not None:
-        check_outputs_outside([output], Roots(base=manifest.base, roots=(manifest.base,)))
+    manifest = manifest_for_output(
+        manifest_path, output, allow_unsealed=allow_unsealed, overwrite=overwrite, check=needs_records("no times")
+    )
     result = TimelineResult()
-    try:
-        with StopSignals(), ExitStack() as stack:
-            stream = open_binary_output(stack, output)
-            _write(manifest, timeline_format, stream, result, neutral=not csv_raw, bom=csv_bom)
-    except BrokenPipeError:
-        drop_stdout()
-        raise
-    except (OSError, KeyboardInterrupt, ManifestError, TimelineRefused) as exc:
-        # A timeline cut short would look like the whole story: never leave one behind.
-        if isinstance(exc, KeyboardInterrupt):
-            why = "interrupted"
-        elif isinstance(exc, OSError):
-            why = exc.strerror or str(exc)
-        else:
-            why = str(exc)
-        raise Failure(safe_text(f"cannot write {output!r}: {why}; {remove_partial(output)}")) from None
+    # A timeline cut short would look like the whole story: it is removed.
+    with writing_from_manifest(output, (TimelineRefused,)) as stream:
+        _write(manifest, timeline_format, stream, result, neutral=not csv_raw, bom=csv_bom)
     where = "stdout" if output == "-" else output
     what = counted(result.events, "event", "events")
-    _say(err, f"Wrote {what} of {counted(result.records, 'record', 'records')} ({fmt}) to {safe_text(where)}.")
+    say(err, f"Wrote {what} of {counted(result.records, 'record', 'records')} ({fmt}) to {safe_text(where)}.")
     for note in manifest.notes:
-        _say(err, f"Note: {safe_text(note)}")
+        say(err, f"Note: {safe_text(note)}")
     if result.unordered:
         has = counted(result.unordered, "event has", "events have")
-        _say(err, f"{has} a time this version cannot order: listed last.")
+        say(err, f"{has} a time this version cannot order: listed last.")
     if result.left_out:
-        _say(
+        say(
             err,
             f"{counted(result.left_out, 'metadata time', 'metadata times')} without a UTC offset cannot be placed "
             "in a body file and are not in it (the CSV timeline lists them).",
         )
     if result.escaped_names:
-        _say(
+        say(
             err,
             f"{counted(result.escaped_names, 'line names', 'lines name')} a file whose name holds | % or a line "
             "break, which a body file cannot carry: written as %7C %25 %0A %0D.",
@@ -171,8 +136,3 @@ def _events(manifest: Manifest, result: TimelineResult) -> Any:
     for i, record in enumerate(manifest.iter_records()):
         yield from events_of(i, record)
         result.records += 1
-
-
-def _say(console: Any, text: str) -> None:
-    """One line on the stderr console, never wrapped (paths stay whole)."""
-    console.print(Text(text), soft_wrap=True)

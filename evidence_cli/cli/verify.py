@@ -9,7 +9,6 @@ from contextlib import ExitStack
 from typing import Any, Callable
 
 import click
-from rich.text import Text
 
 from evidence_cli import __version__
 from evidence_cli.cli.common import (
@@ -36,6 +35,7 @@ from evidence_cli.cli.common import (
     progress_columns,
     refuse_closed_stdout,
     safe_path,
+    say,
     stdout_lines,
     utc_now,
 )
@@ -278,7 +278,7 @@ def verify_cmd(
         result = {**result, "exit_code": code}
     _print_summary(err, manifest, roots.base, root is not None, summary, result)
     for failure in failed:
-        _say(err, safe_text(f"Error: {failure}"), "bold red")
+        say(err, safe_text(f"Error: {failure}"), "bold red")
     sys.exit(code)
 
 
@@ -360,12 +360,12 @@ def _refuse(
             csv_w.end()
     if outcome == "tampered-manifest":
         seal = manifest_info.get("seal") or {}
-        _say(err, f"TAMPERED MANIFEST: {safe_text(manifest_info.get('path'))}")
-        _say(err, f"  seal recorded: {seal.get('recorded')}")
-        _say(err, f"  seal computed: {seal.get('computed')}")
+        say(err, f"TAMPERED MANIFEST: {safe_text(manifest_info.get('path'))}")
+        say(err, f"  seal recorded: {seal.get('recorded')}")
+        say(err, f"  seal computed: {seal.get('computed')}")
         for d in seal.get("details") or ():
-            _say(err, f"  {safe_text(d)}")
-        _say(err, "  Nothing was re-hashed: a manifest edited after the scan proves nothing.")
+            say(err, f"  {safe_text(d)}")
+        say(err, "  Nothing was re-hashed: a manifest edited after the scan proves nothing.")
     raise Failure(str(exc))
 
 
@@ -456,14 +456,14 @@ def _print_summary(
         "not-sealed": f"not sealed ({with_article(m.format)} list has no seal)",
     }.get(m.seal.status, m.seal.status)
     listed = counted(len(m.entries), "entry", "entries")
-    _say(err, f"Manifest: {safe_text(m.path)} ({m.format}, {listed}, sha256 {m.sha256})")
-    _say(err, f"Seal: {seal}")
+    say(err, f"Manifest: {safe_text(m.path)} ({m.format}, {listed}, sha256 {m.sha256})")
+    say(err, f"Seal: {seal}")
     origin = "given with --root" if root_given else "recorded in the manifest"
-    _say(err, f"Root: {safe_text(safe_path(root))} ({origin})")
+    say(err, f"Root: {safe_text(safe_path(root))} ({origin})")
     for note in m.notes:
-        _say(err, f"Note: {safe_text(note)}")
+        say(err, f"Note: {safe_text(note)}")
     c, d = s.manifest_by_status, s.disk_only_by_status
-    _say(
+    say(
         err,
         f"{counted(s.manifest_entries, 'manifest entry', 'manifest entries')}: {c['ok']} ok"
         + (f" ({s.ok_other_mtime} with another mtime)" if s.ok_other_mtime else "")
@@ -472,7 +472,7 @@ def _print_summary(
         + (f", {counted(d['unreadable'], 'unreadable folder')}" if d["unreadable"] else ""),
     )
     verdict = "PASSED" if result["outcome"] == "all-ok" else "FAILED"
-    _say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")
+    say(err, f"Result: {verdict}: {result['message']}", "bold green" if verdict == "PASSED" else "bold red")
 
 
 def _progress(
@@ -488,8 +488,3 @@ def _progress(
         console=err_console,
         transient=True,
     )
-
-
-def _say(console: Any, text: str, style: str = "") -> None:
-    """One line on the stderr console, never wrapped (digests and paths stay whole)."""
-    console.print(Text(text, style=style), soft_wrap=True)
