@@ -212,24 +212,13 @@ def write_report(
             n_points += 1
             if len(points) < limit:
                 points.append((i, r.gps.latitude, r.gps.longitude, r))
-    w(f"<h2>Findings ({n_findings})</h2>\n")
-    if findings:
-        w("<table><tr><th>Path</th><th>Severity</th><th>Code</th><th>What</th></tr>\n")
-        w("\n".join(findings) + "</table>\n")
-    else:
-        w("<p>None.</p>\n")
-    if n_findings > len(findings):
-        result.left_out["findings"] = n_findings - len(findings)
-        w(_more(n_findings - len(findings), "finding"))
-    w(f"<h2>Problems reading the evidence ({n_problems})</h2>\n")
-    if problems:
-        w("<table><tr><th>Path</th><th>Severity</th><th>Stage</th><th>Type</th><th>What</th></tr>\n")
-        w("\n".join(problems) + "</table>\n")
-    else:
-        w("<p>None.</p>\n")
-    if n_problems > len(problems):
-        result.left_out["problems"] = n_problems - len(problems)
-        w(_more(n_problems - len(problems), "problem"))
+    w(
+        _listed(
+            f"Findings ({n_findings})", ("Path", "Severity", "Code", "What"), findings, n_findings, "finding", result
+        )
+    )
+    heads = ("Path", "Severity", "Stage", "Type", "What")
+    w(_listed(f"Problems reading the evidence ({n_problems})", heads, problems, n_problems, "problem", result))
 
     w(f"<h2>Map ({n_points} {'position' if n_points == 1 else 'positions'})</h2>\n")
     if points:
@@ -307,6 +296,19 @@ def write_report(
         w(_more(result.records - rows, "file"))
     w(f'<p class="more">End of report: {counted(result.records, "record")} in the manifest.</p>\n</body></html>\n')
     return result
+
+
+def _listed(title: str, heads: tuple[str, ...], rows: list[str], total: int, what: str, result: ReportResult) -> str:
+    """A section: its title, its table of ``rows`` (or "None."), and what the limit left out."""
+    out = f"<h2>{title}</h2>\n"
+    if rows:
+        out += "<table><tr>" + "".join(f"<th>{x}</th>" for x in heads) + "</tr>\n" + "\n".join(rows) + "</table>\n"
+    else:
+        out += "<p>None.</p>\n"
+    if total > len(rows):
+        result.left_out[what + "s"] = total - len(rows)
+        out += _more(total - len(rows), what)
+    return out
 
 
 def _map(points: list[tuple[int, float, float, FileRecord]]) -> str:

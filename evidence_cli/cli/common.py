@@ -437,6 +437,31 @@ class Advance:
             self._progress.update(self._task, advance=untold, path=safe_text(self._last)[-60:])
 
 
+def list_output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o/--output`` (default stdout), ``--allow-unsealed``, ``--csv-raw`` and ``--csv-bom``:
+    the options of a command that writes a list from a manifest (export, timeline)."""
+    for opt in reversed(
+        [
+            click.option(
+                "-o",
+                "--output",
+                metavar="PATH",
+                default="-",
+                show_default=True,
+                callback=not_empty,
+                help="Write here ('-': stdout).",
+            ),
+            click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal."),
+            click.option(
+                "--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR."
+            ),
+            csv_bom_option,
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
 def say(console: Any, text: str, style: str = "") -> None:
     """One line on a console, never wrapped (digests and paths stay whole)."""
     console.print(Text(text, style=style), soft_wrap=True)

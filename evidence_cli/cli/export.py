@@ -12,7 +12,7 @@ from evidence_cli.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     cli,
-    csv_bom_option,
+    list_output_options,
     manifest_for_output,
     not_empty,
     overwrite_option,
@@ -41,18 +41,7 @@ _CHECK_WITH = {
     required=True,
     help="sha256sum/md5sum: for `sha256sum -c`/`md5sum -c`; hashdeep: for `hashdeep -a -k`; csv: one row a record.",
 )
-@click.option(
-    "-o",
-    "--output",
-    metavar="PATH",
-    default="-",
-    show_default=True,
-    callback=not_empty,
-    help="Write here ('-': stdout).",
-)
-@click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
-@click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
-@csv_bom_option
+@list_output_options
 @click.option(
     "--algorithm",
     type=click.Choice(list(SUM_ALGORITHMS)),

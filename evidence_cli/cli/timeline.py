@@ -12,7 +12,7 @@ from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
     cli,
-    csv_bom_option,
+    list_output_options,
     manifest_for_output,
     needs_records,
     not_empty,
@@ -44,18 +44,7 @@ from evidence_cli.timeline import (
     show_default=True,
     help="csv: one row an event, in time order; bodyfile: The Sleuth Kit's body file, for `mactime -b`.",
 )
-@click.option(
-    "-o",
-    "--output",
-    metavar="PATH",
-    default="-",
-    show_default=True,
-    callback=not_empty,
-    help="Write here ('-': stdout).",
-)
-@click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal.")
-@click.option("--csv-raw", is_flag=True, help="Do not neutralise CSV cells that start with = + - @ tab or CR.")
-@csv_bom_option
+@list_output_options
 @overwrite_option
 def timeline_cmd(
     manifest_path: str, fmt: str, output: str, allow_unsealed: bool, csv_raw: bool, csv_bom: bool, overwrite: bool

@@ -21,7 +21,7 @@ import dataclasses
 import io
 import re
 import struct
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator
 
 from evidence_cli.extractors import id3 as id3_reader
 from evidence_cli.extractors.base import FileContext, problem, register
@@ -141,58 +141,56 @@ def _text(raw: bytes) -> str:
     return text.strip()[:MAX_TEXT]
 
 
-def _info(fh: BinaryIO, walked: riff.RiffWalk, problems: list[str]) -> dict[str, Any]:
-    """The sub-chunks of the first top-level ``LIST`` of type ``INFO``."""
+def _list_data(fh: BinaryIO, walked: riff.RiffWalk, kind: bytes, problems: list[str]) -> tuple[int, bytes]:
+    """(file offset, data) of the first top-level ``LIST`` of type ``kind``, after its type
+    (at most :data:`MAX_INFO` bytes); ``(0, b"")`` when there is none."""
     for chunk in walked.chunks:
         if chunk.fourcc != b"LIST" or chunk.size < 4:
             continue
         fh.seek(chunk.data_offset)
-        if fh.read(4) != b"INFO":
+        if fh.read(4) != kind:
             continue
-        data = fh.read(min(chunk.size - 4, MAX_INFO))
         if chunk.size - 4 > MAX_INFO:
-            problems.append(f"RIFF: the INFO list holds {chunk.size - 4} bytes; the first {MAX_INFO} read")
-        out: dict[str, Any] = {}
-        pos = 0
-        while pos + 8 <= len(data):
-            fourcc, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-            if not all(0x20 <= c < 0x7F for c in fourcc):
-                problems.append(f"RIFF: no INFO item name at offset {pos} of the list; the rest not read")
-                break
-            value = data[pos + 8 : pos + 8 + size]
-            if len(value) < size:
-                problems.append(f"RIFF: INFO item {fourcc.decode('ascii')} declares {size} bytes, {len(value)} remain")
-            key, text = fourcc.decode("ascii"), _text(value)
-            if key in out:  # stored twice: both kept, in order
-                out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), text]
-            else:
-                out[key] = text
-            pos += 8 + size + (size & 1)
-        return out
-    return {}
+            problems.append(f"RIFF: the {kind.decode()} list holds {chunk.size - 4} bytes; the first {MAX_INFO} read")
+        return chunk.data_offset + 4, fh.read(min(chunk.size - 4, MAX_INFO))
+    return 0, b""
+
+
+def _items(data: bytes) -> Iterator[tuple[int, bytes, int, bytes]]:
+    """(offset, FourCC, declared size, the bytes there) of each sub-chunk of a list's data."""
+    pos = 0
+    while pos + 8 <= len(data):
+        fourcc, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        yield pos, fourcc, size, data[pos + 8 : pos + 8 + size]
+        pos += 8 + size + (size & 1)
+
+
+def _info(fh: BinaryIO, walked: riff.RiffWalk, problems: list[str]) -> dict[str, Any]:
+    """The items of the first top-level ``LIST`` of type ``INFO``."""
+    _, data = _list_data(fh, walked, b"INFO", problems)
+    out: dict[str, Any] = {}
+    for pos, fourcc, size, value in _items(data):
+        if not all(0x20 <= c < 0x7F for c in fourcc):
+            problems.append(f"RIFF: no INFO item name at offset {pos} of the list; the rest not read")
+            break
+        if len(value) < size:
+            problems.append(f"RIFF: INFO item {fourcc.decode('ascii')} declares {size} bytes, {len(value)} remain")
+        key, text = fourcc.decode("ascii"), _text(value)
+        if key in out:  # stored twice: both kept, in order
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), text]
+        else:
+            out[key] = text
+    return out
 
 
 def _header_chunk(fh: BinaryIO, walked: riff.RiffWalk, fourcc: bytes, problems: list[str]) -> riff.Chunk | None:
     """The first ``fourcc`` chunk directly inside an AVI's header list (``LIST hdrl``)."""
-    for chunk in walked.chunks:
-        if chunk.fourcc != b"LIST" or chunk.size < 4:
-            continue
-        fh.seek(chunk.data_offset)
-        if fh.read(4) != b"hdrl":
-            continue
-        data = fh.read(min(chunk.size - 4, MAX_INFO))
-        if chunk.size - 4 > MAX_INFO:
-            problems.append(f"RIFF: the hdrl list holds {chunk.size - 4} bytes; the first {MAX_INFO} read")
-        pos = 0
-        while pos + 8 <= len(data):
-            name, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-            if name == fourcc:
-                value = data[pos + 8 : pos + 8 + size]
-                if len(value) < size:
-                    problems.append(f"RIFF: {fourcc.decode('latin-1')} declares {size} bytes, {len(value)} remain")
-                return riff.Chunk(fourcc, chunk.data_offset + 4 + pos, size, value)
-            pos += 8 + size + (size & 1)
-        return None
+    start, data = _list_data(fh, walked, b"hdrl", problems)
+    for pos, name, size, value in _items(data):
+        if name == fourcc:
+            if len(value) < size:
+                problems.append(f"RIFF: {fourcc.decode('latin-1')} declares {size} bytes, {len(value)} remain")
+            return riff.Chunk(fourcc, start + pos, size, value)
     return None
 
 
