@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from evidence_cli.extractors.base import FileContext, problem, register
-from evidence_cli.extractors.ogg import MAX_TEXT, comment_tags, recorded, software
+from evidence_cli.extractors.base import FileContext, register
+from evidence_cli.extractors.ogg import MAX_TEXT, comment_tags, extraction
 from evidence_cli.formats import ogg as oggfmt
 from evidence_cli.models import Extraction
 
@@ -47,12 +47,4 @@ class FlacExtractor:
             }
             if flac.duration_s is not None:
                 media["duration_s"] = flac.duration_s
-        return Extraction(
-            extractor=self.name,
-            group=self.name,
-            tags=tags,
-            timestamps=recorded(self.name, tags.get("comments") or {}, problems),
-            device=software(tags, self.name),
-            image=media,
-            problems=tuple(problem(self.name, p) for p in problems),
-        )
+        return extraction(self.name, tags, media, problems)

@@ -59,6 +59,20 @@ def software(tags: dict[str, Any], source: str) -> Device | None:
     return Device(software=made_by, source=source) if isinstance(made_by, str) and made_by else None
 
 
+def extraction(name: str, tags: dict[str, Any], media: dict[str, Any] | None, problems: list[str]) -> Extraction:
+    """The record part of an Ogg or FLAC file: its tags, the ``DATE`` comment as a time,
+    the encoder as the device's software, the audio properties, what was wrong."""
+    return Extraction(
+        extractor=name,
+        group=name,
+        tags=tags,
+        timestamps=recorded(name, tags.get("comments") or {}, problems),
+        device=software(tags, name),
+        image=media,
+        problems=tuple(problem(name, p) for p in problems),
+    )
+
+
 @register
 class OggExtractor:
     name = "ogg"
@@ -82,12 +96,4 @@ class OggExtractor:
             media["sample_rate"] = 48_000 if stream.codec == "opus" else stream.sample_rate
             if stream.duration_s is not None:
                 media["duration_s"] = stream.duration_s
-        return Extraction(
-            extractor=self.name,
-            group=self.name,
-            tags=tags,
-            timestamps=recorded(self.name, tags.get("comments") or {}, problems),
-            device=software(tags, self.name),
-            image=media,
-            problems=tuple(problem(self.name, p) for p in problems),
-        )
+        return extraction(self.name, tags, media, problems)
