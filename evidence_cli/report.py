@@ -81,9 +81,61 @@ class ReportResult:
 def _records(manifest: Manifest) -> Iterator[tuple[int, Mapping[str, Any], FileRecord]]:
     for i, raw in enumerate(manifest.iter_records()):
         try:
-            yield i, raw, FileRecord.from_dict(raw)
+            r = FileRecord.from_dict(raw)
         except Exception as exc:  # noqa: BLE001 - any malformed field: KeyError, TypeError, ValueError ...
             raise ReportRefused(f"record {i + 1} is not a record this version reads ({type(exc).__name__})") from None
+        wrong = _wrong_field(r)
+        if wrong is not None:
+            raise ReportRefused(f"record {i + 1} is not a record this version reads ({wrong})")
+        yield i, raw, r
+
+
+def _wrong_field(r: FileRecord) -> str | None:
+    """The first field of a record (from a hand-made manifest) whose type the report cannot
+    show, or None. ``FileRecord.from_dict`` takes what the JSON holds as it is."""
+
+    def text(value: Any) -> bool:
+        return value is None or isinstance(value, str)
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    texts = {
+        "path": r.path,
+        "kind": r.kind,
+        "mime": r.mime,
+        "description": r.description,
+        "link_target": r.link_target,
+        **{f"device.{k}": getattr(r.device, k) for k in ("make", "model", "serial", "software", "lens", "source")},
+    }
+    for name, value in texts.items():
+        if not text(value):
+            return f"{name} is not text"
+    if r.size is not None and not (isinstance(r.size, int) and not isinstance(r.size, bool)):
+        return "size is not a number"
+    if not isinstance(r.hashes, Mapping) or not all(isinstance(v, str) for v in r.hashes.values()):
+        return "hashes are not text"
+    if r.gps is not None:
+        if not (number(r.gps.latitude) and number(r.gps.longitude)):
+            return "gps position is not numbers"
+        if not (r.gps.altitude is None or number(r.gps.altitude)) or not text(r.gps.source):
+            return "gps altitude or source"
+    if r.captured is not None and not all(
+        text(getattr(r.captured, k)) for k in ("name", "source", "value", "utc", "offset_origin")
+    ):
+        return "captured time is not text"
+    for f in r.findings:
+        if not all(isinstance(getattr(f, k), str) for k in ("code", "severity", "message")):
+            return "a finding is not text"
+    for p in r.errors:
+        if not all(isinstance(getattr(p, k), str) for k in ("stage", "severity", "type", "message")):
+            return "a problem is not text"
+    return None
+
+
+def _listed_roots(scan: Mapping[str, Any]) -> list[Any]:
+    roots = scan.get("roots")
+    return roots if isinstance(roots, list) else []
 
 
 def _gps(r: FileRecord) -> str:
@@ -157,7 +209,7 @@ def write_report(
                 ("Case", case.get("case")),
                 ("Examiner", case.get("examiner")),
                 ("Evidence ID", case.get("evidence_id")),
-                ("Scanned", ", ".join(str(x) for x in scan.get("roots") or ()) or scan.get("root")),
+                ("Scanned", ", ".join(str(x) for x in _listed_roots(scan)) or scan.get("root")),
                 ("Started (UTC)", scan.get("started_utc")),
                 ("Finished (UTC)", scan.get("finished_utc")),
                 ("Host", scan.get("host")),

@@ -9,6 +9,7 @@ import struct
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -194,3 +195,80 @@ def test_any_strings_in_a_manifest_stay_text(case: dict[str, Path], path: str, m
     shown = "".join(tags.text)
     for value in (path, make, message):
         assert safe_text(value) in shown
+
+
+JSON_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.just([]),
+    st.just({}),
+    st.just(["x"]),
+)
+RECORD_FIELDS = [
+    ("path",),
+    ("kind",),
+    ("mime",),
+    ("description",),
+    ("size",),
+    ("link_target",),
+    ("hashes",),
+    ("hashes", "sha256"),
+    ("hashes", "md5"),
+    ("device",),
+    ("device", "make"),
+    ("device", "model"),
+    ("device", "software"),
+    ("gps",),
+    ("gps", "latitude"),
+    ("gps", "longitude"),
+    ("gps", "altitude"),
+    ("captured",),
+    ("captured", "value"),
+    ("timestamps",),
+    ("timestamps", 0),
+    ("timestamps", 0, "value"),
+    ("timestamps", 0, "utc"),
+    ("findings",),
+    ("findings", 0),
+    ("findings", 0, "code"),
+    ("errors",),
+    ("filesystem",),
+    ("filesystem", "modified"),
+    ("metadata",),
+    ("metadata", "filesystem"),
+    ("metadata", "filesystem", "inode"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(RECORD_FIELDS), JSON_VALUES)
+def test_a_hand_made_manifest_of_any_shape_is_refused_or_reported_never_a_traceback(
+    case: dict[str, Path], where: tuple[str | int, ...], value: object
+) -> None:
+    """A seal proves no authorship: anyone can hand over a manifest with a recomputed seal
+    and records of any shape. Each command gives its output or refuses it (exit 2)."""
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    doc.pop("seal", None)
+    target: Any = next(r for r in doc["files"] if r["gps"] and r["findings"] is not None)
+    target.setdefault("findings", []).append({"code": "c", "severity": "notice", "message": "m", "evidence": {}})
+    try:
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+    except (KeyError, IndexError, TypeError):
+        return  # that field is not there in this record (no captured time, no timestamps)
+    bad = case["tmp"] / "hand-made.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    for args in (
+        ["report", str(bad), "-o", str(case["tmp"] / "r.html"), "--thumbnails"],
+        ["timeline", str(bad), "-o", str(case["tmp"] / "t.csv")],
+        ["timeline", str(bad), "-f", "bodyfile", "-o", str(case["tmp"] / "t.body")],
+    ):
+        result = CliRunner().invoke(cli, [*args, "--allow-unsealed", "--overwrite"])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args[0], where, value)
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            assert "Error:" in result.output
