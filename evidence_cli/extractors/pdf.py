@@ -49,11 +49,13 @@ def _iso_value(d: fmt.PdfDate) -> tuple[str, datetime | None, int]:
     if d.day is None:
         return f"{d.year:04d}-{d.month:02d}", None, 2
     naive = datetime(d.year, d.month, d.day, d.hour or 0, d.minute or 0, d.second or 0)
+    # isoformat, not strftime: glibc's %Y does not pad years before 1000 (a PDF dated
+    # D:0099... gave "99-01-01", which no reader of ISO 8601 takes for a date).
     if d.hour is None:
-        return naive.strftime("%Y-%m-%d"), None, 3
+        return naive.date().isoformat(), None, 3
     if d.second is None:
-        return naive.strftime("%Y-%m-%dT%H:%M"), naive, 4
-    text = naive.strftime("%Y-%m-%dT%H:%M:%S")
+        return naive.isoformat(timespec="minutes"), naive, 4
+    text = naive.isoformat(timespec="seconds")
     if d.fraction:
         naive = naive.replace(microsecond=int((d.fraction + "000000")[:6]))
         text += "." + d.fraction
@@ -88,7 +90,7 @@ def pdf_timestamp(name: str, raw: str) -> Timestamp | None:
     off = timedelta(minutes=d.offset_minutes)
     aware = naive.replace(tzinfo=timezone(off))
     if d.second is None:
-        utc = aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+        utc = aware.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="minutes") + "Z"
     else:
         utc = iso_utc(aware, d.fraction)
     return Timestamp(name=name, source=NAME, value=value + format_offset(off), utc=utc, raw=raw, offset_origin="stored")
