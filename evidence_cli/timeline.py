@@ -28,9 +28,12 @@ Formats:
     mtime|ctime|crtime``, whole seconds since 1970 UTC), for ``mactime -b FILE``: a
     line a record with its file-system times, then a line for each metadata time with a
     known UTC instant, named ``path (source Name)``, its time in all four columns (mactime
-    shows it as ``macb``). Times without an offset cannot be placed there and are left
-    out, counted. ``|`` and line breaks, which the format cannot carry in a name, are
-    written ``%7C``, ``%0A``, ``%0D`` (and ``%`` as ``%25``), counted.
+    shows it as ``macb``). Times without an offset cannot be placed there, nor times at
+    or before 1970-01-01T00:00:00Z (``mactime`` shows none before its start, and 0 is
+    "no time"): they are left out, counted. In names, ``|`` and ``%`` are written
+    ``%7C`` and ``%25`` (``mactime`` decodes them back), a line break ``\n`` or ``\r``
+    and a backslash ``\\`` (a decoded line break makes ``mactime`` drop the entry),
+    counted.
 """
 
 from __future__ import annotations
@@ -65,8 +68,9 @@ CSV_COLUMNS = (
     "mime",
     "raw",
 )
-#: Columns whose text comes from the evidence (neutralised against formulas).
-_FROM_EVIDENCE = frozenset({"value", "event", "path", "mime", "raw"})
+#: Columns whose text comes from the manifest, so from the evidence or whoever made the
+#: manifest (neutralised against formulas): all but ``clock``, which is ours.
+_FROM_EVIDENCE = frozenset(CSV_COLUMNS) - {"clock"}
 _ISO = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?)?(Z|[+-]\d{2}:\d{2})?"
 )
@@ -127,11 +131,15 @@ class TimelineResult:
     events: int = 0
     records: int = 0
     unordered: int = 0
-    """Events whose time is not an ISO time this version orders (listed last)."""
+    """Events whose time is not an ISO time this version reads (CSV: listed last; body
+    file: left out)."""
     left_out: int = 0
     """Bodyfile: metadata times without a UTC instant (the CSV has them)."""
+    too_early: int = 0
+    """Bodyfile: times at or before 1970-01-01T00:00:00Z, which ``mactime`` never shows
+    (and 0 means "no time" there): left out (the CSV has them)."""
     escaped_names: int = 0
-    """Bodyfile: names holding ``|``, ``%`` or a line break, written percent-encoded."""
+    """Bodyfile: names holding ``|``, ``%``, ``\\`` or a line break, written escaped."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -259,14 +267,19 @@ def write_csv(events: Iterable[Event], out: IO[str], result: TimelineResult, *, 
             result.unordered += 1
 
 
-_BODY_UNSAFE = re.compile(r"[%|\r\n]")
+_BODY_UNSAFE = re.compile(r"[%|\\\r\n]")
+#: ``mactime`` decodes ``%XX`` in a name after splitting the line at ``|`` (so ``%7C``
+#: and ``%25`` show as ``|`` and ``%``), but it drops an entry whose decoded name holds a
+#: line break: those are written as ``\n`` and ``\r``, and a backslash as ``\\``.
+_BODY_ESCAPES = {"%": "%25", "|": "%7C", "\\": "\\\\", "\n": "\\n", "\r": "\\r"}
 
 
 def body_name(name: str) -> tuple[str, bool]:
-    """A name the body file can carry (``|`` separates its columns; a line is a record)."""
+    """A name the body file can carry and ``mactime`` shows (``|`` separates its columns;
+    a line is a record); True when something had to be escaped."""
     if _BODY_UNSAFE.search(name) is None:
         return name, False
-    return _BODY_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", name), True
+    return _BODY_UNSAFE.sub(lambda m: _BODY_ESCAPES[m.group()], name), True
 
 
 def epoch(utc: str) -> int | None:
@@ -302,7 +315,21 @@ def bodyfile_lines(i: int, record: Any, result: TimelineResult) -> Iterator[str]
         cols = [md5 or "0", shown, inode, mode, uid, gid, size, str(atime), str(mtime), str(ctime), str(crtime)]
         return "|".join(cols) + "\n"
 
-    fs_times = {e.event[3:]: epoch(e.time_utc) or 0 for e in events if e.source == "filesystem"}
+    def placed(e: Event) -> int | None:
+        """The event's whole seconds since 1970 when a body file can show them, else None (counted)."""
+        if not e.time_utc:
+            result.left_out += 1
+            return None
+        t = epoch(e.time_utc)
+        if t is None:
+            result.unordered += 1
+        elif t <= 0:
+            result.too_early += 1
+        else:
+            return t
+        return None
+
+    fs_times = {e.event[3:]: t for e in events if e.source == "filesystem" and (t := placed(e)) is not None}
     yield line(
         record["path"],
         fs_times.get("accessed", 0),
@@ -314,9 +341,7 @@ def bodyfile_lines(i: int, record: Any, result: TimelineResult) -> Iterator[str]
     for e in events:
         if e.source == "filesystem":
             continue
-        t = epoch(e.time_utc) if e.time_utc else None
-        if t is None:
-            result.left_out += 1
-            continue
-        result.events += 1
-        yield line(f"{e.path} ({e.source} {e.event})", t, t, t, t)
+        t = placed(e)
+        if t is not None:
+            result.events += 1
+            yield line(f"{e.path} ({e.source} {e.event})", t, t, t, t)

@@ -172,9 +172,20 @@ def test_csv_columns_and_formula_cells_neutralised() -> None:
         assert rows[1][:3] == ["2019", LOCAL_CLOCK, ""]
 
 
+def test_every_cell_from_the_manifest_is_neutralised() -> None:
+    """A hand-made manifest can put a formula anywhere, the time columns included."""
+    rec = record("p", stamp("=A1", "=1+1", None, "+x", "@src"), fs={})
+    rec["hashes"]["sha256"] = "-cmd"
+    out = io.StringIO()
+    write_csv(ordered(events_of(0, rec)), out, TimelineResult(), neutral=True, bom=False)
+    row = dict(zip(CSV_COLUMNS, list(csv.reader(io.StringIO(out.getvalue())))[1]))
+    assert row["time"] == row["value"] == "'=1+1" and row["event"] == "'=A1" and row["source"] == "'@src"
+    assert row["offset_origin"] == "'+x" and row["sha256"] == "'-cmd" and row["clock"] == LOCAL_CLOCK
+
+
 def test_body_name_escapes_what_the_format_cannot_carry() -> None:
     assert body_name("plain name.jpg") == ("plain name.jpg", False)
-    assert body_name("a|b%c\nd\re") == ("a%7Cb%25c%0Ad%0De", True)
+    assert body_name("a|b%c\nd\re\\f") == ("a%7Cb%25c\\nd\\re\\\\f", True)
 
 
 def test_epoch_whole_seconds_floor() -> None:
@@ -201,6 +212,21 @@ def test_bodyfile_lines_of_a_record() -> None:
     assert (result.events, result.left_out, result.escaped_names) == (4, 1, 2)
 
 
+def test_bodyfile_leaves_out_what_mactime_cannot_show_and_counts_it() -> None:
+    fs = {"modified": "1969-07-20T20:17:40Z", "accessed": "1970-01-01T00:00:00Z", "changed": "1970-01-01T00:00:01Z"}
+    rec = record(
+        "old.mov",
+        stamp("CreateDate", "1904-01-01T00:00:00+00:00", "1904-01-01T00:00:00Z", "utc-by-spec", "quicktime"),
+        stamp("Odd", "x", "not a time"),
+        stamp("DateTimeOriginal", "2001-01-01T00:00:00Z", "2001-01-01T00:00:00Z"),
+        fs=fs,
+    )
+    result = TimelineResult()
+    lines = [line.rstrip("\n").split("|") for line in bodyfile_lines(0, rec, result)]
+    assert [x[7:] for x in lines] == [["0", "0", "1", "0"], ["978307200"] * 4]
+    assert (result.events, result.too_early, result.unordered, result.left_out) == (2, 3, 1, 0)
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
@@ -218,6 +244,7 @@ def case(tmp_path: Path) -> dict[str, Path]:
     (tree / "DCIM" / "IMG_0001.jpg").write_bytes(jpeg_bytes(paris))
     (tree / "DCIM" / "IMG_0002.jpg").write_bytes(jpeg_bytes(exif_tiff(date_original="2018:01:01 08:00:00")))
     (tree / "=cmd|x.txt").write_bytes(b"notes\n")
+    (tree / "new\nline.txt").write_bytes(b"a name with a line break\n")
     os.utime(tree / "=cmd|x.txt", ns=(1_600_000_000_000_000_000, 1_500_000_000_000_000_000))
     manifest = tmp_path / "case.json"
     invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "-f", "json"], 0)
@@ -228,7 +255,7 @@ def test_timeline_csv_as_a_user_runs_it(case: dict[str, Path]) -> None:
     out = case["tmp"] / "timeline.csv"
     result = invoke(["timeline", str(case["manifest"]), "-o", str(out)], 0)
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert "Wrote " in result.stderr and f"events of 3 records (csv) to {out}" in result.stderr
+    assert "Wrote " in result.stderr and f"events of 4 records (csv) to {out}" in result.stderr
     firsts = [(r["path"], r["event"], r["clock"]) for r in rows[:4]]
     assert firsts == [
         ("'=cmd|x.txt", "fs_modified", UTC_CLOCK),  # 2017-07-14, set above
@@ -253,12 +280,15 @@ def test_timeline_bodyfile_as_a_user_runs_it(case: dict[str, Path]) -> None:
     assert all(len(line.split("|")) == 11 for line in lines)
     names = [line.split("|")[1] for line in lines]
     assert "=cmd%7Cx.txt" in names and "DCIM/IMG_0001.jpg (exif DateTimeOriginal)" in names
+    assert "new\\nline.txt" in names
     assert "DCIM/IMG_0002.jpg (exif DateTimeOriginal)" not in names  # no offset: cannot be placed
     assert "2 metadata times without a UTC offset" in result.stderr
-    assert "1 line names a file whose name holds | % or a line break" in result.stderr
+    assert "2 lines name a file whose name holds | % \\ or a line break" in result.stderr
     if shutil.which("mactime"):
         shown = subprocess.run(["mactime", "-b", str(out), "-d", "-z", "UTC"], capture_output=True, check=True)
         assert b"Wed May 01 2019 11:45:10" in shown.stdout
+        # mactime drops an entry whose name holds a line break: it must see every file.
+        assert b'"new\\nline.txt"' in shown.stdout and b'"=cmd|x.txt"' in shown.stdout
 
 
 def test_a_tampered_manifest_gives_no_timeline(case: dict[str, Path]) -> None:

@@ -62,7 +62,8 @@ def timeline_cmd(
     (it may belong up to 14 hours either side). Ties keep the manifest's order.
     The body file has a line a file with its file-system times, and a line a
     metadata time with a UTC instant, named "path (source Name)" (times without an
-    offset cannot be placed there: they are counted). Exit status: 0 written;
+    offset, or at or before 1970-01-01T00:00:00Z, which mactime cannot show, are
+    left out and counted). Exit status: 0 written;
     2 refused (tampered or unsealed manifest, a hash list without times).
 
     \b
@@ -89,18 +90,25 @@ def timeline_cmd(
         say(err, f"Note: {safe_text(note)}")
     if result.unordered:
         has = counted(result.unordered, "event has", "events have")
-        say(err, f"{has} a time this version cannot order: listed last.")
+        where = "listed last" if timeline_format is TimelineFormat.CSV else "not in the body file"
+        say(err, f"{has} a time this version cannot read as one: {where}.")
     if result.left_out:
         say(
             err,
             f"{counted(result.left_out, 'metadata time', 'metadata times')} without a UTC offset cannot be placed "
             "in a body file and are not in it (the CSV timeline lists them).",
         )
+    if result.too_early:
+        say(
+            err,
+            f"{counted(result.too_early, 'time', 'times')} at or before 1970-01-01T00:00:00Z are not in the body "
+            "file: mactime shows none before its start, and reads 0 as no time (the CSV timeline lists them).",
+        )
     if result.escaped_names:
         say(
             err,
-            f"{counted(result.escaped_names, 'line names', 'lines name')} a file whose name holds | % or a line "
-            "break, which a body file cannot carry: written as %7C %25 %0A %0D.",
+            f"{counted(result.escaped_names, 'line names', 'lines name')} a file whose name holds | % \\ or a line "
+            "break: written as %7C %25 \\\\ \\n \\r (mactime shows | and % again).",
         )
     sys.exit(EXIT_OK)
 
