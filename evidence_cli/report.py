@@ -14,18 +14,19 @@ neither run nor fetch anything in the reader's browser. The map is an SVG drawn 
 to go online.
 
 Thumbnails (``thumbnails=True``) are of the files as they are now, and only when their
-SHA-256 still matches the manifest; images are decoded by Pillow within its
-decompression-bomb limit, at most :data:`THUMB_MAX_BYTES` read per file, and re-encoded
-as small JPEGs without metadata. They show the evidence's content: in sexual-exploitation
+digest still matches the manifest's (the strongest it holds: :data:`CHECK_WITH`); images
+are decoded only by the Pillow decoder of their type, within its decompression-bomb limit,
+at most :data:`THUMB_MAX_BYTES` read per file, and re-encoded as small JPEGs without
+metadata. They show the evidence's content: in sexual-exploitation
 cases, leave them out of reports that travel.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import IO, Any, Iterator, Mapping
 from evidence_cli import __version__
 from evidence_cli.console import counted, safe_text
 from evidence_cli.errors import EvidenceError
-from evidence_cli.hashing import open_readonly
+from evidence_cli.hashing import ALGORITHMS, open_readonly
 from evidence_cli.manifest import Manifest, ManifestError, record_path
 from evidence_cli.models import FileRecord
 from evidence_cli.timeline import events_of, ordered
@@ -44,7 +45,18 @@ DEFAULT_LIMIT = 10_000
 THUMB_SIZE = 160
 #: Files larger than this get no thumbnail (a photo is a few MB; a RAW tens).
 THUMB_MAX_BYTES = 64 * 1024 * 1024
-THUMB_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"})
+#: The image types given thumbnails, and the only Pillow decoder each may use.
+THUMB_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+}
+#: The digest a thumbnail's file is checked with: the strongest the manifest holds.
+CHECK_WITH = ("sha512", "blake2b", "sha256", "sha1", "md5")
+DIGEST_NAMES = {"sha512": "SHA-512", "blake2b": "BLAKE2b", "sha256": "SHA-256", "sha1": "SHA-1", "md5": "MD5"}
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 STYLE = """
@@ -64,8 +76,10 @@ class ReportRefused(EvidenceError):
 
 
 def h(value: Any) -> str:
-    """An evidence value as HTML text: control and format characters made visible, then escaped."""
-    return html.escape(safe_text("" if value is None else value), quote=True)
+    """An evidence value as HTML text: a backslash doubled and control and format characters
+    made visible (``\\n``, ``\\x1b``, ``\\u202e``), so no two values look alike, then escaped."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return html.escape(safe_text(text.replace("\\", "\\\\")), quote=True)
 
 
 @dataclass
@@ -97,8 +111,13 @@ def _wrong_field(r: FileRecord) -> str | None:
     def text(value: Any) -> bool:
         return value is None or isinstance(value, str)
 
-    def number(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    def number(value: Any, limit: float = 1e12) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        try:
+            return math.isfinite(float(value)) and abs(value) <= limit
+        except OverflowError:  # an integer past a double's range
+            return False
 
     texts = {
         "path": r.path,
@@ -111,13 +130,13 @@ def _wrong_field(r: FileRecord) -> str | None:
     for name, value in texts.items():
         if not text(value):
             return f"{name} is not text"
-    if r.size is not None and not (isinstance(r.size, int) and not isinstance(r.size, bool)):
-        return "size is not a number"
+    if r.size is not None and not (isinstance(r.size, int) and number(r.size, 2**63)):
+        return "size is not a whole number of bytes"
     if not isinstance(r.hashes, Mapping) or not all(isinstance(v, str) for v in r.hashes.values()):
         return "hashes are not text"
     if r.gps is not None:
-        if not (number(r.gps.latitude) and number(r.gps.longitude)):
-            return "gps position is not numbers"
+        if not (number(r.gps.latitude, 90) and number(r.gps.longitude, 180)):
+            return "gps position is not a latitude and a longitude"
         if not (r.gps.altitude is None or number(r.gps.altitude)) or not text(r.gps.source):
             return "gps altitude or source"
     if r.captured is not None and not all(
@@ -152,6 +171,14 @@ def _captured(r: FileRecord) -> str:
     if r.captured.offset_origin == "gps-inferred" and r.captured.utc:
         out += f", UTC {r.captured.utc} inferred from GPS"
     return out
+
+
+def _digest(r: FileRecord) -> str:
+    """The file's SHA-256; from a manifest made without it, the strongest digest it holds, named."""
+    if isinstance(r.hashes.get("sha256"), str):
+        return r.hashes["sha256"]
+    alg = next((a for a in CHECK_WITH if isinstance(r.hashes.get(a), str)), None)
+    return f"{DIGEST_NAMES[alg]} {r.hashes[alg]}" if alg else ""
 
 
 def _osm(lat: float, lon: float) -> str:
@@ -337,7 +364,7 @@ def write_report(
         w(
             f"<tr><td>{i + 1}</td><td class=mono>{h(r.path)}</td><td>{h(kind)}</td><td>{h(human_size(r.size))}</td>"
             f"<td>{h(_captured(r))}</td><td>{h(_gps(r))}</td><td>{h(device)}</td>"
-            f"<td class=mono>{h(r.hashes.get('sha256', ''))}</td><td class=flag>{h(flags(r))}</td>"
+            f"<td class=mono>{h(_digest(r))}</td><td class=flag>{h(flags(r))}</td>"
         )
         if thumbnails:
             w(f"<td>{_thumbnail(manifest, i, raw, r, result)}</td>")
@@ -386,7 +413,7 @@ def _map(points: list[tuple[int, float, float, FileRecord]]) -> str:
 
 
 def _thumbnail(manifest: Manifest, i: int, raw: Mapping[str, Any], r: FileRecord, result: ReportResult) -> str:
-    """A data-URI <img> of the file as it is now, when its SHA-256 still matches; else why not."""
+    """A data-URI <img> of the file as it is now, when its digest still matches; else why not."""
     if r.kind != "file" or r.mime not in THUMB_TYPES:
         return ""
 
@@ -411,10 +438,15 @@ def _thumbnail(manifest: Manifest, i: int, raw: Mapping[str, Any], r: FileRecord
             os.close(fd)
     except OSError as exc:
         return none(f"no thumbnail: cannot read it now ({exc.strerror})")
-    if hashlib.sha256(data).hexdigest() != r.hashes.get("sha256"):
-        return none("no thumbnail: the file is not the one scanned (its SHA-256 differs)")
+    alg = next((a for a in CHECK_WITH if isinstance(r.hashes.get(a), str)), None)
+    if alg is None:
+        return none("no thumbnail: the manifest holds no digest of it to check it against")
+    hasher = ALGORITHMS[alg]()
+    hasher.update(data)
+    if hasher.hexdigest() != r.hashes[alg]:
+        return none(f"no thumbnail: the file is not the one scanned (its {DIGEST_NAMES[alg]} differs)")
     try:
-        picture = _small_jpeg(data)
+        picture = _small_jpeg(data, THUMB_TYPES[r.mime])
     except Exception as exc:  # noqa: BLE001 - any decoder failure on hostile data is "no thumbnail"
         return none(f"no thumbnail: {type(exc).__name__}")
     result.thumbnails += 1
@@ -422,12 +454,12 @@ def _thumbnail(manifest: Manifest, i: int, raw: Mapping[str, Any], r: FileRecord
     return f'<img alt="thumbnail of record {i + 1}" src="data:image/jpeg;base64,{b64}">'
 
 
-def _small_jpeg(data: bytes) -> bytes:
+def _small_jpeg(data: bytes, decoder: str) -> bytes:
     from PIL import Image
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data), formats=[decoder]) as img:
             img.draft("RGB", (THUMB_SIZE, THUMB_SIZE))
             img.thumbnail((THUMB_SIZE, THUMB_SIZE))
             small = img.convert("RGB")

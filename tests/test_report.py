@@ -120,6 +120,39 @@ def test_nothing_from_the_evidence_becomes_markup(case: dict[str, Path]) -> None
 def test_h_escapes_and_makes_controls_visible() -> None:
     assert h('<a href="x">&\x1b[31m') == "&lt;a href=&quot;x&quot;&gt;&amp;\\x1b[31m"
     assert h(None) == ""
+    # A name with a line break and one with a backslash and an n do not look alike.
+    assert h("a\nb") == "a\\nb" and h("a\\nb") == "a\\\\nb"
+
+
+def test_thumbnails_from_a_manifest_without_sha256_use_the_digest_it_holds(case: dict[str, Path]) -> None:
+    manifest = case["tmp"] / "md5.json"
+    invoke(["scan", str(case["tree"]), "--hash", "md5", "--json", str(manifest), "--workers", "0", "-f", "json"], 1)
+    out = case["tmp"] / "md5.html"
+    result = invoke(["report", str(manifest), "-o", str(out), "--thumbnails"], 0)
+    page = out.read_text(encoding="utf-8")
+    assert "2 thumbnails" in result.stderr and "differs" not in page
+    assert "MD5 " in page  # the digest column names the digest it shows
+    (case["tree"] / "IMG_0001.jpg").write_bytes(jpeg_bytes(None))
+    invoke(["report", str(manifest), "-o", str(out), "--thumbnails", "--overwrite"], 0)
+    assert "the file is not the one scanned (its MD5 differs)" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("size", 10**400), ("size", -(2**70)), ("latitude", 10**400), ("latitude", 91.0), ("longitude", -180.5)],
+)
+def test_numbers_a_report_cannot_show_are_refused_and_no_file_is_left(
+    case: dict[str, Path], field: str, value: int | float
+) -> None:
+    doc = json.loads(case["manifest"].read_text(encoding="utf-8"))
+    doc.pop("seal")
+    target = next(r for r in doc["files"] if r["gps"])
+    (target["gps"] if field != "size" else target)[field] = value
+    bad = case["tmp"] / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    out = case["tmp"] / "bad.html"
+    result = invoke(["report", str(bad), "--allow-unsealed", "-o", str(out)], 2)
+    assert "record 2" in result.stderr and not out.exists()  # refused by the reader or the report
 
 
 def test_limit_counts_what_it_leaves_out(case: dict[str, Path]) -> None:
@@ -194,7 +227,7 @@ def test_any_strings_in_a_manifest_stay_text(case: dict[str, Path], path: str, m
         assert not any(k.startswith("on") for k in attrs)
     shown = "".join(tags.text)
     for value in (path, make, message):
-        assert safe_text(value) in shown
+        assert safe_text(value.replace("\\", "\\\\")) in shown
 
 
 JSON_VALUES = st.one_of(

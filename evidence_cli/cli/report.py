@@ -40,8 +40,8 @@ from evidence_cli.timeline import TimelineRefused
 @click.option(
     "--thumbnails",
     is_flag=True,
-    help="Add thumbnails of the image files, read again now, only when their SHA-256 still matches the "
-    "manifest. They show the content: leave them out of reports that travel.",
+    help="Add thumbnails of the image files, read again now, only when their digest still matches the "
+    "manifest's. They show the content: leave them out of reports that travel.",
 )
 @click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal (the report says so).")
 @overwrite_option
