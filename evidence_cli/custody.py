@@ -24,13 +24,16 @@ descriptor, then ``fsync``.
 Signatures (optional): an entry may hold ``signature``, an OpenSSH signature (``ssh-keygen
 -Y sign``, namespace :data:`NAMESPACE`) of the SHA-256 of its canonical form without
 ``hash`` and ``signature`` (:func:`signed_digest`, as 64 hex characters). ``hash`` covers
-the signature too, so removing or swapping one breaks the chain. A signature says which
+the signature too, so removing or swapping one breaks the chain at the next entry (the
+last entry's shows only as unsigned: ``verify --require-signed``, or the head kept
+elsewhere). A signature says which
 key signed; :func:`check_signature` checks it against the key inside it, or against an
 ``allowed_signers`` file (OpenSSH's format: ``principal key``), which names the signer.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -40,11 +43,12 @@ import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from evidence_cli import __version__
 from evidence_cli.errors import EvidenceError
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, hash_fd, open_readonly
+from evidence_cli.jsonstream import finite_float, no_constant
 from evidence_cli.manifest import canonical
 
 SCHEMA = "evidence-cli/custody/1"
@@ -145,27 +149,24 @@ class Check:
         return self.entries[-1]["hash"] if self.entries else GENESIS
 
 
-def _lines(fd: int) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes without the newline) of the log; a last line without a newline too."""
-    buf = b""
+def _lines(fd: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes without the newline, whether a newline ended it) of the log."""
+    rest = b""
     number = 0
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:
             break
-        buf += chunk
-        while True:
-            at = buf.find(b"\n")
-            if at < 0:
-                break
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        for part in parts:
             number += 1
-            yield number, buf[:at]
-            buf = buf[at + 1 :]
-        if len(buf) > MAX_LINE:
-            yield number + 1, buf  # checked below: too long
+            yield number, part, True
+        if len(rest) > MAX_LINE:
+            yield number + 1, rest, False  # checked below: too long
             return
-    if buf:
-        yield number + 1, buf
+    if rest:
+        yield number + 1, rest, False
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -187,7 +188,9 @@ def _wrong_types(entry: Mapping[str, Any]) -> str | None:
     if "signature" in entry and not isinstance(entry["signature"], str):
         return "signature is not text"
     items = entry["items"]
-    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in items):
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("path"), str) and isinstance(i.get("sha256"), str) for i in items
+    ):
         return "items is not a list of paths and digests"
     return None
 
@@ -198,7 +201,7 @@ def check_fd(fd: int) -> Check:
     os.lseek(fd, 0, os.SEEK_SET)
     prev = GENESIS
     last_time = ""
-    for number, raw in _lines(fd):
+    for number, raw, ended in _lines(fd):
         where = f"line {number}"
         if len(raw) > MAX_LINE:
             out.broken = f"{where}: longer than {MAX_LINE} bytes"
@@ -207,7 +210,12 @@ def check_fd(fd: int) -> Check:
             out.broken = f"{where}: starts with a byte-order mark (the log was re-saved by an editor)"
             return out
         try:
-            entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            entry = json.loads(
+                raw.decode("utf-8"),
+                object_pairs_hook=_no_duplicates,
+                parse_float=finite_float,
+                parse_constant=no_constant,
+            )
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             out.broken = f"{where}: not a JSON entry ({type(exc).__name__})"
             return out
@@ -229,6 +237,12 @@ def check_fd(fd: int) -> Check:
             return out
         if entry["hash"] != entry_hash(entry):
             out.broken = f"{where}: its content does not match its hash (edited after it was written)"
+            return out
+        if not ended:
+            out.broken = (
+                f"{where}: does not end with a line break (cut short, or re-saved by an editor); "
+                "nothing can be added after it"
+            )
             return out
         when = entry["time_utc"]
         if when < last_time:
@@ -284,19 +298,21 @@ def add(
     note: str | None,
     case: str | None,
     items: Sequence[dict[str, Any]],
-    time_utc: str,
+    now: Callable[[], str],
     sign_with: str | None = None,
 ) -> dict[str, Any]:
     """Append one entry to the log at ``path`` (created if missing) and return it.
 
     The log is locked, its whole chain checked (a broken one is refused: nothing is added),
-    then the entry is signed with ``sign_with`` (see :func:`sign`) if given, written in
-    one ``write`` and synced.
+    the entry's time taken with ``now()`` (under the lock, so that times follow the
+    entries' order when several examiners add at once), then the entry is signed with
+    ``sign_with`` (see :func:`sign`) if given, written in one ``write`` and synced. A
+    write cut short is taken back (the file truncated to its old size).
     """
     entry: dict[str, Any] = {
         "schema": SCHEMA,
         "seq": 0,
-        "time_utc": time_utc,
+        "time_utc": "",
         "host": socket.gethostname(),
         "tool": f"evidence-cli {__version__}",
         "case": _bounded("case", case),
@@ -316,21 +332,22 @@ def add(
         found = check_fd(fd)
         if found.broken is not None:
             raise CustodyError(f"custody log {path!r} is broken at {found.broken}: nothing was added")
-        size = os.fstat(fd).st_size
-        if size:
-            os.lseek(fd, size - 1, os.SEEK_SET)
-            if os.read(fd, 1) != b"\n":
-                raise CustodyError(f"custody log {path!r} does not end with a line break: nothing was added")
+        size = os.fstat(fd).st_size  # check_fd refused a log whose last line has no line break
+        entry["time_utc"] = now()
         entry["seq"] = len(found.entries) + 1
         entry["prev"] = found.head
         if sign_with is not None:
             entry["signature"] = sign(signed_digest(entry), sign_with)
         entry["hash"] = entry_hash(entry)
         line = json.dumps(entry, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
-        written = os.write(fd, line)
-        if written != len(line):
-            raise CustodyError(f"custody log {path!r}: only {written} of {len(line)} bytes written; check it")
-        os.fsync(fd)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes written")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)  # a line cut short would block every later entry: take it back
+            raise
     except OSError as exc:
         raise CustodyError(f"cannot write custody log {path!r}: {exc.strerror}") from None
     finally:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from evidence_cli import custody
 from evidence_cli.cli import cli
+from evidence_cli.cli.common import utc_now
 from evidence_cli.custody import GENESIS, SCHEMA, CustodyError, check, entry_hash
 
 #: Lines shaped like entries (valid JSON, the right keys, wrong values) for the fuzz below.
@@ -137,10 +138,51 @@ def test_an_entry_with_a_recomputed_hash_but_wrong_types_is_refused(case: dict[s
 def test_a_log_cut_inside_its_last_line_is_refused(case: dict[str, Path]) -> None:
     whole = case["log"].read_bytes()
     case["log"].write_bytes(whole[:-1])  # the last entry is whole but its line break is gone
-    assert check(str(case["log"])).broken is None
-    invoke(["custody", "add", str(case["log"]), "--by", "x", "--action", "y"], 2)
+    said = "line 3: does not end with a line break (cut short, or re-saved by an editor)"
+    assert said in str(check(str(case["log"])).broken)
+    assert said in invoke(["custody", "verify", str(case["log"])], 2).stderr  # verify and add agree
+    assert said in invoke(["custody", "add", str(case["log"]), "--by", "x", "--action", "y"], 2).stderr
     case["log"].write_bytes(whole[:-20])
     assert "line 3: not a JSON entry" in str(check(str(case["log"])).broken)
+
+
+def test_nan_infinity_and_an_item_without_digest_break_the_chain_never_raise(case: dict[str, Path]) -> None:
+    ls = lines(case["log"])
+    for text in (
+        ls[1].replace(b'"size": ', b'"x": NaN, "size": '),
+        ls[1].replace(b'"size": ', b'"x": 1e999, "size": '),
+        ls[1].replace(b'"size": ', b'"x": -Infinity, "size": '),
+    ):
+        rewrite(case["log"], [ls[0], text, ls[2]])
+        assert check(str(case["log"])).broken == "line 2: not a JSON entry (NotPortable)"
+        invoke(["custody", "add", str(case["log"]), "--by", "x", "--action", "y"], 2)
+    entry = json.loads(ls[0])
+    del entry["items"][0]["sha256"]
+    entry["hash"] = entry_hash(entry)
+    rewrite(case["log"], [json.dumps(entry).encode() + b"\n"])
+    assert check(str(case["log"])).broken == "line 1: not a custody entry (items is not a list of paths and digests)"
+
+
+def test_a_write_cut_short_is_taken_back(case: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    before = case["log"].read_bytes()
+    real_write = os.write
+
+    def half(fd: int, data: bytes) -> int:
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(custody.os, "write", half)
+    with pytest.raises(CustodyError, match="only .* bytes written"):
+        custody.add(str(case["log"]), by="x", action="y", note=None, case=None, items=[], now=utc_now)
+    monkeypatch.undo()
+    assert case["log"].read_bytes() == before
+    invoke(["custody", "add", str(case["log"]), "--by", "x", "--action", "after the failed write"], 0)
+
+
+def test_an_empty_log_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "empty.custody"
+    log.write_bytes(b"")
+    result = invoke(["custody", "verify", str(log)], 0)
+    assert "The log holds no entries" in result.stderr
 
 
 def test_a_line_past_the_limit_is_damage(case: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,7 +257,7 @@ def test_adds_from_many_writers_at_once_keep_one_chain(tmp_path: Path) -> None:
                     note=None,
                     case=None,
                     items=[],
-                    time_utc=f"2026-01-01T00:00:{i:02d}Z",
+                    now=utc_now,
                 )
         except BaseException as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
@@ -228,6 +270,7 @@ def test_adds_from_many_writers_at_once_keep_one_chain(tmp_path: Path) -> None:
     assert not failures
     found = check(str(log))
     assert found.broken is None and len(found.entries) == 32
+    assert found.notes == []  # each time taken under the lock: they follow the entries' order
 
 
 def test_an_unreadable_log(tmp_path: Path) -> None:
@@ -266,6 +309,8 @@ def test_signed_entries_are_checked_against_their_key_and_the_allowed_signers(tm
     assert 'signature: good: Good "evidence-cli-custody" signature with ED25519 key SHA256:' in shown.stdout
     shown = invoke(["custody", "verify", str(log), "--allowed-signers", str(allowed)], 0)
     assert "signature for jdoe@lab.example with ED25519 key" in shown.stdout
+    plain = invoke(["custody", "verify", str(log)], 0)
+    assert "signature: NONE" in plain.stdout and "1 entry is not signed." in plain.stderr
     result = invoke(["custody", "verify", str(log), "--require-signed"], 2)
     assert "signature: NONE" in result.stdout and "1 entry has a bad or missing signature" in result.stderr
     invoke(["custody", "add", str(log), "--by", "Eve", "--action", "swapped", "--sign", str(eve)], 0)

@@ -97,9 +97,7 @@ def add_cmd(
         except OSError as exc:
             raise Failure(safe_text(f"cannot read {item!r}: {exc.strerror}; nothing was added")) from None
     try:
-        entry = add(
-            log, by=by, action=action, note=note, case=case_id, items=hashed, time_utc=utc_now(), sign_with=sign_with
-        )
+        entry = add(log, by=by, action=action, note=note, case=case_id, items=hashed, now=utc_now, sign_with=sign_with)
     except CustodyError as exc:
         raise Failure(safe_text(str(exc))) from None
     what = counted(len(hashed), "item")
@@ -146,7 +144,7 @@ def verify_cmd(
         found = check(log)
     except CustodyError as exc:
         raise Failure(safe_text(str(exc))) from None
-    bad_signatures = 0
+    bad_signatures = unsigned = 0
     for e in found.entries:
         line = f"{e['seq']:>4}  {e['time_utc']}  {e['by']}: {e['action']}"
         if e["note"]:
@@ -161,8 +159,8 @@ def verify_cmd(
                 raise Failure(safe_text(str(exc))) from None
             bad_signatures += not verdict.good
             say(out, safe_text(f"      signature: {'good' if verdict.good else 'BAD'}: {verdict.said}"))
-        elif require_signed:
-            bad_signatures += 1
+        else:
+            unsigned += 1
             say(out, "      signature: NONE")
     for note in found.notes:
         say(err, f"Note: {safe_text(note)}")
@@ -177,6 +175,19 @@ def verify_cmd(
         status = EXIT_USAGE
     else:
         say(err, f"Chain whole: {counted(len(found.entries), 'entry', 'entries')}; head {found.head}.")
+    if unsigned and (require_signed or allowed_signers or unsigned < len(found.entries)):
+        # Beside signed entries, an unsigned one may have had its signature stripped and its
+        # hash recomputed: unseen for the last entry unless its head was kept elsewhere.
+        say(
+            err,
+            f"{counted(unsigned, 'entry is', 'entries are')} not signed"
+            + (": --require-signed refuses them." if require_signed else "."),
+            "bold red" if require_signed else "",
+        )
+        if require_signed:
+            bad_signatures += unsigned
+    if not found.entries and found.broken is None:
+        say(err, "The log holds no entries (a log cut to nothing looks like this: --head tells).")
     if bad_signatures:
         what = counted(
             bad_signatures, "entry has a bad or missing signature", "entries have a bad or missing signature"
