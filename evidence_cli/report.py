@@ -458,6 +458,7 @@ def _small_jpeg(data: bytes, decoder: str) -> bytes:
     from PIL import Image
 
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's advice on palettes and the like: not for stderr
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data), formats=[decoder]) as img:
             img.draft("RGB", (THUMB_SIZE, THUMB_SIZE))

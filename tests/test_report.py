@@ -305,3 +305,19 @@ def test_a_hand_made_manifest_of_any_shape_is_refused_or_reported_never_a_traceb
         assert result.exit_code in (0, 2), result.output
         if result.exit_code == 2:
             assert "Error:" in result.output
+
+
+@pytest.mark.filterwarnings("error")  # a warning that escaped would fail the thumbnail
+def test_pillow_advice_does_not_reach_stderr(tmp_path: Path) -> None:
+    """Pillow warns about palettes with byte transparency: a thumbnail is made, quietly."""
+    from PIL import Image
+
+    tree = tmp_path / "evidence"
+    tree.mkdir()
+    img = Image.new("P", (400, 300))  # larger than a thumbnail: Pillow resizes, and warns
+    img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
+    img.save(tree / "palette.png", transparency=bytes([0, 128, 255]))
+    manifest = tmp_path / "m.json"
+    invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "-f", "json"], 0)
+    result = invoke(["report", str(manifest), "-o", str(tmp_path / "r.html"), "--thumbnails"], 0)
+    assert "1 thumbnail;" in result.stderr and "Warning" not in result.stderr
