@@ -58,7 +58,7 @@ EXTENSIONS: dict[str, frozenset[str]] = {
         "audio/wav": "wav",
         "audio/x-m4a": "m4a mp4",
         "audio/mp4": "m4a mp4",
-        "audio/ogg": "ogg oga opus",
+        "audio/ogg": "ogg oga opus spx",
         "audio/flac": "flac",
         "audio/x-flac": "flac",
         "audio/aac": "aac",

@@ -62,6 +62,8 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("id3", "RecordingTime"),
     ("ogg", "RecordingTime"),
     ("flac", "RecordingTime"),
+    ("ogg", "CreationTime"),
+    ("flac", "CreationTime"),
 )
 #: Which extractor's GPS/device wins when several give one (earlier wins; others after).
 SOURCE_PRECEDENCE: tuple[str, ...] = (

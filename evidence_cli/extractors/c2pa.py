@@ -71,7 +71,7 @@ class C2paExtractor:
             elif pngfmt.is_png(ctx.head):
                 chunk = next((c for c in ctx.png_walk(fh).chunks if c.ctype == b"caBX"), None)
                 data = chunk.data if chunk is not None else None
-            elif ctx.head[:4] == b"RIFF":
+            elif riff.is_riff(ctx.head):
                 found = riff.walk(fh, read=frozenset({b"C2PA"})).first(b"C2PA")
                 data = found.data if found is not None else None
             elif isobmff.looks_isobmff(ctx.head) or isobmff.has_ftyp(ctx.head):

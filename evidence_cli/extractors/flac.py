@@ -5,11 +5,10 @@ Pictures are described and hashed, never decoded. Parsing is in
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from evidence_cli.extractors.base import FileContext, register
-from evidence_cli.extractors.ogg import MAX_TEXT, comment_tags, extraction
+from evidence_cli.extractors.ogg import comment_tags, describe_pictures, extraction
 from evidence_cli.formats import ogg as oggfmt
 from evidence_cli.models import Extraction
 
@@ -27,16 +26,7 @@ class FlacExtractor:
         tags: dict[str, Any] = {}
         comment_tags(flac.tags, tags, problems, "FLAC comment")
         if flac.pictures:
-            tags["pictures"] = [
-                {
-                    "picture_type": kind,
-                    "mime": mime,
-                    "description": desc[:MAX_TEXT],
-                    "bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                }
-                for kind, mime, desc, data in flac.pictures
-            ]
+            tags["pictures"] = describe_pictures(flac.pictures)
         media: dict[str, Any] | None = None
         if flac.sample_rate is not None:
             media = {

@@ -50,6 +50,9 @@ FORMATS = {
     0x0055: "MPEG layer 3",
     0xFFFE: "extensible",
 }
+EXTENSIBLE = 0xFFFE
+#: Codecs whose duration is the data's bytes over the byte rate exactly.
+UNCOMPRESSED = frozenset({"PCM", "IEEE", "A-law", "mu-law"})
 #: Chunks that hold an ID3v2 tag in a WAV (writers differ in case).
 ID3_CHUNKS = (b"id3 ", b"ID3 ")
 MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
@@ -72,11 +75,13 @@ class RiffExtractor:
     def extract(self, ctx: FileContext) -> Extraction:
         problems: list[str] = []
         with ctx.open() as fh:
-            walked = riff.walk(fh, read=frozenset({b"bext", b"fmt ", b"IDIT", *ID3_CHUNKS}))
+            walked = riff.walk(fh, read=frozenset({b"bext", b"fmt ", b"fact", b"IDIT", *ID3_CHUNKS}))
             problems.extend(walked.notes)
             info = _info(fh, walked, problems)
             shot = walked.first(b"IDIT") or _header_chunk(fh, walked, b"IDIT", problems)
         tags: dict[str, Any] = {"form": walked.form.decode("latin-1")}
+        if walked.kind and walked.kind != b"RIFF":
+            tags["container"] = walked.kind.decode("latin-1")  # RF64 / BW64: sizes from ds64
         names = [c.fourcc.decode("latin-1") for c in walked.chunks[:MAX_LISTED]]
         tags["chunks"] = names + (
             [f"... {len(walked.chunks) - MAX_LISTED} more"] if len(walked.chunks) > MAX_LISTED else []
@@ -276,14 +281,28 @@ def _wave_format(
         "block_align": align,
         "bits_per_sample": bits,
     }
+    codec = FORMATS.get(tag, f"0x{tag:04X}")
+    if tag == EXTENSIBLE and len(data) >= 40:
+        # WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of SubFormat.
+        sub_tag = struct.unpack("<H", data[24:26])[0]
+        fields["sub_format"] = data[24:40].hex()
+        codec = f"{FORMATS.get(sub_tag, f'0x{sub_tag:04X}')} (extensible)"
     media: dict[str, Any] = {
         "format": "WAV",
-        "codec": FORMATS.get(tag, f"0x{tag:04X}"),
+        "codec": codec,
         "channels": channels,
         "sample_rate": rate,
         "bits_per_sample": bits,
     }
     audio = walked.first(b"data")
-    if audio is not None and per_second:
+    fact = walked.first(b"fact")
+    samples = struct.unpack("<I", fact.data[:4])[0] if fact is not None and fact.data and len(fact.data) >= 4 else None
+    if samples is not None:
+        fields["fact_samples"] = samples
+    if samples is not None and rate and codec.split(" ")[0] not in UNCOMPRESSED:
+        # A compressed stream (ADPCM, GSM, MP3 in WAV): its bytes do not divide evenly
+        # into seconds; the fact chunk's sample count does.
+        media["duration_s"] = round(samples / rate, 6)
+    elif audio is not None and per_second:
         media["duration_s"] = round(audio.size / per_second, 6)
     return fields, media

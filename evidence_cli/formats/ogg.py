@@ -71,18 +71,43 @@ def comments(data: bytes, notes: list[str], where: str) -> Comments:
     return out
 
 
+#: What a logical stream's first packet starts with, and the codec it names.
+CODECS = (
+    (b"OpusHead", "opus"),
+    (b"\x01vorbis", "vorbis"),
+    (b"Speex   ", "speex"),
+    (b"\x7fFLAC", "flac"),
+    (b"\x80theora", "theora"),
+    (b"\x80kate", "kate"),
+    (b"fishead\x00", "skeleton"),
+    (b"BBCD\x00", "dirac"),
+    (b"OVP80", "vp8"),
+)
+#: The codecs whose headers (rate, channels, comments) this reader knows.
+AUDIO = ("opus", "vorbis", "speex", "flac")
+
+
+def codec_of(first: bytes) -> str:
+    return next((name for magic, name in CODECS if first.startswith(magic)), "unknown")
+
+
 @dataclass
 class Stream:
-    """The first logical stream of an Ogg file."""
+    """The first audio stream of an Ogg file (Opus, Vorbis, Speex or FLAC), and the codecs
+    of every logical stream that begins the file (a video's Theora, a Skeleton index)."""
 
     codec: str = ""
-    """``opus``, ``vorbis``, or the first bytes of an unknown first packet."""
+    """``opus``, ``vorbis``, ``speex``, ``flac``; else the first stream's codec name."""
+    streams: list[str] = field(default_factory=list)
+    """The codec of each logical stream begun at the start of the file, in order."""
     channels: int | None = None
     sample_rate: int | None = None
     """Opus: the input sample rate it records (Opus itself always runs at 48 kHz)."""
     pre_skip: int = 0
     tags: Comments | None = None
     last_granule: int | None = None
+    chained: bool = False
+    """Another stream follows the first ones (a chained file): the duration is the first's."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,16 +117,17 @@ class Stream:
             return None
         if self.codec == "opus":
             return round(max(self.last_granule - self.pre_skip, 0) / 48_000, 6)
-        if self.codec == "vorbis" and self.sample_rate:
+        if self.codec in AUDIO and self.sample_rate:
             return round(self.last_granule / self.sample_rate, 6)
         return None
 
 
-def _pages(fh: BinaryIO, notes: list[str]) -> tuple[int | None, list[bytes]]:
-    """(serial, the first two packets) of the first logical stream, from the start of ``fh``."""
-    serial: int | None = None
-    packets: list[bytes] = []
-    current = b""
+def _pages(fh: BinaryIO, notes: list[str]) -> tuple[list[int], dict[int, list[bytes]]]:
+    """(the serials of the streams begun at the start, in order; the first two packets of
+    each, as far as read), stopping once an audio stream has its two header packets."""
+    order: list[int] = []
+    packets: dict[int, list[bytes]] = {}
+    partial: dict[int, bytes] = {}
     total = 0
     fh.seek(0)
     for page_no in range(MAX_PAGES):
@@ -113,7 +139,7 @@ def _pages(fh: BinaryIO, notes: list[str]) -> tuple[int | None, list[bytes]]:
         if head[:4] != b"OggS":
             notes.append(f"Ogg: page {page_no + 1} does not start with OggS")
             break
-        page_serial = struct.unpack_from("<I", head, 14)[0]
+        serial = struct.unpack_from("<I", head, 14)[0]
         table = fh.read(head[26])
         if len(table) < head[26]:
             notes.append("Ogg: truncated segment table")
@@ -121,69 +147,95 @@ def _pages(fh: BinaryIO, notes: list[str]) -> tuple[int | None, list[bytes]]:
         body = fh.read(sum(table))
         if len(body) < sum(table):
             notes.append(f"Ogg: page {page_no + 1} is truncated")
-        if serial is None:
-            serial = page_serial
-        elif page_serial != serial:
-            continue  # another logical stream (a video's, a second audio track's)
+        if serial not in packets:
+            if not head[5] & 0x02 and order:
+                continue  # a page of a stream that did not begin here: not one of the first
+            order.append(serial)
+            packets[serial] = []
+        got = packets[serial]
         pos = 0
         for lace in table:
-            current += body[pos : pos + lace]
+            if len(got) >= 2:
+                break
+            partial[serial] = partial.get(serial, b"") + body[pos : pos + lace]
             pos += lace
             total += lace
             if total > MAX_HEADER:
                 notes.append(f"Ogg: header packets larger than {MAX_HEADER} bytes; not read")
-                return serial, packets
+                return order, packets
             if lace < 255:
-                packets.append(current)
-                current = b""
-                if len(packets) == 2:
-                    return serial, packets
+                got.append(partial.pop(serial))
+        if any(codec_of(p[0]) in AUDIO and len(p) >= 2 for p in packets.values() if p):
+            return order, packets
+        if not head[5] & 0x02 and all(p and codec_of(p[0]) not in AUDIO for p in packets.values()):
+            return order, packets  # past the first pages and no audio stream: nothing more to find
     else:
         notes.append(f"Ogg: the header packets are not within the first {MAX_PAGES} pages")
-    return serial, packets
+    return order, packets
 
 
 def read_ogg(fh: BinaryIO, size: int) -> Stream:
     out = Stream()
-    serial, packets = _pages(fh, out.notes)
-    if not packets:
+    order, packets = _pages(fh, out.notes)
+    out.streams = [codec_of(packets[s][0]) if packets[s] else "unknown" for s in order]
+    audio = next((s for s in order if packets[s] and codec_of(packets[s][0]) in AUDIO), None)
+    if audio is None:
+        out.codec = out.streams[0] if out.streams else ""
         return out
-    first = packets[0]
-    if first.startswith(b"OpusHead") and len(first) >= 19:
-        out.codec = "opus"
+    first, rest = packets[audio][0], packets[audio][1:]
+    out.codec = codec_of(first)
+    comment = rest[0] if rest else None
+    if out.codec == "opus" and len(first) >= 19:
         out.channels = first[9]
         out.pre_skip, out.sample_rate = struct.unpack_from("<HI", first, 10)
-        if len(packets) > 1 and packets[1].startswith(b"OpusTags"):
-            out.tags = comments(packets[1][8:], out.notes, "OpusTags")
-    elif first.startswith(b"\x01vorbis") and len(first) >= 16:
-        out.codec = "vorbis"
+        if comment is not None and comment.startswith(b"OpusTags"):
+            out.tags = comments(comment[8:], out.notes, "OpusTags")
+    elif out.codec == "vorbis" and len(first) >= 16:
         out.channels = first[11]
         out.sample_rate = struct.unpack_from("<I", first, 12)[0]
-        if len(packets) > 1 and packets[1].startswith(b"\x03vorbis"):
-            out.tags = comments(packets[1][7:], out.notes, "Vorbis comment header")
+        if comment is not None and comment.startswith(b"\x03vorbis"):
+            out.tags = comments(comment[7:], out.notes, "Vorbis comment header")
+    elif out.codec == "speex" and len(first) >= 52:
+        out.sample_rate, _mode, _mode_size, channels = struct.unpack_from("<iiii", first, 36)
+        out.channels = channels
+        if comment is not None:
+            out.tags = comments(comment, out.notes, "Speex comment header")
+    elif out.codec == "flac" and len(first) >= 13 + 4 + 34 and first[9:13] == b"fLaC":
+        info = Flac()
+        _flac_block(info, 0, first[17 : 17 + 34])
+        out.channels, out.sample_rate = info.channels, info.sample_rate
+        if comment is not None and len(comment) >= 4 and comment[0] & 0x7F == 4:
+            out.tags = comments(comment[4:], out.notes, "Ogg FLAC VORBIS_COMMENT")
     else:
-        out.codec = first[:8].decode("latin-1")
-        out.notes.append("Ogg: the first stream is not Opus or Vorbis; its headers not read")
-        return out
-    if len(packets) < 2:
+        out.notes.append(f"Ogg: the {out.codec} identification header is too short")
+    if comment is None:
         out.notes.append(f"Ogg: the {out.codec} comment header is missing")
-    out.last_granule = _last_granule(fh, size, serial)
+    out.last_granule, out.chained = _last_granule(fh, size, audio, set(order))
     return out
 
 
-def _last_granule(fh: BinaryIO, size: int, serial: int | None) -> int | None:
-    """The granule position of the stream's last page (searched in the file's last bytes)."""
+def _last_granule(fh: BinaryIO, size: int, serial: int, known: set[int]) -> tuple[int | None, bool]:
+    """(the granule position of the stream's last page, searched in the file's last bytes;
+    whether the file's last page belongs to a stream that did not begin it: chained)."""
     start = max(0, size - TAIL)
     fh.seek(start)
     tail = fh.read(TAIL)
     at = len(tail)
+    chained = False
+    last_seen = True
     while True:
         at = tail.rfind(b"OggS", 0, at)
         if at < 0 or at + 27 > len(tail):
-            return None
+            return None, chained
         granule, page_serial = struct.unpack_from("<qI", tail, at + 6)
-        if tail[at + 4] == 0 and page_serial == serial and granule != -1:
-            return granule
+        if tail[at + 4] != 0:
+            continue
+        if last_seen:
+            chained, last_seen = page_serial not in known, False
+        if page_serial == serial and granule != -1 and not chained:
+            return granule, chained
+        if chained:
+            return None, chained
 
 
 @dataclass
@@ -258,18 +310,27 @@ def _flac_block(out: Flac, kind: int, data: bytes) -> None:
     elif kind == 4:
         out.tags = comments(data, out.notes, "FLAC VORBIS_COMMENT")
     elif kind == 6:
-        try:
-            ptype, n = struct.unpack_from(">II", data)
-            mime = data[8 : 8 + n].decode("latin-1")
-            pos = 8 + n
-            (d,) = struct.unpack_from(">I", data, pos)
-            desc = data[pos + 4 : pos + 4 + d].decode("utf-8", "replace")
-            pos += 4 + d + 16
-            (length,) = struct.unpack_from(">I", data, pos)
-        except struct.error:
-            out.notes.append("FLAC: a PICTURE block is truncated")
-            return
-        picture = data[pos + 4 : pos + 4 + length]
-        if len(picture) < length:
-            out.notes.append(f"FLAC: a PICTURE declares {length} bytes, its block holds {len(picture)}")
-        out.pictures.append((ptype, mime, desc, picture))
+        picture = parse_picture(data, out.notes)
+        if picture is not None:
+            out.pictures.append(picture)
+
+
+def parse_picture(data: bytes, notes: list[str]) -> tuple[int, str, str, bytes] | None:
+    """(picture type, MIME type, description, data) of a FLAC PICTURE block (also what an
+    Ogg ``METADATA_BLOCK_PICTURE`` comment holds, base64-encoded); None, with a note, when
+    it is truncated."""
+    try:
+        ptype, n = struct.unpack_from(">II", data)
+        mime = data[8 : 8 + n].decode("latin-1")
+        pos = 8 + n
+        (d,) = struct.unpack_from(">I", data, pos)
+        desc = data[pos + 4 : pos + 4 + d].decode("utf-8", "replace")
+        pos += 4 + d + 16
+        (length,) = struct.unpack_from(">I", data, pos)
+    except struct.error:
+        notes.append("FLAC: a PICTURE block is truncated")
+        return None
+    picture = data[pos + 4 : pos + 4 + length]
+    if len(picture) < length:
+        notes.append(f"FLAC: a PICTURE declares {length} bytes, its block holds {len(picture)}")
+    return ptype, mime, desc, picture

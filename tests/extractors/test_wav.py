@@ -153,6 +153,38 @@ def test_an_id3_chunk_in_a_wav_is_read_as_an_mp3_tag_is() -> None:
     ]
 
 
+def test_rf64_sizes_come_from_ds64() -> None:
+    """RF64/BW64 (WAV past 4 GiB): 0xFFFFFFFF sizes, the real ones in the ds64 chunk."""
+    audio = b"\x00" * 32_000
+    rest = FMT + bext() + b"data" + b"\xff\xff\xff\xff" + audio
+    # ds64: RIFF size, data size, sample count, table length (none).
+    body = chunk(b"ds64", struct.pack("<QQQI", 4 + 36 + len(rest), len(audio), 16_000, 0)) + rest
+    for kind in (b"RF64", b"BW64"):
+        got = run(kind + b"\xff\xff\xff\xff" + b"WAVE" + body)
+        assert got.tags["container"] == kind.decode() and got.tags["chunks"] == ["ds64", "fmt ", "bext", "data"]
+        assert got.image is not None and got.image["duration_s"] == 2.0
+        assert [x.value for x in got.timestamps] == ["2024-05-06T21:30:05"] and got.problems == ()
+    no_ds64 = run(b"RF64" + struct.pack("<I", 4 + len(FMT)) + b"WAVE" + FMT)
+    assert [p.message for p in no_ds64.problems] == ["RF64: no ds64 chunk first; 32-bit sizes used"]
+
+
+def test_a_compressed_wav_lasts_what_its_fact_chunk_says() -> None:
+    ima = chunk(b"fmt ", struct.pack("<HHIIHHHH", 0x11, 1, 22_050, 11_100, 512, 4, 2, 1017))
+    got = run(riff_file(b"WAVE", ima, chunk(b"fact", struct.pack("<I", 65_368)), chunk(b"data", b"\x00" * 33_048)))
+    assert got.image is not None and got.image["codec"] == "IMA ADPCM" and got.image["duration_s"] == 2.964535
+    assert got.tags["fmt"]["fact_samples"] == 65_368
+    pcm = run(wav(chunk(b"fact", struct.pack("<I", 5))))  # PCM: the data's length decides
+    assert pcm.image is not None and pcm.image["duration_s"] == 2.0
+
+
+def test_an_extensible_wav_names_its_real_format() -> None:
+    guid_tail = bytes.fromhex("000000001000800000aa00389b71")
+    ext = struct.pack("<HHIIHHHHI", 0xFFFE, 2, 44_100, 352_800, 8, 32, 22, 32, 3) + struct.pack("<H", 3) + guid_tail
+    got = run(riff_file(b"WAVE", chunk(b"fmt ", ext), chunk(b"data", b"\x00" * 352_800)))
+    assert got.image is not None and got.image["codec"] == "IEEE float (extensible)" and got.image["duration_s"] == 1.0
+    assert got.tags["fmt"]["sub_format"] == "0300" + guid_tail.hex()
+
+
 def test_free_text_creation_date_stays_a_tag() -> None:
     got = run(wav(info((b"ICRD", b"summer of 2019"))))
     assert got.tags["INFO"]["ICRD"] == "summer of 2019" and got.timestamps == () and got.problems == ()
