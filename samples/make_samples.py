@@ -589,7 +589,8 @@ def samples() -> list[Sample]:
             "An MP3 voice message (silent audio) with an ID3v2.4 tag: TDRC 2025-06-14T21:03:17, "
             "the RecordingTime timestamp and the captured time (no offset stored, so no UTC); "
             "TSSE Lavf60.16.100, the encoding software (FFmpeg's library), as device software; "
-            "a title and a comment in metadata.id3.",
+            "a title and a comment in metadata.id3; in `image`, MPEG-1 Layer III, stereo, 44.1 kHz, "
+            "128 kbit/s, 0.2085 s (as ffprobe says).",
             mp3(
                 [
                     ("TIT2", id3_text("Voice message")),

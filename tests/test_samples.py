@@ -155,6 +155,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "times": [("RecordingTime", "2025-06-14T21:03:17", None, "none")],
         "gps": None,
         "device": {**NO_DEVICE, "software": "Lavf60.16.100", "source": "id3"},
+        # As ffprobe gives it: 8 frames of 417 bytes at 128 kbit/s (0.2085 s).
+        "image": {
+            "format": "MP3",
+            "codec": "MPEG-1 Layer III",
+            "channels": 2,
+            "sample_rate": 44100,
+            "bitrate_kbps": 128,
+            "duration_s": 0.2085,
+        },
     },
     "chat_export.txt": {"mime": "text/plain", "extension_ok": True, "times": []},
     "README.md": {"mime": "text/plain", "extension_ok": True, "times": []},

@@ -17,7 +17,7 @@ import hashlib
 from typing import Any
 
 from evidence_cli.extractors.base import FileContext, problem, register
-from evidence_cli.formats import id3
+from evidence_cli.formats import id3, mpeg_audio
 from evidence_cli.models import Device, Extraction, Timestamp
 from evidence_cli.timeparse import TimeParseError, make_iso_timestamp
 
@@ -43,7 +43,7 @@ class Id3Extractor:
     name = NAME
     description = (
         "ID3 tags (v2.2-2.4, v1) of MP3 files: title, artist, recording time, encoder software, comments, "
-        "pictures and embedded objects (described and hashed)"
+        "pictures and embedded objects (described and hashed); the MPEG audio's channels, rate, bit rate, length"
     )
     mime_types = frozenset({"audio/mpeg", "audio/mp3", "audio/x-mp3", "audio/x-mpeg"})
 
@@ -51,7 +51,13 @@ class Id3Extractor:
         with ctx.open() as fh:
             tag, notes = ctx.id3_tag(fh)
             v1 = id3.read_v1(fh, ctx.size)
+            stream = mpeg_audio.read(fh, ctx.size)
         problems = list(notes)
+        if stream is None:
+            problems.append(
+                f"MPEG audio: no two frames in a row within the first {mpeg_audio.SEARCH} bytes of audio; "
+                "its length is not known"
+            )
         tags = frame_tags(tag, problems) if tag is not None else {}
         if v1:
             tags["ID3v1"] = v1
@@ -64,8 +70,31 @@ class Id3Extractor:
             tags=tags,
             timestamps=tuple(timestamps),
             device=device,
+            image=_media(stream) if stream is not None else None,
             problems=tuple(problem(NAME, p) for p in problems),
         )
+
+
+def _media(stream: mpeg_audio.Stream) -> dict[str, Any]:
+    """The audio's properties from its first frame and its Xing/Info/VBRI header."""
+    f = stream.frame
+    media: dict[str, Any] = {
+        "format": f"MP{f.layer}",
+        "codec": f"MPEG-{f.version} Layer {'I' * f.layer}",
+        "channels": f.channels,
+        "sample_rate": f.sample_rate,
+    }
+    if stream.header is None:
+        media["bitrate_kbps"] = f.bitrate_kbps
+    else:
+        media["frame_header"] = stream.header  # Xing: variable bit rate; Info: constant (LAME)
+        if stream.frames is not None:
+            media["frames"] = stream.frames
+        if stream.average_kbps is not None:
+            media["average_bitrate_kbps"] = stream.average_kbps
+    if stream.duration_s is not None:
+        media["duration_s"] = stream.duration_s
+    return media
 
 
 def frame_tags(tag: id3.Tag, problems: list[str]) -> dict[str, Any]:
