@@ -68,7 +68,7 @@ class RiffExtractor:
     description = (
         "RIFF metadata of WAV and AVI: INFO list (software, creation date, title, comments), Broadcast Wave "
         "bext (originator, origination time, coding history), an AVI camera's IDIT time, an ID3 tag in a WAV, "
-        "a WAV's audio format and duration, the chunk list"
+        "a WAV's audio format and duration, an AVI's frame size, codecs, frame rate and length, the chunk list"
     )
     mime_types = WAV_TYPES | AVI_TYPES
 
@@ -78,7 +78,8 @@ class RiffExtractor:
             walked = riff.walk(fh, read=frozenset({b"bext", b"fmt ", b"fact", b"IDIT", *ID3_CHUNKS}))
             problems.extend(walked.notes)
             info = _info(fh, walked, problems)
-            shot = walked.first(b"IDIT") or _header_chunk(fh, walked, b"IDIT", problems)
+            hdrl_start, hdrl = _list_data(fh, walked, b"hdrl", problems) if walked.form == b"AVI " else (0, b"")
+            shot = walked.first(b"IDIT") or _header_chunk(hdrl_start, hdrl, b"IDIT", problems)
         tags: dict[str, Any] = {"form": walked.form.decode("latin-1")}
         if walked.kind and walked.kind != b"RIFF":
             tags["container"] = walked.kind.decode("latin-1")  # RF64 / BW64: sizes from ds64
@@ -122,6 +123,8 @@ class RiffExtractor:
         fmt = walked.first(b"fmt ")
         if walked.form == b"WAVE" and fmt is not None and fmt.data is not None:
             tags["fmt"], media = _wave_format(fmt.data, walked, problems)
+        elif walked.form == b"AVI " and hdrl:
+            tags["avi"], media = _avi_streams(hdrl)
         software = info.get("ISFT")
         if not (isinstance(software, str) and software):
             software = tags.get("id3", {}).get("TSSE")
@@ -188,15 +191,68 @@ def _info(fh: BinaryIO, walked: riff.RiffWalk, problems: list[str]) -> dict[str,
     return out
 
 
-def _header_chunk(fh: BinaryIO, walked: riff.RiffWalk, fourcc: bytes, problems: list[str]) -> riff.Chunk | None:
-    """The first ``fourcc`` chunk directly inside an AVI's header list (``LIST hdrl``)."""
-    start, data = _list_data(fh, walked, b"hdrl", problems)
+def _header_chunk(start: int, data: bytes, fourcc: bytes, problems: list[str]) -> riff.Chunk | None:
+    """The first ``fourcc`` chunk directly inside an AVI's header list (``LIST hdrl``,
+    whose items are ``data``, from file offset ``start``)."""
     for pos, name, size, value in _items(data):
         if name == fourcc:
             if len(value) < size:
                 problems.append(f"RIFF: {fourcc.decode('latin-1')} declares {size} bytes, {len(value)} remain")
             return riff.Chunk(fourcc, start + pos, size, value)
     return None
+
+
+def _fourcc(b: bytes) -> str:
+    """A FourCC as text (blanks cut; a byte that is not printable ASCII shown as \\xNN)."""
+    return "".join(chr(c) if 0x20 <= c < 0x7F else f"\\x{c:02x}" for c in b).strip()
+
+
+def _avi_streams(hdrl: bytes) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(the AVI main header and each stream's header and format, the media properties):
+    frame size, video codec, frame rate and length from the video stream's header (as
+    ffprobe gives them), else from the main header; the audio's codec, channels, rate."""
+    out: dict[str, Any] = {}
+    streams: list[dict[str, Any]] = []
+    for _pos, name, _size, value in _items(hdrl):
+        if name == b"avih" and len(value) >= 40:
+            us, _max, _pad, flags, frames, _init, n, _buf, width, height = struct.unpack("<10I", value[:40])
+            out["main"] = {"us_per_frame": us, "total_frames": frames, "streams": n, "width": width, "height": height}
+        elif name == b"LIST" and value[:4] == b"strl" and len(streams) < MAX_LISTED:
+            stream: dict[str, Any] = {}
+            for _p, sub, _s, v in _items(value[4:]):
+                if sub == b"strh" and len(v) >= 36:
+                    kind, handler = _fourcc(v[0:4]), _fourcc(v[4:8])
+                    scale, rate, start, length = struct.unpack("<4I", v[20:36])
+                    stream.update(type=kind, handler=handler, scale=scale, rate=rate, start=start, length=length)
+                elif sub == b"strf" and stream.get("type") == "vids" and len(v) >= 20:
+                    _size_, width, height, _planes, bits = struct.unpack("<IiiHH", v[:16])
+                    stream.update(width=width, height=abs(height), bits=bits, compression=_fourcc(v[16:20]))
+                elif sub == b"strf" and stream.get("type") == "auds" and len(v) >= 16:
+                    tag, channels, rate, _per_second, _align, bits = struct.unpack("<HHIIHH", v[:16])
+                    stream.update(format_tag=tag, channels=channels, sample_rate=rate, bits=bits)
+            streams.append(stream)
+    if streams:
+        out["streams"] = streams
+    if not out:
+        return out, None
+    media: dict[str, Any] = {"format": "AVI"}
+    main = out.get("main") or {}
+    video = next((s for s in streams if s.get("type") == "vids"), None)
+    audio = next((s for s in streams if s.get("type") == "auds"), None)
+    width, height = (video or {}).get("width") or main.get("width"), (video or {}).get("height") or main.get("height")
+    if width and height:
+        media["width"], media["height"] = width, height
+    if video is not None:
+        media["codec"] = video.get("compression") or video.get("handler") or ""
+        if video.get("rate") and video.get("scale"):
+            media["frame_rate"] = round(video["rate"] / video["scale"], 6)
+            media["duration_s"] = round(video.get("length", 0) * video["scale"] / video["rate"], 6)
+    if "duration_s" not in media and main.get("us_per_frame") and main.get("total_frames"):
+        media["duration_s"] = round(main["us_per_frame"] * main["total_frames"] / 1e6, 6)
+    if audio is not None and "format_tag" in audio:
+        media["audio_codec"] = FORMATS.get(audio["format_tag"], f"0x{audio['format_tag']:04X}")
+        media["audio_channels"], media["audio_sample_rate"] = audio["channels"], audio["sample_rate"]
+    return out, media
 
 
 def _camera_date(text: str, problems: list[str]) -> Timestamp | None:

@@ -116,6 +116,30 @@ def test_an_avi_header_list_gives_the_camera_time() -> None:
     assert got.device is not None and got.device.software == "CanonMVI06" and got.problems == ()
 
 
+def test_an_avi_gives_its_frame_size_codecs_rate_and_length_as_ffprobe_does() -> None:
+    avih = struct.pack("<10I", 100_000, 0, 0, 0, 20, 0, 2, 0, 64, 48) + b"\x00" * 16
+    vids = chunk(b"strh", b"vidsMJPG" + struct.pack("<IHHI4I", 0, 0, 0, 0, 1, 10, 0, 20) + b"\x00" * 20)
+    vids += chunk(b"strf", struct.pack("<IiiHH", 40, 64, -48, 1, 24) + b"MJPG" + b"\x00" * 20)
+    auds = chunk(b"strh", b"auds\x01\x00\x00\x00" + struct.pack("<IHHI4I", 0, 0, 0, 0, 1, 22_050, 0, 44_100))
+    auds += chunk(b"strf", struct.pack("<HHIIHH", 1, 1, 22_050, 44_100, 2, 16))
+    header = chunk(b"avih", avih) + chunk(b"LIST", b"strl" + vids) + chunk(b"LIST", b"strl" + auds)
+    got = run(riff_file(b"AVI ", chunk(b"LIST", b"hdrl" + header), chunk(b"LIST", b"movi")), "video/x-msvideo")
+    assert got.image == {
+        "format": "AVI",
+        "width": 64,
+        "height": 48,
+        "codec": "MJPG",
+        "frame_rate": 10.0,
+        "duration_s": 2.0,
+        "audio_codec": "PCM",
+        "audio_channels": 1,
+        "audio_sample_rate": 22_050,
+    }
+    assert got.tags["avi"]["main"]["total_frames"] == 20 and got.problems == ()
+    only_main = run(riff_file(b"AVI ", chunk(b"LIST", b"hdrl" + chunk(b"avih", avih))), "video/x-msvideo")
+    assert only_main.image == {"format": "AVI", "width": 64, "height": 48, "duration_s": 2.0}
+
+
 def test_camera_times_in_the_other_shapes_cameras_write() -> None:
     for text, value in [
         (b"Oct  6 09:05:00 2006", "2006-10-06T09:05:00"),
