@@ -270,9 +270,9 @@ def write_report(
     # Pass 1: findings, problems and GPS positions (bounded lists).
     findings: list[str] = []
     problems: list[str] = []
-    points: list[tuple[int, float, float, FileRecord]] = []
+    points: list[FileRecord] = []  # the records with a position (r.gps set)
     n_findings = n_problems = n_points = 0
-    for i, _, r in _records(manifest):
+    for _i, _raw, r in _records(manifest):
         for f in r.findings:
             n_findings += 1
             if len(findings) < limit:
@@ -290,7 +290,7 @@ def write_report(
         if r.gps is not None:
             n_points += 1
             if len(points) < limit:
-                points.append((i, r.gps.latitude, r.gps.longitude, r))
+                points.append(r)
     w(
         _listed(
             f"Findings ({n_findings})", ("Path", "Severity", "Code", "What"), findings, n_findings, "finding", result
@@ -306,9 +306,11 @@ def write_report(
             "<table><tr><th>#</th><th>Path</th><th>Latitude</th><th>Longitude</th><th>Altitude</th>"
             "<th>Source</th><th>OpenStreetMap (online)</th></tr>\n"
         )
-        for n, (_, lat, lon, r) in enumerate(points, 1):
-            alt = f"{r.gps.altitude:.1f} m" if r.gps is not None and r.gps.altitude is not None else ""
-            source = r.gps.source if r.gps is not None else ""
+        for n, r in enumerate(points, 1):
+            assert r.gps is not None
+            lat, lon = r.gps.latitude, r.gps.longitude
+            alt = f"{r.gps.altitude:.1f} m" if r.gps.altitude is not None else ""
+            source = r.gps.source
             w(
                 f"<tr><td>{n}</td><td class=mono>{h(r.path)}</td><td>{lat:.6f}</td><td>{lon:.6f}</td>"
                 f"<td>{alt}</td><td>{h(source)}</td>"
@@ -390,7 +392,7 @@ def _listed(title: str, heads: tuple[str, ...], rows: list[str], total: int, wha
     return out
 
 
-def _map(points: list[tuple[int, float, float, FileRecord]]) -> str:
+def _map(points: list[FileRecord]) -> str:
     """An equirectangular SVG of the positions with a 30° graticule (no tiles, no outlines)."""
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="720" height="360" viewBox="0 0 720 360">']
     for meridian in range(-180, 181, 30):
@@ -401,7 +403,9 @@ def _map(points: list[tuple[int, float, float, FileRecord]]) -> str:
         gy = (90 - parallel) * 2
         width = 2 if parallel == 0 else 1
         parts.append(f'<line x1="0" y1="{gy}" x2="720" y2="{gy}" stroke="#bcd" stroke-width="{width}"/>')
-    for n, (_, lat, lon, r) in enumerate(points, 1):
+    for n, r in enumerate(points, 1):
+        assert r.gps is not None
+        lat, lon = r.gps.latitude, r.gps.longitude
         x, y = (lon + 180) * 2, (90 - lat) * 2
         parts.append(
             f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="#c00" stroke="#fff"><title>{n}: {h(r.path)} '

@@ -43,7 +43,7 @@ import heapq
 import json
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Any, Iterable, Iterator, Mapping
 
@@ -140,7 +140,6 @@ class TimelineResult:
     (and 0 means "no time" there): left out (the CSV has them)."""
     escaped_names: int = 0
     """Bodyfile: names holding ``|``, ``%``, ``\\`` or a line break, written escaped."""
-    notes: list[str] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:

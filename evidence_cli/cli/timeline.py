@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any, BinaryIO
+from typing import BinaryIO, Iterator
 
 import click
 
@@ -23,6 +23,7 @@ from evidence_cli.cli.common import (
 from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.manifest import Manifest
 from evidence_cli.timeline import (
+    Event,
     TimelineFormat,
     TimelineRefused,
     TimelineResult,
@@ -129,7 +130,7 @@ def _write(
         text.detach()
 
 
-def _events(manifest: Manifest, result: TimelineResult) -> Any:
+def _events(manifest: Manifest, result: TimelineResult) -> Iterator[Event]:
     for i, record in enumerate(manifest.iter_records()):
         yield from events_of(i, record)
         result.records += 1

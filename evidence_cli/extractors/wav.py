@@ -217,7 +217,10 @@ def _avi_streams(hdrl: bytes) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if name == b"avih" and len(value) >= 40:
             us, _max, _pad, flags, frames, _init, n, _buf, width, height = struct.unpack("<10I", value[:40])
             out["main"] = {"us_per_frame": us, "total_frames": frames, "streams": n, "width": width, "height": height}
-        elif name == b"LIST" and value[:4] == b"strl" and len(streams) < MAX_LISTED:
+        elif name == b"LIST" and value[:4] == b"strl":
+            if len(streams) >= MAX_LISTED:
+                out["streams_not_listed"] = out.get("streams_not_listed", 0) + 1
+                continue
             stream: dict[str, Any] = {}
             for _p, sub, _s, v in _items(value[4:]):
                 if sub == b"strh" and len(v) >= 36:

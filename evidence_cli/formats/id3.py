@@ -70,6 +70,16 @@ def resync(data: bytes) -> bytes:
     return data.replace(b"\xff\x00", b"\xff")
 
 
+def tag_span(head: bytes) -> int | None:
+    """Bytes an ID3v2 tag at the start of a file takes (header, body and footer), from the
+    file's first 10 bytes; None when they are not an ID3v2 header. Some MP3 and FLAC
+    writers put one before the audio."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return None
+    size = syncsafe(head[6:10])
+    return None if size is None else 10 + size + (10 if head[5] & 0x10 else 0)
+
+
 def read_v2(fh: BinaryIO, notes: list[str]) -> Tag | None:
     """The ID3v2 tag at the start of ``fh``, or None when it has none (or its header is
     unusable, with a note)."""

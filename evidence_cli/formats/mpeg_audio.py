@@ -96,12 +96,7 @@ class Stream:
 def _audio_start(fh: BinaryIO) -> int:
     """Where the audio starts: after an ID3v2 tag (and its footer), if there is one."""
     fh.seek(0)
-    head = fh.read(10)
-    if head[:3] == b"ID3" and len(head) == 10:
-        size = id3.syncsafe(head[6:10])
-        if size is not None:
-            return 10 + size + (10 if head[5] & 0x10 else 0)
-    return 0
+    return id3.tag_span(fh.read(10)) or 0
 
 
 def read(fh: BinaryIO, file_size: int) -> Stream | None:

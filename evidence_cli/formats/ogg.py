@@ -264,11 +264,12 @@ def read_flac(fh: BinaryIO) -> Flac:
     marker = fh.read(4)
     if marker[:3] == b"ID3":
         head = marker + fh.read(6)
-        size = id3.syncsafe(head[6:10])
-        if len(head) == 10 and size is not None:
-            fh.seek(10 + size + (10 if head[5] & 0x10 else 0))
+        span = id3.tag_span(head)
+        if span is not None:
+            fh.seek(span)
             marker = fh.read(4)
-            out.notes.append(f"FLAC: an ID3v2 tag of {size} bytes stands before the fLaC marker")
+            body = span - 10 - (10 if head[5] & 0x10 else 0)
+            out.notes.append(f"FLAC: an ID3v2 tag of {body} bytes stands before the fLaC marker")
     if marker != b"fLaC":
         out.notes.append("FLAC: no fLaC marker")
         return out
