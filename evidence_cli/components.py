@@ -2,7 +2,8 @@
 
 evidence-cli's own code (its version string stays the same between releases, so its files
 are hashed); libmagic and its database give every ``mime`` and ``description``; ExifRead
-and Pillow read metadata; Python's own parsers read dates. Their releases change edge-case
+and Pillow read metadata; the C2PA SDK (c2pa-python) validates Content Credentials;
+Python's own parsers read dates. Their releases change edge-case
 answers (libmagic's descriptions change between releases; see the README's dependency
 floors), so a scan header records them (``tool.components``), a resumed scan refuses to
 mix records made with other ones, and every Dask worker must run the same ones as the
@@ -21,10 +22,21 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
+from evidence_cli.formats import c2pa_validation
+
 Components = dict[str, "str | None"]
 
 #: The names, in the order a header lists them.
-NAMES = ("code_sha256", "python", "libmagic", "magic_database", "magic_database_sha256", "exifread", "pillow")
+NAMES = (
+    "code_sha256",
+    "python",
+    "libmagic",
+    "magic_database",
+    "magic_database_sha256",
+    "exifread",
+    "pillow",
+    "c2pa_python",
+)
 
 #: The package's folder, whose files make :func:`code_sha256`.
 PACKAGE = Path(__file__).resolve().parent
@@ -103,6 +115,9 @@ def _compute() -> Components:
         "magic_database_sha256": sha256,
         "exifread": _module_version("exifread"),
         "pillow": _module_version("PIL"),
+        # (Its package metadata, not an import: the SDK's 50 MB library loads only in the
+        # workers that meet a manifest. Each c2pa-python release bundles one c2pa-rs.)
+        "c2pa_python": c2pa_validation.installed_version(),
     }
 
 

@@ -6,6 +6,7 @@ failure of one entry stops the scan: it becomes an ``errors`` entry on that reco
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -99,18 +100,23 @@ class ScanOptions:
     """Address-space limit of each worker process in bytes (None: no limit)."""
     exact_magic: bool = False
     """Run libmagic's whole pattern database on plain text too (slower; see filetype)."""
+    c2pa_trust: str | None = None
+    """PEM trust anchors for C2PA validation, as the examiner gave them (None: trust nothing)."""
     prerender: tuple[str, ...] = ()
     """The export text worker processes convert each record to (``writers.prerender``:
     the same bytes, converted off the main process). Changes no record."""
 
     def to_dict(self) -> dict[str, Any]:
         # Only what changes the records: the worker count does not (a test proves it).
-        return {
+        out: dict[str, Any] = {
             "algorithms": list(self.algorithms),
             "metadata": self.metadata,
             "timeout_s": self.timeout,
             "exact_magic": self.exact_magic,
         }
+        if self.c2pa_trust:
+            out["c2pa_trust_sha256"] = hashlib.sha256(self.c2pa_trust.encode("utf-8")).hexdigest()
+        return out
 
 
 def fs_times(path: bytes, st: os.stat_result) -> dict[str, str | None]:
@@ -405,6 +411,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
             file_type=ftype,
             head=result.head,
             content=result.content,
+            c2pa_trust=options.c2pa_trust,
         )
         extractions = run_extractors(ctx, options.timeout, clock)
     timestamps = tuple(t for e in extractions for t in e.timestamps)

@@ -560,8 +560,9 @@ def samples() -> list[Sample]:
             "A 32x24 JPEG without EXIF whose C2PA Content Credentials say it was created by a "
             "trained algorithm (ExampleGen 2.1, generative AI) on 2025-11-20: metadata.c2pa gives "
             "the generator, title, action, digital source type and the signer's certificate; "
-            "c2pa-manifest and ai-generated findings. The manifest is read, not validated (its "
-            "signature here is zeros).",
+            "c2pa-manifest and ai-generated findings. The manifest is made by hand and its signature "
+            "is zeros, as in a forged manifest: validation (with the C2PA SDK installed) says it cannot "
+            "be read, and a c2pa-invalid finding says it cannot be relied on.",
             c2pa_jpeg(JPEG_32X24, GENERATED),
         ),
         Sample(

@@ -143,6 +143,14 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
     "plain prose, chat logs and CSV use its text classifier alone).",
 )
 @click.option(
+    "--c2pa-trust",
+    "c2pa_trust",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=False),
+    help="PEM file of trust anchors for C2PA validation (for example the C2PA trust list you "
+    "downloaded): a manifest whose signer chains to one is 'trusted'. Without it nothing is trusted. "
+    "Its SHA-256 goes into the scan header. Never fetched: the validation is offline.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=0),
     default=None,
@@ -198,6 +206,7 @@ def scan_cmd(
     table_limit: int,
     width: int | None,
     exact_magic: bool,
+    c2pa_trust: str | None,
     workers: int | None,
     timeout: float,
     memory_limit: int,
@@ -260,6 +269,7 @@ def scan_cmd(
         timeout=timeout or None,
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
         exact_magic=exact_magic,
+        c2pa_trust=read_trust_anchors(c2pa_trust) if c2pa_trust else None,
         # What the exports write, converted by the workers where that pays (see there).
         prerender=prerender_kinds(
             [f for f, _ in exports] + ([] if stdout_taken else [OutputFormat(fmt)]), csv_raw=csv_raw
@@ -532,3 +542,24 @@ def _root_link_note(link: RootLink) -> str:
         f"Warning: {given} is a symbolic link to {safe_path(link.target)}: recorded as a link, not followed "
         f"(links never are). To scan what it leads to, give {again}."
     )
+
+
+#: A trust list is a few hundred certificates: far below this.
+MAX_TRUST_FILE = 16 * 1024 * 1024
+
+
+def read_trust_anchors(path: str) -> str:
+    """The PEM text of ``--c2pa-trust``, refused with a message when it holds no certificate."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TRUST_FILE + 1)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read it: {exc.strerror or exc}", param_hint="--c2pa-trust") from None
+    if len(data) > MAX_TRUST_FILE:
+        raise click.BadParameter(
+            f"larger than {MAX_TRUST_FILE // 1024 // 1024} MiB: not a trust list", param_hint="--c2pa-trust"
+        )
+    text = data.decode("ascii", errors="replace")
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise click.BadParameter("holds no PEM certificate (-----BEGIN CERTIFICATE-----)", param_hint="--c2pa-trust")
+    return text

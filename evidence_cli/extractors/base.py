@@ -52,6 +52,8 @@ class FileContext:
     """The first bytes of the file (the first chunk of the hashing pass)."""
     content: bytes | None = None
     """The whole content when the file is small enough to keep (see MEMORY_LIMIT)."""
+    c2pa_trust: str | None = None
+    """PEM trust anchors the examiner gave for C2PA validation (None: trust nothing)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:

@@ -6,9 +6,11 @@ it was made from, the digital source type (a trained algorithm: generative AI), 
 signer's certificate. In cases of fabricated intimate images this is what an examiner
 looks for first, so its presence is a finding, and so is a declared AI source.
 
-Read, never validated (:mod:`evidence_cli.formats.c2pa`): the record says
-``validated: false`` and the finding says the signature, the certificate and the
-content hashes were not checked.
+Read by our own bounded reader (:mod:`evidence_cli.formats.c2pa`), then validated by the
+C2PA reference SDK (:mod:`evidence_cli.formats.c2pa_validation`, offline): the record's
+``validation`` says whether the signature, the assertions' hashes and the hashes that
+bind the manifest to the file's bytes hold, and whether the signer is trusted. Without
+the SDK installed, it says the manifest was not validated and why.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.extractors.xmp import source_type_finding
 from evidence_cli.formats import c2pa as c2pafmt
-from evidence_cli.formats import id3, isobmff, jpeg, riff, tiff
+from evidence_cli.formats import c2pa_validation, id3, isobmff, jpeg, riff, tiff
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.models import Extraction, Finding
 
@@ -56,8 +58,8 @@ MAX_TOP_BOXES = 1_000
 class C2paExtractor:
     name = NAME
     description = (
-        "C2PA Content Credentials: generator, actions, AI source, ingredients, signer (read, not validated; "
-        "JPEG, PNG, WebP, TIFF/DNG, WAV, AVI, MP3, MP4/MOV, HEIF/AVIF)"
+        "C2PA Content Credentials: generator, actions, AI source, ingredients, signer, validated offline by the "
+        "C2PA SDK when installed (JPEG, PNG, WebP, TIFF/DNG, WAV, AVI, MP3, MP4/MOV, HEIF/AVIF)"
     )
     mime_types = frozenset({"image/jpeg", "image/png", "image/apng", *RIFF_TYPES, *TIFF_TYPES, *ID3_TYPES, *ISO_TYPES})
 
@@ -87,10 +89,11 @@ class C2paExtractor:
                 data = None  # an MP3 without an ID3v2 tag has no place for a store
             else:
                 raise UnsupportedFile("not a JPEG, PNG, TIFF, RIFF (WebP, WAV, AVI), MP3 or ISO media file")
-        if data is None:
-            return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
-        store = c2pafmt.parse_store(data, notes)
-        tags = c2pafmt.describe(store, notes) if store is not None else {"validated": False}
+            if data is None:
+                return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
+            store = c2pafmt.parse_store(data, notes)
+            tags = c2pafmt.describe(store, notes) if store is not None else {}
+            tags["validation"] = c2pa_validation.validate(fh, ctx.file_type.mime, ctx.c2pa_trust)
         return Extraction(
             extractor=NAME,
             group=NAME,
@@ -126,13 +129,16 @@ def _id3_store(tag: id3.Tag | None) -> bytes | None:
 
 
 def _findings(tags: dict[str, Any]) -> list[Finding]:
-    """A finding that Content Credentials are present (what they claim, and that they were
-    not validated), and one for each action that declares an AI or synthetic source."""
+    """A finding that Content Credentials are present (what they claim, and what their
+    validation found), a warning when they fail it, and one for each action that declares
+    an AI or synthetic source."""
     actions = [a for a in tags.get("actions") or [] if isinstance(a, dict)]
     made_by = tags.get("claim_generator") or ", ".join(tags.get("claim_generator_info") or []) or "an unnamed generator"
     signer = (tags.get("signer") or {}).get("subject")
     listed = ", ".join(str(a.get("action")) for a in actions[:10]) or "none listed"
-    evidence: dict[str, Any] = {"manifests": tags.get("manifests"), "generator": made_by}
+    validation = tags.get("validation") or {}
+    state = validation.get("state")
+    evidence: dict[str, Any] = {"manifests": tags.get("manifests"), "generator": made_by, "validation": state}
     if signer:
         evidence["signer"] = signer
     out = [
@@ -141,10 +147,30 @@ def _findings(tags: dict[str, Any]) -> list[Finding]:
             "notice",
             f"Content Credentials (C2PA): made with {made_by}"
             + (f", signed by {signer}" if signer else "")
-            + f"; actions: {listed}. Not validated: signature, certificate and content hashes unchecked.",
+            + f"; actions: {listed}. {_validation_text(validation)}",
             evidence,
         )
     ]
+    if state in ("invalid", "unreadable"):
+        codes = [f["code"] for f in validation.get("failures") or [] if f.get("code") != "signingCredential.untrusted"]
+        out.append(
+            Finding(
+                "c2pa-invalid",
+                "warning",
+                "The Content Credentials fail validation"
+                + (
+                    ": the file's bytes changed after it was signed"
+                    if validation.get("content_hashes") == "mismatch"
+                    else ": the signature does not verify"
+                    if validation.get("signature") == "invalid"
+                    else ""
+                )
+                + (f" ({', '.join(codes[:5])})" if codes else "")
+                + (f" ({validation.get('error')})" if state == "unreadable" else "")
+                + ". What the manifest says cannot be relied on.",
+                {"state": state, "codes": codes[:20], "validator": validation.get("validator")},
+            )
+        )
     for a in actions:
         value = a.get("digitalSourceType")
         found = (
@@ -155,3 +181,20 @@ def _findings(tags: dict[str, Any]) -> list[Finding]:
         if found is not None:
             out.append(found)
     return out
+
+
+def _validation_text(v: dict[str, Any]) -> str:
+    """One sentence on what the validation found."""
+    state = v.get("state")
+    by = f" by {v.get('validator')}" if v.get("validator") else ""
+    if state == "trusted":
+        return f"Validated{by}: signature and content hashes hold, and the signer chains to a trust anchor given."
+    if state == "valid":
+        return f"Validated{by}: signature and content hashes hold; the signer is not on a trust list" + (
+            " given." if v.get("trust_anchors_sha256") else " (none given), so who signed is not established."
+        )
+    if state == "invalid":
+        return f"Validated{by}: INVALID (see the c2pa-invalid finding)."
+    if state == "unreadable":
+        return f"Validation{by}: the manifest could not be read, so it is not valid."
+    return f"Not validated: {v.get('error') or 'no validator'}; signature, certificate and content hashes unchecked."

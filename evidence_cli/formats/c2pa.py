@@ -1,4 +1,5 @@
-"""C2PA Content Credentials: the manifest store (JUMBF boxes), read, never validated.
+"""C2PA Content Credentials: the manifest store (JUMBF boxes), read (validation is
+:mod:`evidence_cli.formats.c2pa_validation`'s).
 
 A C2PA manifest store is a JUMBF superbox (ISO 19566-5: boxes laid out as in ISO base
 media files) labelled ``c2pa``, holding one manifest superbox per signed step of the
@@ -14,10 +15,9 @@ the box, its header repeated in every segment), a PNG ``caBX`` chunk, a top-leve
 ``manifest``, an 8-byte offset, then the store), a WebP/RIFF ``C2PA`` chunk.
 
 What this reads is what the manifest *says*: nothing here checks the signature, the
-certificate chain or the hashes that bind the manifest to the content (that needs the
-C2PA trust lists and a COSE verifier: ``c2patool``). A manifest can be copied into
-another file or stripped; its presence proves nothing by itself, and the record says
-that it was not validated. Everything is bounded: box depth and count, bytes read, CBOR
+certificate chain or the hashes that bind the manifest to the content (the C2PA SDK does,
+in :mod:`evidence_cli.formats.c2pa_validation`). A manifest can be copied into another
+file or stripped; its presence proves nothing by itself. Everything is bounded: box depth and count, bytes read, CBOR
 depth and items, text lengths, list lengths.
 """
 
@@ -186,7 +186,7 @@ def describe(store: Superbox, problems: list[str]) -> dict[str, Any]:
     actions, ingredients, authors, assertions, signature algorithm and signer. Damage
     inside becomes problems; what could be read is kept."""
     manifests = [m for m in store.children if m.kind in ("c2ma", "c2um")]
-    out: dict[str, Any] = {"manifests": len(manifests), "validated": False}
+    out: dict[str, Any] = {"manifests": len(manifests)}
     if not manifests:
         _note(problems, "C2PA store holds no manifest")
         return out

@@ -46,8 +46,11 @@ def flags(r: FileRecord) -> str:
     if "changed-during-scan" in codes:
         out.append("CHANGED")
     # What the file says of its own making, for triage (the record's findings say where):
-    # C2PA Content Credentials; a declared generative-AI or synthetic source (XMP or C2PA).
-    if "c2pa-manifest" in codes:
+    # C2PA Content Credentials (C2PA!: they fail validation); a declared generative-AI or
+    # synthetic source (XMP or C2PA).
+    if "c2pa-invalid" in codes:
+        out.append("C2PA!")
+    elif "c2pa-manifest" in codes:
         out.append("C2PA")
     if "ai-generated" in codes:
         out.append("AI")

@@ -144,7 +144,8 @@ def test_jpeg_store_across_segments_is_described() -> None:
     got = run(jpeg_with(data, piece=200), "image/jpeg")  # dozens of segments
     assert got.problems == ()
     tags = dict(got.tags)
-    assert tags["manifests"] == 2 and tags["validated"] is False
+    # Built by hand here, unsigned: the C2PA SDK cannot read it, so it is not valid.
+    assert tags["manifests"] == 2 and tags["validation"]["state"] == "unreadable"
     assert tags["active_manifest"] == "urn:uuid:active"
     assert tags["claim_generator"] == "ExampleApp/1.0 c2pa-rs/0.40"
     assert tags["claim_generator_info"] == ["ExampleApp 1.0"]
@@ -164,9 +165,10 @@ def test_jpeg_store_across_segments_is_described() -> None:
         "not_after": "2035-01-01T00:00:00Z",
     }
     codes = [f.code for f in got.findings]
-    assert codes == ["c2pa-manifest", "ai-generated"]
-    assert "Not validated" in got.findings[0].message and "Example Signer" in got.findings[0].message
-    assert ai in got.findings[1].message
+    assert codes == ["c2pa-manifest", "c2pa-invalid", "ai-generated"]
+    assert "could not be read" in got.findings[0].message and "Example Signer" in got.findings[0].message
+    assert got.findings[1].severity == "warning" and "cannot be relied on" in got.findings[1].message
+    assert ai in got.findings[2].message
 
 
 def test_segments_out_of_order_are_joined_in_sequence() -> None:
@@ -174,7 +176,9 @@ def test_segments_out_of_order_are_joined_in_sequence() -> None:
     in_order = run(jpeg_with(data, piece=500), "image/jpeg")
     count = -(-(len(data) - 8) // 500)
     shuffled = run(jpeg_with(data, piece=500, order=list(reversed(range(count)))), "image/jpeg")
-    assert count > 2 and shuffled.tags == in_order.tags and shuffled.problems == ()
+    # (What the C2PA SDK makes of segments out of order is its own answer: the reading is ours.)
+    without = lambda e: {k: v for k, v in e.tags.items() if k != "validation"}  # noqa: E731
+    assert count > 2 and without(shuffled) == without(in_order) and shuffled.problems == ()
 
 
 def test_a_missing_segment_is_a_problem_not_a_crash() -> None:
@@ -211,7 +215,7 @@ def test_wav_chunk() -> None:
     assert file_context(wav, "call.wav").file_type.mime in C2paExtractor.mime_types
     got = run(wav, "audio/x-wav")
     assert got.tags["active_manifest"] == "urn:uuid:voice"
-    assert [f.code for f in got.findings] == ["c2pa-manifest", "ai-generated"]
+    assert [f.code for f in got.findings] == ["c2pa-manifest", "c2pa-invalid", "ai-generated"]
 
 
 def _mp3_with(*geob: bytes, major: int = 3) -> bytes:
@@ -235,7 +239,7 @@ def test_mp3_id3_geob_frame() -> None:
         assert file_context(mp3, "call.mp3").file_type.mime in C2paExtractor.mime_types
         got = run(mp3, "audio/mpeg")
         assert got.tags["active_manifest"] == "urn:uuid:voice" and got.problems == ()
-        assert [f.code for f in got.findings] == ["c2pa-manifest", "ai-generated"]
+        assert [f.code for f in got.findings] == ["c2pa-manifest", "c2pa-invalid", "ai-generated"]
     # No store: an MP3 with other objects, or with no ID3 tag at all.
     for mp3 in (_mp3_with(other), (b"\xff\xfb\x90\x64" + b"\x00" * 413) * 3):
         got = run(mp3, "audio/mpeg")
@@ -283,7 +287,7 @@ def test_synthetic_source_is_its_own_finding() -> None:
     kind = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
     actions = [{"action": "c2pa.created", "digitalSourceType": kind}]
     got = run(jpeg_with(store(manifest("m", actions=actions))), "image/jpeg")
-    assert [f.code for f in got.findings] == ["c2pa-manifest", "synthetic-media"]
+    assert [f.code for f in got.findings] == ["c2pa-manifest", "c2pa-invalid", "synthetic-media"]
 
 
 # --- damage ----------------------------------------------------------------------------
@@ -296,7 +300,7 @@ def test_damaged_claim_and_signature_are_problems() -> None:
     assert "c2pa.claim" in messages and "damaged" in messages
     assert "certificate could not be read" in messages
     assert got.tags["actions"] == [{"action": "c2pa.created"}], "what could be read is kept"
-    assert [f.code for f in got.findings] == ["c2pa-manifest"]
+    assert [f.code for f in got.findings] == ["c2pa-manifest", "c2pa-invalid"]
 
 
 @pytest.mark.parametrize("keep", [20, 60, 200, 400, 900])

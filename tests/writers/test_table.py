@@ -131,6 +131,8 @@ def test_flags_for_content_credentials_and_declared_ai() -> None:
     assert flags(c2pa_ai) == "C2PA AI"
     assert flags(rec("x", findings=(finding("synthetic-media"),))) == "SYNTH"
     assert flags(rec("c", findings=(finding("c2pa-manifest"),), extension_ok=False)) == "EXT C2PA"
+    failing = rec("i", findings=(finding("c2pa-manifest"), finding("c2pa-invalid"), finding("ai-generated")))
+    assert flags(failing) == "C2PA! AI"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,249 @@
+"""C2PA validation by the C2PA SDK: files signed here (a test CA and signer made with
+`cryptography`, the manifest embedded by the SDK's own Builder), then read as evidence:
+good, content changed after signing, claim changed after signing, trusted when the
+examiner gives the CA, never online, and said plainly when the SDK is missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import io
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+c2pa = pytest.importorskip("c2pa", reason="c2pa-python (the [c2pa] extra, in [test]) is not installed")
+
+from cryptography import x509  # noqa: E402 - (c2pa-python needs it: there whenever c2pa is)
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+
+from evidence_cli import scan  # noqa: E402
+from evidence_cli.formats import c2pa_validation  # noqa: E402
+from evidence_cli.formats.c2pa_validation import validate  # noqa: E402
+from tests.builders import jpeg_bytes  # noqa: E402
+
+AI = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Org")]
+    )
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, Any]:
+    """A test CA and a signer certificate it issued, as C2PA wants a signer's to be."""
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Test CA"))
+        .issuer_name(_name("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Test Signer"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    return {
+        "chain": leaf.public_bytes(pem) + ca.public_bytes(pem),
+        "key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        "ca": ca.public_bytes(pem).decode("ascii"),
+    }
+
+
+@pytest.fixture(scope="module")
+def signed(keys: dict[str, Any]) -> bytes:
+    """A JPEG whose Content Credentials say a generator made it, signed."""
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, keys["chain"], keys["key"], None))
+    manifest = {
+        "claim_generator_info": [{"name": "EvidenceTestGen", "version": "1.0"}],
+        "title": "generated.jpg",
+        "assertions": [
+            {"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": AI}]}}
+        ],
+    }
+    out = io.BytesIO()
+    with c2pa.Builder(manifest) as builder:
+        builder.sign(signer, "image/jpeg", io.BytesIO(jpeg_bytes(size=(24, 16))), out)
+    return out.getvalue()
+
+
+def _record(tmp_path: Path, data: bytes, name: str = "x.jpg", workers: int = 0) -> dict[str, Any]:
+    (tmp_path / name).write_bytes(data)
+    from evidence_cli.scanner import ScanOptions
+
+    (rec,) = [r.to_dict() for r in scan([str(tmp_path)], ScanOptions(workers=workers))]
+    return rec
+
+
+def test_a_good_signature_is_valid_but_not_trusted_without_anchors(tmp_path: Path, signed: bytes) -> None:
+    rec = _record(tmp_path, signed, workers=2)  # (in a worker process, as a real scan)
+    c = rec["metadata"]["c2pa"]
+    v = c["validation"]
+    assert (
+        c["claim_generator_info"] == ["EvidenceTestGen 1.0"] and c["signer"]["subject"] == "CN=Test Signer, O=Test Org"
+    )
+    assert (v["state"], v["signature"], v["content_hashes"], v["signer_trusted"]) == ("valid", "valid", "match", False)
+    assert v["validator"].startswith("c2pa-rs ") and v["trust_anchors_sha256"] is None
+    assert v["signed_by"] == "Test Signer"
+    assert [f["code"] for f in v["failures"]] == ["signingCredential.untrusted"]
+    codes = [f["code"] for f in rec["findings"]]
+    assert codes == ["c2pa-manifest", "ai-generated"]
+    message = rec["findings"][0]["message"]
+    assert "signature and content hashes hold" in message and "not on a trust list (none given)" in message
+
+
+def test_pixels_changed_after_signing_are_invalid(tmp_path: Path, signed: bytes) -> None:
+    changed = bytearray(signed)
+    changed[-10] ^= 0x55  # the entropy-coded data, just before EOI: covered by c2pa.hash.data
+    rec = _record(tmp_path, bytes(changed))
+    v = rec["metadata"]["c2pa"]["validation"]
+    assert (v["state"], v["signature"], v["content_hashes"]) == ("invalid", "valid", "mismatch")
+    assert "assertion.dataHash.mismatch" in [f["code"] for f in v["failures"]]
+    (invalid,) = [f for f in rec["findings"] if f["code"] == "c2pa-invalid"]
+    assert invalid["severity"] == "warning"
+    assert "bytes changed after it was signed" in invalid["message"] and "dataHash.mismatch" in invalid["message"]
+    assert "signingCredential.untrusted" not in invalid["evidence"]["codes"]
+    assert "INVALID" in rec["findings"][0]["message"]
+
+
+def test_a_claim_changed_after_signing_does_not_verify(signed: bytes) -> None:
+    at = signed.index(b"EvidenceTestGen")  # the generator's name inside the signed claim
+    changed = signed[:at] + b"EvidenceFakeGen" + signed[at + 15 :]
+    v = validate(io.BytesIO(changed), "image/jpeg")
+    assert v["state"] == "invalid" and v["signature"] == "invalid"
+    assert any(f["code"].startswith("claimSignature.") for f in v["failures"])
+
+
+def test_the_examiners_trust_anchors_make_it_trusted(keys: dict[str, Any], signed: bytes) -> None:
+    v = validate(io.BytesIO(signed), "image/jpeg", trust_pem=keys["ca"])
+    assert (v["state"], v["signer_trusted"], v["failures"]) == ("trusted", True, [])
+    assert v["trust_anchors_sha256"] == c2pa_validation.anchors_sha256(keys["ca"])
+
+
+def test_a_truncated_file_is_not_valid(signed: bytes) -> None:
+    v = validate(io.BytesIO(signed[: len(signed) // 2]), "image/jpeg")
+    assert v["state"] in ("invalid", "unreadable")
+
+
+@pytest.fixture()
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A local web server that records every request made to it."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_never_fetches_the_remote_manifest_a_file_names(listener: tuple[str, list[str]]) -> None:
+    # A JPEG whose XMP names a remote manifest (dcterms:provenance): by default the SDK
+    # would fetch it, telling whoever controls that address that the file is examined.
+    url, hits = listener
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description xmlns:dcterms="http://purl.org/dc/terms/" dcterms:provenance="{url}/m.c2pa"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    ).encode()
+    payload = b"http://ns.adobe.com/xap/1.0/\x00" + xmp
+    jpeg = jpeg_bytes()
+    data = jpeg[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
+    v = validate(io.BytesIO(data), "image/jpeg")
+    assert v["state"] == "unreadable" and hits == []
+
+
+def test_without_the_sdk_the_record_says_not_validated_and_why(
+    tmp_path: Path, signed: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "c2pa", None)  # import c2pa -> ImportError
+    rec = _record(tmp_path, signed)
+    v = rec["metadata"]["c2pa"]["validation"]
+    assert (v["state"], v["validator"]) == ("not-run", None)
+    assert "pip install 'evidence-cli[c2pa]'" in v["error"]
+    assert [f["code"] for f in rec["findings"]] == ["c2pa-manifest", "ai-generated"]
+    assert "Not validated: c2pa-python is not installed" in rec["findings"][0]["message"]
+
+
+def test_a_type_the_sdk_does_not_read_is_said(signed: bytes) -> None:
+    v = validate(io.BytesIO(signed), "image/x-canon-cr2")
+    assert v["state"] == "not-run" and "does not read" in v["error"] and v["validator"]
+
+
+def test_the_report_is_json_safe(signed: bytes) -> None:
+    v = validate(io.BytesIO(signed), "image/jpeg")
+    assert json.loads(json.dumps(v)) == v
+
+
+def test_cli_trust_anchors_are_used_and_recorded(tmp_path: Path, keys: dict[str, Any], signed: bytes) -> None:
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "generated.jpg").write_bytes(signed)
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_text(keys["ca"])
+    out = tmp_path / "scan.json"
+    result = CliRunner().invoke(cli, ["scan", str(evidence), "--c2pa-trust", str(anchors), "--json", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(out.read_text())
+    (rec,) = doc["files"]
+    v = rec["metadata"]["c2pa"]["validation"]
+    assert (v["state"], v["signer_trusted"]) == ("trusted", True)
+    assert doc["scan"]["options"]["c2pa_trust_sha256"] == c2pa_validation.anchors_sha256(keys["ca"])
+    assert v["trust_anchors_sha256"] == doc["scan"]["options"]["c2pa_trust_sha256"]
+    assert doc["tool"]["components"]["c2pa_python"] == c2pa.__version__
+    assert "signer chains to a trust anchor given" in rec["findings"][0]["message"]
+
+
+def test_cli_refuses_a_trust_file_without_certificates(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+
+    bad = tmp_path / "anchors.pem"
+    bad.write_text("not a certificate\n")
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--c2pa-trust", str(bad)])
+    assert result.exit_code == 2 and "holds no PEM certificate" in result.output
