@@ -530,6 +530,7 @@ def _expired(signum: int, frame: Any) -> None:
         if left is not None and left > _EARLY:
             signal.setitimer(signal.ITIMER_REAL, left)
             return
+        threadlimit.limit_raised()
         raise TimeLimitExceeded()
 
 

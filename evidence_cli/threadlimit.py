@@ -49,6 +49,22 @@ _dog: threading.Thread | None = None
 _dog_lock = threading.Lock()
 
 
+#: How many time limits were raised in this process (by the alarm or the watchdog). Code
+#: whose callbacks a limit could interrupt unseen (a C library that swallows the exception
+#: raised in a callback and goes on with a short read) compares it before and after.
+_limits_raised = 0
+
+
+def limit_raised() -> None:
+    """Count a time limit raised (called just before raising it)."""
+    global _limits_raised
+    _limits_raised += 1
+
+
+def limits_raised() -> int:
+    return _limits_raised
+
+
 def _set_async(thread_id: int, error: type[BaseException] | None) -> int:
     """Raise ``error`` in that thread at its next bytecode; None withdraws a pending one."""
     exc = ctypes.py_object(error) if error is not None else None
@@ -202,6 +218,7 @@ def _watch_loop(due: float) -> None:
                 soonest = min(soonest, slot.deadline)
             elif _slots.get(thread_id) is slot:  # still running
                 slot.raised = True
+                limit_raised()
                 if _set_async(thread_id, slot.error) != 1:  # that thread is gone
                     _slots.pop(thread_id, None)
                     gone = _backstops.pop(thread_id, None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evidence_cli import threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.extractors.xmp import source_type_finding
@@ -93,7 +94,7 @@ class C2paExtractor:
                 return Extraction(extractor=NAME, group=NAME, problems=tuple(problem(NAME, n) for n in notes))
             store = c2pafmt.parse_store(data, notes)
             tags = c2pafmt.describe(store, notes) if store is not None else {}
-            tags["validation"] = c2pa_validation.validate(fh, ctx.file_type.mime, ctx.c2pa_trust)
+            tags["validation"] = _validated(fh, ctx, notes)
         return Extraction(
             extractor=NAME,
             group=NAME,
@@ -101,6 +102,27 @@ class C2paExtractor:
             findings=tuple(_findings(tags)),
             problems=tuple(problem(NAME, n) for n in notes),
         )
+
+
+def _validated(fh: Any, ctx: FileContext, notes: list[str]) -> dict[str, Any]:
+    """The SDK's verdict; if the time limit ends it (it hashes the whole file: a long video
+    may take longer than ``--timeout``), what the manifest says is kept and the record says
+    validation was stopped, instead of losing both."""
+    from evidence_cli.scanner import TimeLimitExceeded  # (the scanner imports the extractors)
+
+    # The SDK reads through Python callbacks; a limit raised inside one is swallowed by
+    # the binding and the SDK goes on with a short read, so a hash it then computes would
+    # not match: a false "invalid". Any limit raised meanwhile voids the verdict.
+    before = threadlimit.limits_raised()
+    try:
+        verdict = c2pa_validation.validate(fh, ctx.file_type.mime, ctx.c2pa_trust)
+        if threadlimit.limits_raised() == before:
+            return verdict
+    except TimeLimitExceeded:
+        pass
+    text = "validation stopped at the time limit (--timeout): give a larger one to validate a file this large"
+    notes.append(f"C2PA {text}")
+    return {"state": "not-run", "validator": c2pa_validation.sdk_versions(), "error": text}
 
 
 def _bmff_store(fh: Any, notes: list[str]) -> bytes | None:

@@ -113,6 +113,44 @@ def _context(trust_pem: str | None) -> Any:
         return ctx
 
 
+class _ReadOnly:
+    """The evidence as the SDK's binding wants a stream: it can read and seek, never write.
+    An interruption (the time limit) inside a read becomes an OSError, which the binding
+    hands to the SDK as a failed read, instead of escaping a C callback (where it would be
+    printed and taken for the end of the file)."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self._fh.readinto(buffer)  # type: ignore[attr-defined]
+        except Exception:
+            raise
+        except BaseException as exc:
+            raise OSError(f"read interrupted ({type(exc).__name__})") from exc
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._fh.read(size)
+        except Exception:
+            raise
+        except BaseException as exc:
+            raise OSError(f"read interrupted ({type(exc).__name__})") from exc
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def write(self, data: bytes) -> int:
+        raise OSError("evidence is read-only")
+
+    def flush(self) -> None:
+        pass
+
+
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "..."
@@ -138,7 +176,7 @@ def validate(fh: BinaryIO, mime: str | None, trust_pem: str | None = None) -> di
         return out
     try:
         fh.seek(0)
-        with c2pa.Reader(fmt, fh, context=_context(trust_pem)) as reader:
+        with c2pa.Reader(fmt, _ReadOnly(fh), context=_context(trust_pem)) as reader:
             report = json.loads(reader.json())
     except c2pa.C2paError as exc:
         # The SDK could not read the store at all (damaged, forged by hand, a claim

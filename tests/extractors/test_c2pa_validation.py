@@ -247,3 +247,42 @@ def test_cli_refuses_a_trust_file_without_certificates(tmp_path: Path) -> None:
     bad.write_text("not a certificate\n")
     result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--c2pa-trust", str(bad)])
     assert result.exit_code == 2 and "holds no PEM certificate" in result.output
+
+
+def test_a_time_limit_during_validation_voids_the_verdict(
+    tmp_path: Path, signed: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK reads through Python callbacks: a limit raised inside one is swallowed by the
+    # binding and the SDK hashes a short read, so its "invalid" would be false. Here the
+    # limit arrives during validation (counted as the alarm and the watchdog count it).
+    from evidence_cli import threadlimit
+
+    real = c2pa_validation.validate
+
+    def interrupted(*args: Any) -> dict[str, Any]:
+        threadlimit.limit_raised()
+        return {**real(*args), "state": "invalid", "content_hashes": "mismatch"}
+
+    monkeypatch.setattr(c2pa_validation, "validate", interrupted)
+    rec = _record(tmp_path, signed)
+    c = rec["metadata"]["c2pa"]
+    assert c["validation"]["state"] == "not-run" and "time limit" in c["validation"]["error"]
+    assert c["claim_generator_info"] == ["EvidenceTestGen 1.0"]  # what it says is kept
+    assert "c2pa-invalid" not in [f["code"] for f in rec["findings"]]
+    assert any("validation stopped at the time limit" in e["message"] for e in rec["errors"])
+
+
+def test_the_sdk_gets_a_stream_it_cannot_write_and_whose_interruptions_are_read_errors() -> None:
+    from evidence_cli.scanner import TimeLimitExceeded
+
+    class Stopping(io.BytesIO):
+        def readinto(self, buffer: Any) -> int:
+            raise TimeLimitExceeded()
+
+    stream = c2pa_validation._ReadOnly(Stopping(b"abc"))
+    with pytest.raises(OSError, match="interrupted"):
+        stream.readinto(bytearray(4))
+    with pytest.raises(OSError, match="read-only"):
+        stream.write(b"x")
+    plain = c2pa_validation._ReadOnly(io.BytesIO(b"abcdef"))
+    assert (plain.seek(2), plain.read(2), plain.tell()) == (2, b"cd", 4)
