@@ -498,6 +498,17 @@ CHAT = """\
 """
 
 
+#: Signed by the C2PA SDK (samples/sign_c2pa_sample.py), which cannot do it the same way
+#: twice: the committed file is taken as it is.
+SIGNED_C2PA = (Path(__file__).resolve().parent / "jpeg_c2pa_signed.jpg").read_bytes()
+
+
+def altered_after_signing(jpeg: bytes) -> bytes:
+    """``jpeg`` with one byte of its entropy-coded data (just before EOI) changed."""
+    assert jpeg[-2:] == b"\xff\xd9"
+    return jpeg[:-10] + bytes([jpeg[-10] ^ 0x55]) + jpeg[-9:]
+
+
 @dataclass(frozen=True)
 class Sample:
     path: str
@@ -566,6 +577,21 @@ def samples() -> list[Sample]:
             c2pa_jpeg(JPEG_32X24, GENERATED),
         ),
         Sample(
+            "jpeg_c2pa_signed.jpg",
+            "The same 32x24 JPEG with real C2PA Content Credentials (ExampleCam Firmware 3.2, "
+            "c2pa.created from a digital capture on 2025-09-12), signed with a throwaway test key "
+            "by sign_c2pa_sample.py (the one sample not made here: see there why). Validation: "
+            "valid (signature and content hashes hold), signer not trusted (on no trust list).",
+            SIGNED_C2PA,
+        ),
+        Sample(
+            "jpeg_c2pa_altered_after_signing.jpg",
+            "jpeg_c2pa_signed.jpg with one byte of its picture data changed after signing, as an "
+            "edit that kept the Content Credentials would: the signature still verifies, the content "
+            "hash does not (assertion.dataHash.mismatch): validation invalid, a c2pa-invalid warning.",
+            altered_after_signing(SIGNED_C2PA),
+        ),
+        Sample(
             "png_screenshot.png",
             "A plain 40x30 RGB PNG without metadata chunks, like a screenshot.",
             png(40, 30),
@@ -617,8 +643,10 @@ def readme(items: Sequence[Sample]) -> bytes:
         "",
         "Small, fictional files that show what `evidence scan` reads. Every file here is",
         "**generated** by `make_samples.py` (standard library only, no image encoder), byte for",
-        "byte the same on every machine, and committed. Do not edit them by hand: change the",
-        "script, then regenerate and commit the result:",
+        "byte the same on every machine, and committed, except one: `jpeg_c2pa_signed.jpg`, signed",
+        "once by the C2PA SDK with a throwaway key (`sign_c2pa_sample.py`, which cannot sign the",
+        "same way twice), which `make_samples.py` takes as it is. Do not edit them by hand: change",
+        "the script, then regenerate and commit the result:",
         "",
         "```",
         "python samples/make_samples.py",
@@ -627,7 +655,7 @@ def readme(items: Sequence[Sample]) -> bytes:
         "",
         "`tests/test_samples.py` checks that a fresh run of the script gives exactly these bytes",
         "and that a scan of this folder gives the values described below (the scan also lists",
-        "this README and the script itself: they are plain files like any other). Names are",
+        "this README and the scripts themselves: they are plain files like any other). Names are",
         "plain ASCII on purpose; awkward names are tested in temporary folders.",
         "",
         "| file | SHA-256 | what it shows |",

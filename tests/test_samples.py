@@ -23,7 +23,7 @@ from evidence_cli.cli import cli
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 GENERATOR = SAMPLES / "make_samples.py"
 #: Files in samples/ that the generator does not write.
-NOT_GENERATED = {"make_samples.py"}
+NOT_GENERATED = {"make_samples.py", "sign_c2pa_sample.py"}
 
 # (name, value, utc, offset_origin) of every timestamp, in record order.
 PARIS_TIMES = [
@@ -169,6 +169,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "README.md": {"mime": "text/plain", "extension_ok": True, "times": []},
     # libmagic names Python text differently across versions; any text type fits ".py".
     "make_samples.py": {"mime": "text/*", "extension_ok": True, "times": []},
+    "sign_c2pa_sample.py": {"mime": "text/*", "extension_ok": True, "times": []},
+    "jpeg_c2pa_signed.jpg": NO_EXIF_JPEG,  # (its validation: test_c2pa_validation_samples)
+    "jpeg_c2pa_altered_after_signing.jpg": NO_EXIF_JPEG,
 }
 
 
@@ -332,6 +335,23 @@ def test_c2pa_sample(library_records: dict[str, dict[str, Any]]) -> None:
     assert c2pa["signer"]["not_after"] == "2030-01-01T00:00:00Z"
     assert [f["code"] for f in rec["findings"]] == ["c2pa-manifest", "c2pa-invalid", "ai-generated"]
     assert rec["errors"] == []
+
+
+def test_c2pa_validation_samples(library_records: dict[str, dict[str, Any]]) -> None:
+    pytest.importorskip("c2pa", reason="validation needs the [c2pa] extra (in [test])")
+    signed = library_records["jpeg_c2pa_signed.jpg"]
+    c2pa = signed["metadata"]["c2pa"]
+    assert c2pa["claim_generator_info"] == ["ExampleCam Firmware 3.2"] and c2pa["dc:title"] == "IMG_2041.jpg"
+    assert c2pa["signer"]["subject"] == "C=XX, O=Example Camera Co (test key), CN=Example Camera Co Signing"
+    v = c2pa["validation"]
+    assert (v["state"], v["signature"], v["content_hashes"], v["signer_trusted"]) == ("valid", "valid", "match", False)
+    assert [f["code"] for f in signed["findings"]] == ["c2pa-manifest"]
+
+    altered = library_records["jpeg_c2pa_altered_after_signing.jpg"]
+    v = altered["metadata"]["c2pa"]["validation"]
+    assert (v["state"], v["signature"], v["content_hashes"]) == ("invalid", "valid", "mismatch")
+    assert [f["code"] for f in altered["findings"]] == ["c2pa-manifest", "c2pa-invalid"]
+    assert "changed after it was signed" in altered["findings"][1]["message"]
 
 
 def test_disguised_file_finding(library_records: dict[str, dict[str, Any]]) -> None:
