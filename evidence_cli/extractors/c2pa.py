@@ -24,7 +24,8 @@ from evidence_cli.extractors.xmp import source_type_finding
 from evidence_cli.formats import c2pa as c2pafmt
 from evidence_cli.formats import c2pa_validation, id3, isobmff, jpeg, riff, tiff
 from evidence_cli.formats import png as pngfmt
-from evidence_cli.models import Extraction, Finding
+from evidence_cli.models import Extraction, Finding, Timestamp
+from evidence_cli.timeparse import TimeParseError, make_iso_timestamp
 
 NAME = "c2pa"
 ISO_TYPES = frozenset(
@@ -95,10 +96,12 @@ class C2paExtractor:
             store = c2pafmt.parse_store(data, notes)
             tags = c2pafmt.describe(store, notes) if store is not None else {}
             tags["validation"] = _validated(fh, ctx, notes)
+        times = _signing_time(tags["validation"], notes)
         return Extraction(
             extractor=NAME,
             group=NAME,
             tags=tags,
+            timestamps=times,
             findings=tuple(_findings(tags)),
             problems=tuple(problem(NAME, n) for n in notes),
         )
@@ -123,6 +126,21 @@ def _validated(fh: Any, ctx: FileContext, notes: list[str]) -> dict[str, Any]:
     text = "validation stopped at the time limit (--timeout): give a larger one to validate a file this large"
     notes.append(f"C2PA {text}")
     return {"state": "not-run", "validator": c2pa_validation.sdk_versions(), "error": text}
+
+
+def _signing_time(validation: dict[str, Any], notes: list[str]) -> tuple[Timestamp, ...]:
+    """When a time-stamp authority countersigned the manifest's signature and the SDK
+    validated that token, its time (``C2PATimeStamp``, UTC): a time the manifest existed
+    by, from a clock that is not the signer's. Not a capture time."""
+    when = validation.get("signed_at")
+    if not when or validation.get("timestamp") != "validated":
+        return ()
+    try:
+        ts = make_iso_timestamp("C2PATimeStamp", NAME, when)
+    except TimeParseError as exc:
+        notes.append(f"C2PA time-stamp: {exc}")
+        return ()
+    return (ts,) if ts is not None else ()
 
 
 def _bmff_store(fh: Any, notes: list[str]) -> bytes | None:

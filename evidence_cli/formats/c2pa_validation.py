@@ -227,6 +227,14 @@ def _verdict(report: dict[str, Any]) -> dict[str, Any]:
         out["content_hashes"] = "match"
     else:
         out["content_hashes"] = None
+    # The time-stamp authority's countersignature over the signature (RFC 3161): the SDK
+    # checks that its digest covers this signature ("timeStamp.validated").
+    if any(c.startswith("timeStamp.") and c not in ("timeStamp.validated", "timeStamp.trusted") for c in failed):
+        out["timestamp"] = "invalid"
+    elif "timeStamp.validated" in passed:
+        out["timestamp"] = "validated"
+    else:
+        out["timestamp"] = None
     out["signer_trusted"] = out["state"] == "trusted" or (False if "signingCredential.untrusted" in failed else None)
     manifests = report.get("manifests") or {}
     info = (

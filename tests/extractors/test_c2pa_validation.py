@@ -286,3 +286,72 @@ def test_the_sdk_gets_a_stream_it_cannot_write_and_whose_interruptions_are_read_
         stream.write(b"x")
     plain = c2pa_validation._ReadOnly(io.BytesIO(b"abcdef"))
     assert (plain.seek(2), plain.read(2), plain.tell()) == (2, b"cd", 4)
+
+
+#: The parts of the SDK's report that matter here, as c2pa-rs 0.91 gave them for a JPEG
+#: countersigned by a time-stamp authority (c2pa-rs's own test fixture C.jpg), cut down.
+TSA_REPORT: dict[str, Any] = {
+    "active_manifest": "urn:uuid:m",
+    "manifests": {
+        "urn:uuid:m": {
+            "signature_info": {
+                "alg": "Ps256",
+                "issuer": "C2PA Test Signing Cert",
+                "common_name": "C2PA Signer",
+                "time": "2024-08-06T21:53:37+00:00",
+            }
+        }
+    },
+    "validation_results": {
+        "activeManifest": {
+            "success": [
+                {
+                    "code": "timeStamp.validated",
+                    "explanation": "timestamp message digest matched: DigiCert Timestamp 2023",
+                },
+                {"code": "timeStamp.trusted", "explanation": "legacy timestamp cert trusted: DigiCert Timestamp 2023"},
+                {"code": "claimSignature.validated", "explanation": "claim signature valid"},
+                {"code": "assertion.dataHash.match", "explanation": "data hash valid"},
+            ],
+            "failure": [{"code": "signingCredential.untrusted", "explanation": "signing certificate untrusted"}],
+        }
+    },
+    "validation_status": [{"code": "signingCredential.untrusted", "explanation": "signing certificate untrusted"}],
+    "validation_state": "Valid",
+}
+
+
+def test_a_validated_time_stamp_is_read_from_the_sdks_report() -> None:
+    v = c2pa_validation._verdict(TSA_REPORT)
+    assert (v["state"], v["signature"], v["content_hashes"], v["timestamp"]) == ("valid", "valid", "match", "validated")
+    assert (v["signed_by"], v["signed_at"]) == ("C2PA Signer", "2024-08-06T21:53:37+00:00")
+    broken = {**TSA_REPORT, "validation_status": [{"code": "timeStamp.mismatch", "explanation": "x"}]}
+    assert c2pa_validation._verdict(broken)["timestamp"] == "invalid"
+
+
+@pytest.mark.parametrize("stamp, kept", [("validated", True), ("invalid", False), (None, False)])
+def test_only_a_validated_time_stamp_becomes_a_timestamp(
+    tmp_path: Path, signed: bytes, monkeypatch: pytest.MonkeyPatch, stamp: str | None, kept: bool
+) -> None:
+    real = c2pa_validation.validate
+
+    def with_stamp(*args: Any) -> dict[str, Any]:
+        return {**real(*args), "timestamp": stamp, "signed_at": "2024-08-06T21:53:37+00:00"}
+
+    monkeypatch.setattr(c2pa_validation, "validate", with_stamp)
+    rec = _record(tmp_path, signed)
+    got = [t for t in rec["timestamps"] if t["source"] == "c2pa"]
+    if kept:
+        assert got == [
+            {
+                "name": "C2PATimeStamp",
+                "source": "c2pa",
+                "value": "2024-08-06T21:53:37+00:00",
+                "utc": "2024-08-06T21:53:37Z",
+                "raw": "2024-08-06T21:53:37+00:00",
+                "offset_origin": "stored",
+            }
+        ]
+    else:
+        assert got == []
+    assert rec["captured"] is None  # a time the manifest existed by, never a capture time
