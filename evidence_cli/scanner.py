@@ -6,7 +6,6 @@ failure of one entry stops the scan: it becomes an ``errors`` entry on that reco
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -20,6 +19,7 @@ from evidence_cli import extractors, threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
 from evidence_cli.filetype import detect_type, signature_type
+from evidence_cli.formats import c2pa_validation
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, HashResult, changed_while_read, hash_entry
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
@@ -115,7 +115,7 @@ class ScanOptions:
             "exact_magic": self.exact_magic,
         }
         if self.c2pa_trust:
-            out["c2pa_trust_sha256"] = hashlib.sha256(self.c2pa_trust.encode("utf-8")).hexdigest()
+            out["c2pa_trust_sha256"] = c2pa_validation.anchors_sha256(self.c2pa_trust)
         return out
 
 

@@ -49,20 +49,25 @@ _dog: threading.Thread | None = None
 _dog_lock = threading.Lock()
 
 
-#: How many time limits were raised in this process (by the alarm or the watchdog). Code
+#: How many time limits were raised in each thread (by the alarm or the watchdog). Code
 #: whose callbacks a limit could interrupt unseen (a C library that swallows the exception
-#: raised in a callback and goes on with a short read) compares it before and after.
-_limits_raised = 0
+#: raised in a callback and goes on with a short read) compares its thread's count before
+#: and after: a limit raised in another thread (another Dask task) is not its own.
+_limits_raised: dict[int, int] = {}
 
 
-def limit_raised() -> None:
-    """Count a time limit raised (called just before raising it)."""
-    global _limits_raised
-    _limits_raised += 1
+def limit_raised(thread_id: int | None = None) -> None:
+    """Count a time limit raised in that thread (default: this one), just before raising it."""
+    # (No lock: the alarm's handler calls this, and could interrupt its own thread holding
+    # one. Each thread's count has one writer: the alarm in the main thread, the watchdog
+    # for the others; a dict's item update is atomic under the GIL.)
+    key = threading.get_ident() if thread_id is None else thread_id
+    _limits_raised[key] = _limits_raised.get(key, 0) + 1
 
 
 def limits_raised() -> int:
-    return _limits_raised
+    """How many time limits were raised in this thread."""
+    return _limits_raised.get(threading.get_ident(), 0)
 
 
 def _set_async(thread_id: int, error: type[BaseException] | None) -> int:
@@ -218,7 +223,7 @@ def _watch_loop(due: float) -> None:
                 soonest = min(soonest, slot.deadline)
             elif _slots.get(thread_id) is slot:  # still running
                 slot.raised = True
-                limit_raised()
+                limit_raised(thread_id)
                 if _set_async(thread_id, slot.error) != 1:  # that thread is gone
                     _slots.pop(thread_id, None)
                     gone = _backstops.pop(thread_id, None)

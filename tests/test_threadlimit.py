@@ -359,3 +359,12 @@ t.join()
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == b"done 499500\n", done
+
+
+def test_limits_raised_are_counted_per_thread() -> None:
+    # (What C2PA validation compares: a limit raised in another thread is not its own.)
+    before = threadlimit.limits_raised()
+    threadlimit.limit_raised(threading.get_ident() + 1)
+    assert threadlimit.limits_raised() == before
+    threadlimit.limit_raised()
+    assert threadlimit.limits_raised() == before + 1

@@ -125,7 +125,7 @@ def _validated(fh: Any, ctx: FileContext, notes: list[str]) -> dict[str, Any]:
         pass
     text = "validation stopped at the time limit (--timeout): give a larger one to validate a file this large"
     notes.append(f"C2PA {text}")
-    return {"state": "not-run", "validator": c2pa_validation.sdk_versions(), "error": text}
+    return c2pa_validation.stopped(text, ctx.c2pa_trust)
 
 
 def _signing_time(validation: dict[str, Any], notes: list[str]) -> tuple[Timestamp, ...]:

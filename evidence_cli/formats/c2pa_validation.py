@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable, TypeVar
+
+_T = TypeVar("_T")
 
 #: Our MIME types (libmagic's) -> the format name the SDK knows.
 _FORMATS = {
@@ -83,6 +85,16 @@ def sdk_versions() -> str | None:
     return f"c2pa-rs {c2pa.sdk_version()} (c2pa-python {c2pa.__version__})"
 
 
+def stopped(reason: str, trust_pem: str | None) -> dict[str, Any]:
+    """The record's ``validation`` when the SDK's check was stopped before its verdict."""
+    return {
+        "state": "not-run",
+        "validator": sdk_versions(),
+        "trust_anchors_sha256": anchors_sha256(trust_pem),
+        "error": reason,
+    }
+
+
 def installed_version() -> str | None:
     """c2pa-python's version from its package metadata (no import: cheap), or None."""
     from importlib import metadata
@@ -123,20 +135,10 @@ class _ReadOnly:
         self._fh = fh
 
     def readinto(self, buffer: Any) -> int:
-        try:
-            return self._fh.readinto(buffer)  # type: ignore[attr-defined]
-        except Exception:
-            raise
-        except BaseException as exc:
-            raise OSError(f"read interrupted ({type(exc).__name__})") from exc
+        return _uninterrupted(self._fh.readinto, buffer)  # type: ignore[attr-defined]
 
     def read(self, size: int = -1) -> bytes:
-        try:
-            return self._fh.read(size)
-        except Exception:
-            raise
-        except BaseException as exc:
-            raise OSError(f"read interrupted ({type(exc).__name__})") from exc
+        return _uninterrupted(self._fh.read, size)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._fh.seek(offset, whence)
@@ -149,6 +151,17 @@ class _ReadOnly:
 
     def flush(self) -> None:
         pass
+
+
+def _uninterrupted(read: Callable[[Any], _T], arg: Any) -> _T:
+    """``read(arg)``, with an interruption that is not an error (a BaseException: the time
+    limit) turned into an OSError."""
+    try:
+        return read(arg)
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise OSError(f"read interrupted ({type(exc).__name__})") from exc
 
 
 def _short(value: Any) -> str:
@@ -170,7 +183,7 @@ def validate(fh: BinaryIO, mime: str | None, trust_pem: str | None = None) -> di
             else f"the C2PA SDK could not be loaded: {_short(str(exc))}"
         )
         return out
-    out["validator"] = f"c2pa-rs {c2pa.sdk_version()} (c2pa-python {c2pa.__version__})"
+    out["validator"] = sdk_versions()
     if fmt is None:
         out["error"] = f"the C2PA SDK does not read {_short(mime)} files"
         return out
