@@ -115,8 +115,8 @@ def check_compatible(
             f"cannot resume: {state.path!r} scanned {scan.get('roots')}, not {roots}; scan to a new file instead"
         )
     old = scan.get("options") if isinstance(scan.get("options"), dict) else {}
-    defaults = {"exact_magic": False, "c2pa_trust_sha256": None}
-    for key in ("algorithms", "metadata", "exact_magic", "c2pa_trust_sha256"):
+    defaults = {"exact_magic": False, "c2pa_trust_sha256": None, "pdq": False}
+    for key in ("algorithms", "metadata", "exact_magic", "c2pa_trust_sha256", "pdq"):
         if old.get(key, defaults.get(key)) != options.get(key, defaults.get(key)):
             raise ScanError(
                 f"cannot resume: option {key!r} was {old.get(key)!r}, now {options.get(key)!r}; "

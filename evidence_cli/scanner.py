@@ -102,6 +102,8 @@ class ScanOptions:
     """Run libmagic's whole pattern database on plain text too (slower; see filetype)."""
     c2pa_trust: str | None = None
     """PEM trust anchors for C2PA validation, as the examiner gave them (None: trust nothing)."""
+    pdq: bool = False
+    """Decode images' pixels for their PDQ perceptual hash (``metadata.pdq``)."""
     prerender: tuple[str, ...] = ()
     """The export text worker processes convert each record to (``writers.prerender``:
     the same bytes, converted off the main process). Changes no record."""
@@ -116,6 +118,8 @@ class ScanOptions:
         }
         if self.c2pa_trust:
             out["c2pa_trust_sha256"] = c2pa_validation.anchors_sha256(self.c2pa_trust)
+        if self.pdq:
+            out["pdq"] = True
         return out
 
 
@@ -412,6 +416,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
             head=result.head,
             content=result.content,
             c2pa_trust=options.c2pa_trust,
+            pdq=options.pdq,
         )
         extractions = run_extractors(ctx, options.timeout, clock)
     timestamps = tuple(t for e in extractions for t in e.timestamps)

@@ -62,6 +62,7 @@ from evidence_cli import extractors  # noqa: E402
 from evidence_cli.errors import UnsupportedFile  # noqa: E402
 from evidence_cli.extractors import base  # noqa: E402
 from evidence_cli.filetype import detect_type  # noqa: E402
+from evidence_cli.formats.pdq import numpy_missing  # noqa: E402
 from evidence_cli.models import Extraction, FileType  # noqa: E402
 from evidence_cli.scanner import ScanOptions, TimeLimitExceeded, process_entry, time_limit  # noqa: E402
 from evidence_cli.walker import Entry  # noqa: E402
@@ -345,6 +346,10 @@ def targets(data: bytes, name: str) -> list[tuple[Any, FileType]]:
     return out
 
 
+#: The PDQ reader decodes pixels only when asked (--pdq): ask, wherever NumPy is there.
+PDQ = numpy_missing() is None
+
+
 def hash_name(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "big")
 
@@ -360,6 +365,7 @@ def check_extractors(data: bytes, name: str = "fuzz.bin", timeout: float = 5.0) 
             file_type=ftype,
             head=data[:HEAD],
             content=data,
+            pdq=PDQ,
         )
         try:
             with time_limit(timeout):
@@ -430,7 +436,7 @@ def check_pipeline(data: bytes, name: str, folder: Path, timeout: float = 5.0, k
             base._REGISTRY[key] = _Recorder(ex, sink)  # type: ignore[assignment]
         st = os.lstat(path)
         entry = Entry(path=bytes(path), rel=name.encode(), kind="file", stat=st)
-        options = ScanOptions(workers=0, timeout=timeout, keep_limit=keep_limit)
+        options = ScanOptions(workers=0, timeout=timeout, keep_limit=keep_limit, pdq=PDQ)
         try:
             record = process_entry(entry, options)
         except Exception as exc:  # noqa: BLE001 - process_entry must never raise

@@ -45,6 +45,7 @@ from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable, workers_convert
 from evidence_cli.errors import OutputFailed, ScanError
 from evidence_cli.filetype import check_libmagic
+from evidence_cli.formats.pdq import numpy_missing
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
 from evidence_cli.meter import ReadMeter
 from evidence_cli.models import ScanInfo
@@ -151,6 +152,13 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
     "Its SHA-256 goes into the scan header. Never fetched: the validation is offline.",
 )
 @click.option(
+    "--pdq",
+    is_flag=True,
+    help="Decode the pixels of JPEG, PNG, GIF, WebP, TIFF, BMP and other raster images and record their PDQ "
+    "perceptual hash and quality (metadata.pdq; the hash hash-sharing programmes against "
+    "non-consensual imagery exchange). Slower; needs NumPy (evidence-cli[pdq]).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=0),
     default=None,
@@ -207,6 +215,7 @@ def scan_cmd(
     width: int | None,
     exact_magic: bool,
     c2pa_trust: str | None,
+    pdq: bool,
     workers: int | None,
     timeout: float,
     memory_limit: int,
@@ -253,6 +262,10 @@ def scan_cmd(
     if sum(p == "-" for _, p in exports) > 1:
         raise click.UsageError("only one export can go to stdout ('-')")
     stdout_taken = any(p == "-" for _, p in exports)
+    if pdq and no_metadata:
+        raise click.UsageError("--pdq is a metadata reader: it cannot run with --no-metadata")
+    if pdq and (missing := numpy_missing()):
+        raise Failure(missing)
     if csv_bom and csv_path is None and fmt != OutputFormat.CSV.value:
         raise click.UsageError("--csv-bom applies to CSV output: give --csv PATH or -f csv")
     if stdout_taken or fmt != OutputFormat.TABLE.value:
@@ -270,6 +283,7 @@ def scan_cmd(
         memory_limit=memory_limit * 1024 * 1024 if memory_limit else None,
         exact_magic=exact_magic,
         c2pa_trust=read_trust_anchors(c2pa_trust) if c2pa_trust else None,
+        pdq=pdq,
         # What the exports write, converted by the workers where that pays (see there).
         prerender=prerender_kinds(
             [f for f, _ in exports] + ([] if stdout_taken else [OutputFormat(fmt)]), csv_raw=csv_raw

@@ -26,6 +26,7 @@ from evidence_cli.console import evidence_text, make_consoles, safe_text, termin
 from evidence_cli.engine import pool_unavailable
 from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
+from evidence_cli.formats.pdq import numpy_missing
 from evidence_cli.models import FileRecord
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.walker import resolve_roots
@@ -115,8 +116,9 @@ def render(console: Console, rec: FileRecord) -> None:
     show_default=True,
     help="Seconds each extractor may spend on the file (0: no limit).",
 )
+@click.option("--pdq", is_flag=True, help="Also decode an image's pixels for its PDQ perceptual hash (as scan --pdq).")
 @click.option("--width", type=click.IntRange(min=40), help="Terminal width.")
-def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> None:
+def show_cmd(path: str, as_json: bool, timeout: float, pdq: bool, width: int | None) -> None:
     """Show every piece of metadata of one file, grouped, for a human.
 
     Reads the file exactly as `evidence scan` does (read-only, one hashing pass,
@@ -136,6 +138,8 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
     problem = check_libmagic()
     if problem:
         raise Failure(problem)
+    if pdq and (missing := numpy_missing()):
+        raise Failure(missing)
     if os.path.isdir(path) and not os.path.islink(path):
         raise Failure(f"{path!r} is a folder: `evidence show` takes one file (use `evidence scan` for folders)")
     try:
@@ -156,7 +160,7 @@ def show_cmd(path: str, as_json: bool, timeout: float, width: int | None) -> Non
                 style="bold yellow",
             )
         )
-    records = list(scan(roots, ScanOptions(workers=0 if why else 1, timeout=timeout or None)))
+    records = list(scan(roots, ScanOptions(workers=0 if why else 1, timeout=timeout or None, pdq=pdq)))
     rec = records[0]
     if as_json:
         text = dumps(rec.to_dict(), indent=2)

@@ -54,6 +54,8 @@ class FileContext:
     """The whole content when the file is small enough to keep (see MEMORY_LIMIT)."""
     c2pa_trust: str | None = None
     """PEM trust anchors the examiner gave for C2PA validation (None: trust nothing)."""
+    pdq: bool = False
+    """Decode the pixels of images for their PDQ perceptual hash (``--pdq``)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Mapping
 
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.jsonenc import compact_encode
@@ -51,6 +51,11 @@ _TS_ENCODER = compact_encode(json.JSONEncoder(ensure_ascii=False))
 
 def _timestamps(r: FileRecord) -> str:
     return _TS_ENCODER([t.to_dict() for t in r.timestamps]) if r.timestamps else ""
+
+
+def _pdq(r: FileRecord, key: str) -> Any:
+    group = r.metadata.get("pdq")
+    return group.get(key) if isinstance(group, Mapping) else None
 
 
 #: (column, getter, from_evidence). The order is the file's column order.
@@ -91,6 +96,10 @@ COLUMNS: list[tuple[str, Callable[[FileRecord], Any], bool]] = [
     ("findings", lambda r: "; ".join(f.code for f in r.findings), False),
     ("errors", lambda r: "; ".join(f"{e.stage}: {e.message}" for e in r.errors), True),
     ("timestamps", lambda r: _timestamps(r), True),
+    # Computed from the pixels by --pdq (empty without it); neutralised all the same, as a
+    # manifest given to `evidence export` may have been forged.
+    ("pdq", lambda r: _pdq(r, "hash"), True),
+    ("pdq_quality", lambda r: _pdq(r, "quality"), True),
 ]
 COLUMN_NAMES = [c[0] for c in COLUMNS]
 #: The five columns of a captured time, or of a GPS point, the record does not have.
@@ -135,6 +144,7 @@ def _values(r: FileRecord) -> list[Any]:
         "; ".join(f.code for f in r.findings) if r.findings else "",
         "; ".join(f"{e.stage}: {e.message}" for e in r.errors) if r.errors else "",
         _timestamps(r),
+        *((pdq.get("hash"), pdq.get("quality")) if isinstance(pdq := r.metadata.get("pdq"), Mapping) else (None, None)),
     ]
 
 

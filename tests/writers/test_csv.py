@@ -45,7 +45,7 @@ def rec(path: str = "a.jpg", **kw: object) -> FileRecord:
 def test_column_order_is_stable() -> None:
     assert COLUMN_NAMES[:7] == ["path", "path_bytes", "kind", "size", "mime", "description", "extension_ok"]
     assert COLUMN_NAMES[7 : 7 + len(ALGORITHMS)] == list(ALGORITHMS)
-    assert COLUMN_NAMES[-3:] == ["findings", "errors", "timestamps"]
+    assert COLUMN_NAMES[-5:] == ["findings", "errors", "timestamps", "pdq", "pdq_quality"]
     assert len(set(COLUMN_NAMES)) == len(COLUMN_NAMES)
 
 

@@ -1,0 +1,219 @@
+"""PDQ, the perceptual hash of images that platforms and hash-sharing programmes exchange.
+
+Meta's PDQ (2019) turns an image into 256 bits such that a re-encoded, resized or lightly
+edited copy gets a hash a few bits away (a Hamming distance of 31 or less is the usual
+"same image" threshold), and a quality figure from 0 to 100 (below 50 the hash is too
+weak to match on). Programmes against non-consensual intimate imagery and child sexual
+abuse material share PDQ hashes, never the pictures.
+
+This is the reference algorithm (``pdqHash256FromFloatLuma`` of Meta's C++ code, the core
+of the ``pdqhash`` Python bindings and of ThreatExchange's ``pdq_from_file``), written
+again in NumPy with every floating-point operation in the reference's order and
+precision, so that the same pixels give the same bits:
+
+1. luma: ``0.299 R + 0.587 G + 0.114 B`` in double precision, stored as single (as the
+   Python bindings compute it);
+2. two passes of a Jarosz box filter along rows then columns, with windows of
+   ``ceil(dimension / 128)`` (the C++ running sums, single precision);
+3. 64 x 64 samples at the centre of each cell; the quality from their gradients;
+4. a 16 x 16 DCT (no DC terms) of those samples, each bit set when its coefficient is
+   above the median (Torben's median, as the reference picks it).
+
+The hexadecimal form is the reference's: bit 255 first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: Smallest width or height the reference hashes; below it the hash is all zeros, quality 0.
+MIN_DIMENSION = 5
+
+
+def numpy_missing() -> str | None:
+    """None when NumPy can be imported; else what to install."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return "--pdq needs NumPy: pip install 'evidence-cli[pdq]'"
+    return None
+
+
+def _np() -> Any:
+    import numpy
+
+    return numpy
+
+
+def _dct_matrix() -> Any:
+    """16 x 64 DCT-II rows 1..16 (the DC row left out), as the reference fills its table:
+    its scale factor stored as single precision, each entry computed in double precision
+    and stored as single."""
+    np = _np()
+    scale = float(np.float32(math.sqrt(2.0 / 64)))
+    rows = [[scale * math.cos((math.pi / 2.0 / 64) * (i + 1) * (2 * j + 1)) for j in range(64)] for i in range(16)]
+    return np.array(rows, dtype=np.float32)
+
+
+def luma(rgb: Any, rows_at_once: int = 256) -> Any:
+    """Single-precision luma of an H x W x 3 array of 8-bit RGB, computed a band of rows at
+    a time (the double-precision intermediate of a 200-megapixel photo would take 5 GB)."""
+    np = _np()
+    height, width = rgb.shape[:2]
+    out = np.empty((height, width), dtype=np.float32)
+    for top in range(0, height, rows_at_once):
+        band = rgb[top : top + rows_at_once]
+        out[top : top + rows_at_once] = band[:, :, 0] * 0.299 + band[:, :, 1] * 0.587 + band[:, :, 2] * 0.114
+    return out
+
+
+def _window(dimension: int) -> int:
+    return (dimension + 2 * 64 - 1) // (2 * 64)
+
+
+def _box_rows(src: Any, dst: Any, window: int) -> None:
+    """The reference's one-dimensional box filter along the first axis of ``src`` into
+    ``dst``, applied to every column at once: its running sum, its window that grows at
+    the start and shrinks at the end, single precision throughout."""
+    np = _np()
+    length = src.shape[0]
+    half = (window + 2) // 2
+    total = np.zeros(src.shape[1:], dtype=np.float32)
+    ri = oi = li = 0
+    size = 0
+    for _ in range(half - 1):
+        total += src[ri]
+        size += 1
+        ri += 1
+    for _ in range(window - half + 1):
+        total += src[ri]
+        size += 1
+        np.divide(total, np.float32(size), out=dst[oi])
+        ri += 1
+        oi += 1
+    for _ in range(length - window):
+        total += src[ri]
+        total -= src[li]
+        np.divide(total, np.float32(size), out=dst[oi])
+        li += 1
+        ri += 1
+        oi += 1
+    for _ in range(half - 1):
+        total -= src[li]
+        size -= 1
+        np.divide(total, np.float32(size), out=dst[oi])
+        li += 1
+        oi += 1
+
+
+def _jarosz(lum: Any) -> Any:
+    """Two passes of the box filter along each row, then each column; returns the filtered
+    image (the reference's ``jaroszFilterFloat`` with two passes)."""
+    np = _np()
+    height, width = lum.shape
+    along_rows, along_cols = _window(width), _window(height)
+    # Filtering along a row runs over columns: work on the transpose, so that each step of
+    # the running sum reads one contiguous row of memory.
+    a = np.ascontiguousarray(lum.T)
+    b = np.empty_like(a)
+    for _ in range(2):
+        _box_rows(a, b, along_rows)  # along rows of the image
+        a = np.ascontiguousarray(b.T)
+        b = np.empty_like(a)
+        _box_rows(a, b, along_cols)  # along columns of the image
+        a = np.ascontiguousarray(b.T)
+        b = np.empty_like(a)
+    return a.T  # back to rows x columns
+
+
+def _decimate(img: Any) -> Any:
+    """64 x 64 samples, one at the centre of each cell (integer truncation, as the reference)."""
+    np = _np()
+    height, width = img.shape
+    rows = [int(((i + 0.5) * height) / 64) for i in range(64)]
+    cols = [int(((j + 0.5) * width) / 64) for j in range(64)]
+    return np.ascontiguousarray(img[np.ix_(rows, cols)], dtype=np.float32)
+
+
+def quality(block: Any) -> int:
+    """The reference's quality figure of the 64 x 64 samples: the sum of the neighbours'
+    differences, each scaled by 100/255 in single precision and truncated, over 90, at most 100."""
+    np = _np()
+    down = ((block[:-1, :] - block[1:, :]) * np.float32(100)) / np.float32(255)
+    across = ((block[:, :-1] - block[:, 1:]) * np.float32(100)) / np.float32(255)
+    total = int(np.abs(np.trunc(down)).astype(np.int64).sum()) + int(np.abs(np.trunc(across)).astype(np.int64).sum())
+    return min(total // 90, 100)
+
+
+def _dct16(block: Any) -> Any:
+    """D A D^T for the 16 x 64 DCT rows D, each sum accumulated in the reference's order."""
+    np = _np()
+    d = _dct_matrix()
+    t = np.zeros((16, 64), dtype=np.float32)
+    for k in range(64):  # T[i][j] = sum over k of D[i][k] * A[k][j], k ascending
+        t += d[:, k : k + 1] * block[k : k + 1, :]
+    out = np.zeros((16, 16), dtype=np.float32)
+    for k in range(64):  # B[i][j] = sum over k of T[i][k] * D[j][k], k ascending
+        out += t[:, k : k + 1] * d[:, k][None, :]
+    return out
+
+
+def torben_median(values: Any) -> Any:
+    """The median the reference thresholds at (Torben's method; for 256 values, the lower
+    middle one unless the bisection stops on a guess between them)."""
+    np = _np()
+    m = values.ravel()
+    n = m.size
+    lo, hi = m.min(), m.max()
+    half = (n + 1) // 2
+    while True:
+        guess = np.float32((lo + hi) / np.float32(2))
+        less_mask, more_mask = m < guess, m > guess
+        less, greater = int(less_mask.sum()), int(more_mask.sum())
+        equal = n - less - greater
+        max_below = m[less_mask].max() if less else lo
+        min_above = m[more_mask].min() if greater else hi
+        max_below = max(max_below, lo)
+        min_above = min(min_above, hi)
+        if less <= half and greater <= half:
+            break
+        if less > greater:
+            hi = max_below
+        else:
+            lo = min_above
+    if less >= half:
+        return max_below
+    if less + equal >= half:
+        return guess
+    return min_above
+
+
+def pdq_from_luma(lum: Any) -> tuple[str, int]:
+    """(64 hexadecimal digits, quality) of a single-precision luma image (rows x columns)."""
+    np = _np()
+    height, width = lum.shape
+    if height < MIN_DIMENSION or width < MIN_DIMENSION:
+        return "0" * 64, 0
+    if height == 64 and width == 64:
+        block = np.ascontiguousarray(lum, dtype=np.float32)
+    else:
+        block = _decimate(_jarosz(lum))
+    q = quality(block)
+    coefficients = _dct16(block)
+    median = torben_median(coefficients)
+    bits = (coefficients > median).ravel()  # bit k = 16 i + j
+    value = 0
+    for k in np.flatnonzero(bits).tolist():
+        value |= 1 << k
+    return format(value, "064x"), q
+
+
+def pdq_from_rgb(rgb: Any) -> tuple[str, int]:
+    """(64 hexadecimal digits, quality) of an H x W x 3 array of 8-bit RGB."""
+    return pdq_from_luma(luma(rgb))
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two PDQ hashes in hexadecimal."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
