@@ -9,10 +9,15 @@ and says why: a hash of half a picture would match nothing and prove nothing.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 from PIL import Image, UnidentifiedImageError
 
+from evidence_cli import threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, captured_logs, problem, register
 from evidence_cli.extractors.image import IMAGE_TYPES, PILLOW_DAMAGE
@@ -30,6 +35,41 @@ MAX_PIXELS = 100_000_000
 METHOD = "PDQ (Meta reference algorithm) of the first frame's pixels as stored, decoded by Pillow, converted to RGB"
 
 
+#: Lines of a C library's own messages kept as problems, and bytes read of them.
+C_MESSAGES = 20
+C_MESSAGE_BYTES = 8192
+
+
+@contextmanager
+def c_messages(active: bool) -> Iterator[list[str]]:
+    """What C code writes straight to the process's standard error while the block runs
+    (libtiff prints its warnings on damaged TIFF data there, not through Python), caught
+    in an in-memory file and given as lines once the block ends: they belong on the
+    record, and nothing of a library's may reach the shared terminal raw.
+
+    Only where the whole process is a scan worker (nothing else writes there meanwhile)
+    and the system has ``memfd_create``; else a no-op."""
+    lines: list[str] = []
+    if not active or not hasattr(os, "memfd_create"):
+        yield lines
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    caught = os.memfd_create("evidence-c-messages", os.MFD_CLOEXEC)
+    try:
+        os.dup2(caught, 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+        os.lseek(caught, 0, os.SEEK_SET)
+        text = os.read(caught, C_MESSAGE_BYTES).decode("utf-8", "replace")
+        lines.extend([line.strip() for line in text.splitlines() if line.strip()][:C_MESSAGES])
+    finally:
+        os.close(caught)
+        os.close(saved)
+
+
 @register
 class PdqExtractor:
     name = "pdq"
@@ -41,38 +81,50 @@ class PdqExtractor:
             return Extraction(extractor=self.name, group=self.name)
         from evidence_cli.formats import pdq
 
-        with ctx.open() as fh, warnings.catch_warnings(), captured_logs("PIL") as logged:
+        array = None
+        refused: str | None = None  # why the pixels were not hashed
+        in_worker = threadlimit.backstops and ctx.file_type.mime == "image/tiff"  # (libtiff: TIFF only)
+        with (
+            ctx.open() as fh,
+            warnings.catch_warnings(),
+            captured_logs("PIL") as logged,
+            c_messages(in_worker) as c_said,
+        ):
             warnings.simplefilter("ignore")  # (the image reader reports Pillow's warnings)
             try:
                 img = Image.open(fh)
                 width, height = img.size
                 if width * height > MAX_PIXELS:
-                    return self._not_hashed(f"{width} x {height} pixels, more than the {MAX_PIXELS:,} decoded for PDQ")
-                frames = getattr(img, "n_frames", 1)
-                img.seek(0)
-                rgb = img.convert("RGB")
-                import numpy
+                    refused = f"{width} x {height} pixels, more than the {MAX_PIXELS:,} decoded for PDQ"
+                else:
+                    frames = getattr(img, "n_frames", 1)
+                    img.seek(0)
+                    import numpy
 
-                array = numpy.asarray(rgb)
-                del rgb
+                    array = numpy.asarray(img.convert("RGB"))
             except Image.DecompressionBombError as exc:
-                return self._not_hashed(f"decompression bomb refused: {exc}")
+                refused = f"decompression bomb refused: {exc}"
             except UnidentifiedImageError:
                 raise UnsupportedFile("Pillow cannot identify this image") from None
             except PILLOW_DAMAGE as exc:
-                return self._not_hashed(f"pixels not decodable: {type(exc).__name__}: {exc}")
-        digest, quality = pdq.pdq_from_rgb(array)
+                refused = f"pixels not decodable: {type(exc).__name__}: {exc}"
+        # (After the block: what a C library said is only there once it has ended.)
+        problems = [problem(self.name, f"Pillow: {m}") for m in logged]
+        problems += [problem(self.name, f"libtiff: {m}") for m in c_said]
+        if array is None:
+            problems.append(problem(self.name, f"not hashed: {refused}"))
+            return Extraction(extractor=self.name, group=self.name, problems=tuple(problems))
+        hashes, quality = pdq.dihedral_from_rgb(array)
         tags: dict[str, JSONValue] = {
-            "hash": digest,
+            "hash": hashes.pop("none"),
             "quality": quality,
             "width": width,
             "height": height,
             "mode": img.mode,
             "frames": frames,
             "method": METHOD,
+            # The hashes of the picture turned and mirrored, so that `evidence similar`
+            # finds a copy that was (a mirrored selfie, a rotated screenshot).
+            "turned": hashes,
         }
-        problems = tuple(problem(self.name, f"Pillow: {m}") for m in logged)
-        return Extraction(extractor=self.name, group=self.name, tags=tags, problems=problems)
-
-    def _not_hashed(self, why: str) -> Extraction:
-        return Extraction(extractor=self.name, group=self.name, problems=(problem(self.name, f"not hashed: {why}"),))
+        return Extraction(extractor=self.name, group=self.name, tags=tags, problems=tuple(problems))

@@ -189,29 +189,74 @@ def torben_median(values: Any) -> Any:
     return min_above
 
 
-def pdq_from_luma(lum: Any) -> tuple[str, int]:
-    """(64 hexadecimal digits, quality) of a single-precision luma image (rows x columns)."""
+#: The picture and its seven rotations and mirror images, each computed as the reference
+#: does (its name there in the comment) from the original's DCT coefficients: (transpose?,
+#: which coefficients keep their sign, by row i and column j; the others change sign).
+#: A picture turned or mirrored that way hashes within a few bits of it.
+DIHEDRAL: dict[str, tuple[bool, Any]] = {
+    "none": (False, lambda i, j: True),  # Original
+    "rotate90ccw": (True, lambda i, j: j % 2 == 1),  # Rotate90
+    "rotate180": (False, lambda i, j: (i + j) % 2 == 0),  # Rotate180
+    "rotate90cw": (True, lambda i, j: i % 2 == 1),  # Rotate270
+    "mirror_top_bottom": (False, lambda i, j: i % 2 == 1),  # FlipX
+    "mirror_left_right": (False, lambda i, j: j % 2 == 1),  # FlipY
+    "transpose": (True, lambda i, j: True),  # FlipPlus1: mirrored on the main diagonal
+    "transverse": (True, lambda i, j: (i + j) % 2 == 0),  # FlipMinus1: on the other diagonal
+}
+#: The turn that undoes each one.
+INVERSE = {**{name: name for name in DIHEDRAL}, "rotate90ccw": "rotate90cw", "rotate90cw": "rotate90ccw"}
+
+
+def _bits(coefficients: Any) -> str:
+    """The hash of 16 x 16 coefficients: bit 16 i + j set when above their median."""
+    np = _np()
+    median = torben_median(coefficients)
+    value = 0
+    for k in np.flatnonzero((coefficients > median).ravel()).tolist():
+        value |= 1 << k
+    return format(value, "064x")
+
+
+def _coefficients(lum: Any) -> tuple[Any, int] | None:
+    """(16 x 16 DCT coefficients, quality) of a luma image; None when too small to hash."""
     np = _np()
     height, width = lum.shape
     if height < MIN_DIMENSION or width < MIN_DIMENSION:
-        return "0" * 64, 0
+        return None
     if height == 64 and width == 64:
         block = np.ascontiguousarray(lum, dtype=np.float32)
     else:
         block = _decimate(_jarosz(lum))
-    q = quality(block)
-    coefficients = _dct16(block)
-    median = torben_median(coefficients)
-    bits = (coefficients > median).ravel()  # bit k = 16 i + j
-    value = 0
-    for k in np.flatnonzero(bits).tolist():
-        value |= 1 << k
-    return format(value, "064x"), q
+    return _dct16(block), quality(block)
+
+
+def pdq_from_luma(lum: Any) -> tuple[str, int]:
+    """(64 hexadecimal digits, quality) of a single-precision luma image (rows x columns)."""
+    found = _coefficients(lum)
+    if found is None:
+        return "0" * 64, 0
+    return _bits(found[0]), found[1]
 
 
 def pdq_from_rgb(rgb: Any) -> tuple[str, int]:
     """(64 hexadecimal digits, quality) of an H x W x 3 array of 8-bit RGB."""
     return pdq_from_luma(luma(rgb))
+
+
+def dihedral_from_rgb(rgb: Any) -> tuple[dict[str, str], int]:
+    """The hashes of the picture and of its rotations and mirror images (see DIHEDRAL), as
+    the reference's ``pdqDihedralHash256esFromFloatLuma`` gives them, and the quality."""
+    np = _np()
+    found = _coefficients(luma(rgb))
+    if found is None:
+        return {name: "0" * 64 for name in DIHEDRAL}, 0
+    a, q = found
+    i, j = np.indices((16, 16))
+    out = {}
+    for name, (transpose, keep) in DIHEDRAL.items():
+        signed = np.where(keep(i, j), a, -a)
+        out[name] = _bits(signed.T if transpose else signed)
+    return out, q
 
 
 def hamming(a: str, b: str) -> int:

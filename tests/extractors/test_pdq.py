@@ -75,7 +75,7 @@ def test_nothing_is_decoded_without_the_option(evidence: Path, monkeypatch: pyte
     def refuse(*_: Any) -> Any:
         raise AssertionError("pixels decoded without --pdq")
 
-    monkeypatch.setattr(pdq, "pdq_from_rgb", refuse)
+    monkeypatch.setattr(pdq, "dihedral_from_rgb", refuse)
     got = records(evidence)
     assert all("pdq" not in r.metadata for r in got.values())
     assert all(not r.errors for r in got.values())
@@ -92,7 +92,7 @@ def test_truncated_image_is_not_hashed_and_says_why() -> None:
 
 def test_image_over_the_pixel_limit_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdq_extractor, "MAX_PIXELS", 100 * 100 - 1)
-    monkeypatch.setattr(pdq, "pdq_from_rgb", lambda *_: pytest.fail("decoded past the limit"))
+    monkeypatch.setattr(pdq, "dihedral_from_rgb", lambda *_: pytest.fail("decoded past the limit"))
     result = pdq_extractor.PdqExtractor().extract(_ctx(encoded(picture(100, 100, 4), "PNG")))
     assert not result.tags
     assert result.problems[0].message == "not hashed: 100 x 100 pixels, more than the 9,999 decoded for PDQ"
@@ -172,3 +172,45 @@ def test_show_gives_the_same_hash_as_scan(evidence: Path) -> None:
     assert shown == records(evidence, pdq=True)["original.png"].metadata["pdq"]
     plain = run("show", evidence / "original.png", "--json")
     assert "pdq" not in json.loads(plain.output)["metadata"]
+
+
+def damaged_lzw_tiff() -> bytes:
+    """An LZW TIFF whose strip is damaged: libtiff prints a warning of its own on stderr."""
+    data = bytearray(encoded(picture(64, 64, 5), "TIFF", compression="tiff_lzw"))
+    for i in range(200, 260):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def test_libtiff_messages_go_on_the_record_not_the_terminal(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "tiff"
+    folder.mkdir()
+    (folder / "damaged.tif").write_bytes(damaged_lzw_tiff())
+    # In a worker process, as a real scan runs (libtiff writes to file descriptor 2).
+    done = subprocess.run(
+        [sys.executable, "-m", "evidence_cli", "scan", str(folder), "--pdq", "--workers", "1", "-f", "jsonl"],
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr
+    assert b"libtiff" not in done.stderr and b"tempfile.tif" not in done.stderr
+    record = next(r for r in map(json.loads, done.stdout.splitlines()) if r.get("path") == "damaged.tif")
+    said = [e["message"] for e in record["errors"] if e["stage"] == "metadata:pdq"]
+    assert any(m.startswith("libtiff: ") for m in said), said
+    assert said[-1].startswith("not hashed: pixels not decodable")
+
+
+def test_c_messages_catches_what_is_written_to_descriptor_2(capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    with pdq_extractor.c_messages(True) as said:
+        os.write(2, b"first warning\n\nsecond warning\n")
+    os.write(2, b"after\n")
+    assert said == ["first warning", "second warning"]
+    assert capfd.readouterr().err == "after\n"
+    with pdq_extractor.c_messages(False) as said:
+        os.write(2, b"shown\n")
+    assert said == [] and capfd.readouterr().err == "shown\n"

@@ -9,6 +9,7 @@ random images are also compared with it directly.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,54 @@ def test_random_pictures_against_the_reference_bindings() -> None:
         bits, quality = pdqhash.compute(img)
         want = format(int("".join(str(int(b)) for b in bits), 2), "064x")
         assert pdq.pdq_from_rgb(img) == (want, quality), (h, w)
+
+
+#: pdqhash.compute_dihedral (Meta's C++ pdqDihedralHash256esFromFloatLuma) of picture(300, 200, 2),
+#: in its order: Original, Rotate90, Rotate180, Rotate270, FlipX, FlipY, FlipPlus1, FlipMinus1.
+REFERENCE_TURNED = {
+    "none": "711db6c60e35172a5725559ef028d4d62bc54d52aaef6927942ee8cb0bd7960a",
+    "rotate90ccw": "432d70abcab420f620f682b678a3632d45a6be1d3a38dabd962d1265557f5749",
+    "rotate180": "24481c6c5b60bf800270ff34857d7e7c7e90e7f8ffbacb8dc17b42215e823ca0",
+    "rotate90cw": "1678da0195e18a5c75b3281c3df6c98710f314b76f6d7017c378b8cf002afde3",
+    "mirror_top_bottom": "710d49390e35ead55725aa61d0282b292bc5b2adaaeb9ed8942e17740bd769f5",
+    "mirror_left_right": "2458e3935b60427f227000cba57d81837e901807ffbe3c72c17bbdde5e82c35f",
+    "transpose": "432d8f54c2b4df0920f67d4978a39cd245a641e63a38a542962dedba557fa8b6",
+    "transverse": "167825fe95e175a375b3d7e33df6367810f3eb486f6d0fe8c3784710002a021c",
+}
+
+
+def test_turned_hashes_are_the_references() -> None:
+    assert pdq.dihedral_from_rgb(picture(300, 200, 2)) == (REFERENCE_TURNED, 100)
+
+
+@pytest.mark.parametrize(
+    ("name", "turn"),
+    [
+        ("rotate90ccw", lambda a: np.rot90(a, 1)),
+        ("rotate90cw", lambda a: np.rot90(a, -1)),
+        ("rotate180", lambda a: np.rot90(a, 2)),
+        ("mirror_left_right", lambda a: a[:, ::-1]),
+        ("mirror_top_bottom", lambda a: a[::-1]),
+        ("transpose", lambda a: a.transpose(1, 0, 2)),
+        ("transverse", lambda a: np.rot90(a, 2).transpose(1, 0, 2)),
+    ],
+)
+def test_each_turned_hash_is_the_picture_turned_so(name: str, turn: Any) -> None:
+    # A smooth picture, as photos are: turning its pixels and hashing them lands within a
+    # few bits of the turned hash, and far from the others.
+    yy, xx = np.mgrid[0:256, 0:320].astype(float)
+    channels = [
+        128 + 100 * np.sin(xx / 40) * np.cos(yy / 55),
+        128 + 100 * np.cos((xx + 2 * yy) / 70),
+        128 + 90 * np.sin(xx / 23 + yy / 37),
+    ]
+    smooth = np.stack(channels, axis=2).round().astype(np.uint8)
+    turned, _ = pdq.dihedral_from_rgb(smooth)
+    actual = pdq.pdq_from_rgb(np.ascontiguousarray(turn(smooth)))[0]
+    distances = {n: pdq.hamming(actual, h) for n, h in turned.items()}
+    assert distances[name] <= 16 and min(d for n, d in distances.items() if n != name) >= 48
+
+
+def test_inverse_turns() -> None:
+    assert pdq.INVERSE["rotate90ccw"] == "rotate90cw" and pdq.INVERSE["rotate90cw"] == "rotate90ccw"
+    assert all(pdq.INVERSE[n] == n for n in pdq.DIHEDRAL if not n.startswith("rotate90"))
