@@ -23,6 +23,7 @@ from evidence_cli.cli import export as _export  # noqa: F401  (registers `export
 from evidence_cli.cli import report as _report  # noqa: F401  (registers `report`)
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
 from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)
+from evidence_cli.cli import similar as _similar  # noqa: F401  (registers `similar`)
 from evidence_cli.cli import timeline as _timeline  # noqa: F401  (registers `timeline`)
 from evidence_cli.cli import verify as _verify  # noqa: F401  (registers `verify`)
 from evidence_cli.cli.common import CONTEXT, EXIT_PROBLEMS, EXIT_USAGE, cli, drop_stdout

@@ -1,0 +1,237 @@
+"""`evidence similar`: groups of images showing one picture, by PDQ.
+
+The grouping is checked against every pair compared by brute force, on hashes drawn in
+clusters; the command on real scans of copies: resized and re-encoded, mirrored, and a
+hash from a --known list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+np = pytest.importorskip("numpy", reason="NumPy (the [pdq] extra, in [test]) is not installed")
+
+from PIL import Image  # noqa: E402
+
+from evidence_cli.cli import cli  # noqa: E402
+from evidence_cli.similar import (  # noqa: E402
+    KNOWN_MAX_LINE,
+    KnownListError,
+    Member,
+    Tally,
+    closest,
+    groups,
+    pdq_of,
+    read_known,
+)
+from tests.formats.test_pdq import picture  # noqa: E402
+
+
+def run(*args: Any) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], terminal_width=100, prog_name="evidence")
+
+
+def clusters(rng: random.Random, n: int, spread: int) -> list[int]:
+    """Hashes around n // 4 centres, each within ``spread`` random bit flips of its centre."""
+    centres = [rng.getrandbits(256) for _ in range(max(n // 4, 1))]
+    out = []
+    for _ in range(n):
+        h = rng.choice(centres)
+        for _ in range(rng.randint(0, spread)):
+            h ^= 1 << rng.randrange(256)
+        out.append(h)
+    return out
+
+
+def brute_force(hashes: list[int], distance: int) -> list[list[int]]:
+    parent = list(range(len(hashes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in itertools.combinations(range(len(hashes)), 2):
+        if (hashes[a] ^ hashes[b]).bit_count() <= distance:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    found: dict[int, list[int]] = {}
+    for i in range(len(hashes)):
+        found.setdefault(root(i), []).append(i)
+    return sorted(g for g in found.values() if len(g) > 1)
+
+
+@pytest.mark.parametrize(("distance", "spread"), [(0, 1), (15, 12), (31, 24), (31, 40), (63, 48)])
+def test_groups_are_those_of_every_pair_compared(distance: int, spread: int) -> None:
+    rng = random.Random(distance * 100 + spread)
+    hashes = clusters(rng, 240, spread)
+    hashes += hashes[:5]  # the same hash twice: one node
+    members = [Member(pdq=h, quality=100, path=f"f{i}", order=i) for i, h in enumerate(hashes)]
+    tally = Tally()
+    found = groups(members, distance, tally)
+    got = sorted(sorted(int(m.path[1:]) for m, _, _ in g) for g in found)  # type: ignore[index]
+    assert got == brute_force(hashes, distance)
+    assert tally.compared_pairs < len(hashes) * (len(hashes) - 1)  # not every pair with every other
+    for g in found:
+        first = g[0][0]
+        assert [m.order for m, _, _ in g] == sorted(m.order for m, _, _ in g)
+        assert all(bits == (m.pdq ^ first.pdq).bit_count() and turn == "none" for m, bits, turn in g)
+
+
+def test_a_turned_copy_is_linked_by_its_turned_hash_and_named() -> None:
+    rng = random.Random(7)
+    a, mirrored, far = rng.getrandbits(256), rng.getrandbits(256), rng.getrandbits(256)
+    original = Member(pdq=a, quality=90, turned=(("mirror_left_right", mirrored ^ 0b111),), path="a", order=0)
+    copy = Member(pdq=mirrored, quality=90, path="b", order=1)
+    other = Member(pdq=far, quality=90, path="c", order=2)
+    assert closest(original, copy) == (3, "mirror_left_right")
+    assert closest(copy, original) == (3, "mirror_left_right")  # (its own inverse)
+    turned = Member(pdq=a, quality=90, turned=(("rotate90ccw", mirrored),), path="a", order=0)
+    assert closest(copy, turned) == (0, "rotate90cw")  # the turn that undoes it
+    found = groups([original, copy, other], 31, Tally())
+    assert [[(m.path, bits, turn) for m, bits, turn in g] for g in found] == [
+        [("a", 0, "none"), ("b", 3, "mirror_left_right")]
+    ]
+
+
+def test_distance_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError):
+        groups([], 64, Tally())
+
+
+def test_known_list_lines() -> None:
+    h1, h2 = "ab" * 32, "0f" * 32
+    text = f"\ufeff# reported by the platform\n\n{h1},case 12 upload\n{h2.upper()}\t80\n{h1}\n"
+    known = read_known(io.BytesIO(text.encode()), first_order=1000)
+    assert [(format(m.pdq, "064x"), m.known, m.order, m.path) for m in known] == [
+        (h1, "case 12 upload", 1000, None),
+        (h2, "80", 1001, None),
+        (h1, "line 5", 1002, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (b"abc\n", "line 1 does not start with a PDQ hash"),
+        (b"# fine\n" + b"a" * 65 + b"\n", "line 2 does not start with a PDQ hash"),
+        (b"a" * 64 + b"x label\n", "line 1 does not start with a PDQ hash"),
+        (b"\xff\xfe" + b"a" * 64 + b"\n", "line 1 is not UTF-8 text"),
+        (b"a" * 64 + b"," + b"x" * KNOWN_MAX_LINE + b"\n", f"line 1 is longer than {KNOWN_MAX_LINE} bytes"),
+    ],
+)
+def test_known_list_that_is_not_one_is_refused(text: bytes, says: str) -> None:
+    with pytest.raises(KnownListError, match=says):
+        read_known(io.BytesIO(text), first_order=0)
+
+
+@pytest.mark.parametrize(
+    "pdq",
+    [
+        "not an object",
+        {"hash": "AB" * 32, "quality": 90},
+        {"hash": "ab" * 32, "quality": True},
+        {"hash": "ab" * 32, "quality": 101},
+        {"hash": "ab" * 32, "quality": 90, "turned": {"sideways": "ab" * 32}},
+        {"hash": "ab" * 32, "quality": 90, "turned": {"rotate180": "=cmd"}},
+    ],
+)
+def test_a_forged_pdq_group_is_refused(pdq: Any) -> None:
+    with pytest.raises(ValueError):
+        pdq_of({"metadata": {"pdq": pdq}})
+
+
+def save(path: Path, array: Any, fmt: str, **kw: Any) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, fmt, **kw)
+    path.write_bytes(buf.getvalue())
+
+
+@pytest.fixture
+def scanned(tmp_path: Path) -> tuple[Path, Path]:
+    """A case folder scanned with --pdq: a photo, a resized JPEG copy, a mirrored copy,
+    another picture, a flat grey picture (quality 0) and a text file."""
+    folder = tmp_path / "case"
+    folder.mkdir()
+    photo = picture(360, 480, 31)
+    save(folder / "a_original.png", photo, "PNG")
+    smaller = np.asarray(Image.fromarray(photo).resize((320, 240), Image.BILINEAR))
+    save(folder / "b_resent.jpg", smaller, "JPEG", quality=75)
+    save(folder / "=c_mirrored.png", np.ascontiguousarray(photo[:, ::-1]), "PNG")
+    save(folder / "d_other.png", picture(360, 480, 32), "PNG")
+    save(folder / "e_flat.png", np.full((100, 100, 3), 128, dtype=np.uint8), "PNG")
+    (folder / "f_notes.txt").write_text("chat log\n")
+    manifest = tmp_path / "case.json"
+    done = run("scan", folder, "--pdq", "--workers", "0", "--json", manifest)
+    assert done.exit_code == 0, done.output
+    return folder, manifest
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+
+
+def test_similar_groups_copies_with_their_turns(scanned: tuple[Path, Path], tmp_path: Path) -> None:
+    _, manifest = scanned
+    out = tmp_path / "similar.csv"
+    done = run("similar", manifest, "-o", out)
+    assert done.exit_code == 0, done.output
+    got = rows(out)
+    # (The CSV neutralises the name that starts like a formula.)
+    assert [(r["group"], r["member"], r["path"], r["turn"]) for r in got] == [
+        ("1", "1", "'=c_mirrored.png", "none"),
+        ("1", "2", "a_original.png", "mirror_left_right"),
+        ("1", "3", "b_resent.jpg", "mirror_left_right"),
+    ]
+    assert all(int(r["distance_to_first"]) <= 31 for r in got)
+    records = {r["path"]: r for r in json.loads(manifest.read_text())["files"]}
+    for r in got:
+        path = r["path"].lstrip("'")
+        assert r["pdq"] == records[path]["metadata"]["pdq"]["hash"]
+        assert r["sha256"] == records[path]["hashes"]["sha256"]
+        assert r["quality"] == str(records[path]["metadata"]["pdq"]["quality"])
+    assert "5 images with a PDQ hash in 6 records: 1 group of 3 files" in done.output.replace("\n", " ")
+    assert "1 image below quality 50 not compared" in done.output
+
+
+def test_similar_with_a_known_list(scanned: tuple[Path, Path], tmp_path: Path) -> None:
+    _, manifest = scanned
+    records = {r["path"]: r for r in json.loads(manifest.read_text())["files"]}
+    other = records["d_other.png"]["metadata"]["pdq"]["hash"]
+    known = tmp_path / "reported.pdq"
+    known.write_text(f"# from the platform\n{other},report 7\n{'0' * 64},never seen\n")
+    out = tmp_path / "matches.csv"
+    done = run("similar", manifest, "--known", known, "-o", out)
+    assert done.exit_code == 0, done.output
+    got = [(r["group"], r["path"], r["known"], r["distance_to_first"]) for r in rows(out)]
+    assert ("2", "d_other.png", "", "0") in got and ("2", "", "report 7", "0") in got
+    assert not any(r[2] == "never seen" for r in got)
+    assert "(1 with a known hash)" in done.output
+
+
+def test_similar_refuses_what_it_cannot_use(scanned: tuple[Path, Path], tmp_path: Path) -> None:
+    folder, manifest = scanned
+    plain = tmp_path / "plain.json"
+    assert run("scan", folder, "--workers", "0", "--json", plain).exit_code == 0
+    done = run("similar", plain)
+    assert done.exit_code == 2 and "has a PDQ hash: scan with `evidence scan --pdq` first" in done.output
+    bad = tmp_path / "bad.pdq"
+    bad.write_text("not a hash\n")
+    out = tmp_path / "never.csv"
+    done = run("similar", manifest, "--known", bad, "-o", out)
+    assert done.exit_code == 2 and "line 1 does not start with a PDQ hash" in done.output
+    assert not out.exists()
+    assert run("similar", manifest, "--distance", "64").exit_code == 2
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(manifest.read_text().replace('"quality": 100', '"quality": 99', 1))
+    done = run("similar", tampered, "-o", tmp_path / "t.csv")
+    assert done.exit_code == 2 and not (tmp_path / "t.csv").exists()
