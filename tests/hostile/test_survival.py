@@ -187,6 +187,42 @@ def test_worker_processes_give_the_same_records(
     assert records == first["files"]
 
 
+def test_decoding_every_attack_for_pdq_is_bounded_and_reported(
+    hostile_tree: tuple[Path, dict[str, bytes]], inprocess: tuple[Run, dict[str, Any]], tmp_path: Path
+) -> None:
+    """--pdq decodes pixels, the most exposed part of reading an image: every attack still
+    gives its record, bombs and damage become metadata:pdq warnings, nothing escapes, the
+    terminal stays clean (libtiff's own messages go on the record), memory stays bounded,
+    and every other answer is the scan's without --pdq."""
+    pytest.importorskip("numpy", reason="NumPy (the [pdq] extra) is not installed")
+    root, files = hostile_tree
+    out = tmp_path / "scan.json"
+    run = run_evidence(
+        ["scan", root, "--pdq", "--workers", "2", "--memory-limit", "1024", "--timeout", "20", "--json", out],
+        timeout=SCAN_TIMEOUT_S,
+    )
+    assert run.returncode in (0, 1), run.text()[-3000:]
+    assert run.max_rss_mib < MAX_RSS_MIB, f"peak RSS {run.max_rss_mib:.0f} MiB"
+    for stream in (run.stdout, run.stderr):
+        assert not {c for c in stream.decode("utf-8") if c in corpus.FORBIDDEN_TERMINAL_CHARS}
+    assert b"libtiff" not in run.stderr and b"tempfile.tif" not in run.stderr
+    records = by_path(load_json_export(out))
+    assert len(records) == len(files)
+    pdq_errors = [(p, e) for p, r in records.items() for e in r["errors"] if e["stage"] == "metadata:pdq"]
+    assert not [(p, e["type"]) for p, e in pdq_errors if e["type"] in ESCAPED]
+    assert all(e["severity"] == "warning" for _, e in pdq_errors)
+    for name in corpus.image_bombs():
+        assert "pdq" not in records[name]["metadata"], name
+    hashed = [r for r in records.values() if "pdq" in r["metadata"]]
+    assert hashed and all(len(r["metadata"]["pdq"]["hash"]) == 64 for r in hashed)
+    _, plain = inprocess
+    for r in plain["files"]:
+        with_pdq = records[r["path"]]
+        other = {k: v for k, v in with_pdq["metadata"].items() if k != "pdq"}
+        assert (other, with_pdq["hashes"], with_pdq["mime"]) == (r["metadata"], r["hashes"], r["mime"])
+        assert [e for e in with_pdq["errors"] if e["stage"] != "metadata:pdq"] == r["errors"]
+
+
 def test_many_jpeg_segments_do_not_hide_the_exif(tmp_path: Path) -> None:
     """libmagic gives up ('name use count (64) exceeded') on a JPEG with 64+ segments before
     its image data: the type must still be known, so the EXIF (GPS, capture time) is read."""
