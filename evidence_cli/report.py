@@ -2,8 +2,9 @@
 
 It is written from the sealed manifest (never from a new look at the disk, but for the
 thumbnails, which are opt-in): the case and the scan, the manifest's identity and seal,
-the summary, the findings, the problems, a map of the GPS positions, the timeline of the
-metadata times and the table of files, each section bounded by ``limit`` rows and saying
+the summary, the findings, the problems, a map of the GPS positions, the pictures shown
+by more than one file (a scan with --pdq), the timeline of the metadata times and the
+table of files, each section bounded by ``limit`` rows and saying
 how many it leaves out.
 
 Every string from the evidence is made visible (control and bidi characters escaped, as
@@ -322,6 +323,9 @@ def write_report(
     if n_points > len(points):
         result.left_out["positions"] = n_points - len(points)
         w(_more(n_points - len(points), "position"))
+    options = scan.get("options")
+    if isinstance(options, Mapping) and options.get("pdq") is True:
+        w(_similar(manifest, limit, result))
 
     # Pass 2: the metadata times, in order (file-system times are in `evidence timeline`).
     w("<h2>Timeline of metadata times</h2>\n")
@@ -377,6 +381,35 @@ def write_report(
         w(_more(result.records - rows, "file"))
     w(f'<p class="more">End of report: {counted(result.records, "record")} in the manifest.</p>\n</body></html>\n')
     return result
+
+
+def _similar(manifest: Manifest, limit: int, result: ReportResult) -> str:
+    """The section of pictures shown by more than one file (``evidence similar`` with its
+    defaults), for a scan made with --pdq."""
+    from evidence_cli import similar
+    from evidence_cli.formats.pdq import numpy_missing
+
+    intro = (
+        "<p>Files whose PDQ hashes, as they are or turned or mirrored, differ in at most "
+        f"{similar.DEFAULT_DISTANCE} bits (quality {similar.DEFAULT_MIN_QUALITY} or more): copies of one picture, "
+        "re-encoded, resized or turned. Distance and turn are from each group's first file. "
+        "A lead to look at, not a proof. The CSV: <code>evidence similar</code>.</p>\n"
+    )
+    if numpy_missing():
+        return "<h2>Similar pictures</h2>\n<p>Not computed: this installation lacks NumPy (evidence-cli[pdq]).</p>\n"
+    tally = similar.Tally()
+    members = list(similar.scan_members(manifest.iter_records(), tally, similar.DEFAULT_MIN_QUALITY))
+    found = similar.groups(members, similar.DEFAULT_DISTANCE, tally)
+    rows = [
+        f"<tr><td>{g}</td><td>{n}</td><td class=mono>{h(m.path)}</td><td>{bits}</td><td>{h(turn)}</td>"
+        f"<td class=mono>{h((m.sha256 or '')[:16])}</td></tr>"
+        for g, group in enumerate(found, 1)
+        for n, (m, bits, turn) in enumerate(group, 1)
+    ]
+    title = f"Similar pictures ({counted(tally.groups, 'group')} of {counted(tally.grouped_files, 'file')})"
+    heads = ("Group", "Member", "Path", "Bits from the first", "Turn", "SHA-256 (start)")
+    section = _listed(title, heads, rows[:limit], len(rows), "similar file", result)
+    return section.replace("</h2>\n", "</h2>\n" + intro, 1)
 
 
 def _listed(title: str, heads: tuple[str, ...], rows: list[str], total: int, what: str, result: ReportResult) -> str:

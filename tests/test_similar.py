@@ -235,3 +235,19 @@ def test_similar_refuses_what_it_cannot_use(scanned: tuple[Path, Path], tmp_path
     tampered.write_text(manifest.read_text().replace('"quality": 100', '"quality": 99', 1))
     done = run("similar", tampered, "-o", tmp_path / "t.csv")
     assert done.exit_code == 2 and not (tmp_path / "t.csv").exists()
+
+
+def test_the_report_of_a_pdq_scan_shows_the_groups(scanned: tuple[Path, Path], tmp_path: Path) -> None:
+    folder, manifest = scanned
+    page = tmp_path / "report.html"
+    assert run("report", manifest, "-o", page).exit_code == 0
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Similar pictures (1 group of 3 files)</h2>" in text
+    section = text.split("<h2>Similar pictures", 1)[1].split("<h2>", 1)[0]
+    for name, turn in (("=c_mirrored.png", "none"), ("a_original.png", "mirror_left_right"), ("b_resent.jpg", "")):
+        assert f"<td class=mono>{name}</td>" in section and turn in section
+    assert "d_other.png" not in section
+    plain = tmp_path / "plain.json"
+    assert run("scan", folder, "--workers", "0", "--json", plain).exit_code == 0
+    assert run("report", plain, "-o", tmp_path / "plain.html").exit_code == 0
+    assert "Similar pictures" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
