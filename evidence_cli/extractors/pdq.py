@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from typing import Iterator
@@ -35,7 +36,7 @@ MAX_PIXELS = 100_000_000
 METHOD = "PDQ (Meta reference algorithm) of the first frame's pixels as stored, decoded by Pillow, converted to RGB"
 
 
-#: Lines of a C library's own messages kept as problems, and bytes read of them.
+#: Lines of a C library's own messages kept as problems, and bytes kept of them.
 C_MESSAGES = 20
 C_MESSAGE_BYTES = 8192
 
@@ -44,30 +45,46 @@ C_MESSAGE_BYTES = 8192
 def c_messages(active: bool) -> Iterator[list[str]]:
     """What C code writes straight to the process's standard error while the block runs
     (libtiff prints its warnings on damaged TIFF data there, not through Python), caught
-    in an in-memory file and given as lines once the block ends: they belong on the
-    record, and nothing of a library's may reach the shared terminal raw.
+    through a pipe and given as lines once the block ends: they belong on the record, and
+    nothing of a library's may reach the shared terminal raw. A thread drains the pipe
+    (a library that prints without end cannot block on it), keeping the first
+    :data:`C_MESSAGE_BYTES` bytes.
 
-    Only where the whole process is a scan worker (nothing else writes there meanwhile)
-    and the system has ``memfd_create``; else a no-op."""
+    Only where the whole process is a scan worker (nothing else writes there meanwhile);
+    else a no-op."""
     lines: list[str] = []
-    if not active or not hasattr(os, "memfd_create"):
+    if not active:
         yield lines
         return
     sys.stderr.flush()
+    kept = bytearray()
+    read_end, write_end = os.pipe()
+
+    def drain() -> None:
+        while data := os.read(read_end, 65536):
+            if len(kept) < C_MESSAGE_BYTES:
+                kept.extend(data[: C_MESSAGE_BYTES - len(kept)])
+
     saved = os.dup(2)
-    caught = os.memfd_create("evidence-c-messages", os.MFD_CLOEXEC)
+    reader = threading.Thread(target=drain, name="c-messages", daemon=True)
+    reader.start()
     try:
-        os.dup2(caught, 2)
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        write_end = -1
         try:
             yield lines
         finally:
-            os.dup2(saved, 2)
-        os.lseek(caught, 0, os.SEEK_SET)
-        text = os.read(caught, C_MESSAGE_BYTES).decode("utf-8", "replace")
+            os.dup2(saved, 2)  # (the pipe's last writer gone: the thread sees its end)
+            reader.join(5)
+        text = kept.decode("utf-8", "replace")
         lines.extend([line.strip() for line in text.splitlines() if line.strip()][:C_MESSAGES])
     finally:
-        os.close(caught)
+        if write_end >= 0:
+            os.close(write_end)
         os.close(saved)
+        if not reader.is_alive():
+            os.close(read_end)
 
 
 @register

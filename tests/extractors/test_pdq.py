@@ -214,3 +214,9 @@ def test_c_messages_catches_what_is_written_to_descriptor_2(capfd: pytest.Captur
     with pdq_extractor.c_messages(False) as said:
         os.write(2, b"shown\n")
     assert said == [] and capfd.readouterr().err == "shown\n"
+    # A library that prints without end neither blocks on a full pipe nor fills memory.
+    with pdq_extractor.c_messages(True) as said:
+        for n in range(20_000):
+            os.write(2, b"warning %d: the same again and again\n" % n)
+    assert len(said) == pdq_extractor.C_MESSAGES and said[0] == "warning 0: the same again and again"
+    assert capfd.readouterr().err == ""
