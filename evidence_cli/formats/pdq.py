@@ -92,13 +92,16 @@ def _box_rows(src: Any, dst: Any, window: int) -> None:
         np.divide(total, np.float32(size), out=dst[oi])
         ri += 1
         oi += 1
-    for _ in range(length - window):
-        total += src[ri]
-        total -= src[li]
-        np.divide(total, np.float32(size), out=dst[oi])
-        li += 1
-        ri += 1
-        oi += 1
+    # The steady part, nearly every step: row views taken by iterators, the divisor made once.
+    size_f = np.float32(size)
+    add, subtract, divide = np.add, np.subtract, np.divide
+    for entering, leaving, out in zip(src[window:length], src[: length - window], dst[oi : oi + length - window]):
+        add(total, entering, out=total)
+        subtract(total, leaving, out=total)
+        divide(total, size_f, out=out)
+    li += length - window
+    ri += length - window
+    oi += length - window
     for _ in range(half - 1):
         total -= src[li]
         size -= 1
