@@ -154,7 +154,7 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
 @click.option(
     "--pdq",
     is_flag=True,
-    help="Decode the pixels of JPEG, PNG, GIF, WebP, TIFF, BMP and other raster images and record their PDQ "
+    help="Decode the pixels of JPEG, PNG, GIF, WebP, HEIC, AVIF, TIFF and other raster images and record their PDQ "
     "perceptual hash and quality (metadata.pdq; the hash hash-sharing programmes against "
     "non-consensual imagery exchange). Slower; needs NumPy (evidence-cli[pdq]).",
 )

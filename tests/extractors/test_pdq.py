@@ -60,7 +60,7 @@ def test_hash_of_the_decoded_pixels_and_near_copies(evidence: Path) -> None:
     png = got["original.png"].metadata["pdq"]
     assert (png["hash"], png["quality"]) == pdq.pdq_from_rgb(np.asarray(Image.open(evidence / "original.png")))
     assert png["width"] == 480 and png["height"] == 360 and png["mode"] == "RGB" and png["frames"] == 1
-    assert png["method"] == pdq_extractor.METHOD
+    assert png["method"] == pdq_extractor.METHOD and png["decoder"].startswith("Pillow ")
     assert png["quality"] >= 50
     hashes = {p: r.metadata["pdq"]["hash"] for p, r in got.items() if "pdq" in r.metadata}
     assert set(hashes) == {"original.png", "shared_copy.jpg", "palette.gif", "other.png"}
@@ -220,3 +220,49 @@ def test_c_messages_catches_what_is_written_to_descriptor_2(capfd: pytest.Captur
             os.write(2, b"warning %d: the same again and again\n" % n)
     assert len(said) == pdq_extractor.C_MESSAGES and said[0] == "warning 0: the same again and again"
     assert capfd.readouterr().err == ""
+
+
+def test_heic_and_avif_are_decoded_and_hashed(tmp_path: Path) -> None:
+    """An iPhone's HEIC (libheif through pillow-heif) and an AVIF (Pillow's own decoder):
+    hashed within a few bits of the picture they encode, the decoder named."""
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif (the [pdq] extra, in [test]) is not installed")
+    original = picture(240, 320, 3)
+    heif = pillow_heif.from_bytes(mode="RGB", size=(320, 240), data=original.tobytes())
+    buf = io.BytesIO()
+    heif.save(buf, quality=90)
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "IMG_0001.HEIC").write_bytes(buf.getvalue())
+    (folder / "IMG_0002.avif").write_bytes(encoded(original, "AVIF", quality=90))
+    (folder / "IMG_0003.HEIC").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    got = records(folder, pdq=True)
+    want = pdq.pdq_from_rgb(original)[0]
+    heic = got["IMG_0001.HEIC"].metadata["pdq"]
+    assert got["IMG_0001.HEIC"].mime == "image/heic"
+    assert (heic["width"], heic["height"], heic["mode"]) == (320, 240, "RGB")
+    assert heic["decoder"].startswith("libheif ") and "pillow-heif" in heic["decoder"]
+    assert heic["method"] == pdq_extractor.METHOD_HEIF
+    assert pdq.hamming(heic["hash"], want) <= 16
+    avif = got["IMG_0002.avif"].metadata["pdq"]
+    assert avif["decoder"].startswith("Pillow ") and pdq.hamming(avif["hash"], want) <= 16
+    cut = got["IMG_0003.HEIC"]
+    assert "pdq" not in cut.metadata
+    said = [e.message for e in cut.errors if e.stage == "metadata:pdq"]
+    assert said and said[-1].startswith("not hashed: pixels not decodable")
+
+
+def test_heic_without_pillow_heif_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_heif(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "pillow_heif":
+            raise ImportError("not here")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_heif)
+    result = pdq_extractor.PdqExtractor().extract(_ctx(b"\0\0\0\x18ftypheic" + b"\0" * 64, mime="image/heic"))
+    assert [p.message for p in result.problems] == [
+        "not hashed: decoding HEIF needs pillow-heif: pip install 'evidence-cli[pdq]'"
+    ]
