@@ -266,3 +266,11 @@ def test_heic_without_pillow_heif_says_what_to_install(monkeypatch: pytest.Monke
     assert [p.message for p in result.problems] == [
         "not hashed: decoding HEIF needs pillow-heif: pip install 'evidence-cli[pdq]'"
     ]
+
+
+def test_image_with_a_side_over_the_limit_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdq_extractor, "MAX_SIDE", 99)
+    monkeypatch.setattr(pdq, "dihedral_from_rgb", lambda *_: pytest.fail("decoded past the limit"))
+    result = pdq_extractor.PdqExtractor().extract(_ctx(encoded(picture(10, 100, 4), "PNG")))
+    assert not result.tags
+    assert result.problems[0].message == "not hashed: 100 x 10 pixels, a side longer than the 99 decoded for PDQ"
