@@ -129,7 +129,7 @@ def _decode_with_pillow(fh: BinaryIO) -> _Decoded:
             return refused
         frames = getattr(img, "n_frames", 1)
         img.seek(0)
-        array = numpy.asarray(img.convert("RGB"))
+        array = numpy.asarray(img if img.mode == "RGB" else img.convert("RGB"))  # (converting RGB copies it)
     except Image.DecompressionBombError as exc:
         return _Decoded(refused=f"decompression bomb refused: {exc}")
     except UnidentifiedImageError:

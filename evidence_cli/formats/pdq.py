@@ -56,15 +56,27 @@ def _dct_matrix() -> Any:
     return np.array(rows, dtype=np.float32)
 
 
-def luma(rgb: Any, rows_at_once: int = 256) -> Any:
-    """Single-precision luma of an H x W x 3 array of 8-bit RGB, computed a band of rows at
-    a time (the double-precision intermediate of a 200-megapixel photo would take 5 GB)."""
+def luma(rgb: Any, rows_at_once: int = 64) -> Any:
+    """Single-precision luma of an H x W x 3 array of 8-bit RGB: ``R * 0.299 + G * 0.587 +
+    B * 0.114`` in double precision, in that order, then rounded to single. A band of rows
+    at a time, in two buffers made once (the double-precision intermediate of a whole
+    100-megapixel photo would take 2.4 GB, and fresh temporaries for every band fault in
+    their memory again)."""
     np = _np()
     height, width = rgb.shape[:2]
     out = np.empty((height, width), dtype=np.float32)
+    total = np.empty((rows_at_once, width), dtype=np.float64)
+    term = np.empty((rows_at_once, width), dtype=np.float64)
     for top in range(0, height, rows_at_once):
         band = rgb[top : top + rows_at_once]
-        out[top : top + rows_at_once] = band[:, :, 0] * 0.299 + band[:, :, 1] * 0.587 + band[:, :, 2] * 0.114
+        n = band.shape[0]
+        t, u = total[:n], term[:n]
+        np.multiply(band[:, :, 0], 0.299, out=t)
+        np.multiply(band[:, :, 1], 0.587, out=u)
+        np.add(t, u, out=t)
+        np.multiply(band[:, :, 2], 0.114, out=u)
+        np.add(t, u, out=t)
+        out[top : top + n] = t
     return out
 
 
@@ -110,24 +122,43 @@ def _box_rows(src: Any, dst: Any, window: int) -> None:
         oi += 1
 
 
+#: Side of the tiles a transpose copies at a time: a tile's rows and columns both stay in
+#: the cache (a 10,000 x 10,000 plane: 0.18 s, against 0.67 s for one NumPy copy of ``.T``).
+TILE = 512
+
+
+def _transpose_into(a: Any, out: Any) -> Any:
+    """The transpose of a 2-D array copied into ``out`` (contiguous, of the transposed
+    shape), tile by tile; returns ``out``."""
+    rows, cols = a.shape
+    for i in range(0, rows, TILE):
+        for j in range(0, cols, TILE):
+            out[j : j + TILE, i : i + TILE] = a[i : i + TILE, j : j + TILE].T
+    return out
+
+
 def _jarosz(lum: Any) -> Any:
     """Two passes of the box filter along each row, then each column; returns the filtered
-    image (the reference's ``jaroszFilterFloat`` with two passes)."""
+    image (the reference's ``jaroszFilterFloat`` with two passes).
+
+    The running sums advance along the first axis, a whole row of memory at each step, so
+    filtering along the image's rows works on its transpose. Two buffers the size of the
+    image serve every step, each viewed in the shape the step needs: no new memory to
+    fault in for each step of a 100-megapixel photo."""
     np = _np()
     height, width = lum.shape
     along_rows, along_cols = _window(width), _window(height)
-    # Filtering along a row runs over columns: work on the transpose, so that each step of
-    # the running sum reads one contiguous row of memory.
-    a = np.ascontiguousarray(lum.T)
-    b = np.empty_like(a)
-    for _ in range(2):
-        _box_rows(a, b, along_rows)  # along rows of the image
-        a = np.ascontiguousarray(b.T)
-        b = np.empty_like(a)
-        _box_rows(a, b, along_cols)  # along columns of the image
-        a = np.ascontiguousarray(b.T)
-        b = np.empty_like(a)
-    return a.T  # back to rows x columns
+    first = np.empty(height * width, dtype=np.float32)
+    second = np.empty(height * width, dtype=np.float32)
+    across = _transpose_into(lum, first.reshape(width, height))
+    for rep in range(2):
+        _box_rows(across, second.reshape(width, height), along_rows)  # along the image's rows
+        image = _transpose_into(second.reshape(width, height), first.reshape(height, width))
+        down = second.reshape(height, width)
+        _box_rows(image, down, along_cols)  # along the image's columns
+        if rep == 0:
+            across = _transpose_into(down, first.reshape(width, height))
+    return down
 
 
 def _decimate(img: Any) -> Any:
