@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 import math
 import os
 import warnings
@@ -400,21 +401,25 @@ def _similar(manifest: Manifest, limit: int, result: ReportResult) -> str:
     tally = similar.Tally()
     members = list(similar.scan_members(manifest.iter_records(), tally, similar.DEFAULT_MIN_QUALITY))
     found = similar.groups(members, similar.DEFAULT_DISTANCE, tally)
+    members_shown = (
+        (g, n, m, bits, turn) for g, group in enumerate(found, 1) for n, (m, bits, turn) in enumerate(group, 1)
+    )
     rows = [
         f"<tr><td>{g}</td><td>{n}</td><td class=mono>{h(m.path)}</td><td>{bits}</td><td>{h(turn)}</td>"
         f"<td class=mono>{h((m.sha256 or '')[:16])}</td></tr>"
-        for g, group in enumerate(found, 1)
-        for n, (m, bits, turn) in enumerate(group, 1)
+        for g, n, m, bits, turn in itertools.islice(members_shown, limit)
     ]
+    total = sum(len(group) for group in found)
     title = f"Similar pictures ({counted(tally.groups, 'group')} of {counted(tally.grouped_files, 'file')})"
     heads = ("Group", "Member", "Path", "Bits from the first", "Turn", "SHA-256 (start)")
-    section = _listed(title, heads, rows[:limit], len(rows), "similar file", result)
-    return section.replace("</h2>\n", "</h2>\n" + intro, 1)
+    return _listed(title, heads, rows, total, "similar file", result, intro=intro)
 
 
-def _listed(title: str, heads: tuple[str, ...], rows: list[str], total: int, what: str, result: ReportResult) -> str:
-    """A section: its title, its table of ``rows`` (or "None."), and what the limit left out."""
-    out = f"<h2>{title}</h2>\n"
+def _listed(
+    title: str, heads: tuple[str, ...], rows: list[str], total: int, what: str, result: ReportResult, intro: str = ""
+) -> str:
+    """A section: its title, ``intro``, its table of ``rows`` (or "None."), and what the limit left out."""
+    out = f"<h2>{title}</h2>\n{intro}"
     if rows:
         out += "<table><tr>" + "".join(f"<th>{x}</th>" for x in heads) + "</tr>\n" + "\n".join(rows) + "</table>\n"
     else:

@@ -72,7 +72,6 @@ class Tally:
     hashed: int = 0
     low_quality: int = 0
     malformed: int = 0
-    known: int = 0
     compared_pairs: int = 0
     groups: int = 0
     grouped_files: int = 0

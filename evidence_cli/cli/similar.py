@@ -101,8 +101,8 @@ def similar_cmd(
       evidence similar case.json --known reported.pdq -o matches.csv
     """
     _, err = make_consoles()
-    if missing := numpy_missing():
-        raise Failure(missing.replace("--pdq", "`evidence similar`"))
+    if missing := numpy_missing("`evidence similar`"):
+        raise Failure(missing)
     manifest = manifest_for_output(
         manifest_path, output, allow_unsealed=allow_unsealed, overwrite=overwrite, check=needs_records("no PDQ hashes")
     )
@@ -115,7 +115,7 @@ def similar_cmd(
             raise Failure(f"{safe_text(path)}: not a list of PDQ hashes: {exc}") from None
         except OSError as exc:
             raise Failure(f"cannot read {safe_text(path)}: {exc.strerror or exc}") from None
-    tally = Tally(known=len(known))
+    tally = Tally()
     try:
         members = list(scan_members(manifest.iter_records(), tally, min_quality))
     except ManifestError as exc:

@@ -23,6 +23,7 @@ from evidence_cli import threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, captured_logs, problem, register
 from evidence_cli.extractors.image import IMAGE_TYPES, PILLOW_DAMAGE
+from evidence_cli.formats import pdq  # (imports NumPy only when it hashes)
 from evidence_cli.models import Extraction, JSONValue
 
 #: HEIF images (iPhones' HEIC), decoded by libheif through pillow-heif.
@@ -175,14 +176,12 @@ class PdqExtractor:
     def extract(self, ctx: FileContext) -> Extraction:
         if not ctx.pdq:
             return Extraction(extractor=self.name, group=self.name)
-        from evidence_cli.formats import pdq
-
-        in_worker = threadlimit.backstops and ctx.file_type.mime == "image/tiff"  # (libtiff: TIFF only)
+        libtiff = threadlimit.backstops and ctx.file_type.mime == "image/tiff"  # (in a worker: see c_messages)
         with (
             ctx.open() as fh,
             warnings.catch_warnings(),
             captured_logs("PIL") as logged,
-            c_messages(in_worker) as c_said,
+            c_messages(libtiff) as c_said,
         ):
             warnings.simplefilter("ignore")  # (the image reader reports Pillow's warnings)
             heif = ctx.file_type.mime in HEIF_TYPES

@@ -31,12 +31,12 @@ from typing import Any
 MIN_DIMENSION = 5
 
 
-def numpy_missing() -> str | None:
-    """None when NumPy can be imported; else what to install."""
+def numpy_missing(who: str = "--pdq") -> str | None:
+    """None when NumPy can be imported; else what ``who`` needs installed."""
     try:
         import numpy  # noqa: F401
     except ImportError:
-        return "--pdq needs NumPy: pip install 'evidence-cli[pdq]'"
+        return f"{who} needs NumPy: pip install 'evidence-cli[pdq]'"
     return None
 
 
@@ -91,35 +91,26 @@ def _box_rows(src: Any, dst: Any, window: int) -> None:
     np = _np()
     length = src.shape[0]
     half = (window + 2) // 2
+    grow = window - half + 1  # outputs while the window fills
+    steady = length - window  # outputs with a full window
     total = np.zeros(src.shape[1:], dtype=np.float32)
-    ri = oi = li = 0
     size = 0
-    for _ in range(half - 1):
-        total += src[ri]
+    for entering in src[:window]:  # the window fills: its first outputs once it is half full
+        total += entering
         size += 1
-        ri += 1
-    for _ in range(window - half + 1):
-        total += src[ri]
-        size += 1
-        np.divide(total, np.float32(size), out=dst[oi])
-        ri += 1
-        oi += 1
+        if size >= half:
+            np.divide(total, np.float32(size), out=dst[size - half])
     # The steady part, nearly every step: row views taken by iterators, the divisor made once.
     size_f = np.float32(size)
     add, subtract, divide = np.add, np.subtract, np.divide
-    for entering, leaving, out in zip(src[window:length], src[: length - window], dst[oi : oi + length - window]):
+    for entering, leaving, out in zip(src[window:], src[:steady], dst[grow : grow + steady]):
         add(total, entering, out=total)
         subtract(total, leaving, out=total)
         divide(total, size_f, out=out)
-    li += length - window
-    ri += length - window
-    oi += length - window
-    for _ in range(half - 1):
-        total -= src[li]
+    for leaving, out in zip(src[steady:], dst[grow + steady :]):  # the window empties
+        total -= leaving
         size -= 1
-        np.divide(total, np.float32(size), out=dst[oi])
-        li += 1
-        oi += 1
+        np.divide(total, np.float32(size), out=out)
 
 
 #: Side of the tiles a transpose copies at a time: a tile's rows and columns both stay in
