@@ -20,6 +20,7 @@ from evidence_cli import extractors
 from evidence_cli.cli import common
 from evidence_cli.cli import custody as _custody  # noqa: F401  (registers `custody`)
 from evidence_cli.cli import export as _export  # noqa: F401  (registers `export`)
+from evidence_cli.cli import match as _match  # noqa: F401  (registers `match`)
 from evidence_cli.cli import report as _report  # noqa: F401  (registers `report`)
 from evidence_cli.cli import scan as _scan  # noqa: F401  (registers `scan`)
 from evidence_cli.cli import show as _show  # noqa: F401  (registers `show`)

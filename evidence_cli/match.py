@@ -1,0 +1,222 @@
+"""A scan's files matched against hash sets of known files (``evidence match``).
+
+Known-file matching is how an examiner sets aside what is known to be harmless (NSRL's
+software files) and finds what is known to matter (a hotline's or Project VIC's hashes, a
+victim's own list), as hashdeep's ``-m``/``-x`` do. Matching is exact and strict:
+
+- a file and an entry of a set are compared on every digest both have; one equal digest
+  finds the pair, and the pair is a **match** only when every digest they share is equal
+  and the sizes (where both are known) are too;
+- otherwise it is a **conflict**, reported and never counted as a match: an MD5 equal and a
+  SHA-1 different is a collision or a broken set, and either way a court must hear of it;
+- an entry that gives no digest the manifest has (an MD5-only set against a SHA-256-only
+  scan) cannot be compared, and is counted, not skipped silently.
+
+The sets are streamed: memory grows with the manifest (an index of its digests, built
+for each algorithm a set uses) and with the matches, never with the size of a set.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import IO, Iterable, Iterator, Sequence
+
+from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.hashsets import HashSet, Known
+from evidence_cli.manifest import ManifestEntry
+from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
+
+MATCH_COLUMNS = (
+    "path",
+    "size",
+    "sha256",
+    "result",
+    "matched_on",
+    "differs",
+    "hashset",
+    "hashset_sha256",
+    "location",
+    "known_name",
+    "known_size",
+    "label",
+    "detail",
+)
+#: Cells that come from the evidence or from a set someone else made.
+_UNTRUSTED = frozenset({"path", "known_name", "label", "detail", "location", "hashset"})
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A file of the manifest and an entry of a set that share an equal digest."""
+
+    entry: int
+    """Index of the file in the manifest's entries."""
+    set_no: int
+    seq: int
+    """Order of the entry in its set."""
+    known: Known
+    equal: tuple[str, ...]
+    differs: tuple[str, ...]
+    """Digests (and ``size``) that differ: a conflict when not empty."""
+
+    @property
+    def is_match(self) -> bool:
+        return not self.differs
+
+
+class Index:
+    """The manifest's regular files by digest, built for an algorithm when first asked."""
+
+    def __init__(self, entries: Sequence[ManifestEntry]) -> None:
+        self.entries = entries
+        self.files = [i for i, e in enumerate(entries) if e.kind == "file"]
+        self.undigested = [i for i in self.files if not entries[i].hashes]
+        present = {a for i in self.files for a in entries[i].hashes}
+        self.algorithms = tuple(a for a in ALGORITHMS if a in present)
+        self._by: dict[str, dict[str, list[int]]] = {}
+
+    def table(self, alg: str) -> dict[str, list[int]]:
+        """The files by their ``alg`` digest (built on first use)."""
+        table = self._by.get(alg)
+        if table is None:
+            grouped: defaultdict[str, list[int]] = defaultdict(list)
+            for i in self.files:
+                value = self.entries[i].hashes.get(alg)
+                if value is not None:
+                    grouped[value].append(i)
+            self._by[alg] = table = dict(grouped)
+        return table
+
+
+@dataclass
+class Tally:
+    """What was matched, and what could not be compared."""
+
+    hits: int = 0
+    conflicts: int = 0
+    matched_files: set[int] = field(default_factory=set)
+    conflict_files: set[int] = field(default_factory=set)
+    incomparable: dict[int, int] = field(default_factory=dict)
+    """Entries of each set (by number) that give no digest the manifest has."""
+
+
+def match_set(index: Index, set_no: int, known: Iterable[Known], tally: Tally) -> Iterator[Hit]:
+    """Every pair of a file and an entry of one set that share an equal digest."""
+    mine = set(index.algorithms)
+    tables: dict[str, dict[str, list[int]]] = {}
+    for seq, k in enumerate(known):
+        candidates: set[int] = set()
+        comparable = False
+        for algs, digest in k.digests:
+            for alg in algs:
+                table = tables.get(alg)
+                if table is None:
+                    if alg not in mine:
+                        continue
+                    table = tables[alg] = index.table(alg)
+                comparable = True
+                found = table.get(digest)
+                if found:
+                    candidates.update(found)
+        if not comparable:
+            tally.incomparable[set_no] = tally.incomparable.get(set_no, 0) + 1
+            continue
+        for i in sorted(candidates):
+            hit = _compare(index.entries[i], i, set_no, seq, k)
+            tally.hits += 1
+            if hit.is_match:
+                tally.matched_files.add(i)
+            else:
+                tally.conflicts += 1
+                tally.conflict_files.add(i)
+            yield hit
+
+
+def _compare(e: ManifestEntry, i: int, set_no: int, seq: int, k: Known) -> Hit:
+    equal: list[str] = []
+    differs: list[str] = []
+    for algs, digest in k.digests:
+        have = [a for a in algs if a in e.hashes]
+        if not have:
+            continue
+        same = next((a for a in have if e.hashes[a] == digest), None)
+        if same is not None:
+            equal.append(same)
+        else:
+            differs.append("/".join(have))
+    if k.size is not None and e.size is not None and k.size != e.size:
+        differs.append("size")
+    return Hit(i, set_no, seq, k, tuple(equal), tuple(differs))
+
+
+def _cells(row: list[str], columns: Sequence[str], neutral: bool) -> list[str]:
+    if not neutral:
+        return row
+    return [neutralise(c) if col in _UNTRUSTED else c for col, c in zip(columns, row)]
+
+
+def write_matches(
+    hits: Iterable[Hit],
+    entries: Sequence[ManifestEntry],
+    sets: Sequence[HashSet],
+    out: IO[str],
+    *,
+    neutral: bool,
+    bom: bool,
+) -> None:
+    """One row a pair of a file and a set entry (see :data:`MATCH_COLUMNS`), in the
+    manifest's order, then the sets' order."""
+    if bom:
+        out.write(BOM)
+    out.write(csv_line(list(MATCH_COLUMNS)))
+    for h in sorted(hits, key=lambda h: (h.entry, h.set_no, h.seq)):
+        e, k, s = entries[h.entry], h.known, sets[h.set_no]
+        row = [
+            e.display[0],
+            "" if e.size is None else str(e.size),
+            e.hashes.get("sha256", ""),
+            "match" if h.is_match else "conflict",
+            "+".join(h.equal),
+            "+".join(h.differs),
+            s.path,
+            s.sha256,
+            k.where,
+            k.name or "",
+            "" if k.size is None else str(k.size),
+            k.label or "",
+            k.detail or "",
+        ]
+        out.write(csv_line(_cells(row, MATCH_COLUMNS, neutral)))
+
+
+def unmatched_columns(index: Index) -> tuple[str, ...]:
+    return ("path", "size", *index.algorithms, "note")
+
+
+def write_unmatched(index: Index, tally: Tally, out: IO[str], *, neutral: bool, bom: bool) -> int:
+    """One row a regular file that matches no set (a conflict is no match; a file without
+    digests could not be compared): what is left after known files are set aside.
+    Returns the number of rows."""
+    columns = unmatched_columns(index)
+    if bom:
+        out.write(BOM)
+    out.write(csv_line(list(columns)))
+    undigested = set(index.undigested)
+    rows = 0
+    for i in index.files:
+        if i in tally.matched_files:
+            continue
+        e = index.entries[i]
+        if i in undigested:
+            note = "no digest in the manifest: not compared"
+        elif i in tally.conflict_files:
+            note = "conflict with a set entry (see the matches)"
+        else:
+            note = ""
+        row = [e.display[0], "" if e.size is None else str(e.size)]
+        row += [e.hashes.get(a, "") for a in index.algorithms]
+        row.append(note)
+        out.write(csv_line(_cells(row, columns, neutral)))
+        rows += 1
+    return rows
