@@ -146,6 +146,13 @@ def _row_digests(
             if len(value) == length and _HEX_TEXT(value):
                 digests.append((algs, value.lower()))
                 continue
+        elif type(value) is bytes:  # SQLite's text, not decoded before it is checked
+            value = value.strip()
+            if not value:
+                continue
+            if len(value) == length and _HEX_BYTES(value):
+                digests.append((algs, value.decode("ascii").lower()))
+                continue
         return (), why
     return tuple(digests), None
 
@@ -616,27 +623,32 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise HashSetError(f"hash set {path!r}: SQLite cannot open it: {exc}") from None
+    heap = None
     try:
-        limit = getattr(sqlite3, "SQLITE_LIMIT_LENGTH", None)  # Python 3.11 and later
-        if limit is not None:
-            conn.setlimit(limit, _SQLITE_MAX_LENGTH)  # type: ignore[attr-defined]
-        conn.execute("PRAGMA trusted_schema = OFF")
-        conn.execute(f"PRAGMA hard_heap_limit = {_SQLITE_HEAP}")
-        # A Python call every 100,000 steps lets Ctrl-C stop a long query.
-        conn.set_progress_handler(lambda: 0, 100_000)
         try:
+            limit = getattr(sqlite3, "SQLITE_LIMIT_LENGTH", None)  # Python 3.11 and later
+            if limit is not None:
+                conn.setlimit(limit, _SQLITE_MAX_LENGTH)  # type: ignore[attr-defined]
+            conn.execute("PRAGMA trusted_schema = OFF")
+            # The heap limit is the process's: the one before is put back after.
+            heap = conn.execute("PRAGMA hard_heap_limit").fetchone()
+            conn.execute(f"PRAGMA hard_heap_limit = {_SQLITE_HEAP}")
+            # A Python call every 100,000 steps lets Ctrl-C stop a long query.
+            conn.set_progress_handler(lambda: 0, 100_000)
+            # Text as bytes: a damaged or hostile database's text need not be UTF-8.
+            conn.text_factory = bytes
             tables = conn.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name = 'FILE' COLLATE NOCASE"
             ).fetchall()
             if not tables:
                 raise HashSetError(f"hash set {path!r} is an SQLite database without the NSRL RDS 3 FILE view")
-            table = tables[0][0]
+            table = _text(tables[0][0])
             quoted = '"' + table.replace('"', '""') + '"'
-            columns = [row[1].lower() for row in conn.execute(f"PRAGMA table_info({quoted})")]
-            digest_cols = [c for c in ("sha256", "sha1", "md5") if c in columns]
+            columns = [_text(row[1]).lower() for row in conn.execute(f"PRAGMA table_info({quoted})")]
+            digest_cols: list[str] = [c for c in ("sha256", "sha1", "md5") if c in columns]
             if not digest_cols:
                 raise HashSetError(f"hash set {path!r}: its FILE view has no sha256, sha1 or md5 column")
-            others = [c for c in ("file_name", "file_size", "package_id") if c in columns]
+            others: list[str] = [c for c in ("file_name", "file_size", "package_id") if c in columns]
             cursor = conn.execute(f"SELECT {', '.join(digest_cols + others)} FROM {quoted}")
             digest_at = _columns(enumerate(digest_cols))
             at = {c: len(digest_cols) + i for i, c in enumerate(others)}
@@ -653,11 +665,13 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
                     continue
                 name = None if name_at is None else row[name_at]
                 package = None if package_at is None else row[package_at]
+                if isinstance(package, bytes):
+                    package = _text(package)
                 found.entries += 1
                 yield Known(
                     digests,
                     f"row {n}",
-                    name=name if isinstance(name, str) else None,
+                    name=_text(name) if isinstance(name, bytes) else None,
                     size=size,
                     detail=None if package is None else f"package_id {package}",
                 )
@@ -666,7 +680,12 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
                 # Ctrl-C ran in the progress handler, which SQLite's caller swallows.
                 raise KeyboardInterrupt from None
             raise HashSetError(f"hash set {path!r}: SQLite failed reading it: {exc}") from None
+        except UnicodeDecodeError:
+            # Python decodes SQLite's messages, which quote a damaged schema's bytes.
+            raise HashSetError(f"hash set {path!r}: SQLite failed reading it: a damaged schema") from None
     finally:
+        if heap is not None and isinstance(heap[0], int):
+            conn.execute(f"PRAGMA hard_heap_limit = {heap[0]}")
         conn.close()
     if found.entries == 0 and found.bad_count == 0:
         found.notes.append("it lists no digest")

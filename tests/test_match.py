@@ -415,3 +415,15 @@ def test_match_refusals(case: tuple[Path, Path], tmp_path: Path) -> None:
     assert run("match", manifest, "--hashset", link, "-o", tmp_path / "l.csv").exit_code == 0
     done = run("match", manifest)
     assert done.exit_code == 2 and "--hashset" in done.output
+
+
+def test_an_rds3_database_whose_schema_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    """Found by tests/test_hashsets_fuzz.py: Python decodes SQLite's error message, which
+    quotes the damaged schema, and raised UnicodeDecodeError."""
+    path = tmp_path / "rds.db"
+    rds3(path, [("a.dll", b"x")])
+    data = path.read_bytes()
+    at = data.index(b"CREATE VIEW FILE") + len(b"CREATE VIEW FILE AS") + 10
+    path.write_bytes(data[:at] + b"\x80" + data[at + 1 :])
+    with pytest.raises(HashSetError, match="SQLite failed reading it"):
+        entries(path)
