@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO, Callable, Iterable, Iterator, Sequence
 
+from evidence_cli.console import counted, safe_text
 from evidence_cli.hashing import ALGORITHMS
-from evidence_cli.hashsets import HashSet, Known
+from evidence_cli.hashsets import HashSet, HashSetError, Known, read_hashset
 from evidence_cli.manifest import ManifestEntry
 from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
 
@@ -131,6 +132,69 @@ def match_set(index: Index, set_no: int, known: Iterable[Known], tally: Tally) -
                 tally.conflicts += 1
                 tally.conflict_files.add(i)
             yield hit
+
+
+@dataclass
+class Matched:
+    """A manifest matched against hash sets: what `evidence match` and the report show."""
+
+    index: Index
+    tally: Tally
+    sets: list[HashSet]
+    hits: list[Hit]
+
+    def problems(self) -> list[str]:
+        """What could not be read or compared, a sentence each (each makes exit status 1)."""
+        out = []
+        for n, s in enumerate(self.sets):
+            name = safe_text(s.path)
+            if s.bad_count:
+                shown = "; ".join(safe_text(b) for b in s.bad)
+                more = f"; and {s.bad_count - len(s.bad)} more" if s.bad_count > len(s.bad) else ""
+                out.append(f"{name}: {counted(s.bad_count, 'entry', 'entries')} could not be read: {shown}{more}.")
+            if n in self.tally.incomparable:
+                have = ", ".join(self.index.algorithms) or "no digest"
+                n_entries = counted(self.tally.incomparable[n], "entry", "entries")
+                out.append(f"{name}: {n_entries} not compared: no digest the manifest has ({have}).")
+            out.extend(f"{name}: {safe_text(note)}." for note in s.notes)
+        if self.tally.conflicts:
+            out.append(
+                f"{counted(len(self.tally.conflict_files), 'file')} with a digest equal to a set entry's while another "
+                f"digest or the size differs ({counted(self.tally.conflicts, 'conflict')}): a collision or a broken "
+                "set, listed as 'conflict', never as a match."
+            )
+        if self.index.undigested:
+            out.append(
+                f"{counted(len(self.index.undigested), 'file')} without a digest in the manifest (not readable at "
+                "scan time): not compared."
+            )
+        return out
+
+
+def describe(s: HashSet) -> str:
+    """A set's identity, as stderr and the report give it."""
+    return f"{s.format}, {counted(s.entries, 'entry', 'entries')}, {s.size} bytes, SHA-256 {s.sha256}"
+
+
+def match_sets(
+    entries: Sequence[ManifestEntry], paths: Iterable[str], reading: Callable[[HashSet], None] | None = None
+) -> Matched:
+    """Every set of ``paths`` read and matched against ``entries``; ``reading`` is told of
+    each set as it starts. Raises :class:`HashSetError` for a set that cannot be read, or
+    that gave not one entry and some it could not read (not a hash set at all)."""
+    done = Matched(Index(entries), Tally(), [], [])
+    for set_no, path in enumerate(paths):
+        found, known = read_hashset(path)
+        done.sets.append(found)
+        if reading is not None:
+            reading(found)
+        done.hits.extend(match_set(done.index, set_no, known, done.tally))
+        if not found.entries and found.bad_count:
+            first = safe_text(found.bad[0])
+            raise HashSetError(
+                f"{safe_text(path)} is not a hash set this tool reads: read as a {found.format}, {first}."
+            )
+    return done
 
 
 def _compare(e: ManifestEntry, i: int, set_no: int, seq: int, k: Known) -> Hit:

@@ -39,6 +39,7 @@ from evidence_cli.console import counted, safe_text
 from evidence_cli.errors import EvidenceError
 from evidence_cli.hashing import ALGORITHMS, open_readonly
 from evidence_cli.manifest import Manifest, ManifestError, record_path
+from evidence_cli.match import Matched
 from evidence_cli.models import FileRecord
 from evidence_cli.timeline import events_of, ordered
 from evidence_cli.writers.table import flags, human_size
@@ -204,9 +205,11 @@ def write_report(
     title: str | None = None,
     limit: int = DEFAULT_LIMIT,
     thumbnails: bool = False,
+    known: Matched | None = None,
 ) -> ReportResult:
     """Write the report of ``manifest`` to ``out`` (text). Reads its records three times
-    from the manifest file (never held whole)."""
+    from the manifest file (never held whole). ``known``: the manifest matched against
+    hash sets (``evidence report --hashset``), shown as a section."""
     result = ReportResult()
     header = manifest.header
     case = header.get("case") if isinstance(header.get("case"), Mapping) else {}
@@ -327,6 +330,8 @@ def write_report(
     options = scan.get("options")
     if isinstance(options, Mapping) and options.get("pdq") is True:
         w(_similar(manifest, limit, result))
+    if known is not None:
+        w(_known(manifest, known, limit, result))
 
     # Pass 2: the metadata times, in order (file-system times are in `evidence timeline`).
     w("<h2>Timeline of metadata times</h2>\n")
@@ -413,6 +418,37 @@ def _similar(manifest: Manifest, limit: int, result: ReportResult) -> str:
     title = f"Similar pictures ({counted(tally.groups, 'group')} of {counted(tally.grouped_files, 'file')})"
     heads = ("Group", "Member", "Path", "Bits from the first", "Turn", "SHA-256 (start)")
     return _listed(title, heads, rows, total, "similar file", result, intro=intro)
+
+
+def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult) -> str:
+    """The section of files found in hash sets of known files (``evidence match``)."""
+    sets = "".join(
+        f"<tr><td class=mono>{h(s.path)}</td><td>{h(s.format)}</td><td>{s.entries}</td><td>{s.bad_count}</td>"
+        f"<td class=mono>{h(s.sha256)}</td></tr>\n"
+        for s in known.sets
+    )
+    intro = (
+        "<p>Files whose digests equal those of an entry of a hash set of known files. A <em>conflict</em> is a "
+        "file with one digest equal to an entry's while another digest or the size differs: a collision or a "
+        "broken set, never counted as a match. The CSV: <code>evidence match</code>.</p>\n"
+        "<table><tr><th>Hash set</th><th>Format</th><th>Entries</th><th>Not read</th><th>SHA-256</th></tr>\n"
+        f"{sets}</table>\n" + "".join(f'<p class="bad">{h(p)}</p>\n' for p in known.problems())
+    )
+    ordered_hits = sorted(known.hits, key=lambda x: (x.entry, x.set_no, x.seq))
+    rows = []
+    for hit in ordered_hits[:limit]:
+        e, k = manifest.entries[hit.entry], hit.known
+        result_cell = "match" if hit.is_match else '<span class="bad">conflict</span>'
+        rows.append(
+            f"<tr><td class=mono>{h(e.display[0])}</td><td>{result_cell}</td><td>{h('+'.join(hit.equal))}</td>"
+            f"<td>{h('+'.join(hit.differs))}</td><td class=mono>{h(os.path.basename(known.sets[hit.set_no].path))}"
+            f"</td><td>{h(k.where)}</td><td class=mono>{h(k.name or '')}</td><td>{h(k.label or '')}</td>"
+            f"<td>{h(k.detail or '')}</td></tr>"
+        )
+    matched = len(known.tally.matched_files)
+    title = f"Known files ({counted(matched, 'file')} in {counted(len(known.sets), 'hash set')})"
+    heads = ("Path", "Result", "Matched on", "Differs", "Hash set", "Where in it", "Name in it", "Label", "Detail")
+    return _listed(title, heads, rows, len(ordered_hits), "known-file match", result, intro=intro)
 
 
 def _listed(

@@ -312,7 +312,10 @@ def test_a_shared_digest_with_another_that_differs_is_a_conflict(case: tuple[Pat
         ("wrong size", "conflict", "md5+sha256", "size"),
         ("right", "match", "md5+sha256", ""),
     ]
-    assert "(2 conflicts): a collision or a broken set" in done.output.replace("\n", " ")
+    assert "Warning: 1 file with a digest equal to a set entry's while another digest or the size differs " in (
+        done.output
+    )
+    assert "(2 conflicts): a collision or a broken set" in done.output
     # --unmatched: the photo matched (line 5), so it is set aside; the rest are listed.
     left = tmp_path / "left.csv"
     done = run("match", manifest, "--hashset", known, "--unmatched", "-o", left)
@@ -343,7 +346,7 @@ def test_a_set_sharing_no_digest_with_the_manifest_is_reported(case: tuple[Path,
     out = tmp_path / "m.csv"
     done = run("match", manifest, "--hashset", known, "-o", out)
     assert done.exit_code == 1
-    assert "1 entry of it give no digest the manifest has (md5, sha1, sha256): not compared" in done.output
+    assert "set.sha512: 1 entry not compared: no digest the manifest has (md5, sha1, sha256)." in done.output
     assert rows(out) == []
 
 
@@ -427,3 +430,54 @@ def test_an_rds3_database_whose_schema_is_not_utf8_is_refused(tmp_path: Path) ->
     path.write_bytes(data[:at] + b"\x80" + data[at + 1 :])
     with pytest.raises(HashSetError, match="SQLite failed reading it"):
         entries(path)
+
+
+def test_a_file_the_scan_could_not_read_is_reported_and_left_for_examination(
+    case: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from evidence_cli.manifest import seal_value
+
+    _, manifest = case
+    doc = json.loads(manifest.read_text())
+    record = next(r for r in doc["files"] if r["path"] == "video.mp4")
+    record["hashes"] = {}  # as a scan records a file it could not read
+    doc["seal"]["value"] = seal_value(doc)
+    unread = tmp_path / "unread.json"
+    unread.write_text(json.dumps(doc))
+    known = tmp_path / "set.md5"
+    known.write_text(digests(CONTENTS["video.mp4"])["md5"] + "\n")
+    out = tmp_path / "m.csv"
+    done = run("match", unread, "--hashset", known, "-o", out)
+    assert done.exit_code == 1, done.output
+    assert rows(out) == []
+    assert "Warning: 1 file without a digest in the manifest (not readable at scan time): not compared." in (
+        done.output
+    )
+    left = tmp_path / "left.csv"
+    assert run("match", unread, "--hashset", known, "--unmatched", "-o", left).exit_code == 1
+    notes = {r["path"]: r["note"] for r in rows(left)}
+    assert notes["video.mp4"] == "no digest in the manifest: not compared"
+
+
+def test_the_report_shows_the_known_files(case: tuple[Path, Path], tmp_path: Path) -> None:
+    _, manifest = case
+    d = digests(CONTENTS["photo.jpg"])
+    known = tmp_path / "hotline.csv"
+    known.write_text(
+        f"name,md5,sha1,label\n<script>alert(1)</script>,{d['md5']},,A1\nclash,{d['md5']},{'0' * 40},B\nbad,zz,,C\n"
+    )
+    out = tmp_path / "report.html"
+    done = run("report", manifest, "--hashset", known, "-o", out)
+    assert done.exit_code == 1, done.output  # one line of the set could not be read
+    page = out.read_text()
+    section = page[page.index("<h2>Known files (1 file in 1 hash set)</h2>") : page.index("<h2>Timeline")]
+    assert hashlib.sha256(known.read_bytes()).hexdigest() in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section and "<script>" not in page
+    assert section.count("<tr><td class=mono>photo.jpg</td>") == 2
+    assert '<span class="bad">conflict</span>' in section and "A1" in section
+    assert "hotline.csv: 1 entry could not be read: line 4: md5 is not 32 hexadecimal digits." in section
+    assert "Warning: " in done.output and "1 entry could not be read" in done.output
+    # Without --hashset, no such section.
+    plain = tmp_path / "plain.html"
+    assert run("report", manifest, "-o", plain).exit_code == 0
+    assert "Known files" not in plain.read_text()

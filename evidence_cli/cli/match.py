@@ -23,8 +23,8 @@ from evidence_cli.cli.common import (
     writing_from_manifest,
 )
 from evidence_cli.console import counted, make_consoles, safe_text
-from evidence_cli.hashsets import HashSet, HashSetError, read_hashset
-from evidence_cli.match import Hit, Index, Tally, match_set, write_matches, write_unmatched
+from evidence_cli.hashsets import HashSetError
+from evidence_cli.match import describe, match_sets, write_matches, write_unmatched
 
 
 @cli.command("match", context_settings=CONTEXT)
@@ -88,85 +88,39 @@ def match_cmd(
     manifest = manifest_for_output(manifest_path, output, allow_unsealed=allow_unsealed, overwrite=overwrite)
     if not manifest.entries:
         raise Failure(f"{safe_text(manifest.path)} lists no entry to match.")
-    index = Index(manifest.entries)
-    tally = Tally()
-    sets: list[HashSet] = []
-    hits: list[Hit] = []
-    for set_no, path in enumerate(set_paths):
-        try:
-            found, known = read_hashset(path)
-            sets.append(found)
-            say(err, f"Reading hash set {safe_text(path)} ({found.format}) ...")
-            hits.extend(match_set(index, set_no, known, tally))
-        except HashSetError as exc:
-            raise Failure(str(exc)) from None
-        if not found.entries and found.bad_count:
-            first = safe_text(found.bad[0])
-            raise Failure(f"{safe_text(path)} is not a hash set this tool reads: read as a {found.format}, {first}.")
+    try:
+        done = match_sets(
+            manifest.entries,
+            set_paths,
+            lambda s: say(err, f"Reading hash set {safe_text(s.path)} ({s.format}) ..."),
+        )
+    except HashSetError as exc:
+        raise Failure(str(exc)) from None
     with writing_from_manifest(output) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
         try:
             if unmatched:
-                rows = write_unmatched(index, tally, text, neutral=not csv_raw, bom=csv_bom)
+                rows = write_unmatched(done.index, done.tally, text, neutral=not csv_raw, bom=csv_bom)
             else:
-                write_matches(hits, manifest.entries, sets, text, neutral=not csv_raw, bom=csv_bom)
+                write_matches(done.hits, manifest.entries, done.sets, text, neutral=not csv_raw, bom=csv_bom)
             text.flush()
         finally:
             text.detach()
-    sys.exit(_summary(err, manifest.path, index, tally, sets, output, rows if unmatched else None))
-
-
-def _summary(
-    err: object, manifest: str, index: Index, tally: Tally, sets: list[HashSet], output: str, unmatched: int | None
-) -> int:
-    """What was read and found, on stderr; the exit status."""
-    status = EXIT_OK
-    for n, s in enumerate(sets):
-        say(
-            err,
-            f"Hash set {safe_text(s.path)}: {s.format}, {counted(s.entries, 'entry', 'entries')}, "
-            f"{s.size} bytes, SHA-256 {s.sha256}.",
-        )
-        if s.bad_count:
-            status = EXIT_PROBLEMS
-            shown = "; ".join(safe_text(b) for b in s.bad)
-            more = f"; and {s.bad_count - len(s.bad)} more" if s.bad_count > len(s.bad) else ""
-            say(err, f"Warning: {counted(s.bad_count, 'entry', 'entries')} of it could not be read: {shown}{more}.")
-        if n in tally.incomparable:
-            status = EXIT_PROBLEMS
-            have = ", ".join(index.algorithms) or "no digest"
-            say(
-                err,
-                f"Warning: {counted(tally.incomparable[n], 'entry', 'entries')} of it give no digest the manifest "
-                f"has ({have}): not compared.",
-            )
-        for note in s.notes:
-            status = EXIT_PROBLEMS
-            say(err, f"Warning: {safe_text(s.path)}: {safe_text(note)}.")
+    for s in done.sets:
+        say(err, f"Hash set {safe_text(s.path)}: {describe(s)}.")
     where = "stdout" if output == "-" else safe_text(output)
-    files = len(index.files)
-    if unmatched is None:
-        say(
-            err,
-            f"{counted(len(tally.matched_files), 'file')} of {files} in {safe_text(os.path.basename(manifest))} "
-            f"match a hash set ({counted(tally.hits - tally.conflicts, 'matching entry', 'matching entries')}), "
-            f"written to {where}.",
-        )
+    files = len(done.index.files)
+    if unmatched:
+        say(err, f"{counted(rows, 'file')} of {files} match no hash set, written to {where}.")
     else:
-        say(err, f"{counted(unmatched, 'file')} of {files} match no hash set, written to {where}.")
-    if tally.conflicts:
-        status = EXIT_PROBLEMS
+        matching = done.tally.hits - done.tally.conflicts
         say(
             err,
-            f"Warning: {counted(len(tally.conflict_files), 'file')} share a digest with a set entry while another "
-            f"digest or the size differs ({counted(tally.conflicts, 'conflict')}): a collision or a broken set, "
-            "listed as 'conflict', never as a match.",
+            f"{counted(len(done.tally.matched_files), 'file')} of {files} in "
+            f"{safe_text(os.path.basename(manifest.path))} match a hash set "
+            f"({counted(matching, 'matching entry', 'matching entries')}), written to {where}.",
         )
-    if index.undigested:
-        status = EXIT_PROBLEMS
-        say(
-            err,
-            f"Warning: {counted(len(index.undigested), 'file')} have no digest in the manifest (not readable at "
-            "scan time): not compared.",
-        )
-    return status
+    problems = done.problems()
+    for problem in problems:
+        say(err, f"Warning: {problem}")
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)

@@ -10,6 +10,9 @@ import click
 from evidence_cli.cli.common import (
     CONTEXT,
     EXIT_OK,
+    EXIT_PROBLEMS,
+    Failure,
+    check_outputs_distinct,
     cli,
     manifest_for_output,
     needs_records,
@@ -20,6 +23,8 @@ from evidence_cli.cli.common import (
     writing_from_manifest,
 )
 from evidence_cli.console import counted, make_consoles, safe_text
+from evidence_cli.hashsets import HashSetError
+from evidence_cli.match import match_sets
 from evidence_cli.report import DEFAULT_LIMIT, ReportRefused, write_report
 from evidence_cli.timeline import TimelineRefused
 
@@ -43,6 +48,15 @@ from evidence_cli.timeline import TimelineRefused
     help="Add thumbnails of the image files, read again now, only when their digest still matches the "
     "manifest's. They show the content: leave them out of reports that travel.",
 )
+@click.option(
+    "--hashset",
+    "set_paths",
+    multiple=True,
+    callback=not_empty,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Add a section of the files found in this hash set of known files, as `evidence match` "
+    "finds them; repeatable.",
+)
 @click.option("--allow-unsealed", is_flag=True, help="Accept a JSON manifest that has no seal (the report says so).")
 @overwrite_option
 def report_cmd(
@@ -51,6 +65,7 @@ def report_cmd(
     title: str | None,
     limit: int,
     thumbnails: bool,
+    set_paths: tuple[str, ...],
     allow_unsealed: bool,
     overwrite: bool,
 ) -> None:
@@ -64,12 +79,16 @@ def report_cmd(
     their type, size, capture time, position, device, SHA-256 and flags. Each
     section shows at most --limit rows and counts the rest. The page has no
     script and forbids any (Content Security Policy): names and tags from the
-    evidence are shown escaped, never run. Exit status: 0 written; 2 refused.
+    evidence are shown escaped, never run. With --hashset, a section lists the
+    files found in hash sets of known files (see `evidence match`). Exit status:
+    0 written; 1 written, but a hash set had entries that could not be read or
+    compared (the report and stderr say which); 2 refused.
 
     \b
     Example:
       evidence scan ./collected --json case.json --case 2026-041
       evidence report case.json -o case-report.html
+      evidence report case.json --hashset vics.json -o case-report.html
     """
     _, err = make_consoles()
     manifest = manifest_for_output(
@@ -79,11 +98,18 @@ def report_cmd(
         overwrite=overwrite,
         check=needs_records("no file records"),
     )
+    check_outputs_distinct([output], list(set_paths))
+    known = None
+    if set_paths:
+        try:
+            known = match_sets(manifest.entries, set_paths)
+        except HashSetError as exc:
+            raise Failure(str(exc)) from None
     with writing_from_manifest(output, (ReportRefused, TimelineRefused)) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", newline="\n")
         try:
             result = write_report(
-                manifest, text, generated_utc=utc_now(), title=title, limit=limit, thumbnails=thumbnails
+                manifest, text, generated_utc=utc_now(), title=title, limit=limit, thumbnails=thumbnails, known=known
             )
             text.flush()
         finally:
@@ -98,6 +124,9 @@ def report_cmd(
             say(err, f"  {safe_text(path)}: {safe_text(why)}")
         if len(result.no_thumbnail) > 20:
             say(err, f"  ... and {len(result.no_thumbnail) - 20} more (the report names each).")
+    problems = known.problems() if known is not None else []
+    for problem in problems:
+        say(err, f"Warning: {problem}")
     for note in manifest.notes:
         say(err, f"Note: {safe_text(note)}")
-    sys.exit(EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
