@@ -97,6 +97,10 @@ class HashSet:
     """``line N: why`` of the first :data:`BAD_SHOWN` entries that could not be read."""
     bad_count: int = 0
     notes: list[str] = field(default_factory=list)
+    read: int = 0
+    """Bytes of the file read so far (what a progress line shows while it is read)."""
+    total: int | None = None
+    """The file's size when it was first opened."""
 
     def reject(self, where: str, why: str) -> None:
         self.bad_count += 1
@@ -176,8 +180,9 @@ def _size(value: Any) -> int | None:
 class _Reader(io.RawIOBase):
     """A set's bytes from a descriptor, each hashed and counted as it is read."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, found: HashSet) -> None:
         self._fd = fd
+        self._found = found
         self.sha256 = hashlib.sha256()
         self.size = 0
 
@@ -190,6 +195,7 @@ class _Reader(io.RawIOBase):
         buf[:n] = data
         self.sha256.update(data)
         self.size += n
+        self._found.read += n
         return n
 
     def finish(self) -> None:
@@ -206,8 +212,8 @@ def read_hashset(path: str) -> tuple[HashSet, Iterator[Known]]:
     a regular file) or while iterating (damage found later: broken JSON, a database that
     fails).
     """
-    head = _open(path, peek=True)[1]
-    found = HashSet(path=path)
+    _, head, size = _open(path, peek=True)
+    found = HashSet(path=path, total=size)
     if head.startswith(_SQLITE_MAGIC):
         found.format = "NSRL RDS 3 (SQLite)"
         return found, _sqlite(path, found)
@@ -230,16 +236,17 @@ def read_hashset(path: str) -> tuple[HashSet, Iterator[Known]]:
     return found, _stream(path, found, parse)
 
 
-def _open(path: str, *, peek: bool = False) -> tuple[int, bytes]:
-    """A read-only descriptor of a regular file (and its first 64 KiB when ``peek``,
-    after which it is closed)."""
+def _open(path: str, *, peek: bool = False) -> tuple[int, bytes, int]:
+    """A read-only descriptor of a regular file, and its size (and its first 64 KiB when
+    ``peek``, after which it is closed)."""
     try:
         # A link to a set is followed (a set is no evidence); a FIFO does not block the open.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
     try:
-        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
             raise HashSetError(f"hash set {path!r} is not a regular file")
         head = os.pread(fd, 64 * 1024, 0) if peek else b""
     except OSError as exc:
@@ -250,12 +257,12 @@ def _open(path: str, *, peek: bool = False) -> tuple[int, bytes]:
         raise
     if peek:
         os.close(fd)
-    return fd, head
+    return fd, head, st.st_size
 
 
 def _stream(path: str, found: HashSet, parse: Callable[[IO[bytes], HashSet], Iterator[Known]]) -> Iterator[Known]:
     fd = _open(path)[0]
-    reader = _Reader(fd)
+    reader = _Reader(fd, found)
     try:
         try:
             for known in parse(io.BufferedReader(reader, _CHUNK), found):
@@ -613,6 +620,7 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
         while piece := os.read(fd, _CHUNK):
             sha.update(piece)
             found.size += len(piece)
+            found.read += len(piece)
     except OSError as exc:
         raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
     finally:

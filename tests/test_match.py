@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -481,3 +482,19 @@ def test_the_report_shows_the_known_files(case: tuple[Path, Path], tmp_path: Pat
     plain = tmp_path / "plain.html"
     assert run("report", manifest, "-o", plain).exit_code == 0
     assert "Known files" not in plain.read_text()
+
+
+def test_the_progress_line_reads_the_set_as_it_is_read() -> None:
+    from rich.console import Console
+
+    from evidence_cli.cli.match import _SetColumn, set_progress
+
+    column = _SetColumn()
+    column.current = hashsets.HashSet(path="/sets/NSRL\x1bFile.txt", total=4 * 2**20, read=2**20, entries=12345)
+    shown = column.render(None).plain  # type: ignore[arg-type]
+    assert shown == "Hash set NSRL\\x1bFile.txt: 25% of 4.0 MiB, 12,345 entries"
+    column.current.read, column.current.bad_count = 4 * 2**20, 2
+    assert column.render(None).plain == "Hash set NSRL\\x1bFile.txt: 12,345 entries, 2 not read"  # type: ignore[arg-type]
+    # Not on a terminal: no display, no callback.
+    with set_progress(Console(file=io.StringIO(), force_terminal=False)) as reading:
+        assert reading is None

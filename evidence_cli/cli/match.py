@@ -5,8 +5,13 @@ from __future__ import annotations
 import io
 import os
 import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import click
+from rich.console import Console
+from rich.progress import Progress, ProgressColumn, Task, TimeElapsedColumn
+from rich.text import Text
 
 from evidence_cli.cli.common import (
     CONTEXT,
@@ -23,8 +28,40 @@ from evidence_cli.cli.common import (
     writing_from_manifest,
 )
 from evidence_cli.console import counted, make_consoles, safe_text
-from evidence_cli.hashsets import HashSetError
+from evidence_cli.hashsets import HashSet, HashSetError
 from evidence_cli.match import describe, match_sets, write_matches, write_unmatched
+from evidence_cli.writers.table import human_size
+
+
+class _SetColumn(ProgressColumn):
+    """The hash set being read: how far, and its entries so far (read live from the
+    :class:`HashSet` the reader updates, at each refresh of the display)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: HashSet | None = None
+
+    def render(self, task: Task) -> Text:
+        s = self.current
+        if s is None:
+            return Text("")
+        name = safe_text(os.path.basename(s.path))[-40:]
+        part = f" {s.read * 100 // s.total}% of {human_size(s.total)}," if s.total and s.read < s.total else ""
+        bad = f", {s.bad_count:,} not read" if s.bad_count else ""
+        return Text(f"Hash set {name}:{part} {s.entries:,} entries{bad}")
+
+
+@contextmanager
+def set_progress(err: Console) -> Iterator[Callable[[HashSet], None] | None]:
+    """Within: a progress line on stderr when it is a terminal (a set of hundreds of
+    millions of lines takes minutes), and the callback that names the set being read."""
+    if not err.is_terminal:
+        yield None
+        return
+    column = _SetColumn()
+    with Progress(column, TimeElapsedColumn(), console=err, transient=True) as progress:
+        progress.add_task("", total=None)
+        yield lambda s: setattr(column, "current", s)
 
 
 @cli.command("match", context_settings=CONTEXT)
@@ -89,11 +126,8 @@ def match_cmd(
     if not manifest.entries:
         raise Failure(f"{safe_text(manifest.path)} lists no entry to match.")
     try:
-        done = match_sets(
-            manifest.entries,
-            set_paths,
-            lambda s: say(err, f"Reading hash set {safe_text(s.path)} ({s.format}) ..."),
-        )
+        with set_progress(err) as reading:
+            done = match_sets(manifest.entries, set_paths, reading)
     except HashSetError as exc:
         raise Failure(str(exc)) from None
     with writing_from_manifest(output) as stream:

@@ -22,6 +22,7 @@ from evidence_cli.cli.common import (
     utc_now,
     writing_from_manifest,
 )
+from evidence_cli.cli.match import set_progress
 from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.hashsets import HashSetError
 from evidence_cli.match import match_sets
@@ -102,7 +103,8 @@ def report_cmd(
     known = None
     if set_paths:
         try:
-            known = match_sets(manifest.entries, set_paths)
+            with set_progress(err) as reading:
+                known = match_sets(manifest.entries, set_paths, reading)
         except HashSetError as exc:
             raise Failure(str(exc)) from None
     with writing_from_manifest(output, (ReportRefused, TimelineRefused)) as stream:
