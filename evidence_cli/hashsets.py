@@ -28,6 +28,7 @@ SHA-512 or BLAKE2b-512; it is compared with both (:class:`Known` keeps both name
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -214,6 +215,9 @@ def read_hashset(path: str) -> tuple[HashSet, Iterator[Known]]:
     """
     _, head, size = _open(path, peek=True)
     found = HashSet(path=path, total=size)
+    utf16 = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    if utf16:  # Windows PowerShell writes UTF-16 when a list is redirected (``>``, Out-File)
+        head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8")
     if head.startswith(_SQLITE_MAGIC):
         found.format = "NSRL RDS 3 (SQLite)"
         return found, _sqlite(path, found)
@@ -227,13 +231,35 @@ def read_hashset(path: str) -> tuple[HashSet, Iterator[Known]]:
     elif lead.startswith(b"%%%% HASHDEEP"):
         found.format = "hashdeep"
         parse = _hashdeep
-    elif _csv_header(lead.split(b"\n", 1)[0]) is not None:
+    elif _csv_header(_first_line(lead)) is not None:
         found.format = "CSV"
         parse = _csv
     else:
         found.format = "digest list"
         parse = _digest_list
-    return found, _stream(path, found, parse)
+    return found, _stream(path, found, parse, utf16)
+
+
+class _Utf8Of16(io.RawIOBase):
+    """UTF-16 text (after its byte-order mark) given as UTF-8 bytes, for the parsers."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        while not self._pending:
+            piece = self._text.read(_CHUNK // 4)
+            if not piece:
+                return 0
+            self._pending = piece.encode("utf-8", "replace")
+        n = min(len(buf), len(self._pending))
+        buf[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
 
 def _open(path: str, *, peek: bool = False) -> tuple[int, bytes, int]:
@@ -260,12 +286,18 @@ def _open(path: str, *, peek: bool = False) -> tuple[int, bytes, int]:
     return fd, head, st.st_size
 
 
-def _stream(path: str, found: HashSet, parse: Callable[[IO[bytes], HashSet], Iterator[Known]]) -> Iterator[Known]:
+def _stream(
+    path: str, found: HashSet, parse: Callable[[IO[bytes], HashSet], Iterator[Known]], utf16: bool
+) -> Iterator[Known]:
     fd = _open(path)[0]
     reader = _Reader(fd, found)
     try:
         try:
-            for known in parse(io.BufferedReader(reader, _CHUNK), found):
+            stream: IO[bytes] = io.BufferedReader(reader, _CHUNK)
+            if utf16:
+                found.format += ", UTF-16"
+                stream = io.BufferedReader(_Utf8Of16(stream), _CHUNK)
+            for known in parse(stream, found):
                 found.entries += 1
                 yield known
             reader.finish()
@@ -378,7 +410,13 @@ def _csv_header(first: bytes) -> list[str] | None:
     except (csv.Error, StopIteration):
         return None
     names = [_norm(c) for c in cells]
-    return names if any(n in _CSV_DIGESTS for n in names) else None
+    return names if any(n in _CSV_DIGESTS or n == "hash" for n in names) else None
+
+
+def _first_line(lead: bytes) -> bytes:
+    """The line that tells a CSV set: the first, or the one after PowerShell 5's ``#TYPE``."""
+    first, _, rest = lead.partition(b"\n")
+    return rest.partition(b"\n")[0] if first.startswith(b"#TYPE ") else first
 
 
 def _delimiter(text: str) -> str:
@@ -390,7 +428,7 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
     try:
         first = text.readline(MAX_LINE)
         before = 1  # lines read before the CSV reader's first: the header, blank lines
-        while first and not first.strip():
+        while first and (not first.strip() or first.startswith("#TYPE ")):
             before += 1
             first = text.readline(MAX_LINE)
         header = _csv_header(first.encode("utf-8", "surrogateescape"))
@@ -400,6 +438,8 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
             found.format = "NSRL RDS 2 (NSRLFile.txt)"
         at = {name: i for i, name in reversed(list(enumerate(header)))}
         digest_cols = _columns((at[c], _CSV_DIGESTS[c]) for c in _CSV_DIGESTS if c in at)
+        # PowerShell's Get-FileHash: a Hash column, and an Algorithm column that names it.
+        hash_at, alg_at = at.get("hash"), at.get("algorithm")
         name_at = next((at[c] for c in _CSV_NAME if c in at), None)
         size_at = next((at[c] for c in _CSV_SIZE if c in at), None)
         label_at = next((at[c] for c in _CSV_LABEL if c in at), None)
@@ -419,7 +459,12 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
             if len(cells) < len(header):
                 found.reject(where, f"{len(cells)} fields, not {len(header)}")
                 continue
+            if [_norm(c) for c in cells] == header:
+                continue  # the header again: two lists joined (``type a.csv b.csv > all.csv``)
             digests, bad = _row_digests(cells, digest_cols)
+            if hash_at is not None and bad is None and cells[hash_at].strip():
+                one, bad = _named_digest(cells[hash_at], None if alg_at is None else cells[alg_at])
+                digests += one
             size = None
             if size_at is not None:
                 try:
@@ -440,6 +485,22 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
             )
     finally:
         text.detach()
+
+
+def _named_digest(value: str, algorithm: str | None) -> tuple[tuple[_Digest, ...], str | None]:
+    """A ``Hash`` cell's digest, of the ``Algorithm`` cell's algorithm (else told by its length)."""
+    algs = None
+    if algorithm is not None:
+        name = _norm(algorithm)
+        if name not in HEX_LENGTH:
+            return (), f"{algorithm.strip()!r} is not an algorithm this tool computes"
+        algs = (name,)
+    d = _digest(value, algs)
+    if d is None:
+        return (), "Hash is not a digest " + (
+            f"of {HEX_LENGTH[algs[0]]} hexadecimal digits" if algs else "of 32, 40, 64 or 128 hexadecimal digits"
+        )
+    return (d,), None
 
 
 def _bounded(text: IO[str], found: HashSet) -> Iterator[str]:

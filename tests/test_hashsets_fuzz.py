@@ -50,6 +50,8 @@ SEEDS: list[bytes] = [
         {"odata.metadata": "x", "value": [{"CaseNumber": 1, "Media": [{"MD5": D["md5"], "Category": 1}]}]}
     ).encode(),
 ]
+SEEDS.append(f'#TYPE x\r\n"Algorithm","Hash","Path"\r\n"SHA256","{D["sha256"]}","C:\\a"\r\n'.encode("utf-16"))
+SEEDS.append(SEEDS[0].decode().encode("utf-16"))
 TOKENS = [b"\n", b"\r", b",", b'"', b"{", b"}", b"[", b"]", b":", b"\\", b"\x00", b"\xff", b"%%%% ", b"##"]
 TOKENS += [b'"value"', b'"Media"', b"1e999", b"-1", b"null", D["md5"].encode(), b"SHA256 (", b") = "]
 

@@ -498,3 +498,37 @@ def test_the_progress_line_reads_the_set_as_it_is_read() -> None:
     # Not on a terminal: no display, no callback.
     with set_progress(Console(file=io.StringIO(), force_terminal=False)) as reading:
         assert reading is None
+
+
+def test_powershell_get_filehash_lists_utf16_too(tmp_path: Path) -> None:
+    d = digests(b"x")
+    text = (
+        "#TYPE Microsoft.PowerShell.Commands.FileHashInfo\r\n"
+        '"Algorithm","Hash","Path"\r\n'
+        f'"SHA256","{d["sha256"].upper()}","C:\\Cases\\a.jpg"\r\n'
+        f'"SHA384","{"0" * 96}","C:\\Cases\\b.jpg"\r\n'
+        '"Algorithm","Hash","Path"\r\n'  # a second list joined to the first
+        f'"MD5","{d["md5"]}","C:\\Cases\\c.jpg"\r\n'
+    )
+    for encoding, fmt in (("utf-8", "CSV"), ("utf-16", "CSV, UTF-16")):
+        path = tmp_path / f"hashes-{encoding}.csv"
+        path.write_bytes(text.encode(encoding))  # Python's utf-16 writes a byte-order mark
+        found, known = entries(path)
+        assert found.format == fmt
+        assert [(k.digests, k.name, k.where) for k in known] == [
+            (((("sha256",), d["sha256"]),), "C:\\Cases\\a.jpg", "line 3"),
+            (((("md5",), d["md5"]),), "C:\\Cases\\c.jpg", "line 6"),
+        ]
+        assert found.bad == ["line 4: 'SHA384' is not an algorithm this tool computes"]
+        assert found.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    # `Get-FileHash * | Select-Object Hash, Path`: no Algorithm column, told by length.
+    path = tmp_path / "no-algorithm.csv"
+    path.write_text(f'"Hash","Path"\n"{d["sha1"]}","a"\n"ABC","b"\n')
+    found, known = entries(path)
+    assert [k.digests for k in known] == [((("sha1",), d["sha1"]),)]
+    assert found.bad == ["line 3: Hash is not a digest of 32, 40, 64 or 128 hexadecimal digits"]
+    # sha256sum's output redirected by Windows PowerShell (``>``): UTF-16.
+    path = tmp_path / "sums.txt"
+    path.write_bytes(f"{d['sha256']}  a.jpg\r\n".encode("utf-16"))
+    found, known = entries(path)
+    assert found.format == "digest list, UTF-16" and [k.name for k in known] == ["a.jpg"]
