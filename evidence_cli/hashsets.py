@@ -57,6 +57,7 @@ _HEX_BYTES = re.compile(rb"[0-9a-fA-F]+").fullmatch
 _HEX_TEXT = re.compile(r"[0-9a-fA-F]+", re.ASCII).fullmatch
 _TAGGED = re.compile(rb"(MD5|SHA1|SHA256|SHA512|BLAKE2b(?:-512)?) ?\((.*)\) ?= ?([0-9a-fA-F]+)", re.S)
 _TAG_NAMES = {b"MD5": "md5", b"SHA1": "sha1", b"SHA256": "sha256", b"SHA512": "sha512", b"BLAKE2b": "blake2b"}
+_SPACE = re.compile(rb"[ \t]")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Column names of CSV sets, lowercase with ``-``, ``_`` and spaces removed.
 _CSV_DIGESTS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha512": "sha512", "blake2b": "blake2b"}
@@ -346,8 +347,10 @@ def _digest_list(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
         else:
             if body.startswith(b"\\"):  # GNU: the name has escapes
                 body = body[1:]
-            hexpart, _, rest = body.partition(b" ")
-            digest = _digest(hexpart)
+            # HEX, then a space or a tab, then (GNU) a space or * for the mode, then the name.
+            parts = _SPACE.split(body, 1)
+            digest = _digest(parts[0])
+            rest = parts[1] if len(parts) > 1 else b""
             rest = rest[1:] if rest[:1] in (b" ", b"*") else rest
             name = rest or None
         if digest is None:

@@ -64,6 +64,7 @@ def test_digest_lists_in_every_sum_form(tmp_path: Path) -> None:
         "\ufeff# made by hand",
         "",
         f"{d['md5']}  plain name.jpg",
+        f"{d['md5']}\ttabbed.jpg",
         f"{d['sha1'].upper()} *binary.jpg",
         f"SHA256 (tagged.jpg) = {d['sha256']}",
         f"BLAKE2b-512 (b2.jpg) = {d['blake2b']}",
@@ -77,15 +78,16 @@ def test_digest_lists_in_every_sum_form(tmp_path: Path) -> None:
     assert found.format == "digest list"
     assert [(k.digests, k.name, k.where) for k in known] == [
         (((("md5",), d["md5"]),), "plain name.jpg", "line 3"),
-        (((("sha1",), d["sha1"]),), "binary.jpg", "line 4"),
-        (((("sha256",), d["sha256"]),), "tagged.jpg", "line 5"),
-        (((("blake2b",), d["blake2b"]),), "b2.jpg", "line 6"),
+        (((("md5",), d["md5"]),), "tabbed.jpg", "line 4"),
+        (((("sha1",), d["sha1"]),), "binary.jpg", "line 5"),
+        (((("sha256",), d["sha256"]),), "tagged.jpg", "line 6"),
+        (((("blake2b",), d["blake2b"]),), "b2.jpg", "line 7"),
         # 128 digits and no name of the algorithm: either.
-        (((("sha512", "blake2b"), d["sha512"]),), None, "line 7"),
+        (((("sha512", "blake2b"), d["sha512"]),), None, "line 8"),
     ]
-    assert found.bad_count == 2 and [b.split(":")[0] for b in found.bad] == ["line 8", "line 9"]
+    assert found.bad_count == 2 and [b.split(":")[0] for b in found.bad] == ["line 9", "line 10"]
     assert found.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert found.size == path.stat().st_size and found.entries == 5
+    assert found.size == path.stat().st_size and found.entries == 6
 
 
 def test_a_line_longer_than_the_limit_is_a_bad_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
