@@ -174,6 +174,24 @@ def tiff_bytes(
     return header + struct.pack(f"{bo}I", start0) + strip + pad + _ifd(bo, ifd0_fields(offsets), start0) + tail
 
 
+def exif_with_thumbnail(
+    thumbnail: bytes, *, byteorder: str = "<", start: int | None = None, length: int | None = None
+) -> bytes:
+    """An EXIF TIFF block whose IFD1 holds a JPEG thumbnail (``start``/``length``: what IFD1
+    declares instead of the truth, for damaged blocks)."""
+    bo = byteorder
+    header = (b"II" if bo == "<" else b"MM") + struct.pack(f"{bo}HI", 42, 8)
+    ifd0_len = len(_ifd(bo, [ascii("Make", "Camera")], 8))
+    ifd1_at = 8 + ifd0_len
+    thumb_at = ifd1_at + 2 + 3 * 12 + 4
+    ifd1 = [
+        Field(0x0103, SHORT, [6]),
+        Field(0x0201, LONG, [thumb_at if start is None else start]),
+        Field(0x0202, LONG, [len(thumbnail) if length is None else length]),
+    ]
+    return header + _ifd(bo, [ascii("Make", "Camera")], 8, ifd1_at) + _ifd(bo, ifd1, ifd1_at) + thumbnail
+
+
 # --- The usual choices ---------------------------------------------------------------
 
 

@@ -56,6 +56,8 @@ def flags(r: FileRecord) -> str:
         out.append("AI")
     elif "synthetic-media" in codes:
         out.append("SYNTH")
+    if "thumbnail-differs" in codes:  # (--pdq) the EXIF thumbnail shows another picture
+        out.append("THUMB")
     if r.errors:
         sev = "ERR" if any(e.severity == "error" for e in r.errors) else "WARN"
         out.append(f"{sev}:{len(r.errors)}")
