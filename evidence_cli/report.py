@@ -25,6 +25,7 @@ cases, leave them out of reports that travel.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import itertools
@@ -529,7 +530,33 @@ def _thumbnail(manifest: Manifest, i: int, raw: Mapping[str, Any], r: FileRecord
         return none(f"no thumbnail: {type(exc).__name__}")
     result.thumbnails += 1
     b64 = base64.b64encode(picture).decode("ascii")
-    return f'<img alt="thumbnail of record {i + 1}" src="data:image/jpeg;base64,{b64}">'
+    img = f'<img alt="thumbnail of record {i + 1}" src="data:image/jpeg;base64,{b64}">'
+    if any(f.code == "thumbnail-differs" for f in r.findings):
+        img += _exif_thumbnail(data, r, i)
+    return img
+
+
+def _exif_thumbnail(data: bytes, r: FileRecord, i: int) -> str:
+    """For a file whose EXIF thumbnail shows another picture (``thumbnail-differs``), that
+    thumbnail too, when its SHA-256 is still the one the scan recorded: it may show what the
+    picture was before it was cropped or edited."""
+    from evidence_cli.extractors.pdq import exif_thumbnail
+
+    pdq = r.metadata.get("pdq")
+    recorded = pdq.get("thumbnail") if isinstance(pdq, Mapping) else None
+    want = recorded.get("sha256") if isinstance(recorded, Mapping) else None
+    try:
+        thumb, _ = exif_thumbnail(io.BytesIO(data))
+        if thumb is None or hashlib.sha256(thumb).hexdigest() != want:
+            return '<br><span class="more">EXIF thumbnail: not the one the scan recorded</span>'
+        small = _small_jpeg(thumb, "JPEG")
+    except Exception as exc:  # noqa: BLE001 - any decoder failure on hostile data
+        return f'<br><span class="more">EXIF thumbnail: {h(type(exc).__name__)}</span>'
+    b64 = base64.b64encode(small).decode("ascii")
+    return (
+        '<br><span class="more">its EXIF thumbnail (thumbnail-differs):</span><br>'
+        f'<img alt="EXIF thumbnail of record {i + 1}" src="data:image/jpeg;base64,{b64}">'
+    )
 
 
 def _small_jpeg(data: bytes, decoder: str) -> bytes:

@@ -122,3 +122,33 @@ def test_the_table_flags_it(tmp_path: Any) -> None:
     assert "THUMB" in flags(record).split()
     [plain] = scan([str(tmp_path)], ScanOptions(workers=0))
     assert "THUMB" not in flags(plain).split() and "pdq" not in plain.metadata
+
+
+def test_the_report_shows_the_exif_thumbnail_beside_the_image(tmp_path: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+    from evidence_cli.manifest import seal_value
+
+    folder = tmp_path / "case"
+    folder.mkdir()
+    whole = picture(480, 640, 48)
+    data = jpeg_with_thumbnail(np.ascontiguousarray(whole[240:, 320:]), encoded(shrunk(whole, (160, 120)), "JPEG"))
+    (folder / "cropped.jpg").write_bytes(data)
+    manifest, page = tmp_path / "case.json", tmp_path / "report.html"
+    run = CliRunner().invoke
+    assert run(cli, ["scan", str(folder), "--pdq", "--workers", "0", "--json", str(manifest)]).exit_code == 0
+    assert run(cli, ["report", str(manifest), "--thumbnails", "-o", str(page)]).exit_code == 0
+    html = page.read_text()
+    assert "its EXIF thumbnail (thumbnail-differs):" in html
+    assert 'alt="EXIF thumbnail of record 1" src="data:image/jpeg;base64,' in html
+    # A thumbnail that is not the one the scan recorded is not shown.
+    doc = json.loads(manifest.read_text())
+    doc["files"][0]["metadata"]["pdq"]["thumbnail"]["sha256"] = "0" * 64
+    doc["seal"]["value"] = seal_value(doc)
+    manifest.write_text(json.dumps(doc))
+    assert run(cli, ["report", str(manifest), "--thumbnails", "-o", str(page), "--overwrite"]).exit_code == 0
+    html = page.read_text()
+    assert "EXIF thumbnail: not the one the scan recorded" in html and "EXIF thumbnail of record" not in html
