@@ -41,10 +41,11 @@ def load() -> None:
     from evidence_cli.extractors import wav
     from evidence_cli.extractors import ogg
     from evidence_cli.extractors import flac
+    from evidence_cli.extractors import chat
     from evidence_cli.extractors import c2pa
     from evidence_cli.extractors import pdq
 
-    modules = (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, wav, ogg, flac, c2pa, pdq)
+    modules = (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, wav, ogg, flac, chat, c2pa, pdq)
     _reorder([m.__name__ for m in modules])
     _loaded = True
 
