@@ -630,8 +630,9 @@ def samples() -> list[Sample]:
         ),
         Sample(
             "chat_export.txt",
-            "A plain-text chat export (WhatsApp-like lines): text/plain, no metadata besides "
-            "hashes and filesystem times.",
+            "A WhatsApp chat export (iOS layout): text/plain; `metadata.chat` counts 7 messages from "
+            "2 participants and one media left out. Its dates (01/05 and 02/05) do not say whether the "
+            "day or the month comes first, so `date_order` is `ambiguous` and no time is recorded.",
             CHAT.encode("ascii"),
         ),
     ]
