@@ -277,7 +277,8 @@ def write_report(
     findings: list[str] = []
     problems: list[str] = []
     points: list[FileRecord] = []  # the records with a position (r.gps set)
-    n_findings = n_problems = n_points = 0
+    chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]] = []  # WhatsApp exports
+    n_findings = n_problems = n_points = n_chats = 0
     for _i, _raw, r in _records(manifest):
         for f in r.findings:
             n_findings += 1
@@ -297,6 +298,11 @@ def write_report(
             n_points += 1
             if len(points) < limit:
                 points.append(r)
+        chat = r.metadata.get("chat")
+        if isinstance(chat, Mapping):
+            n_chats += 1
+            if len(chats) < limit:
+                chats.append((_raw, r, chat))
     w(
         _listed(
             f"Findings ({n_findings})", ("Path", "Severity", "Code", "What"), findings, n_findings, "finding", result
@@ -333,6 +339,8 @@ def write_report(
         w(_similar(manifest, limit, result))
     if known is not None:
         w(_known(manifest, known, limit, result))
+    if n_chats:
+        w(_chats(manifest, chats, n_chats, result))
 
     # Pass 2: the metadata times, in order (file-system times are in `evidence timeline`).
     w("<h2>Timeline of metadata times</h2>\n")
@@ -450,6 +458,64 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     title = f"Known files ({counted(matched, 'file')} in {counted(len(known.sets), 'hash set')})"
     heads = ("Path", "Result", "Matched on", "Differs", "Hash set", "Where in it", "Name in it", "Label", "Detail")
     return _listed(title, heads, rows, len(ordered_hits), "known-file match", result, intro=intro)
+
+
+def _chats(
+    manifest: Manifest,
+    chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]],
+    total: int,
+    result: ReportResult,
+) -> str:
+    """The section of WhatsApp chat exports: who wrote, from when to when, and which of the
+    attachments each names are in the manifest beside it (the rest: to find, or to ask for)."""
+    present = {e.rel for e in manifest.entries if e.kind == "file"}
+    rows = []
+    for raw, r, chat in chats:
+        try:
+            folder: bytes | None = record_path(raw, r.path).rpartition(b"/")[0]
+        except ManifestError:
+            folder = None
+        names = chat.get("attachment_names")
+        names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+        # A name with a folder in it is not looked for (an export names files beside it).
+        plain = [n for n in names if n not in ("", ".", "..") and "/" not in n and "\\" not in n]
+        prefix = b"" if not folder else folder + b"/"
+        found = [n for n in plain if folder is not None and prefix + n.encode("utf-8", "surrogateescape") in present]
+        missing = [n for n in plain if n not in set(found)]
+        count = chat.get("attachments")
+        named = count if isinstance(count, int) and not isinstance(count, bool) else len(names)
+        unchecked = max(0, named - len(plain))
+        when = (
+            f"{chat.get('first_message')} to {chat.get('last_message')}"
+            if chat.get("first_message")
+            else f"{chat.get('first_line_time')} to {chat.get('last_line_time')} (day and month order not known)"
+        )
+        participants = chat.get("participants")
+        who = ", ".join(f"{k} ({v})" for k, v in participants.items()) if isinstance(participants, Mapping) else ""
+        shown_missing = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+        if unchecked:
+            shown_missing += f" ({unchecked} not looked for)"
+        rows.append(
+            f"<tr><td class=mono>{h(r.path)}</td><td>{h(chat.get('layout'))}</td><td>{h(chat.get('messages'))}</td>"
+            f"<td>{h(who)}</td><td>{h(when)}</td><td>{named}</td>"
+            f"<td>{len(found)}</td><td class=mono>{h(shown_missing)}</td></tr>"
+        )
+    intro = (
+        "<p>WhatsApp chat exports. Times are the exporting phone's clock readings, its time zone unknown. "
+        "An attachment is <em>in the scan</em> when a file of that name was scanned in the export's folder; "
+        "the others are to be found, or asked for (an export made without media names none).</p>\n"
+    )
+    heads = (
+        "Path",
+        "Layout",
+        "Messages",
+        "Participants (messages)",
+        "From, to",
+        "Attachments named",
+        "In the scan",
+        "Not in the scan",
+    )
+    return _listed(f"Chat exports ({total})", heads, rows, total, "chat export", result, intro=intro)
 
 
 def _listed(

@@ -9,7 +9,7 @@ import pytest
 from evidence_cli.extractors import chat
 from evidence_cli.models import Extraction
 from evidence_cli.scanner import ScanOptions, scan
-from tests.builders import file_context
+from tests.builders import file_context, jpeg_bytes
 
 LRM, NNBSP = "\u200e", "\u202f"
 
@@ -130,3 +130,28 @@ def test_a_scan_puts_the_chat_in_the_timeline_as_local_time(tmp_path: Path) -> N
         ("ChatFirstMessage", "2019-05-12T21:03:11", None),
         ("ChatLastMessage", "2019-05-13T08:17:00", None),
     ]
+
+
+def test_the_report_says_which_attachments_are_in_the_scan(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+
+    case = tmp_path / "case" / "WhatsApp Chat - Sam"
+    case.mkdir(parents=True)
+    text = IOS + "[13/05/2019, 08:18:00] Sam: " + LRM + "<attached: 00000013-VIDEO-2019-05-13.mp4>\n"
+    text += "[13/05/2019, 08:19:00] Sam: " + LRM + "<attached: ../../etc/passwd>\n"
+    (case / "_chat.txt").write_text(text, encoding="utf-8")
+    (case / "00000012-PHOTO-2019-05-13-08-15-00.jpg").write_bytes(jpeg_bytes())
+    manifest, page = tmp_path / "case.json", tmp_path / "report.html"
+    scanned = CliRunner().invoke(cli, ["scan", str(tmp_path / "case"), "--workers", "0", "--json", str(manifest)])
+    assert scanned.exit_code == 0, scanned.output
+    done = CliRunner().invoke(cli, ["report", str(manifest), "-o", str(page)])
+    assert done.exit_code == 0, done.output
+    html = page.read_text()
+    section = html[html.index("<h2>Chat exports (1)</h2>") : html.index("<h2>Timeline")]
+    row = section[section.index("<tr><td class=mono>WhatsApp Chat - Sam/_chat.txt") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>iOS</td><td>8</td>" in row and "2019-05-12T21:03:11 to 2019-05-13T08:19:00" in row
+    # 3 named: one beside it, one to find, one with folders in its name not looked for.
+    assert "<td>3</td><td>1</td><td class=mono>00000013-VIDEO-2019-05-13.mp4 (1 not looked for)</td>" in row
