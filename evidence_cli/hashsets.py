@@ -32,7 +32,6 @@ import codecs
 import csv
 import hashlib
 import io
-import json
 import os
 import re
 import sqlite3
@@ -42,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from evidence_cli.errors import EvidenceError
+from evidence_cli.jsonstream import JsonStreamError, ObjectReader
 
 #: Hexadecimal digits of each digest this tool computes.
 HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b": 128}
@@ -516,125 +516,43 @@ def _bounded(text: IO[str], found: HashSet) -> Iterator[str]:
         yield line
 
 
-class _Json:
-    """The JSON values of a stream, one at a time (``raw_decode`` on a sliding buffer)."""
-
-    def __init__(self, stream: IO[bytes], found: HashSet) -> None:
-        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict")
-        self._buf = ""
-        self._pos = 0
-        self._eof = False
-        self._decoder = json.JSONDecoder()
-        self._found = found
-        self.offset = 0
-
-    def _more(self) -> bool:
-        """Read more: as much again as is held past the position (so a long item is decoded
-        a few times, not once a chunk), a chunk at least."""
-        if self._eof:
-            return False
-        try:
-            piece = self._text.read(max(_CHUNK, len(self._buf) - self._pos))
-        except UnicodeDecodeError as exc:
-            raise HashSetError(f"hash set {self._found.path!r} is not UTF-8 JSON: {exc.reason}") from None
-        if not piece:
-            self._eof = True
-            return False
-        if self._pos > _CHUNK:
-            self.offset += self._pos
-            self._buf = self._buf[self._pos :]
-            self._pos = 0
-        self._buf += piece
-        return True
-
-    def fail(self, why: str) -> HashSetError:
-        at = self.offset + self._pos
-        return HashSetError(f"hash set {self._found.path!r} is not VICS JSON: {why} (character {at})")
-
-    def peek(self) -> str:
-        while True:
-            while self._pos < len(self._buf) and self._buf[self._pos] in " \t\r\n":
-                self._pos += 1
-            if self._pos < len(self._buf):
-                return self._buf[self._pos]
-            if not self._more():
-                return ""
-
-    def take(self, char: str) -> None:
-        if self.peek() != char:
-            raise self.fail(f"expected {char!r}")
-        self._pos += 1
-
-    def value(self) -> Any:
-        self.peek()
-        while True:
-            try:
-                value, end = self._decoder.raw_decode(self._buf, self._pos)
-            except json.JSONDecodeError as exc:
-                if len(self._buf) - self._pos > MAX_ITEM:
-                    raise self.fail(f"an item longer than {MAX_ITEM} characters") from None
-                if self._more():
-                    continue
-                raise self.fail(exc.msg) from None
-            except RecursionError:
-                raise self.fail("nested too deeply") from None
-            # A value that ends where the buffer ends may go on (a number cut in two).
-            if end == len(self._buf) and self._more():
-                continue
-            self._pos = end
-            return value
-
-    def rest_is_empty(self) -> bool:
-        return self.peek() == ""
-
-
 def _vics(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
-    js = _Json(stream, found)
-    js.take("{")
+    """The media of a VICS file, item by item from its ``value`` list (the shared
+    streaming reader: a set of millions of items never sits in memory whole)."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict")
+
+    def pieces() -> Iterator[str]:
+        while piece := text.read(_CHUNK):
+            yield piece
+
+    reader = ObjectReader(pieces(), max_value=MAX_ITEM)
     seen_value = False
-    if js.peek() == "}":
-        raise js.fail("no 'value' list")
-    while True:
-        key = js.value()
-        if not isinstance(key, str):
-            raise js.fail("a key that is not a string")
-        js.take(":")
-        if key == "value":
+    try:
+        while (key := reader.next_key()) is not None:
+            if key != "value":
+                reader.value()
+                continue
             seen_value = True
-            yield from _vics_items(js, found)
-        else:
-            js.value()
-        if js.peek() == ",":
-            js.take(",")
-            continue
-        js.take("}")
-        break
-    if not js.rest_is_empty():
-        raise js.fail("more after the JSON object")
+            for n, item in enumerate(reader.items(), start=1):
+                media = item.get("Media") if isinstance(item, Mapping) else None
+                if isinstance(media, list):
+                    for m, one in enumerate(media, start=1):
+                        yield from _vics_media(one, f"item {n}, media {m}", found)
+                else:
+                    yield from _vics_media(item, f"item {n}", found)
+        reader.finish()
+    except JsonStreamError as exc:
+        raise HashSetError(f"hash set {found.path!r} is not VICS JSON: {exc}") from None
+    except RecursionError:
+        raise HashSetError(f"hash set {found.path!r} is not VICS JSON: nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise HashSetError(f"hash set {found.path!r} is not UTF-8 JSON: {exc.reason}") from None
+    except ValueError as exc:  # the reader used out of order: a value where an object belongs
+        raise HashSetError(f"hash set {found.path!r} is not VICS JSON: {exc}") from None
+    finally:
+        text.detach()
     if not seen_value:
-        raise js.fail("no 'value' list")
-
-
-def _vics_items(js: _Json, found: HashSet) -> Iterator[Known]:
-    js.take("[")
-    if js.peek() == "]":
-        js.take("]")
-        return
-    n = 0
-    while True:
-        n += 1
-        item = js.value()
-        media = item.get("Media") if isinstance(item, Mapping) else None
-        if isinstance(media, list):
-            for m, one in enumerate(media, start=1):
-                yield from _vics_media(one, f"item {n}, media {m}", found)
-        else:
-            yield from _vics_media(item, f"item {n}", found)
-        if js.peek() == ",":
-            js.take(",")
-            continue
-        js.take("]")
-        return
+        raise HashSetError(f"hash set {found.path!r} is not VICS JSON: no 'value' list")
 
 
 _VICS_COLUMNS: list[_Column] = [

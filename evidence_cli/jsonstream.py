@@ -92,6 +92,9 @@ class ObjectReader:
         texts: the text, in pieces of any size (empty pieces are skipped).
         object_pairs_hook, parse_float, parse_constant: as for :func:`json.loads` (for
             example to refuse repeated keys, or numbers no JSON reader agrees on).
+        max_value: the most characters one value (a member's, an item's) may take; a
+            longer one is a :class:`JsonStreamError` once that much is held, so a hostile
+            file cannot make the reader hold all of itself. None: no limit.
     """
 
     def __init__(
@@ -101,8 +104,10 @@ class ObjectReader:
         object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
         parse_float: Callable[[str], Any] | None = None,
         parse_constant: Callable[[str], Any] | None = None,
+        max_value: int | None = None,
     ) -> None:
         self._texts = texts
+        self._max_value = max_value
         self._decode = json.JSONDecoder(
             object_pairs_hook=object_pairs_hook, parse_float=parse_float, parse_constant=parse_constant
         ).raw_decode
@@ -178,11 +183,11 @@ class ObjectReader:
                 value, end = self._decode(self._buf, self._pos)
             except json.JSONDecodeError as exc:
                 cut_short = exc.pos >= len(self._buf) - _MARGIN or exc.msg.startswith("Unterminated string")
-                if cut_short and self._more(want):
+                if cut_short and self._within_limit() and self._more(want):
                     want *= 2  # so that a long value is parsed a bounded number of times
                     continue
                 raise self._error(exc.msg, exc.pos) from None
-            if end > len(self._buf) - _MARGIN and self._more(want):
+            if end > len(self._buf) - _MARGIN and self._within_limit() and self._more(want):
                 want *= 2
                 continue
             self._pos = end
@@ -226,6 +231,12 @@ class ObjectReader:
         if not n:
             return False
         self._buf += "".join(got)
+        return True
+
+    def _within_limit(self) -> bool:
+        """May more text be read for the value being parsed (see ``max_value``)?"""
+        if self._max_value is not None and len(self._buf) - self._pos > self._max_value:
+            raise self._error(f"A value longer than {self._max_value} characters", self._pos)
         return True
 
     def _compact(self) -> None:

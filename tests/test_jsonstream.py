@@ -235,3 +235,19 @@ def test_a_long_value_is_not_parsed_again_for_every_piece() -> None:
     # The text read is doubled each time the value is found cut short (16, 32, ...
     # characters here): a few dozen attempts, not 2,000 (one a piece).
     assert calls < 40
+
+
+def test_max_value_bounds_what_one_value_makes_the_reader_hold() -> None:
+    text = '{"a": 1, "b": "' + "x" * 5000 + '", "c": 2}'
+    pieces = [text[i : i + 10] for i in range(0, len(text), 10)]
+    r = ObjectReader(iter(pieces), max_value=1000)
+    assert r.next_key() == "a" and r.value() == 1
+    assert r.next_key() == "b"
+    with pytest.raises(JsonStreamError, match="A value longer than 1000 characters: line 1 column 15"):
+        r.value()
+    # Without the bound, the same text is read whole.
+    r = ObjectReader(iter(pieces))
+    got = {}
+    while (key := r.next_key()) is not None:
+        got[key] = r.value()
+    assert got == {"a": 1, "b": "x" * 5000, "c": 2}
