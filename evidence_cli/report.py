@@ -466,8 +466,8 @@ def _chats(
     total: int,
     result: ReportResult,
 ) -> str:
-    """The section of WhatsApp chat exports: who wrote, from when to when, and which of the
-    attachments each names are in the manifest beside it (the rest: to find, or to ask for)."""
+    """The section of chat exports: who wrote, from when to when, and which of the
+    attachments each names were scanned (the rest: to find, or to ask for)."""
     present = {e.rel for e in manifest.entries if e.kind == "file"}
     rows = []
     for raw, r, chat in chats:
@@ -477,11 +477,10 @@ def _chats(
             folder = None
         names = chat.get("attachment_names")
         names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-        # A name with a folder in it is not looked for (an export names files beside it).
-        plain = [n for n in names if n not in ("", ".", "..") and "/" not in n and "\\" not in n]
-        prefix = b"" if not folder else folder + b"/"
-        found = [n for n in plain if folder is not None and prefix + n.encode("utf-8", "surrogateescape") in present]
-        missing = [n for n in plain if n not in set(found)]
+        # Only a relative name is looked for (a name that climbs out with .. is not).
+        plain = [n for n in names if n and "\\" not in n and not n.startswith("/") and ".." not in n.split("/")]
+        found = {n for n in plain if folder is not None and _attachment_scanned(folder, n, present)}
+        missing = [n for n in plain if n not in found]
         count = chat.get("attachments")
         named = count if isinstance(count, int) and not isinstance(count, bool) else len(names)
         unchecked = max(0, named - len(plain))
@@ -498,12 +497,13 @@ def _chats(
         rows.append(
             f"<tr><td class=mono>{h(r.path)}</td><td>{h(chat.get('layout'))}</td><td>{h(chat.get('messages'))}</td>"
             f"<td>{h(who)}</td><td>{h(when)}</td><td>{named}</td>"
-            f"<td>{len(found)}</td><td class=mono>{h(shown_missing)}</td></tr>"
+            f"<td>{len(plain) - len(missing)}</td><td class=mono>{h(shown_missing)}</td></tr>"
         )
     intro = (
-        "<p>WhatsApp chat exports. Times are the exporting phone's clock readings, its time zone unknown. "
-        "An attachment is <em>in the scan</em> when a file of that name was scanned in the export's folder; "
-        "the others are to be found, or asked for (an export made without media names none).</p>\n"
+        "<p>Chat exports. WhatsApp's times are the exporting phone's clock readings, its time zone unknown; "
+        "Telegram's and Meta's are UTC. An attachment is <em>in the scan</em> when a file of that name was "
+        "scanned in the export's folder (or, for a path, under it or a folder above it); the others are to "
+        "be found, or asked for (an export made without media names none).</p>\n"
     )
     heads = (
         "Path",
@@ -516,6 +516,19 @@ def _chats(
         "Not in the scan",
     )
     return _listed(f"Chat exports ({total})", heads, rows, total, "chat export", result, intro=intro)
+
+
+def _attachment_scanned(folder: bytes, name: str, present: set[bytes]) -> bool:
+    """Was ``name`` scanned in the export's folder or under one of its parents? WhatsApp
+    names a file beside the export, Telegram a path under its folder (``photos/...``), and
+    Meta a path from its download's top folder (``your_activity/messages/...``)."""
+    rel = name.encode("utf-8", "surrogateescape")
+    while True:
+        if (folder + b"/" + rel if folder else rel) in present:
+            return True
+        if not folder or folder == b".":
+            return False
+        folder = folder.rpartition(b"/")[0]
 
 
 def _listed(

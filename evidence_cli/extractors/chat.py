@@ -1,4 +1,5 @@
-"""WhatsApp chat exports ("Export chat" on a phone: ``_chat.txt``, ``WhatsApp Chat with X.txt``).
+"""Chat exports: WhatsApp's text ("Export chat": ``_chat.txt``), Telegram Desktop's JSON
+(``result.json``) and Meta's download of Instagram or Messenger messages (``message_1.json``).
 
 Sextortion and harassment cases turn on chat logs, and victims hand them over as these
 exports. The reader says what an examiner needs first: that the text is a WhatsApp
@@ -21,18 +22,27 @@ language: it is decided from the file (a first number over 12 is a day, a second
 ``ambiguous`` and no time is put on the record (the first and last lines' own text is
 kept): 5 January and 1 May must not be confused in a court.
 
+**JSON exports** carry their times in UTC: Telegram gives each message's local ``date``
+and its ``date_unixtime``, Meta's ``timestamp_ms``; their first and last messages get UTC
+timestamps (``utc-by-spec``), and Telegram's local dates say the exporting computer's
+offset. They are read item by item (:class:`~evidence_cli.jsonstream.ObjectReader`), so a
+chat of millions of messages never sits in memory whole. Meta writes text as UTF-8 bytes
+each escaped as a character (``Ã©`` for ``é``); names are mended back.
+
 Only the file is read, at most :data:`MAX_BYTES`; the text is never kept (message counts
 and names only).
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
-from datetime import datetime
-from typing import Iterable
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.jsonstream import JsonStreamError, ObjectReader
 from evidence_cli.models import Extraction, Finding, JSONValue, Problem, Timestamp
 
 NAME = "chat"
@@ -44,6 +54,10 @@ MAX_PARTICIPANTS = 50
 MAX_ATTACHMENTS = 1000
 #: Longest sender name kept (a line of a forged export may be anything).
 MAX_NAME = 200
+#: Distinct senders counted one by one (a channel's export may have thousands); the rest together.
+MAX_SENDERS = 10_000
+#: Characters one message of a JSON export may take (a hostile file cannot be held whole).
+MAX_JSON_VALUE = 16 * 1024 * 1024
 
 #: The start of a message line: date, time, optional AM/PM, then ``] `` (iOS) or `` - ``.
 #: WhatsApp puts a left-to-right mark (U+200E) before some lines, and a narrow no-break
@@ -81,18 +95,58 @@ def _first_line(head: bytes) -> str | None:
     return head.partition(b"\n")[0].decode("utf-8", "replace")
 
 
-class _Chat:
-    """What the lines of an export add up to."""
+class _Counts:
+    """What every kind of export is counted for."""
 
-    def __init__(self) -> None:
-        self.layout = ""
+    def __init__(self, app: str, layout: str) -> None:
+        self.app, self.layout = app, layout
         self.messages = 0
         self.system = 0
         self.senders: Counter[str] = Counter()
+        self.others = 0
+        """Messages of senders past the MAX_SENDERS counted one by one."""
         self.omitted = 0
         self.deleted = 0
         self.attachments: list[str] = []
         self.attachment_count = 0
+
+    def sender(self, name: Any) -> None:
+        if not isinstance(name, str):
+            name = "(no name)"
+        name = name[:MAX_NAME]
+        if name in self.senders or len(self.senders) < MAX_SENDERS:
+            self.senders[name] += 1
+        else:
+            self.others += 1
+
+    def attached(self, name: str) -> None:
+        self.attachment_count += 1
+        if len(self.attachments) < MAX_ATTACHMENTS:
+            self.attachments.append(name[:1024])
+
+    def tags(self) -> dict[str, JSONValue]:
+        tags: dict[str, JSONValue] = {
+            "app": self.app,
+            "layout": self.layout,
+            "messages": self.messages,
+            "system_lines": self.system,
+            "senders": len(self.senders) + (1 if self.others else 0),
+            "participants": dict(self.senders.most_common(MAX_PARTICIPANTS)),
+            "deleted": self.deleted,
+            "media_omitted": self.omitted,
+            "attachments": self.attachment_count,
+            "attachment_names": list(self.attachments),
+        }
+        if len(self.senders) > MAX_PARTICIPANTS:
+            tags["participants_not_listed"] = len(self.senders) - MAX_PARTICIPANTS
+        return tags
+
+
+class _Chat(_Counts):
+    """What the lines of a WhatsApp export add up to."""
+
+    def __init__(self) -> None:
+        super().__init__("WhatsApp", "")
         self.before_first = 0
         self.dates: list[tuple[int, int, int, int, int, int | None, str | None, str]] = []
         self.first_raw = ""
@@ -124,7 +178,7 @@ class _Chat:
             self.system += 1
             return
         self.messages += 1
-        self.senders[sender.group("name").strip()] += 1
+        self.sender(sender.group("name").strip())
         text = sender.group("text")
         if _DELETED.match(text):
             self.deleted += 1
@@ -132,9 +186,7 @@ class _Chat:
             self.omitted += 1
         attached = _IOS_ATTACHED.search(text) or _ANDROID_ATTACHED.match(text)
         if attached:
-            self.attachment_count += 1
-            if len(self.attachments) < MAX_ATTACHMENTS:
-                self.attachments.append(attached.group("name").strip())
+            self.attached(attached.group("name").strip())
 
     def order(self) -> str:
         if self.year_first:
@@ -182,10 +234,14 @@ def _lines(ctx: FileContext, problems: list[Problem]) -> Iterable[str]:
 @register
 class ChatExtractor:
     name = NAME
-    description = "WhatsApp chat exports: layout, senders and message counts, first and last message, attachments"
-    mime_types = frozenset({"text/plain"})
+    description = (
+        "Chat exports (WhatsApp text, Telegram and Instagram/Messenger JSON): senders, counts, times, attachments"
+    )
+    mime_types = frozenset({"text/plain", "application/json"})
 
     def extract(self, ctx: FileContext) -> Extraction:
+        if ctx.file_type.mime == "application/json":
+            return _json_export(ctx)
         # Most text files are no chat: their first line says so, from the bytes already read.
         first = _first_line(ctx.head)
         if first is None or _MESSAGE.match(first) is None:
@@ -199,24 +255,11 @@ class ChatExtractor:
 
 def _extraction(chat: _Chat, problems: list[Problem]) -> Extraction:
     order = chat.order()
-    tags: dict[str, JSONValue] = {
-        "app": "WhatsApp",
-        "layout": chat.layout,
-        "date_order": order,
-        "messages": chat.messages,
-        "system_lines": chat.system,
-        "senders": len(chat.senders),
-        "participants": dict(chat.senders.most_common(MAX_PARTICIPANTS)),
-        "deleted": chat.deleted,
-        "media_omitted": chat.omitted,
-        "attachments": chat.attachment_count,
-        "attachment_names": list(chat.attachments),
-        "first_line_time": chat.first_raw,
-        "last_line_time": chat.last_raw,
-        "lines_before_first_message": chat.before_first,
-    }
-    if len(chat.senders) > MAX_PARTICIPANTS:
-        tags["participants_not_listed"] = len(chat.senders) - MAX_PARTICIPANTS
+    tags = chat.tags()
+    tags["date_order"] = order
+    tags["first_line_time"] = chat.first_raw
+    tags["last_line_time"] = chat.last_raw
+    tags["lines_before_first_message"] = chat.before_first
     timestamps: list[Timestamp] = []
     findings: list[Finding] = []
     if order != "ambiguous":
@@ -259,3 +302,180 @@ def _extraction(chat: _Chat, problems: list[Problem]) -> Extraction:
         problems=tuple(problems),
         findings=tuple(findings),
     )
+
+
+# --- JSON exports -----------------------------------------------------------------------
+
+#: Keys of the first kilobytes that make a JSON file worth reading as an export.
+_TELEGRAM_HEAD = re.compile(
+    rb'"type"\s*:\s*"(?:personal_chat|private_group|private_supergroup|public_supergroup|'
+    rb'public_channel|private_channel|saved_messages|bot_chat)"'
+)
+_META_HEAD = re.compile(rb'^\s*\{\s*"participants"\s*:\s*\[')
+
+
+class _JsonChat(_Counts):
+    """What the messages of a JSON export add up to."""
+
+    def __init__(self, app: str, layout: str) -> None:
+        super().__init__(app, layout)
+        self.title: str | None = None
+        self.kind: str | None = None
+        self.first: tuple[int, str] | None = None  # (UTC milliseconds, raw)
+        self.last: tuple[int, str] | None = None
+        self.offsets: Counter[int] = Counter()  # Telegram: local minus UTC, in minutes
+        self.bad = 0
+
+    def media(self, name: Any) -> None:
+        if not isinstance(name, str):
+            return
+        if name.startswith("(File not included"):
+            self.omitted += 1
+        else:
+            self.attached(name)
+
+    def when(self, ms: int, raw: str) -> None:
+        if self.first is None or ms < self.first[0]:
+            self.first = (ms, raw)
+        if self.last is None or ms > self.last[0]:
+            self.last = (ms, raw)
+
+
+def _mend(text: Any) -> Any:
+    """Meta's text, UTF-8 bytes escaped one by one as characters, made text again."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def _telegram_message(chat: _JsonChat, m: Mapping[str, Any]) -> None:
+    if m.get("type") == "service":
+        chat.system += 1
+    else:
+        chat.messages += 1
+        chat.sender(m.get("from"))
+    for key in ("photo", "file"):
+        chat.media(m.get(key))
+    unix, local = m.get("date_unixtime"), m.get("date")
+    try:
+        seconds = int(unix) if isinstance(unix, (str, int)) and not isinstance(unix, bool) else None
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        chat.bad += 1
+        return
+    chat.when(seconds * 1000, str(unix))
+    if isinstance(local, str):
+        try:
+            shown = datetime.fromisoformat(local)
+            utc = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+            chat.offsets[round((shown - utc).total_seconds() / 60)] += 1
+        except (ValueError, OverflowError, OSError):
+            chat.bad += 1
+
+
+def _meta_message(chat: _JsonChat, m: Mapping[str, Any]) -> None:
+    chat.messages += 1
+    chat.sender(_mend(m.get("sender_name")))
+    if m.get("is_unsent") is True:
+        chat.deleted += 1
+    for key in ("photos", "videos", "audio_files", "files", "gifs"):
+        items = m.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, Mapping):
+                    chat.media(item.get("uri"))
+    ms = m.get("timestamp_ms")
+    if isinstance(ms, int) and not isinstance(ms, bool):
+        chat.when(ms, str(ms))
+    else:
+        chat.bad += 1
+
+
+def _json_export(ctx: FileContext) -> Extraction:
+    head = ctx.head[:8192]
+    if _META_HEAD.match(head):
+        chat = _JsonChat("Instagram or Facebook Messenger", "Meta download (JSON)")
+        on_message = _meta_message
+    elif _TELEGRAM_HEAD.search(head) and b'"messages"' in head:
+        chat = _JsonChat("Telegram", "Telegram Desktop export (JSON)")
+        on_message = _telegram_message
+    else:
+        return Extraction(extractor=NAME, group=NAME)
+    problems: list[Problem] = []
+    with ctx.open() as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace")
+        try:
+            _read_messages(ObjectReader(_pieces(text, problems), max_value=MAX_JSON_VALUE), chat, on_message)
+        except (JsonStreamError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            problems.append(problem(NAME, f"the export is not valid JSON past this point: {why}"))
+        finally:
+            text.detach()
+    return _json_extraction(chat, problems)
+
+
+def _read_messages(
+    reader: ObjectReader, chat: _JsonChat, on_message: Callable[[_JsonChat, Mapping[str, Any]], None]
+) -> None:
+    """The export's top-level members: its messages one at a time, its name and type."""
+    while (key := reader.next_key()) is not None:
+        if key == "messages" and reader.peek() == "[":
+            for m in reader.items():
+                if isinstance(m, Mapping):
+                    on_message(chat, m)
+                else:
+                    chat.bad += 1
+        elif key in ("name", "title", "type"):
+            value = reader.value()
+            if isinstance(value, str) and key != "type":
+                chat.title = _mend(value)[:MAX_NAME]
+            elif isinstance(value, str):
+                chat.kind = value[:100]
+        else:
+            reader.value()
+
+
+def _pieces(text: io.TextIOWrapper, problems: list[Problem]) -> Iterator[str]:
+    read = 0
+    while piece := text.read(1 << 20):
+        read += len(piece)
+        if read > MAX_BYTES:
+            problems.append(problem(NAME, f"only the first {MAX_BYTES:,} characters read", type="TooLarge"))
+            return
+        yield piece
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _json_extraction(chat: _JsonChat, problems: list[Problem]) -> Extraction:
+    tags = chat.tags()
+    if chat.title is not None:
+        tags["title"] = chat.title
+    if chat.kind is not None:
+        tags["chat_type"] = chat.kind
+    if chat.bad:
+        problems.append(problem(NAME, f"{chat.bad} messages without a readable time"))
+    timestamps: list[Timestamp] = []
+    try:
+        for name, found in (("ChatFirstMessage", chat.first), ("ChatLastMessage", chat.last)):
+            if found is not None:
+                when = _iso(found[0])
+                tags["first_message" if name == "ChatFirstMessage" else "last_message"] = when
+                timestamps.append(
+                    Timestamp(name=name, source=NAME, value=when, utc=when, raw=found[1], offset_origin="utc-by-spec")
+                )
+    except (ValueError, OverflowError, OSError):
+        problems.append(problem(NAME, "a message time is out of range"))
+        timestamps = []
+    if chat.offsets:
+        offsets = sorted(chat.offsets)
+        tags["export_utc_offsets"] = [
+            f"{'+' if o >= 0 else '-'}{abs(o) // 60:02d}:{abs(o) % 60:02d}" for o in offsets[:10]
+        ]
+    return Extraction(extractor=NAME, group=NAME, tags=tags, timestamps=tuple(timestamps), problems=tuple(problems))

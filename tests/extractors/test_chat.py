@@ -1,7 +1,9 @@
-"""WhatsApp chat exports: both layouts, the date orders of every language, and the damage."""
+"""Chat exports: WhatsApp's two layouts in the date orders of every language, Telegram's and
+Meta's JSON, the report's section, and the damage."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,135 @@ def test_the_report_says_which_attachments_are_in_the_scan(tmp_path: Path) -> No
     assert "<td>iOS</td><td>8</td>" in row and "2019-05-12T21:03:11 to 2019-05-13T08:19:00" in row
     # 3 named: one beside it, one to find, one with folders in its name not looked for.
     assert "<td>3</td><td>1</td><td class=mono>00000013-VIDEO-2019-05-13.mp4 (1 not looked for)</td>" in row
+
+
+# --- JSON exports -------------------------------------------------------------------------
+
+
+TELEGRAM = {
+    "name": "Sam",
+    "type": "personal_chat",
+    "id": 4242,
+    "messages": [
+        {
+            "id": 1,
+            "type": "service",
+            "date": "2019-05-13T21:00:00",
+            "date_unixtime": "1557774000",
+            "actor": "Sam",
+            "action": "phone_call",
+        },
+        {
+            "id": 2,
+            "type": "message",
+            "date": "2019-05-13T21:03:11",
+            "date_unixtime": "1557774191",
+            "from": "Sam",
+            "from_id": "user1",
+            "text": "hi",
+            "photo": "photos/photo_1@13-05-2019_21-03-11.jpg",
+        },
+        {
+            "id": 3,
+            "type": "message",
+            "date": "2019-05-14T08:00:00",
+            "date_unixtime": "1557813600",
+            "from": "Alex",
+            "from_id": "user2",
+            "text": "",
+            "file": "(File not included. Change data exporting settings to download.)",
+            "media_type": "video_file",
+        },
+    ],
+}
+
+META = {
+    "participants": [{"name": "\u00c3\u0089lise"}, {"name": "Sam"}],
+    "messages": [  # newest first, as Meta writes them
+        {"sender_name": "Sam", "timestamp_ms": 1557813600000, "content": "ok", "is_unsent": True},
+        {
+            "sender_name": "\u00c3\u0089lise",
+            "timestamp_ms": 1557774191000,
+            "photos": [{"uri": "your_activity/messages/inbox/sam_1/photos/1.jpg", "creation_timestamp": 1557774191}],
+        },
+    ],
+    "title": "Sam",
+    "thread_path": "inbox/sam_1",
+}
+
+
+def extract_json(doc: object | str) -> Extraction:
+    data = (doc if isinstance(doc, str) else json.dumps(doc, indent=1)).encode("utf-8")
+    return chat.ChatExtractor().extract(file_context(data, "result.json", mime="application/json"))
+
+
+def test_a_telegram_export_gives_utc_times_and_the_exporting_offset() -> None:
+    got = extract_json(TELEGRAM)
+    t = got.tags
+    assert (t["app"], t["title"], t["chat_type"]) == ("Telegram", "Sam", "personal_chat")
+    assert (t["messages"], t["system_lines"], t["participants"]) == (2, 1, {"Sam": 1, "Alex": 1})
+    assert (t["attachments"], t["attachment_names"], t["media_omitted"]) == (
+        1,
+        ["photos/photo_1@13-05-2019_21-03-11.jpg"],
+        1,
+    )
+    assert (t["first_message"], t["last_message"]) == ("2019-05-13T19:00:00Z", "2019-05-14T06:00:00Z")
+    assert t["export_utc_offsets"] == ["+02:00"]
+    assert [(s.name, s.value, s.utc, s.offset_origin, s.raw) for s in got.timestamps] == [
+        ("ChatFirstMessage", "2019-05-13T19:00:00Z", "2019-05-13T19:00:00Z", "utc-by-spec", "1557774000"),
+        ("ChatLastMessage", "2019-05-14T06:00:00Z", "2019-05-14T06:00:00Z", "utc-by-spec", "1557813600"),
+    ]
+    assert not got.problems
+
+
+def test_a_meta_download_mends_its_text_and_orders_its_times() -> None:
+    got = extract_json(META)
+    t = got.tags
+    assert (t["app"], t["layout"], t["title"]) == ("Instagram or Facebook Messenger", "Meta download (JSON)", "Sam")
+    assert t["participants"] == {"Sam": 1, "\u00c9lise": 1}  # Ã‰lise was Élise
+    assert (t["deleted"], t["attachments"]) == (1, 1)
+    assert (t["first_message"], t["last_message"]) == ("2019-05-13T19:03:11Z", "2019-05-14T06:00:00Z")
+
+
+def test_a_json_export_broken_half_way_keeps_what_was_read() -> None:
+    text = json.dumps(TELEGRAM, indent=1)
+    got = extract_json(text[: text.index('"id": 3')])
+    assert got.tags["messages"] == 1 and got.tags["system_lines"] == 1
+    assert [p.message.startswith("the export is not valid JSON past this point: ") for p in got.problems] == [True]
+
+
+def test_other_json_is_left_alone() -> None:
+    for doc in ({"name": "left-pad", "version": "1.0.0"}, [1, 2], {"messages": "not a chat"}):
+        assert extract_json(doc) == Extraction(extractor="chat", group="chat")
+
+
+def test_the_report_finds_the_attachments_of_json_exports_under_their_folders(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+
+    telegram = tmp_path / "case" / "ChatExport_2019-05-14"
+    (telegram / "photos").mkdir(parents=True)
+    (telegram / "result.json").write_text(json.dumps(TELEGRAM, indent=1))
+    (telegram / "photos" / "photo_1@13-05-2019_21-03-11.jpg").write_bytes(jpeg_bytes())
+    meta = tmp_path / "case" / "instagram-sam" / "your_activity" / "messages" / "inbox" / "sam_1"
+    (meta / "photos").mkdir(parents=True)
+    (meta / "message_1.json").write_text(json.dumps(META, indent=1))
+    manifest, page = tmp_path / "case.json", tmp_path / "report.html"
+    scanned = CliRunner().invoke(cli, ["scan", str(tmp_path / "case"), "--workers", "0", "--json", str(manifest)])
+    assert scanned.exit_code == 0, scanned.output
+    assert CliRunner().invoke(cli, ["report", str(manifest), "-o", str(page)]).exit_code == 0
+    html = page.read_text()
+    section = html[html.index("<h2>Chat exports (2)</h2>") : html.index("<h2>Timeline")]
+    # Telegram's photo is under the export's folder; Meta's, named from the download's top
+    # folder, was not handed over.
+    assert "<td>1</td><td>1</td><td class=mono></td></tr>" in section
+    assert "<td>1</td><td>0</td><td class=mono>your_activity/messages/inbox/sam_1/photos/1.jpg</td>" in section
+    assert "2019-05-13T19:00:00Z to 2019-05-14T06:00:00Z" in section
+
+
+def test_senders_past_the_limit_are_counted_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat, "MAX_SENDERS", 2)
+    lines = "".join(f"[13/05/2019, 10:00:0{i}] Member {i}: hi\n" for i in range(5))
+    t = extract(lines).tags
+    assert t["participants"] == {"Member 0": 1, "Member 1": 1} and t["senders"] == 3 and t["messages"] == 5
