@@ -8,7 +8,8 @@ never trusted blindly:
 - *hashdeep* files (``%%%% HASHDEEP-1.0``, ``%%%% size,md5,sha256,filename``);
 - *CSV* with a header that names digest columns (``md5``, ``sha1``/``SHA-1``,
   ``sha256`` ...): NSRL RDS 2's ``NSRLFile.txt``, this tool's own CSV report, most
-  exports of forensic suites;
+  exports of forensic suites, and PowerShell's ``Get-FileHash`` (a ``Hash`` column named
+  by an ``Algorithm`` one);
 - *VICS JSON* (Project VIC, CAID): ``{"value": [media, ...]}`` with ``MD5``, ``SHA1``,
   ``MediaSize``, ``Category``, or VICS 1's cases each holding a ``Media`` list; read
   item by item, so a file of millions of items never sits in memory whole;
@@ -17,10 +18,10 @@ never trusted blindly:
   SQLite's own limits on what a hostile database may make it do;
 - this tool's own manifests (JSON or JSON Lines export), seal checked.
 
-A line that cannot be read is counted and named (at most :data:`BAD_SHOWN` of them), never
-skipped silently; a set that is not any of these formats is refused whole. The SHA-256 of
-every byte of the set is taken as it is read, so the examiner can say which version of a
-set was used.
+Text sets may be UTF-8 or UTF-16 (Windows PowerShell's ``>``). A line that cannot be read
+is counted and named (at most :data:`BAD_SHOWN` of them), never skipped silently; a set
+that is not any of these formats is refused whole. The SHA-256 of every byte of the set is
+taken as it is read, so the examiner can say which version of a set was used.
 
 A digest of 128 hexadecimal digits in a list that does not name its algorithm may be
 SHA-512 or BLAKE2b-512; it is compared with both (:class:`Known` keeps both names).
