@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
+from array import array
+from collections import Counter, deque
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -69,17 +70,22 @@ _MESSAGE = re.compile(
     r"(?:[ \u00a0\u202f]?(?P<ampm>[AaPp])\.?[ \u00a0\u202f]?[Mm]\.?)?)"
     r"(?(bracket)\][ \u00a0]|[ \u00a0][-\u2013][ \u00a0])(?P<rest>.*)"
 )
-#: ``Sender: text``: a sender is everything before the first ``: ``.
-_SENDER = re.compile(rf"\u200e?(?P<name>[^:\u200e]{{1,{MAX_NAME}}}?): (?P<text>.*)", re.S)
-#: Media the export left out ("Export without media").
-_OMITTED = re.compile(
-    r"\u200e?(?:<Media omitted>|<M\u00e9dias omis>|<Medien ausgeschlossen>|"
-    r"(?:image|video|audio|sticker|GIF|document) omitted)",
-    re.I,
+#: Media the export left out ("Export without media"), lower case.
+_OMITTED = (
+    "<media omitted>",
+    "<m\u00e9dias omis>",
+    "<medien ausgeschlossen>",
+    "image omitted",
+    "video omitted",
+    "audio omitted",
+    "sticker omitted",
+    "gif omitted",
+    "document omitted",
 )
+_DELETED = ("This message was deleted", "You deleted this message")
 _IOS_ATTACHED = re.compile(r"<attached: (?P<name>[^>]{1,255})>")
-_ANDROID_ATTACHED = re.compile(r"\u200e?(?P<name>[^\s/\\][^/\\]{0,254}?) \((?:file attached|Datei angeh\u00e4ngt)\)")
-_DELETED = re.compile(r"\u200e?(?:This message was deleted|You deleted this message)\.?$")
+_ANDROID_ATTACHED_END = (" (file attached)", " (Datei angeh\u00e4ngt)")
+_ANDROID_ATTACHED = re.compile(r"(?P<name>[^\s/\\][^/\\]{0,254}?) \((?:file attached|Datei angeh\u00e4ngt)\)$")
 
 
 #: What an export's first line starts with: a digit, ``[`` or a left-to-right mark.
@@ -148,7 +154,11 @@ class _Chat(_Counts):
     def __init__(self) -> None:
         super().__init__("WhatsApp", "")
         self.before_first = 0
-        self.dates: list[tuple[int, int, int, int, int, int | None, str | None, str]] = []
+        # Each message line's date and time packed in one integer (a chat of millions of
+        # lines in tens of megabytes); its text kept for the first and last lines only.
+        self.dates = array("q")
+        self.head_raw: list[str] = []
+        self.tail_raw: deque[tuple[int, str]] = deque(maxlen=_KEPT_RAW)
         self.first_raw = ""
         self.last_raw = ""
         self.big_a = self.big_b = self.year_first = False
@@ -159,47 +169,87 @@ class _Chat(_Counts):
             if not self.messages and not self.system:
                 self.before_first += 1
             return
+        bracket, stamp, a_text, _, b_text, c_text, hh, mi, ss, ampm, rest = m.groups()
         if not self.layout:
-            self.layout = "iOS" if m.group("bracket") else "Android"
-        a, b, c = int(m.group("a")), int(m.group("b")), int(m.group("c"))
-        self.year_first |= len(m.group("a")) == 4
-        self.big_a |= a > 12 and len(m.group("a")) < 4
-        self.big_b |= b > 12
-        s = m.group("s")
-        stamp = m.group("when")  # the date and time as written
-        hh, mi = int(m.group("h")), int(m.group("mi"))
-        self.dates.append((a, b, c, hh, mi, None if s is None else int(s), m.group("ampm"), stamp))
+            self.layout = "iOS" if bracket else "Android"
+        a, b = int(a_text), int(b_text)
+        if len(a_text) == 4:
+            self.year_first = True
+        elif a > 12:
+            self.big_a = True
+        if b > 12:
+            self.big_b = True
+        self.dates.append(_pack(a, b, int(c_text), int(hh), int(mi), None if ss is None else int(ss), ampm))
+        if len(self.head_raw) < _KEPT_RAW:
+            self.head_raw.append(stamp)
+        self.tail_raw.append((len(self.dates) - 1, stamp))
         if not self.first_raw:
             self.first_raw = stamp
         self.last_raw = stamp
-        rest = m.group("rest")
-        sender = _SENDER.match(rest)
-        if sender is None:
+        # ``Sender: text``: the sender is what comes before the first ": " (a system line has none).
+        colon = rest.find(": ", 0, MAX_NAME + 3)
+        name = rest[:colon].lstrip("\u200e").strip() if colon > 0 else ""
+        if not name or ":" in name:
             self.system += 1
             return
         self.messages += 1
-        self.sender(sender.group("name").strip())
-        text = sender.group("text")
-        if _DELETED.match(text):
+        self.sender(name)
+        text = rest[colon + 2 :].lstrip("\u200e")
+        if text.startswith(_DELETED):
             self.deleted += 1
-        elif _OMITTED.match(text):
+        elif text[:40].lower().startswith(_OMITTED):
             self.omitted += 1
-        attached = _IOS_ATTACHED.search(text) or _ANDROID_ATTACHED.match(text)
-        if attached:
-            self.attached(attached.group("name").strip())
+        if "<attached: " in text:
+            attached = _IOS_ATTACHED.search(text)
+            if attached:
+                self.attached(attached.group("name").strip())
+        elif text.endswith(_ANDROID_ATTACHED_END):
+            attached = _ANDROID_ATTACHED.match(text)
+            if attached:
+                self.attached(attached.group("name").strip())
 
     def order(self) -> str:
         if self.year_first:
             return "year/month/day"
-        if self.big_a and not self.big_b:
+        if self.big_a and self.big_b:
+            return "inconsistent"
+        if self.big_a:
             return "day/month/year"
-        if self.big_b and not self.big_a:
+        if self.big_b:
             return "month/day/year"
         return "ambiguous"
 
+    def raw(self, i: int) -> str:
+        """The date and time of message line ``i`` as written (kept for the first and last
+        lines only)."""
+        if i < len(self.head_raw):
+            return self.head_raw[i]
+        return next((t for j, t in self.tail_raw if j == i), f"(message line {i + 1})")
 
-def _when(d: tuple[int, int, int, int, int, int | None, str | None, str], order: str) -> datetime:
-    a, b, c, hh, mi, ss, ampm, _ = d
+
+#: Message lines whose date and time are kept as written, at each end.
+_KEPT_RAW = 64
+
+
+def _pack(a: int, b: int, c: int, hh: int, mi: int, ss: int | None, ampm: str | None) -> int:
+    """A line's numbers in one integer (each under its field's bound, by the pattern)."""
+    half = 0 if ampm is None else 1 if ampm in "Aa" else 2
+    return ((((((a * 100 + b) * 10000 + c) * 100 + hh) * 100 + mi) * 100 + (ss or 0)) * 2 + (ss is not None)) * 3 + half
+
+
+def _unpack(v: int) -> tuple[int, int, int, int, int, int | None, str | None]:
+    v, half = divmod(v, 3)
+    v, has_ss = divmod(v, 2)
+    v, ss = divmod(v, 100)
+    v, mi = divmod(v, 100)
+    v, hh = divmod(v, 100)
+    v, c = divmod(v, 10000)
+    a, b = divmod(v, 100)
+    return a, b, c, hh, mi, ss if has_ss else None, (None, "A", "P")[half]
+
+
+def _when(packed: int, order: str) -> datetime:
+    a, b, c, hh, mi, ss, ampm = _unpack(packed)
     if order == "year/month/day":
         y, mo, day = a, b, c
     elif order == "day/month/year":
@@ -211,7 +261,7 @@ def _when(d: tuple[int, int, int, int, int, int | None, str | None, str], order:
     if ampm is not None:
         if not 1 <= hh <= 12:
             raise ValueError(f"hour {hh} with AM/PM")
-        hh = hh % 12 + (12 if ampm in "Pp" else 0)
+        hh = hh % 12 + (12 if ampm == "P" else 0)
     return datetime(y, mo, day, hh, mi, ss or 0)
 
 
@@ -262,38 +312,16 @@ def _extraction(chat: _Chat, problems: list[Problem]) -> Extraction:
     tags["lines_before_first_message"] = chat.before_first
     timestamps: list[Timestamp] = []
     findings: list[Finding] = []
-    if order != "ambiguous":
-        times: list[datetime] = []
-        bad = 0
-        for d in chat.dates:
-            try:
-                times.append(_when(d, order))
-            except ValueError:
-                bad += 1
-        if bad:
-            problems.append(problem(NAME, f"{bad} message lines with an impossible date or time (read as {order})"))
-        if times:
-            first, last = min(times), max(times)
-            tags["first_message"] = times[0].isoformat()
-            tags["last_message"] = times[-1].isoformat()
-            late = sum(1 for x, y in zip(times, times[1:]) if y < x)
-            tags["dated_before_the_line_above"] = late
-            for name, when, raw in (
-                ("ChatFirstMessage", times[0], chat.first_raw),
-                ("ChatLastMessage", times[-1], chat.last_raw),
-            ):
-                timestamps.append(Timestamp(name=name, source=NAME, value=when.isoformat(), utc=None, raw=raw))
-            if late:
-                findings.append(
-                    Finding(
-                        "chat-out-of-order",
-                        "info",
-                        f"{late} message lines are dated before the line above them (the earliest is "
-                        f"{first.isoformat()}, the latest {last.isoformat()}): a message delivered late, a change of "
-                        "the phone's clock or time zone, or an edited export",
-                        {"lines": late},
-                    )
-                )
+    if order == "inconsistent":
+        problems.append(
+            problem(
+                NAME,
+                "dates read both ways: in some lines the first number is over 12 (a day), in others the second: "
+                "no time is put on the record",
+            )
+        )
+    elif order != "ambiguous":
+        _times(chat, order, tags, timestamps, findings, problems)
     return Extraction(
         extractor=NAME,
         group=NAME,
@@ -302,6 +330,55 @@ def _extraction(chat: _Chat, problems: list[Problem]) -> Extraction:
         problems=tuple(problems),
         findings=tuple(findings),
     )
+
+
+def _times(
+    chat: _Chat,
+    order: str,
+    tags: dict[str, JSONValue],
+    timestamps: list[Timestamp],
+    findings: list[Finding],
+    problems: list[Problem],
+) -> None:
+    """The first and last message's times, and the lines dated before the line above, in
+    one pass over the packed dates (no list of millions of datetimes)."""
+    first = last = earliest = latest = previous = None
+    first_i = last_i = 0
+    bad = late = 0
+    for i, packed in enumerate(chat.dates):
+        try:
+            when = _when(packed, order)
+        except ValueError:
+            bad += 1
+            continue
+        if first is None:
+            first, first_i = when, i
+        last, last_i = when, i
+        earliest = when if earliest is None or when < earliest else earliest
+        latest = when if latest is None or when > latest else latest
+        if previous is not None and when < previous:
+            late += 1
+        previous = when
+    if bad:
+        problems.append(problem(NAME, f"{bad} message lines with an impossible date or time (read as {order})"))
+    if first is None or last is None or earliest is None or latest is None:
+        return
+    tags["first_message"] = first.isoformat()
+    tags["last_message"] = last.isoformat()
+    tags["dated_before_the_line_above"] = late
+    for name, when, i in (("ChatFirstMessage", first, first_i), ("ChatLastMessage", last, last_i)):
+        timestamps.append(Timestamp(name=name, source=NAME, value=when.isoformat(), utc=None, raw=chat.raw(i)))
+    if late:
+        findings.append(
+            Finding(
+                "chat-out-of-order",
+                "info",
+                f"{late} message lines are dated before the line above them (the earliest is "
+                f"{earliest.isoformat()}, the latest {latest.isoformat()}): a message delivered late, a change of "
+                "the phone's clock or time zone, or an edited export",
+                {"lines": late},
+            )
+        )
 
 
 # --- JSON exports -----------------------------------------------------------------------

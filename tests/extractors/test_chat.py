@@ -289,3 +289,34 @@ def test_senders_past_the_limit_are_counted_together(monkeypatch: pytest.MonkeyP
     lines = "".join(f"[13/05/2019, 10:00:0{i}] Member {i}: hi\n" for i in range(5))
     t = extract(lines).tags
     assert t["participants"] == {"Member 0": 1, "Member 1": 1} and t["senders"] == 3 and t["messages"] == 5
+
+
+def test_dates_read_both_ways_are_inconsistent_and_put_no_time() -> None:
+    got = extract("[13/05/2019, 10:00:00] Sam: a\n[05/14/2019, 10:00:00] Alex: b\n")
+    assert got.tags["date_order"] == "inconsistent" and not got.timestamps
+    assert got.problems[0].message.startswith("dates read both ways")
+
+
+def test_the_first_time_is_the_first_line_that_has_one() -> None:
+    got = extract("[31/02/2019, 10:00:00] Sam: a\n[13/05/2019, 11:00:00] Sam: b\n")
+    first = got.timestamps[0]
+    assert (first.value, first.raw) == ("2019-05-13T11:00:00", "13/05/2019, 11:00:00")
+
+
+def test_a_long_export_is_counted_in_little_memory() -> None:
+    import tracemalloc
+
+    day = "".join(
+        f"[{d:02d}/05/2019, {h:02d}:{m:02d}:00] {'Sam' if m % 2 else 'Alex'}: message {m}\n"
+        for d in (13, 14)
+        for h in range(24)
+        for m in range(60)
+    )
+    text = day * 35  # 100,800 message lines
+    tracemalloc.start()
+    got = extract(text)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert got.tags["messages"] == 100_800 and got.tags["dated_before_the_line_above"] == 34
+    assert (got.timestamps[0].raw, got.timestamps[1].raw) == ("13/05/2019, 00:00:00", "14/05/2019, 23:59:00")
+    assert peak < len(text) + 8 * 1024 * 1024  # the text itself, and a few MB: no object per line
