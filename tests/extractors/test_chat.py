@@ -312,11 +312,11 @@ def test_a_long_export_is_counted_in_little_memory() -> None:
         for h in range(24)
         for m in range(60)
     )
-    text = day * 35  # 100,800 message lines
+    text = day * 15  # 43,200 message lines
     tracemalloc.start()
     got = extract(text)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert got.tags["messages"] == 100_800 and got.tags["dated_before_the_line_above"] == 34
+    assert got.tags["messages"] == 43_200 and got.tags["dated_before_the_line_above"] == 14
     assert (got.timestamps[0].raw, got.timestamps[1].raw) == ("13/05/2019, 00:00:00", "14/05/2019, 23:59:00")
     assert peak < len(text) + 8 * 1024 * 1024  # the text itself, and a few MB: no object per line
