@@ -18,6 +18,7 @@ Nothing here is read from disk and nothing large is kept in git: each function r
 from __future__ import annotations
 
 import io
+import json
 import random
 import struct
 import zipfile
@@ -654,6 +655,47 @@ def odt_seed(text: str = "Seed title") -> bytes:
     return raw_zip(odt_members(text))
 
 
+def chat_seed(text: str = "Seed sender") -> bytes:
+    """A WhatsApp export (iOS layout) whose sender, attachment and chat name are ``text``
+    (its line breaks and ": " made harmless: they would end the sender's name)."""
+    name = text.replace("\n", " ").replace("\r", " ").replace(": ", " ") or "x"
+    return (
+        f"[13/05/2019, 21:03:11] {name}: \u200eMessages and calls are end-to-end encrypted.\n"
+        f"[13/05/2019, 21:04:00] {name}: hello\n"
+        f"[14/05/2019, 08:15:00] Sam: \u200e<attached: {name.replace('>', ' ')}.jpg>\n"
+    ).encode("utf-8", "surrogatepass")
+
+
+def telegram_seed(text: str = "Seed sender") -> bytes:
+    """A Telegram Desktop export of one chat, its name and a sender ``text``."""
+    doc = {
+        "name": text,
+        "type": "personal_chat",
+        "id": 4242,
+        "messages": [
+            {
+                "id": 1,
+                "type": "message",
+                "date": "2019-05-13T21:03:11",
+                "date_unixtime": "1557774191",
+                "from": text,
+                "from_id": "user1",
+                "text": "hi",
+                "photo": f"photos/{text}.jpg",
+            },
+            {
+                "id": 2,
+                "type": "service",
+                "date": "2019-05-14T08:00:00",
+                "date_unixtime": "1557813600",
+                "actor": text,
+                "action": "phone_call",
+            },
+        ],
+    }
+    return json.dumps(doc, indent=1).encode("utf-8")
+
+
 def seed_files(text: str | None = None) -> dict[str, bytes]:
     """One small valid file per supported format, name -> bytes.
 
@@ -674,6 +716,8 @@ def seed_files(text: str | None = None) -> dict[str, bytes]:
         "seed.docx": docx_seed(**kw),
         "seed.odt": odt_seed(**kw),
         "seed.xmp": xmp_packet(*((text, text) if text is not None else ())),
+        "seed_chat.txt": chat_seed(**kw),
+        "seed_result.json": telegram_seed(**kw),
     }
 
 
