@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -39,7 +40,7 @@ import sqlite3
 import stat as stat_mod
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli.errors import EvidenceError
 from evidence_cli.jsonstream import JsonStreamError, ObjectReader
@@ -404,6 +405,12 @@ def _norm(column: str) -> str:
     return re.sub(r"[-_ \"']", "", column.strip().lower())
 
 
+@functools.lru_cache(maxsize=1024)
+def _norm_key(key: str) -> str:
+    """:func:`_norm` of a JSON key (the same few keys again in every item of a set)."""
+    return _norm(key)
+
+
 def _csv_header(first: bytes) -> list[str] | None:
     """The normalised column names of a CSV header that names a digest column, else None."""
     text = first.lstrip(b"\xef\xbb\xbf").rstrip(b"\r").decode("utf-8", "replace")
@@ -436,6 +443,8 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
             before += 1
             first = text.readline(MAX_LINE)
         header = _csv_header(first.encode("utf-8", "surrogateescape"))
+        # The header as its cells read, to know it again when two lists were joined.
+        raw_header = next(csv.reader([first.lstrip("\ufeff").rstrip("\r\n")], delimiter=_delimiter(first)), [])
         if header is None:  # pragma: no cover - sniffed before
             raise HashSetError(f"hash set {found.path!r}: its first line names no digest column")
         if header[:5] == ["sha1", "md5", "crc32", "filename", "filesize"]:
@@ -463,7 +472,7 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
             if len(cells) < len(header):
                 found.reject(where, f"{len(cells)} fields, not {len(header)}")
                 continue
-            if [_norm(c) for c in cells] == header:
+            if cells == raw_header:
                 continue  # the header again: two lists joined (``type a.csv b.csv > all.csv``)
             digests, bad = _row_digests(cells, digest_cols)
             if hash_at is not None and bad is None and cells[hash_at].strip():
@@ -535,7 +544,7 @@ def _vics(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
                 continue
             seen_value = True
             for n, item in enumerate(reader.items(), start=1):
-                media = item.get("Media") if isinstance(item, Mapping) else None
+                media = item.get("Media") if isinstance(item, dict) else None
                 if isinstance(media, list):
                     for m, one in enumerate(media, start=1):
                         yield from _vics_media(one, f"item {n}, media {m}", found)
@@ -563,10 +572,10 @@ _VICS_COLUMNS: list[_Column] = [
 
 
 def _vics_media(item: Any, where: str, found: HashSet) -> Iterator[Known]:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, dict):
         found.reject(where, "not an object")
         return
-    fields = {_norm(str(k)): v for k, v in item.items()}
+    fields = {_norm_key(k): v for k, v in item.items()}
     digests, bad = _row_digests([fields.get("md5"), fields.get("sha1"), fields.get("sha256")], _VICS_COLUMNS)
     if bad is not None or not digests:
         found.reject(where, bad or "no MD5, SHA1 or SHA256")

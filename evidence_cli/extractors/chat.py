@@ -463,7 +463,7 @@ def _meta_message(chat: _JsonChat, m: Mapping[str, Any]) -> None:
         items = m.get(key)
         if isinstance(items, list):
             for item in items:
-                if isinstance(item, Mapping):
+                if isinstance(item, dict):
                     chat.media(item.get("uri"))
     ms = m.get("timestamp_ms")
     if isinstance(ms, int) and not isinstance(ms, bool):
@@ -502,7 +502,7 @@ def _read_messages(
     while (key := reader.next_key()) is not None:
         if key == "messages" and reader.peek() == "[":
             for m in reader.items():
-                if isinstance(m, Mapping):
+                if isinstance(m, dict):
                     on_message(chat, m)
                 else:
                     chat.bad += 1
