@@ -22,7 +22,7 @@ from typing import IO, Any, Iterable, Iterator, Mapping
 
 from evidence_cli.errors import EvidenceError
 from evidence_cli.formats.pdq import DIHEDRAL, INVERSE
-from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
+from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
 #: The greatest distance accepted: beyond it each piece is looked up in thousands of ways,
 #: and twice the usual threshold matches unrelated pictures anyway.
@@ -314,5 +314,5 @@ def write_csv(found: list[list[tuple[Member, int, str]]], out: IO[str], *, neutr
                 m.mime or "",
             ]
             if neutral:
-                cells = [neutralise(c) if col in _FROM_EVIDENCE else c for col, c in zip(CSV_COLUMNS, cells)]
+                cells = neutralise_columns(cells, CSV_COLUMNS, _FROM_EVIDENCE)
             out.write(csv_line(cells))

@@ -48,7 +48,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Iterable, Iterator, Mapping
 
 from evidence_cli.errors import EvidenceError
-from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
+from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
 #: Events sorted in memory before a run spills to a temporary file.
 RUN = 100_000
@@ -259,7 +259,7 @@ def write_csv(events: Iterable[Event], out: IO[str], result: TimelineResult, *, 
             e.raw,
         ]
         if neutral:
-            cells = [neutralise(c) if col in _FROM_EVIDENCE else c for col, c in zip(CSV_COLUMNS, cells)]
+            cells = neutralise_columns(cells, CSV_COLUMNS, _FROM_EVIDENCE)
         out.write(csv_line(cells))
         result.events += 1
         if e.key == "~":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any, Callable, Container, Mapping, Sequence
 
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.jsonenc import compact_encode
@@ -31,6 +31,12 @@ BOM = "\ufeff"
 def neutralise(cell: str) -> str:
     """Prefix a formula-looking cell with ``'`` so a spreadsheet shows it as text."""
     return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def neutralise_columns(cells: Sequence[str], columns: Sequence[str], untrusted: Container[str]) -> list[str]:
+    """A row's cells with those of the ``untrusted`` columns (text from the evidence, or from
+    a list someone else made) neutralised, the others as they are."""
+    return [neutralise(c) if col in untrusted else c for col, c in zip(columns, cells)]
 
 
 def _ts(r: FileRecord, attr: str) -> Any:
