@@ -26,7 +26,7 @@ from evidence_cli.console import counted, safe_text
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.hashsets import HashSet, HashSetError, Known, read_hashset
 from evidence_cli.manifest import ManifestEntry
-from evidence_cli.writers.csv_out import BOM, csv_line, neutralise
+from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
 MATCH_COLUMNS = (
     "path",
@@ -94,7 +94,6 @@ class Index:
 class Tally:
     """What was matched, and what could not be compared."""
 
-    hits: int = 0
     conflicts: int = 0
     matched_files: set[int] = field(default_factory=set)
     conflict_files: set[int] = field(default_factory=set)
@@ -125,7 +124,6 @@ def match_set(index: Index, set_no: int, known: Iterable[Known], tally: Tally) -
             continue
         for i in sorted(candidates):
             hit = _compare(index.entries[i], i, set_no, seq, k)
-            tally.hits += 1
             if hit.is_match:
                 tally.matched_files.add(i)
             else:
@@ -142,6 +140,7 @@ class Matched:
     tally: Tally
     sets: list[HashSet]
     hits: list[Hit]
+    """In the manifest's order, then the sets', then each set's."""
 
     def problems(self) -> list[str]:
         """What could not be read or compared, a sentence each (each makes exit status 1)."""
@@ -194,6 +193,7 @@ def match_sets(
             raise HashSetError(
                 f"{safe_text(path)} is not a hash set this tool reads: read as a {found.format}, {first}."
             )
+    done.hits.sort(key=lambda h: (h.entry, h.set_no, h.seq))
     return done
 
 
@@ -215,9 +215,7 @@ def _compare(e: ManifestEntry, i: int, set_no: int, seq: int, k: Known) -> Hit:
 
 
 def _cells(row: list[str], columns: Sequence[str], neutral: bool) -> list[str]:
-    if not neutral:
-        return row
-    return [neutralise(c) if col in _UNTRUSTED else c for col, c in zip(columns, row)]
+    return neutralise_columns(row, columns, _UNTRUSTED) if neutral else row
 
 
 def write_matches(
@@ -229,12 +227,12 @@ def write_matches(
     neutral: bool,
     bom: bool,
 ) -> None:
-    """One row a pair of a file and a set entry (see :data:`MATCH_COLUMNS`), in the
-    manifest's order, then the sets' order."""
+    """One row a pair of a file and a set entry (see :data:`MATCH_COLUMNS`), in the order
+    given (:class:`Matched` keeps them in the manifest's order)."""
     if bom:
         out.write(BOM)
     out.write(csv_line(list(MATCH_COLUMNS)))
-    for h in sorted(hits, key=lambda h: (h.entry, h.set_no, h.seq)):
+    for h in hits:
         e, k, s = entries[h.entry], h.known, sets[h.set_no]
         row = [
             e.display[0],

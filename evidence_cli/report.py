@@ -443,9 +443,8 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
         "<table><tr><th>Hash set</th><th>Format</th><th>Entries</th><th>Not read</th><th>SHA-256</th></tr>\n"
         f"{sets}</table>\n" + "".join(f'<p class="bad">{h(p)}</p>\n' for p in known.problems())
     )
-    ordered_hits = sorted(known.hits, key=lambda x: (x.entry, x.set_no, x.seq))
     rows = []
-    for hit in ordered_hits[:limit]:
+    for hit in known.hits[:limit]:
         e, k = manifest.entries[hit.entry], hit.known
         result_cell = "match" if hit.is_match else '<span class="bad">conflict</span>'
         rows.append(
@@ -457,7 +456,7 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     matched = len(known.tally.matched_files)
     title = f"Known files ({counted(matched, 'file')} in {counted(len(known.sets), 'hash set')})"
     heads = ("Path", "Result", "Matched on", "Differs", "Hash set", "Where in it", "Name in it", "Label", "Detail")
-    return _listed(title, heads, rows, len(ordered_hits), "known-file match", result, intro=intro)
+    return _listed(title, heads, rows, len(known.hits), "known-file match", result, intro=intro)
 
 
 def _chats(
@@ -620,12 +619,14 @@ def _exif_thumbnail(data: bytes, r: FileRecord, i: int) -> str:
     thumbnail too, when its SHA-256 is still the one the scan recorded: it may show what the
     picture was before it was cropped or edited."""
     from evidence_cli.extractors.pdq import exif_thumbnail
+    from evidence_cli.formats import jpeg
 
     pdq = r.metadata.get("pdq")
     recorded = pdq.get("thumbnail") if isinstance(pdq, Mapping) else None
     want = recorded.get("sha256") if isinstance(recorded, Mapping) else None
     try:
-        thumb, _ = exif_thumbnail(io.BytesIO(data))
+        stream = io.BytesIO(data)
+        thumb, _ = exif_thumbnail(stream, jpeg.walk(stream))
         if thumb is None or hashlib.sha256(thumb).hexdigest() != want:
             return '<br><span class="more">EXIF thumbnail: not the one the scan recorded</span>'
         small = _small_jpeg(thumb, "JPEG")

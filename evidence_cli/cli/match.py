@@ -147,7 +147,7 @@ def match_cmd(
     if unmatched:
         say(err, f"{counted(rows, 'file')} of {files} match no hash set, written to {where}.")
     else:
-        matching = done.tally.hits - done.tally.conflicts
+        matching = len(done.hits) - done.tally.conflicts
         say(
             err,
             f"{counted(len(done.tally.matched_files), 'file')} of {files} in "

@@ -200,10 +200,10 @@ def _decode_heif(fh: BinaryIO) -> _Decoded:
     return _Decoded(array, width, height, mode, frames, decoder)
 
 
-def exif_thumbnail(fh: BinaryIO) -> tuple[bytes | None, list[str]]:
+def exif_thumbnail(fh: BinaryIO, walked: jpeg.JpegWalk) -> tuple[bytes | None, list[str]]:
     """The JPEG thumbnail EXIF keeps in IFD1 of a JPEG's APP1 segment (None when there is
-    none), and what was wrong on the way. It must lie inside the EXIF block."""
-    walked = jpeg.walk(fh)
+    none), and what was wrong on the way. It must lie inside the EXIF block. ``walked``:
+    the JPEG's segments (a scan's readers share one walk: ``FileContext.jpeg_walk``)."""
     found = jpeg.exif_tiff_offset(walked)
     if found is None:
         return None, []
@@ -361,7 +361,7 @@ class PdqExtractor:
             thumb: bytes | None = None
             thumb_notes: list[str] = []
             if decoded.array is not None and ctx.file_type.mime == "image/jpeg":
-                thumb, thumb_notes = exif_thumbnail(fh)
+                thumb, thumb_notes = exif_thumbnail(fh, ctx.jpeg_walk(fh))
         # (After the block: what a C library said is only there once it has ended.)
         problems = [problem(self.name, f"Pillow: {m}") for m in logged]
         problems += [problem(self.name, f"libtiff: {m}") for m in c_said]
