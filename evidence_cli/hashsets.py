@@ -138,9 +138,7 @@ def _columns(at: Iterable[tuple[int, str]]) -> list[_Column]:
     return [(i, (alg,), HEX_LENGTH[alg], f"{alg} is not {HEX_LENGTH[alg]} hexadecimal digits") for i, alg in at]
 
 
-def _row_digests(
-    row: Sequence[Any], columns: list[_Column]
-) -> tuple[tuple[tuple[tuple[str, ...], str], ...], str | None]:
+def _row_digests(row: Sequence[Any], columns: Sequence[_Column]) -> tuple[tuple[_Digest, ...], str | None]:
     """The digests of a row's digest columns (empty ones left out), or why one is bad."""
     digests: list[_Digest] = []
     for i, algs, length, why in columns:
@@ -188,7 +186,6 @@ class _Reader(io.RawIOBase):
         self._fd = fd
         self._found = found
         self.sha256 = hashlib.sha256()
-        self.size = 0
 
     def readable(self) -> bool:
         return True
@@ -198,7 +195,6 @@ class _Reader(io.RawIOBase):
         n = len(data)
         buf[:n] = data
         self.sha256.update(data)
-        self.size += n
         self._found.read += n
         return n
 
@@ -216,18 +212,24 @@ def read_hashset(path: str) -> tuple[HashSet, Iterator[Known]]:
     a regular file) or while iterating (damage found later: broken JSON, a database that
     fails).
     """
-    _, head, size = _open(path, peek=True)
+    fd, size = _open(path)
+    try:
+        head = os.pread(fd, 64 * 1024, 0)
+    except OSError as exc:
+        raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     found = HashSet(path=path, total=size)
     utf16 = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     if utf16:  # Windows PowerShell writes UTF-16 when a list is redirected (``>``, Out-File)
         head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8")
     if head.startswith(_SQLITE_MAGIC):
         found.format = "NSRL RDS 3 (SQLite)"
-        return found, _sqlite(path, found)
+        return found, _counted(found, _sqlite(path, found))
     lead = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if lead[:1] in (b"{", b"[") and b"odata" not in lead[:4096]:
         found.format = "evidence manifest"
-        return found, _manifest(path, found)
+        return found, _counted(found, _manifest(path, found))
     if lead[:1] in (b"{", b"["):
         found.format = "VICS JSON (Project VIC / CAID)"
         parse: Callable[[IO[bytes], HashSet], Iterator[Known]] = _vics
@@ -240,7 +242,17 @@ def read_hashset(path: str) -> tuple[HashSet, Iterator[Known]]:
     else:
         found.format = "digest list"
         parse = _digest_list
-    return found, _stream(path, found, parse, utf16)
+    return found, _counted(found, _stream(path, found, parse, utf16))
+
+
+def _counted(found: HashSet, known: Iterator[Known]) -> Iterator[Known]:
+    """The entries of any format, counted; a set that gave none and nothing unreadable
+    says so."""
+    for k in known:
+        found.entries += 1
+        yield k
+    if found.entries == 0 and found.bad_count == 0:
+        found.notes.append("it lists no digest")
 
 
 class _Utf8Of16(io.RawIOBase):
@@ -265,9 +277,8 @@ class _Utf8Of16(io.RawIOBase):
         return n
 
 
-def _open(path: str, *, peek: bool = False) -> tuple[int, bytes, int]:
-    """A read-only descriptor of a regular file, and its size (and its first 64 KiB when
-    ``peek``, after which it is closed)."""
+def _open(path: str) -> tuple[int, int]:
+    """A read-only descriptor of a regular file, and its size."""
     try:
         # A link to a set is followed (a set is no evidence); a FIFO does not block the open.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -275,18 +286,13 @@ def _open(path: str, *, peek: bool = False) -> tuple[int, bytes, int]:
         raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
-        if not stat_mod.S_ISREG(st.st_mode):
-            raise HashSetError(f"hash set {path!r} is not a regular file")
-        head = os.pread(fd, 64 * 1024, 0) if peek else b""
     except OSError as exc:
         os.close(fd)
         raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
-    except HashSetError:
+    if not stat_mod.S_ISREG(st.st_mode):
         os.close(fd)
-        raise
-    if peek:
-        os.close(fd)
-    return fd, head, st.st_size
+        raise HashSetError(f"hash set {path!r} is not a regular file")
+    return fd, st.st_size
 
 
 def _stream(
@@ -300,16 +306,12 @@ def _stream(
             if utf16:
                 found.format += ", UTF-16"
                 stream = io.BufferedReader(_Utf8Of16(stream), _CHUNK)
-            for known in parse(stream, found):
-                found.entries += 1
-                yield known
+            yield from parse(stream, found)
             reader.finish()
         except OSError as exc:
             raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
         found.sha256 = reader.sha256.hexdigest()
-        found.size = reader.size
-        if found.entries == 0 and found.bad_count == 0:
-            found.notes.append("it lists no digest")
+        found.size = found.read
     finally:
         os.close(fd)
 
@@ -411,9 +413,9 @@ def _norm_key(key: str) -> str:
     return _norm(key)
 
 
-def _csv_header(first: bytes) -> list[str] | None:
-    """The normalised column names of a CSV header that names a digest column, else None."""
-    text = first.lstrip(b"\xef\xbb\xbf").rstrip(b"\r").decode("utf-8", "replace")
+def _csv_header(first: bytes) -> tuple[list[str], list[str]] | None:
+    """The cells of a CSV header that names a digest column, as read and normalised; else None."""
+    text = first.lstrip(b"\xef\xbb\xbf").rstrip(b"\r\n").decode("utf-8", "replace")
     if "," not in text and ";" not in text and "\t" not in text:
         return None
     try:
@@ -421,7 +423,7 @@ def _csv_header(first: bytes) -> list[str] | None:
     except (csv.Error, StopIteration):
         return None
     names = [_norm(c) for c in cells]
-    return names if any(n in _CSV_DIGESTS or n == "hash" for n in names) else None
+    return (cells, names) if any(n in _CSV_DIGESTS or n == "hash" for n in names) else None
 
 
 def _first_line(lead: bytes) -> bytes:
@@ -442,11 +444,11 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
         while first and (not first.strip() or first.startswith("#TYPE ")):
             before += 1
             first = text.readline(MAX_LINE)
-        header = _csv_header(first.encode("utf-8", "surrogateescape"))
-        # The header as its cells read, to know it again when two lists were joined.
-        raw_header = next(csv.reader([first.lstrip("\ufeff").rstrip("\r\n")], delimiter=_delimiter(first)), [])
-        if header is None:  # pragma: no cover - sniffed before
+        sniffed = _csv_header(first.encode("utf-8", "surrogateescape"))
+        if sniffed is None:  # pragma: no cover - sniffed before
             raise HashSetError(f"hash set {found.path!r}: its first line names no digest column")
+        # The header's cells as read know it again when two lists were joined.
+        raw_header, header = sniffed
         if header[:5] == ["sha1", "md5", "crc32", "filename", "filesize"]:
             found.format = "NSRL RDS 2 (NSRLFile.txt)"
         at = {name: i for i, name in reversed(list(enumerate(header)))}
@@ -457,7 +459,7 @@ def _csv(stream: IO[bytes], found: HashSet) -> Iterator[Known]:
         size_at = next((at[c] for c in _CSV_SIZE if c in at), None)
         label_at = next((at[c] for c in _CSV_LABEL if c in at), None)
         detail_at = [(c, at[c]) for c in _CSV_DETAIL if c in at]
-        rows = csv.reader(_bounded(text, found), delimiter=_delimiter(first))
+        rows = csv.reader(_bounded(text), delimiter=_delimiter(first))
         while True:
             try:
                 cells = next(rows)
@@ -516,7 +518,7 @@ def _named_digest(value: str, algorithm: str | None) -> tuple[tuple[_Digest, ...
     return (d,), None
 
 
-def _bounded(text: IO[str], found: HashSet) -> Iterator[str]:
+def _bounded(text: IO[str]) -> Iterator[str]:
     """The text's lines, none longer than :data:`MAX_LINE` (the csv module joins quoted
     lines, and its own field limit bounds what it holds)."""
     while True:
@@ -611,13 +613,12 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
     try:
         while piece := os.read(fd, _CHUNK):
             sha.update(piece)
-            found.size += len(piece)
             found.read += len(piece)
     except OSError as exc:
         raise HashSetError(f"cannot read hash set {path!r}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-    found.sha256 = sha.hexdigest()
+    found.sha256, found.size = sha.hexdigest(), found.read
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -667,7 +668,6 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
                 package = None if package_at is None else row[package_at]
                 if isinstance(package, bytes):
                     package = _text(package)
-                found.entries += 1
                 yield Known(
                     digests,
                     f"row {n}",
@@ -687,8 +687,6 @@ def _sqlite(path: str, found: HashSet) -> Iterator[Known]:
         if heap is not None and isinstance(heap[0], int):
             conn.execute(f"PRAGMA hard_heap_limit = {heap[0]}")
         conn.close()
-    if found.entries == 0 and found.bad_count == 0:
-        found.notes.append("it lists no digest")
 
 
 def _manifest(path: str, found: HashSet) -> Iterator[Known]:
@@ -711,5 +709,4 @@ def _manifest(path: str, found: HashSet) -> Iterator[Known]:
         if not digests:
             found.reject(f"entry {i}", f"{name}: no digest (it was not read)")
             continue
-        found.entries += 1
         yield Known(digests, f"entry {i}", name=name, size=entry.size)
