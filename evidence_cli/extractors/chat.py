@@ -53,6 +53,8 @@ MAX_BYTES = 256 * 1024 * 1024
 MAX_PARTICIPANTS = 50
 #: Attachment names listed.
 MAX_ATTACHMENTS = 1000
+#: Longest line read at once (a longer one is read in pieces).
+MAX_LINE = 1024 * 1024
 #: Longest sender name kept (a line of a forged export may be anything).
 MAX_NAME = 200
 #: Distinct senders counted one by one (a channel's export may have thousands); the rest together.
@@ -266,10 +268,12 @@ def _when(packed: int, order: str) -> datetime:
 
 
 def _lines(ctx: FileContext, problems: list[Problem]) -> Iterable[str]:
+    """The export's lines; one longer than :data:`MAX_LINE` comes in pieces (the pieces after
+    the first continue a message), so a file without line breaks is never held whole."""
     with ctx.open() as fh:
         read = 0
         first = True
-        for raw in fh:
+        while raw := fh.readline(MAX_LINE):
             read += len(raw)
             if read > MAX_BYTES:
                 problems.append(problem(NAME, f"only the first {MAX_BYTES:,} bytes read", type="TooLarge"))

@@ -320,3 +320,9 @@ def test_a_long_export_is_counted_in_little_memory() -> None:
     assert got.tags["messages"] == 43_200 and got.tags["dated_before_the_line_above"] == 14
     assert (got.timestamps[0].raw, got.timestamps[1].raw) == ("13/05/2019, 00:00:00", "14/05/2019, 23:59:00")
     assert peak < len(text) + 8 * 1024 * 1024  # the text itself, and a few MB: no object per line
+
+
+def test_a_line_without_end_is_read_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat, "MAX_LINE", 100)
+    got = extract("[13/05/2019, 10:00:00] Sam: " + "x" * 10_000 + "\n[13/05/2019, 10:00:01] Alex: b\n")
+    assert got.tags["messages"] == 2 and got.tags["participants"] == {"Sam": 1, "Alex": 1}
