@@ -25,15 +25,14 @@ gets the finding ``office-time-inconsistent``.
 
 from __future__ import annotations
 
-import struct
 import xml.etree.ElementTree as ET
-import zlib
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from evidence_cli import safexml
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import zip as zipfmt
+from evidence_cli.formats.zip import Member, Reader, ZipDamage
 from evidence_cli.models import Device, Extraction, Finding, Problem, Timestamp
 from evidence_cli.timeparse import TimeParseError, make_iso_timestamp, parse_iso
 
@@ -85,8 +84,8 @@ SNIFF_TYPES = frozenset(
 )
 
 #: Bounds. A package is hostile input like any other.
-MAX_MEMBERS = 10_000
-MAX_CD_BYTES = 8 * 1024 * 1024
+MAX_MEMBERS = zipfmt.MAX_MEMBERS
+MAX_CD_BYTES = zipfmt.MAX_CD_BYTES
 MAX_PART = 8 * 1024 * 1024
 """Largest decompressed XML part we read."""
 MAX_PART_COMPRESSED = 16 * 1024 * 1024
@@ -94,17 +93,10 @@ MAX_PART_COMPRESSED = 16 * 1024 * 1024
 #: ratio above MAX_RATIO (XML compresses well, but not 200:1 at this size).
 MAX_RATIO = 200
 RATIO_FLOOR = 1024 * 1024
-CHUNK = 64 * 1024
 MAX_TEXT = 65_536
 MAX_CUSTOM = 1_000
 MAX_LIST = 1_000
-EOCD_SEARCH = 22 + 65_535
 
-_SIG_LOCAL = b"PK\x03\x04"
-_SIG_CD = b"PK\x01\x02"
-_SIG_EOCD = b"PK\x05\x06"
-_SIG_Z64_LOC = b"PK\x06\x07"
-_SIG_Z64_EOCD = b"PK\x06\x06"
 
 #: Conventional prefixes for the namespaces of the metadata parts.
 NAMESPACES = {
@@ -136,231 +128,16 @@ OOXML_DATES = (("dcterms:created", "CreateDate"), ("dcterms:modified", "ModifyDa
 ODF_DATES = (("meta:creation-date", "CreateDate"), ("dc:date", "ModifyDate"), ("meta:print-date", "LastPrinted"))
 
 
-class ZipDamage(Exception):
-    """The package's zip structure is damaged or over a bound (message says which)."""
-
-
-@dataclass(frozen=True)
-class Member:
-    name: str
-    method: int
-    flags: int
-    crc: int
-    csize: int
-    usize: int
-    offset: int
-    """Offset of the local header (corrected for bytes prepended to the archive)."""
-
-
-class _Reader:
-    """Bounded random access to the package bytes (in memory or a file)."""
-
-    def __init__(self, data: bytes | None, fh: BinaryIO | None, size: int) -> None:
-        self.data, self.fh, self.size = data, fh, size
-
-    def read(self, offset: int, n: int) -> bytes:
-        if offset < 0 or n <= 0 or offset >= self.size:
-            return b""
-        n = min(n, self.size - offset)
-        if self.data is not None:
-            return self.data[offset : offset + n]
-        assert self.fh is not None
-        self.fh.seek(offset)
-        return self.fh.read(n)
-
-
-def _decode_name(raw: bytes, flags: int) -> str:
-    if flags & 0x800:
-        return raw.decode("utf-8", "replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp437")
-
-
-def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
-    pos = 0
-    while pos + 4 <= len(extra):
-        hid, hlen = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4 : pos + 4 + hlen]
-        pos += 4 + hlen
-        if hid != 0x0001:
-            continue
-        vals = []
-        for k in range(0, len(body) - 7, 8):
-            vals.append(struct.unpack_from("<Q", body, k)[0])
-        it = iter(vals)
-        if usize == 0xFFFFFFFF:
-            usize = next(it, usize)
-        if csize == 0xFFFFFFFF:
-            csize = next(it, csize)
-        if offset == 0xFFFFFFFF:
-            offset = next(it, offset)
-        break
-    return usize, csize, offset
-
-
-def read_directory(r: _Reader) -> list[Member]:
-    """The members listed in the central directory. Raises :class:`ZipDamage`."""
-    tail_start = max(0, r.size - EOCD_SEARCH)
-    tail = r.read(tail_start, EOCD_SEARCH)
-    pos = tail.rfind(_SIG_EOCD)
-    while pos >= 0 and pos + 22 > len(tail):
-        pos = tail.rfind(_SIG_EOCD, 0, pos)
-    if pos < 0:
-        raise ZipDamage("no end of central directory record (truncated or not a zip)")
-    (_disk, _cd_disk, _n_disk, total, cd_size, cd_offset, _clen) = struct.unpack_from("<HHHHIIH", tail, pos + 4)
-    eocd_abs = tail_start + pos
-    if total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-        loc = r.read(eocd_abs - 20, 20)
-        if len(loc) == 20 and loc[:4] == _SIG_Z64_LOC:
-            z64_off = struct.unpack_from("<Q", loc, 8)[0]
-            rec = r.read(z64_off, 56)
-            if len(rec) == 56 and rec[:4] == _SIG_Z64_EOCD:
-                total, cd_size, cd_offset = struct.unpack_from("<QQQ", rec, 32)
-                eocd_abs = z64_off
-    if total > MAX_MEMBERS:
-        raise ZipDamage(f"the zip lists {total} members (over {MAX_MEMBERS}): not read")
-    if cd_size > MAX_CD_BYTES:
-        raise ZipDamage(f"central directory of {cd_size} bytes (over {MAX_CD_BYTES}): not read")
-    # Bytes prepended to the archive (a self-extractor stub) shift every offset: when the
-    # stored offset does not hold the directory, measure the shift from where it ends.
-    shift = 0
-    if r.read(cd_offset, 4) != _SIG_CD and total:
-        shift = eocd_abs - cd_size - cd_offset
-        if shift < 0:
-            raise ZipDamage("central directory offset points past its end record")
-    cd = r.read(cd_offset + shift, cd_size)
-    members: list[Member] = []
-    p = 0
-    while p + 46 <= len(cd):
-        if cd[p : p + 4] != _SIG_CD:
-            raise ZipDamage(f"bad central directory entry at offset {cd_offset + shift + p}")
-        (flags, method, _t, _d, crc, csize, usize, nlen, elen, clen, _dn, _ia, _ea, off) = struct.unpack_from(
-            "<4xHHHHIIIHHHHHII", cd, p + 4
-        )
-        name_raw = cd[p + 46 : p + 46 + nlen]
-        extra = cd[p + 46 + nlen : p + 46 + nlen + elen]
-        usize, csize, off = _zip64_extra(extra, usize, csize, off)
-        members.append(Member(_decode_name(name_raw, flags), method, flags, crc, csize, usize, off + shift))
-        p += 46 + nlen + elen + clen
-        if len(members) > MAX_MEMBERS:
-            raise ZipDamage(f"more than {MAX_MEMBERS} members: not read")
-    if not members and total:
-        raise ZipDamage("central directory is empty or unreadable")
-    return members
-
-
-def walk_local_headers(r: _Reader) -> tuple[list[Member], str | None]:
-    """Members found by walking local headers from the start (no central directory).
-
-    Stops at the first thing that is not a local header; entries whose size is only in a
-    data descriptor are measured by inflating them (bounded). Returns (members, why stopped).
-    """
-    members: list[Member] = []
-    pos = 0
-    while len(members) < MAX_MEMBERS:
-        hdr = r.read(pos, 30)
-        if len(hdr) < 30 or hdr[:4] != _SIG_LOCAL:
-            return members, None if hdr[:4] in (_SIG_CD, b"") else f"no local header at offset {pos}"
-        (flags, method, _t, _d, crc, csize, usize, nlen, elen) = struct.unpack_from("<2xHHHHIIIHH", hdr, 4)
-        name_raw = r.read(pos + 30, nlen)
-        extra = r.read(pos + 30 + nlen, elen)
-        usize, csize, _o = _zip64_extra(extra, usize, csize, 0)
-        data_start = pos + 30 + nlen + elen
-        if flags & 0x08 and csize == 0:
-            if method != 8:
-                return members, "an entry without sizes that is not deflated: cannot walk further"
-            d = zlib.decompressobj(-zlib.MAX_WBITS)
-            consumed = 0
-            out_total = 0
-            while not d.eof:
-                chunk = r.read(data_start + consumed, CHUNK)
-                if not chunk:
-                    return members, "the file ends inside a member"
-                consumed += len(chunk)
-                pending = chunk
-                while pending and not d.eof:
-                    try:
-                        out_total += len(d.decompress(pending, 4 * CHUNK))
-                    except zlib.error:
-                        return members, "damaged deflate data"
-                    pending = d.unconsumed_tail
-                    if out_total > MAX_PART:
-                        return members, "an entry without sizes inflates beyond the cap: cannot walk further"
-            csize = consumed - len(d.unused_data)
-            usize = out_total
-            # data descriptor: [signature] crc, sizes (4 or 8 bytes each for zip64)
-            desc = r.read(data_start + csize, 28)
-            signed = desc[:4] == b"PK\x07\x08"
-            sizes = (16, 24) if signed else (12, 20)
-            skip = next((k for k in sizes if desc[k : k + 2] == b"PK"), sizes[0])
-            crc_at = 4 if signed else 0
-            if len(desc) >= crc_at + 4:
-                crc = struct.unpack_from("<I", desc, crc_at)[0]
-            members.append(Member(_decode_name(name_raw, flags), method, flags, crc, csize, usize, pos))
-            pos = data_start + csize + skip
-            continue
-        members.append(Member(_decode_name(name_raw, flags), method, flags, crc, csize, usize, pos))
-        pos = data_start + csize
-    return members, f"more than {MAX_MEMBERS} members"
-
-
-def read_member(r: _Reader, m: Member, cap: int | None = None) -> bytes:
-    """The decompressed bytes of one member (at most ``cap``, default MAX_PART), CRC-checked.
-
-    Raises :class:`ZipDamage`.
-    """
-    cap = MAX_PART if cap is None else cap
-    if m.flags & 0x01:
-        raise ZipDamage(f"{m.name}: member is encrypted")
-    hdr = r.read(m.offset, 30)
-    if len(hdr) < 30 or hdr[:4] != _SIG_LOCAL:
-        raise ZipDamage(f"{m.name}: no local header at offset {m.offset}")
-    nlen, elen = struct.unpack_from("<HH", hdr, 26)
-    start = m.offset + 30 + nlen + elen
-    if m.csize > MAX_PART_COMPRESSED:
-        raise ZipDamage(f"{m.name}: {m.csize} compressed bytes (over {MAX_PART_COMPRESSED}): not read")
-    if m.method == 0:
-        data = r.read(start, min(m.csize, cap + 1))
-        if len(data) > cap:
-            raise ZipDamage(f"{m.name}: larger than {cap} bytes: not read")
-        if len(data) < m.csize:
-            raise ZipDamage(f"{m.name}: truncated (the file ends inside it)")
-    elif m.method == 8:
-        data = _inflate(r, start, m, cap)
-    else:
-        raise ZipDamage(f"{m.name}: compression method {m.method} not supported")
-    if zlib.crc32(data) != m.crc:
-        raise ZipDamage(f"{m.name}: CRC mismatch (damaged member)")
-    return data
-
-
-def _inflate(r: _Reader, start: int, m: Member, cap: int) -> bytes:
-    d = zlib.decompressobj(-zlib.MAX_WBITS)
-    out = bytearray()
-    consumed = 0
-    while consumed < m.csize and not d.eof:
-        chunk = r.read(start + consumed, min(CHUNK, m.csize - consumed))
-        if not chunk:
-            raise ZipDamage(f"{m.name}: truncated (the file ends inside it)")
-        consumed += len(chunk)
-        pending = chunk
-        while pending and not d.eof:
-            try:
-                out += d.decompress(pending, cap + 1 - len(out))
-            except zlib.error as exc:
-                raise ZipDamage(f"{m.name}: damaged deflate data ({exc})") from None
-            pending = d.unconsumed_tail
-            if len(out) > cap:
-                raise ZipDamage(f"{m.name}: inflates to more than {cap} bytes: not read (zip bomb?)")
-            if len(out) > RATIO_FLOOR and len(out) > MAX_RATIO * max(1, consumed - len(pending)):
-                raise ZipDamage(
-                    f"{m.name}: compression ratio over {MAX_RATIO}:1 after {len(out)} bytes: not read (zip bomb?)"
-                )
-    if not d.eof:
-        raise ZipDamage(f"{m.name}: deflate stream incomplete")
-    return bytes(out)
+def read_member(r: Reader, m: Member, cap: int | None = None) -> bytes:
+    """One part, whole and CRC-checked, within this reader's bounds. Raises ZipDamage."""
+    return zipfmt.read_member(
+        r,
+        m,
+        MAX_PART if cap is None else cap,
+        max_compressed=MAX_PART_COMPRESSED,
+        max_ratio=MAX_RATIO,
+        ratio_floor=RATIO_FLOOR,
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -432,7 +209,7 @@ def _simple_children(root: ET.Element, out: _Out, *, plain: bool = False) -> Non
             out.tags[key] = out.text(key, child.text)
 
 
-def _rels(r: _Reader, by_name: dict[str, Member], out: _Out) -> dict[str, str]:
+def _rels(r: Reader, by_name: dict[str, Member], out: _Out) -> dict[str, str]:
     """Package relationships: type suffix -> part name."""
     m = by_name.get("_rels/.rels")
     if m is None:
@@ -456,7 +233,7 @@ def _rels(r: _Reader, by_name: dict[str, Member], out: _Out) -> dict[str, str]:
     return found
 
 
-def _read_part(r: _Reader, by_name: dict[str, Member], name: str, out: _Out) -> ET.Element | None:
+def _read_part(r: Reader, by_name: dict[str, Member], name: str, out: _Out) -> ET.Element | None:
     m = by_name.get(name)
     if m is None:
         return None
@@ -468,7 +245,7 @@ def _read_part(r: _Reader, by_name: dict[str, Member], name: str, out: _Out) -> 
     return _parse_xml(data, name, out)
 
 
-def _ooxml(r: _Reader, by_name: dict[str, Member], out: _Out) -> str | None:
+def _ooxml(r: Reader, by_name: dict[str, Member], out: _Out) -> str | None:
     rels = _rels(r, by_name, out)
     core_name = rels.get(REL_CORE, "docProps/core.xml")
     app_name = rels.get(REL_APP, "docProps/app.xml")
@@ -506,7 +283,7 @@ def _ooxml(r: _Reader, by_name: dict[str, Member], out: _Out) -> str | None:
     return app_name_v.strip() if isinstance(app_name_v, str) and app_name_v.strip() else None
 
 
-def _odf(r: _Reader, by_name: dict[str, Member], out: _Out, mimetype: str | None) -> str | None:
+def _odf(r: Reader, by_name: dict[str, Member], out: _Out, mimetype: str | None) -> str | None:
     if mimetype:
         out.derived["mimetype"] = mimetype
     root = _read_part(r, by_name, "meta.xml", out)
@@ -577,7 +354,7 @@ def _time_findings(out: _Out) -> None:
         )
 
 
-def _kind(r: _Reader, by_name: dict[str, Member], out: _Out) -> tuple[str | None, str | None]:
+def _kind(r: Reader, by_name: dict[str, Member], out: _Out) -> tuple[str | None, str | None]:
     """("ooxml" | "odf" | None, ODF mimetype text)."""
     if "[Content_Types].xml" in by_name:
         return "ooxml", None
@@ -608,19 +385,19 @@ class OfficeExtractor:
                 return Extraction(extractor=self.name, group=self.name)  # not a zip: not ours, nothing to say
             raise UnsupportedFile("not a zip package")
         if ctx.content is not None:
-            return self._run(_Reader(ctx.content, None, len(ctx.content)), declared)
+            return self._run(Reader(ctx.content, None, len(ctx.content)), declared)
         with ctx.open() as fh:
-            return self._run(_Reader(None, fh, ctx.size), declared)
+            return self._run(Reader(None, fh, ctx.size), declared)
 
-    def _run(self, r: _Reader, declared: str) -> Extraction:
+    def _run(self, r: Reader, declared: str) -> Extraction:
         out = _Out()
         try:
-            members = read_directory(r)
+            members = zipfmt.read_directory(r, max_members=MAX_MEMBERS, max_cd_bytes=MAX_CD_BYTES).members
         except ZipDamage as exc:
             if "members (over" in str(exc) or "central directory of" in str(exc):
                 out.warn(str(exc), type="LimitReached")
                 return self._result(out, None)
-            members, why = walk_local_headers(r)
+            members, why = zipfmt.walk_local_headers(r, max_members=MAX_MEMBERS, max_unsized=MAX_PART)
             out.warn(f"{exc}; {len(members)} member(s) found by walking local headers", type="ZipDamage")
             if why:
                 out.warn(why, type="ZipDamage")
