@@ -417,6 +417,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
             content=result.content,
             c2pa_trust=options.c2pa_trust,
             pdq=options.pdq,
+            algorithms=options.algorithms,
         )
         extractions = run_extractors(ctx, options.timeout, clock)
     timestamps = tuple(t for e in extractions for t in e.timestamps)

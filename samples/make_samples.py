@@ -503,6 +503,34 @@ CHAT = """\
 SIGNED_C2PA = (Path(__file__).resolve().parent / "jpeg_c2pa_signed.jpg").read_bytes()
 
 
+def dos_time(year: int, month: int, day: int, hour: int, minute: int, second: int) -> tuple[int, int]:
+    """(date, time) as a ZIP entry keeps them (MS-DOS, two-second steps)."""
+    return (year - 1980) << 9 | month << 5 | day, hour << 11 | minute << 5 | second // 2
+
+
+def stored_zip(members: Sequence[tuple[str, bytes, tuple[int, ...], int]]) -> bytes:
+    """A ZIP of stored members: (name, data, local time as y/m/d/h/m/s, Unix UTC time for
+    the extended timestamp field), made by "Unix", written with ``struct`` (no zipfile:
+    its output follows the platform and Python version)."""
+    out = bytearray()
+    central = bytearray()
+    for name, data, local, utc in members:
+        raw = name.encode("ascii")
+        date, time = dos_time(*local)
+        crc = zlib.crc32(data)
+        extra = struct.pack("<HHBi", 0x5455, 5, 1, utc)
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 10, 0, 0, time, date, crc, len(data), len(data), len(raw), 9)
+        out += raw + extra + data
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 10, 0, 0, time, date, crc, len(data), len(data), len(raw), 9,
+            0, 0, 0, 0o100644 << 16, offset,
+        )  # fmt: skip
+        central += raw + extra
+    n = len(members)
+    return bytes(out + central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(central), len(out), 0))
+
+
 def altered_after_signing(jpeg: bytes) -> bytes:
     """``jpeg`` with one byte of its entropy-coded data (just before EOI) changed."""
     assert jpeg[-2:] == b"\xff\xd9"
@@ -634,6 +662,32 @@ def samples() -> list[Sample]:
             "2 participants and one media left out. Its dates (01/05 and 02/05) do not say whether the "
             "day or the month comes first, so `date_order` is `ambiguous` and no time is recorded.",
             CHAT.encode("ascii"),
+        ),
+        Sample(
+            "chat_export_with_media.zip",
+            "That chat exported with its media, as WhatsApp zips it: `metadata.archive.members` lists the "
+            "chat and two pictures with their digests and types, read without unzipping. Each member keeps "
+            "the zipping computer's local time and the UTC one, so `clock_utc_offsets` says +02:00; "
+            "MemberFirstModified 2019-05-01T13:50:00 (UTC 11:50:00) and MemberLastModified "
+            "2019-05-02T21:30:00 (UTC 19:30:00). `DOC-20190502-WA0002.pdf` is a JPEG (the Pixel 7 "
+            "photo): a member-extension-mismatch finding, flagged ZIP! in the table.",
+            stored_zip(
+                [
+                    ("WhatsApp Chat with Sam/_chat.txt", CHAT.encode("ascii"), (2019, 5, 2, 21, 30, 0), 1556825400),
+                    (
+                        "WhatsApp Chat with Sam/IMG-20190501-WA0001.jpg",
+                        exif_jpeg(PARIS, "<"),
+                        (2019, 5, 1, 13, 50, 0),
+                        1556711400,
+                    ),
+                    (
+                        "WhatsApp Chat with Sam/DOC-20190502-WA0002.pdf",
+                        exif_jpeg(PIXEL, "<"),
+                        (2019, 5, 2, 9, 0, 0),
+                        1556780400,
+                    ),
+                ]
+            ),
         ),
     ]
 

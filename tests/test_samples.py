@@ -166,6 +166,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
         },
     },
     "chat_export.txt": {"mime": "text/plain", "extension_ok": True, "times": []},
+    # The times of the members inside, not of the archive's making: never captured.
+    "chat_export_with_media.zip": {
+        "mime": "application/zip",
+        "extension_ok": True,
+        "source": "archive",
+        "times": [
+            ("MemberFirstModified", "2019-05-01T13:50:00", "2019-05-01T11:50:00Z", "utc-by-spec"),
+            ("MemberLastModified", "2019-05-02T21:30:00", "2019-05-02T19:30:00Z", "utc-by-spec"),
+        ],
+        "captured": False,
+    },
     "README.md": {"mime": "text/plain", "extension_ok": True, "times": []},
     # libmagic names Python text differently across versions; any text type fits ".py".
     "make_samples.py": {"mime": "text/*", "extension_ok": True, "times": []},
@@ -294,7 +305,7 @@ def test_sample_values(
     times = [(t["name"], t["value"], t["utc"], t["offset_origin"]) for t in rec["timestamps"]]
     assert times == want["times"]
     assert all(t["source"] == want.get("source", "exif") and t["raw"] for t in rec["timestamps"])
-    if want["times"]:
+    if want["times"] and want.get("captured", True):
         assert rec["captured"] is not None
         assert (rec["captured"]["name"], rec["captured"]["utc"]) == (want["times"][0][0], want["times"][0][2])
     else:
@@ -314,6 +325,29 @@ def test_sample_values(
 
     assert rec["device"] == want.get("device", NO_DEVICE)
     assert rec["image"] == want.get("image")
+
+
+def test_archive_sample(library_records: dict[str, dict[str, Any]]) -> None:
+    import zipfile
+
+    from evidence_cli.models import FileRecord
+    from evidence_cli.writers.table import flags
+
+    rec = library_records["chat_export_with_media.zip"]
+    archive = rec["metadata"]["archive"]
+    assert (archive["member_count"], archive["hashed"], archive["clock_utc_offsets"]) == (3, 3, ["+02:00"])
+    with zipfile.ZipFile(SAMPLES / "chat_export_with_media.zip") as z:  # another reader's view
+        inside = {i.filename: z.read(i) for i in z.infolist()}
+    assert [m["name"] for m in archive["members"]] == list(inside)
+    for m in archive["members"]:
+        assert m["sha256"] == hashlib.sha256(inside[m["name"]]).hexdigest()
+    assert [(m["mime"], m["extension_ok"]) for m in archive["members"]] == [
+        ("text/plain", True),
+        ("image/jpeg", True),
+        ("image/jpeg", False),
+    ]
+    assert [f["code"] for f in rec["findings"]] == ["member-extension-mismatch"]
+    assert "ZIP!" in flags(FileRecord.from_dict(rec)).split()
 
 
 def test_c2pa_sample(library_records: dict[str, dict[str, Any]]) -> None:

@@ -103,7 +103,47 @@ def render(console: Console, rec: FileRecord) -> None:
     _section(console, "Findings", [(f["code"], f"{f['severity']}: {f['message']}") for f in d["findings"]])
     _section(console, "Errors", [(e["stage"], f"{e['severity']} {e['type']}: {e['message']}") for e in d["errors"]])
     for group, tags in d["metadata"].items():
+        listed = tags.get("members") if group == "archive" else None
+        if isinstance(listed, list):
+            tags = {k: v for k, v in tags.items() if k != "members"}
         _section(console, f"Metadata: {group}", sorted(tags.items(), key=lambda kv: kv[0]))
+        if isinstance(listed, list):
+            _members(console, listed)
+
+
+#: Archive members the human view lists (--json has them all).
+MAX_MEMBERS_SHOWN = 500
+
+
+def _members(console: Console, listed: list[Any]) -> None:
+    """An archive's members, a row each: name, size, time, type, first digest, what is wrong."""
+    members = [m for m in listed[:MAX_MEMBERS_SHOWN] if isinstance(m, dict)]
+    alg = next((a for a in ("sha256", "sha512", "blake2b", "sha1", "md5") if any(a in m for m in members)), "sha256")
+    table = Table(title=f"Archive members ({len(listed)})", title_justify="left", box=None, pad_edge=False)
+    for head in ("Name", "Size", "Modified", "Type", alg.upper(), "Note"):
+        table.add_column(head, overflow="fold", min_width=64 if head == alg.upper() and console.width >= 140 else None)
+    for m in members:
+        digest = m.get(alg, "")
+        note = "; ".join(
+            str(m[k]) if not isinstance(m[k], bool) else k
+            for k in ("not_hashed", "damaged", "local_name", "encrypted")
+            if k in m
+        )
+        if m.get("extension_ok") is False:
+            note = "; ".join(x for x in (note, "extension does not fit") if x)
+        cells = (
+            m.get("name"),
+            m.get("size"),
+            m.get("modified_utc") or m.get("modified"),
+            m.get("mime"),
+            digest,
+            note,
+        )
+        table.add_row(*(evidence_text(_value_text("" if c is None else c)) for c in cells))
+    console.print(table)
+    if len(listed) > MAX_MEMBERS_SHOWN:
+        console.print(f"… {len(listed) - MAX_MEMBERS_SHOWN} more members; --json lists them all")
+    console.print()
 
 
 @cli.command("show", context_settings=CONTEXT)

@@ -34,6 +34,7 @@ def load() -> None:
     from evidence_cli.extractors import quicktime
     from evidence_cli.extractors import pdf
     from evidence_cli.extractors import office
+    from evidence_cli.extractors import archive
     from evidence_cli.extractors import xmp
     from evidence_cli.extractors import iptc
     from evidence_cli.extractors import png
@@ -45,7 +46,25 @@ def load() -> None:
     from evidence_cli.extractors import c2pa
     from evidence_cli.extractors import pdq
 
-    modules = (filesystem, image, exif, quicktime, pdf, office, xmp, iptc, png, id3, wav, ogg, flac, chat, c2pa, pdq)
+    modules = (
+        filesystem,
+        image,
+        exif,
+        quicktime,
+        pdf,
+        office,
+        archive,
+        xmp,
+        iptc,
+        png,
+        id3,
+        wav,
+        ogg,
+        flac,
+        chat,
+        c2pa,
+        pdq,
+    )
     _reorder([m.__name__ for m in modules])
     _loaded = True
 

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVa
 
 from evidence_cli.formats import id3, isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
+from evidence_cli.hashing import DEFAULT_ALGORITHMS
 from evidence_cli.models import Extraction, FileType, Problem
 
 _T = TypeVar("_T")
@@ -56,6 +57,8 @@ class FileContext:
     """PEM trust anchors the examiner gave for C2PA validation (None: trust nothing)."""
     pdq: bool = False
     """Decode the pixels of images for their PDQ perceptual hash (``--pdq``)."""
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    """The scan's digest algorithms (a reader that hashes what a file holds uses them)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:

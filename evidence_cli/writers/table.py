@@ -34,6 +34,12 @@ def human_size(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+#: The archive reader's findings the table flags ``ZIP!``.
+ARCHIVE_NOTICES = frozenset(
+    {"archive-path-escape", "archive-name-mismatch", "archive-duplicate-name", "member-extension-mismatch"}
+)
+
+
 def flags(r: FileRecord) -> str:
     out = []
     if r.kind == "symlink":
@@ -58,6 +64,8 @@ def flags(r: FileRecord) -> str:
         out.append("SYNTH")
     if "thumbnail-differs" in codes:  # (--pdq) the EXIF thumbnail shows another picture
         out.append("THUMB")
+    if codes & ARCHIVE_NOTICES:  # member names that escape, disagree or repeat; a hidden type
+        out.append("ZIP!")
     if r.errors:
         sev = "ERR" if any(e.severity == "error" for e in r.errors) else "WARN"
         out.append(f"{sev}:{len(r.errors)}")

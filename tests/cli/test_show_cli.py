@@ -53,6 +53,30 @@ def test_show_escapes_hostile_strings(tmp_path: Path) -> None:
     assert "\\x1b[31m[bold]x[red].txt" in result.stdout
 
 
+def test_show_lists_an_archives_members_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import zipfile
+
+    from evidence_cli.cli import show as show_mod
+
+    monkeypatch.setattr(show_mod, "MAX_MEMBERS_SHOWN", 3)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("\x1b[2J[bold]evil\u202e.txt", b"hi")
+        for i in range(4):
+            z.writestr(f"n{i}.txt", b"x" * i)
+    (tmp_path / "e.zip").write_bytes(out.getvalue())
+    result = CliRunner().invoke(cli, ["show", str(tmp_path / "e.zip"), "--width", "200"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "Archive members (5)" in text and "Metadata: archive" in text
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b[2J[bold]evil\\u202e.txt" in text
+    assert hashlib.sha256(b"hi").hexdigest() in text
+    assert "n1.txt" in text and "n2.txt" not in text  # three shown ...
+    assert "… 2 more members; --json lists them all" in text  # ... and the rest counted
+
+
 def test_show_refuses_a_folder_and_a_missing_file(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["show", str(tmp_path)])
     assert r.exit_code == 2 and "one file" in r.output

@@ -696,6 +696,21 @@ def telegram_seed(text: str = "Seed sender") -> bytes:
     return json.dumps(doc, indent=1).encode("utf-8")
 
 
+def zip_seed(text: str = "Seed member") -> bytes:
+    """A ZIP archive (as a chat export arrives) whose member name, member comment and
+    archive comment are ``text``, holding a JPEG whose EXIF strings are ``text`` too."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.comment = text.encode("utf-8", "surrogatepass")[:65_535]
+        info = zipfile.ZipInfo(f"media/{text}.jpg", date_time=(2019, 5, 13, 21, 3, 10))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.comment = text.encode("utf-8", "surrogatepass")
+        info.extra = struct.pack("<HHBi", 0x5455, 5, 1, 1557774190)
+        z.writestr(info, jpeg_seed(text))
+        z.writestr(zipfile.ZipInfo("chat.txt", date_time=(2019, 5, 13, 21, 4, 0)), chat_seed(text))
+    return out.getvalue()
+
+
 def seed_files(text: str | None = None) -> dict[str, bytes]:
     """One small valid file per supported format, name -> bytes.
 
@@ -718,6 +733,7 @@ def seed_files(text: str | None = None) -> dict[str, bytes]:
         "seed.xmp": xmp_packet(*((text, text) if text is not None else ())),
         "seed_chat.txt": chat_seed(**kw),
         "seed_result.json": telegram_seed(**kw),
+        "seed.zip": zip_seed(**kw),
     }
 
 
@@ -883,7 +899,42 @@ def archive_attacks() -> dict[str, bytes]:
         "many-members-100001.docx": many_members_docx(),
         "nested-12-levels.docx": nested_zip(),
         "member-name-tricks.docx": zip_path_tricks(),
+        "zipbomb-2GiB.zip": raw_zip([bomb_member("bomb.bin"), stored("after.txt", b"x")]),
+        "zipbomb-lying-sizes.zip": raw_zip([lying_bomb_member("small.txt", 2048), stored("after.txt", b"x")]),
+        "overlapping-members.zip": overlapping_zip(),
+        "many-members-100001.zip": raw_zip(
+            RawMember(f"junk/{i:06d}.txt", b"", zipfile.ZIP_STORED, 0, 0) for i in range(100_001)
+        ),
+        "member-name-tricks.zip": raw_zip(
+            [
+                stored("../../../../tmp/evidence-pwned", b"x"),
+                stored("/etc/passwd", b"x"),
+                stored("C:\\Windows\\evil.dll", b"x"),
+                stored("a.txt", b"1"),
+                stored("a.txt", b"2"),
+                stored("a" * 4000 + ".txt", b"x"),
+                stored("\x1b[31mred\x1b[0m=cmd|' /C calc'!A0.txt", b"x"),
+            ]
+        ),
     }
+
+
+def lying_bomb_member(name: str, mib: int) -> RawMember:
+    """A member that inflates to ``mib`` MiB while its entry says 100 bytes."""
+    bomb = bomb_member(name, b"", b"A", mib)
+    return RawMember(bomb.name, bomb.data, bomb.method, bomb.crc, 100)
+
+
+def overlapping_zip(n: int = 2000) -> bytes:
+    """An overlapping zip bomb's structure: ``n`` central directory entries, each naming
+    the one local header, whose member inflates to 64 MiB while its entries say 100 bytes
+    (a reader that trusts neither stops at 100)."""
+    one = raw_zip([lying_bomb_member("kernel.txt", 64)])
+    cd, eocd = one.index(b"PK\x01\x02"), one.index(b"PK\x05\x06")
+    entry = one[cd:eocd]
+    tail = bytearray(one[eocd:])
+    struct.pack_into("<HHI", tail, 8, n, n, n * len(entry))
+    return one[:cd] + entry * n + bytes(tail)
 
 
 # --- XML: entity expansion and external entities -------------------------------------------

@@ -136,6 +136,19 @@ def test_flags_for_content_credentials_and_declared_ai() -> None:
 
 
 @pytest.mark.parametrize(
+    ("codes", "shown"),
+    [
+        (("archive-path-escape",), "ZIP!"),
+        (("archive-name-mismatch", "archive-duplicate-name"), "ZIP!"),
+        (("member-extension-mismatch",), "ZIP!"),
+        (("archive-extra-data", "archive-encrypted"), ""),
+    ],
+)
+def test_flags_for_archives_whose_members_need_a_look(codes: tuple[str, ...], shown: str) -> None:
+    assert flags(rec("z.zip", findings=tuple(Finding(c, "notice", "m") for c in codes))) == shown
+
+
+@pytest.mark.parametrize(
     ("n", "text"),
     [
         (None, ""),

@@ -1,0 +1,427 @@
+"""Archives: what a ZIP holds, each member named, dated, typed and hashed in memory, never
+written out.
+
+Evidence often arrives zipped: a WhatsApp export with its media, photos sent as one file,
+a download from a cloud account. The archive's own digest proves the container; the
+members' digests are what a hash set of known files, or another scan, is compared with.
+
+For each member (central directory order, as stored), ``metadata.archive.members`` gives
+its name, sizes, method, CRC, its modification time as the MS-DOS date the format keeps
+(the local clock of the machine that made the archive, offset unknown) and, when an
+extra field records it, the UTC time (NTFS 0x000A, else the extended timestamp 0x5455);
+then, inflated in pieces (memory stays flat), its digests in the scan's algorithms, its
+type (as the scan would type it as a file, from its first :data:`TYPE_HEAD` bytes) and
+whether its name's extension fits that type.
+
+Bounds (a zip is hostile input like any other): :data:`MAX_MEMBERS` members and a central
+directory of :data:`MAX_CD_BYTES`; :data:`HASH_BUDGET` inflated bytes hashed per archive
+(members after it are listed, not hashed, and a problem says how many), which also
+defuses zip bombs; :data:`MAX_TYPED` members typed. Encrypted members and methods we do not
+inflate (only stored, deflate and bzip2 are) are listed with the reason they were not
+hashed. Nested archives are listed and hashed like any member, never opened.
+
+Findings: names that would be written outside the folder they are extracted to
+(``archive-path-escape``), a local header naming a member otherwise than the central
+directory (``archive-name-mismatch``: two tools would show two names), names stored twice
+(``archive-duplicate-name``), bytes before or after the archive (``archive-extra-data``: a
+self-extractor, or an archive appended to another file), encrypted members
+(``archive-encrypted``), and members whose extension hides their type
+(``member-extension-mismatch``). The earliest and latest member times are the
+``MemberFirstModified`` and ``MemberLastModified`` timestamps; where members record both
+clocks, their difference is the UTC offset of the machine that made the archive
+(``clock_utc_offsets``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timezone
+from typing import Any
+
+from evidence_cli import filetype
+from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import zip as zipfmt
+from evidence_cli.formats.zip import Member, Reader, ZipDamage
+from evidence_cli.hashing import ALGORITHMS
+from evidence_cli.models import Extraction, Finding, Problem, Timestamp
+
+NAME = "archive"
+
+MIME_TYPES = frozenset(
+    {
+        "application/zip",
+        "application/x-zip",
+        "application/x-zip-compressed",
+        "application/java-archive",
+        "application/vnd.android.package-archive",
+        "application/epub+zip",
+    }
+)
+
+MAX_MEMBERS = 100_000
+MAX_CD_BYTES = 32 * 1024 * 1024
+#: Inflated bytes hashed per archive (about a second and a half here).
+HASH_BUDGET = 256 * 1024 * 1024
+#: Members typed per archive (libmagic takes up to a millisecond for some).
+MAX_TYPED = 1_000
+#: The bytes of a member its type is read from (the scan's first read of a file).
+TYPE_HEAD = 1024 * 1024
+#: Names shown in a finding's evidence.
+SHOWN = 10
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat()
+
+
+def _utc_iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+
+
+def escapes(name: str) -> bool:
+    """Would extracting this name write outside the folder it is extracted to? An absolute
+    path, a drive letter or UNC path, or a ``..`` component (with either separator)."""
+    if name.startswith(("/", "\\")) or (len(name) >= 2 and name[1] == ":" and name[0].isalpha()):
+        return True
+    return ".." in name.replace("\\", "/").split("/")
+
+
+def _offset(local: datetime, utc: datetime) -> int | None:
+    """Minutes east of UTC the archiving machine's clock was, when the member's two times
+    differ by a whole quarter hour (give or take the DOS time's two seconds), else None."""
+    delta = local - utc.astimezone(timezone.utc).replace(tzinfo=None)
+    minutes = round(delta.total_seconds() / 60)
+    if abs(delta.total_seconds() - minutes * 60) > 2 or minutes % 15 or abs(minutes) > 14 * 60:
+        return None
+    return minutes
+
+
+class _Hasher:
+    """Hashes members within the archive's budget, and types the first ones."""
+
+    def __init__(self, r: Reader, algorithms: tuple[str, ...]) -> None:
+        self.r = r
+        self.algorithms = tuple(a for a in algorithms if a in ALGORITHMS)
+        self.budget = HASH_BUDGET
+        self.over_budget = 0
+        self.hashed = 0
+        self.typed = 0
+        self.untyped = 0
+        self.damaged = 0
+        self.unread = 0
+        self.mismatched_names: list[str] = []
+        self.wrong_extension: list[str] = []
+
+    def member(self, m: Member, entry: dict[str, Any]) -> None:
+        if m.is_dir:
+            return
+        if m.encrypted:
+            entry["not_hashed"] = "encrypted"
+            self.unread += 1
+            return
+        if m.method not in zipfmt.READABLE_METHODS:
+            entry["not_hashed"] = f"compression method {zipfmt.METHODS.get(m.method, m.method)} not read"
+            self.unread += 1
+            return
+        if m.usize > self.budget:
+            entry["not_hashed"] = f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive"
+            self.over_budget += 1
+            return
+        try:
+            start, local_name = zipfmt.data_start(self.r, m)
+            if local_name != m.name_raw:
+                self.mismatched_names.append(m.name)
+                entry["local_name"] = zipfmt.decode_name(local_name, m.flags)
+            digests = [ALGORITHMS[a]() for a in self.algorithms]
+            crc = 0
+            size = 0
+            head = bytearray()
+            want_head = self.typed < MAX_TYPED
+            # Never more than the entry records: a member that inflates past it is
+            # damaged or a bomb, and is not read on.
+            for piece in zipfmt.member_chunks(self.r, m, start, m.usize):
+                for d in digests:
+                    d.update(piece)
+                crc = zlib.crc32(piece, crc)
+                size += len(piece)
+                if want_head and len(head) < TYPE_HEAD:
+                    head += piece[: TYPE_HEAD - len(head)]
+        except ZipDamage as exc:
+            why = str(exc).removeprefix(f"{m.name}: ")
+            if why.startswith("inflates to more than"):
+                why = f"inflates to more than the {m.usize} bytes its entry records: not read"
+            entry["not_hashed"] = why
+            self.damaged += 1
+            return
+        self.budget -= size
+        self.hashed += 1
+        for a, d in zip(self.algorithms, digests):
+            entry[a] = d.hexdigest()
+        if crc != m.crc or size != m.usize:
+            entry["damaged"] = (
+                f"inflates to {size} bytes, not the {m.usize} recorded" if size != m.usize else "CRC mismatch"
+            )
+            self.damaged += 1
+        if want_head:
+            self.typed += 1
+            self._type(m, bytes(head), entry)
+        else:
+            self.untyped += 1
+
+    def _type(self, m: Member, head: bytes, entry: dict[str, Any]) -> None:
+        try:
+            ft = filetype.detect_type(m.name.replace("\\", "/").rsplit("/", 1)[-1], head)
+        except Exception:  # noqa: BLE001 - (libmagic missing or failing): the member stays untyped
+            self.untyped += 1
+            self.typed -= 1
+            return
+        if ft.mime is not None:
+            entry["mime"] = ft.mime
+        if ft.description is not None:
+            entry["description"] = ft.description
+        if ft.extension_ok is not None:
+            entry["extension_ok"] = ft.extension_ok
+            if ft.extension_ok is False:
+                self.wrong_extension.append(m.name)
+
+
+def _members(r: Reader) -> tuple[list[Member] | None, dict[str, Any], list[Problem]]:
+    """The members (None: more than the bounds allow), the archive's tags, problems."""
+    tags: dict[str, Any] = {"format": "ZIP"}
+    problems: list[Problem] = []
+    try:
+        directory = zipfmt.read_directory(r, max_members=MAX_MEMBERS, max_cd_bytes=MAX_CD_BYTES)
+    except ZipDamage as exc:
+        if "members (over" in str(exc) or "central directory of" in str(exc):
+            problems.append(problem(NAME, f"{exc}", type="LimitReached"))
+            return None, tags, problems
+        members, why = zipfmt.walk_local_headers(r, max_members=MAX_MEMBERS, max_unsized=HASH_BUDGET)
+        problems.append(
+            problem(NAME, f"{exc}; {len(members)} member(s) found by walking local headers", type="ZipDamage")
+        )
+        if why:
+            problems.append(problem(NAME, why, type="ZipDamage"))
+        tags["central_directory"] = False
+        return members, tags, problems
+    if directory.comment:
+        tags["comment"] = zipfmt.decode_name(directory.comment, 0)
+    if directory.declared != len(directory.members):
+        tags["declared_members"] = directory.declared
+        problems.append(
+            problem(
+                NAME,
+                f"the end record declares {directory.declared} members, the central directory lists "
+                f"{len(directory.members)}",
+                type="ZipDamage",
+            )
+        )
+    if 0 < directory.prepended < r.size:
+        tags["prepended_bytes"] = directory.prepended
+    if directory.trailing:
+        tags["trailing_bytes"] = directory.trailing
+    return directory.members, tags, problems
+
+
+def _overlaps(members: list[Member]) -> int:
+    """How many members' data (as the central directory sizes it) runs into the next
+    member's local header: the structure of an overlapping zip bomb, or damage."""
+    spans = sorted((m.offset, m.offset + 30 + len(m.name_raw) + m.csize) for m in members)
+    return sum(1 for (_, end), (nxt, _) in zip(spans, spans[1:]) if end > nxt)
+
+
+@register
+class ArchiveExtractor:
+    name = NAME
+    description = "ZIP archives: each member's name, times, type and digests (inflated in memory, never written)"
+    mime_types = MIME_TYPES
+
+    def extract(self, ctx: FileContext) -> Extraction:
+        if ctx.content is not None:
+            return self._run(ctx, Reader(ctx.content, None, len(ctx.content)))
+        with ctx.open() as fh:
+            return self._run(ctx, Reader(None, fh, ctx.size))
+
+    def _run(self, ctx: FileContext, r: Reader) -> Extraction:
+        members, tags, problems = _members(r)
+        if members is None:
+            return Extraction(extractor=NAME, group=NAME, tags=tags, problems=tuple(problems))
+        hasher = _Hasher(r, ctx.algorithms)
+        listed: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        duplicates: list[str] = []
+        escaping: list[str] = []
+        encrypted = 0
+        hosts: set[str] = set()
+        offsets: set[int] = set()
+        first: tuple[datetime, int] | None = None
+        last: tuple[datetime, int] | None = None
+        utcs: dict[int, datetime] = {}
+        for i, m in enumerate(members):
+            modified = zipfmt.dos_datetime(m.dos_date, m.dos_time)
+            entry: dict[str, Any] = {
+                "name": m.name,
+                "size": m.usize,
+                "compressed": m.csize,
+                "method": zipfmt.METHODS.get(m.method, str(m.method)),
+                "crc32": f"{m.crc:08x}",
+                "modified": _iso(modified) if modified is not None else None,
+            }
+            utc = zipfmt.utc_modified(m.extra)
+            if utc is not None:
+                entry["modified_utc"] = _utc_iso(utc)
+                utcs[i] = utc
+                if modified is not None and (minutes := _offset(modified, utc)) is not None:
+                    offsets.add(minutes)
+            if m.is_dir:
+                entry["directory"] = True
+            if m.encrypted:
+                entry["encrypted"] = True
+                encrypted += 1
+            if m.comment:
+                entry["comment"] = zipfmt.decode_name(m.comment, m.flags)
+            if m.made_by >> 8 in zipfmt.HOSTS and m.made_by:
+                hosts.add(zipfmt.HOSTS[m.made_by >> 8])
+            if m.name in seen:
+                duplicates.append(m.name)
+            seen.add(m.name)
+            if escapes(m.name):
+                escaping.append(m.name)
+            if modified is not None and not m.is_dir:
+                if first is None or modified < first[0]:
+                    first = (modified, i)
+                if last is None or modified > last[0]:
+                    last = (modified, i)
+            hasher.member(m, entry)
+            listed.append(entry)
+        files = sum(1 for m in members if not m.is_dir)
+        tags["member_count"] = len(members)
+        tags["files"] = files
+        tags["hashed"] = hasher.hashed
+        if hosts:
+            tags["made_by"] = sorted(hosts)
+        if offsets:
+            tags["clock_utc_offsets"] = [
+                f"{'+' if o >= 0 else '-'}{abs(o) // 60:02d}:{abs(o) % 60:02d}" for o in sorted(offsets)[:10]
+            ]
+        tags["members"] = listed
+        if hasher.over_budget:
+            problems.append(
+                problem(
+                    NAME,
+                    f"{hasher.over_budget} member(s) listed but not hashed: over the "
+                    f"{HASH_BUDGET // (1024 * 1024)} MiB of content hashed per archive (extract it to hash them all)",
+                    type="LimitReached",
+                )
+            )
+        if hasher.untyped:
+            problems.append(
+                problem(
+                    NAME, f"{hasher.untyped} member(s) hashed but not typed (over {MAX_TYPED})", type="LimitReached"
+                )
+            )
+        if hasher.damaged:
+            problems.append(problem(NAME, f"{hasher.damaged} member(s) damaged (see members)", type="ZipDamage"))
+        if hasher.unread:
+            problems.append(
+                problem(
+                    NAME,
+                    f"{hasher.unread} member(s) encrypted or compressed by a method not read: not hashed",
+                    severity="warning",
+                    type="Unsupported",
+                )
+            )
+        overlapping = _overlaps(members)
+        if overlapping:
+            problems.append(
+                problem(NAME, f"{overlapping} member(s) overlap the next one (an overlapping zip bomb, or damage)")
+            )
+        findings = _findings(tags, duplicates, escaping, hasher, encrypted)
+        timestamps: list[Timestamp] = []
+        for name, found in (("MemberFirstModified", first), ("MemberLastModified", last)):
+            if found is None:
+                continue
+            when, i = found
+            timestamps.append(
+                Timestamp(
+                    name=name,
+                    source=NAME,
+                    value=_iso(when),
+                    utc=_utc_iso(utcs[i]) if i in utcs else None,
+                    raw=f"member {i}: DOS date 0x{members[i].dos_date:04x}, time 0x{members[i].dos_time:04x}",
+                    offset_origin="utc-by-spec" if i in utcs else "none",
+                )
+            )
+        return Extraction(
+            extractor=NAME,
+            group=NAME,
+            tags=tags,
+            timestamps=tuple(timestamps),
+            problems=tuple(problems),
+            findings=findings,
+        )
+
+
+def _findings(
+    tags: dict[str, Any], duplicates: list[str], escaping: list[str], hasher: _Hasher, encrypted: int
+) -> tuple[Finding, ...]:
+    out: list[Finding] = []
+    if escaping:
+        out.append(
+            Finding(
+                "archive-path-escape",
+                "notice",
+                f"{len(escaping)} member name(s) would be written outside the folder the archive is extracted to "
+                "(an absolute path or '..'): extract it with a tool that refuses them",
+                {"count": len(escaping), "names": escaping[:SHOWN]},
+            )
+        )
+    if hasher.mismatched_names:
+        out.append(
+            Finding(
+                "archive-name-mismatch",
+                "notice",
+                f"{len(hasher.mismatched_names)} member(s) named otherwise in their local header than in the central "
+                "directory: tools that read one or the other show different names",
+                {"count": len(hasher.mismatched_names), "names": hasher.mismatched_names[:SHOWN]},
+            )
+        )
+    if duplicates:
+        out.append(
+            Finding(
+                "archive-duplicate-name",
+                "notice",
+                f"{len(duplicates)} member name(s) stored more than once: extracting keeps only one of them",
+                {"count": len(duplicates), "names": duplicates[:SHOWN]},
+            )
+        )
+    extra: dict[str, Any] = {k: tags[k] for k in ("prepended_bytes", "trailing_bytes") if k in tags}
+    if extra:
+        out.append(
+            Finding(
+                "archive-extra-data",
+                "info",
+                "bytes before or after the archive"
+                + (f" ({extra.get('prepended_bytes', 0)} before, {extra.get('trailing_bytes', 0)} after)")
+                + ": a self-extractor, an archive appended to another file, or data hidden beside it",
+                extra,
+            )
+        )
+    if encrypted:
+        out.append(
+            Finding(
+                "archive-encrypted",
+                "info",
+                f"{encrypted} member(s) encrypted: their names and sizes are listed, their content is not read",
+                {"count": encrypted},
+            )
+        )
+    if hasher.wrong_extension:
+        out.append(
+            Finding(
+                "member-extension-mismatch",
+                "notice",
+                f"{len(hasher.wrong_extension)} member(s) whose extension does not fit what they are",
+                {"count": len(hasher.wrong_extension), "names": hasher.wrong_extension[:SHOWN]},
+            )
+        )
+    return tuple(out)
