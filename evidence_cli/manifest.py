@@ -1034,6 +1034,12 @@ def check_relative(rel: bytes, where: str) -> bytes:
 _HEX = {name: (2 * size, re.compile(f"[0-9a-fA-F]{{{2 * size}}}")) for name, size in _DIGEST_SIZE.items()}
 
 
+def hex_digest(value: Any, name: str, where: str) -> str:
+    """``value`` as a ``name`` digest in lowercase hex; :class:`ManifestError` (naming
+    ``where``) when it is not one."""
+    return _hex(value, name, where)
+
+
 def _hex(value: Any, name: str, where: str) -> str:
     n, pattern = _HEX[name]
     if not isinstance(value, str) or not pattern.fullmatch(value):

@@ -20,16 +20,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from evidence_cli.console import counted, safe_text
+from evidence_cli.errors import ManifestError
+from evidence_cli.extractors import archive
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.hashsets import HashSet, HashSetError, Known, read_hashset
-from evidence_cli.manifest import ManifestEntry
+from evidence_cli.manifest import Manifest, ManifestEntry, hex_digest, record_path
+from evidence_cli.walker import display_path
 from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
 MATCH_COLUMNS = (
     "path",
+    "member",
     "size",
     "sha256",
     "result",
@@ -44,7 +48,73 @@ MATCH_COLUMNS = (
     "detail",
 )
 #: Cells that come from the evidence or from a set someone else made.
-_UNTRUSTED = frozenset({"path", "known_name", "label", "detail", "location", "hashset"})
+_UNTRUSTED = frozenset({"path", "member", "known_name", "label", "detail", "location", "hashset"})
+#: The types whose records may list an archive's members (the archive reader's).
+ARCHIVE_TYPES = archive.MIME_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    """A member of an archive the scan listed, compared like a file of its own."""
+
+    archive: int
+    """Index of the archive in the manifest's entries."""
+    name: str
+    """The member's name as the archive stores it."""
+
+
+@dataclass
+class Members:
+    """The hashed members of the archives a manifest's records list."""
+
+    entries: list[ManifestEntry] = field(default_factory=list)
+    """One a member: the archive's path, the member's size and digests."""
+    of: list[ArchiveMember] = field(default_factory=list)
+    unhashed: int = 0
+    """Members the scan listed without digests (encrypted, damaged, over its bounds)."""
+
+
+def archive_members(manifest: Manifest) -> Members:
+    """The members of the archives the records of a JSON export list, with their digests.
+
+    The records are read again (never held whole) only when the export's summary counts an
+    archive type, or has no such count. A member's digests are checked as a file's are;
+    a malformed one raises :class:`ManifestError`."""
+    found = Members()
+    if not manifest.has_records:
+        return found
+    summary = manifest.header.get("summary")
+    by_type = summary.get("by_type") if isinstance(summary, Mapping) else None
+    if isinstance(by_type, Mapping) and not any(t in by_type for t in ARCHIVE_TYPES):
+        return found
+    listed: list[tuple[bytes, list[Any]]] = []
+    for i, record in enumerate(manifest.iter_records()):
+        metadata = record.get("metadata") if isinstance(record, dict) else None
+        group = metadata.get(archive.NAME) if isinstance(metadata, dict) else None
+        members = group.get("members") if isinstance(group, dict) else None
+        if isinstance(members, list) and members:
+            listed.append((record_path(record, f"record {i + 1}"), members))
+    if not listed:
+        return found
+    where_is = {e.rel: n for n, e in enumerate(manifest.entries) if e.kind == "file"}
+    for rel, members in listed:
+        n = where_is.get(rel)
+        if n is None:
+            continue
+        for k, m in enumerate(members):
+            where = f"{display_path(rel)[0]}: member {k + 1}"
+            if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+                raise ManifestError(f"{where} has no name")
+            hashes = {a: hex_digest(m[a], a, where) for a in ALGORITHMS if a in m}
+            if not hashes:
+                found.unhashed += 0 if m.get("directory") is True else 1
+                continue
+            size = m.get("size")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise ManifestError(f"{where}: size {size!r} is not a byte count")
+            found.entries.append(ManifestEntry(rel=rel, kind="file", size=size, hashes=hashes))
+            found.of.append(ArchiveMember(n, m["name"]))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +137,16 @@ class Hit:
 
 
 class Index:
-    """The manifest's regular files by digest, built for an algorithm when first asked."""
+    """The manifest's regular files (and the hashed members of its archives, after them)
+    by digest, built for an algorithm when first asked."""
 
-    def __init__(self, entries: Sequence[ManifestEntry]) -> None:
-        self.entries = entries
-        self.files = [i for i, e in enumerate(entries) if e.kind == "file"]
-        self.undigested = [i for i in self.files if not entries[i].hashes]
-        present = {a for i in self.files for a in entries[i].hashes}
+    def __init__(self, entries: Sequence[ManifestEntry], members: Members | None = None) -> None:
+        self.members = members if members is not None else Members()
+        self.first_member = len(entries)
+        self.entries: Sequence[ManifestEntry] = [*entries, *self.members.entries] if self.members.entries else entries
+        self.files = [i for i, e in enumerate(self.entries) if e.kind == "file"]
+        self.undigested = [i for i in self.files if not self.entries[i].hashes]
+        present = {a for i in self.files for a in self.entries[i].hashes}
         self.algorithms = tuple(a for a in ALGORITHMS if a in present)
         self._by: dict[str, dict[str, list[int]]] = {}
 
@@ -88,6 +161,15 @@ class Index:
                     grouped[value].append(i)
             self._by[alg] = table = dict(grouped)
         return table
+
+    def member(self, i: int) -> ArchiveMember | None:
+        """The archive member entry ``i`` is, or None for a file of the manifest."""
+        return self.members.of[i - self.first_member] if i >= self.first_member else None
+
+    def path(self, i: int) -> tuple[str, str]:
+        """(path, member name) of entry ``i`` as the outputs show them ("" for a file)."""
+        m = self.member(i)
+        return self.entries[i].display[0], "" if m is None else m.name
 
 
 @dataclass
@@ -167,6 +249,12 @@ class Matched:
                 f"{counted(len(self.index.undigested), 'file')} without a digest in the manifest (not readable at "
                 "scan time): not compared."
             )
+        if self.index.members.unhashed:
+            out.append(
+                f"{counted(self.index.members.unhashed, 'archive member')} listed by the scan without a digest "
+                "(encrypted, damaged, or past the archive reader's bounds): not compared; extract the archives "
+                "and scan them to compare every member."
+            )
         return out
 
 
@@ -176,12 +264,16 @@ def describe(s: HashSet) -> str:
 
 
 def match_sets(
-    entries: Sequence[ManifestEntry], paths: Iterable[str], reading: Callable[[HashSet], None] | None = None
+    entries: Sequence[ManifestEntry],
+    paths: Iterable[str],
+    reading: Callable[[HashSet], None] | None = None,
+    members: Members | None = None,
 ) -> Matched:
-    """Every set of ``paths`` read and matched against ``entries``; ``reading`` is told of
-    each set as it starts. Raises :class:`HashSetError` for a set that cannot be read, or
-    that gave not one entry and some it could not read (not a hash set at all)."""
-    done = Matched(Index(entries), Tally(), [], [])
+    """Every set of ``paths`` read and matched against ``entries`` (and the archive
+    ``members``, see :func:`archive_members`); ``reading`` is told of each set as it
+    starts. Raises :class:`HashSetError` for a set that cannot be read, or that gave not
+    one entry and some it could not read (not a hash set at all)."""
+    done = Matched(Index(entries, members), Tally(), [], [])
     for set_no, path in enumerate(paths):
         found, known = read_hashset(path)
         done.sets.append(found)
@@ -220,7 +312,7 @@ def _cells(row: list[str], columns: Sequence[str], neutral: bool) -> list[str]:
 
 def write_matches(
     hits: Iterable[Hit],
-    entries: Sequence[ManifestEntry],
+    index: Index,
     sets: Sequence[HashSet],
     out: IO[str],
     *,
@@ -233,9 +325,9 @@ def write_matches(
         out.write(BOM)
     out.write(csv_line(list(MATCH_COLUMNS)))
     for h in hits:
-        e, k, s = entries[h.entry], h.known, sets[h.set_no]
+        e, k, s = index.entries[h.entry], h.known, sets[h.set_no]
         row = [
-            e.display[0],
+            *index.path(h.entry),
             "" if e.size is None else str(e.size),
             e.hashes.get("sha256", ""),
             "match" if h.is_match else "conflict",
@@ -253,7 +345,7 @@ def write_matches(
 
 
 def unmatched_columns(index: Index) -> tuple[str, ...]:
-    return ("path", "size", *index.algorithms, "note")
+    return ("path", "member", "size", *index.algorithms, "note")
 
 
 def write_unmatched(index: Index, tally: Tally, out: IO[str], *, neutral: bool, bom: bool) -> int:
@@ -276,7 +368,7 @@ def write_unmatched(index: Index, tally: Tally, out: IO[str], *, neutral: bool, 
             note = "conflict with a set entry (see the matches)"
         else:
             note = ""
-        row = [e.display[0], "" if e.size is None else str(e.size)]
+        row = [*index.path(i), "" if e.size is None else str(e.size)]
         row += [e.hashes.get(a, "") for a in index.algorithms]
         row.append(note)
         out.write(csv_line(_cells(row, columns, neutral)))

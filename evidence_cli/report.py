@@ -445,10 +445,12 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     )
     rows = []
     for hit in known.hits[:limit]:
-        e, k = manifest.entries[hit.entry], hit.known
+        path, member = known.index.path(hit.entry)
+        k = hit.known
+        where = h(path) + (f"<br>member <span class=mono>{h(member)}</span>" if member else "")
         result_cell = "match" if hit.is_match else '<span class="bad">conflict</span>'
         rows.append(
-            f"<tr><td class=mono>{h(e.display[0])}</td><td>{result_cell}</td><td>{h('+'.join(hit.equal))}</td>"
+            f"<tr><td class=mono>{where}</td><td>{result_cell}</td><td>{h('+'.join(hit.equal))}</td>"
             f"<td>{h('+'.join(hit.differs))}</td><td class=mono>{h(os.path.basename(known.sets[hit.set_no].path))}"
             f"</td><td>{h(k.where)}</td><td class=mono>{h(k.name or '')}</td><td>{h(k.label or '')}</td>"
             f"<td>{h(k.detail or '')}</td></tr>"

@@ -325,7 +325,7 @@ def test_a_shared_digest_with_another_that_differs_is_a_conflict(case: tuple[Pat
     assert done.exit_code == 1
     listed = rows(left)
     assert [r["path"] for r in listed] == ["'=notes.txt", "empty.bin", "video.mp4"]
-    assert list(listed[0]) == ["path", "size", "md5", "sha1", "sha256", "note"]
+    assert list(listed[0]) == ["path", "member", "size", "md5", "sha1", "sha256", "note"]
     assert listed[2]["sha256"] == digests(CONTENTS["video.mp4"])["sha256"]
 
 
@@ -484,6 +484,106 @@ def test_the_report_shows_the_known_files(case: tuple[Path, Path], tmp_path: Pat
     plain = tmp_path / "plain.html"
     assert run("report", manifest, "-o", plain).exit_code == 0
     assert "Known files" not in plain.read_text()
+
+
+# --- archive members ------------------------------------------------------------------------
+
+
+def archive_case(tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    """A scanned folder holding an export zip: a known photo, an unknown note (its name a
+    formula), a folder, and an encrypted member; the manifest, and the two contents."""
+    import io
+    import struct
+    import zipfile
+
+    photo, note = CONTENTS["photo.jpg"], b"unknown text\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("media/", b"")
+        z.writestr("media/IMG-0001.jpg", photo)
+        z.writestr("=cmd|' /C calc'!A0.txt", note)
+        z.writestr("secret.bin", b"hidden")
+    data = bytearray(buf.getvalue())
+    # Mark secret.bin encrypted in both its headers (flag bit 0).
+    local = data.index(b"PK\x03\x04", data.index(b"secret.bin") - 40)
+    struct.pack_into("<H", data, local + 6, 1)
+    central = data.rindex(b"secret.bin") - 46
+    struct.pack_into("<H", data, central + 8, 1)
+    folder = tmp_path / "zipped"
+    folder.mkdir()
+    (folder / "export.zip").write_bytes(bytes(data))
+    (folder / "loose.jpg").write_bytes(photo)
+    manifest = tmp_path / "zipped.json"
+    done = run("scan", folder, "--workers", "0", "--json", manifest)
+    assert done.exit_code == 1, done.output  # (warnings: the "photo" is no real JPEG, a member is encrypted)
+    return manifest, photo, note
+
+
+def test_the_members_of_a_scanned_archive_are_matched_too(tmp_path: Path) -> None:
+    manifest, photo, note = archive_case(tmp_path)
+    known = tmp_path / "known.md5"
+    known.write_text(f"{digests(photo)['md5']}  hotline-0042.jpg\n")
+    out = tmp_path / "m.csv"
+    done = run("match", manifest, "--hashset", known, "-o", out)
+    got = [(r["path"], r["member"], r["result"], r["sha256"], r["size"]) for r in rows(out)]
+    sha = digests(photo)["sha256"]
+    assert got == [
+        ("loose.jpg", "", "match", sha, str(len(photo))),
+        ("export.zip", "media/IMG-0001.jpg", "match", sha, str(len(photo))),
+    ]
+    text = done.output.replace("\n", " ")
+    assert "1 file of 2 and 1 of 2 archive members in zipped.json match a hash set (2 matching entries)" in text
+    # The encrypted member could not be compared: said, and exit status 1.
+    assert done.exit_code == 1
+    assert "Warning: 1 archive member listed by the scan without a digest (encrypted" in text
+    # What is left to examine: the note inside the archive, its name neutralised.
+    left = tmp_path / "left.csv"
+    assert run("match", manifest, "--hashset", known, "--unmatched", "-o", left).exit_code == 1
+    listed = [(r["path"], r["member"], r["sha256"]) for r in rows(left)]
+    assert listed == [
+        ("export.zip", "", digests((tmp_path / "zipped" / "export.zip").read_bytes())["sha256"]),
+        ("export.zip", "'=cmd|' /C calc'!A0.txt", digests(note)["sha256"]),
+    ]
+    # The report names the member under its archive.
+    page_path = tmp_path / "r.html"
+    assert run("report", manifest, "--hashset", known, "-o", page_path).exit_code == 1
+    page = page_path.read_text()
+    assert "<tr><td class=mono>export.zip<br>member <span class=mono>media/IMG-0001.jpg</span></td>" in page
+
+
+def test_a_manifest_without_archives_is_not_read_again(
+    case: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence_cli.manifest import Manifest
+
+    _, manifest = case
+
+    def refuse(self: Manifest) -> Any:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(Manifest, "iter_records", refuse)
+    known = tmp_path / "k.md5"
+    known.write_text(digests(CONTENTS["photo.jpg"])["md5"] + "\n")
+    done = run("match", manifest, "--hashset", known, "-o", tmp_path / "m.csv")
+    assert done.exit_code == 0, done.output
+
+
+def test_a_member_with_a_malformed_digest_refuses_the_manifest(tmp_path: Path) -> None:
+    from evidence_cli.manifest import seal_value
+
+    manifest, photo, _ = archive_case(tmp_path)
+    doc = json.loads(manifest.read_text())
+    record = next(r for r in doc["files"] if r["path"] == "export.zip")
+    record["metadata"]["archive"]["members"][1]["md5"] = "not hex"
+    doc["seal"]["value"] = seal_value(doc)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    known = tmp_path / "k.md5"
+    known.write_text(digests(photo)["md5"] + "\n")
+    done = run("match", bad, "--hashset", known, "-o", tmp_path / "m.csv")
+    assert done.exit_code == 2
+    assert "export.zip: member 2: md5 digest 'not hex' is not 32 hex digits" in done.output
+    assert not (tmp_path / "m.csv").exists()
 
 
 def test_the_progress_line_reads_the_set_as_it_is_read() -> None:

@@ -28,8 +28,9 @@ from evidence_cli.cli.common import (
     writing_from_manifest,
 )
 from evidence_cli.console import counted, make_consoles, safe_text
+from evidence_cli.errors import ManifestError
 from evidence_cli.hashsets import HashSet, HashSetError
-from evidence_cli.match import describe, match_sets, write_matches, write_unmatched
+from evidence_cli.match import archive_members, describe, match_sets, write_matches, write_unmatched
 from evidence_cli.writers.table import human_size
 
 
@@ -107,11 +108,14 @@ def match_cmd(
     as a match. Each row is one such pair: the file's path, size and SHA-256, the
     result, the digests that matched and those that differ, the set, where in it, and
     what the set says of the entry (name, size, label such as a VICS category,
-    detail such as NSRL's product code). With --unmatched, each row is a regular file
-    that matches no set, with its digests. Lines of a set that cannot be read are
+    detail such as NSRL's product code). The members of the ZIP archives the scan
+    listed are matched too, from the digests it recorded: their rows give the
+    archive's path and the member's name (column 'member'). With --unmatched, each
+    row is a regular file (or member) that matches no set, with its digests. Lines of a set that cannot be read are
     counted and named, never skipped silently. Exit status: 0 written; 1 written, but
     something could not be compared or read (bad lines in a set, conflicts, entries
-    with no digest the manifest has, files without digests); 2 refused (tampered or
+    with no digest the manifest has, files or archive members without digests); 2
+    refused (tampered or
     unsealed manifest, a set that is no known format).
 
     \b
@@ -126,9 +130,10 @@ def match_cmd(
     if not manifest.entries:
         raise Failure(f"{safe_text(manifest.path)} lists no entry to match.")
     try:
+        members = archive_members(manifest)
         with set_progress(err) as reading:
-            done = match_sets(manifest.entries, set_paths, reading)
-    except HashSetError as exc:
+            done = match_sets(manifest.entries, set_paths, reading, members)
+    except (HashSetError, ManifestError) as exc:
         raise Failure(str(exc)) from None
     with writing_from_manifest(output) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
@@ -136,22 +141,28 @@ def match_cmd(
             if unmatched:
                 rows = write_unmatched(done.index, done.tally, text, neutral=not csv_raw, bom=csv_bom)
             else:
-                write_matches(done.hits, manifest.entries, done.sets, text, neutral=not csv_raw, bom=csv_bom)
+                write_matches(done.hits, done.index, done.sets, text, neutral=not csv_raw, bom=csv_bom)
             text.flush()
         finally:
             text.detach()
     for s in done.sets:
         say(err, f"Hash set {safe_text(s.path)}: {describe(s)}.")
     where = "stdout" if output == "-" else safe_text(output)
-    files = len(done.index.files)
+    first_member = done.index.first_member
+    files = sum(1 for i in done.index.files if i < first_member)
+    inside = len(done.index.members.entries)
+    of_members = f" and {inside} archive members" if inside else ""
     if unmatched:
-        say(err, f"{counted(rows, 'file')} of {files} match no hash set, written to {where}.")
+        say(err, f"{counted(rows, 'file')} of {files}{of_members} match no hash set, written to {where}.")
     else:
         matching = len(done.hits) - done.tally.conflicts
+        matched_members = sum(1 for i in done.tally.matched_files if i >= first_member)
+        matched = f"{counted(len(done.tally.matched_files) - matched_members, 'file')} of {files}"
+        if inside:
+            matched += f" and {matched_members} of {inside} archive members"
         say(
             err,
-            f"{counted(len(done.tally.matched_files), 'file')} of {files} in "
-            f"{safe_text(os.path.basename(manifest.path))} match a hash set "
+            f"{matched} in {safe_text(os.path.basename(manifest.path))} match a hash set "
             f"({counted(matching, 'matching entry', 'matching entries')}), written to {where}.",
         )
     problems = done.problems()

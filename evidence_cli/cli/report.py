@@ -24,8 +24,9 @@ from evidence_cli.cli.common import (
 )
 from evidence_cli.cli.match import set_progress
 from evidence_cli.console import counted, make_consoles, safe_text
+from evidence_cli.errors import ManifestError
 from evidence_cli.hashsets import HashSetError
-from evidence_cli.match import match_sets
+from evidence_cli.match import archive_members, match_sets
 from evidence_cli.report import DEFAULT_LIMIT, ReportRefused, write_report
 from evidence_cli.timeline import TimelineRefused
 
@@ -103,9 +104,10 @@ def report_cmd(
     known = None
     if set_paths:
         try:
+            members = archive_members(manifest)
             with set_progress(err) as reading:
-                known = match_sets(manifest.entries, set_paths, reading)
-        except HashSetError as exc:
+                known = match_sets(manifest.entries, set_paths, reading, members)
+        except (HashSetError, ManifestError) as exc:
             raise Failure(str(exc)) from None
     with writing_from_manifest(output, (ReportRefused, TimelineRefused)) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", newline="\n")
