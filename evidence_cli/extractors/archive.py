@@ -17,7 +17,7 @@ Bounds (a zip is hostile input like any other): :data:`MAX_MEMBERS` members and 
 directory of :data:`MAX_CD_BYTES`; :data:`HASH_BUDGET` inflated bytes hashed per archive
 (members after it are listed, not hashed, and a problem says how many), which also
 defuses zip bombs; :data:`MAX_TYPED` members typed. Encrypted members and methods we do not
-inflate (only stored, deflate and bzip2 are) are listed with the reason they were not
+inflate (stored, deflate, bzip2, LZMA and xz are) are listed with the reason they were not
 hashed. Nested archives are listed and hashed like any member, never opened.
 
 Findings: names that would be written outside the folder they are extracted to

@@ -15,11 +15,12 @@ the member is called).
 from __future__ import annotations
 
 import bz2
+import lzma
 import struct
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 #: Bounds a caller may pass on; these defaults are the office reader's.
 MAX_MEMBERS = 10_000
@@ -49,7 +50,10 @@ METHODS = {
     99: "aes",
 }
 #: Methods this reader inflates.
-READABLE_METHODS = frozenset({0, 8, 12})
+READABLE_METHODS = frozenset({0, 8, 12, 14, 95})
+#: The largest LZMA dictionary (and xz decoder memory) a member may ask for: 7-Zip's
+#: "ultra" level uses 64 MiB; a hostile header asking for 4 GiB would take that memory.
+MAX_LZMA_MEMORY = 128 * 1024 * 1024
 
 #: The system that made a member's entry (the high byte of "version made by", APPNOTE 4.4.2).
 HOSTS = {
@@ -357,16 +361,25 @@ def member_chunks(r: Reader, m: Member, start: int, limit: int) -> Iterator[byte
             done += len(piece)
             yield piece
         return
-    d: zlib._Decompress | bz2.BZ2Decompressor  # type: ignore[name-defined]
-    d = zlib.decompressobj(-zlib.MAX_WBITS) if m.method == 8 else bz2.BZ2Decompressor()
+    d, start, csize = _decoder(r, m, start)
     consumed = out = 0
-    while consumed < m.csize and not d.eof:
-        chunk = r.read(start + consumed, min(CHUNK, m.csize - consumed))
+    while consumed < csize and not d.eof:
+        chunk = r.read(start + consumed, min(CHUNK, csize - consumed))
         if not chunk:
             raise ZipDamage(f"{m.name}: truncated (the file ends inside it)")
         consumed += len(chunk)
         try:
-            if isinstance(d, bz2.BZ2Decompressor):
+            if m.method == 8:
+                pending = chunk
+                while pending and not d.eof:
+                    piece = d.decompress(pending, CHUNK)
+                    pending = d.unconsumed_tail
+                    out += len(piece)
+                    if out > limit:
+                        raise ZipDamage(f"{m.name}: inflates to more than {limit} bytes: not read")
+                    if piece:
+                        yield piece
+            else:  # bz2 and lzma decoders: they keep the input they have not used
                 piece = d.decompress(chunk, CHUNK)
                 while True:
                     out += len(piece)
@@ -377,20 +390,41 @@ def member_chunks(r: Reader, m: Member, start: int, limit: int) -> Iterator[byte
                     if d.eof or d.needs_input:
                         break
                     piece = d.decompress(b"", CHUNK)
-            else:
-                pending = chunk
-                while pending and not d.eof:
-                    piece = d.decompress(pending, CHUNK)
-                    pending = d.unconsumed_tail
-                    out += len(piece)
-                    if out > limit:
-                        raise ZipDamage(f"{m.name}: inflates to more than {limit} bytes: not read")
-                    if piece:
-                        yield piece
-        except (zlib.error, OSError, EOFError, ValueError) as exc:
+        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
             raise ZipDamage(f"{m.name}: damaged {METHODS[m.method]} data ({exc})") from None
-    if not d.eof:
+    # An LZMA stream may end without an end marker: its compressed size says where.
+    if not d.eof and not (m.method == 14 and consumed == csize and out == m.usize):
         raise ZipDamage(f"{m.name}: {METHODS[m.method]} stream incomplete")
+
+
+def _decoder(r: Reader, m: Member, start: int) -> tuple[Any, int, int]:
+    """(decoder, where its data starts, its compressed size) for a compressed member."""
+    if m.method == 8:
+        return zlib.decompressobj(-zlib.MAX_WBITS), start, m.csize
+    if m.method == 12:
+        return bz2.BZ2Decompressor(), start, m.csize
+    if m.method == 95:
+        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=MAX_LZMA_MEMORY), start, m.csize
+    # LZMA (APPNOTE 5.8.8): version (2 bytes), properties' size (2), then the properties
+    # (lc/lp/pb in one byte, the dictionary size in four), then the raw LZMA stream.
+    head = r.read(start, 4)
+    if len(head) < 4:
+        raise ZipDamage(f"{m.name}: truncated (the file ends inside it)")
+    size = struct.unpack_from("<H", head, 2)[0]
+    props = r.read(start + 4, size)
+    if size < 5 or len(props) < 5 or 4 + size > m.csize or props[0] >= 9 * 5 * 5:
+        raise ZipDamage(f"{m.name}: damaged lzma properties")
+    dictionary = struct.unpack_from("<I", props, 1)[0]
+    if dictionary > MAX_LZMA_MEMORY:
+        raise ZipDamage(f"{m.name}: an LZMA dictionary of {dictionary} bytes (over {MAX_LZMA_MEMORY}): not read")
+    lc, rest = props[0] % 9, props[0] // 9
+    lzma1 = {"id": lzma.FILTER_LZMA1, "dict_size": dictionary, "lc": lc, "lp": rest % 5, "pb": rest // 5}
+    skip = 4 + size
+    try:
+        decoder = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=[lzma1])
+    except (lzma.LZMAError, ValueError) as exc:
+        raise ZipDamage(f"{m.name}: damaged lzma properties ({exc})") from None
+    return decoder, start + skip, max(0, m.csize - skip)
 
 
 def read_member(r: Reader, m: Member, cap: int, *, max_compressed: int, max_ratio: int, ratio_floor: int) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bz2
 import hashlib
 import io
+import lzma
 import struct
 import zipfile
 import zlib
@@ -110,18 +111,55 @@ def test_a_member_whose_extension_hides_its_type_is_a_finding() -> None:
     assert finding.evidence == {"count": 1, "names": ["notes.txt"]}
 
 
-def test_stored_and_bzip2_members_are_hashed_and_lzma_ones_listed_with_the_reason() -> None:
+def test_stored_bzip2_lzma_and_xz_members_are_hashed_and_deflate64_ones_listed_with_the_reason() -> None:
     content = b"evidence " * 5000
-    for method, name in ((zipfile.ZIP_STORED, "stored"), (zipfile.ZIP_BZIP2, "bzip2")):
+    for method, name in (
+        (zipfile.ZIP_STORED, "stored"),
+        (zipfile.ZIP_BZIP2, "bzip2"),
+        (zipfile.ZIP_LZMA, "lzma"),
+    ):
         entry = members(run(zip_of([("a.txt", content)], method=method)))[0]
         assert entry["method"] == name
         assert entry["sha256"] == hashlib.sha256(content).hexdigest(), name
-    ex = run(zip_of([("a.txt", content)], method=zipfile.ZIP_LZMA))
+    xz = RawMember("a.txt", lzma.compress(content, format=lzma.FORMAT_XZ), 95, zlib.crc32(content), len(content))
+    entry = members(run(raw_zip([xz])))[0]
+    assert entry["method"] == "xz" and entry["sha256"] == hashlib.sha256(content).hexdigest()
+    # Deflate64 (what Windows Explorer writes for large files) has no decoder here.
+    deflate64 = RawMember("big.bin", b"\x00" * 100, 9, 0, 1000)
+    ex = run(raw_zip([deflate64]))
     entry = members(ex)[0]
-    assert entry["method"] == "lzma" and "sha256" not in entry
-    assert entry["not_hashed"] == "compression method lzma not read"
+    assert entry["method"] == "deflate64" and "sha256" not in entry
+    assert entry["not_hashed"] == "compression method deflate64 not read"
     assert [p.type for p in ex.problems] == ["Unsupported"]
     assert ex.tags["hashed"] == 0
+
+
+def lzma_member(content: bytes, *, cut: int = 0, dictionary: int = 1 << 16) -> RawMember:
+    """An LZMA member as APPNOTE 5.8.8 writes it: version, properties' size, properties
+    (lc=3, lp=0, pb=2 and the dictionary size), then the raw stream, its last ``cut``
+    bytes left out (the end marker's: the decoder has every byte of output by then, and
+    ends on the compressed size, as for a stream written without the marker)."""
+    filters = [{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 16, "lc": 3, "lp": 0, "pb": 2}]
+    raw = lzma.compress(content, format=lzma.FORMAT_RAW, filters=filters)
+    props = struct.pack("<BI", 3 + 9 * (0 + 5 * 2), dictionary)
+    data = struct.pack("<BBH", 9, 20, len(props)) + props + raw[: len(raw) - cut]
+    return RawMember("a.txt", data, 14, zlib.crc32(content), len(content))
+
+
+def test_lzma_members_with_or_without_an_end_marker_and_hostile_properties() -> None:
+    content = b"lzma " * 1000
+    for cut in (0, 5):
+        entry = members(run(raw_zip([lzma_member(content, cut=cut)])))[0]
+        assert entry["sha256"] == hashlib.sha256(content).hexdigest(), cut
+    short = members(run(raw_zip([lzma_member(content, cut=6)])))[0]
+    assert short["not_hashed"] == "lzma stream incomplete"
+    huge = members(run(raw_zip([lzma_member(content, dictionary=0xFFFFFFFF)])))[0]
+    assert huge["not_hashed"] == f"an LZMA dictionary of {0xFFFFFFFF} bytes (over 134217728): not read"
+    bad = lzma_member(content)
+    broken = RawMember(bad.name, bad.data[:4] + b"\xff" + bad.data[5:], 14, bad.crc, bad.size)
+    assert members(run(raw_zip([broken])))[0]["not_hashed"] == "damaged lzma properties"
+    cut = RawMember(bad.name, bad.data[:6], 14, bad.crc, bad.size)
+    assert members(run(raw_zip([cut])))[0]["not_hashed"] == "damaged lzma properties"
 
 
 def test_bzip2_data_that_is_damaged_is_reported_not_raised() -> None:
