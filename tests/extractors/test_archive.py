@@ -8,7 +8,10 @@ import bz2
 import hashlib
 import io
 import lzma
+import os
+import shutil
 import struct
+import subprocess
 import zipfile
 import zlib
 from datetime import datetime, timezone
@@ -471,3 +474,24 @@ def test_a_scan_records_the_members_and_their_times(tmp_path: Path) -> None:
     assert {t.name for t in record.timestamps} >= {"MemberFirstModified", "MemberLastModified"}
     assert "archive-path-escape" in {f.code for f in record.findings}
     assert record.captured is None  # a member's time is not when the archive was made
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP's zip is not installed")
+def test_an_info_zip_archive_gives_the_zipping_clocks_offsets(tmp_path: Path) -> None:
+    """Another tool's archive: Info-ZIP writes DOS times in the local zone and the UTC time
+    in its extended timestamp, so Paris's winter and summer offsets both show."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, when in (("winter.txt", "2024-01-15 12:00:00"), ("summer.txt", "2024-07-01 12:00:00")):
+        (src / name).write_bytes(name.encode())
+        stamp = datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp()
+        os.utime(src / name, (stamp, stamp))
+    out = tmp_path / "made.zip"
+    env = {**os.environ, "TZ": "Europe/Paris"}
+    subprocess.run(["zip", "-q", str(out), "winter.txt", "summer.txt"], cwd=src, env=env, check=True)
+    ex = run(out.read_bytes())
+    assert ex.tags["clock_utc_offsets"] == ["+01:00", "+02:00"]
+    winter, summer = members(ex)
+    assert (winter["modified"], winter["modified_utc"]) == ("2024-01-15T13:00:00", "2024-01-15T12:00:00Z")
+    assert (summer["modified"], summer["modified_utc"]) == ("2024-07-01T14:00:00", "2024-07-01T12:00:00Z")
+    assert winter["sha256"] == hashlib.sha256(b"winter.txt").hexdigest()
