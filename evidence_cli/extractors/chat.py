@@ -291,7 +291,9 @@ class ChatExtractor:
     description = (
         "Chat exports (WhatsApp text, Telegram and Instagram/Messenger JSON): senders, counts, times, attachments"
     )
-    mime_types = frozenset({"text/plain", "application/json"})
+    #: text/csv: libmagic calls a WhatsApp export CSV text when its lines have as many
+    #: commas each (``[13/05/2019, 21:03:11] Sam: hello`` has one).
+    mime_types = frozenset({"text/plain", "text/csv", "application/json"})
 
     def extract(self, ctx: FileContext) -> Extraction:
         if ctx.file_type.mime == "application/json":

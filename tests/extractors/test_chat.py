@@ -134,6 +134,15 @@ def test_a_scan_puts_the_chat_in_the_timeline_as_local_time(tmp_path: Path) -> N
     ]
 
 
+def test_an_export_libmagic_calls_csv_is_read_as_a_chat(tmp_path: Path) -> None:
+    """One comma a line (the date's) makes libmagic call a short export CSV text."""
+    text = "[13/05/2019, 21:03:11] Sam: hello\n[13/05/2019, 21:04:00] Alex: hi\n[13/05/2019, 21:05:00] Sam: ok\n"
+    (tmp_path / "_chat.txt").write_text(text, encoding="utf-8")
+    [record] = scan([str(tmp_path)], ScanOptions(workers=0))
+    assert record.mime == "text/csv"
+    assert record.metadata["chat"]["messages"] == 3
+
+
 def test_the_report_says_which_attachments_are_in_the_scan(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
