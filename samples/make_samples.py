@@ -666,7 +666,8 @@ def samples() -> list[Sample]:
         Sample(
             "chat_export_with_media.zip",
             "That chat exported with its media, as WhatsApp zips it: `metadata.archive.members` lists the "
-            "chat and two pictures with their digests and types, read without unzipping. Each member keeps "
+            "chat and two pictures with their digests and types, read without unzipping; the chat member is "
+            "read as chat_export.txt is (7 messages, dates ambiguous: no time). Each member keeps "
             "the zipping computer's local time and the UTC one, so `clock_utc_offsets` says +02:00; "
             "MemberFirstModified 2019-05-01T13:50:00 (UTC 11:50:00) and MemberLastModified "
             "2019-05-02T21:30:00 (UTC 19:30:00). `DOC-20190502-WA0002.pdf` is a JPEG (the Pixel 7 "

@@ -347,6 +347,9 @@ def test_archive_sample(library_records: dict[str, dict[str, Any]]) -> None:
         ("image/jpeg", False),
     ]
     assert [f["code"] for f in rec["findings"]] == ["member-extension-mismatch"]
+    chat = archive["members"][0]["chat"]
+    assert (chat["messages"], chat["date_order"], chat["participants"]) == (7, "ambiguous", {"Alex": 4, "Sam": 3})
+    assert library_records["chat_export.txt"]["metadata"]["chat"] == chat  # as the same text on its own
     assert "ZIP!" in flags(FileRecord.from_dict(rec)).split()
 
 

@@ -254,6 +254,90 @@ def test_extra_fields_cut_short_or_out_of_range_give_no_time() -> None:
     assert zipfmt.utc_modified(b"") is None
 
 
+# --- chat exports inside ------------------------------------------------------------------
+
+
+WHATSAPP = (
+    "[13/05/2019, 21:03:11] Sam: hello\n"
+    "[13/05/2019, 21:04:00] Alex: \u200e<attached: 00000001-PHOTO-2019-05-13-21-04-00.jpg>\n"
+    "[13/05/2019, 20:59:00] Sam: late\n"
+).encode("utf-8")
+
+
+def test_a_chat_export_inside_is_read_as_the_scan_reads_one_on_its_own() -> None:
+    ex = run(zip_of([("_chat.txt", WHATSAPP), ("00000001-PHOTO-2019-05-13-21-04-00.jpg", jpeg_bytes())]))
+    read = members(ex)[0]["chat"]
+    alone = file_context(WHATSAPP, "_chat.txt")
+    from evidence_cli.extractors.chat import ChatExtractor
+
+    on_its_own = ChatExtractor().extract(alone)
+    assert read == dict(on_its_own.tags)
+    assert read["messages"] == 3 and read["participants"] == {"Sam": 2, "Alex": 1}
+    chat_times = [t for t in ex.timestamps if t.name.startswith("Chat")]
+    assert [(t.name, t.value, t.source) for t in chat_times] == [
+        ("ChatFirstMessage", "2019-05-13T21:03:11", "archive"),
+        ("ChatLastMessage", "2019-05-13T20:59:00", "archive"),
+    ]
+    assert all(t.raw.startswith("member 0: ") for t in chat_times)
+    (late,) = [f for f in ex.findings if f.code == "chat-out-of-order"]
+    assert late.message.startswith("member _chat.txt: 1 message lines are dated before")
+    assert "chat" not in members(ex)[1]
+    assert members(ex)[0]["chat_attachments_in_archive"] == 1
+    assert "chat_attachments_missing" not in members(ex)[0]
+
+
+def test_the_attachments_a_zipped_chat_names_are_looked_for_beside_it() -> None:
+    chat_lines = (
+        WHATSAPP
+        + (
+            "[14/05/2019, 08:00:00] Sam: \u200e<attached: 00000002-AUDIO.opus>\n"
+            "[14/05/2019, 08:01:00] Sam: \u200e<attached: ../Chat/00000001-PHOTO-2019-05-13-21-04-00.jpg>\n"
+        ).encode()
+    )
+    ex = run(
+        zip_of(
+            [
+                ("Chat/_chat.txt", chat_lines),
+                ("Chat/00000001-PHOTO-2019-05-13-21-04-00.jpg", jpeg_bytes()),
+                ("elsewhere/00000002-AUDIO.opus", b"OggS"),
+            ]
+        )
+    )
+    entry = members(ex)[0]
+    assert entry["chat_attachments_in_archive"] == 1
+    # Not beside the chat, and a name that climbs out with "..": not found there.
+    assert entry["chat_attachments_missing"] == [
+        "00000002-AUDIO.opus",
+        "../Chat/00000001-PHOTO-2019-05-13-21-04-00.jpg",
+    ]
+
+
+def test_a_telegram_export_inside_gives_utc_times() -> None:
+    from tests.hostile.corpus import telegram_seed
+
+    ex = run(
+        zip_of(
+            [
+                ("ChatExport_2019-05-14/result.json", telegram_seed()),
+                ("ChatExport_2019-05-14/photos/Seed sender.jpg", jpeg_bytes()),
+            ]
+        )
+    )
+    assert members(ex)[0]["chat"]["app"] == "Telegram"
+    assert members(ex)[0]["chat_attachments_in_archive"] == 1  # photos/Seed sender.jpg, under its folder
+    first = next(t for t in ex.timestamps if t.name == "ChatFirstMessage")
+    assert (first.utc, first.offset_origin) == ("2019-05-13T19:03:11Z", "utc-by-spec")
+
+
+def test_text_that_is_no_chat_or_too_large_is_only_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    ex = run(zip_of([("notes.txt", b"just some notes\n"), ("_chat.txt", WHATSAPP)]))
+    assert "chat" not in members(ex)[0] and "chat" in members(ex)[1]
+    monkeypatch.setattr(archive_mod, "MAX_CHAT", len(WHATSAPP) - 1)
+    ex = run(zip_of([("_chat.txt", WHATSAPP)]))
+    assert "chat" not in members(ex)[0] and members(ex)[0]["sha256"] == hashlib.sha256(WHATSAPP).hexdigest()
+    assert not [t for t in ex.timestamps if t.name.startswith("Chat")]
+
+
 # --- names -----------------------------------------------------------------------------------
 
 
