@@ -11,7 +11,11 @@ its name, sizes, method, CRC, its modification time as the MS-DOS date the forma
 extra field records it, the UTC time (NTFS 0x000A, else the extended timestamp 0x5455);
 then, inflated in pieces (memory stays flat), its digests in the scan's algorithms, its
 type (as the scan would type it as a file, from its first :data:`TYPE_HEAD` bytes) and
-whether its name's extension fits that type.
+whether its name's extension fits that type. The first :data:`MAX_READ` members are read
+by the metadata readers of their type, as the scan reads a file: a member's capture time,
+GPS, device and image go on its entry, its findings and problems on the archive's record,
+naming it; a chat export inside gives its tags (``chat``), its first and last message
+times, and which of the attachments it names the archive holds.
 
 Bounds (a zip is hostile input like any other): :data:`MAX_MEMBERS` members and a central
 directory of :data:`MAX_CD_BYTES`; :data:`HASH_BUDGET` inflated bytes hashed per archive
@@ -39,7 +43,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from evidence_cli import filetype
+from evidence_cli import extractors, filetype
+from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors import chat
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import zip as zipfmt
@@ -72,6 +77,12 @@ TYPE_HEAD = 1024 * 1024
 SHOWN = 10
 #: The largest chat export member read as a chat (the chat reader takes about 9 MB/s).
 MAX_CHAT = 16 * 1024 * 1024
+#: Members the metadata readers read, per archive, and the largest one they read.
+MAX_READ = 200
+MAX_READ_BYTES = 64 * 1024 * 1024
+#: Readers never run on a member: this one (archives inside are not opened), the file's
+#: own (its stat is the archive's) and the pixel hash (only with --pdq, for files).
+NOT_ON_MEMBERS = frozenset({NAME, "filesystem", "pdq"})
 
 
 def _iso(dt: datetime) -> str:
@@ -107,6 +118,9 @@ class _Hasher:
         self.r = r
         self.ctx = ctx
         self.chats: list[tuple[int, Member, Extraction]] = []
+        self.read = 0
+        self.member_problems: list[Problem] = []
+        self.member_findings: list[Finding] = []
         self.algorithms = tuple(a for a in algorithms if a in ALGORITHMS)
         self.budget = HASH_BUDGET
         self.over_budget = 0
@@ -143,8 +157,10 @@ class _Hasher:
             size = 0
             head = bytearray()
             want_head = self.typed < MAX_TYPED
-            # A chat export's text is kept to be read as the scan reads one on its own.
-            whole: bytearray | None = bytearray() if want_head and _chat_candidate(m) else None
+            # Kept whole to be read by the metadata readers, as the scan reads a file.
+            whole: bytearray | None = (
+                bytearray() if want_head and self.read < MAX_READ and m.usize <= MAX_READ_BYTES else None
+            )
             # Never more than the entry records: a member that inflates past it is
             # damaged or a bomb, and is not read on.
             for piece in zipfmt.member_chunks(self.r, m, start, m.usize):
@@ -175,14 +191,22 @@ class _Hasher:
         if want_head:
             self.typed += 1
             ft = self._type(m, bytes(head), entry)
-            if ft is not None and whole is not None and ft.mime in chat.ChatExtractor.mime_types:
-                self._chat(i, m, ft, bytes(whole), entry)
+            if ft is not None and whole is not None:
+                self._read_member(i, m, ft, bytes(whole), entry)
         else:
             self.untyped += 1
 
-    def _chat(self, i: int, m: Member, ft: FileType, content: bytes, entry: dict[str, Any]) -> None:
-        """The chat reader on a member (a WhatsApp export zipped with its media): what it
-        reads goes on the member's entry; its times and findings on the archive's."""
+    def _read_member(self, i: int, m: Member, ft: FileType, content: bytes, entry: dict[str, Any]) -> None:
+        """The metadata readers of the member's type on its bytes, as the scan runs them on
+        a file: its capture time, GPS, device, image and a chat export's tags go on its
+        entry; its findings and problems, and a chat's first and last message times, on
+        the archive's record, naming the member."""
+        readers = [e for e in extractors.for_type(ft.mime) if e.name not in NOT_ON_MEMBERS]
+        if not readers:
+            return
+        if ft.mime in chat.ChatExtractor.mime_types and len(content) > MAX_CHAT:
+            return
+        self.read += 1
         member_ctx = FileContext(
             path=self.ctx.path,
             rel_path=f"{self.ctx.rel_path} (member {m.name})",
@@ -192,10 +216,25 @@ class _Hasher:
             content=content,
             algorithms=self.ctx.algorithms,
         )
-        found = chat.ChatExtractor().extract(member_ctx)
-        if found.tags:
-            entry["chat"] = dict(found.tags)
-            self.chats.append((i, m, found))
+        read: list[Extraction] = []
+        for reader in readers:
+            try:
+                read.append(reader.extract(member_ctx))
+            except UnsupportedFile as exc:
+                self.member_problems.append(problem(NAME, f"member {m.name}: not readable as {reader.name}: {exc}"))
+            except Exception as exc:  # noqa: BLE001 - one member's reader never loses the archive's record
+                self.member_problems.append(
+                    problem(NAME, f"member {m.name}: {reader.name}: {type(exc).__name__}: {exc}", severity="error")
+                )
+        _summary(read, entry)
+        for found in read:
+            if found.extractor == chat.NAME and found.tags:
+                entry["chat"] = dict(found.tags)
+                self.chats.append((i, m, found))
+            self.member_problems.extend(replace(p, message=f"member {m.name}: {p.message}") for p in found.problems)
+            self.member_findings.extend(replace(f, message=f"member {m.name}: {f.message}") for f in found.findings)
+        if any(found.findings for found in read):
+            entry["findings"] = sorted({f.code for found in read for f in found.findings})
 
     def _type(self, m: Member, head: bytes, entry: dict[str, Any]) -> FileType | None:
         try:
@@ -236,11 +275,24 @@ def _attachments(entry: dict[str, Any], folder: str, members: set[str]) -> None:
         entry["chat_attachments_missing"] = missing
 
 
-def _chat_candidate(m: Member) -> bool:
-    """A member named as chat exports are (``_chat.txt``, ``WhatsApp Chat with X.txt``,
-    Telegram's ``result.json``, Meta's ``message_1.json``: text or JSON), small enough to
-    keep (:data:`MAX_CHAT`)."""
-    return m.usize <= MAX_CHAT and m.name.lower().endswith((".txt", ".json"))
+def _summary(read: list[Extraction], entry: dict[str, Any]) -> None:
+    """What the scan's table gives a file, for a member: capture time, GPS, device, image."""
+    from evidence_cli.scanner import merge_device, merge_gps, pick_captured
+
+    captured = pick_captured([t for found in read for t in found.timestamps])
+    if captured is not None:
+        entry["captured"] = {k: v for k, v in captured.to_dict().items() if k != "raw"}
+    gps = merge_gps([found.gps for found in read if found.gps is not None])
+    if gps is not None:
+        entry["gps"] = {k: v for k, v in gps.to_dict().items() if k != "raw" and v is not None}
+    devices = [found.device for found in read if found.device is not None]
+    if devices:
+        device = merge_device(devices)
+        if not device.is_empty():
+            entry["device"] = {k: v for k, v in device.to_dict().items() if v is not None}
+    image = next((found.image for found in read if found.image is not None), None)
+    if image is not None:
+        entry["image"] = dict(image)
 
 
 def _members(r: Reader) -> tuple[list[Member] | None, dict[str, Any], list[Problem]]:
@@ -413,8 +465,8 @@ class ArchiveExtractor:
         for i, m, read in hasher.chats:
             _attachments(listed[i], m.name.replace("\\", "/").rpartition("/")[0], names)
             timestamps.extend(replace(t, source=NAME, raw=f"member {i}: {t.raw}") for t in read.timestamps)
-            problems.extend(replace(p, message=f"member {m.name}: {p.message}") for p in read.problems)
-            findings += tuple(replace(f, message=f"member {m.name}: {f.message}") for f in read.findings)
+        problems.extend(replace(p, stage=f"metadata:{NAME}") for p in hasher.member_problems)
+        findings += tuple(hasher.member_findings)
         return Extraction(
             extractor=NAME,
             group=NAME,

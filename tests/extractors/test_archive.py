@@ -26,7 +26,7 @@ from evidence_cli.filetype import detect_type
 from evidence_cli.formats import zip as zipfmt
 from evidence_cli.models import Extraction
 from evidence_cli.scanner import ScanOptions, scan
-from tests.builders import file_context, jpeg_bytes, png_bytes, scan_one
+from tests.builders import exif_tiff, file_context, gps_fields, jpeg_bytes, png_bytes, scan_one
 from tests.hostile.corpus import RawMember, bomb_member, deflated, raw_zip, stored
 
 ARCHIVE = ArchiveExtractor()
@@ -252,6 +252,69 @@ def test_extra_fields_cut_short_or_out_of_range_give_no_time() -> None:
     assert zipfmt.utc_modified(b"\x55\x54\x05\x00\x01\x00") is None  # cut
     assert zipfmt.utc_modified(struct.pack("<HHIHHQ", 0x000A, 32, 0, 1, 24, 2**64 - 1) + bytes(16)) is None
     assert zipfmt.utc_modified(b"") is None
+
+
+# --- what the metadata readers read in a member ------------------------------------------
+
+
+def camera_photo() -> bytes:
+    tiff = exif_tiff(
+        make="Canon",
+        model="Canon EOS R5",
+        serial="0123",
+        date_original="2023:06:01 14:15:16",
+        offset_original="+02:00",
+        gps=gps_fields(48.8584, 2.2945, alt=35.0),
+    )
+    return jpeg_bytes(tiff)
+
+
+def test_a_photo_inside_gives_its_capture_time_place_and_device(tmp_path: Path) -> None:
+    photo = camera_photo()
+    entry = members(run(zip_of([("DCIM/IMG_0001.JPG", photo)])))[0]
+    record = scan_one(tmp_path / "alone", "IMG_0001.JPG", photo)  # the same photo as a file
+    assert record.captured is not None and record.gps is not None
+    assert entry["captured"] == {
+        "name": "DateTimeOriginal",
+        "source": "exif",
+        "value": "2023-06-01T14:15:16+02:00",
+        "utc": "2023-06-01T12:15:16Z",
+        "offset_origin": "stored",
+    }
+    assert entry["captured"]["value"] == record.captured.value
+    assert (entry["gps"]["latitude"], entry["gps"]["longitude"]) == (record.gps.latitude, record.gps.longitude)
+    assert entry["device"] == {"make": "Canon", "model": "Canon EOS R5", "serial": "0123", "source": "exif"}
+    assert entry["image"] == dict(record.image or {})
+
+
+def test_a_members_findings_and_damage_go_on_the_archive_naming_it() -> None:
+    from tests.extractors.test_xmp import packet
+
+    ai = packet(
+        body="<Iptc4xmpExt:DigitalSourceType>"
+        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType>"
+    )
+    ex = run(zip_of([("made.xmp", ai), ("broken.jpg", jpeg_bytes(app1=b"Exif\x00\x00MM\x00*\x00\x00\xff\xff"))]))
+    made, broken = members(ex)
+    assert made["findings"] == ["ai-generated"]
+    (finding,) = [f for f in ex.findings if f.code == "ai-generated"]
+    assert finding.message.startswith("member made.xmp: ")
+    assert "findings" not in broken
+    assert any(p.message.startswith("member broken.jpg: ") and p.stage == "metadata:archive" for p in ex.problems)
+
+
+def test_readers_run_on_the_first_members_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive_mod, "MAX_READ", 1)
+    first, second = members(run(zip_of([("a.jpg", camera_photo()), ("b.jpg", camera_photo())])))
+    assert "captured" in first and "captured" not in second
+    assert second["mime"] == "image/jpeg" and "sha256" in second
+
+
+def test_an_archive_inside_is_listed_not_opened() -> None:
+    inner = zip_of([("deep.jpg", camera_photo())])
+    entry = members(run(zip_of([("inner.zip", inner)])))[0]
+    assert entry["mime"] == "application/zip" and entry["sha256"] == hashlib.sha256(inner).hexdigest()
+    assert set(entry) & {"captured", "members", "chat"} == set()
 
 
 # --- chat exports inside ------------------------------------------------------------------
