@@ -358,7 +358,9 @@ def write_report(
             shown += 1
             w(
                 f"<tr><td class=mono>{h(e.shown_time())}</td><td>{h(e.clock)}</td><td class=mono>{h(e.value)}</td>"
-                f"<td>{h(e.event)}</td><td>{h(e.source)}</td><td class=mono>{h(e.path)}</td></tr>\n"
+                f"<td>{h(e.event)}</td><td>{h(e.source)}</td><td class=mono>{h(e.path)}"
+                + (f"<br>member {h(e.member)}" if e.member else "")
+                + "</td></tr>\n"
             )
     w("</table>\n")
     if total > shown:

@@ -3,8 +3,10 @@
 The events of a record are its file-system times (``modified``, ``accessed``,
 ``changed``, ``born``: UTC, from the scanning machine's file system) and every
 timestamp its metadata holds (EXIF, XMP, QuickTime, PDF, ID3, ...), each with the name
-and the reader it came from. Nothing is merged or dropped: a photo's DateTimeOriginal
-from EXIF and from XMP are two events.
+and the reader it came from, and for an archive each member's modification time and
+capture time (the ``member`` column names it; ``sha256`` and ``mime`` are then the
+member's). Nothing is merged or dropped: a photo's DateTimeOriginal from EXIF and from
+XMP are two events.
 
 Order. An event whose UTC instant is known (stored with an offset, given in UTC by its
 standard, or placed by the GPS clock: ``offset_origin`` says which) is ordered by that
@@ -64,6 +66,7 @@ CSV_COLUMNS = (
     "event",
     "source",
     "path",
+    "member",
     "sha256",
     "mime",
     "raw",
@@ -110,6 +113,8 @@ class Event:
     event: str
     source: str
     path: str
+    member: str
+    """The archive member the event is of ("" for the file itself); sha256 and mime are then its own."""
     sha256: str
     mime: str
     raw: str
@@ -157,7 +162,9 @@ def events_of(i: int, record: Any) -> list[Event]:
     mime = _text(record.get("mime"))
     out: list[Event] = []
 
-    def add(value: str, utc: str, origin: str, name: str, source: str, raw: str) -> None:
+    def add(
+        value: str, utc: str, origin: str, name: str, source: str, raw: str, member: Mapping[str, Any] | None = None
+    ) -> None:
         key = sort_key(utc or value)  # a local value's own offset, if any, is not used
         out.append(
             Event(
@@ -171,8 +178,9 @@ def events_of(i: int, record: Any) -> list[Event]:
                 event=name,
                 source=source,
                 path=path,
-                sha256=sha256,
-                mime=mime,
+                member="" if member is None else member["name"],
+                sha256=sha256 if member is None else _text(member.get("sha256")),
+                mime=mime if member is None else _text(member.get("mime")),
                 raw=raw,
             )
         )
@@ -197,7 +205,33 @@ def events_of(i: int, record: Any) -> list[Event]:
             _text(ts.get("source")),
             _text(ts.get("raw")),
         )
+    for m in _archive_members(record):
+        modified = m.get("modified")
+        if isinstance(modified, str) and modified and m.get("directory") is not True:
+            utc = _text(m.get("modified_utc"))
+            add(modified, utc, "utc-by-spec" if utc else "none", "MemberModified", "archive", modified, m)
+        captured = m.get("captured")
+        if isinstance(captured, Mapping) and isinstance(captured.get("value"), str):
+            add(
+                captured["value"],
+                _text(captured.get("utc")),
+                _text(captured.get("offset_origin")) or "none",
+                _text(captured.get("name")),
+                f"archive/{_text(captured.get('source'))}",
+                captured["value"],
+                m,
+            )
     return out
+
+
+def _archive_members(record: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The members an archive's record lists (``metadata.archive.members``) that have a name."""
+    meta = record.get("metadata")
+    group = meta.get("archive") if isinstance(meta, Mapping) else None
+    listed = group.get("members") if isinstance(group, Mapping) else None
+    for m in listed if isinstance(listed, list) else ():
+        if isinstance(m, Mapping) and isinstance(m.get("name"), str):
+            yield m
 
 
 # --- ordering ------------------------------------------------------------------------------
@@ -254,6 +288,7 @@ def write_csv(events: Iterable[Event], out: IO[str], result: TimelineResult, *, 
             e.event,
             e.source,
             e.path,
+            e.member,
             e.sha256,
             e.mime,
             e.raw,
@@ -343,4 +378,5 @@ def bodyfile_lines(i: int, record: Any, result: TimelineResult) -> Iterator[str]
         t = placed(e)
         if t is not None:
             result.events += 1
-            yield line(f"{e.path} ({e.source} {e.event})", t, t, t, t)
+            where = f"{e.path} [member {e.member}]" if e.member else e.path
+            yield line(f"{where} ({e.source} {e.event})", t, t, t, t)

@@ -549,6 +549,8 @@ def test_the_members_of_a_scanned_archive_are_matched_too(tmp_path: Path) -> Non
     assert run("report", manifest, "--hashset", known, "-o", page_path).exit_code == 1
     page = page_path.read_text()
     assert "<tr><td class=mono>export.zip<br>member <span class=mono>media/IMG-0001.jpg</span></td>" in page
+    # ... and its timeline lists each member's time, naming it.
+    assert "<td>MemberModified</td><td>archive</td><td class=mono>export.zip<br>member media/IMG-0001.jpg</td>" in page
 
 
 def test_a_manifest_without_archives_is_not_read_again(

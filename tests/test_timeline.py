@@ -227,6 +227,62 @@ def test_bodyfile_leaves_out_what_mactime_cannot_show_and_counts_it() -> None:
     assert (result.events, result.too_early, result.unordered, result.left_out) == (2, 3, 1, 0)
 
 
+def archive_record() -> dict[str, Any]:
+    rec = record("export.zip", stamp("MemberFirstModified", "2019-05-01T13:50:00", None, "none", "archive"))
+    rec["mime"] = "application/zip"
+    rec["metadata"]["archive"] = {
+        "members": [
+            {"name": "media/", "modified": "2019-05-01T13:00:00", "directory": True},
+            {
+                "name": "media/=IMG|1.jpg",
+                "modified": "2019-05-01T13:50:00",
+                "modified_utc": "2019-05-01T11:50:00Z",
+                "sha256": "a" * 64,
+                "mime": "image/jpeg",
+                "captured": {
+                    "name": "DateTimeOriginal",
+                    "source": "exif",
+                    "value": "2019-05-01T13:45:10+02:00",
+                    "utc": "2019-05-01T11:45:10Z",
+                    "offset_origin": "stored",
+                },
+            },
+            {"name": "notes.txt", "modified": "2019-05-02T09:00:00", "sha256": "b" * 64},
+            "not a member",
+        ]
+    }
+    return rec
+
+
+def test_the_members_of_an_archive_are_events_of_their_own() -> None:
+    events = events_of(0, archive_record())
+    members = [(e.event, e.source, e.member, e.time_utc, e.clock, e.sha256, e.mime) for e in events if e.member]
+    assert members == [
+        ("MemberModified", "archive", "media/=IMG|1.jpg", "2019-05-01T11:50:00Z", UTC_CLOCK, "a" * 64, "image/jpeg"),
+        (
+            "DateTimeOriginal",
+            "archive/exif",
+            "media/=IMG|1.jpg",
+            "2019-05-01T11:45:10Z",
+            UTC_CLOCK,
+            "a" * 64,
+            "image/jpeg",
+        ),
+        ("MemberModified", "archive", "notes.txt", "", LOCAL_CLOCK, "b" * 64, ""),
+    ]
+    # The archive's own events keep its digest and type.
+    own = [e for e in events if not e.member]
+    assert {e.sha256 for e in own} == {"s" * 64} and {e.mime for e in own} == {"application/zip"}
+    out = io.StringIO()
+    write_csv(ordered(events), out, TimelineResult(), neutral=True, bom=False)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert "'=IMG|1.jpg" not in [r["member"] for r in rows]  # only a cell that starts like a formula
+    assert [r["member"] for r in rows if r["event"] == "DateTimeOriginal"] == ["media/=IMG|1.jpg"]
+    lines = [line.split("|")[1] for line in bodyfile_lines(0, archive_record(), TimelineResult())]
+    assert "export.zip [member media/=IMG%7C1.jpg] (archive/exif DateTimeOriginal)" in lines
+    assert "export.zip [member media/=IMG%7C1.jpg] (archive MemberModified)" in lines
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
