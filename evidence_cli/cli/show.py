@@ -116,11 +116,12 @@ MAX_MEMBERS_SHOWN = 500
 
 
 def _members(console: Console, listed: list[Any]) -> None:
-    """An archive's members, a row each: name, size, time, type, first digest, what is wrong."""
+    """An archive's members, a row each: name, size, time, type, capture time, device,
+    a digest, what is wrong."""
     members = [m for m in listed[:MAX_MEMBERS_SHOWN] if isinstance(m, dict)]
     alg = next((a for a in ("sha256", "sha512", "blake2b", "sha1", "md5") if any(a in m for m in members)), "sha256")
     table = Table(title=f"Archive members ({len(listed)})", title_justify="left", box=None, pad_edge=False)
-    for head in ("Name", "Size", "Modified", "Type", alg.upper(), "Note"):
+    for head in ("Name", "Size", "Modified", "Type", "Captured", "Device", alg.upper(), "Note"):
         table.add_column(head, overflow="fold", min_width=64 if head == alg.upper() and console.width >= 140 else None)
     for m in members:
         digest = m.get(alg, "")
@@ -131,11 +132,15 @@ def _members(console: Console, listed: list[Any]) -> None:
         )
         if m.get("extension_ok") is False:
             note = "; ".join(x for x in (note, "extension does not fit") if x)
+        captured: dict[str, Any] = m["captured"] if isinstance(m.get("captured"), dict) else {}
+        device: dict[str, Any] = m["device"] if isinstance(m.get("device"), dict) else {}
         cells = (
             m.get("name"),
             m.get("size"),
             m.get("modified_utc") or m.get("modified"),
             m.get("mime"),
+            captured.get("utc") or captured.get("value"),
+            " ".join(str(device[k]) for k in ("make", "model") if device.get(k)),
             digest,
             note,
         )

@@ -77,6 +77,22 @@ def test_show_lists_an_archives_members_escaped(tmp_path: Path, monkeypatch: pyt
     assert "… 2 more members; --json lists them all" in text  # ... and the rest counted
 
 
+def test_show_gives_a_zipped_photos_capture_time_and_device(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from tests.builders import exif_tiff, jpeg_bytes
+
+    photo = jpeg_bytes(exif_tiff(make="Canon", model="EOS R5", date_original="2023:06:01 14:15:16"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("IMG_0001.JPG", photo)
+    (tmp_path / "e.zip").write_bytes(out.getvalue())
+    result = CliRunner().invoke(cli, ["show", str(tmp_path / "e.zip"), "--width", "220"], catch_exceptions=False)
+    row = next(line for line in result.stdout.splitlines() if line.startswith("IMG_0001.JPG"))
+    assert "2023-06-01T14:15:16" in row and "Canon EOS R5" in row
+
+
 def test_show_refuses_a_folder_and_a_missing_file(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["show", str(tmp_path)])
     assert r.exit_code == 2 and "one file" in r.output
