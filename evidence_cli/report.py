@@ -278,7 +278,8 @@ def write_report(
     problems: list[str] = []
     points: list[FileRecord] = []  # the records with a position (r.gps set)
     chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]] = []  # WhatsApp exports
-    n_findings = n_problems = n_points = n_chats = 0
+    zipped: list[str] = []  # rows of the archive members
+    n_findings = n_problems = n_points = n_chats = n_archives = n_zipped = 0
     for _i, _raw, r in _records(manifest):
         for f in r.findings:
             n_findings += 1
@@ -303,6 +304,16 @@ def write_report(
             n_chats += 1
             if len(chats) < limit:
                 chats.append((_raw, r, chat))
+        members = list(archive_members_of(r))
+        n_archives += bool(members)
+        for m in members:
+            n_zipped += 1
+            if len(zipped) < limit:
+                zipped.append(_member_row(r, m))
+            if isinstance(m.get("chat"), Mapping):
+                n_chats += 1
+                if len(chats) < limit:
+                    chats.append((_raw, r, {**m["chat"], "_member": m}))
     w(
         _listed(
             f"Findings ({n_findings})", ("Path", "Severity", "Code", "What"), findings, n_findings, "finding", result
@@ -341,6 +352,17 @@ def write_report(
         w(_known(manifest, known, limit, result))
     if n_chats:
         w(_chats(manifest, chats, n_chats, result))
+    if n_archives:
+        intro = (
+            f"<p>What {'the archive' if n_archives == 1 else f'the {n_archives} archives'} of the scan "
+            f"{'holds' if n_archives == 1 else 'hold'}, read without unzipping: each member's "
+            "digest, type, capture time, position and device, as the scan gives them for a file (the first "
+            "members only: see the record's problems for what was not read). <em>Modified</em> is the zipping "
+            "computer's clock, with the UTC time when the member records it. The digests are compared by "
+            "<code>evidence match</code>.</p>\n"
+        )
+        columns = ("Archive", "Member", "Size", "Modified", "Type", "Captured", "GPS", "Device", "SHA-256", "Notes")
+        w(_listed(f"Archive members ({n_zipped})", columns, zipped, n_zipped, "archive member", result, intro=intro))
 
     # Pass 2: the metadata times, in order (file-system times are in `evidence timeline`).
     w("<h2>Timeline of metadata times</h2>\n")
@@ -463,6 +485,53 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     return _listed(title, heads, rows, len(known.hits), "known-file match", result, intro=intro)
 
 
+def archive_members_of(r: FileRecord) -> Iterator[Mapping[str, Any]]:
+    """The members an archive's record lists (``metadata.archive.members``) that have a name."""
+    group = r.metadata.get("archive")
+    listed = group.get("members") if isinstance(group, Mapping) else None
+    for m in listed if isinstance(listed, list) else ():
+        if isinstance(m, Mapping) and isinstance(m.get("name"), str):
+            yield m
+
+
+def _member_row(r: FileRecord, m: Mapping[str, Any]) -> str:
+    """A row of the archive members' table."""
+
+    def text(value: Any) -> str:
+        return "" if value is None else h(value)
+
+    captured = m.get("captured") if isinstance(m.get("captured"), Mapping) else {}
+    gps = m.get("gps") if isinstance(m.get("gps"), Mapping) else {}
+    device = m.get("device") if isinstance(m.get("device"), Mapping) else {}
+    assert isinstance(captured, Mapping) and isinstance(gps, Mapping) and isinstance(device, Mapping)
+    lat, lon = gps.get("latitude"), gps.get("longitude")
+    place = ""
+    if isinstance(lat, (int, float)) and isinstance(lon, (int, float)) and -90 <= lat <= 90 and -180 <= lon <= 180:
+        place = f'{lat:.6f}, {lon:.6f} <a href="{_osm(lat, lon)}" rel="noreferrer">open</a>'
+    when = captured.get("value")
+    if when is not None and captured.get("utc"):
+        when = f"{when} (UTC {captured['utc']})"
+    modified = m.get("modified")
+    if modified is not None and m.get("modified_utc"):
+        modified = f"{modified} (UTC {m['modified_utc']})"
+    notes = [str(m[k]) for k in ("not_hashed", "damaged") if m.get(k)]
+    if m.get("encrypted") is True:
+        notes.append("encrypted")
+    if m.get("extension_ok") is False:
+        notes.append("extension does not fit the type")
+    if isinstance(m.get("findings"), list):
+        notes.extend(str(code) for code in m["findings"])
+    if isinstance(m.get("chat"), Mapping):
+        notes.append("chat export (see Chat exports)")
+    return (
+        f"<tr><td class=mono>{h(r.path)}</td><td class=mono>{h(m['name'])}</td><td>{text(m.get('size'))}</td>"
+        f"<td class=mono>{text(modified)}</td><td>{text(m.get('mime'))}</td>"
+        f"<td class=mono>{text(when)}</td><td>{place}</td>"
+        f"<td>{h(' '.join(str(device[k]) for k in ('make', 'model') if device.get(k)))}</td>"
+        f"<td class=mono>{text(m.get('sha256'))}</td><td>{h('; '.join(notes))}</td></tr>"
+    )
+
+
 def _chats(
     manifest: Manifest,
     chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]],
@@ -474,6 +543,10 @@ def _chats(
     present = {e.rel for e in manifest.entries if e.kind == "file"}
     rows = []
     for raw, r, chat in chats:
+        member = chat.get("_member")
+        if isinstance(member, Mapping):  # a chat inside an archive: looked for in it by the scan
+            rows.append(_zipped_chat(r, member, chat))
+            continue
         try:
             folder: bytes | None = record_path(raw, r.path).rpartition(b"/")[0]
         except ManifestError:
@@ -487,13 +560,7 @@ def _chats(
         count = chat.get("attachments")
         named = count if isinstance(count, int) and not isinstance(count, bool) else len(names)
         unchecked = max(0, named - len(plain))
-        when = (
-            f"{chat.get('first_message')} to {chat.get('last_message')}"
-            if chat.get("first_message")
-            else f"{chat.get('first_line_time')} to {chat.get('last_line_time')} (day and month order not known)"
-        )
-        participants = chat.get("participants")
-        who = ", ".join(f"{k} ({v})" for k, v in participants.items()) if isinstance(participants, Mapping) else ""
+        when, who = _chat_when_who(chat)
         shown_missing = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
         if unchecked:
             shown_missing += f" ({unchecked} not looked for)"
@@ -505,8 +572,9 @@ def _chats(
     intro = (
         "<p>Chat exports. WhatsApp's times are the exporting phone's clock readings, its time zone unknown; "
         "Telegram's and Meta's are UTC. An attachment is <em>in the scan</em> when a file of that name was "
-        "scanned in the export's folder (or, for a path, under it or a folder above it); the others are to "
-        "be found, or asked for (an export made without media names none).</p>\n"
+        "scanned in the export's folder (or, for a path, under it or a folder above it); for a chat inside an "
+        "archive, when the archive holds it under the chat's folder. The others are to be found, or asked for "
+        "(an export made without media names none).</p>\n"
     )
     heads = (
         "Path",
@@ -519,6 +587,34 @@ def _chats(
         "Not in the scan",
     )
     return _listed(f"Chat exports ({total})", heads, rows, total, "chat export", result, intro=intro)
+
+
+def _chat_when_who(chat: Mapping[str, Any]) -> tuple[str, str]:
+    """A chat's span of time and its participants with their message counts, as shown."""
+    when = (
+        f"{chat.get('first_message')} to {chat.get('last_message')}"
+        if chat.get("first_message")
+        else f"{chat.get('first_line_time')} to {chat.get('last_line_time')} (day and month order not known)"
+    )
+    participants = chat.get("participants")
+    who = ", ".join(f"{k} ({v})" for k, v in participants.items()) if isinstance(participants, Mapping) else ""
+    return when, who
+
+
+def _zipped_chat(r: FileRecord, member: Mapping[str, Any], chat: Mapping[str, Any]) -> str:
+    """A row of the chat exports' table for a chat inside an archive."""
+    when, who = _chat_when_who(chat)
+    missing = member.get("chat_attachments_missing")
+    missing = [str(n) for n in missing] if isinstance(missing, list) else []
+    found = member.get("chat_attachments_in_archive")
+    count = chat.get("attachments")
+    shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+    return (
+        f"<tr><td class=mono>{h(r.path)}<br>member {h(member['name'])}</td><td>{h(chat.get('layout'))}</td>"
+        f"<td>{h(chat.get('messages'))}</td><td>{h(who)}</td><td>{h(when)}</td>"
+        f"<td>{h(count if isinstance(count, int) else '')}</td><td>{h(found if isinstance(found, int) else 0)}</td>"
+        f"<td class=mono>{h(shown)}</td></tr>"
+    )
 
 
 def _attachment_scanned(folder: bytes, name: str, present: set[bytes]) -> bool:

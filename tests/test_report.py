@@ -117,6 +117,37 @@ def test_nothing_from_the_evidence_becomes_markup(case: dict[str, Path]) -> None
     assert "\u202e" not in page and "\\u202e" in text  # the bidi override made visible
 
 
+def test_the_members_of_an_archive_and_a_chat_inside_are_listed_as_text(tmp_path: Path) -> None:
+    import zipfile
+
+    tree = tmp_path / "evidence"
+    tree.mkdir()
+    paris = exif_tiff(
+        make="Canon", model="EOS 5D", gps=gps_fields(48.8584, 2.2945), date_original="2019:05:01 13:45:10"
+    )
+    chat = "[13/05/2019, 21:03:11] Sam: hello\n[13/05/2019, 21:04:00] Alex: \u200e<attached: gone.jpg>\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Chat/_chat.txt", chat.encode())
+        z.writestr("Chat/" + HOSTILE.replace("/", "_") + ".jpg", jpeg_bytes(paris))
+    (tree / "export.zip").write_bytes(buf.getvalue())
+    manifest = tmp_path / "zip.json"
+    invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "-f", "json"], 0)
+    out = tmp_path / "r.html"
+    invoke(["report", str(manifest), "-o", str(out)], 0)
+    page = out.read_text(encoding="utf-8")
+    section = page[page.index("<h2>Archive members (2)</h2>") :]
+    assert "What the archive of the scan holds" in section
+    assert "48.858400, 2.294500 <a href=" in section and "Canon EOS 5D" in section
+    assert "2019-05-01T13:45:10" in section
+    tags = parsed(page)
+    assert not {t for t, _ in tags.tags} & {"script", "img", "iframe"}
+    assert "Chat/<script>alert(1)<_script><img src=x onerror=alert(2)>" in "".join(tags.text)  # text, not tags
+    chats = page[page.index("<h2>Chat exports (1)</h2>") : page.index("<h2>Archive members")]
+    assert "export.zip<br>member Chat/_chat.txt" in chats and "gone.jpg" in chats
+    assert "Sam (1), Alex (1)" in chats
+
+
 def test_h_escapes_and_makes_controls_visible() -> None:
     assert h('<a href="x">&\x1b[31m') == "&lt;a href=&quot;x&quot;&gt;&amp;\\x1b[31m"
     assert h(None) == ""
