@@ -276,7 +276,7 @@ def write_report(
     # Pass 1: findings, problems and GPS positions (bounded lists).
     findings: list[str] = []
     problems: list[str] = []
-    points: list[FileRecord] = []  # the records with a position (r.gps set)
+    points: list[_Point] = []  # the positions of files, and of archive members
     chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]] = []  # WhatsApp exports
     zipped: list[str] = []  # rows of the archive members
     n_findings = n_problems = n_points = n_chats = n_archives = n_zipped = 0
@@ -298,7 +298,7 @@ def write_report(
         if r.gps is not None:
             n_points += 1
             if len(points) < limit:
-                points.append(r)
+                points.append(_Point(r.path, r.gps.latitude, r.gps.longitude, r.gps.altitude, r.gps.source))
         chat = r.metadata.get("chat")
         if isinstance(chat, Mapping):
             n_chats += 1
@@ -310,6 +310,11 @@ def write_report(
             n_zipped += 1
             if len(zipped) < limit:
                 zipped.append(_member_row(r, m))
+            point = _member_point(r, m)
+            if point is not None:
+                n_points += 1
+                if len(points) < limit:
+                    points.append(point)
             if isinstance(m.get("chat"), Mapping):
                 n_chats += 1
                 if len(chats) < limit:
@@ -329,14 +334,12 @@ def write_report(
             "<table><tr><th>#</th><th>Path</th><th>Latitude</th><th>Longitude</th><th>Altitude</th>"
             "<th>Source</th><th>OpenStreetMap (online)</th></tr>\n"
         )
-        for n, r in enumerate(points, 1):
-            assert r.gps is not None
-            lat, lon = r.gps.latitude, r.gps.longitude
-            alt = f"{r.gps.altitude:.1f} m" if r.gps.altitude is not None else ""
-            source = r.gps.source
+        for n, pt in enumerate(points, 1):
+            lat, lon = pt.latitude, pt.longitude
+            alt = f"{pt.altitude:.1f} m" if pt.altitude is not None else ""
             w(
-                f"<tr><td>{n}</td><td class=mono>{h(r.path)}</td><td>{lat:.6f}</td><td>{lon:.6f}</td>"
-                f"<td>{alt}</td><td>{h(source)}</td>"
+                f"<tr><td>{n}</td><td class=mono>{h(pt.path)}</td><td>{lat:.6f}</td><td>{lon:.6f}</td>"
+                f"<td>{alt}</td><td>{h(pt.source)}</td>"
                 f'<td><a href="{_osm(lat, lon)}" rel="noreferrer">open</a></td></tr>\n'
             )
         w("</table>\n")
@@ -645,7 +648,37 @@ def _listed(
     return out
 
 
-def _map(points: list[FileRecord]) -> str:
+@dataclass(frozen=True)
+class _Point:
+    """A position the map and its table show."""
+
+    path: str
+    """The file's path, or an archive's with ``[member NAME]``."""
+    latitude: float
+    longitude: float
+    altitude: float | None
+    source: str | None
+
+
+def _member_point(r: FileRecord, m: Mapping[str, Any]) -> _Point | None:
+    """The position an archive member's readers found, when it is one (the manifest's own
+    numbers, checked again: a hand-made manifest may hold anything)."""
+    gps = m.get("gps")
+    if not isinstance(gps, Mapping):
+        return None
+    lat, lon, alt = gps.get("latitude"), gps.get("longitude"), gps.get("altitude")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon))
+    if not numbers or not (-90 <= lat <= 90 and -180 <= lon <= 180):  # type: ignore[operator]
+        return None
+    altitude = float(alt) if isinstance(alt, (int, float)) and not isinstance(alt, bool) else None
+    source = gps.get("source")
+    return _Point(
+        f"{r.path} [member {m['name']}]", float(lat), float(lon), altitude,  # type: ignore[arg-type]
+        f"archive/{source}" if isinstance(source, str) else "archive",
+    )  # fmt: skip
+
+
+def _map(points: list[_Point]) -> str:
     """An equirectangular SVG of the positions with a 30° graticule (no tiles, no outlines)."""
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="720" height="360" viewBox="0 0 720 360">']
     for meridian in range(-180, 181, 30):
@@ -656,12 +689,11 @@ def _map(points: list[FileRecord]) -> str:
         gy = (90 - parallel) * 2
         width = 2 if parallel == 0 else 1
         parts.append(f'<line x1="0" y1="{gy}" x2="720" y2="{gy}" stroke="#bcd" stroke-width="{width}"/>')
-    for n, r in enumerate(points, 1):
-        assert r.gps is not None
-        lat, lon = r.gps.latitude, r.gps.longitude
+    for n, pt in enumerate(points, 1):
+        lat, lon = pt.latitude, pt.longitude
         x, y = (lon + 180) * 2, (90 - lat) * 2
         parts.append(
-            f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="#c00" stroke="#fff"><title>{n}: {h(r.path)} '
+            f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="#c00" stroke="#fff"><title>{n}: {h(pt.path)} '
             f"({lat:.6f}, {lon:.6f})</title></circle>"
             f'<text x="{x + 5:.2f}" y="{y - 5:.2f}" font-size="11" fill="#600">{n}</text>'
         )

@@ -140,6 +140,11 @@ def test_the_members_of_an_archive_and_a_chat_inside_are_listed_as_text(tmp_path
     assert "What the archive of the scan holds" in section
     assert "48.858400, 2.294500 <a href=" in section and "Canon EOS 5D" in section
     assert "2019-05-01T13:45:10" in section
+    # The member's position is on the map, named by archive and member.
+    assert "<h2>Map (1 position)</h2>" in page
+    circles = [a for t, a in parsed(page).tags if t == "circle"]
+    assert [(a["cx"], a["cy"]) for a in circles] == [("364.59", "82.28")]
+    assert "<td class=mono>export.zip [member Chat/&lt;script&gt;" in page and "<td>archive/exif</td>" in page
     tags = parsed(page)
     assert not {t for t, _ in tags.tags} & {"script", "img", "iframe"}
     assert "Chat/<script>alert(1)<_script><img src=x onerror=alert(2)>" in "".join(tags.text)  # text, not tags
