@@ -71,8 +71,9 @@ MAX_CD_BYTES = 32 * 1024 * 1024
 HASH_BUDGET = 256 * 1024 * 1024
 #: Members typed per archive (libmagic takes up to a millisecond for some).
 MAX_TYPED = 1_000
-#: The bytes of a member its type is read from (the scan's first read of a file).
-TYPE_HEAD = 1024 * 1024
+#: The bytes of a member its type is read from: as many as the scan types a file from
+#: (``hashing.hash_fd``'s ``head_size``), so that a member is typed as the same file would be.
+TYPE_HEAD = 64 * 1024
 #: Names shown in a finding's evidence.
 SHOWN = 10
 #: The largest chat export member read as a chat (the chat reader takes about 9 MB/s).
@@ -112,7 +113,8 @@ def _offset(local: datetime, utc: datetime) -> int | None:
 
 
 class _Hasher:
-    """Hashes members within the archive's budget, and types the first ones."""
+    """Hashes the members within the archive's budget, types the first ones and has the
+    metadata readers read the first of those; keeps what the archive's record says of them."""
 
     def __init__(self, r: Reader, algorithms: tuple[str, ...], ctx: FileContext) -> None:
         self.r = r

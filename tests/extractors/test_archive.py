@@ -642,3 +642,11 @@ def test_an_info_zip_archive_gives_the_zipping_clocks_offsets(tmp_path: Path) ->
     assert (winter["modified"], winter["modified_utc"]) == ("2024-01-15T13:00:00", "2024-01-15T12:00:00Z")
     assert (summer["modified"], summer["modified_utc"]) == ("2024-07-01T14:00:00", "2024-07-01T12:00:00Z")
     assert winter["sha256"] == hashlib.sha256(b"winter.txt").hexdigest()
+
+
+def test_members_are_typed_from_as_many_bytes_as_files() -> None:
+    import inspect
+
+    from evidence_cli.hashing import hash_fd
+
+    assert inspect.signature(hash_fd).parameters["head_size"].default == archive_mod.TYPE_HEAD
