@@ -24,7 +24,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from evidence_cli.console import counted, safe_text
 from evidence_cli.errors import ManifestError
-from evidence_cli.extractors import archive
+from evidence_cli.formats import zip as zipfmt
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.hashsets import HashSet, HashSetError, Known, read_hashset
 from evidence_cli.manifest import Manifest, ManifestEntry, hex_digest, record_path
@@ -49,8 +49,11 @@ MATCH_COLUMNS = (
 )
 #: Cells that come from the evidence or from a set someone else made.
 _UNTRUSTED = frozenset({"path", "member", "known_name", "label", "detail", "location", "hashset"})
-#: The types whose records may list an archive's members (the archive reader's).
-ARCHIVE_TYPES = archive.MIME_TYPES
+#: The types whose records may list an archive's members (the archive reader's), and the
+#: record's group that lists them (``extractors.archive.NAME``: the readers are not imported
+#: here, so that the command line never loads them).
+ARCHIVE_TYPES = zipfmt.MIME_TYPES
+ARCHIVE_GROUP = "archive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ def archive_members(manifest: Manifest) -> Members:
     listed: list[tuple[bytes, list[Any]]] = []
     for i, record in enumerate(manifest.iter_records()):
         metadata = record.get("metadata") if isinstance(record, dict) else None
-        group = metadata.get(archive.NAME) if isinstance(metadata, dict) else None
+        group = metadata.get(ARCHIVE_GROUP) if isinstance(metadata, dict) else None
         members = group.get("members") if isinstance(group, dict) else None
         if isinstance(members, list) and members:
             listed.append((record_path(record, f"record {i + 1}"), members))

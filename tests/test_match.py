@@ -636,3 +636,10 @@ def test_powershell_get_filehash_lists_utf16_too(tmp_path: Path) -> None:
     path.write_bytes(f"{d['sha256']}  a.jpg\r\n".encode("utf-16"))
     found, known = entries(path)
     assert found.format == "digest list, UTF-16" and [k.name for k in known] == ["a.jpg"]
+
+
+def test_match_names_the_archive_readers_group_without_importing_it() -> None:
+    from evidence_cli import match
+    from evidence_cli.extractors import archive
+
+    assert match.ARCHIVE_GROUP == archive.NAME and match.ARCHIVE_TYPES == archive.MIME_TYPES

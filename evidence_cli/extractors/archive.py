@@ -54,16 +54,7 @@ from evidence_cli.models import Extraction, FileType, Finding, Problem, Timestam
 
 NAME = "archive"
 
-MIME_TYPES = frozenset(
-    {
-        "application/zip",
-        "application/x-zip",
-        "application/x-zip-compressed",
-        "application/java-archive",
-        "application/vnd.android.package-archive",
-        "application/epub+zip",
-    }
-)
+MIME_TYPES = zipfmt.MIME_TYPES
 
 MAX_MEMBERS = 100_000
 MAX_CD_BYTES = 32 * 1024 * 1024

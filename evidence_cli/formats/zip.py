@@ -22,6 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO, Iterator
 
+#: The types libmagic gives ZIP archives (and the formats that are ZIPs: JAR, APK, EPUB)
+#: whose members the archive reader lists.
+MIME_TYPES = frozenset(
+    {
+        "application/zip",
+        "application/x-zip",
+        "application/x-zip-compressed",
+        "application/java-archive",
+        "application/vnd.android.package-archive",
+        "application/epub+zip",
+    }
+)
+
 #: Bounds a caller may pass on; these defaults are the office reader's.
 MAX_MEMBERS = 10_000
 MAX_CD_BYTES = 8 * 1024 * 1024
