@@ -24,6 +24,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from evidence_cli.console import counted, safe_text
 from evidence_cli.errors import ManifestError
+from evidence_cli.formats import tar as tarfmt
 from evidence_cli.formats import zip as zipfmt
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.hashsets import HashSet, HashSetError, Known, read_hashset
@@ -52,7 +53,7 @@ _UNTRUSTED = frozenset({"path", "member", "known_name", "label", "detail", "loca
 #: The types whose records may list an archive's members (the archive reader's), and the
 #: record's group that lists them (``extractors.archive.NAME``: the readers are not imported
 #: here, so that the command line never loads them).
-ARCHIVE_TYPES = zipfmt.MIME_TYPES
+ARCHIVE_TYPES = zipfmt.MIME_TYPES | tarfmt.MIME_TYPES
 ARCHIVE_GROUP = "archive"
 
 

@@ -108,8 +108,8 @@ def match_cmd(
     as a match. Each row is one such pair: the file's path, size and SHA-256, the
     result, the digests that matched and those that differ, the set, where in it, and
     what the set says of the entry (name, size, label such as a VICS category,
-    detail such as NSRL's product code). The members of the ZIP archives the scan
-    listed are matched too, from the digests it recorded: their rows give the
+    detail such as NSRL's product code). The members of the ZIP and TAR archives the
+    scan listed are matched too, from the digests it recorded: their rows give the
     archive's path and the member's name (column 'member'). With --unmatched, each
     row is a regular file (or member) that matches no set, with its digests. Lines of a set that cannot be read are
     counted and named, never skipped silently. Exit status: 0 written; 1 written, but

@@ -1,5 +1,5 @@
-"""Archives: what a ZIP holds, each member named, dated, typed and hashed in memory, never
-written out.
+"""Archives: what a ZIP or a TAR holds, each member named, dated, typed and hashed in
+memory, never written out.
 
 Evidence often arrives zipped: a WhatsApp export with its media, photos sent as one file,
 a download from a cloud account. The archive's own digest proves the container; the
@@ -34,6 +34,13 @@ self-extractor, or an archive appended to another file), encrypted members
 ``MemberFirstModified`` and ``MemberLastModified`` timestamps; where members record both
 clocks, their difference is the UTC offset of the machine that made the archive
 (``clock_utc_offsets``).
+
+A TAR (plain, or gzip, bzip2 or xz; :mod:`evidence_cli.formats.tar`) gives the same
+listing in its own terms: type, link target, mode, owner, and its UTC modification time;
+a link that leads outside the extraction folder is an ``archive-path-escape`` too. It has
+no directory: :data:`MAX_TAR_MEMBERS` headers are read at most, and a compressed one is
+inflated for :data:`READ_LIMIT` bytes at most. A compressed file that holds no TAR is one
+member, the file it compresses.
 """
 
 from __future__ import annotations
@@ -41,25 +48,32 @@ from __future__ import annotations
 import zlib
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 from evidence_cli import extractors, filetype
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors import chat
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import tar as tarfmt
 from evidence_cli.formats import zip as zipfmt
-from evidence_cli.formats.zip import Member, Reader, ZipDamage
+from evidence_cli.formats.zip import ArchiveDamage, Member, Reader, ZipDamage
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.models import Extraction, FileType, Finding, Problem, Timestamp
+from evidence_cli.walker import display_path
 
 NAME = "archive"
 
-MIME_TYPES = zipfmt.MIME_TYPES
+MIME_TYPES = zipfmt.MIME_TYPES | tarfmt.MIME_TYPES
 
 MAX_MEMBERS = 100_000
+#: A TAR has no directory: its headers are read one by one (about 50 µs each here).
+MAX_TAR_MEMBERS = 50_000
 MAX_CD_BYTES = 32 * 1024 * 1024
 #: Inflated bytes hashed per archive (about a second and a half here).
 HASH_BUDGET = 256 * 1024 * 1024
+#: Inflated bytes of a compressed TAR read to list its members (a TAR has no directory:
+#: listing it is reading it; an uncompressed one is listed by seeking past the members).
+READ_LIMIT = 512 * 1024 * 1024
 #: Members typed per archive (libmagic takes up to a millisecond for some).
 MAX_TYPED = 1_000
 #: The bytes of a member its type is read from: as many as the scan types a file from
@@ -75,6 +89,10 @@ MAX_READ_BYTES = 64 * 1024 * 1024
 #: Readers never run on a member: this one (archives inside are not opened), the file's
 #: own (its stat is the archive's) and the pixel hash (only with --pdq, for files).
 NOT_ON_MEMBERS = frozenset({NAME, "filesystem", "pdq"})
+
+
+#: The digests of no bytes.
+_EMPTY = {a: make().hexdigest() for a, make in ALGORITHMS.items()}
 
 
 def _iso(dt: datetime) -> str:
@@ -107,10 +125,10 @@ class _Hasher:
     """Hashes the members within the archive's budget, types the first ones and has the
     metadata readers read the first of those; keeps what the archive's record says of them."""
 
-    def __init__(self, r: Reader, algorithms: tuple[str, ...], ctx: FileContext) -> None:
+    def __init__(self, r: Reader | None, algorithms: tuple[str, ...], ctx: FileContext) -> None:
         self.r = r
         self.ctx = ctx
-        self.chats: list[tuple[int, Member, Extraction]] = []
+        self.chats: list[tuple[int, str, Extraction]] = []
         self.read = 0
         self.member_problems: list[Problem] = []
         self.member_findings: list[Finding] = []
@@ -140,56 +158,84 @@ class _Hasher:
             entry["not_hashed"] = f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive"
             self.over_budget += 1
             return
+        assert self.r is not None
         try:
             start, local_name = zipfmt.data_start(self.r, m)
-            if local_name != m.name_raw:
-                self.mismatched_names.append(m.name)
-                entry["local_name"] = zipfmt.decode_name(local_name, m.flags)
-            digests = [ALGORITHMS[a]() for a in self.algorithms]
-            crc = 0
-            size = 0
-            head = bytearray()
-            want_head = self.typed < MAX_TYPED
-            # Kept whole to be read by the metadata readers, as the scan reads a file.
-            whole: bytearray | None = (
-                bytearray() if want_head and self.read < MAX_READ and m.usize <= MAX_READ_BYTES else None
-            )
-            # Never more than the entry records: a member that inflates past it is
-            # damaged or a bomb, and is not read on.
-            for piece in zipfmt.member_chunks(self.r, m, start, m.usize):
+        except ArchiveDamage as exc:
+            entry["not_hashed"] = str(exc).removeprefix(f"{m.name}: ")
+            self.damaged += 1
+            return
+        if local_name != m.name_raw:
+            self.mismatched_names.append(m.name)
+            entry["local_name"] = zipfmt.decode_name(local_name, m.flags)
+        # Never more than the entry records: a member that inflates past it is damaged
+        # or a bomb, and is not read on.
+        self.take(i, m.name, entry, zipfmt.member_chunks(self.r, m, start, m.usize), m.usize, m.crc)
+
+    def empty(self, entry: dict[str, Any]) -> None:
+        """An empty member: its digests, and the type the scan gives an empty file."""
+        self.hashed += 1
+        for a in self.algorithms:
+            entry[a] = _EMPTY[a]
+        entry["mime"], entry["description"] = "inode/x-empty", "empty"
+
+    def take(
+        self, i: int, name: str, entry: dict[str, Any], chunks: Iterator[bytes], size: int | None, crc: int | None
+    ) -> None:
+        """Hash the member's bytes (``chunks``), check them against the ``size`` and CRC its
+        entry records (None: not recorded), type it and read it."""
+        digests = [ALGORITHMS[a]() for a in self.algorithms]
+        got_crc = got = 0
+        head = bytearray()
+        want_head = self.typed < MAX_TYPED
+        # Kept whole to be read by the metadata readers, as the scan reads a file.
+        keep = want_head and self.read < MAX_READ and (size if size is not None else 0) <= MAX_READ_BYTES
+        whole: bytearray | None = bytearray() if keep else None
+        try:
+            for piece in chunks:
                 for d in digests:
                     d.update(piece)
-                crc = zlib.crc32(piece, crc)
-                size += len(piece)
+                got_crc = zlib.crc32(piece, got_crc)
+                got += len(piece)
+                if got > self.budget:
+                    raise ArchiveDamage(f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive")
                 if want_head and len(head) < TYPE_HEAD:
                     head += piece[: TYPE_HEAD - len(head)]
                 if whole is not None:
                     whole += piece
-        except ZipDamage as exc:
-            why = str(exc).removeprefix(f"{m.name}: ")
+                    if len(whole) > MAX_READ_BYTES:
+                        whole = None
+        except ArchiveDamage as exc:
+            why = str(exc).removeprefix(f"{name}: ")
             if why.startswith("inflates to more than"):
-                why = f"inflates to more than the {m.usize} bytes its entry records: not read"
+                why = f"inflates to more than the {size} bytes its entry records: not read"
             entry["not_hashed"] = why
-            self.damaged += 1
+            if why.startswith("over the"):
+                self.over_budget += 1
+            else:
+                self.damaged += 1
             return
-        self.budget -= size
+        self.budget -= got
         self.hashed += 1
+        if size is None:
+            entry["size"] = got
         for a, d in zip(self.algorithms, digests):
             entry[a] = d.hexdigest()
-        if crc != m.crc or size != m.usize:
-            entry["damaged"] = (
-                f"inflates to {size} bytes, not the {m.usize} recorded" if size != m.usize else "CRC mismatch"
-            )
+        if size is not None and got != size:
+            entry["damaged"] = f"inflates to {got} bytes, not the {size} recorded"
+            self.damaged += 1
+        elif crc is not None and got_crc != crc:
+            entry["damaged"] = "CRC mismatch"
             self.damaged += 1
         if want_head:
             self.typed += 1
-            ft = self._type(m, bytes(head), entry)
+            ft = self._type(name, bytes(head), entry)
             if ft is not None and whole is not None:
-                self._read_member(i, m, ft, bytes(whole), entry)
+                self._read_member(i, name, ft, bytes(whole), entry)
         else:
             self.untyped += 1
 
-    def _read_member(self, i: int, m: Member, ft: FileType, content: bytes, entry: dict[str, Any]) -> None:
+    def _read_member(self, i: int, name: str, ft: FileType, content: bytes, entry: dict[str, Any]) -> None:
         """The metadata readers of the member's type on its bytes, as the scan runs them on
         a file: its capture time, GPS, device, image and a chat export's tags go on its
         entry; its findings and problems, and a chat's first and last message times, on
@@ -202,7 +248,7 @@ class _Hasher:
         self.read += 1
         member_ctx = FileContext(
             path=self.ctx.path,
-            rel_path=f"{self.ctx.rel_path} (member {m.name})",
+            rel_path=f"{self.ctx.rel_path} (member {name})",
             stat=self.ctx.stat,
             file_type=ft,
             head=content[:TYPE_HEAD],
@@ -214,24 +260,24 @@ class _Hasher:
             try:
                 read.append(reader.extract(member_ctx))
             except UnsupportedFile as exc:
-                self.member_problems.append(problem(NAME, f"member {m.name}: not readable as {reader.name}: {exc}"))
+                self.member_problems.append(problem(NAME, f"member {name}: not readable as {reader.name}: {exc}"))
             except Exception as exc:  # noqa: BLE001 - one member's reader never loses the archive's record
                 self.member_problems.append(
-                    problem(NAME, f"member {m.name}: {reader.name}: {type(exc).__name__}: {exc}", severity="error")
+                    problem(NAME, f"member {name}: {reader.name}: {type(exc).__name__}: {exc}", severity="error")
                 )
         _summary(read, entry)
         for found in read:
             if found.extractor == chat.NAME and found.tags:
                 entry["chat"] = dict(found.tags)
-                self.chats.append((i, m, found))
-            self.member_problems.extend(replace(p, message=f"member {m.name}: {p.message}") for p in found.problems)
-            self.member_findings.extend(replace(f, message=f"member {m.name}: {f.message}") for f in found.findings)
+                self.chats.append((i, name, found))
+            self.member_problems.extend(replace(p, message=f"member {name}: {p.message}") for p in found.problems)
+            self.member_findings.extend(replace(f, message=f"member {name}: {f.message}") for f in found.findings)
         if any(found.findings for found in read):
             entry["findings"] = sorted({f.code for found in read for f in found.findings})
 
-    def _type(self, m: Member, head: bytes, entry: dict[str, Any]) -> FileType | None:
+    def _type(self, name: str, head: bytes, entry: dict[str, Any]) -> FileType | None:
         try:
-            ft = filetype.detect_type(m.name.replace("\\", "/").rsplit("/", 1)[-1], head)
+            ft = filetype.detect_type(name.replace("\\", "/").rsplit("/", 1)[-1], head)
         except Exception:  # noqa: BLE001 - (libmagic missing or failing): the member stays untyped
             self.untyped += 1
             self.typed -= 1
@@ -243,7 +289,7 @@ class _Hasher:
         if ft.extension_ok is not None:
             entry["extension_ok"] = ft.extension_ok
             if ft.extension_ok is False:
-                self.wrong_extension.append(m.name)
+                self.wrong_extension.append(name)
         return ft
 
 
@@ -286,6 +332,129 @@ def _summary(read: list[Extraction], entry: dict[str, Any]) -> None:
     image = next((found.image for found in read if found.image is not None), None)
     if image is not None:
         entry["image"] = dict(image)
+
+
+def climbs_out(folder: str, target: str) -> bool:
+    """Does a link's ``target``, resolved from ``folder``, lead outside the archive's root
+    (absolute, a drive, or more ``..`` than folders above it)?"""
+    if escapes(target) and (target.startswith(("/", "\\")) or (len(target) >= 2 and target[1] == ":")):
+        return True
+    depth = 0
+    for part in [p for p in folder.split("/") if p] + target.replace("\\", "/").split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+class _Listing:
+    """What the archive's record says of its members, in their order, whatever the format."""
+
+    def __init__(self, hasher: _Hasher) -> None:
+        self.hasher = hasher
+        self.listed: list[dict[str, Any]] = []
+        self.names: list[str] = []
+        self.seen: set[str] = set()
+        self.duplicates: list[str] = []
+        self.escaping: list[str] = []
+        self.encrypted = 0
+        self.files = 0
+        #: (ordering key, index, value, UTC time, raw) of the earliest and latest member times.
+        self.first: tuple[datetime, int, str, datetime | None, str] | None = None
+        self.last: tuple[datetime, int, str, datetime | None, str] | None = None
+
+    def add(
+        self,
+        entry: dict[str, Any],
+        name: str,
+        is_dir: bool,
+        key: datetime | None,
+        value: str | None,
+        utc: datetime | None,
+        raw: str,
+    ) -> None:
+        """A member's entry; ``key`` orders its time (``value`` as stored, its ``utc``)."""
+        i = len(self.listed)
+        self.listed.append(entry)
+        self.names.append(name)
+        if name in self.seen:
+            self.duplicates.append(name)
+        self.seen.add(name)
+        if escapes(name):
+            self.escaping.append(name)
+        if is_dir:
+            return
+        self.files += 1
+        if key is not None and value is not None:
+            stamp = (key, i, value, utc, raw)
+            if self.first is None or key < self.first[0]:
+                self.first = stamp
+            if self.last is None or key > self.last[0]:
+                self.last = stamp
+
+    def extraction(self, tags: dict[str, Any], problems: list[Problem]) -> Extraction:
+        hasher = self.hasher
+        tags["member_count"] = len(self.listed)
+        tags["files"] = self.files
+        tags["hashed"] = hasher.hashed
+        tags["members"] = self.listed
+        if hasher.over_budget:
+            problems.append(
+                problem(
+                    NAME,
+                    f"{hasher.over_budget} member(s) listed but not hashed: over the "
+                    f"{HASH_BUDGET // (1024 * 1024)} MiB of content hashed per archive (extract it to hash them all)",
+                    type="LimitReached",
+                )
+            )
+        if hasher.untyped:
+            problems.append(
+                problem(
+                    NAME, f"{hasher.untyped} member(s) hashed but not typed (over {MAX_TYPED})", type="LimitReached"
+                )
+            )
+        if hasher.damaged:
+            problems.append(problem(NAME, f"{hasher.damaged} member(s) damaged (see members)", type="ArchiveDamage"))
+        if hasher.unread:
+            problems.append(
+                problem(
+                    NAME,
+                    f"{hasher.unread} member(s) encrypted or compressed by a method not read: not hashed",
+                    severity="warning",
+                    type="Unsupported",
+                )
+            )
+        findings = _findings(tags, self.duplicates, self.escaping, hasher, self.encrypted)
+        timestamps: list[Timestamp] = []
+        for name, found in (("MemberFirstModified", self.first), ("MemberLastModified", self.last)):
+            if found is not None:
+                _, _, value, utc, raw = found
+                timestamps.append(
+                    Timestamp(
+                        name=name,
+                        source=NAME,
+                        value=value,
+                        utc=_utc_iso(utc) if utc is not None else None,
+                        raw=raw,
+                        offset_origin="utc-by-spec" if utc is not None else "none",
+                    )
+                )
+        names = {n.replace("\\", "/") for n in self.names} if hasher.chats else set()
+        for i, member, read in hasher.chats:
+            _attachments(self.listed[i], member.replace("\\", "/").rpartition("/")[0], names)
+            timestamps.extend(replace(t, source=NAME, raw=f"member {i}: {t.raw}") for t in read.timestamps)
+        problems.extend(replace(p, stage=f"metadata:{NAME}") for p in hasher.member_problems)
+        return Extraction(
+            extractor=NAME,
+            group=NAME,
+            tags=tags,
+            timestamps=tuple(timestamps),
+            problems=tuple(problems),
+            findings=findings + tuple(hasher.member_findings),
+        )
 
 
 def _members(r: Reader) -> tuple[list[Member] | None, dict[str, Any], list[Problem]]:
@@ -335,10 +504,16 @@ def _overlaps(members: list[Member]) -> int:
 @register
 class ArchiveExtractor:
     name = NAME
-    description = "ZIP archives: each member's name, times, type and digests (inflated in memory, never written)"
+    description = (
+        "ZIP and TAR archives (and gzip, bzip2, xz files): each member's name, times, type, digests and "
+        "metadata, read in memory, never written out"
+    )
     mime_types = MIME_TYPES
 
     def extract(self, ctx: FileContext) -> Extraction:
+        if ctx.file_type.mime in tarfmt.MIME_TYPES:
+            with ctx.open() as fh:
+                return self._tar(ctx, fh)
         if ctx.content is not None:
             return self._run(ctx, Reader(ctx.content, None, len(ctx.content)))
         with ctx.open() as fh:
@@ -348,17 +523,9 @@ class ArchiveExtractor:
         members, tags, problems = _members(r)
         if members is None:
             return Extraction(extractor=NAME, group=NAME, tags=tags, problems=tuple(problems))
-        hasher = _Hasher(r, ctx.algorithms, ctx)
-        listed: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        duplicates: list[str] = []
-        escaping: list[str] = []
-        encrypted = 0
+        listing = _Listing(_Hasher(r, ctx.algorithms, ctx))
         hosts: set[str] = set()
         offsets: set[int] = set()
-        first: tuple[datetime, int] | None = None
-        last: tuple[datetime, int] | None = None
-        utcs: dict[int, datetime] = {}
         for i, m in enumerate(members):
             modified = zipfmt.dos_datetime(m.dos_date, m.dos_time)
             entry: dict[str, Any] = {
@@ -372,102 +539,100 @@ class ArchiveExtractor:
             utc = zipfmt.utc_modified(m.extra)
             if utc is not None:
                 entry["modified_utc"] = _utc_iso(utc)
-                utcs[i] = utc
                 if modified is not None and (minutes := _offset(modified, utc)) is not None:
                     offsets.add(minutes)
             if m.is_dir:
                 entry["directory"] = True
             if m.encrypted:
                 entry["encrypted"] = True
-                encrypted += 1
+                listing.encrypted += 1
             if m.comment:
                 entry["comment"] = zipfmt.decode_name(m.comment, m.flags)
             if m.made_by >> 8 in zipfmt.HOSTS and m.made_by:
                 hosts.add(zipfmt.HOSTS[m.made_by >> 8])
-            if m.name in seen:
-                duplicates.append(m.name)
-            seen.add(m.name)
-            if escapes(m.name):
-                escaping.append(m.name)
-            if modified is not None and not m.is_dir:
-                if first is None or modified < first[0]:
-                    first = (modified, i)
-                if last is None or modified > last[0]:
-                    last = (modified, i)
-            hasher.member(i, m, entry)
-            listed.append(entry)
-        files = sum(1 for m in members if not m.is_dir)
-        tags["member_count"] = len(members)
-        tags["files"] = files
-        tags["hashed"] = hasher.hashed
+            raw = f"member {i}: DOS date 0x{m.dos_date:04x}, time 0x{m.dos_time:04x}"
+            listing.add(entry, m.name, m.is_dir, modified, entry["modified"], utc, raw)
+            listing.hasher.member(i, m, entry)
         if hosts:
             tags["made_by"] = sorted(hosts)
         if offsets:
             tags["clock_utc_offsets"] = [
                 f"{'+' if o >= 0 else '-'}{abs(o) // 60:02d}:{abs(o) % 60:02d}" for o in sorted(offsets)[:10]
             ]
-        tags["members"] = listed
-        if hasher.over_budget:
-            problems.append(
-                problem(
-                    NAME,
-                    f"{hasher.over_budget} member(s) listed but not hashed: over the "
-                    f"{HASH_BUDGET // (1024 * 1024)} MiB of content hashed per archive (extract it to hash them all)",
-                    type="LimitReached",
-                )
-            )
-        if hasher.untyped:
-            problems.append(
-                problem(
-                    NAME, f"{hasher.untyped} member(s) hashed but not typed (over {MAX_TYPED})", type="LimitReached"
-                )
-            )
-        if hasher.damaged:
-            problems.append(problem(NAME, f"{hasher.damaged} member(s) damaged (see members)", type="ZipDamage"))
-        if hasher.unread:
-            problems.append(
-                problem(
-                    NAME,
-                    f"{hasher.unread} member(s) encrypted or compressed by a method not read: not hashed",
-                    severity="warning",
-                    type="Unsupported",
-                )
-            )
         overlapping = _overlaps(members)
         if overlapping:
             problems.append(
                 problem(NAME, f"{overlapping} member(s) overlap the next one (an overlapping zip bomb, or damage)")
             )
-        findings = _findings(tags, duplicates, escaping, hasher, encrypted)
-        timestamps: list[Timestamp] = []
-        for name, found in (("MemberFirstModified", first), ("MemberLastModified", last)):
-            if found is None:
-                continue
-            when, i = found
-            timestamps.append(
-                Timestamp(
-                    name=name,
-                    source=NAME,
-                    value=_iso(when),
-                    utc=_utc_iso(utcs[i]) if i in utcs else None,
-                    raw=f"member {i}: DOS date 0x{members[i].dos_date:04x}, time 0x{members[i].dos_time:04x}",
-                    offset_origin="utc-by-spec" if i in utcs else "none",
-                )
-            )
-        names = {m.name.replace("\\", "/") for m in members} if hasher.chats else set()
-        for i, m, read in hasher.chats:
-            _attachments(listed[i], m.name.replace("\\", "/").rpartition("/")[0], names)
-            timestamps.extend(replace(t, source=NAME, raw=f"member {i}: {t.raw}") for t in read.timestamps)
-        problems.extend(replace(p, stage=f"metadata:{NAME}") for p in hasher.member_problems)
-        findings += tuple(hasher.member_findings)
-        return Extraction(
-            extractor=NAME,
-            group=NAME,
-            tags=tags,
-            timestamps=tuple(timestamps),
-            problems=tuple(problems),
-            findings=findings,
-        )
+        return listing.extraction(tags, problems)
+
+    def _tar(self, ctx: FileContext, fh: BinaryIO) -> Extraction:
+        kind = tarfmt.compression(ctx.head)
+        tags: dict[str, Any] = {"format": "TAR"}
+        if kind is not None:
+            tags["compression"] = kind
+        problems: list[Problem] = []
+        listing = _Listing(_Hasher(None, ctx.algorithms, ctx))
+        try:
+            tar = tarfmt.open_tar(tarfmt.decompressed(fh, kind), READ_LIMIT if kind else None)
+            if tar is None:
+                if kind is None:
+                    problems.append(problem(NAME, "not a TAR archive", type="ArchiveDamage"))
+                    return Extraction(extractor=NAME, group=NAME, problems=tuple(problems))
+                fh.seek(0)
+                return self._compressed_file(ctx, fh, kind, listing)
+            for i, ti in enumerate(tarfmt.members(tar, MAX_TAR_MEMBERS)):
+                name = tarfmt.member_name(ti)
+                entry: dict[str, Any] = {"name": name, "size": ti.size}
+                if ti.type in tarfmt.KINDS:
+                    entry["type"] = tarfmt.KINDS[ti.type]
+                elif not ti.isreg():
+                    entry["type"] = f"type {ti.type!r}"
+                entry["mode"] = f"{ti.mode & 0o7777:04o}"
+                entry["uid"], entry["gid"] = ti.uid, ti.gid
+                if ti.uname:
+                    entry["user"] = ti.uname
+                if ti.gname:
+                    entry["group"] = ti.gname
+                utc = tarfmt.modified(ti)
+                entry["modified"] = _utc_iso(utc) if utc is not None else None
+                if utc is not None:
+                    entry["modified_utc"] = entry["modified"]
+                if ti.issym() or ti.islnk():
+                    entry["link"] = tarfmt.link_name(ti)
+                    # A symbolic link is resolved from its folder, a hard link from the root.
+                    folder = name.rpartition("/")[0] if ti.issym() else ""
+                    if climbs_out(folder, entry["link"]):
+                        listing.escaping.append(f"{name} -> {entry['link']}")
+                key = utc.astimezone(timezone.utc).replace(tzinfo=None) if utc is not None else None
+                value = utc.isoformat() if utc is not None else None
+                listing.add(entry, name, ti.isdir(), key, value, utc, f"member {i}: mtime {ti.mtime}")
+                if ti.isreg():
+                    if ti.size == 0:  # (a phone's file system holds thousands of empty files)
+                        listing.hasher.empty(entry)
+                    elif ti.size > listing.hasher.budget:
+                        entry["not_hashed"] = f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive"
+                        listing.hasher.over_budget += 1
+                    else:
+                        listing.hasher.take(i, name, entry, tarfmt.member_chunks(tar, ti), ti.size, None)
+        except ArchiveDamage as exc:
+            limit = "goes on past" in str(exc) or "more than" in str(exc)
+            problems.append(problem(NAME, str(exc), type="LimitReached" if limit else "ArchiveDamage"))
+        return listing.extraction(tags, problems)
+
+    def _compressed_file(self, ctx: FileContext, fh: BinaryIO, kind: str, listing: _Listing) -> Extraction:
+        """A compressed file that holds no TAR: one member, the file it compresses."""
+        stored = tarfmt.gzip_name(ctx.head) if kind == "gzip" else None
+        base = ctx.rel_path.rsplit("/", 1)[-1]
+        stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+        name = display_path(stored)[0] if stored else stem
+        entry: dict[str, Any] = {"name": name}
+        if stored is None:
+            entry["name_from"] = "the archive's name"
+        listing.add(entry, name, False, None, None, None, "")
+        listing.hasher.take(0, name, entry, tarfmt.stream_chunks(tarfmt.decompressed(fh, kind)), None, None)
+        tags: dict[str, Any] = {"format": kind}
+        return listing.extraction(tags, [])
 
 
 def _findings(

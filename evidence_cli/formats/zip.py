@@ -83,7 +83,11 @@ _EPOCH_1601 = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _EPOCH_1970 = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-class ZipDamage(Exception):
+class ArchiveDamage(Exception):
+    """An archive's structure is damaged or over a bound (message says which)."""
+
+
+class ZipDamage(ArchiveDamage):
     """The zip structure is damaged or over a bound (message says which)."""
 
 

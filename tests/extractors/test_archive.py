@@ -172,7 +172,7 @@ def test_bzip2_data_that_is_damaged_is_reported_not_raised() -> None:
     ex = run(raw_zip([member]))
     entry = members(ex)[0]
     assert "sha256" not in entry and entry["not_hashed"].startswith("damaged bzip2 data")
-    assert [p.type for p in ex.problems] == ["ZipDamage"]
+    assert [p.type for p in ex.problems] == ["ArchiveDamage"]
 
 
 def test_the_scan_hashes_members_with_its_own_algorithms(tmp_path: Path) -> None:
@@ -516,7 +516,7 @@ def test_a_member_whose_bytes_are_not_its_crc_keeps_its_digest_and_is_marked_dam
     entry = members(ex)[0]
     assert entry["damaged"] == "CRC mismatch"
     assert entry["sha256"] == hashlib.sha256(b"jello world").hexdigest()
-    assert [p.type for p in ex.problems] == ["ZipDamage"]
+    assert [p.type for p in ex.problems] == ["ArchiveDamage"]
 
 
 def test_a_member_that_inflates_past_or_short_of_its_recorded_size_is_marked() -> None:

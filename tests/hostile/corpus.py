@@ -711,6 +711,24 @@ def zip_seed(text: str = "Seed member") -> bytes:
     return out.getvalue()
 
 
+def tar_seed(text: str = "Seed member") -> bytes:
+    """A gzipped TAR (as a cloud export or a phone extraction arrives) whose member name,
+    owner names and symbolic link target are ``text``, holding a JPEG whose EXIF strings
+    are ``text`` too."""
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.PAX_FORMAT) as t:
+        photo = jpeg_seed(text)
+        info = tarfile.TarInfo(f"DCIM/{text}.jpg".replace("\x00", ""))
+        info.size, info.mtime, info.uname, info.gname = len(photo), 1557774190, text, text
+        t.addfile(info, io.BytesIO(photo))
+        target = tarfile.TarInfo("DCIM/link")
+        target.type, target.linkname = tarfile.SYMTYPE, text.replace("\x00", "")
+        t.addfile(target)
+    return out.getvalue()
+
+
 def seed_files(text: str | None = None) -> dict[str, bytes]:
     """One small valid file per supported format, name -> bytes.
 
@@ -734,6 +752,7 @@ def seed_files(text: str | None = None) -> dict[str, bytes]:
         "seed_chat.txt": chat_seed(**kw),
         "seed_result.json": telegram_seed(**kw),
         "seed.zip": zip_seed(**kw),
+        "seed.tar.gz": tar_seed(**kw),
     }
 
 
@@ -916,6 +935,35 @@ def archive_attacks() -> dict[str, bytes]:
                 stored("\x1b[31mred\x1b[0m=cmd|' /C calc'!A0.txt", b"x"),
             ]
         ),
+    }
+
+
+def gzip_bomb(mib: int = 2048) -> bytes:
+    """A gzip file that inflates to ``mib`` MiB of one letter (no TAR: one compressed file)."""
+    stream, crc, size = deflate_bomb(b"", b"A", mib)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + stream + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def tar_attacks() -> dict[str, bytes]:
+    import tarfile
+
+    pax = io.BytesIO()
+    with tarfile.open(fileobj=pax, mode="w", format=tarfile.PAX_FORMAT) as t:
+        info = tarfile.TarInfo("a" * 200)
+        info.size = 1
+        t.addfile(info, io.BytesIO(b"z"))
+    header = bytearray(pax.getvalue())
+    header[124:136] = b"77777777777\x00"  # the extended header declares 8 GiB
+    header[148:156] = b" " * 8
+    header[148:156] = f"{sum(header[:512]):06o}\x00 ".encode()
+    many = io.BytesIO()
+    with tarfile.open(fileobj=many, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for i in range(50_001):  # one more than the archive reader lists of a TAR
+            t.addfile(tarfile.TarInfo(f"junk/{i:06d}"))
+    return {
+        "gzip-bomb-2GiB.gz": gzip_bomb(),
+        "pax-header-8GiB.tar": bytes(header),
+        "many-members-50001.tar": many.getvalue(),
     }
 
 
@@ -1193,7 +1241,16 @@ def tiny_files() -> dict[str, bytes]:
 def all_attacks() -> dict[str, bytes]:
     """Every hostile file of this module by name (except the sparse file and special files)."""
     out: dict[str, bytes] = {}
-    for group in (image_bombs, archive_attacks, xml_attacks, bmff_attacks, exif_attacks, pdf_attacks, tiny_files):
+    for group in (
+        image_bombs,
+        archive_attacks,
+        tar_attacks,
+        xml_attacks,
+        bmff_attacks,
+        exif_attacks,
+        pdf_attacks,
+        tiny_files,
+    ):
         out.update(group())
     out.update(all_damaged())
     return out

@@ -159,6 +159,17 @@ def test_archives_are_recorded_with_their_damage_bounded(inprocess: tuple[Run, d
     assert len(text) < 200_000
 
 
+def test_tar_attacks_are_recorded_with_what_stopped_them(inprocess: tuple[Run, dict[str, Any]]) -> None:
+    _, export = inprocess
+    records = by_path(export)
+    for name in corpus.tar_attacks():
+        assert records[name]["kind"] == "file" and records[name]["hashes"]["sha256"], name
+    messages = {name: " ".join(e["message"] for e in records[name]["errors"]) for name in corpus.tar_attacks()}
+    assert "asks to read 8589934592 bytes at once" in messages["pax-header-8GiB.tar"]
+    assert "more than 50000 members" in messages["many-members-50001.tar"]
+    assert "over the 256 MiB of content hashed per archive" in messages["gzip-bomb-2GiB.gz"]
+
+
 def test_empty_file_is_a_plain_record(inprocess: tuple[Run, dict[str, Any]]) -> None:
     _, export = inprocess
     r = by_path(export)["empty"]
