@@ -198,6 +198,9 @@ def members(tar: tarfile.TarFile, max_members: int) -> Iterator[tarfile.TarInfo]
         count += 1
         if count > max_members:
             raise TarDamage(f"more than {max_members} members: the rest is not listed")
+        # tarfile keeps every header it read (to find a hard link's target on extraction,
+        # which is never done here): let them go, so that memory stays flat.
+        tar.members.clear()  # type: ignore[attr-defined]
         yield ti
 
 

@@ -285,3 +285,12 @@ def test_a_scan_of_a_takeout_tgz_puts_its_members_in_the_record(tmp_path: Path) 
     assert record.mime == "application/gzip"
     assert record.metadata["archive"]["members"][0]["sha256"] == hashlib.sha256(b"alpha").hexdigest()
     assert {t.name for t in record.timestamps} >= {"MemberFirstModified", "MemberLastModified"}
+
+
+def test_the_headers_read_are_not_kept() -> None:
+    from evidence_cli.formats import tar as tarfmt
+
+    tar = tarfmt.open_tar(io.BytesIO(tar_of([(f"f{i}", b"x") for i in range(50)])), None)
+    assert tar is not None
+    held = [len(tar.members) for _ in tarfmt.members(tar, 100)]
+    assert len(held) == 50 and max(held) == 0
