@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from evidence_cli import extractors, threadlimit
 from evidence_cli.errors import UnsupportedFile
-from evidence_cli.extractors.base import MEMORY_LIMIT, FileContext
+from evidence_cli.extractors.base import ARCHIVE_BYTES, MEMORY_LIMIT, FileContext
 from evidence_cli.filetype import detect_type, signature_type
 from evidence_cli.formats import c2pa_validation
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, HashResult, changed_while_read, hash_entry
@@ -104,6 +104,8 @@ class ScanOptions:
     """PEM trust anchors for C2PA validation, as the examiner gave them (None: trust nothing)."""
     pdq: bool = False
     """Decode images' pixels for their PDQ perceptual hash (``metadata.pdq``)."""
+    archive_bytes: int | None = ARCHIVE_BYTES
+    """Inflated bytes of an archive's members hashed per archive (None: every member)."""
     prerender: tuple[str, ...] = ()
     """The export text worker processes convert each record to (``writers.prerender``:
     the same bytes, converted off the main process). Changes no record."""
@@ -120,6 +122,8 @@ class ScanOptions:
             out["c2pa_trust_sha256"] = c2pa_validation.anchors_sha256(self.c2pa_trust)
         if self.pdq:
             out["pdq"] = True
+        if self.archive_bytes != ARCHIVE_BYTES:  # (recorded when changed: older headers stay valid)
+            out["archive_mib"] = 0 if self.archive_bytes is None else self.archive_bytes // (1024 * 1024)
         return out
 
 
@@ -418,6 +422,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
             c2pa_trust=options.c2pa_trust,
             pdq=options.pdq,
             algorithms=options.algorithms,
+            archive_bytes=options.archive_bytes,
         )
         extractions = run_extractors(ctx, options.timeout, clock)
     timestamps = tuple(t for e in extractions for t in e.timestamps)

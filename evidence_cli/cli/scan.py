@@ -44,6 +44,7 @@ from evidence_cli.cli.stopping import StopSignals
 from evidence_cli.console import counted, make_consoles, safe_text
 from evidence_cli.engine import MIN_MEMORY_LIMIT, default_workers, max_workers, pool_unavailable, workers_convert
 from evidence_cli.errors import OutputFailed, ScanError
+from evidence_cli.extractors.base import ARCHIVE_BYTES
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.formats.pdq import numpy_missing
 from evidence_cli.hashing import ALGORITHMS, DEFAULT_ALGORITHMS, normalise_algorithms
@@ -159,6 +160,15 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
     "non-consensual imagery exchange). Slower; needs NumPy (evidence-cli[pdq]).",
 )
 @click.option(
+    "--archive-mib",
+    type=click.IntRange(min=0),
+    default=ARCHIVE_BYTES // (1024 * 1024),
+    show_default=True,
+    help="MiB of the members of each ZIP or TAR archive to inflate and hash (0: every member; "
+    "a large archive then needs a larger --timeout too). Members past it are listed, not hashed, "
+    "and a warning says how many.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=0),
     default=None,
@@ -216,6 +226,7 @@ def scan_cmd(
     exact_magic: bool,
     c2pa_trust: str | None,
     pdq: bool,
+    archive_mib: int,
     workers: int | None,
     timeout: float,
     memory_limit: int,
@@ -284,6 +295,7 @@ def scan_cmd(
         exact_magic=exact_magic,
         c2pa_trust=read_trust_anchors(c2pa_trust) if c2pa_trust else None,
         pdq=pdq,
+        archive_bytes=archive_mib * 1024 * 1024 if archive_mib else None,
         # What the exports write, converted by the workers where that pays (see there).
         prerender=prerender_kinds(
             [f for f, _ in exports] + ([] if stdout_taken else [OutputFormat(fmt)]), csv_raw=csv_raw

@@ -18,7 +18,8 @@ naming it; a chat export inside gives its tags (``chat``), its first and last me
 times, and which of the attachments it names the archive holds.
 
 Bounds (a zip is hostile input like any other): :data:`MAX_MEMBERS` members and a central
-directory of :data:`MAX_CD_BYTES`; :data:`HASH_BUDGET` inflated bytes hashed per archive
+directory of :data:`MAX_CD_BYTES`; ``FileContext.archive_bytes`` inflated bytes hashed per
+archive (``scan --archive-mib``, 256 MiB by default)
 (members after it are listed, not hashed, and a problem says how many), which also
 defuses zip bombs; :data:`MAX_TYPED` members typed. Encrypted members and methods we do not
 inflate (stored, deflate, bzip2, LZMA and xz are) are listed with the reason they were not
@@ -45,6 +46,7 @@ member, the file it compresses.
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -69,11 +71,13 @@ MAX_MEMBERS = 100_000
 #: A TAR has no directory: its headers are read one by one (about 50 µs each here).
 MAX_TAR_MEMBERS = 50_000
 MAX_CD_BYTES = 32 * 1024 * 1024
-#: Inflated bytes hashed per archive (about a second and a half here).
-HASH_BUDGET = 256 * 1024 * 1024
 #: Inflated bytes of a compressed TAR read to list its members (a TAR has no directory:
-#: listing it is reading it; an uncompressed one is listed by seeking past the members).
+#: listing it is reading it; an uncompressed one is listed by seeking past the members),
+#: or twice the hashing budget (``FileContext.archive_bytes``) when that is larger.
 READ_LIMIT = 512 * 1024 * 1024
+#: The most a member without recorded sizes is inflated to find where it ends, when a
+#: damaged ZIP is walked by its local headers.
+MAX_UNSIZED = 256 * 1024 * 1024
 #: Members typed per archive (libmagic takes up to a millisecond for some).
 MAX_TYPED = 1_000
 #: The bytes of a member its type is read from: as many as the scan types a file from
@@ -133,7 +137,11 @@ class _Hasher:
         self.member_problems: list[Problem] = []
         self.member_findings: list[Finding] = []
         self.algorithms = tuple(a for a in algorithms if a in ALGORITHMS)
-        self.budget = HASH_BUDGET
+        #: What may still be hashed; the budget's text for messages.
+        self.budget = ctx.archive_bytes if ctx.archive_bytes is not None else sys.maxsize
+        n = ctx.archive_bytes or 0
+        shown = f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n} bytes"
+        self.over = f"over the {shown} hashed per archive"
         self.over_budget = 0
         self.hashed = 0
         self.typed = 0
@@ -155,7 +163,7 @@ class _Hasher:
             self.unread += 1
             return
         if m.usize > self.budget:
-            entry["not_hashed"] = f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive"
+            entry["not_hashed"] = self.over
             self.over_budget += 1
             return
         assert self.r is not None
@@ -198,7 +206,7 @@ class _Hasher:
                 got_crc = zlib.crc32(piece, got_crc)
                 got += len(piece)
                 if got > self.budget:
-                    raise ArchiveDamage(f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive")
+                    raise ArchiveDamage(self.over)
                 if want_head and len(head) < TYPE_HEAD:
                     head += piece[: TYPE_HEAD - len(head)]
                 if whole is not None:
@@ -405,8 +413,8 @@ class _Listing:
             problems.append(
                 problem(
                     NAME,
-                    f"{hasher.over_budget} member(s) listed but not hashed: over the "
-                    f"{HASH_BUDGET // (1024 * 1024)} MiB of content hashed per archive (extract it to hash them all)",
+                    f"{hasher.over_budget} member(s) listed but not hashed: {hasher.over} "
+                    "(scan --archive-mib raises it)",
                     type="LimitReached",
                 )
             )
@@ -467,7 +475,7 @@ def _members(r: Reader) -> tuple[list[Member] | None, dict[str, Any], list[Probl
         if "members (over" in str(exc) or "central directory of" in str(exc):
             problems.append(problem(NAME, f"{exc}", type="LimitReached"))
             return None, tags, problems
-        members, why = zipfmt.walk_local_headers(r, max_members=MAX_MEMBERS, max_unsized=HASH_BUDGET)
+        members, why = zipfmt.walk_local_headers(r, max_members=MAX_MEMBERS, max_unsized=MAX_UNSIZED)
         problems.append(
             problem(NAME, f"{exc}; {len(members)} member(s) found by walking local headers", type="ZipDamage")
         )
@@ -574,7 +582,9 @@ class ArchiveExtractor:
         problems: list[Problem] = []
         listing = _Listing(_Hasher(None, ctx.algorithms, ctx))
         try:
-            tar = tarfmt.open_tar(tarfmt.decompressed(fh, kind), READ_LIMIT if kind else None)
+            budget = ctx.archive_bytes
+            limit = None if kind is None or budget is None else max(READ_LIMIT, 2 * budget)
+            tar = tarfmt.open_tar(tarfmt.decompressed(fh, kind), limit)
             if tar is None:
                 if kind is None:
                     problems.append(problem(NAME, "not a TAR archive", type="ArchiveDamage"))
@@ -611,7 +621,7 @@ class ArchiveExtractor:
                     if ti.size == 0:  # (a phone's file system holds thousands of empty files)
                         listing.hasher.empty(entry)
                     elif ti.size > listing.hasher.budget:
-                        entry["not_hashed"] = f"over the {HASH_BUDGET // (1024 * 1024)} MiB hashed per archive"
+                        entry["not_hashed"] = listing.hasher.over
                         listing.hasher.over_budget += 1
                     else:
                         listing.hasher.take(i, name, entry, tarfmt.member_chunks(tar, ti), ti.size, None)

@@ -36,6 +36,9 @@ _T = TypeVar("_T")
 #: Files up to this size are kept in memory by the hashing pass, so extractors read
 #: the very bytes that were hashed and the file is read once.
 MEMORY_LIMIT = 64 * 1024 * 1024
+#: The inflated bytes of an archive's members the archive reader hashes by default (about
+#: a second and a half here; ``scan --archive-mib``).
+ARCHIVE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class FileContext:
     """Decode the pixels of images for their PDQ perceptual hash (``--pdq``)."""
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     """The scan's digest algorithms (a reader that hashes what a file holds uses them)."""
+    archive_bytes: int | None = ARCHIVE_BYTES
+    """Inflated bytes of an archive's members hashed per archive (None: every member)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:

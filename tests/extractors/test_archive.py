@@ -5,6 +5,7 @@ escape, disagree or repeat; encrypted, damaged, lying and over-budget members.""
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import hashlib
 import io
 import lzma
@@ -22,6 +23,7 @@ import pytest
 
 from evidence_cli.extractors import archive as archive_mod
 from evidence_cli.extractors.archive import ArchiveExtractor, escapes
+from evidence_cli.extractors.base import ARCHIVE_BYTES
 from evidence_cli.filetype import detect_type
 from evidence_cli.formats import zip as zipfmt
 from evidence_cli.models import Extraction
@@ -44,8 +46,10 @@ def zip_of(members: list[tuple[str, bytes]], *, method: int = zipfile.ZIP_DEFLAT
     return out.getvalue()
 
 
-def run(data: bytes, name: str = "evidence.zip") -> Extraction:
-    return ARCHIVE.extract(file_context(data, name, mime="application/zip"))
+def run(data: bytes, name: str = "evidence.zip", *, budget: int | None = ARCHIVE_BYTES) -> Extraction:
+    """The archive reader on ``data``, hashing ``budget`` bytes of members (None: all)."""
+    ctx = dataclasses.replace(file_context(data, name, mime="application/zip"), archive_bytes=budget)
+    return ARCHIVE.extract(ctx)
 
 
 def members(ex: Extraction) -> list[dict[str, Any]]:
@@ -532,15 +536,28 @@ def test_a_member_that_inflates_past_or_short_of_its_recorded_size_is_marked() -
     assert entry["sha256"] == hashlib.sha256(content).hexdigest()
 
 
-def test_members_past_the_hashing_budget_are_listed_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archive_mod, "HASH_BUDGET", 1500)
-    ex = run(zip_of([("a.bin", b"a" * 1000), ("b.bin", b"b" * 1000), ("c.bin", b"c" * 400)]))
+def test_members_past_the_hashing_budget_are_listed_and_counted() -> None:
+    data = zip_of([("a.bin", b"a" * 1000), ("b.bin", b"b" * 1000), ("c.bin", b"c" * 400)])
+    ex = run(data, budget=1500)
     a, b_, c = members(ex)
     assert "sha256" in a and "sha256" in c
-    assert b_["not_hashed"] == "over the 0 MiB hashed per archive" and "sha256" not in b_
+    assert b_["not_hashed"] == "over the 1500 bytes hashed per archive" and "sha256" not in b_
     (limit,) = [p for p in ex.problems if p.type == "LimitReached"]
-    assert limit.message.startswith("1 member(s) listed but not hashed")
+    assert limit.message == (
+        "1 member(s) listed but not hashed: over the 1500 bytes hashed per archive (scan --archive-mib raises it)"
+    )
     assert ex.tags["hashed"] == 2
+    # No budget: every member.
+    assert [("sha256" in m) for m in members(run(data, budget=None))] == [True, True, True]
+
+
+def test_the_scan_passes_its_archive_budget_on(tmp_path: Path) -> None:
+    (tmp_path / "e.zip").write_bytes(zip_of([("a.bin", b"a" * (2 << 20))]))
+    (record,) = scan([str(tmp_path)], ScanOptions(archive_bytes=1 << 20))
+    assert record.metadata["archive"]["members"][0]["not_hashed"] == "over the 1 MiB hashed per archive"
+    assert ScanOptions(archive_bytes=1 << 20).to_dict()["archive_mib"] == 1
+    assert ScanOptions(archive_bytes=None).to_dict()["archive_mib"] == 0
+    assert "archive_mib" not in ScanOptions().to_dict()  # the default: older headers stay as they were
 
 
 def test_a_bomb_that_lies_about_its_size_stops_at_the_size_it_gives() -> None:
@@ -650,3 +667,25 @@ def test_members_are_typed_from_as_many_bytes_as_files() -> None:
     from evidence_cli.hashing import hash_fd
 
     assert inspect.signature(hash_fd).parameters["head_size"].default == archive_mod.TYPE_HEAD
+
+
+def test_scan_archive_mib_as_a_user_gives_it(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from evidence_cli.cli import cli
+
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    noise = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(65536))  # 2 MiB: "data"
+    (folder / "e.zip").write_bytes(zip_of([("big.bin", noise), ("small.txt", b"x")]))
+    for mib, hashed in (("1", 1), ("0", 2)):
+        out = tmp_path / f"o{mib}.json"
+        done = CliRunner().invoke(
+            cli, ["scan", str(folder), "--archive-mib", mib, "--json", str(out), "--workers", "0"]
+        )
+        export = json.loads(out.read_text())
+        assert export["scan"]["options"]["archive_mib"] == int(mib)
+        assert export["files"][0]["metadata"]["archive"]["hashed"] == hashed
+        assert done.exit_code == (1 if hashed == 1 else 0), done.output  # a warning: not every member hashed
