@@ -7,9 +7,9 @@ refused, never read into memory), and a compressed archive is read (inflated) fo
 most the caller's ``limit`` bytes. A compressed file that holds no TAR is one member: the
 file it compresses (gzip keeps its name).
 
-:mod:`tarfile` ends its listing without a word at a header it cannot read past the first;
-:func:`members` looks at the block where the listing ended and says when it is not the
-archive's end.
+:mod:`tarfile` ends its listing without a word at a header it cannot read past the first
+(a damaged checksum, a cut block); the headers are read through a :class:`tarfile.TarInfo`
+that notes why, and :func:`members` says so rather than take it for the archive's end.
 """
 
 from __future__ import annotations
