@@ -37,9 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from camera import make_camera_jpeg  # noqa: E402 - beside this file
+from common import evidence_command, work_folder  # noqa: E402
 from corpora import random_bytes  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def make_archive(work: Path, photos: int, seed: int) -> tuple[Path, Path]:
@@ -101,12 +100,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "evidence-bench-archive")
     args = ap.parse_args()
-    work = args.workdir.resolve()
-    if REPO in work.parents or work == REPO:
-        raise SystemExit("--workdir must be outside the repository")
-    work.mkdir(parents=True, exist_ok=True)
-    installed = Path(sys.executable).with_name("evidence")
-    evidence = [str(installed)] if installed.exists() else [sys.executable, "-m", "evidence_cli"]
+    work = work_folder(args.workdir)
+    evidence = evidence_command()
     zipped, extracted = make_archive(work, args.photos, args.seed)
     size = (zipped / "WhatsApp Chat with Sam.zip").stat().st_size
     unzip, hashdeep = shutil.which("unzip"), shutil.which("hashdeep")

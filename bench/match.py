@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import evidence_command, work_folder  # noqa: E402 - beside this file
 
 
 def digests(data: bytes) -> tuple[str, str, str]:
@@ -124,12 +125,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "evidence-bench-match")
     args = ap.parse_args()
-    work = args.workdir.resolve()
-    if REPO in work.parents or work == REPO:
-        raise SystemExit("--workdir must be outside the repository")
-    work.mkdir(parents=True, exist_ok=True)
-    installed = Path(sys.executable).with_name("evidence")
-    evidence = [str(installed)] if installed.exists() else [sys.executable, "-m", "evidence_cli"]
+    work = work_folder(args.workdir)
+    evidence = evidence_command()
     case_dir, manifest = work / "case", work / "case.json"
     case_stamp = work / f"case-{args.files}-{args.seed}.done"
     rng = random.Random(args.seed)
