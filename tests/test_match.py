@@ -643,3 +643,28 @@ def test_match_names_the_archive_readers_group_without_importing_it() -> None:
     from evidence_cli.extractors import archive
 
     assert match.ARCHIVE_GROUP == archive.NAME and match.ARCHIVE_TYPES == archive.MIME_TYPES
+
+
+def test_a_member_of_a_scanned_tgz_is_matched(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    photo = CONTENTS["photo.jpg"]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        info = tarfile.TarInfo("Takeout/Photos/IMG_0042.jpg")
+        info.size = len(photo)
+        t.addfile(info, io.BytesIO(photo))
+    folder = tmp_path / "takeout"
+    folder.mkdir()
+    (folder / "takeout-001.tgz").write_bytes(buf.getvalue())
+    manifest = tmp_path / "t.json"
+    assert run("scan", folder, "--workers", "0", "--json", manifest).exit_code in (0, 1)
+    known = tmp_path / "known.sha256"
+    known.write_text(f"{digests(photo)['sha256']}  hotline.jpg\n")
+    out = tmp_path / "m.csv"
+    done = run("match", manifest, "--hashset", known, "-o", out)
+    assert done.exit_code == 0, done.output
+    assert [(r["path"], r["member"], r["result"]) for r in rows(out)] == [
+        ("takeout-001.tgz", "Takeout/Photos/IMG_0042.jpg", "match")
+    ]

@@ -350,7 +350,7 @@ def test_archive_sample(library_records: dict[str, dict[str, Any]]) -> None:
     chat = archive["members"][0]["chat"]
     assert (chat["messages"], chat["date_order"], chat["participants"]) == (7, "ambiguous", {"Alex": 4, "Sam": 3})
     assert library_records["chat_export.txt"]["metadata"]["chat"] == chat  # as the same text on its own
-    assert "ZIP!" in flags(FileRecord.from_dict(rec)).split()
+    assert "ARCH!" in flags(FileRecord.from_dict(rec)).split()
 
 
 def test_c2pa_sample(library_records: dict[str, dict[str, Any]]) -> None:

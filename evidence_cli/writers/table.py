@@ -34,7 +34,7 @@ def human_size(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-#: The archive reader's findings the table flags ``ZIP!``.
+#: The archive reader's findings the table flags ``ARCH!``.
 ARCHIVE_NOTICES = frozenset(
     {"archive-path-escape", "archive-name-mismatch", "archive-duplicate-name", "member-extension-mismatch"}
 )
@@ -65,7 +65,7 @@ def flags(r: FileRecord) -> str:
     if "thumbnail-differs" in codes:  # (--pdq) the EXIF thumbnail shows another picture
         out.append("THUMB")
     if codes & ARCHIVE_NOTICES:  # member names that escape, disagree or repeat; a hidden type
-        out.append("ZIP!")
+        out.append("ARCH!")
     if r.errors:
         sev = "ERR" if any(e.severity == "error" for e in r.errors) else "WARN"
         out.append(f"{sev}:{len(r.errors)}")

@@ -138,9 +138,9 @@ def test_flags_for_content_credentials_and_declared_ai() -> None:
 @pytest.mark.parametrize(
     ("codes", "shown"),
     [
-        (("archive-path-escape",), "ZIP!"),
-        (("archive-name-mismatch", "archive-duplicate-name"), "ZIP!"),
-        (("member-extension-mismatch",), "ZIP!"),
+        (("archive-path-escape",), "ARCH!"),
+        (("archive-name-mismatch", "archive-duplicate-name"), "ARCH!"),
+        (("member-extension-mismatch",), "ARCH!"),
         (("archive-extra-data", "archive-encrypted"), ""),
     ],
 )
