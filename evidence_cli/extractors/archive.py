@@ -36,6 +36,10 @@ self-extractor, or an archive appended to another file), encrypted members
 clocks, their difference is the UTC offset of the machine that made the archive
 (``clock_utc_offsets``).
 
+A ZIP appended to a picture or a PDF (:data:`APPENDED_TYPES`: their last 64 KiB are
+searched for a ZIP's end record, as unzip does) is listed the same way, with an
+``archive-appended`` finding.
+
 A TAR (plain, or gzip, bzip2 or xz; :mod:`evidence_cli.formats.tar`) gives the same
 listing in its own terms: type, link target, mode, owner, and its UTC modification time;
 a link that leads outside the extraction folder is an ``archive-path-escape`` too. It has
@@ -65,7 +69,13 @@ from evidence_cli.walker import display_path
 
 NAME = "archive"
 
-MIME_TYPES = zipfmt.MIME_TYPES | tarfmt.MIME_TYPES
+#: Types a ZIP is appended to, to hide it (the archive reader looks at their last 64 KiB).
+APPENDED_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/x-ms-bmp", "application/pdf"}
+)
+MIME_TYPES = zipfmt.MIME_TYPES | tarfmt.MIME_TYPES | APPENDED_TYPES
+#: The end of a file an appended ZIP's end record must lie in (its comment is 64 KiB at most).
+EOCD_TAIL = zipfmt.EOCD_SEARCH
 
 MAX_MEMBERS = 100_000
 #: A TAR has no directory: its headers are read one by one (about 50 µs each here).
@@ -513,8 +523,8 @@ def _overlaps(members: list[Member]) -> int:
 class ArchiveExtractor:
     name = NAME
     description = (
-        "ZIP and TAR archives (and gzip, bzip2, xz files): each member's name, times, type, digests and "
-        "metadata, read in memory, never written out"
+        "ZIP and TAR archives (and gzip, bzip2, xz files; a ZIP appended to a picture or a PDF): each "
+        "member's name, times, type, digests and metadata, read in memory, never written out"
     )
     mime_types = MIME_TYPES
 
@@ -522,10 +532,47 @@ class ArchiveExtractor:
         if ctx.file_type.mime in tarfmt.MIME_TYPES:
             with ctx.open() as fh:
                 return self._tar(ctx, fh)
+        appended = ctx.file_type.mime in APPENDED_TYPES
+        if (
+            appended
+            and ctx.content is not None
+            and ctx.content.rfind(zipfmt.SIG_EOCD, max(0, ctx.size - EOCD_TAIL)) < 0
+        ):
+            return Extraction(extractor=NAME, group=NAME)  # (most pictures: a search, no copy)
         if ctx.content is not None:
-            return self._run(ctx, Reader(ctx.content, None, len(ctx.content)))
+            r = Reader(ctx.content, None, len(ctx.content))
+            return self._appended(ctx, r) if appended else self._run(ctx, r)
         with ctx.open() as fh:
-            return self._run(ctx, Reader(None, fh, ctx.size))
+            r = Reader(None, fh, ctx.size)
+            return self._appended(ctx, r) if appended else self._run(ctx, r)
+
+    def _appended(self, ctx: FileContext, r: Reader) -> Extraction:
+        """A ZIP appended to a picture or a PDF (``cat photo.jpg secret.zip``: the picture
+        still opens, and unzip still finds the archive at the end): listed as any ZIP, with
+        an ``archive-appended`` finding. Nothing (no tags, no problem) when the file ends in
+        no readable central directory: then it is only what its type says."""
+        tail = r.read(max(0, r.size - EOCD_TAIL), EOCD_TAIL)
+        if zipfmt.SIG_EOCD not in tail:
+            return Extraction(extractor=NAME, group=NAME)
+        try:
+            directory = zipfmt.read_directory(r, max_members=MAX_MEMBERS, max_cd_bytes=MAX_CD_BYTES)
+        except ZipDamage:
+            return Extraction(extractor=NAME, group=NAME)
+        if not directory.members or directory.prepended <= 0:
+            return Extraction(extractor=NAME, group=NAME)
+        found = self._run(ctx, r)
+        kind = "PDF" if ctx.file_type.mime == "application/pdf" else "picture"
+        finding = Finding(
+            "archive-appended",
+            "notice",
+            f"a ZIP archive of {len(directory.members)} member(s) is appended to this {kind}, from byte "
+            f"{directory.prepended}: the {kind} opens as usual, and the archive is there for whoever looks "
+            "(its members are listed in metadata.archive)",
+            {"members": len(directory.members), "offset": directory.prepended},
+        )
+        # Bytes before the archive are the picture itself: said by this finding, not as extra data.
+        rest = tuple(f for f in found.findings if f.code != "archive-extra-data")
+        return replace(found, findings=(finding, *rest))
 
     def _run(self, ctx: FileContext, r: Reader) -> Extraction:
         members, tags, problems = _members(r)

@@ -36,7 +36,13 @@ def human_size(n: int | None) -> str:
 
 #: The archive reader's findings the table flags ``ARCH!``.
 ARCHIVE_NOTICES = frozenset(
-    {"archive-path-escape", "archive-name-mismatch", "archive-duplicate-name", "member-extension-mismatch"}
+    {
+        "archive-path-escape",
+        "archive-name-mismatch",
+        "archive-duplicate-name",
+        "member-extension-mismatch",
+        "archive-appended",
+    }
 )
 
 

@@ -689,3 +689,48 @@ def test_scan_archive_mib_as_a_user_gives_it(tmp_path: Path) -> None:
         assert export["scan"]["options"]["archive_mib"] == int(mib)
         assert export["files"][0]["metadata"]["archive"]["hashed"] == hashed
         assert done.exit_code == (1 if hashed == 1 else 0), done.output  # a warning: not every member hashed
+
+
+# --- an archive appended to a picture or a PDF ------------------------------------------------
+
+
+def test_a_zip_appended_to_a_picture_is_listed_with_a_finding(tmp_path: Path) -> None:
+    hidden = zip_of([("secret/IMG_0001.jpg", camera_photo()), ("notes.txt", b"x")])
+    for picture, name in ((jpeg_bytes(), "holiday.jpg"), (png_bytes(), "screen.png")):
+        record = scan_one(tmp_path / name, name, picture + hidden)
+        assert record.mime in ("image/jpeg", "image/png") and record.image is not None  # still the picture
+        archive = record.metadata["archive"]
+        assert [m["name"] for m in archive["members"]] == ["secret/IMG_0001.jpg", "notes.txt"]
+        assert archive["members"][0]["device"]["model"] == "Canon EOS R5"
+        codes = [f.code for f in record.findings]
+        assert "archive-appended" in codes and "archive-extra-data" not in codes
+        (finding,) = [f for f in record.findings if f.code == "archive-appended"]
+        assert finding.evidence == {"members": 2, "offset": len(picture)}
+        from evidence_cli.writers.table import flags
+
+        assert "ARCH!" in flags(record).split()
+
+
+def test_a_zip_with_a_comment_appended_is_found_too() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.comment = b"c" * 60_000  # the end record 60 KB before the end
+        z.writestr("a.txt", b"hidden")
+    ex = ARCHIVE.extract(file_context(jpeg_bytes() + out.getvalue(), "a.jpg"))
+    assert "archive-appended" in codes(ex)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"", b"PK\x05\x06", b"PK\x05\x06" + bytes(18), b"PK\x05\x06" + b"\xff" * 18, b"junk" * 100],
+)
+def test_a_picture_that_only_looks_like_it_ends_in_a_zip_is_only_a_picture(tail: bytes) -> None:
+    ex = ARCHIVE.extract(file_context(jpeg_bytes() + tail, "a.jpg"))
+    assert ex.tags == {} and ex.findings == () and ex.problems == ()
+
+
+def test_a_zip_appended_to_a_pdf_is_found() -> None:
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    ex = ARCHIVE.extract(file_context(pdf + zip_of([("a.txt", b"x")]), "doc.pdf", mime="application/pdf"))
+    (finding,) = [f for f in ex.findings if f.code == "archive-appended"]
+    assert "appended to this PDF" in finding.message
