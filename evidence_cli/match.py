@@ -50,9 +50,10 @@ MATCH_COLUMNS = (
 )
 #: Cells that come from the evidence or from a set someone else made.
 _UNTRUSTED = frozenset({"path", "member", "known_name", "label", "detail", "location", "hashset"})
-#: The types whose records may list an archive's members (the archive reader's), and the
-#: record's group that lists them (``extractors.archive.NAME``: the readers are not imported
-#: here, so that the command line never loads them).
+#: The archive types (ZIP, TAR and compressed files), for a manifest whose summary does not
+#: count the records with archive members, and the record's group that lists them
+#: (``extractors.archive.NAME``: the readers are not imported here, so that the command
+#: line never loads them).
 ARCHIVE_TYPES = zipfmt.MIME_TYPES | tarfmt.MIME_TYPES
 ARCHIVE_GROUP = "archive"
 
@@ -81,16 +82,22 @@ class Members:
 def archive_members(manifest: Manifest) -> Members:
     """The members of the archives the records of a JSON export list, with their digests.
 
-    The records are read again (never held whole) only when the export's summary counts an
-    archive type, or has no such count. A member's digests are checked as a file's are;
-    a malformed one raises :class:`ManifestError`."""
+    The records are read again (never held whole) only when the export's summary counts a
+    record with archive members (or, from a scan before that count, an archive type). A
+    member's digests are checked as a file's are; a malformed one raises
+    :class:`ManifestError`."""
     found = Members()
     if not manifest.has_records:
         return found
     summary = manifest.header.get("summary")
-    by_type = summary.get("by_type") if isinstance(summary, Mapping) else None
-    if isinstance(by_type, Mapping) and not any(t in by_type for t in ARCHIVE_TYPES):
-        return found
+    summary = summary if isinstance(summary, Mapping) else {}
+    counted_archives = summary.get("entries_with_archive_members")
+    by_type = summary.get("by_type")
+    if isinstance(counted_archives, int) and not isinstance(counted_archives, bool):
+        if counted_archives == 0:
+            return found
+    elif isinstance(by_type, Mapping) and not any(t in by_type for t in ARCHIVE_TYPES):
+        return found  # (a scan from before that count: archives were only read by their type then)
     listed: list[tuple[bytes, list[Any]]] = []
     for i, record in enumerate(manifest.iter_records()):
         metadata = record.get("metadata") if isinstance(record, dict) else None

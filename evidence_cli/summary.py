@@ -26,6 +26,9 @@ class Summary:
     #: file recorded, not opened), for the terminal's summary line.
     with_warnings_only: int = 0
     with_findings: int = 0
+    #: Files whose record lists the members of an archive (``metadata.archive``): what
+    #: `evidence match` needs to know before it reads the records again.
+    with_archive_members: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
 
     def add(self, rec: FileRecord) -> None:
@@ -46,6 +49,9 @@ class Summary:
                 self.with_warnings_only += 1
         if rec.findings:
             self.with_findings += 1
+        archive = rec.metadata.get("archive")
+        if isinstance(archive, dict) and archive.get("members"):
+            self.with_archive_members += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,5 +63,6 @@ class Summary:
             "bytes": self.bytes,
             "entries_with_errors": self.with_errors,
             "entries_with_findings": self.with_findings,
+            "entries_with_archive_members": self.with_archive_members,
             "by_type": dict(sorted(self.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
         }

@@ -642,7 +642,7 @@ def test_match_names_the_archive_readers_group_without_importing_it() -> None:
     from evidence_cli import match
     from evidence_cli.extractors import archive
 
-    assert match.ARCHIVE_GROUP == archive.NAME and match.ARCHIVE_TYPES == archive.MIME_TYPES
+    assert match.ARCHIVE_GROUP == archive.NAME and match.ARCHIVE_TYPES < archive.MIME_TYPES
 
 
 def test_a_member_of_a_scanned_tgz_is_matched(tmp_path: Path) -> None:
@@ -668,3 +668,26 @@ def test_a_member_of_a_scanned_tgz_is_matched(tmp_path: Path) -> None:
     assert [(r["path"], r["member"], r["result"]) for r in rows(out)] == [
         ("takeout-001.tgz", "Takeout/Photos/IMG_0042.jpg", "match")
     ]
+
+
+def test_a_zip_hidden_in_a_photo_is_matched_and_counted_in_the_summary(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from tests.builders import jpeg_bytes
+
+    photo = CONTENTS["photo.jpg"]
+    hidden = io.BytesIO()
+    with zipfile.ZipFile(hidden, "w") as z:
+        z.writestr("secret.jpg", photo)
+    folder = tmp_path / "case"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(jpeg_bytes() + hidden.getvalue())
+    manifest = tmp_path / "case.json"
+    assert run("scan", folder, "--workers", "0", "--json", manifest).exit_code in (0, 1)
+    assert json.loads(manifest.read_text())["summary"]["entries_with_archive_members"] == 1
+    known = tmp_path / "k.md5"
+    known.write_text(digests(photo)["md5"] + "\n")
+    out = tmp_path / "m.csv"
+    assert run("match", manifest, "--hashset", known, "-o", out).exit_code == 0
+    assert [(r["path"], r["member"]) for r in rows(out)] == [("holiday.jpg", "secret.jpg")]
