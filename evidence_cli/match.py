@@ -29,6 +29,7 @@ from evidence_cli.formats import zip as zipfmt
 from evidence_cli.hashing import ALGORITHMS
 from evidence_cli.hashsets import HashSet, HashSetError, Known, read_hashset
 from evidence_cli.manifest import Manifest, ManifestEntry, hex_digest, record_path
+from evidence_cli.models import ARCHIVE_GROUP
 from evidence_cli.walker import display_path
 from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
@@ -51,11 +52,8 @@ MATCH_COLUMNS = (
 #: Cells that come from the evidence or from a set someone else made.
 _UNTRUSTED = frozenset({"path", "member", "known_name", "label", "detail", "location", "hashset"})
 #: The archive types (ZIP, TAR and compressed files), for a manifest whose summary does not
-#: count the records with archive members, and the record's group that lists them
-#: (``extractors.archive.NAME``: the readers are not imported here, so that the command
-#: line never loads them).
+#: count the records with archive members.
 ARCHIVE_TYPES = zipfmt.MIME_TYPES | tarfmt.MIME_TYPES
-ARCHIVE_GROUP = "archive"
 
 
 @dataclass(frozen=True, slots=True)

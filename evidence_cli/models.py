@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Mapping, TypeVar
+from typing import Any, Iterator, Literal, Mapping, TypeVar
 
 SCHEMA_VERSION = "evidence-cli/scan/1"
 
@@ -21,6 +21,20 @@ FindingSeverity = Literal["info", "notice", "warning"]
 Kind = Literal["file", "symlink", "directory", "other"]
 #: Where a timestamp's UTC offset came from.
 OffsetOrigin = Literal["stored", "gps-inferred", "utc-by-spec", "none"]
+
+
+#: The ``metadata`` group in which the archive reader lists an archive's members.
+ARCHIVE_GROUP = "archive"
+
+
+def archive_members(metadata: Any) -> Iterator[Mapping[str, Any]]:
+    """The members a record's ``metadata`` lists for an archive (``archive.members``) that
+    have a name: for the outputs that show them (a record read back may hold anything)."""
+    group = metadata.get(ARCHIVE_GROUP) if isinstance(metadata, Mapping) else None
+    listed = group.get("members") if isinstance(group, Mapping) else None
+    for m in listed if isinstance(listed, list) else ():
+        if isinstance(m, Mapping) and isinstance(m.get("name"), str):
+            yield m
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from evidence_cli.errors import EvidenceError
 from evidence_cli.hashing import ALGORITHMS, open_readonly
 from evidence_cli.manifest import Manifest, ManifestError, record_path
 from evidence_cli.match import Matched
-from evidence_cli.models import FileRecord
+from evidence_cli.models import FileRecord, archive_members
 from evidence_cli.timeline import events_of, ordered
 from evidence_cli.writers.table import flags, human_size
 
@@ -304,7 +304,7 @@ def write_report(
             n_chats += 1
             if len(chats) < limit:
                 chats.append((_raw, r, chat))
-        members = list(archive_members_of(r))
+        members = list(archive_members(r.metadata))
         n_archives += bool(members)
         for m in members:
             n_zipped += 1
@@ -486,15 +486,6 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     title = f"Known files ({counted(matched, 'file')} in {counted(len(known.sets), 'hash set')})"
     heads = ("Path", "Result", "Matched on", "Differs", "Hash set", "Where in it", "Name in it", "Label", "Detail")
     return _listed(title, heads, rows, len(known.hits), "known-file match", result, intro=intro)
-
-
-def archive_members_of(r: FileRecord) -> Iterator[Mapping[str, Any]]:
-    """The members an archive's record lists (``metadata.archive.members``) that have a name."""
-    group = r.metadata.get("archive")
-    listed = group.get("members") if isinstance(group, Mapping) else None
-    for m in listed if isinstance(listed, list) else ():
-        if isinstance(m, Mapping) and isinstance(m.get("name"), str):
-            yield m
 
 
 def _member_row(r: FileRecord, m: Mapping[str, Any]) -> str:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidence_cli.models import FileRecord
+from evidence_cli.models import FileRecord, archive_members
 
 
 @dataclass
@@ -49,8 +49,7 @@ class Summary:
                 self.with_warnings_only += 1
         if rec.findings:
             self.with_findings += 1
-        archive = rec.metadata.get("archive")
-        if isinstance(archive, dict) and archive.get("members"):
+        if next(archive_members(rec.metadata), None) is not None:
             self.with_archive_members += 1
 
     def to_dict(self) -> dict[str, Any]:

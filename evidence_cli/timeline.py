@@ -50,6 +50,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Iterable, Iterator, Mapping
 
 from evidence_cli.errors import EvidenceError
+from evidence_cli.models import archive_members
 from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
 #: Events sorted in memory before a run spills to a temporary file.
@@ -205,7 +206,7 @@ def events_of(i: int, record: Any) -> list[Event]:
             _text(ts.get("source")),
             _text(ts.get("raw")),
         )
-    for m in _archive_members(record):
+    for m in archive_members(record.get("metadata")):
         modified = m.get("modified")
         if isinstance(modified, str) and modified and m.get("directory") is not True:
             utc = _text(m.get("modified_utc"))
@@ -222,16 +223,6 @@ def events_of(i: int, record: Any) -> list[Event]:
                 m,
             )
     return out
-
-
-def _archive_members(record: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """The members an archive's record lists (``metadata.archive.members``) that have a name."""
-    meta = record.get("metadata")
-    group = meta.get("archive") if isinstance(meta, Mapping) else None
-    listed = group.get("members") if isinstance(group, Mapping) else None
-    for m in listed if isinstance(listed, list) else ():
-        if isinstance(m, Mapping) and isinstance(m.get("name"), str):
-            yield m
 
 
 # --- ordering ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from evidence_cli.engine import pool_unavailable
 from evidence_cli.errors import ScanError
 from evidence_cli.filetype import check_libmagic
 from evidence_cli.formats.pdq import numpy_missing
-from evidence_cli.models import FileRecord
+from evidence_cli.models import ARCHIVE_GROUP, FileRecord
 from evidence_cli.scanner import ScanOptions, scan
 from evidence_cli.walker import resolve_roots
 from evidence_cli.writers.json_out import dumps
@@ -103,7 +103,7 @@ def render(console: Console, rec: FileRecord) -> None:
     _section(console, "Findings", [(f["code"], f"{f['severity']}: {f['message']}") for f in d["findings"]])
     _section(console, "Errors", [(e["stage"], f"{e['severity']} {e['type']}: {e['message']}") for e in d["errors"]])
     for group, tags in d["metadata"].items():
-        listed = tags.get("members") if group == "archive" else None
+        listed = tags.get("members") if group == ARCHIVE_GROUP else None
         if isinstance(listed, list):
             tags = {k: v for k, v in tags.items() if k != "members"}
         _section(console, f"Metadata: {group}", sorted(tags.items(), key=lambda kv: kv[0]))

@@ -64,10 +64,11 @@ from evidence_cli.formats import tar as tarfmt
 from evidence_cli.formats import zip as zipfmt
 from evidence_cli.formats.zip import ArchiveDamage, Member, Reader, ZipDamage
 from evidence_cli.hashing import ALGORITHMS
-from evidence_cli.models import Extraction, FileType, Finding, Problem, Timestamp
+from evidence_cli.models import ARCHIVE_GROUP, Extraction, FileType, Finding, Problem, Timestamp
+from evidence_cli.timeparse import iso_utc
 from evidence_cli.walker import display_path
 
-NAME = "archive"
+NAME = ARCHIVE_GROUP
 
 #: Types a ZIP is appended to, to hide it (the archive reader looks at their last 64 KiB).
 APPENDED_TYPES = frozenset(
@@ -111,10 +112,6 @@ _EMPTY = {a: make().hexdigest() for a, make in ALGORITHMS.items()}
 
 def _iso(dt: datetime) -> str:
     return dt.isoformat()
-
-
-def _utc_iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
 
 
 def escapes(name: str) -> bool:
@@ -455,7 +452,7 @@ class _Listing:
                         name=name,
                         source=NAME,
                         value=value,
-                        utc=_utc_iso(utc) if utc is not None else None,
+                        utc=iso_utc(utc) if utc is not None else None,
                         raw=raw,
                         offset_origin="utc-by-spec" if utc is not None else "none",
                     )
@@ -593,7 +590,7 @@ class ArchiveExtractor:
             }
             utc = zipfmt.utc_modified(m.extra)
             if utc is not None:
-                entry["modified_utc"] = _utc_iso(utc)
+                entry["modified_utc"] = iso_utc(utc)
                 if modified is not None and (minutes := _offset(modified, utc)) is not None:
                     offsets.add(minutes)
             if m.is_dir:
@@ -652,7 +649,7 @@ class ArchiveExtractor:
                 if ti.gname:
                     entry["group"] = ti.gname
                 utc = tarfmt.modified(ti)
-                entry["modified"] = _utc_iso(utc) if utc is not None else None
+                entry["modified"] = iso_utc(utc) if utc is not None else None
                 if utc is not None:
                     entry["modified_utc"] = entry["modified"]
                 if ti.issym() or ti.islnk():
