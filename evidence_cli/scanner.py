@@ -19,7 +19,7 @@ from evidence_cli import extractors, threadlimit
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors.base import ARCHIVE_BYTES, MEMORY_LIMIT, FileContext
 from evidence_cli.filetype import detect_type, signature_type
-from evidence_cli.formats import c2pa_validation
+from evidence_cli.formats import c2pa_validation, filename
 from evidence_cli.hashing import DEFAULT_ALGORITHMS, EntryReplaced, HashResult, changed_while_read, hash_entry
 from evidence_cli.meter import ReadMeter, counting
 from evidence_cli.models import Device, Extraction, FileRecord, FileType, Finding, GeoPoint, Problem, Timestamp
@@ -432,6 +432,10 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
         errors.extend(e.problems)
         findings.extend(e.findings)
     metadata = {e.group: e.tags for e in extractions if e.tags}
+    captured = pick_captured(timestamps)
+    clash = filename.conflict_finding(timestamps, captured)
+    if clash is not None:
+        findings.append(clash)
     return FileRecord(
         **base,
         kind="file",
@@ -443,7 +447,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
         hashes=result.digests,
         filesystem=times,
         timestamps=timestamps,
-        captured=pick_captured(timestamps),
+        captured=captured,
         gps=merge_gps([e.gps for e in extractions if e.gps is not None]),
         device=merge_device(devices) if devices else Device(),
         image=image,

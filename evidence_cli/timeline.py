@@ -222,6 +222,18 @@ def events_of(i: int, record: Any) -> list[Event]:
                 captured["value"],
                 m,
             )
+        named = m.get("name_time")  # the time the member's name gives (formats.filename)
+        if isinstance(named, Mapping) and isinstance(named.get("value"), str):
+            utc = _text(named.get("utc"))
+            add(
+                named["value"],
+                utc,
+                "utc-by-spec" if utc else "none",
+                _text(named.get("name")),
+                "archive/filename",
+                _text(m.get("name")),
+                m,
+            )
     return out
 
 

@@ -671,7 +671,10 @@ def samples() -> list[Sample]:
             "the zipping computer's local time and the UTC one, so `clock_utc_offsets` says +02:00; "
             "MemberFirstModified 2019-05-01T13:50:00 (UTC 11:50:00) and MemberLastModified "
             "2019-05-02T21:30:00 (UTC 19:30:00). `DOC-20190502-WA0002.pdf` is a JPEG (the Pixel 7 "
-            "photo): a member-extension-mismatch finding, flagged ARCH! in the table.",
+            "photo): a member-extension-mismatch finding, flagged ARCH! in the table. The members' "
+            "WhatsApp names give the days they were sent or received (`name_time`, NameSavedDate "
+            "2019-05-01 and 2019-05-02); the disguised photo was captured in 2022, after the day its "
+            "name says it was sent: a name-date-conflict finding.",
             stored_zip(
                 [
                     ("WhatsApp Chat with Sam/_chat.txt", CHAT.encode("ascii"), (2019, 5, 2, 21, 30, 0), 1556825400),

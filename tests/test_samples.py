@@ -346,7 +346,11 @@ def test_archive_sample(library_records: dict[str, dict[str, Any]]) -> None:
         ("image/jpeg", True),
         ("image/jpeg", False),
     ]
-    assert [f["code"] for f in rec["findings"]] == ["member-extension-mismatch"]
+    assert [f["code"] for f in rec["findings"]] == ["member-extension-mismatch", "name-date-conflict"]
+    # WhatsApp's names give the days they were sent or received; the disguised photo was
+    # captured three years after its name's day.
+    assert [m.get("name_time", {}).get("value") for m in archive["members"]] == [None, "2019-05-01", "2019-05-02"]
+    assert rec["findings"][1]["evidence"]["member"] == "WhatsApp Chat with Sam/DOC-20190502-WA0002.pdf"
     chat = archive["members"][0]["chat"]
     assert (chat["messages"], chat["date_order"], chat["participants"]) == (7, "ambiguous", {"Alex": 4, "Sam": 3})
     assert library_records["chat_export.txt"]["metadata"]["chat"] == chat  # as the same text on its own

@@ -56,8 +56,8 @@ def timeline_cmd(
     tampered manifest gives no timeline). Each file gives its file-system times
     (fs_modified, fs_accessed, fs_changed, fs_born: UTC, as the scanning machine's
     file system had them) and every timestamp of its metadata (EXIF, XMP,
-    QuickTime, PDF, ID3, ...), each with its name and source; none is merged or
-    dropped. Events with a known UTC instant are ordered by it. A time stored
+    QuickTime, PDF, ID3, ..., and the dates apps write into file names), each with
+    its name and source; none is merged or dropped. Events with a known UTC instant are ordered by it. A time stored
     without an offset (a camera's clock) has no instant: it is ordered by its clock
     reading as if it were UTC, and its `clock` column says "local, offset unknown"
     (it may belong up to 14 hours either side). Ties keep the manifest's order.

@@ -29,6 +29,7 @@ def load() -> None:
         return
     # ruff: noqa: I001  (the order of these imports is the run order, not alphabetical)
     from evidence_cli.extractors import filesystem  # (keep first: the template)
+    from evidence_cli.extractors import filename
     from evidence_cli.extractors import image
     from evidence_cli.extractors import exif
     from evidence_cli.extractors import quicktime
@@ -48,6 +49,7 @@ def load() -> None:
 
     modules = (
         filesystem,
+        filename,
         image,
         exif,
         quicktime,

@@ -60,6 +60,7 @@ from evidence_cli import extractors, filetype
 from evidence_cli.errors import UnsupportedFile
 from evidence_cli.extractors import chat
 from evidence_cli.extractors.base import FileContext, problem, register
+from evidence_cli.formats import filename
 from evidence_cli.formats import tar as tarfmt
 from evidence_cli.formats import zip as zipfmt
 from evidence_cli.formats.zip import ArchiveDamage, Member, Reader, ZipDamage
@@ -103,7 +104,7 @@ MAX_READ = 200
 MAX_READ_BYTES = 64 * 1024 * 1024
 #: Readers never run on a member: this one (archives inside are not opened), the file's
 #: own (its stat is the archive's) and the pixel hash (only with --pdq, for files).
-NOT_ON_MEMBERS = frozenset({NAME, "filesystem", "pdq"})
+NOT_ON_MEMBERS = frozenset({NAME, "filesystem", "pdq", filename.SOURCE})
 
 
 #: The digests of no bytes.
@@ -269,6 +270,7 @@ class _Hasher:
             head=content[:TYPE_HEAD],
             content=content,
             algorithms=self.ctx.algorithms,
+            member_name=name,
         )
         read: list[Extraction] = []
         for reader in readers:
@@ -403,6 +405,16 @@ class _Listing:
         if is_dir:
             return
         self.files += 1
+        named = filename.parse(filename.base_name(name))
+        if named is not None:
+            t = named.timestamp
+            entry["name_time"] = {
+                "name": t.name,
+                "value": t.value,
+                "utc": t.utc,
+                "pattern": named.pattern,
+                "app": named.app,
+            }
         if key is not None and value is not None:
             stamp = (key, i, value, utc, raw)
             if self.first is None or key < self.first[0]:
@@ -462,14 +474,34 @@ class _Listing:
             _attachments(self.listed[i], member.replace("\\", "/").rpartition("/")[0], names)
             timestamps.extend(replace(t, source=NAME, raw=f"member {i}: {t.raw}") for t in read.timestamps)
         problems.extend(replace(p, stage=f"metadata:{NAME}") for p in hasher.member_problems)
+        clashes = [clash for entry in self.listed if (clash := _name_conflict(entry)) is not None]
         return Extraction(
             extractor=NAME,
             group=NAME,
             tags=tags,
             timestamps=tuple(timestamps),
             problems=tuple(problems),
-            findings=findings + tuple(hasher.member_findings),
+            findings=findings + tuple(hasher.member_findings) + tuple(clashes),
         )
+
+
+def _name_conflict(entry: dict[str, Any]) -> Finding | None:
+    """The ``name-date-conflict`` finding of a member whose name's time and capture time
+    cannot both be right (as the scanner finds it for a file); its code on the entry."""
+    named, shot = entry.get("name_time"), entry.get("captured")
+    if named is None or shot is None:
+        return None
+    found = filename.conflict(
+        Timestamp(named["name"], filename.SOURCE, named["value"], named["utc"], ""),
+        Timestamp.from_dict({**shot, "raw": ""}),
+    )
+    if found is None:
+        return None
+    name = entry["name"]
+    entry["findings"] = sorted({*entry.get("findings", ()), filename.CONFLICT})
+    return Finding(
+        filename.CONFLICT, "notice", f"member {name}: {filename.conflict_message(found)}", {**found, "member": name}
+    )
 
 
 def _members(r: Reader) -> tuple[list[Member] | None, dict[str, Any], list[Problem]]:

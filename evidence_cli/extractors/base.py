@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
-from evidence_cli.formats import id3, isobmff, jpeg
+from evidence_cli.formats import filename, id3, isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.hashing import DEFAULT_ALGORITHMS
 from evidence_cli.models import Extraction, FileType, Problem
@@ -64,6 +64,8 @@ class FileContext:
     """The scan's digest algorithms (a reader that hashes what a file holds uses them)."""
     archive_bytes: int | None = ARCHIVE_BYTES
     """Inflated bytes of an archive's members hashed per archive (None: every member)."""
+    member_name: str | None = None
+    """An archive member's name as the archive stores it (None: a file, named by ``rel_path``)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:
@@ -106,6 +108,13 @@ class FileContext:
             return id3.read_v2(fh, notes), notes
 
         return self._once("id3", read)
+
+    @property
+    def name(self) -> str:
+        """The file's own name: the last part of its path, or of an archive member's name."""
+        if self.member_name is not None:
+            return filename.base_name(self.member_name)
+        return self.rel_path.rsplit("/", 1)[-1]
 
     @property
     def size(self) -> int:

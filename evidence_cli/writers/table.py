@@ -70,6 +70,8 @@ def flags(r: FileRecord) -> str:
         out.append("SYNTH")
     if "thumbnail-differs" in codes:  # (--pdq) the EXIF thumbnail shows another picture
         out.append("THUMB")
+    if "name-date-conflict" in codes:  # the name's date and the capture time disagree
+        out.append("NAME!")
     if codes & ARCHIVE_NOTICES:  # member names that escape, disagree or repeat; a hidden type
         out.append("ARCH!")
     if r.errors:

@@ -1,0 +1,30 @@
+"""What a file's name says of its time: the dates apps write into the names they give
+(WhatsApp, Telegram, Signal, screenshot tools, phone cameras; see
+:mod:`evidence_cli.formats.filename`).
+
+Runs on every regular file and on archive members (their stored names). The name is the
+file's name now: the record says which app names files this way and what the time is, never
+that this app named this file. The capture-time check runs in the scanner, which knows the
+capture time (``name-date-conflict``).
+"""
+
+from __future__ import annotations
+
+from evidence_cli.extractors.base import FileContext, register
+from evidence_cli.formats import filename
+from evidence_cli.models import Extraction
+
+NAME = filename.SOURCE
+
+
+@register
+class FilenameExtractor:
+    name = NAME
+    description = "Dates apps write into file names (WhatsApp, Telegram, Signal, screenshots, phone cameras)"
+    mime_types: frozenset[str] = frozenset()
+
+    def extract(self, ctx: FileContext) -> Extraction:
+        found = filename.parse(ctx.name)
+        if found is None:
+            return Extraction(extractor=self.name, group=self.name)
+        return Extraction(extractor=self.name, group=self.name, tags=found.tags(), timestamps=(found.timestamp,))
