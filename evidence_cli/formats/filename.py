@@ -100,11 +100,11 @@ _PATTERNS: tuple[_Pattern, ...] = (
     ),
     _p(
         "whatsapp-iphone-export",
-        "WhatsApp (iPhone chat export)",
+        "WhatsApp (iPhone)",
         MESSAGE,
-        "the time of the message that carried the file, as WhatsApp on an iPhone names an "
-        "exported chat's media (the phone's clock)",
-        r"(?P<seq>\d{8})-(?P<media>PHOTO|VIDEO|AUDIO|GIF|STICKER|DOCUMENT|CONTACT)-"
+        "the time of the message that carried the file, as WhatsApp on an iPhone names the "
+        "media it exports with a chat (numbered) or shares (the phone's clock)",
+        r"(?:(?P<seq>\d{8})-)?(?P<media>PHOTO|VIDEO|AUDIO|GIF|STICKER|DOCUMENT|CONTACT)-"
         + _Y_M_D
         + r"-(?P<h>\d\d)-(?P<m>\d\d)-(?P<s>\d\d)",
     ),

@@ -36,6 +36,7 @@ KNOWN = [
         "2021-05-01T13:45:10",
         {"media": "photo", "sequence": 3},
     ),
+    ("PHOTO-2021-05-01-13-45-10.jpg", "whatsapp-iphone-export", MESSAGE, "2021-05-01T13:45:10", {"media": "photo"}),
     ("photo_2021-05-01_13-45-10.jpg", "telegram-desktop", SAVED, "2021-05-01T13:45:10", {"media": "photo"}),
     ("signal-2021-05-01-134510.jpg", "signal", SAVED, "2021-05-01T13:45:10", {}),
     ("signal-2021-05-01-13-45-10-123.jpg", "signal", SAVED, "2021-05-01T13:45:10.123", {}),
