@@ -446,7 +446,9 @@ def _similar(manifest: Manifest, limit: int, result: ReportResult) -> str:
         (g, n, m, bits, turn) for g, group in enumerate(found, 1) for n, (m, bits, turn) in enumerate(group, 1)
     )
     rows = [
-        f"<tr><td>{g}</td><td>{n}</td><td class=mono>{h(m.path)}</td><td>{bits}</td><td>{h(turn)}</td>"
+        f"<tr><td>{g}</td><td>{n}</td><td class=mono>{h(m.path)}"
+        + (f"<br>member <span class=mono>{h(m.archive_member)}</span>" if m.archive_member else "")
+        + f"</td><td>{bits}</td><td>{h(turn)}</td>"
         f"<td class=mono>{h((m.sha256 or '')[:16])}</td></tr>"
         for g, n, m, bits, turn in itertools.islice(members_shown, limit)
     ]

@@ -423,6 +423,7 @@ def _finish_file(read: _Read, ftype: FileType, options: ScanOptions, clock: Extr
             pdq=options.pdq,
             algorithms=options.algorithms,
             archive_bytes=options.archive_bytes,
+            timeout=options.timeout,
         )
         extractions = run_extractors(ctx, options.timeout, clock)
     timestamps = tuple(t for e in extractions for t in e.timestamps)

@@ -22,6 +22,7 @@ from typing import IO, Any, Iterable, Iterator, Mapping
 
 from evidence_cli.errors import EvidenceError
 from evidence_cli.formats.pdq import DIHEDRAL, INVERSE
+from evidence_cli.models import archive_members
 from evidence_cli.writers.csv_out import BOM, csv_line, neutralise_columns
 
 #: The greatest distance accepted: beyond it each piece is looked up in thousands of ways,
@@ -37,8 +38,20 @@ KNOWN_MAX_LINE = 4096
 _HASH = re.compile(r"[0-9a-f]{64}")
 #: The turns and mirror images a record may give hashes of.
 TURNS = frozenset(DIHEDRAL) - {"none"}
-CSV_COLUMNS = ("group", "member", "path", "known", "pdq", "quality", "distance_to_first", "turn", "sha256", "mime")
-_FROM_EVIDENCE = frozenset({"path", "known", "mime"})
+CSV_COLUMNS = (
+    "group",
+    "member",
+    "path",
+    "archive_member",
+    "known",
+    "pdq",
+    "quality",
+    "distance_to_first",
+    "turn",
+    "sha256",
+    "mime",
+)
+_FROM_EVIDENCE = frozenset({"path", "archive_member", "known", "mime"})
 
 
 class KnownListError(EvidenceError):
@@ -56,6 +69,8 @@ class Member:
     empty for a known hash."""
     path: str | None = None
     """Path in the scan (None for a known hash)."""
+    archive_member: str | None = None
+    """The name of the archive member it is, in the archive at ``path`` (None: the file)."""
     known: str | None = None
     """The label of a known hash (its line when the list gives none)."""
     sha256: str | None = None
@@ -82,57 +97,79 @@ def pdq_of(record: Mapping[str, Any]) -> tuple[int, int | None, tuple[tuple[str,
     """(hash, quality, turned hashes) from a record's ``metadata.pdq``; None when it has
     none, and ValueError when it has a malformed one (a manifest may have been forged)."""
     metadata = record.get("metadata")
-    group = metadata.get("pdq") if isinstance(metadata, Mapping) else None
+    return _pdq_group(metadata.get("pdq") if isinstance(metadata, Mapping) else None, "metadata.pdq")
+
+
+def _pdq_group(group: Any, where: str) -> tuple[int, int | None, tuple[tuple[str, int], ...]] | None:
+    """What :func:`pdq_of` reads, from the ``pdq`` object of a record or of an archive member."""
     if group is None:
         return None
     if not isinstance(group, Mapping):
-        raise ValueError("metadata.pdq is not an object")
+        raise ValueError(f"{where} is not an object")
     digest, quality = group.get("hash"), group.get("quality")
     if not isinstance(digest, str) or _HASH.fullmatch(digest) is None:
-        raise ValueError("metadata.pdq.hash is not 64 lowercase hexadecimal digits")
+        raise ValueError(f"{where}.hash is not 64 lowercase hexadecimal digits")
     if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100):
-        raise ValueError("metadata.pdq.quality is not a whole number from 0 to 100")
+        raise ValueError(f"{where}.quality is not a whole number from 0 to 100")
     turned = group.get("turned", {})
     if not isinstance(turned, Mapping) or any(
         name not in TURNS or not isinstance(h, str) or _HASH.fullmatch(h) is None for name, h in turned.items()
     ):
-        raise ValueError("metadata.pdq.turned is not a set of named PDQ hashes")
+        raise ValueError(f"{where}.turned is not a set of named PDQ hashes")
     return int(digest, 16), quality, tuple((name, int(h, 16)) for name, h in turned.items())
 
 
 def scan_members(records: Iterable[Mapping[str, Any]], tally: Tally, min_quality: int) -> Iterator[Member]:
-    """The images of a scan's records that can be compared; the others counted in ``tally``."""
-    for i, record in enumerate(records):
+    """The images of a scan's records, and of the archive members they list, that can be
+    compared; the others counted in ``tally``."""
+    order = 0
+    for record in records:
         tally.records += 1
+        path = str(record.get("path"))
         try:
             found = pdq_of(record)
         except ValueError:
             tally.malformed += 1
-            continue
-        if found is None:
-            errors = record.get("errors")
-            if isinstance(errors, list) and any(
-                isinstance(e, Mapping) and e.get("stage") == "metadata:pdq" for e in errors
-            ):
-                tally.not_hashed.append(str(record.get("path")))
-            continue
-        tally.hashed += 1
-        digest, quality, turned = found
-        if quality is None or quality < min_quality:
-            tally.low_quality += 1
-            continue
-        hashes = record.get("hashes")
-        sha256 = hashes.get("sha256") if isinstance(hashes, Mapping) else None
-        mime = record.get("mime")
-        yield Member(
-            pdq=digest,
-            quality=quality,
-            turned=turned,
-            path=str(record.get("path")),
-            sha256=sha256 if isinstance(sha256, str) else None,
-            mime=mime if isinstance(mime, str) else None,
-            order=i,
-        )
+            found = None
+        else:
+            if found is None:
+                errors = record.get("errors")
+                if isinstance(errors, list) and any(
+                    isinstance(e, Mapping) and e.get("stage") == "metadata:pdq" for e in errors
+                ):
+                    tally.not_hashed.append(path)
+        # (hash, quality, turned, the mapping with its sha256 and mime, the member's name)
+        pictures: list[tuple[int, int | None, tuple[tuple[str, int], ...], Mapping[str, Any], str | None]] = []
+        if found is not None:
+            hashes = record.get("hashes")
+            pictures.append(
+                (*found, {**(hashes if isinstance(hashes, Mapping) else {}), "mime": record.get("mime")}, None)
+            )
+        for m in archive_members(record.get("metadata")):
+            try:
+                member_found = _pdq_group(m.get("pdq"), "an archive member's pdq")
+            except ValueError:
+                tally.malformed += 1
+                continue
+            if member_found is not None:
+                pictures.append((*member_found, m, m["name"]))
+        for digest, quality, turned, where, member in pictures:
+            tally.hashed += 1
+            if quality is None or quality < min_quality:
+                tally.low_quality += 1
+                continue
+            sha256, mime = where.get("sha256"), where.get("mime")
+            yield Member(
+                pdq=digest,
+                quality=quality,
+                turned=turned,
+                path=path,
+                archive_member=member,
+                sha256=sha256 if isinstance(sha256, str) else None,
+                mime=mime if isinstance(mime, str) else None,
+                order=order,
+            )
+            order += 1
 
 
 def read_known(fh: IO[bytes], first_order: int) -> list[Member]:
@@ -305,6 +342,7 @@ def write_csv(found: list[list[tuple[Member, int, str]]], out: IO[str], *, neutr
                 str(number),
                 str(place),
                 m.path or "",
+                m.archive_member or "",
                 m.known or "",
                 format(m.pdq, "064x"),
                 "" if m.quality is None else str(m.quality),

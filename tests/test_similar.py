@@ -31,6 +31,7 @@ from evidence_cli.similar import (  # noqa: E402
     groups,
     pdq_of,
     read_known,
+    scan_members,
 )
 from tests.formats.test_pdq import picture  # noqa: E402
 
@@ -251,3 +252,97 @@ def test_the_report_of_a_pdq_scan_shows_the_groups(scanned: tuple[Path, Path], t
     assert run("scan", folder, "--workers", "0", "--json", plain).exit_code == 0
     assert run("report", plain, "-o", tmp_path / "plain.html").exit_code == 0
     assert "Similar pictures" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
+
+
+def encoded(array: Any, fmt: str, **kw: Any) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_picture_inside_an_archive_joins_its_copies_and_a_known_hash(tmp_path: Path) -> None:
+    # A victim's photo, and the same photo re-sent smaller inside a WhatsApp export zip:
+    # no digest is equal, the member's PDQ hash finds it without unzipping.
+    folder = tmp_path / "case"
+    folder.mkdir()
+    photo = picture(360, 480, 31)
+    save(folder / "original.png", photo, "PNG")
+    smaller = np.asarray(Image.fromarray(photo).resize((320, 240), Image.BILINEAR))
+    other = picture(360, 480, 32)
+    (folder / "chat.zip").write_bytes(
+        zipped(
+            {
+                "Chat/IMG-20190501-WA0001.jpg": encoded(smaller, "JPEG", quality=75),
+                "Chat/other.png": encoded(other, "PNG"),
+            }
+        )
+    )
+    manifest = tmp_path / "case.json"
+    assert run("scan", folder, "--pdq", "--workers", "0", "--json", manifest).exit_code == 0
+    records = {r["path"]: r for r in json.loads(manifest.read_text())["files"]}
+    members = {m["name"]: m for m in records["chat.zip"]["metadata"]["archive"]["members"]}
+    assert set(members["Chat/other.png"]["pdq"]) == {"hash", "quality", "turned"}
+    known = tmp_path / "reported.pdq"
+    known.write_text(f"{members['Chat/other.png']['pdq']['hash']},report 9\n")
+    out = tmp_path / "similar.csv"
+    done = run("similar", manifest, "--known", known, "-o", out)
+    assert done.exit_code == 0, done.output
+    got = [(r["group"], r["path"], r["archive_member"], r["known"], r["sha256"]) for r in rows(out)]
+    assert got == [
+        ("1", "chat.zip", "Chat/IMG-20190501-WA0001.jpg", "", members["Chat/IMG-20190501-WA0001.jpg"]["sha256"]),
+        ("1", "original.png", "", "", records["original.png"]["hashes"]["sha256"]),
+        ("2", "chat.zip", "Chat/other.png", "", members["Chat/other.png"]["sha256"]),
+        ("2", "", "", "report 9", ""),
+    ]
+    assert "3 images with a PDQ hash in 2 records: 2 groups of 3 files" in done.output.replace("\n", " ")
+    page = tmp_path / "report.html"
+    assert run("report", manifest, "-o", page).exit_code == 0
+    section = page.read_text(encoding="utf-8").split("<h2>Similar pictures", 1)[1].split("<h2>", 1)[0]
+    assert "chat.zip<br>member <span class=mono>Chat/IMG-20190501-WA0001.jpg</span>" in section
+
+
+def test_members_are_not_decoded_without_pdq(tmp_path: Path) -> None:
+    folder = tmp_path / "case"
+    folder.mkdir()
+    (folder / "chat.zip").write_bytes(zipped({"a.png": encoded(picture(64, 64, 1), "PNG")}))
+    manifest = tmp_path / "case.json"
+    assert run("scan", folder, "--workers", "0", "--json", manifest).exit_code == 0
+    [record] = json.loads(manifest.read_text())["files"]
+    assert "pdq" not in record["metadata"]["archive"]["members"][0]
+
+
+def test_members_pixels_decoded_are_bounded_by_the_time_limit() -> None:
+    from evidence_cli.extractors.archive import PDQ_PIXELS_PER_SECOND, ArchiveExtractor
+    from tests.builders import file_context
+
+    data = zipped(
+        {f"{i}.png": encoded(picture(100, 100, i + 1), "PNG") for i in range(3)} | {"bad.png": b"\x89PNG\r\n\x1a\n"}
+    )
+    ctx = file_context(data, "pictures.zip")
+    # Room for two 100 x 100 pictures, not three.
+    ctx = type(ctx)(**{**ctx.__dict__, "pdq": True, "timeout": 25_000 / PDQ_PIXELS_PER_SECOND})
+    found = ArchiveExtractor().extract(ctx)
+    members = found.tags["members"]
+    assert ["pdq" in m for m in members] == [True, True, False, False]
+    said = [p.message for p in found.problems]
+    assert any(m.startswith("1 picture member(s) not PDQ-hashed: over the 6 megapixels") for m in said), said
+    assert any(m.startswith("1 picture member(s) not PDQ-hashed: their size could not be read") for m in said), said
+    unbounded = type(ctx)(**{**ctx.__dict__, "timeout": None})
+    assert ["pdq" in m for m in ArchiveExtractor().extract(unbounded).tags["members"]] == [True, True, True, False]
+
+
+def test_a_forged_member_pdq_is_counted_not_compared() -> None:
+    tally = Tally()
+    record = {"path": "x.zip", "metadata": {"archive": {"members": [{"name": "a.png", "pdq": {"hash": "zz"}}]}}}
+    assert list(scan_members([record], tally, 50)) == []
+    assert tally.malformed == 1

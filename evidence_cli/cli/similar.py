@@ -85,8 +85,10 @@ def similar_cmd(
     first). Two images are linked when their PDQ hashes differ in at most
     --distance bits and both have at least --min-quality; a group is every image
     reached through such links, so a re-encoded, resized or lightly edited copy
-    joins its original even though every digest differs. Each row is one member:
-    its group, its place in it, its path (or the label of a --known hash), its
+    joins its original even though every digest differs. Pictures inside the
+    archives the scan listed are compared too. Each row is one member: its
+    group, its place in it, its path (and archive member, for a picture inside an
+    archive; or the label of a --known hash), its
     hash and quality, its distance in bits from the group's first member (a copy
     linked through another can be further than --distance from it), its
     SHA-256 (equal digests: the same file) and type. Images alone are not

@@ -58,7 +58,7 @@ from typing import Any, BinaryIO, Iterator
 
 from evidence_cli import extractors, filetype
 from evidence_cli.errors import UnsupportedFile
-from evidence_cli.extractors import chat
+from evidence_cli.extractors import chat, pdq
 from evidence_cli.extractors.base import FileContext, problem, register
 from evidence_cli.formats import filename
 from evidence_cli.formats import tar as tarfmt
@@ -103,8 +103,15 @@ MAX_CHAT = 16 * 1024 * 1024
 MAX_READ = 200
 MAX_READ_BYTES = 64 * 1024 * 1024
 #: Readers never run on a member: this one (archives inside are not opened), the file's
-#: own (its stat is the archive's) and the pixel hash (only with --pdq, for files).
-NOT_ON_MEMBERS = frozenset({NAME, "filesystem", "pdq", filename.SOURCE})
+#: own (its stat is the archive's) and the name's (read for every member, not only the
+#: first MAX_READ: see _Listing.add).
+NOT_ON_MEMBERS = frozenset({NAME, "filesystem", filename.SOURCE})
+#: With --pdq, the pixels of members' pictures decoded for their PDQ hashes, per archive:
+#: this many for each second of the scan's --timeout (the whole archive's reading has to
+#: fit in it). Decoding takes about 50 ms a megapixel here, so 6 megapixels a second use
+#: about a third of it; at the default 5 s, 30 megapixels: fifteen 2-megapixel pictures
+#: as messaging apps send them, or two 12-megapixel photos. No --timeout: no bound.
+PDQ_PIXELS_PER_SECOND = 6_000_000
 
 
 #: The digests of no bytes.
@@ -158,6 +165,10 @@ class _Hasher:
         self.unread = 0
         self.mismatched_names: list[str] = []
         self.wrong_extension: list[str] = []
+        #: Pixels that may still be decoded for members' PDQ hashes (None: no bound).
+        self.pixels = None if ctx.timeout is None else int(ctx.timeout * PDQ_PIXELS_PER_SECOND)
+        self.pixels_over = 0
+        self.pixels_unknown = 0
 
     def member(self, i: int, m: Member, entry: dict[str, Any]) -> None:
         if m.is_dir:
@@ -271,9 +282,12 @@ class _Hasher:
             content=content,
             algorithms=self.ctx.algorithms,
             member_name=name,
+            pdq=self.ctx.pdq,
         )
         read: list[Extraction] = []
         for reader in readers:
+            if reader.name == pdq.NAME and not self._may_decode(read):
+                continue
             try:
                 read.append(reader.extract(member_ctx))
             except UnsupportedFile as exc:
@@ -283,6 +297,9 @@ class _Hasher:
                     problem(NAME, f"member {name}: {reader.name}: {type(exc).__name__}: {exc}", severity="error")
                 )
         _summary(read, entry)
+        pixel_hash = next((found.tags for found in read if found.extractor == pdq.NAME and found.tags), None)
+        if pixel_hash is not None:
+            entry["pdq"] = {k: pixel_hash[k] for k in ("hash", "quality", "turned") if k in pixel_hash}
         for found in read:
             if found.extractor == chat.NAME and found.tags:
                 entry["chat"] = dict(found.tags)
@@ -291,6 +308,22 @@ class _Hasher:
             self.member_findings.extend(replace(f, message=f"member {name}: {f.message}") for f in found.findings)
         if any(found.findings for found in read):
             entry["findings"] = sorted({f.code for found in read for f in found.findings})
+
+    def _may_decode(self, read: list[Extraction]) -> bool:
+        """Whether this member's picture, of the size its image reader found, may still be
+        decoded for its PDQ hash (with --pdq); it is counted when it may not."""
+        if not self.ctx.pdq or self.pixels is None:
+            return True
+        image = next((found.image for found in read if found.image is not None), None)
+        width, height = (image or {}).get("width"), (image or {}).get("height")
+        if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+            self.pixels_unknown += 1  # (a damaged header: the decoder could be asked for anything)
+            return False
+        if width * height <= self.pixels:
+            self.pixels -= width * height
+            return True
+        self.pixels_over += 1
+        return False
 
     def _type(self, name: str, head: bytes, entry: dict[str, Any]) -> FileType | None:
         try:
@@ -441,6 +474,24 @@ class _Listing:
             problems.append(
                 problem(
                     NAME, f"{hasher.untyped} member(s) hashed but not typed (over {MAX_TYPED})", type="LimitReached"
+                )
+            )
+        if hasher.pixels_over:
+            problems.append(
+                problem(
+                    NAME,
+                    f"{hasher.pixels_over} picture member(s) not PDQ-hashed: over the "
+                    f"{PDQ_PIXELS_PER_SECOND // 1_000_000} megapixels decoded per second of --timeout "
+                    "(a larger --timeout raises it)",
+                    type="LimitReached",
+                )
+            )
+        if hasher.pixels_unknown:
+            problems.append(
+                problem(
+                    NAME,
+                    f"{hasher.pixels_unknown} picture member(s) not PDQ-hashed: their size could not be read",
+                    type="Unsupported",
                 )
             )
         if hasher.damaged:

@@ -64,6 +64,9 @@ class FileContext:
     """The scan's digest algorithms (a reader that hashes what a file holds uses them)."""
     archive_bytes: int | None = ARCHIVE_BYTES
     """Inflated bytes of an archive's members hashed per archive (None: every member)."""
+    timeout: float | None = None
+    """Seconds the scan gives each reader on this file (None: no limit): a reader sizes the
+    work it may leave out to it (an archive's members' PDQ hashes)."""
     member_name: str | None = None
     """An archive member's name as the archive stores it (None: a file, named by ``rel_path``)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -33,6 +33,8 @@ from evidence_cli.formats import (
 )
 from evidence_cli.models import Extraction, Finding, JSONValue
 
+NAME = "pdq"
+
 #: HEIF images (iPhones' HEIC), decoded by libheif through pillow-heif.
 HEIF_TYPES = frozenset({"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"})
 #: The types the image reader reads a header of, but vector WMF (Pillow draws it only on
@@ -341,7 +343,7 @@ def _thumbnail(
 
 @register
 class PdqExtractor:
-    name = "pdq"
+    name = NAME
     description = "PDQ perceptual hash and quality of an image's pixels (only with --pdq; NumPy, pillow-heif)"
     mime_types = PDQ_TYPES
 

@@ -230,8 +230,13 @@ def test_decoding_every_attack_for_pdq_is_bounded_and_reported(
     for r in plain["files"]:
         with_pdq = records[r["path"]]
         other = {k: v for k, v in with_pdq["metadata"].items() if k != "pdq"}
+        for member in other.get("archive", {}).get("members", ()):  # (pictures in archives: their hashes)
+            member.pop("pdq", None)
         assert (other, with_pdq["hashes"], with_pdq["mime"]) == (r["metadata"], r["hashes"], r["mime"])
-        assert [e for e in with_pdq["errors"] if e["stage"] != "metadata:pdq"] == r["errors"]
+        more = [e for e in with_pdq["errors"] if e["stage"] != "metadata:pdq" and e not in r["errors"]]
+        # What decoding an archive's pictures said: warnings on the archive's record, never an escape.
+        assert all(e["stage"] == "metadata:archive" and e["severity"] == "warning" for e in more), more
+        assert [e for e in with_pdq["errors"] if e["stage"] != "metadata:pdq" and e not in more] == r["errors"]
 
 
 def test_many_jpeg_segments_do_not_hide_the_exif(tmp_path: Path) -> None:
