@@ -438,7 +438,8 @@ class _Listing:
         if is_dir:
             return
         self.files += 1
-        named = filename.parse(filename.base_name(name))
+        base = filename.base_name(name)
+        named = filename.parse(base, name[: len(name) - len(base)])
         if named is not None:
             t = named.timestamp
             entry["name_time"] = {
@@ -448,6 +449,8 @@ class _Listing:
                 "pattern": named.pattern,
                 "app": named.app,
             }
+            if "folder_says" in named.details:
+                entry["name_time"]["folder_says"] = named.details["folder_says"]
         if key is not None and value is not None:
             stamp = (key, i, value, utc, raw)
             if self.first is None or key < self.first[0]:

@@ -24,7 +24,8 @@ class FilenameExtractor:
     mime_types: frozenset[str] = frozenset()
 
     def extract(self, ctx: FileContext) -> Extraction:
-        found = filename.parse(ctx.name)
+        path = ctx.member_name if ctx.member_name is not None else ctx.rel_path
+        found = filename.parse(ctx.name, path[: len(path) - len(ctx.name)])
         if found is None:
             return Extraction(extractor=self.name, group=self.name)
         return Extraction(extractor=self.name, group=self.name, tags=found.tags(), timestamps=(found.timestamp,))

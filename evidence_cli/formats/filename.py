@@ -229,7 +229,8 @@ class NameTime:
     """What else the name says: ``media`` (its type), ``sequence`` (an app's count),
     ``suffix`` (a number a camera app adds: a count or milliseconds), ``mode`` (a Pixel's,
     ``PORTRAIT``), ``shown_app`` (the app on screen, as a screenshot's name gives it),
-    ``copy`` (the suffix a copy's name gets: ``(1)``, ``~2``, ``- Copy``)."""
+    ``copy`` (the suffix a copy's name gets: ``(1)``, ``~2``, ``- Copy``), ``folder_says``
+    (``sent`` or ``received``: the WhatsApp folder a WhatsApp name is in)."""
 
     def tags(self) -> dict[str, str | int]:
         """The ``metadata.filename`` group of a record."""
@@ -247,9 +248,10 @@ def base_name(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
 
 
-def parse(name: str) -> NameTime | None:
+def parse(name: str, folder: str = "") -> NameTime | None:
     """What the file name ``name`` (its last part only) says of its time, or None when it
-    is no name this module knows, or its digits are no real date and time."""
+    is no name this module knows, or its digits are no real date and time. ``folder``, the
+    path of the folder it is in (``/`` or ``\\``), may say more (see :func:`whatsapp_folder`)."""
     if len(name) > 255 or _DIGITS.search(name) is None:
         return None
     for pattern in _PATTERNS:
@@ -258,7 +260,28 @@ def parse(name: str) -> NameTime | None:
             continue
         found = _read(pattern, m, name)
         if found is not None:
+            if pattern.key == "whatsapp-android" and (says := whatsapp_folder(folder)) is not None:
+                found.details["folder_says"] = says
             return found
+    return None
+
+
+#: The folders WhatsApp on Android (and WhatsApp Business) keeps media in.
+_WHATSAPP_MEDIA_FOLDER = re.compile(r"WhatsApp (?:Business )?(?:Images|Video|Audio|Documents|Animated Gifs)")
+
+
+def whatsapp_folder(folder: str) -> str | None:
+    """``sent`` or ``received``, as WhatsApp on Android files its media: what it receives
+    in its media folders (``WhatsApp Images``, ``WhatsApp Video`` ...), what the phone's
+    user sends in a ``Sent`` folder inside them. None when the folder is neither (the file
+    was copied or moved elsewhere, or is in ``Private``)."""
+    parts = [p for p in folder.replace("\\", "/").split("/") if p]
+    if not parts:
+        return None
+    if _WHATSAPP_MEDIA_FOLDER.fullmatch(parts[-1]):
+        return "received"
+    if parts[-1] == "Sent" and len(parts) > 1 and _WHATSAPP_MEDIA_FOLDER.fullmatch(parts[-2]):
+        return "sent"
     return None
 
 

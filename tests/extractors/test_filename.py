@@ -50,6 +50,15 @@ def test_a_received_whatsapp_photo_keeps_its_date_in_the_record(tmp_path: Path) 
     assert not r.findings
 
 
+def test_the_folder_whatsapp_keeps_it_in_says_sent_or_received(tmp_path: Path) -> None:
+    sent = scan_one(tmp_path, "WhatsApp/Media/WhatsApp Images/Sent/IMG-20190501-WA0003.jpg", jpeg_bytes())
+    assert sent.metadata["filename"]["folder_says"] == "sent"
+    received = scan_one(tmp_path / "b", "WhatsApp/Media/WhatsApp Images/IMG-20190501-WA0004.jpg", jpeg_bytes())
+    assert received.metadata["filename"]["folder_says"] == "received"
+    moved = scan_one(tmp_path / "c", "evidence/IMG-20190501-WA0005.jpg", jpeg_bytes())
+    assert "folder_says" not in moved.metadata["filename"]
+
+
 def test_a_capture_after_the_day_it_was_sent_is_a_finding_and_flagged(tmp_path: Path) -> None:
     photo = jpeg_bytes(exif_tiff(make="Apple", date_original="2019:06:10 10:00:00"))
     r = scan_one(tmp_path, "IMG-20190501-WA0003.jpg", photo)
@@ -89,6 +98,7 @@ def test_members_names_give_their_times_and_conflicts(tmp_path: Path) -> None:
         {
             "WhatsApp Chat with Sam/IMG-20190501-WA0001.jpg": late,
             "WhatsApp Chat with Sam/PTT-20190502-WA0002.opus": b"OggS" + bytes(60),
+            "WhatsApp/Media/WhatsApp Images/Sent/IMG-20190503-WA0001.jpg": jpeg_bytes(),
             "notes.txt": b"nothing in this name",
         }
     )
@@ -105,6 +115,8 @@ def test_members_names_give_their_times_and_conflicts(tmp_path: Path) -> None:
     assert "name-date-conflict" in photo["findings"]
     assert members["WhatsApp Chat with Sam/PTT-20190502-WA0002.opus"]["name_time"]["value"] == "2019-05-02"
     assert "name_time" not in members["notes.txt"]
+    assert members["WhatsApp/Media/WhatsApp Images/Sent/IMG-20190503-WA0001.jpg"]["name_time"]["folder_says"] == "sent"
+    assert "folder_says" not in photo["name_time"]
     [finding] = [f for f in r.findings if f.code == "name-date-conflict"]
     assert finding.evidence["member"] == "WhatsApp Chat with Sam/IMG-20190501-WA0001.jpg"
     assert finding.message.startswith("member WhatsApp Chat with Sam/IMG-20190501-WA0001.jpg: ")

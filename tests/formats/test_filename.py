@@ -261,3 +261,24 @@ def test_no_finding_without_a_name_time_or_a_capture_time() -> None:
     assert conflict_finding((), captured("2019-06-10T10:00:00")) is None
     # A timestamp of another source with the same name is not the name's.
     assert conflict_finding((stamp(SAVED, "2019-05-01", source="xmp"),), captured("2019-06-10T10:00:00")) is None
+
+
+@pytest.mark.parametrize(
+    ("folder", "says"),
+    [
+        ("WhatsApp/Media/WhatsApp Images/Sent/", "sent"),
+        ("Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/", "received"),
+        ("WhatsApp Business/Media/WhatsApp Business Video/Sent", "sent"),
+        ("phone\\WhatsApp\\Media\\WhatsApp Documents\\", "received"),
+        ("WhatsApp/Media/WhatsApp Images/Private/", None),  # (hidden from the gallery: neither)
+        ("Sent/", None),  # a Sent folder of something else
+        ("Downloads/", None),
+        ("", None),
+    ],
+)
+def test_whatsapps_folders_say_sent_or_received(folder: str, says: str | None) -> None:
+    found = parse("IMG-20190501-WA0003.jpg", folder)
+    assert found is not None and found.details.get("folder_says") == says
+    # Only for WhatsApp's own names: a camera's photo copied there says nothing of it.
+    other = parse("IMG_20190501_134510.jpg", folder)
+    assert other is not None and "folder_says" not in other.details
