@@ -65,6 +65,8 @@ CAPTURE_PRECEDENCE: tuple[tuple[str, str], ...] = (
     ("flac", "RecordingTime"),
     ("ogg", "CreationTime"),
     ("flac", "CreationTime"),
+    # A Google Photos metadata file: when the photo it describes was taken, as Google holds it.
+    ("takeout", "PhotoTakenTime"),
 )
 #: Which extractor's GPS/device wins when several give one (earlier wins; others after).
 SOURCE_PRECEDENCE: tuple[str, ...] = (
@@ -79,6 +81,7 @@ SOURCE_PRECEDENCE: tuple[str, ...] = (
     "id3",
     "ogg",
     "flac",
+    "takeout",
 )
 
 

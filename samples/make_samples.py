@@ -693,7 +693,61 @@ def samples() -> list[Sample]:
                 ]
             ),
         ),
+        Sample(
+            "google_takeout/jpeg_gps_north_east_paris.jpg.supplemental-metadata.json",
+            "What Google Photos keeps of the Paris photo in a Google Takeout: `metadata.takeout` names it "
+            "(`title`), a tagged person and the phone's folder; PhotoTakenTime 2019-05-01T11:45:10Z (the "
+            "record's `captured`) and CreationTime (the upload) 2019-05-02T08:00:00Z, UTC; `gps` the photo's "
+            "own place (48.8584, 2.2945, 35.2 m), and a takeout-place-differs finding: Google holds "
+            "another one (48.8606, 2.3376, the Louvre), set by the account's user or estimated by Google.",
+            TAKEOUT.encode("ascii"),
+        ),
     ]
+
+
+#: What Google Photos keeps beside the Paris photo in a Takeout: the place the account's
+#: user set (the Louvre, 2.9 km from where the photo says it was taken), the photo's own,
+#: its taken and upload times, a tagged person, the phone's folder.
+TAKEOUT = """{
+  "title": "jpeg_gps_north_east_paris.jpg",
+  "description": "",
+  "imageViews": "4",
+  "creationTime": {
+    "timestamp": "1556784000",
+    "formatted": "May 2, 2019, 8:00:00 AM UTC"
+  },
+  "photoTakenTime": {
+    "timestamp": "1556711110",
+    "formatted": "May 1, 2019, 11:45:10 AM UTC"
+  },
+  "geoData": {
+    "latitude": 48.8606,
+    "longitude": 2.3376,
+    "altitude": 0.0,
+    "latitudeSpan": 0.0,
+    "longitudeSpan": 0.0
+  },
+  "geoDataExif": {
+    "latitude": 48.8584,
+    "longitude": 2.2945,
+    "altitude": 35.2,
+    "latitudeSpan": 0.0,
+    "longitudeSpan": 0.0
+  },
+  "people": [{
+    "name": "Sam"
+  }],
+  "url": "https://photos.google.com/photo/AF1QipSAMPLEONLY",
+  "googlePhotosOrigin": {
+    "mobileUpload": {
+      "deviceFolder": {
+        "localFolderName": "Camera"
+      },
+      "deviceType": "ANDROID_PHONE"
+    }
+  }
+}
+"""
 
 
 def readme(items: Sequence[Sample]) -> bytes:

@@ -177,6 +177,18 @@ EXPECTED: dict[str, dict[str, Any]] = {
         ],
         "captured": False,
     },
+    # Google's times of the Paris photo, UTC; the photo's own place.
+    "google_takeout/jpeg_gps_north_east_paris.jpg.supplemental-metadata.json": {
+        "mime": "application/json",
+        "extension_ok": True,
+        "source": "takeout",
+        "times": [
+            ("PhotoTakenTime", "2019-05-01T11:45:10Z", "2019-05-01T11:45:10Z", "utc-by-spec"),
+            ("CreationTime", "2019-05-02T08:00:00Z", "2019-05-02T08:00:00Z", "utc-by-spec"),
+        ],
+        "gps": (48.8584, 2.2945, 35.2, None),
+        "gps_source": "takeout",
+    },
     "README.md": {"mime": "text/plain", "extension_ok": True, "times": []},
     # libmagic names Python text differently across versions; any text type fits ".py".
     "make_samples.py": {"mime": "text/*", "extension_ok": True, "times": []},
@@ -321,7 +333,7 @@ def test_sample_values(
         assert rec["gps"]["altitude"] == pytest.approx(alt, abs=1e-6)
         assert (rec["gps"]["altitude"] < 0) is (alt < 0)
         assert rec["gps"]["timestamp_utc"] == when
-        assert rec["gps"]["source"] == "exif"
+        assert rec["gps"]["source"] == want.get("gps_source", "exif")
 
     assert rec["device"] == want.get("device", NO_DEVICE)
     assert rec["image"] == want.get("image")
@@ -355,6 +367,22 @@ def test_archive_sample(library_records: dict[str, dict[str, Any]]) -> None:
     assert (chat["messages"], chat["date_order"], chat["participants"]) == (7, "ambiguous", {"Alex": 4, "Sam": 3})
     assert library_records["chat_export.txt"]["metadata"]["chat"] == chat  # as the same text on its own
     assert "ARCH!" in flags(FileRecord.from_dict(rec)).split()
+
+
+def test_takeout_sample(library_records: dict[str, dict[str, Any]]) -> None:
+    rec = library_records["google_takeout/jpeg_gps_north_east_paris.jpg.supplemental-metadata.json"]
+    takeout = rec["metadata"]["takeout"]
+    assert (takeout["title"], takeout["people"], takeout["device_folder"]) == (
+        "jpeg_gps_north_east_paris.jpg",
+        ["Sam"],
+        "Camera",
+    )
+    [finding] = rec["findings"]
+    assert finding["code"] == "takeout-place-differs"
+    assert finding["evidence"] == {"geo_data": [48.8606, 2.3376], "geo_data_exif": [48.8584, 2.2945]}
+    # Google's taken time is the photo's own DateTimeOriginal, in UTC.
+    photo = library_records["jpeg_gps_north_east_paris.jpg"]
+    assert rec["captured"]["utc"] == photo["captured"]["utc"].replace(".123", "")
 
 
 def test_c2pa_sample(library_records: dict[str, dict[str, Any]]) -> None:

@@ -44,6 +44,7 @@ def load() -> None:
     from evidence_cli.extractors import ogg
     from evidence_cli.extractors import flac
     from evidence_cli.extractors import chat
+    from evidence_cli.extractors import takeout
     from evidence_cli.extractors import c2pa
     from evidence_cli.extractors import pdq
 
@@ -64,6 +65,7 @@ def load() -> None:
         ogg,
         flac,
         chat,
+        takeout,
         c2pa,
         pdq,
     )

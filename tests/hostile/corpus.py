@@ -696,6 +696,25 @@ def telegram_seed(text: str = "Seed sender") -> bytes:
     return json.dumps(doc, indent=1).encode("utf-8")
 
 
+def takeout_seed(text: str = "Seed title") -> bytes:
+    """A Google Photos metadata file (Takeout) whose title, caption, tagged person, device
+    folder and app are ``text``, with a place Google holds other than the photo's own."""
+    doc = {
+        "title": text,
+        "description": text,
+        "imageViews": "3",
+        "creationTime": {"timestamp": "1557774191", "formatted": text},
+        "photoTakenTime": {"timestamp": "1557774100", "formatted": text},
+        "geoData": {"latitude": 48.8583, "longitude": 2.2945, "altitude": 35.2},
+        "geoDataExif": {"latitude": 48.8584, "longitude": 2.2946, "altitude": 35.0},
+        "people": [{"name": text}],
+        "url": text,
+        "googlePhotosOrigin": {"mobileUpload": {"deviceFolder": {"localFolderName": text}, "deviceType": text}},
+        "appSource": {"androidPackageName": text},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
 def zip_seed(text: str = "Seed member") -> bytes:
     """A ZIP archive (as a chat export arrives) whose member name, member comment and
     archive comment are ``text``, holding a JPEG whose EXIF strings are ``text`` too."""
@@ -751,6 +770,7 @@ def seed_files(text: str | None = None) -> dict[str, bytes]:
         "seed.xmp": xmp_packet(*((text, text) if text is not None else ())),
         "seed_chat.txt": chat_seed(**kw),
         "seed_result.json": telegram_seed(**kw),
+        "seed.jpg.supplemental-metadata.json": takeout_seed(**kw),
         "seed.zip": zip_seed(**kw),
         "seed.tar.gz": tar_seed(**kw),
     }
