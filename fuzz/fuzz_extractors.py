@@ -366,6 +366,7 @@ def check_extractors(data: bytes, name: str = "fuzz.bin", timeout: float = 5.0) 
             head=data[:HEAD],
             content=data,
             pdq=PDQ,
+            timeout=timeout,  # (as a scan gives it: what an archive's members decode is sized to it)
         )
         try:
             with time_limit(timeout):

@@ -117,7 +117,7 @@ MAX_MEMBERS_SHOWN = 500
 
 def _members(console: Console, listed: list[Any]) -> None:
     """An archive's members, a row each: name, size, time, type, capture time, device,
-    a digest, what is wrong."""
+    a digest, and a note: what is wrong, the time a name gives, the findings' codes."""
     members = [m for m in listed[:MAX_MEMBERS_SHOWN] if isinstance(m, dict)]
     alg = next((a for a in ("sha256", "sha512", "blake2b", "sha1", "md5") if any(a in m for m in members)), "sha256")
     table = Table(title=f"Archive members ({len(listed)})", title_justify="left", box=None, pad_edge=False)
@@ -132,6 +132,14 @@ def _members(console: Console, listed: list[Any]) -> None:
         )
         if m.get("extension_ok") is False:
             note = "; ".join(x for x in (note, "extension does not fit") if x)
+        named = m.get("name_time")
+        if isinstance(named, dict) and isinstance(named.get("value"), str):
+            said = f"name says {named['value']} ({named.get('app')}" + (
+                f", {named['folder_says']})" if named.get("folder_says") else ")"
+            )
+            note = "; ".join(x for x in (note, said) if x)
+        if isinstance(m.get("findings"), list) and m["findings"]:
+            note = "; ".join(x for x in (note, ", ".join(str(f) for f in m["findings"])) if x)
         captured: dict[str, Any] = m["captured"] if isinstance(m.get("captured"), dict) else {}
         device: dict[str, Any] = m["device"] if isinstance(m.get("device"), dict) else {}
         cells = (

@@ -134,3 +134,21 @@ def test_show_reads_in_this_process_where_workers_cannot_start(tmp_path: Path, m
     warning = " ".join(result.stderr.split())
     assert "worker processes cannot start here (no /dev/shm); reading the file in this process" in warning
     assert json.loads(result.stdout)["hashes"]["sha256"] == hashlib.sha256(b"plain\n").hexdigest()
+
+
+def test_show_notes_a_members_name_time_and_findings(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from tests.builders import exif_tiff, jpeg_bytes
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr(
+            "WhatsApp Images/Sent/IMG-20190501-WA0001.jpg", jpeg_bytes(exif_tiff(date_original="2019:06:10 10:00:00"))
+        )
+    (tmp_path / "w.zip").write_bytes(out.getvalue())
+    result = CliRunner().invoke(cli, ["show", str(tmp_path / "w.zip"), "--width", "400"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "name says 2019-05-01 (WhatsApp (Android), sent); name-date-conflict" in text
