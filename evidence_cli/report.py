@@ -279,7 +279,8 @@ def write_report(
     points: list[_Point] = []  # the positions of files, and of archive members
     chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]] = []  # WhatsApp exports
     zipped: list[str] = []  # rows of the archive members
-    n_findings = n_problems = n_points = n_chats = n_archives = n_zipped = 0
+    google: list[str] = []  # rows of Google Photos' metadata files (Takeout)
+    n_findings = n_problems = n_points = n_chats = n_archives = n_zipped = n_google = 0
     for _i, _raw, r in _records(manifest):
         for f in r.findings:
             n_findings += 1
@@ -299,6 +300,11 @@ def write_report(
             n_points += 1
             if len(points) < limit:
                 points.append(_Point(r.path, r.gps.latitude, r.gps.longitude, r.gps.altitude, r.gps.source))
+        takeout = r.metadata.get("takeout")
+        if isinstance(takeout, Mapping):
+            n_google += 1
+            if len(google) < limit:
+                google.append(_takeout_row(r, takeout))
         chat = r.metadata.get("chat")
         if isinstance(chat, Mapping):
             n_chats += 1
@@ -355,6 +361,26 @@ def write_report(
         w(_known(manifest, known, limit, result))
     if n_chats:
         w(_chats(manifest, chats, n_chats, result))
+    if n_google:
+        intro = (
+            "<p>What Google Photos keeps of a photo beside it in a Google Takeout (or a warrant return in the same "
+            "form), one metadata file a photo or album: the photo it describes (<em>Title</em>), when it was "
+            "taken as Google holds it (from its EXIF, or as the account's user set it) and uploaded, in UTC; "
+            "its place (the photo's own, else the one Google holds: <em>Google's place</em> is given when it "
+            "differs, set by the user or estimated by Google); who the user tagged; where it came from.</p>\n"
+        )
+        google_heads = ("Path", "Title", "Taken (UTC)", "Uploaded (UTC)", "Place", "Google's place", "People", "Origin")
+        w(
+            _listed(
+                f"Google Photos (Takeout) ({n_google})",
+                google_heads,
+                google,
+                n_google,
+                "Google Photos file",
+                result,
+                intro=intro,
+            )
+        )
     if n_archives:
         intro = (
             f"<p>What {'the archive' if n_archives == 1 else f'the {n_archives} archives'} of the scan "
@@ -488,6 +514,35 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     title = f"Known files ({counted(matched, 'file')} in {counted(len(known.sets), 'hash set')})"
     heads = ("Path", "Result", "Matched on", "Differs", "Hash set", "Where in it", "Name in it", "Label", "Detail")
     return _listed(title, heads, rows, len(known.hits), "known-file match", result, intro=intro)
+
+
+def _takeout_row(r: FileRecord, takeout: Mapping[str, Any]) -> str:
+    """A row of the Google Photos (Takeout) section."""
+
+    def when(name: str) -> str:
+        return next((t.utc or t.value for t in r.timestamps if t.source == "takeout" and t.name == name), "")
+
+    def place(point: Any) -> str:
+        if not isinstance(point, Mapping):
+            return ""
+        lat, lon = point.get("latitude"), point.get("longitude")
+        if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
+            return ""
+        return f'<a href="{_osm(lat, lon)}">{h(f"{lat:.6f}, {lon:.6f}")}</a>'
+
+    differs = next((f for f in r.findings if f.code == "takeout-place-differs"), None)
+    people = takeout.get("people")
+    origin = [
+        str(takeout[k]) for k in ("device_type", "device_folder", "app_package") if isinstance(takeout.get(k), str)
+    ] + [k for k in ("archived", "trashed", "favorited") if takeout.get(k) is True]
+    here = place({"latitude": r.gps.latitude, "longitude": r.gps.longitude}) if r.gps is not None else ""
+    return (
+        f"<tr><td class=mono>{h(r.path)}</td><td class=mono>{h(takeout.get('title') or '')}</td>"
+        f"<td>{h(when('PhotoTakenTime') or when('AlbumDate'))}</td><td>{h(when('CreationTime'))}</td>"
+        f"<td>{here}</td><td>{place(takeout.get('geo_data')) if differs is not None else ''}</td>"
+        f"<td>{h(', '.join(str(p) for p in people) if isinstance(people, list) else '')}</td>"
+        f"<td>{h(', '.join(origin))}</td></tr>"
+    )
 
 
 def _member_row(r: FileRecord, m: Mapping[str, Any]) -> str:

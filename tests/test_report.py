@@ -357,3 +357,24 @@ def test_pillow_advice_does_not_reach_stderr(tmp_path: Path) -> None:
     invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "-f", "json"], 0)
     result = invoke(["report", str(manifest), "-o", str(tmp_path / "r.html"), "--thumbnails"], 0)
     assert "1 thumbnail;" in result.stderr and "Warning" not in result.stderr
+
+
+def test_google_photos_metadata_files_are_a_section_as_text(tmp_path: Path) -> None:
+    from tests.hostile.corpus import takeout_seed
+
+    tree = tmp_path / "evidence"
+    tree.mkdir()
+    (tree / "IMG_1.jpg.supplemental-metadata.json").write_bytes(takeout_seed(HOSTILE))
+    manifest = tmp_path / "t.json"
+    invoke(["scan", str(tree), "--json", str(manifest), "--workers", "0", "-f", "json"], 0)
+    out = tmp_path / "r.html"
+    invoke(["report", str(manifest), "-o", str(out)], 0)
+    page = out.read_text(encoding="utf-8")
+    section = page[page.index("<h2>Google Photos (Takeout) (1)</h2>") : page.index("<h2>Timeline")]
+    assert "<td>2019-05-13T19:01:40Z</td><td>2019-05-13T19:03:11Z</td>" in section
+    # The photo's own place, and Google's other one.
+    assert ">48.858400, 2.294600</a>" in section and ">48.858300, 2.294500</a>" in section
+    tags = parsed(page)
+    assert not {t for t, _ in tags.tags} & {"script", "img", "iframe"}
+    text = "".join(tags.text)  # the title, people, device folder: text, not tags (the bidi mark shown)
+    assert text.count("<script>alert(1)</script><img src=x onerror=alert(2)>") >= 3 and "\u202e" not in text
