@@ -211,6 +211,29 @@ _PATTERNS: tuple[_Pattern, ...] = (
     ),
 )
 
+#: The characters a name of each pattern can start with: a name is tried only against the
+#: patterns its first character allows (two or three, not fourteen: about 1 µs a name).
+_DIGIT = "0123456789"
+_STARTS = {
+    "whatsapp-android": "IVAPDS",
+    "whatsapp-iphone-export": _DIGIT + "PVAGSDC",
+    "telegram-export": "pvfsar",
+    "telegram-desktop": "pvfas",
+    "signal": "s",
+    "android-screenshot": "S",
+    "macos-screenshot": "SBC",
+    "windows-screenshot": "S",
+    "pixel-camera": "P",
+    "android-camera": "IVPMT",
+    "windows-phone-camera": "W",
+    "date-time": "12",
+    "dropbox-upload": "12",
+    "facebook-saved": "F",
+}
+_BY_FIRST: dict[str, tuple[_Pattern, ...]] = {
+    c: tuple(p for p in _PATTERNS if c in _STARTS[p.key]) for c in {c for starts in _STARTS.values() for c in starts}
+}
+
 #: Milliseconds since 1970 a ``FB_IMG_`` name may hold: 2004 (Facebook's start) to 2100.
 _EPOCH_MS = (1_072_915_200_000, 4_102_444_800_000)
 #: Names without four digits in a row match no pattern: one search turns most names away.
@@ -252,9 +275,9 @@ def parse(name: str, folder: str = "") -> NameTime | None:
     """What the file name ``name`` (its last part only) says of its time, or None when it
     is no name this module knows, or its digits are no real date and time. ``folder``, the
     path of the folder it is in (``/`` or ``\\``), may say more (see :func:`whatsapp_folder`)."""
-    if len(name) > 255 or _DIGITS.search(name) is None:
+    if not name or len(name) > 255 or _DIGITS.search(name) is None:
         return None
-    for pattern in _PATTERNS:
+    for pattern in _BY_FIRST.get(name[0], ()):
         m = pattern.regex.fullmatch(name)
         if m is None:
             continue

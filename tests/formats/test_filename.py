@@ -282,3 +282,26 @@ def test_whatsapps_folders_say_sent_or_received(folder: str, says: str | None) -
     # Only for WhatsApp's own names: a camera's photo copied there says nothing of it.
     other = parse("IMG_20190501_134510.jpg", folder)
     assert other is not None and "folder_says" not in other.details
+
+
+def every_pattern(name: str) -> filename.NameTime | None:
+    """parse without its first-character dispatch: every pattern tried."""
+    for pattern in filename._PATTERNS:
+        m = pattern.regex.fullmatch(name)
+        if m is not None and (found := filename._read(pattern, m, name)) is not None:
+            return found
+    return None
+
+
+def test_every_pattern_says_which_characters_its_names_start_with() -> None:
+    assert set(filename._STARTS) == {p.key for p in filename._PATTERNS}
+    for name, pattern, *_ in KNOWN:
+        assert name[0] in filename._STARTS[pattern]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([k[0] for k in KNOWN]), st.integers(min_value=0, max_value=40), st.characters())
+def test_the_dispatch_finds_what_trying_every_pattern_finds(name: str, at: int, ch: str) -> None:
+    for text in (name, ch + name[1:], name[: at % len(name)] + ch + name[at % len(name) + 1 :]):
+        mine, every = parse(text), every_pattern(text)
+        assert (mine and (mine.pattern, mine.timestamp)) == (every and (every.pattern, every.timestamp))
