@@ -43,6 +43,7 @@ from evidence_cli.manifest import Manifest, ManifestError, record_path
 from evidence_cli.match import Matched
 from evidence_cli.models import FileRecord, archive_members
 from evidence_cli.timeline import events_of, ordered
+from evidence_cli.timeparse import TimeParseError, parse_iso
 from evidence_cli.writers.table import flags, human_size
 
 DEFAULT_LIMIT = 10_000
@@ -209,7 +210,8 @@ def write_report(
     known: Matched | None = None,
 ) -> ReportResult:
     """Write the report of ``manifest`` to ``out`` (text). Reads its records three times
-    from the manifest file (never held whole). ``known``: the manifest matched against
+    from the manifest file (never held whole), four when it lists Google Photos' metadata
+    files (to find the photos they describe). ``known``: the manifest matched against
     hash sets (``evidence report --hashset``), shown as a section."""
     result = ReportResult()
     header = manifest.header
@@ -279,7 +281,7 @@ def write_report(
     points: list[_Point] = []  # the positions of files, and of archive members
     chats: list[tuple[Mapping[str, Any], FileRecord, Mapping[str, Any]]] = []  # WhatsApp exports
     zipped: list[str] = []  # rows of the archive members
-    google: list[str] = []  # rows of Google Photos' metadata files (Takeout)
+    google: list[tuple[FileRecord, Mapping[str, Any]]] = []  # Google Photos' metadata files (Takeout)
     n_findings = n_problems = n_points = n_chats = n_archives = n_zipped = n_google = 0
     for _i, _raw, r in _records(manifest):
         for f in r.findings:
@@ -304,7 +306,7 @@ def write_report(
         if isinstance(takeout, Mapping):
             n_google += 1
             if len(google) < limit:
-                google.append(_takeout_row(r, takeout))
+                google.append((r, takeout))
         chat = r.metadata.get("chat")
         if isinstance(chat, Mapping):
             n_chats += 1
@@ -362,19 +364,33 @@ def write_report(
     if n_chats:
         w(_chats(manifest, chats, n_chats, result))
     if n_google:
+        beside = _photos_beside(manifest, google)
         intro = (
             "<p>What Google Photos keeps of a photo beside it in a Google Takeout (or a warrant return in the same "
             "form), one metadata file a photo or album: the photo it describes (<em>Title</em>), when it was "
             "taken as Google holds it (from its EXIF, or as the account's user set it) and uploaded, in UTC; "
             "its place (the photo's own, else the one Google holds: <em>Google's place</em> is given when it "
-            "differs, set by the user or estimated by Google); who the user tagged; where it came from.</p>\n"
+            "differs, set by the user or estimated by Google); who the user tagged; where it came from. "
+            "<em>The photo beside it</em> compares Google's time and place with those of the file the scan found "
+            "beside the metadata file under its title, if any: a time or place that differs was changed in Google "
+            "Photos, or the file was.</p>\n"
         )
-        google_heads = ("Path", "Title", "Taken (UTC)", "Uploaded (UTC)", "Place", "Google's place", "People", "Origin")
+        google_heads = (
+            "Path",
+            "Title",
+            "Taken (UTC)",
+            "Uploaded (UTC)",
+            "Place",
+            "Google's place",
+            "People",
+            "Origin",
+            "The photo beside it",
+        )
         w(
             _listed(
                 f"Google Photos (Takeout) ({n_google})",
                 google_heads,
-                google,
+                [_takeout_row(r, takeout, beside) for r, takeout in google],
                 n_google,
                 "Google Photos file",
                 result,
@@ -516,7 +532,94 @@ def _known(manifest: Manifest, known: Matched, limit: int, result: ReportResult)
     return _listed(title, heads, rows, len(known.hits), "known-file match", result, intro=intro)
 
 
-def _takeout_row(r: FileRecord, takeout: Mapping[str, Any]) -> str:
+def _beside(r: FileRecord, takeout: Mapping[str, Any]) -> str | None:
+    """The path of the file a Google Photos metadata file describes, if the scan holds it where
+    Takeout puts it: beside it, named by its title."""
+    title = takeout.get("title")
+    if not isinstance(title, str) or not title or "/" in title or title in (".", ".."):
+        return None
+    folder = r.path.rpartition("/")[0]
+    return f"{folder}/{title}" if folder else title
+
+
+def _photos_beside(
+    manifest: Manifest, google: list[tuple[FileRecord, Mapping[str, Any]]]
+) -> dict[str, Mapping[str, Any]]:
+    """The records of the files the listed metadata files describe, by path (one more pass
+    over the manifest, keeping only those)."""
+    wanted = {p for r, takeout in google if (p := _beside(r, takeout)) is not None}
+    found: dict[str, Mapping[str, Any]] = {}
+    if wanted:
+        for raw in manifest.iter_records():
+            path = raw.get("path") if isinstance(raw, Mapping) else None
+            if isinstance(path, str) and path in wanted:
+                found[path] = raw
+    return found
+
+
+#: Seconds Google's taken time and the photo's own may differ and still agree (Google keeps
+#: whole seconds); metres two places may be apart and still be one.
+SAME_SECONDS = 60
+SAME_METRES = 50.0
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Distance along the Earth's surface (a sphere of 6,371 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _against_photo(r: FileRecord, takeout: Mapping[str, Any], photo: Mapping[str, Any] | None) -> str:
+    """What the photo the scan found beside a metadata file says against Google's time and place."""
+    if photo is None:
+        return "not scanned beside it"
+    said: list[str] = []
+    google = next((t.utc for t in r.timestamps if t.source == "takeout" and t.name == "PhotoTakenTime"), None)
+    own = photo.get("captured") if isinstance(photo.get("captured"), Mapping) else None
+    if google is not None:
+        said.append(_against_time(google, own))
+    gps = photo.get("gps") if isinstance(photo.get("gps"), Mapping) else None
+    held = takeout.get("geo_data")
+    if isinstance(held, Mapping) and isinstance(gps, Mapping):
+        try:
+            apart = _metres(
+                float(gps["latitude"]), float(gps["longitude"]), float(held["latitude"]), float(held["longitude"])
+            )
+        except (KeyError, TypeError, ValueError):
+            apart = None
+        if apart is not None:
+            said.append(
+                "its own place agrees"
+                if apart <= SAME_METRES
+                else f"its own place is {apart / 1000:.1f} km from the place Google holds"
+            )
+    elif isinstance(held, Mapping):
+        said.append("it has no place of its own")
+    return "; ".join(said) or "nothing to compare"
+
+
+def _against_time(google: str, own: Mapping[str, Any] | None) -> str:
+    """Google's taken time (UTC) against the photo's own capture time."""
+    if own is None or not isinstance(own.get("value"), str):
+        return "it has no capture time of its own"
+    utc = own.get("utc") if isinstance(own.get("utc"), str) and own.get("utc") else None
+    try:
+        at = parse_iso(google).replace(tzinfo=None)
+        mine = parse_iso(utc or own["value"]).replace(tzinfo=None)
+    except (ValueError, TimeParseError):
+        return f"its own capture time ({own['value']}) cannot be read"
+    hours = abs((mine - at).total_seconds()) / 3600
+    if utc is not None:
+        if hours * 3600 <= SAME_SECONDS:
+            return "its own capture time agrees"
+        return f"its own capture time ({utc}) is {hours:.1f} hours from Google's"
+    # A clock reading without its offset: it may be 14 hours either side of UTC.
+    fits = "fits Google's" if hours <= 14 else f"is {hours:.1f} hours from Google's"
+    return f"its own capture time ({own['value']}, offset unknown) {fits}"
+
+
+def _takeout_row(r: FileRecord, takeout: Mapping[str, Any], beside: Mapping[str, Mapping[str, Any]]) -> str:
     """A row of the Google Photos (Takeout) section."""
 
     def when(name: str) -> str:
@@ -541,7 +644,8 @@ def _takeout_row(r: FileRecord, takeout: Mapping[str, Any]) -> str:
         f"<td>{h(when('PhotoTakenTime') or when('AlbumDate'))}</td><td>{h(when('CreationTime'))}</td>"
         f"<td>{here}</td><td>{place(takeout.get('geo_data')) if differs is not None else ''}</td>"
         f"<td>{h(', '.join(str(p) for p in people) if isinstance(people, list) else '')}</td>"
-        f"<td>{h(', '.join(origin))}</td></tr>"
+        f"<td>{h(', '.join(origin))}</td>"
+        f"<td>{h(_against_photo(r, takeout, beside.get(_beside(r, takeout) or '')))}</td></tr>"
     )
 
 

@@ -378,3 +378,50 @@ def test_google_photos_metadata_files_are_a_section_as_text(tmp_path: Path) -> N
     assert not {t for t, _ in tags.tags} & {"script", "img", "iframe"}
     text = "".join(tags.text)  # the title, people, device folder: text, not tags (the bidi mark shown)
     assert text.count("<script>alert(1)</script><img src=x onerror=alert(2)>") >= 3 and "\u202e" not in text
+
+
+def test_google_photos_time_and_place_against_the_photo_beside(tmp_path: Path) -> None:
+    tree = tmp_path / "Takeout" / "Google Photos" / "Photos from 2019"
+    tree.mkdir(parents=True)
+    paris = exif_tiff(
+        make="Canon",
+        date_original="2019:05:01 13:45:10",
+        offset_original="+02:00",
+        gps=gps_fields(48.8584, 2.2945),
+    )
+    (tree / "a.jpg").write_bytes(jpeg_bytes(paris))
+    (tree / "b.jpg").write_bytes(jpeg_bytes(exif_tiff(make="Canon", date_original="2019:05:01 13:45:10")))
+
+    def sidecar(title: str, taken: int, lat: float, lon: float) -> bytes:
+        return json.dumps(
+            {
+                "title": title,
+                "photoTakenTime": {"timestamp": str(taken)},
+                "geoData": {"latitude": lat, "longitude": lon, "altitude": 0.0},
+            }
+        ).encode()
+
+    # a.jpg: Google's time is the photo's own (11:45:10 UTC), its place moved to the Louvre.
+    (tree / "a.jpg.supplemental-metadata.json").write_bytes(sidecar("a.jpg", 1556711110, 48.8606, 2.3376))
+    # b.jpg: a date edited in Google Photos (a day later); no place of its own.
+    (tree / "b.jpg.json").write_bytes(sidecar("b.jpg", 1556711110 + 86400, 48.8584, 2.2945))
+    # c.jpg was not exported beside its metadata file; a title that climbs is never looked for.
+    (tree / "c.jpg.json").write_bytes(sidecar("c.jpg", 1556711110, 48.8584, 2.2945))
+    (tree / "d.json").write_bytes(sidecar("../a.jpg", 1556711110, 48.8584, 2.2945))
+    manifest = tmp_path / "t.json"
+    invoke(["scan", str(tmp_path / "Takeout"), "--json", str(manifest), "--workers", "0", "-f", "json"], 0)
+    out = tmp_path / "r.html"
+    invoke(["report", str(manifest), "-o", str(out)], 0)
+    page = out.read_text(encoding="utf-8")
+    section = page[page.index("<h2>Google Photos (Takeout) (4)</h2>") : page.index("<h2>Timeline")]
+    rows = {row.split("</td>", 1)[0].rsplit("/", 1)[-1]: row for row in section.split("<tr><td class=mono>")[1:]}
+    assert (
+        "its own capture time agrees; its own place is 3.2 km from the place Google holds"
+        in rows["a.jpg.supplemental-metadata.json"]
+    )
+    assert (
+        "its own capture time (2019-05-01T13:45:10, offset unknown) is 22.0 hours from Google&#x27;s; "
+        "it has no place of its own" in rows["b.jpg.json"]
+    )
+    assert "<td>not scanned beside it</td>" in rows["c.jpg.json"]
+    assert "<td>not scanned beside it</td>" in rows["d.json"]
