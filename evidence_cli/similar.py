@@ -138,13 +138,12 @@ def scan_members(records: Iterable[Mapping[str, Any]], tally: Tally, min_quality
                     isinstance(e, Mapping) and e.get("stage") == "metadata:pdq" for e in errors
                 ):
                     tally.not_hashed.append(path)
-        # (hash, quality, turned, the mapping with its sha256 and mime, the member's name)
-        pictures: list[tuple[int, int | None, tuple[tuple[str, int], ...], Mapping[str, Any], str | None]] = []
+        # (hash, quality, turned, sha256, mime, the member's name): the file's, then its members'
+        pictures: list[tuple[int, int | None, tuple[tuple[str, int], ...], Any, Any, str | None]] = []
         if found is not None:
             hashes = record.get("hashes")
-            pictures.append(
-                (*found, {**(hashes if isinstance(hashes, Mapping) else {}), "mime": record.get("mime")}, None)
-            )
+            sha256 = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+            pictures.append((*found, sha256, record.get("mime"), None))
         for m in archive_members(record.get("metadata")):
             try:
                 member_found = _pdq_group(m.get("pdq"), "an archive member's pdq")
@@ -152,13 +151,12 @@ def scan_members(records: Iterable[Mapping[str, Any]], tally: Tally, min_quality
                 tally.malformed += 1
                 continue
             if member_found is not None:
-                pictures.append((*member_found, m, m["name"]))
-        for digest, quality, turned, where, member in pictures:
+                pictures.append((*member_found, m.get("sha256"), m.get("mime"), m["name"]))
+        for digest, quality, turned, sha256, mime, member in pictures:
             tally.hashed += 1
             if quality is None or quality < min_quality:
                 tally.low_quality += 1
                 continue
-            sha256, mime = where.get("sha256"), where.get("mime")
             yield Member(
                 pdq=digest,
                 quality=quality,

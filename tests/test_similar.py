@@ -33,6 +33,8 @@ from evidence_cli.similar import (  # noqa: E402
     read_known,
     scan_members,
 )
+from tests.extractors.test_archive import zip_of  # noqa: E402
+from tests.extractors.test_pdq import encoded  # noqa: E402
 from tests.formats.test_pdq import picture  # noqa: E402
 
 
@@ -254,20 +256,8 @@ def test_the_report_of_a_pdq_scan_shows_the_groups(scanned: tuple[Path, Path], t
     assert "Similar pictures" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
 
 
-def encoded(array: Any, fmt: str, **kw: Any) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
 def zipped(members: dict[str, bytes]) -> bytes:
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+    return zip_of(list(members.items()))
 
 
 def test_a_picture_inside_an_archive_joins_its_copies_and_a_known_hash(tmp_path: Path) -> None:

@@ -281,7 +281,6 @@ class _Hasher:
             head=content[:TYPE_HEAD],
             content=content,
             algorithms=self.ctx.algorithms,
-            member_name=name,
             pdq=self.ctx.pdq,
         )
         read: list[Extraction] = []
@@ -438,8 +437,7 @@ class _Listing:
         if is_dir:
             return
         self.files += 1
-        base = filename.base_name(name)
-        named = filename.parse(base, name[: len(name) - len(base)])
+        named = filename.parse_path(name)
         if named is not None:
             t = named.timestamp
             entry["name_time"] = {

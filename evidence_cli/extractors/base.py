@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Protocol, TypeVar
 
-from evidence_cli.formats import filename, id3, isobmff, jpeg
+from evidence_cli.formats import id3, isobmff, jpeg
 from evidence_cli.formats import png as pngfmt
 from evidence_cli.hashing import DEFAULT_ALGORITHMS
 from evidence_cli.models import Extraction, FileType, Problem
@@ -67,8 +67,6 @@ class FileContext:
     timeout: float | None = None
     """Seconds the scan gives each reader on this file (None: no limit): a reader sizes the
     work it may leave out to it (an archive's members' PDQ hashes)."""
-    member_name: str | None = None
-    """An archive member's name as the archive stores it (None: a file, named by ``rel_path``)."""
     _parsed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self) -> BinaryIO:
@@ -111,13 +109,6 @@ class FileContext:
             return id3.read_v2(fh, notes), notes
 
         return self._once("id3", read)
-
-    @property
-    def name(self) -> str:
-        """The file's own name: the last part of its path, or of an archive member's name."""
-        if self.member_name is not None:
-            return filename.base_name(self.member_name)
-        return self.rel_path.rsplit("/", 1)[-1]
 
     @property
     def size(self) -> int:

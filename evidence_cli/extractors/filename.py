@@ -2,7 +2,8 @@
 (WhatsApp, Telegram, Signal, screenshot tools, phone cameras; see
 :mod:`evidence_cli.formats.filename`).
 
-Runs on every regular file and on archive members (their stored names). The name is the
+Runs on every regular file (the archive reader reads its members' stored names with the
+same :func:`~evidence_cli.formats.filename.parse_path`, for every member). The name is the
 file's name now: the record says which app names files this way and what the time is, never
 that this app named this file. The capture-time check runs in the scanner, which knows the
 capture time (``name-date-conflict``).
@@ -28,8 +29,7 @@ class FilenameExtractor:
     mime_types: frozenset[str] = frozenset()
 
     def extract(self, ctx: FileContext) -> Extraction:
-        path = ctx.member_name if ctx.member_name is not None else ctx.rel_path
-        found = filename.parse(ctx.name, path[: len(path) - len(ctx.name)])
+        found = filename.parse_path(ctx.rel_path, backslash=False)
         if found is None:
             return NOTHING
         return Extraction(extractor=self.name, group=self.name, tags=found.tags(), timestamps=(found.timestamp,))

@@ -216,11 +216,10 @@ def _place(
     """The photo's position (its own, ``geoDataExif``, else the one Google holds), and a
     finding when Google holds another place than the photo's own."""
     held, own = _position(doc.get("geoData")), _position(doc.get("geoDataExif"))
-    for key, found in (("geo_data", held), ("geo_data_exif", own)):
+    for key, tag, found in (("geoData", "geo_data", held), ("geoDataExif", "geo_data_exif", own)):
         if found is not None:
-            tags[key] = {"latitude": found[0], "longitude": found[1], "altitude": found[2]}
-    for key in ("geoData", "geoDataExif"):
-        if isinstance(doc.get(key), Mapping) and _position(doc[key]) is None and _nonzero(doc[key]):
+            tags[tag] = {"latitude": found[0], "longitude": found[1], "altitude": found[2]}
+        elif isinstance(doc.get(key), Mapping) and _nonzero(doc[key]):
             problems.append(problem(NAME, f"{key}: not a position on Earth"))
     findings: list[Finding] = []
     if held is not None and (own is None or max(abs(held[0] - own[0]), abs(held[1] - own[1])) > SAME_PLACE):

@@ -271,6 +271,14 @@ def base_name(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
 
 
+def parse_path(path: str, *, backslash: bool = True) -> NameTime | None:
+    """:func:`parse` of a path's last part, its folder given: an archive member's name
+    (``/`` or ``\\``), or with ``backslash=False`` a scanned file's path (``/`` only: on
+    Linux a backslash is a character of a name)."""
+    name = base_name(path) if backslash else path.rsplit("/", 1)[-1]
+    return parse(name, path[: len(path) - len(name)])
+
+
 def parse(name: str, folder: str = "") -> NameTime | None:
     """What the file name ``name`` (its last part only) says of its time, or None when it
     is no name this module knows, or its digits are no real date and time. ``folder``, the

@@ -3,9 +3,7 @@ on archive members; the conflict with a capture time as a finding and a table fl
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -16,6 +14,7 @@ from evidence_cli.extractors.filename import FilenameExtractor
 from evidence_cli.models import archive_members
 from evidence_cli.writers.table import flags
 from tests.builders import exif_tiff, file_context, jpeg_bytes, scan_one
+from tests.extractors.test_archive import zip_of
 
 READER = FilenameExtractor()
 
@@ -85,11 +84,7 @@ def test_a_renamed_camera_photo_is_a_finding(tmp_path: Path) -> None:
 
 
 def zipped(names: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in names.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+    return zip_of(list(names.items()))
 
 
 def test_members_names_give_their_times_and_conflicts(tmp_path: Path) -> None:
